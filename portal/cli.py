@@ -1,0 +1,103 @@
+"""Command-line tasks: ``flask --app portal <group> <command>``. Start-up never does these."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import migrate
+from .i18n import compile_catalogues
+
+db_cli = AppGroup("db", help="Database migrations.")
+policy_cli = AppGroup("policy", help="The firm's privacy policy file.")
+demo_cli = AppGroup("demo", help="The demo installation.")
+i18n_cli = AppGroup("i18n", help="Translations.")
+audit_cli = AppGroup("audit", help="The audit log.")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the newest). Safe to run again."""
+    migrate.upgrade(current_app._get_current_object(), revision)  # type: ignore[attr-defined]
+    click.echo("database is up to date")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail if the models need a migration that does not exist yet."""
+    migrate.check(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo("models and migrations agree")
+
+
+def run_policy_check(path: Path) -> int:
+    """Print the findings for one policy file; the exit status is 1 if any is an error."""
+    from .policy import PolicyError
+    from .policy.check import check_file
+
+    try:
+        findings = check_file(path)
+    except PolicyError as exc:
+        click.echo(str(exc), err=True)
+        return 2
+    if not findings:
+        click.echo(f"{path}: no findings")
+        return 0
+    for finding in findings:
+        click.echo(f"{path}: {finding.severity}: {finding.key}: {finding.message} [{finding.code}]")
+    errors = sum(1 for f in findings if f.severity == "error")
+    click.echo(f"{len(findings)} findings, {errors} errors")
+    return 1 if errors else 0
+
+
+@policy_cli.command("check")
+@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+def policy_check(file: Path | None) -> None:
+    """Report what GDPR art. 13/14 requires that FILE (default: the instance policy) lacks."""
+    if file is None:
+        settings = current_app.extensions["portal.settings"]
+        file = Path(current_app.instance_path) / settings.policy_file
+    sys.exit(run_policy_check(file))
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Load the demo data (demo files, and the demo accounts once they exist). Idempotent."""
+    from . import PROJECT_ROOT
+
+    instance = Path(current_app.instance_path)
+    demo_source = PROJECT_ROOT / "instance" / "demo"
+    if demo_source.is_dir() and demo_source.resolve() != (instance / "demo").resolve():
+        shutil.copytree(demo_source, instance / "demo", dirs_exist_ok=True)
+    click.echo("demo data loaded")
+
+
+@i18n_cli.command("compile")
+def i18n_compile() -> None:
+    """Compile the translation catalogues that changed."""
+    for path in compile_catalogues():
+        click.echo(f"compiled {path}")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Prove the audit log's hash chain is intact; exit status 1 if it is not."""
+    from .audit import verify_chain
+
+    breaks = list(verify_chain())
+    for brk in breaks:
+        click.echo(f"audit entry {brk.event_id}: {brk.reason}", err=True)
+    if breaks:
+        sys.exit(1)
+    click.echo("audit log chain intact")
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups."""
+    for group in (db_cli, policy_cli, demo_cli, i18n_cli, audit_cli):
+        app.cli.add_command(group)

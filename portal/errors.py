@@ -1,0 +1,22 @@
+"""Error pages that leak nothing: no traceback, no path, no data; in the visitor's language."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from werkzeug.exceptions import HTTPException
+
+_OWN_PAGES = (400, 403, 404, 405, 413, 429, 500)
+
+
+def _render(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    if code not in _OWN_PAGES:
+        code = 500 if code >= 500 else 400
+    # An unhandled exception reaches here as a 500 whose original error Flask has already
+    # logged (redacted); the visitor sees only the generic page.
+    return render_template("errors/error.html", code=code), code
+
+
+def init_app(app: Flask) -> None:
+    """Register the error pages."""
+    app.register_error_handler(HTTPException, _render)

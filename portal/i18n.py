@@ -1,0 +1,71 @@
+"""Languages: Dutch first, English second.
+
+Each area of the portal keeps its own catalogue (``portal/<area>/translations``) so that areas
+can be changed independently; Flask-Babel merges them. Message ids are English; the Dutch
+catalogue translates them; the default language is Dutch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, current_app, request
+from flask_babel import get_locale, refresh
+
+from .extensions import babel
+
+LOCALES = ("nl", "en")
+LANGUAGE_COOKIE = "portal_lang"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def translation_directories() -> list[str]:
+    """Every ``translations`` folder in the portal package."""
+    return sorted(str(p) for p in PACKAGE_DIR.rglob("translations") if p.is_dir())
+
+
+def compile_catalogues() -> list[Path]:
+    """Compile every ``.po`` file whose ``.mo`` is missing or older. Returns what was compiled."""
+    compiled = []
+    for directory in translation_directories():
+        for po_path in Path(directory).glob("*/LC_MESSAGES/*.po"):
+            mo_path = po_path.with_suffix(".mo")
+            if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+                continue
+            with po_path.open("rb") as fh:
+                catalog = read_po(fh)
+            with mo_path.open("wb") as fh:
+                write_mo(fh, catalog)
+            compiled.append(mo_path)
+    return compiled
+
+
+def select_locale() -> str:
+    """The visitor's chosen language (cookie), else the firm's default (Dutch)."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LOCALES:
+        return chosen
+    default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
+    return default
+
+
+def init_app(app: Flask, default_locale: str) -> None:
+    """Bind Flask-Babel with every area's catalogue."""
+    app.config["BABEL_DEFAULT_LOCALE"] = default_locale
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_directories())
+    babel.init_app(app, locale_selector=select_locale)
+    # The locale is cached on the app context, which outlives a request when one is pushed
+    # around several (tests, CLI); choose it afresh for every request.
+    app.before_request(refresh)
+    app.context_processor(_locale_context)
+
+
+def _locale_context() -> dict[str, object]:
+    locale = str(get_locale() or "nl")
+    return {
+        "locale": locale,
+        "other_locales": [code for code in LOCALES if code != locale],
+        "language_names": {"nl": "Nederlands", "en": "English"},
+    }

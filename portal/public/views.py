@@ -1,0 +1,53 @@
+"""Views of the public pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+
+from ..i18n import LANGUAGE_COOKIE, LOCALES
+from ..policy import current_policy
+
+bp = Blueprint("public", __name__)
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+@bp.get("/")
+def home() -> str:
+    """What the portal does, and the way in."""
+    return render_template("public/home.html")
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    """The firm's privacy statement, rendered from its policy file."""
+    return render_template("public/privacy.html", p=current_policy())
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a local path is followed back, never another host (open-redirect guard)."""
+    if not target:
+        return url_for("public.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("public.home")
+    return target
+
+
+@bp.get("/taal/<lang>")
+def set_language(lang: str) -> Response:
+    """Remember the chosen language in a cookie and go back. A plain link: works without JS."""
+    if lang not in LOCALES:
+        lang = current_app.config["BABEL_DEFAULT_LOCALE"]
+    response = redirect(_safe_next(request.args.get("next")), code=303)
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        lang,
+        max_age=ONE_YEAR,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return response

@@ -1,0 +1,159 @@
+"""Deployment settings: read once at start-up from the environment and an optional instance file.
+
+Settings are the things that differ per deployment (database, Redis, secrets, mail, base URL).
+The firm's privacy policy is *not* a setting: it is data, see :mod:`portal.policy`.
+
+Load order (later wins): defaults, ``instance/config.toml`` (optional), ``PORTAL_*`` environment
+variables, then overrides passed to :func:`portal.create_app` by tests. A wrong or missing value
+stops start-up with :class:`SettingsError`, whose message names the setting and never echoes a
+secret value.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    EmailStr,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Secret keys shorter than this are refused: they would make sessions and tokens guessable.
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(Exception):
+    """A deployment setting is missing or wrong. The message is safe to print."""
+
+
+class Settings(BaseSettings):
+    """Every deployment setting, with its default and meaning.
+
+    Environment variables carry the ``PORTAL_`` prefix: ``PORTAL_DATABASE_URL``,
+    ``PORTAL_SECRET_KEY`` and so on. The same names, lower-case, work as keys in
+    ``instance/config.toml``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="PORTAL_", extra="forbid", validate_default=True, frozen=True
+    )
+
+    #: ``demo`` is the embedded default (SQLite, simulators, mail to files, in-process jobs);
+    #: ``production`` demands real secrets, PostgreSQL-grade settings and HTTPS.
+    environment: Literal["demo", "production", "test"] = "demo"
+    #: SQLAlchemy URL. Relative SQLite paths are resolved inside the instance folder.
+    database_url: str = "sqlite:///portal.db"
+    #: Redis URL for rate limits and the task queue in production; empty uses local storage.
+    redis_url: str = ""
+    #: Signs sessions and CSRF tokens. Required (at least 32 characters) outside demo and test.
+    secret_key: SecretStr | None = None
+    #: Fernet keys (comma separated, newest first) that encrypt gathered data and secrets at
+    #: rest. Older keys stay readable so keys can be rotated.
+    data_keys: SecretStr | None = None
+    #: The public URL the portal is reached at; used in links in e-mails.
+    base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:5000")
+    #: Path of the firm's policy file, relative to the instance folder.
+    policy_file: str = "policy.toml"
+    #: ``file`` writes each e-mail as .eml into ``mail_outbox``; ``smtp`` sends it.
+    mail_transport: Literal["file", "smtp"] = "file"
+    mail_outbox: str = "outbox"
+    mail_from: EmailStr = "privacy@example.nl"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    #: ``starttls`` upgrades a plain connection; ``tls`` connects with TLS from the start.
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    #: Send cookies only over HTTPS. On by default; the demo on http://127.0.0.1 turns it off.
+    secure_cookies: bool = True
+    #: Default language of pages and e-mails.
+    default_locale: Literal["nl", "en"] = "nl"
+    #: Connection settings per source key of the policy (base URL, credentials, timeouts), e.g.
+    #: ``[connectors.webshop]`` in config.toml or ``PORTAL_CONNECTORS`` as JSON. Secret values
+    #: are never logged.
+    connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: Log level of the portal's own loggers.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("must be an sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _production_demands(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key is None:
+                raise ValueError("secret_key: required in production")
+            if self.data_keys is None:
+                raise ValueError("data_keys: required in production")
+            if not self.secure_cookies:
+                raise ValueError("secure_cookies: must be true in production")
+            if self.database_url.startswith("sqlite:"):
+                raise ValueError("database_url: production runs on PostgreSQL")
+        if self.secret_key is not None:
+            if len(self.secret_key.get_secret_value()) < MIN_SECRET_LENGTH:
+                raise ValueError(f"secret_key: must be at least {MIN_SECRET_LENGTH} characters")
+        return self
+
+
+def _read_instance_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) -> Settings:
+    """Read, merge and validate the settings.
+
+    :raises SettingsError: with one line per wrong setting, naming it and saying what is wrong.
+    """
+    values: dict[str, Any] = {}
+    config_file = instance_path / "config.toml"
+    if config_file.is_file():
+        values.update(_read_instance_file(config_file))
+    # Environment variables override the file: pydantic-settings gives init values priority,
+    # so drop file values that the environment also sets.
+    for name in list(values):
+        if f"PORTAL_{name.upper()}" in os.environ:
+            values.pop(name)
+    values.update(overrides or {})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per error, naming the setting and its variable; input values are never shown."""
+    lines = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = ".".join(str(p) for p in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if not loc and ":" in message:
+            # Cross-field checks name their setting at the start of the message.
+            loc, message = (part.strip() for part in message.split(":", 1))
+        if err["type"] == "extra_forbidden":
+            message = "unknown setting (check the spelling)"
+        lines.append(f"setting {loc} (PORTAL_{loc.upper()}): {message}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)

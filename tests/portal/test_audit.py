@@ -1,0 +1,66 @@
+"""The audit log is a hash chain: any edited or removed row is detected."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask
+
+from portal import audit
+from portal.extensions import db
+from portal.models import AuditEvent
+
+
+def _three_events() -> None:
+    audit.record("auth.login", actor_type="customer", actor_id=1)
+    audit.record("export.downloaded", actor_type="customer", actor_id=1, details={"format": "json"})
+    audit.record(
+        "request.submitted", actor_type="customer", actor_id=1, subject_type="request", subject_id=7
+    )
+    db.session.commit()
+
+
+def test_intact_chain_verifies(app: Flask) -> None:
+    with app.app_context():
+        _three_events()
+        assert list(audit.verify_chain()) == []
+        events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+        assert events[0].prev_hash == audit.GENESIS
+        assert events[1].prev_hash == events[0].hash
+
+
+def test_edited_row_is_detected(app: Flask) -> None:
+    with app.app_context():
+        _three_events()
+        second = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()[1]
+        db.session.execute(
+            sa.update(AuditEvent)
+            .where(AuditEvent.id == second.id)
+            .values(details={"format": "csv"})
+        )
+        db.session.commit()
+        breaks = list(audit.verify_chain())
+        assert [b.event_id for b in breaks] == [second.id]
+        assert "edited" in breaks[0].reason
+
+
+def test_removed_row_is_detected(app: Flask) -> None:
+    with app.app_context():
+        _three_events()
+        events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+        db.session.execute(sa.delete(AuditEvent).where(AuditEvent.id == events[1].id))
+        db.session.commit()
+        breaks = list(audit.verify_chain())
+        assert [b.event_id for b in breaks] == [events[2].id]
+
+
+def test_verify_command_exit_status(app: Flask) -> None:
+    with app.app_context():
+        _three_events()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "intact" in result.output
+    with app.app_context():
+        db.session.execute(sa.update(AuditEvent).values(action="tampered"))
+        db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1

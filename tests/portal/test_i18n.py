@@ -1,0 +1,47 @@
+"""Every text shown to people is in Dutch and in English."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from portal import PROJECT_ROOT
+from portal.i18n import translation_directories
+
+METHOD_MAP = [("portal/**.py", "python"), ("templates/**.html", "jinja2")]
+OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+
+
+def _dutch_catalogue() -> dict[str, str]:
+    translated: dict[str, str] = {}
+    for directory in translation_directories():
+        for po in Path(directory).glob("nl/LC_MESSAGES/*.po"):
+            with po.open("rb") as fh:
+                for message in read_po(fh):
+                    if message.id and message.string and not message.fuzzy:
+                        key = message.id if isinstance(message.id, str) else message.id[0]
+                        translated[key] = str(message.string)
+    return translated
+
+
+def test_every_message_has_a_dutch_translation() -> None:
+    dutch = _dutch_catalogue()
+    missing = []
+    for filename, _lineno, message, _comments, _context in extract_from_dir(
+        PROJECT_ROOT, METHOD_MAP, OPTIONS
+    ):
+        msgid = message if isinstance(message, str) else message[0]
+        if msgid and msgid not in dutch:
+            missing.append(f"{filename}: {msgid!r}")
+    assert not missing, "untranslated:\n" + "\n".join(sorted(set(missing)))
+
+
+def test_catalogues_have_no_obsolete_or_fuzzy_entries() -> None:
+    for directory in translation_directories():
+        for po in Path(directory).glob("nl/LC_MESSAGES/*.po"):
+            with po.open("rb") as fh:
+                catalogue = read_po(fh)
+            assert not catalogue.obsolete, po
+            assert not [m.id for m in catalogue if m.fuzzy and m.id], po

@@ -1,0 +1,145 @@
+"""Public pages: home, privacy statement in both languages, errors, headers and cookies."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal.i18n import LANGUAGE_COOKIE
+
+
+def test_home_explains_the_portal_in_dutch_by_default(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<html lang="nl">' in html
+    assert "Uw gegevens bij Voorbeeld IT Diensten B.V." in html
+    assert 'href="#content"' in html  # skip link
+
+
+def test_privacy_statement_renders_the_policy(client: FlaskClient) -> None:
+    html = client.get("/privacy").get_data(as_text=True)
+    # controller, categories, purposes with legal basis, retention, recipients, rights
+    assert "Voorbeeld IT Diensten B.V." in html
+    assert "12345678" in html
+    assert "Facturen en belastingadministratie" in html
+    assert "AVG art. 6(1)(c)" in html
+    assert "7 jaar na het einde van het boekjaar" in html
+    assert "Freshworks Inc." in html
+    assert "Verenigde Staten" in html
+    assert "standaardcontractbepalingen" in html
+    assert "Autoriteit Persoonsgegevens" in html
+    assert html.count("<table>") == 4
+
+
+def test_language_switch_works_without_javascript_and_is_remembered(client: FlaskClient) -> None:
+    response = client.get("/taal/en?next=/privacy")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/privacy"
+    set_cookie = response.headers["Set-Cookie"]
+    assert f"{LANGUAGE_COOKIE}=en" in set_cookie
+    assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie
+    html = client.get("/privacy").get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert "Privacy statement of Voorbeeld IT Diensten B.V." in html
+    assert "7 years after the end of the fiscal year it belongs to" in html
+    assert "GDPR art. 6(1)(c)" in html
+    assert "United States" in html
+    # and back to Dutch
+    client.get("/taal/nl")
+    assert '<html lang="nl">' in client.get("/").get_data(as_text=True)
+
+
+def test_language_switch_never_redirects_to_another_host(client: FlaskClient) -> None:
+    for target in ("//evil.example/x", "https://evil.example/", "javascript:alert(1)"):
+        response = client.get("/taal/en", query_string={"next": target})
+        assert response.headers["Location"] == "/"
+
+
+def test_language_switch_links_to_the_other_language(client: FlaskClient) -> None:
+    html = client.get("/privacy").get_data(as_text=True)
+    assert re.search(r'<a href="/taal/en\?next=/privacy" lang="en" hreflang="en">English</a>', html)
+
+
+def test_not_found_page_in_both_languages(client: FlaskClient) -> None:
+    response = client.get("/bestaat-niet")
+    assert response.status_code == 404
+    assert "Pagina niet gevonden" in response.get_data(as_text=True)
+    client.get("/taal/en")
+    assert "Page not found" in client.get("/bestaat-niet").get_data(as_text=True)
+
+
+def test_server_error_page_leaks_nothing(app: Flask) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("secret internals /srv/portal/db.py sanne.devries@example.nl")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "Er ging bij ons iets mis" in html
+    for leak in ("secret internals", "Traceback", "db.py", "sanne.devries"):
+        assert leak not in html
+
+
+SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "Strict-Transport-Security",
+    "Referrer-Policy",
+    "Permissions-Policy",
+    "X-Content-Type-Options",
+)
+
+
+def test_strict_security_headers_on_every_response(client: FlaskClient) -> None:
+    for path in ("/", "/privacy", "/static/portal.css", "/bestaat-niet", "/taal/en"):
+        response = client.get(path)
+        for header in SECURITY_HEADERS:
+            assert header in response.headers, (path, header)
+        csp = response.headers["Content-Security-Policy"]
+        assert "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert "default-src 'self'" in csp
+        response.close()
+
+
+def test_pages_load_nothing_from_another_host(client: FlaskClient) -> None:
+    for path in ("/", "/privacy", "/bestaat-niet"):
+        html = client.get(path).get_data(as_text=True)
+        # src/href attributes may only point at this host (mailto and the authority's
+        # site as a plain link are navigation, not loading)
+        for attr, url in re.findall(r'(src|href)="([^"]+)"', html):
+            if attr == "src" or url.endswith((".css", ".js", ".woff", ".woff2")):
+                assert url.startswith("/"), (path, url)
+        assert "<script" not in html
+        assert "<style" not in html and 'style="' not in html
+
+
+def test_session_cookie_is_secure_httponly_samesite(app: Flask) -> None:
+    app.config["SESSION_COOKIE_SECURE"] = True
+
+    @app.get("/touch-session")
+    def touch() -> str:
+        from flask import session
+
+        session["x"] = 1
+        return "ok"
+
+    response = app.test_client().get("/touch-session", base_url="https://localhost")
+    cookie = response.headers["Set-Cookie"]
+    assert "portal_session=" in cookie
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_forms_without_csrf_token_are_refused(app: Flask) -> None:
+    @app.post("/form")
+    def form() -> str:
+        return "accepted"
+
+    response = app.test_client().post("/form", data={"x": "1"})
+    assert response.status_code == 400
+    assert "accepted" not in response.get_data(as_text=True)

@@ -1,0 +1,125 @@
+"""Deployment settings: validated at start-up with one clear message, secrets never shown."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portal import PROJECT_ROOT, StartupError, create_app
+from portal.settings import SettingsError, load_settings
+
+SECRET = "s3cr3t-value-that-must-never-be-printed-0123456789"
+
+
+@pytest.fixture
+def empty_instance(tmp_path: Path) -> Path:
+    (tmp_path / "policy.toml").write_bytes(
+        (PROJECT_ROOT / "instance/policy.example.toml").read_bytes()
+    )
+    return tmp_path
+
+
+def test_defaults_are_the_embedded_demo(empty_instance: Path) -> None:
+    settings = load_settings(empty_instance)
+    assert settings.environment == "demo"
+    assert settings.database_url.startswith("sqlite:")
+    assert settings.mail_transport == "file"
+
+
+def test_instance_file_is_read_and_environment_wins(
+    empty_instance: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (empty_instance / "config.toml").write_text('log_level = "DEBUG"\nsmtp_port = 2525\n')
+    monkeypatch.setenv("PORTAL_SMTP_PORT", "465")
+    settings = load_settings(empty_instance)
+    assert settings.log_level == "DEBUG"
+    assert settings.smtp_port == 465
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"database_url": "mysql://x"}, "setting database_url (PORTAL_DATABASE_URL)"),
+        ({"smtp_port": 70000}, "setting smtp_port (PORTAL_SMTP_PORT)"),
+        ({"redis_url": "http://localhost"}, "setting redis_url (PORTAL_REDIS_URL)"),
+        ({"mail_from": "not-an-address"}, "setting mail_from (PORTAL_MAIL_FROM)"),
+        ({"secret_key": "short"}, "setting secret_key (PORTAL_SECRET_KEY)"),
+        ({"environment": "production"}, "setting secret_key (PORTAL_SECRET_KEY): required"),
+        ({"smpt_host": "x"}, "setting smpt_host (PORTAL_SMPT_HOST): unknown setting"),
+    ],
+)
+def test_wrong_values_name_the_setting(
+    empty_instance: Path, values: dict[str, object], expected: str
+) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings(empty_instance, values)
+    assert expected in str(exc.value)
+
+
+def test_production_refuses_sqlite_and_insecure_cookies(empty_instance: Path) -> None:
+    base = {"environment": "production", "secret_key": SECRET, "data_keys": SECRET}
+    with pytest.raises(
+        SettingsError, match=r"database_url \(PORTAL_DATABASE_URL\): production runs on PostgreSQL"
+    ):
+        load_settings(empty_instance, base)
+    with pytest.raises(SettingsError, match="secure_cookies"):
+        load_settings(
+            empty_instance,
+            {**base, "database_url": "postgresql://h/db", "secure_cookies": False},
+        )
+
+
+def test_secret_value_never_in_error_or_repr(empty_instance: Path) -> None:
+    with pytest.raises(SettingsError) as exc:
+        load_settings(empty_instance, {"secret_key": SECRET, "smtp_port": "many"})
+    assert SECRET not in str(exc.value)
+    settings = load_settings(empty_instance, {"secret_key": SECRET})
+    assert SECRET not in repr(settings)
+    assert SECRET not in str(settings.model_dump())
+
+
+def test_broken_toml_names_the_file(empty_instance: Path) -> None:
+    (empty_instance / "config.toml").write_text("log_level = \n")
+    with pytest.raises(SettingsError, match="config.toml: not valid TOML"):
+        load_settings(empty_instance)
+
+
+def test_create_app_stops_with_a_message(empty_instance: Path) -> None:
+    with pytest.raises(StartupError) as exc:
+        create_app({"smtp_port": 0}, instance_path=empty_instance)
+    assert "cannot start" in str(exc.value.code)
+    assert "smtp_port" in str(exc.value.code)
+
+
+def test_flask_cli_prints_one_clear_line_without_traceback(empty_instance: Path) -> None:
+    env = {
+        **os.environ,
+        "PORTAL_INSTANCE_PATH": str(empty_instance),
+        "PORTAL_DATABASE_URL": "oracle://nope",
+        "PORTAL_SECRET_KEY": SECRET,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "portal", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "setting database_url (PORTAL_DATABASE_URL)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert SECRET not in result.stderr + result.stdout
+
+
+def test_broken_policy_stops_start_up_naming_file_and_key(empty_instance: Path) -> None:
+    policy = empty_instance / "policy.toml"
+    policy.write_text(policy.read_text().replace('kvk_number = "12345678"', 'kvk_number = "123"'))
+    with pytest.raises(StartupError) as exc:
+        create_app(instance_path=empty_instance)
+    message = str(exc.value.code)
+    assert str(policy) in message
+    assert "controller.kvk_number" in message
