@@ -65,6 +65,7 @@ def configure_logging(level: str) -> None:
     install_record_redaction()
     logging.getLogger("portal").setLevel(level)
     logging.getLogger("connectors").setLevel(level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler()

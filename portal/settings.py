@@ -81,8 +81,42 @@ class Settings(BaseSettings):
     #: ``[connectors.webshop]`` in config.toml or ``PORTAL_CONNECTORS`` as JSON. Secret values
     #: are never logged.
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: One time budget for gathering from all sources at once, in seconds.
+    gather_budget_seconds: float = Field(default=20.0, gt=0, le=120)
+    #: How long gathered data is held (encrypted) before it is purged, in minutes.
+    gathered_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
     #: Log level of the portal's own loggers.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: Seconds an SMTP connection may take before a send counts as failed (and is retried).
+    smtp_timeout: float = Field(default=10.0, gt=0, le=120)
+    #: Minutes a sign-in code and sign-in link stay valid.
+    login_code_minutes: int = Field(default=15, ge=1, le=60)
+    #: Wrong codes allowed before a code stops working and a new one must be asked for.
+    login_code_attempts: int = Field(default=5, ge=1, le=20)
+    #: A signed-in session ends after this many minutes without a request...
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    #: ...and this many hours after signing in, whatever happens.
+    session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
+    #: Rate limits (Flask-Limiter notation, ``;`` between limits) on asking for a sign-in code,
+    #: per client IP address and per e-mail address, and on entering codes.
+    login_rate_per_ip: str = "10 per 15 minutes;50 per day"
+    login_rate_per_address: str = "5 per 15 minutes;20 per day"
+    code_rate_per_ip: str = "30 per 15 minutes"
+    code_rate_per_address: str = "15 per 15 minutes"
+    #: Where background tasks (sending mail) run. ``auto``: a Redis queue when ``redis_url`` is
+    #: set, else in-process right away (``immediate``). ``sqlite``: a queue file in the instance
+    #: folder, served by ``huey_consumer portal.worker.huey``.
+    task_queue: Literal["auto", "immediate", "sqlite", "redis"] = "auto"
+    #: Sign-in through the firm's OpenID Connect identity provider (optional). Its issuer URL,
+    #: e.g. ``https://login.example.nl``; the portal reads ``<issuer>/.well-known/
+    #: openid-configuration``. Empty: no "Sign in with ..." button and no such route. Register
+    #: ``<base_url>/auth/oidc/callback`` as the redirect URI at the provider.
+    oidc_issuer: str = ""
+    #: The portal's client id and secret at the identity provider; required with ``oidc_issuer``.
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = None
+    #: The provider's name on the button ("Inloggen met <name>"); default: the issuer's host.
+    oidc_name: str = Field(default="", max_length=60)
 
     @field_validator("database_url")
     @classmethod
@@ -112,6 +146,20 @@ class Settings(BaseSettings):
         if self.secret_key is not None:
             if len(self.secret_key.get_secret_value()) < MIN_SECRET_LENGTH:
                 raise ValueError(f"secret_key: must be at least {MIN_SECRET_LENGTH} characters")
+        return self
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if not self.oidc_issuer:
+            return self
+        if not self.oidc_issuer.startswith(("https://", "http://")):
+            raise ValueError("oidc_issuer: must be an https:// URL")
+        if self.environment == "production" and not self.oidc_issuer.startswith("https://"):
+            raise ValueError("oidc_issuer: must be an https:// URL in production")
+        if not self.oidc_client_id:
+            raise ValueError("oidc_client_id: required when oidc_issuer is set")
+        if self.oidc_client_secret is None:
+            raise ValueError("oidc_client_secret: required when oidc_issuer is set")
         return self
 
 

@@ -1,0 +1,563 @@
+"""The connector interface: records, configuration, capabilities and the exact-match base class.
+
+A connector answers one question: *given a customer's verified identifiers, what does this
+source hold about them?* Every connector subclasses :class:`BaseConnector` and implements two
+steps; the base class does the rest:
+
+1. :meth:`BaseConnector.find` yields :class:`Candidate` rows from the vendor's (fuzzy) searches,
+   each with its identifying values.
+2. The base class keeps a candidate only if one of those values *equals* a verified identifier
+   after normalisation (:meth:`connectors.identity.Identity.match`). Everything else is dropped
+   here, before anything leaves the connector.
+3. :meth:`BaseConnector.expand` turns a :class:`Match` into :class:`Draft` records: the matched
+   row itself plus records fetched by the matched row's id (orders, invoices, tickets ...).
+4. The base class finishes each draft into a :class:`Record`: source, category per field (vendor
+   defaults, overridable by configuration), the identifier that matched, and dedupes by id.
+
+Related lists that fail (e.g. the notes of one order) are recorded with :meth:`Run.related`; the
+result then says which parts are missing instead of looking complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+
+import httpx
+
+from .errors import ConnectorError, ErrorKind, NotConfigured, NotSupported
+from .http import DEFAULT_TIMEOUT, Deadline, HttpClient, HttpSession, RequestStats, RetryPolicy
+from .identity import Identifier, IdentifierKind, Identity
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Default policy category keys. A firm's policy file defines categories with these keys; a
+#: firm may map fields elsewhere (``categories``) or rename keys (``category_keys``).
+CATEGORY_KEYS = (
+    "identity",
+    "contact",
+    "address",
+    "customer_account",
+    "orders",
+    "invoices",
+    "payment",
+    "support",
+    "technical",
+)
+
+#: Default time budget of one fetch when the caller passes no deadline.
+DEFAULT_BUDGET = 30.0
+
+
+class Capability(StrEnum):
+    """What a connector can do with a source."""
+
+    READ = "read"
+    CORRECT = "correct"
+    ERASE = "erase"
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One configuration key a connector accepts.
+
+    :param key: the key in the connector's config section.
+    :param required: whether the connector cannot work without it.
+    :param secret: whether the value is a credential (masked in :func:`redacted_config`).
+    :param default: the value used when the key is absent.
+    :param description: what the key means, for the staff UI and docs.
+    """
+
+    key: str
+    required: bool = False
+    secret: bool = False
+    default: Any = None
+    description: str = ""
+
+
+#: Keys every connector accepts in addition to its own ``config_schema``.
+COMMON_CONFIG = (
+    ConfigField(
+        "categories",
+        default=None,
+        description="Field -> category overrides, e.g. {'order.billing_address': 'address'}. "
+        "Keys are 'record_type.field', 'record_type.*', '*.field' or '*'.",
+    ),
+    ConfigField(
+        "category_keys",
+        default=None,
+        description="Renames of default category keys, e.g. {'payment': 'betaalgegevens'}.",
+    ),
+    ConfigField("timeout", default=15.0, description="Read timeout of one request, in seconds."),
+)
+
+
+def redacted_config(schema: Iterable[ConfigField], config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``config`` with the values of secret keys replaced by ``'***'``."""
+    secrets = {f.key for f in schema if f.secret}
+    return {k: ("***" if k in secrets and v else v) for k, v in config.items()}
+
+
+def resolve_config(
+    vendor: str, schema: Iterable[ConfigField], config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Validate ``config`` against ``schema`` (plus :data:`COMMON_CONFIG`) and fill defaults.
+
+    :raises NotConfigured: for an unknown key or a missing required one (named, not echoed).
+    """
+    fields = {f.key: f for f in (*schema, *COMMON_CONFIG)}
+    unknown = sorted(set(config) - set(fields))
+    if unknown:
+        raise NotConfigured(f"{vendor}: unknown config keys {unknown}", vendor=vendor)
+    resolved: dict[str, Any] = {}
+    for key, spec in fields.items():
+        value = config.get(key, spec.default)
+        if spec.required and (value is None or value == ""):
+            raise NotConfigured(f"{vendor}: config key {key!r} is required", vendor=vendor)
+        resolved[key] = value
+    return resolved
+
+
+class CategoryMap:
+    """Maps ``record_type.field`` to a policy category key.
+
+    Lookup order: configured overrides, then the vendor's defaults; within each, the most
+    specific key wins: ``record_type.field``, ``*.field``, ``record_type.*``, ``*``. The result
+    is then renamed through ``category_keys``. Unmapped fields fall back to
+    ``customer_account``.
+
+    :raises NotConfigured: if overrides are not a mapping of strings to strings.
+    """
+
+    FALLBACK = "customer_account"
+
+    def __init__(
+        self,
+        defaults: Mapping[str, str],
+        overrides: Mapping[str, str] | None = None,
+        renames: Mapping[str, str] | None = None,
+    ):
+        for name, mapping in (("categories", overrides), ("category_keys", renames)):
+            if mapping is None:
+                continue
+            if not isinstance(mapping, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()
+            ):
+                raise NotConfigured(f"config key {name!r} must map strings to strings")
+        self._layers = (dict(overrides or {}), dict(defaults))
+        self._renames = dict(renames or {})
+
+    def category_for(self, record_type: str, field_name: str) -> str:
+        """Return the category key of ``field_name`` on records of ``record_type``."""
+        keys = (f"{record_type}.{field_name}", f"*.{field_name}", f"{record_type}.*", "*")
+        for layer in self._layers:
+            for key in keys:
+                if key in layer:
+                    return self._renames.get(layer[key], layer[key])
+        return self._renames.get(self.FALLBACK, self.FALLBACK)
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """Points at one record in one source: enough to correct or erase it later."""
+
+    source: str
+    record_type: str
+    record_id: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record a source holds about the customer.
+
+    :ivar source: the connector instance name (usually the vendor slug, e.g. ``moneybird``).
+    :ivar system: the vendor slug (``woocommerce``, ``files`` ...).
+    :ivar record_type: e.g. ``customer``, ``order``, ``invoice``, ``ticket``, ``payment``.
+    :ivar record_id: the record's id in that system, as a string.
+    :ivar link: a URL back to the record (e.g. the vendor's admin page), or ``None``.
+    :ivar fields: field name -> JSON-like value; empty values are left out.
+    :ivar categories: field name -> policy category key, for every field.
+    :ivar dates: dates retention rules need (``created``, ``updated``, ``last_order``,
+        ``invoice_date``, ``closed`` ...): aware datetimes or plain dates.
+    :ivar matched: the verified identifier through which this record was found.
+    :ivar parent: the record this one was fetched through (an order's customer), if any.
+    """
+
+    source: str
+    system: str
+    record_type: str
+    record_id: str
+    link: str | None
+    fields: Mapping[str, Any]
+    categories: Mapping[str, str]
+    dates: Mapping[str, datetime | date]
+    matched: Identifier
+    parent: RecordRef | None = None
+
+    @property
+    def ref(self) -> RecordRef:
+        """A :class:`RecordRef` to this record."""
+        return RecordRef(self.source, self.record_type, self.record_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (dates as ISO strings), e.g. for caching or the export."""
+        return {
+            "source": self.source,
+            "system": self.system,
+            "record_type": self.record_type,
+            "record_id": self.record_id,
+            "link": self.link,
+            "fields": dict(self.fields),
+            "categories": dict(self.categories),
+            "dates": {k: v.isoformat() for k, v in self.dates.items()},
+            "matched": {"kind": self.matched.kind.value, "value": self.matched.value},
+            "parent": None
+            if self.parent is None
+            else {
+                "source": self.parent.source,
+                "record_type": self.parent.record_type,
+                "record_id": self.parent.record_id,
+            },
+        }
+
+    def fields_in(self, category: str) -> dict[str, Any]:
+        """Return the fields that belong to ``category``."""
+        return {k: v for k, v in self.fields.items() if self.categories.get(k) == category}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A vendor row found by a (possibly fuzzy) search, not yet known to be the customer's.
+
+    :ivar identifiers: the row's identifying values as ``(kind, raw value)`` pairs; the base
+        class normalises and compares them exactly.
+    :ivar raw: the vendor payload, handed to :meth:`BaseConnector.expand` on a match.
+    """
+
+    record_type: str
+    record_id: str
+    identifiers: tuple[tuple[IdentifierKind, object], ...]
+    raw: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A candidate that matched a verified identifier exactly. Only the base class makes these."""
+
+    candidate: Candidate
+    identifier: Identifier
+
+    @property
+    def ref_parts(self) -> tuple[str, str]:
+        """``(record_type, record_id)`` of the matched row."""
+        return self.candidate.record_type, self.candidate.record_id
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A record as a connector builds it; the base class adds source, categories and match."""
+
+    record_type: str
+    record_id: str
+    fields: Mapping[str, Any]
+    dates: Mapping[str, datetime | date | None] = field(default_factory=dict)
+    link: str | None = None
+    parent: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class MissingPart:
+    """A related list that could not be fetched, so the result is partial.
+
+    :ivar what: which list, e.g. ``order_notes`` (no personal data, no ids).
+    :ivar kind: why: an :class:`~connectors.errors.ErrorKind`.
+    """
+
+    what: str
+    kind: ErrorKind
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What :meth:`BaseConnector.fetch` returns.
+
+    :ivar records: the customer's records, deduplicated.
+    :ivar missing: related lists that failed; empty when the result is complete.
+    :ivar stats: request counters of this fetch.
+    :ivar dropped: vendor rows dropped because they did not match exactly.
+    """
+
+    records: tuple[Record, ...]
+    missing: tuple[MissingPart, ...]
+    stats: RequestStats
+    dropped: int = 0
+
+
+@dataclass(frozen=True)
+class Health:
+    """Result of :meth:`BaseConnector.check`: whether the source answers our credentials."""
+
+    ok: bool
+    error_kind: ErrorKind | None
+    elapsed: float
+    requests: int
+
+
+class Run:
+    """State of one fetch: the identity, the deadline, the HTTP session and missing parts."""
+
+    def __init__(self, identity: Identity, deadline: Deadline, session: HttpSession | None):
+        self.identity = identity
+        self.deadline = deadline
+        self._session = session
+        self.missing: list[MissingPart] = []
+
+    @property
+    def http(self) -> HttpSession:
+        """The HTTP session of this fetch. :raises NotConfigured: for a connector without HTTP."""
+        if self._session is None:
+            raise NotConfigured("this connector has no HTTP client")
+        return self._session
+
+    def related(self, what: str, load: Callable[[], Iterable[T]]) -> list[T]:
+        """Load a related list; on a connector error record it as missing and return ``[]``.
+
+        Use it for lists fetched by a matched parent's id (orders, notes, tickets, articles),
+        so one failing list makes the result *partial* rather than failing the source.
+        ``what`` names the list (``order_notes``) and must not contain personal data.
+        """
+        try:
+            return list(load())
+        except ConnectorError as error:
+            log.warning("related list %s missing: %s", what, error.kind.value)
+            self.missing.append(MissingPart(what, error.kind))
+            return []
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the registry, the gathering and the portal rely on. :class:`BaseConnector` has it."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+    identifier_kinds: ClassVar[frozenset[IdentifierKind]]
+    config_schema: ClassVar[tuple[ConfigField, ...]]
+    instance_name: str
+
+    def can_search(self, identity: Identity) -> bool:
+        """Whether any of the identity's kinds can be looked up in this source."""
+        ...
+
+    def fetch(self, identity: Identity, *, deadline: Deadline | None = None) -> FetchResult:
+        """Return the records this source holds about ``identity``."""
+        ...
+
+    def check(self, *, deadline: Deadline | None = None) -> Health:
+        """Check that the source answers with our credentials."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class BaseConnector(ABC):
+    """Base class of every connector; enforces exact matching and builds the records.
+
+    Subclasses set the class attributes, implement :meth:`find`, :meth:`expand` and
+    :meth:`probe`, and usually :meth:`make_http`.
+
+    :param config: the connector's config section (see ``config_schema`` and
+        :data:`COMMON_CONFIG`).
+    :param instance_name: name of this source (defaults to the slug); used as ``Record.source``.
+    :param transport: httpx transport for tests.
+    :param retry: retry policy (tests pass zero backoff).
+    :raises NotConfigured: if the config is invalid.
+    """
+
+    #: Slug: module name, registry key and config section (``[connectors.<name>]``).
+    name: ClassVar[str]
+    #: Human-readable product name (a proper noun, not translated).
+    title: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.READ})
+    #: Kinds of identifier this source can be searched by.
+    identifier_kinds: ClassVar[frozenset[IdentifierKind]] = frozenset({IdentifierKind.EMAIL})
+    config_schema: ClassVar[tuple[ConfigField, ...]] = ()
+    #: Default ``record_type.field`` -> category mapping (see :class:`CategoryMap`).
+    default_categories: ClassVar[Mapping[str, str]] = MappingProxyType({})
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        *,
+        instance_name: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+    ):
+        self.instance_name = instance_name or self.name
+        self.config = resolve_config(self.name, self.config_schema, config)
+        self.categories = CategoryMap(
+            self.default_categories, self.config["categories"], self.config["category_keys"]
+        )
+        timeout = self.config["timeout"]
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise NotConfigured(f"{self.name}: config key 'timeout' must be a positive number")
+        http_timeout = httpx.Timeout(
+            connect=DEFAULT_TIMEOUT.connect,
+            read=float(timeout),
+            write=DEFAULT_TIMEOUT.write,
+            pool=DEFAULT_TIMEOUT.pool,
+        )
+        self.http: HttpClient | None = self.make_http(
+            transport=transport, retry=retry, timeout=http_timeout
+        )
+
+    # -- to implement -------------------------------------------------------------------------
+
+    def make_http(
+        self,
+        *,
+        transport: httpx.BaseTransport | None,
+        retry: RetryPolicy | None,
+        timeout: httpx.Timeout,
+    ) -> HttpClient | None:
+        """Build this instance's :class:`HttpClient` from ``self.config`` (``None``: no HTTP)."""
+        return None
+
+    @abstractmethod
+    def find(self, run: Run) -> Iterator[Candidate]:
+        """Yield candidate rows for ``run.identity`` from the vendor's searches.
+
+        Search only by identifier kinds in ``identifier_kinds``; the base class decides which
+        candidates match. Raise a :class:`ConnectorError` when the lookup itself fails.
+        """
+
+    @abstractmethod
+    def expand(self, run: Run, match: Match) -> Iterator[Draft]:
+        """Yield drafts for a matched row: the row itself, then records fetched by its id.
+
+        Load related lists through :meth:`Run.related` so failures make the result partial.
+        """
+
+    @abstractmethod
+    def probe(self, run: Run) -> None:
+        """Make one cheap authenticated request; raise a :class:`ConnectorError` on failure."""
+
+    # -- provided -----------------------------------------------------------------------------
+
+    def can_search(self, identity: Identity) -> bool:
+        """Whether any of the identity's kinds can be looked up in this source."""
+        return bool(identity.kinds & self.identifier_kinds)
+
+    def fetch(self, identity: Identity, *, deadline: Deadline | None = None) -> FetchResult:
+        """Return every record this source holds about ``identity``, matched exactly.
+
+        :raises ConnectorError: when the primary lookup fails (a failing related list is
+            reported in :attr:`FetchResult.missing` instead).
+        """
+        deadline = deadline or Deadline(DEFAULT_BUDGET)
+        session = self.http.session(deadline) if self.http is not None else None
+        run = Run(identity, deadline, session)
+        records: list[Record] = []
+        seen: set[tuple[str, str]] = set()
+        dropped = 0
+        for candidate in self.find(run):
+            key = (candidate.record_type, candidate.record_id)
+            if key in seen:
+                continue  # already emitted, e.g. an account order also found by e-mail search
+            matched = identity.match(candidate.identifiers)
+            if matched is None:
+                dropped += 1
+                continue
+            for draft in self.expand(run, Match(candidate, matched)):
+                draft_key = (draft.record_type, draft.record_id)
+                if draft_key in seen:
+                    continue
+                seen.add(draft_key)
+                records.append(self._finish(draft, matched))
+        stats = session.stats if session is not None else RequestStats()
+        return FetchResult(tuple(records), tuple(run.missing), stats, dropped)
+
+    def check(self, *, deadline: Deadline | None = None) -> Health:
+        """Check that the source answers our credentials; never raises a ConnectorError."""
+        deadline = deadline or Deadline(10.0)
+        session = self.http.session(deadline) if self.http is not None else None
+        started = time.monotonic()
+        try:
+            self.probe(Run(Identity(()), deadline, session))
+        except ConnectorError as error:
+            kind: ErrorKind | None = error.kind
+        else:
+            kind = None
+        return Health(
+            ok=kind is None,
+            error_kind=kind,
+            elapsed=time.monotonic() - started,
+            requests=session.stats.requests if session is not None else 0,
+        )
+
+    def apply_correction(
+        self, ref: RecordRef, field_name: str, value: object, *, deadline: Deadline | None = None
+    ) -> None:
+        """Write a corrected field value back to the source.
+
+        :raises NotSupported: unless the connector has :attr:`Capability.CORRECT`.
+        """
+        raise NotSupported(f"{self.name}: corrections are not supported", vendor=self.name)
+
+    def erase(self, ref: RecordRef, *, deadline: Deadline | None = None) -> None:
+        """Erase (or anonymise) a record at the source.
+
+        :raises NotSupported: unless the connector has :attr:`Capability.ERASE`.
+        """
+        raise NotSupported(f"{self.name}: erasure is not supported", vendor=self.name)
+
+    def redacted_config(self) -> dict[str, Any]:
+        """This instance's config with secrets masked, for display."""
+        return redacted_config(self.config_schema, self.config)
+
+    def close(self) -> None:
+        """Close the HTTP client, if any."""
+        if self.http is not None:
+            self.http.close()
+
+    def __enter__(self) -> BaseConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(instance_name={self.instance_name!r})"
+
+    def _finish(self, draft: Draft, matched: Identifier) -> Record:
+        fields = {k: v for k, v in draft.fields.items() if v not in (None, "", [], {})}
+        dates: dict[str, datetime | date] = {}
+        for key, value in draft.dates.items():
+            if isinstance(value, datetime) and value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            if value is not None:
+                dates[key] = value
+        parent = RecordRef(self.instance_name, *draft.parent) if draft.parent else None
+        return Record(
+            source=self.instance_name,
+            system=self.name,
+            record_type=draft.record_type,
+            record_id=draft.record_id,
+            link=draft.link,
+            fields=fields,
+            categories={k: self.categories.category_for(draft.record_type, k) for k in fields},
+            dates=dates,
+            matched=matched,
+            parent=parent,
+        )

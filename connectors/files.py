@@ -1,0 +1,365 @@
+"""The firm's own files: CSV and XLSX files and SQL databases (a table or a query).
+
+Each entry of the ``sources`` config list maps one file, sheet, table or query to records::
+
+    [[connectors.files.sources]]
+    name = "klanten"                     # label; record ids are "klanten:<id>"
+    kind = "csv"                         # csv | xlsx | sql
+    path = "/srv/data/klanten.csv"       # csv/xlsx; for sql: url = "postgresql+psycopg://…"
+    # table = "customers"  or  query = "SELECT …"   (sql), sheet = "Blad1" (xlsx, optional)
+    delimiter = ";"                      # csv, default ","
+    record_type = "customer"
+    id_column = "Klantnummer"            # optional; default: the row number
+    identifiers = { email = "E-mail", phone = "Telefoon", customer_number = "Klantnummer" }
+    categories = { Naam = "identity", Adres = "address" }   # column -> category
+    default_category = "customer_account"
+    dates = { "Aangemaakt" = "created", "Laatste bestelling" = "last_order" }
+    timezone = "Europe/Amsterdam"        # for timestamps without an offset
+
+Rows are read and compared *exactly* like vendor records: a row is returned only if one of its
+identifier columns equals a verified identifier after normalisation. SQL sources are reached
+through SQLAlchemy; the URL is a secret (it may hold a password) and never logged.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+import sqlalchemy as sa
+
+from .base import BaseConnector, Candidate, CategoryMap, ConfigField, Draft, Match, Run
+from .errors import BadResponse, NotConfigured, SourceTimeout, SourceUnavailable
+from .http import HttpClient, RetryPolicy
+from .identity import IdentifierKind
+from .registry import register
+
+DATE_FORMATS = ("%d-%m-%Y", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y %H:%M:%S")
+SOURCE_KEYS = frozenset(
+    {
+        "name",
+        "kind",
+        "path",
+        "url",
+        "table",
+        "query",
+        "sheet",
+        "delimiter",
+        "encoding",
+        "record_type",
+        "id_column",
+        "identifiers",
+        "categories",
+        "default_category",
+        "dates",
+        "timezone",
+    }
+)
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """One configured file, sheet, table or query (validated)."""
+
+    name: str
+    kind: str
+    record_type: str
+    identifiers: Mapping[IdentifierKind, str]
+    id_column: str | None
+    categories: Mapping[str, str]
+    default_category: str
+    dates: Mapping[str, str]
+    timezone: ZoneInfo
+    path: Path | None = None
+    url: str | None = None
+    table: str | None = None
+    query: str | None = None
+    sheet: str | None = None
+    delimiter: str = ","
+    encoding: str = "utf-8-sig"
+
+
+def parse_source(index: int, raw: object) -> FileSource:
+    """Validate one ``sources`` entry.
+
+    :raises NotConfigured: naming the entry and key, never a value.
+    """
+    where = f"files: sources[{index}]"
+    if not isinstance(raw, Mapping):
+        raise NotConfigured(f"{where} must be a table", vendor="files")
+    unknown = sorted(set(raw) - SOURCE_KEYS)
+    if unknown:
+        raise NotConfigured(f"{where}: unknown keys {unknown}", vendor="files")
+
+    def text(key: str, default: str | None = None) -> str | None:
+        value = raw.get(key, default)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise NotConfigured(f"{where}: {key!r} must be a non-empty string", vendor="files")
+        return value
+
+    def mapping(key: str) -> dict[str, str]:
+        value = raw.get(key, {})
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise NotConfigured(f"{where}: {key!r} must map strings to strings", vendor="files")
+        return dict(value)
+
+    kind = text("kind")
+    if kind not in ("csv", "xlsx", "sql"):
+        raise NotConfigured(f"{where}: 'kind' must be csv, xlsx or sql", vendor="files")
+    name, record_type = text("name"), text("record_type")
+    if name is None or record_type is None:
+        raise NotConfigured(f"{where}: 'name' and 'record_type' are required", vendor="files")
+    try:
+        identifiers = {IdentifierKind(k): v for k, v in mapping("identifiers").items()}
+    except ValueError:
+        raise NotConfigured(f"{where}: unknown identifier kind", vendor="files") from None
+    if not identifiers:
+        raise NotConfigured(f"{where}: 'identifiers' must name a column", vendor="files")
+    try:
+        timezone = ZoneInfo(text("timezone", "Europe/Amsterdam") or "Europe/Amsterdam")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise NotConfigured(f"{where}: unknown 'timezone'", vendor="files") from None
+    path = text("path")
+    url, table, query = text("url"), text("table"), text("query")
+    if kind in ("csv", "xlsx") and path is None:
+        raise NotConfigured(f"{where}: 'path' is required for {kind}", vendor="files")
+    if kind == "sql" and (url is None or (table is None) == (query is None)):
+        raise NotConfigured(f"{where}: sql needs 'url' and one of 'table'/'query'", vendor="files")
+    return FileSource(
+        name=name,
+        kind=kind,
+        record_type=record_type,
+        identifiers=MappingProxyType(identifiers),
+        id_column=text("id_column"),
+        categories=MappingProxyType(mapping("categories")),
+        default_category=text("default_category", "customer_account") or "customer_account",
+        dates=MappingProxyType(mapping("dates")),
+        timezone=timezone,
+        path=Path(path) if path else None,
+        url=url,
+        table=table,
+        query=query,
+        sheet=text("sheet"),
+        delimiter=text("delimiter", ",") or ",",
+        encoding=text("encoding", "utf-8-sig") or "utf-8-sig",
+    )
+
+
+@register
+class FilesConnector(BaseConnector):
+    """Reads the firm's own CSV/XLSX files and SQL tables, matching rows exactly."""
+
+    name = "files"
+    title = "Files"
+    identifier_kinds = frozenset(
+        {IdentifierKind.EMAIL, IdentifierKind.PHONE, IdentifierKind.CUSTOMER_NUMBER}
+    )
+    config_schema = (
+        ConfigField(
+            "sources",
+            required=True,
+            secret=True,  # SQL URLs may carry passwords
+            description="List of file/table mappings (see the module docs).",
+        ),
+    )
+
+    def make_http(
+        self,
+        *,
+        transport: httpx.BaseTransport | None,
+        retry: RetryPolicy | None,
+        timeout: httpx.Timeout,
+    ) -> HttpClient | None:
+        """No HTTP: parse the sources and prepare one SQLAlchemy engine per database URL."""
+        raw_sources = self.config["sources"]
+        if not isinstance(raw_sources, Sequence) or isinstance(raw_sources, str) or not raw_sources:
+            raise NotConfigured("files: 'sources' must be a non-empty list", vendor=self.name)
+        self.sources = [parse_source(i, raw) for i, raw in enumerate(raw_sources)]
+        defaults: dict[str, str] = {}
+        for source in self.sources:
+            defaults.setdefault(f"{source.record_type}.*", source.default_category)
+            for column, category in source.categories.items():
+                defaults[f"{source.record_type}.{column}"] = category
+        self.categories = CategoryMap(
+            defaults, self.config["categories"], self.config["category_keys"]
+        )
+        self._engines: dict[str, sa.Engine] = {}
+        for source in self.sources:
+            if source.url is not None and source.url not in self._engines:
+                try:
+                    self._engines[source.url] = sa.create_engine(source.url)
+                except (sa.exc.ArgumentError, ImportError):
+                    raise NotConfigured(
+                        f"files: source {source.name!r} has an unusable database URL",
+                        vendor=self.name,
+                    ) from None
+        # Identities are verified per call; identifier kinds depend on configured columns.
+        return None
+
+    def can_search(self, identity: Any) -> bool:
+        """Whether a configured identifier column fits one of the identity's kinds."""
+        kinds = {kind for source in self.sources for kind in source.identifiers}
+        return bool(identity.kinds & kinds)
+
+    def find(self, run: Run) -> Iterator[Candidate]:
+        """Every row of every source, with its identifier columns; matched exactly later."""
+        for source in self.sources:
+            for number, row in enumerate(self._rows(source), start=1):
+                if number % 500 == 0 and run.deadline.expired:
+                    raise SourceTimeout("files: time budget used up", vendor=self.name)
+                row_id = row.get(source.id_column) if source.id_column else number
+                yield Candidate(
+                    source.record_type,
+                    f"{source.name}:{row_id}",
+                    tuple((kind, row.get(column)) for kind, column in source.identifiers.items()),
+                    {"__source__": source, "row": row},
+                )
+
+    def expand(self, run: Run, match: Match) -> Iterator[Draft]:
+        """One record per matching row: its columns as fields, date columns as dates."""
+        source = match.candidate.raw["__source__"]
+        row: dict[str, Any] = match.candidate.raw["row"]
+        fields = {column: _plain(value) for column, value in row.items()}
+        dates = {
+            key: _to_date(row.get(column), column, source.timezone)
+            for column, key in source.dates.items()
+        }
+        yield Draft(match.candidate.record_type, match.candidate.record_id, fields, dates)
+
+    def probe(self, run: Run) -> None:
+        """Open each source and read its first row."""
+        for source in self.sources:
+            next(iter(self._rows(source)), None)
+
+    def close(self) -> None:
+        """Dispose of the database engines."""
+        for engine in self._engines.values():
+            engine.dispose()
+
+    def _rows(self, source: FileSource) -> Iterator[dict[str, Any]]:
+        try:
+            if source.kind == "csv":
+                yield from self._csv_rows(source)
+            elif source.kind == "xlsx":
+                yield from self._xlsx_rows(source)
+            else:
+                yield from self._sql_rows(source)
+        except OSError:
+            raise SourceUnavailable(
+                f"files: source {source.name!r} cannot be read", vendor=self.name
+            ) from None
+        except (ValueError, UnicodeDecodeError):
+            raise BadResponse(
+                f"files: source {source.name!r} holds an unreadable value", vendor=self.name
+            ) from None
+        except sa.exc.SQLAlchemyError as error:
+            raise SourceUnavailable(
+                f"files: source {source.name!r}: database error {type(error).__name__}",
+                vendor=self.name,
+            ) from None
+
+    def _csv_rows(self, source: FileSource) -> Iterator[dict[str, Any]]:
+        assert source.path is not None
+        with source.path.open(newline="", encoding=source.encoding) as handle:
+            reader = csv.DictReader(handle, delimiter=source.delimiter)
+            self._check_columns(source, reader.fieldnames or [])
+            for row in reader:
+                yield {k: v for k, v in row.items() if k is not None}
+
+    def _xlsx_rows(self, source: FileSource) -> Iterator[dict[str, Any]]:
+        import openpyxl  # type: ignore[import-untyped]  # no stubs installed
+
+        assert source.path is not None
+        try:
+            workbook = openpyxl.load_workbook(source.path, read_only=True, data_only=True)
+        except (ValueError, KeyError, openpyxl.utils.exceptions.InvalidFileException):
+            raise BadResponse(f"files: source {source.name!r} is not an XLSX file") from None
+        try:
+            if source.sheet is not None and source.sheet not in workbook.sheetnames:
+                raise NotConfigured(f"files: source {source.name!r}: no such sheet")
+            sheet = workbook[source.sheet] if source.sheet else workbook.worksheets[0]
+            rows = sheet.iter_rows(values_only=True)
+            header = [str(c) if c is not None else "" for c in next(rows, ())]
+            self._check_columns(source, header)
+            for values in rows:
+                if all(v is None for v in values):
+                    continue
+                yield {h: v for h, v in zip(header, values, strict=False) if h}
+        finally:
+            workbook.close()
+
+    def _sql_rows(self, source: FileSource) -> Iterator[dict[str, Any]]:
+        assert source.url is not None
+        engine = self._engines[source.url]
+        if source.table is not None:
+            # Raw column values (no type processors): a firm's table may hold dates that
+            # SQLAlchemy's DATE type cannot read; _to_date handles the usual spellings.
+            statement: sa.Executable = sa.select(sa.literal_column("*")).select_from(
+                sa.table(source.table)
+            )
+        else:
+            assert source.query is not None
+            statement = sa.text(source.query)
+        with engine.connect() as connection:
+            result = connection.execution_options(stream_results=True).execute(statement)
+            columns = list(result.keys())
+            self._check_columns(source, columns)
+            for row in result:
+                yield dict(zip(columns, row, strict=True))
+
+    def _check_columns(self, source: FileSource, columns: Sequence[str]) -> None:
+        needed = set(source.identifiers.values()) | set(source.dates)
+        if source.id_column:
+            needed.add(source.id_column)
+        if needed - set(columns):
+            raise NotConfigured(
+                f"files: source {source.name!r} lacks configured columns "
+                f"{sorted(needed - set(columns))}",
+                vendor=self.name,
+            )
+
+
+def _plain(value: Any) -> Any:
+    """Cell values as JSON-friendly values."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _to_date(value: Any, column: str, zone: ZoneInfo) -> datetime | date | None:
+    """A cell as an aware datetime or a date; naive timestamps are in the source's zone."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            parsed = None
+            for fmt in DATE_FORMATS:
+                try:
+                    parsed = datetime.strptime(text, fmt)
+                    break
+                except ValueError:
+                    continue
+        if parsed is None:
+            raise BadResponse(f"files: column {column!r} holds a value that is not a date")
+        if len(text) <= 10:
+            return parsed.date()
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+    raise BadResponse(f"files: column {column!r} holds a value that is not a date")

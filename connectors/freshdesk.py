@@ -1,0 +1,197 @@
+"""Freshdesk (API v2): contacts, their tickets and the tickets' conversations.
+
+Lookup: ``GET contacts?email={addr}`` (exact at Freshdesk, compared again here, including
+``other_emails``), ``GET contacts?mobile={e164}`` and ``?phone={e164}``. Tickets of a matched
+contact: ``GET tickets?requester_id={id}&updated_since=2000-01-01T00:00:00Z`` (without
+``updated_since`` Freshdesk only returns the last 30 days), conversations per ticket from
+``GET tickets/{id}/conversations``. All lists follow ``Link: rel="next"``.
+
+Config: ``base_url`` (``https://{sub}.freshdesk.com`` or its ``/api/v2`` root), ``api_key``
+(secret; HTTP Basic with ``X`` as the password).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from types import MappingProxyType
+
+import httpx
+
+from .base import BaseConnector, Candidate, ConfigField, Draft, Match, Run
+from .http import HttpClient, RetryPolicy
+from .identity import IdentifierKind
+from .pagination import items, link_header_pages
+from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
+from .registry import register
+from .urls import api_root, require_safe_scheme, site_root
+
+API_PATH = "/api/v2"
+#: Far enough back to cover every ticket; without it Freshdesk lists only 30 days.
+UPDATED_SINCE = "2000-01-01T00:00:00Z"
+TICKET_STATUS = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
+TICKET_SOURCE = {1: "email", 2: "portal", 3: "phone", 7: "chat", 9: "feedback_widget"}
+
+DEFAULT_CATEGORIES = MappingProxyType(
+    {
+        "contact.*": "customer_account",
+        "contact.name": "identity",
+        "contact.email": "contact",
+        "contact.other_emails": "contact",
+        "contact.phone": "contact",
+        "contact.mobile": "contact",
+        "contact.twitter_id": "contact",
+        "contact.facebook_id": "contact",
+        "contact.address": "address",
+        "ticket.*": "support",
+        "conversation.*": "support",
+    }
+)
+
+
+@register
+class FreshdeskConnector(BaseConnector):
+    """Reads Freshdesk contacts (by e-mail or phone), their tickets and conversations."""
+
+    name = "freshdesk"
+    title = "Freshdesk"
+    identifier_kinds = frozenset({IdentifierKind.EMAIL, IdentifierKind.PHONE})
+    config_schema = (
+        ConfigField("base_url", required=True, description="Help desk URL or its /api/v2 root."),
+        ConfigField("api_key", required=True, secret=True, description="An agent's API key."),
+    )
+    default_categories = DEFAULT_CATEGORIES
+
+    def make_http(
+        self,
+        *,
+        transport: httpx.BaseTransport | None,
+        retry: RetryPolicy | None,
+        timeout: httpx.Timeout,
+    ) -> HttpClient:
+        """HTTP Basic with the API key as user name and ``X`` as password."""
+        base = require_safe_scheme(self.name, str(self.config["base_url"]))
+        api = api_root(base, API_PATH)
+        self.web_url = site_root(api, API_PATH)
+        return HttpClient(
+            self.name,
+            api,
+            auth=(str(self.config["api_key"]), "X"),
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
+        )
+
+    def find(self, run: Run) -> Iterator[Candidate]:
+        """Contacts by ``email=``, ``mobile=`` and ``phone=`` filters."""
+        filters = [("email", email) for email in run.identity.values(IdentifierKind.EMAIL)]
+        for phone in run.identity.values(IdentifierKind.PHONE):
+            filters += [("mobile", phone), ("phone", phone)]
+        for key, value in filters:
+            for contact in items(link_header_pages(run.http, "contacts", params={key: value})):
+                other = contact.get("other_emails")
+                others = other if isinstance(other, list) else []
+                yield Candidate(
+                    "contact",
+                    expect_id(contact, "freshdesk contact"),
+                    (
+                        (IdentifierKind.EMAIL, contact.get("email")),
+                        *((IdentifierKind.EMAIL, e) for e in others),
+                        (IdentifierKind.PHONE, contact.get("mobile")),
+                        (IdentifierKind.PHONE, contact.get("phone")),
+                    ),
+                    contact,
+                )
+
+    def expand(self, run: Run, match: Match) -> Iterator[Draft]:
+        """The contact, their tickets and each ticket's conversations."""
+        contact_id = match.candidate.record_id
+        yield self._contact(dict(match.candidate.raw))
+        for ticket in run.related("tickets", partial(self._tickets, run, contact_id)):
+            ticket_id = expect_id(ticket, "freshdesk ticket")
+            if str(ticket.get("requester_id")) != contact_id:
+                continue  # defensive: a list filtered by requester must only hold theirs
+            yield self._ticket(ticket, contact_id)
+            conversations = run.related(
+                "conversations", partial(self._conversations, run, ticket_id)
+            )
+            for conversation in conversations:
+                yield self._conversation(conversation, ticket_id)
+
+    def probe(self, run: Run) -> None:
+        """Filter contacts on an address nobody has: checks the API key, returns no data."""
+        body, _ = run.http.get_json(
+            "contacts", params={"email": "healthcheck@invalid.example", "per_page": 1}
+        )
+        expect_list(body, "freshdesk contacts")
+
+    def _tickets(self, run: Run, contact_id: str) -> Iterator[JSONDict]:
+        params = {
+            "requester_id": contact_id,
+            "updated_since": UPDATED_SINCE,
+            "include": "description,stats",
+        }
+        return items(link_header_pages(run.http, "tickets", params=params))
+
+    def _conversations(self, run: Run, ticket_id: str) -> Iterator[JSONDict]:
+        path = f"tickets/{ticket_id}/conversations"
+        return items(link_header_pages(run.http, path))
+
+    def _contact(self, raw: JSONDict) -> Draft:
+        contact_id = expect_id(raw, "freshdesk contact")
+        return Draft(
+            "contact",
+            contact_id,
+            {
+                **pick(raw, "name", "email", "other_emails", "phone", "mobile", "address"),
+                **pick(raw, "twitter_id", "facebook_id", "job_title", "language", "time_zone"),
+                **pick(raw, "company_id", "unique_external_id", "custom_fields", "description"),
+                **pick(raw, "active", "tags"),
+            },
+            dates={
+                "created": parse_datetime(raw.get("created_at")),
+                "updated": parse_datetime(raw.get("updated_at")),
+            },
+            link=f"{self.web_url}/a/contacts/{contact_id}",
+        )
+
+    def _ticket(self, raw: JSONDict, contact_id: str) -> Draft:
+        ticket_id = expect_id(raw, "freshdesk ticket")
+        stats = expect_dict(raw.get("stats") or {}, "freshdesk ticket stats")
+        status, source = raw.get("status"), raw.get("source")
+        return Draft(
+            "ticket",
+            ticket_id,
+            {
+                **pick(raw, "subject", "description_text", "type", "priority", "tags"),
+                "status": TICKET_STATUS.get(status, status) if isinstance(status, int) else status,
+                "source": TICKET_SOURCE.get(source, source) if isinstance(source, int) else source,
+                **pick(raw, "to_emails", "cc_emails", "custom_fields"),
+            },
+            dates={
+                "created": parse_datetime(raw.get("created_at")),
+                "updated": parse_datetime(raw.get("updated_at")),
+                "closed": parse_datetime(stats.get("closed_at") or stats.get("resolved_at")),
+            },
+            link=f"{self.web_url}/a/tickets/{ticket_id}",
+            parent=("contact", contact_id),
+        )
+
+    def _conversation(self, raw: JSONDict, ticket_id: str) -> Draft:
+        conversation_id = expect_id(raw, "freshdesk conversation")
+        attachments = expect_list(raw.get("attachments") or [], "freshdesk attachments")
+        return Draft(
+            "conversation",
+            conversation_id,
+            {
+                **pick(raw, "body_text", "from_email", "to_emails", "cc_emails", "bcc_emails"),
+                **pick(raw, "incoming", "private"),
+                "attachments": [pick(a, "name", "size") for a in attachments],
+            },
+            dates={
+                "created": parse_datetime(raw.get("created_at")),
+                "updated": parse_datetime(raw.get("updated_at")),
+            },
+            link=f"{self.web_url}/a/tickets/{ticket_id}",
+            parent=("ticket", ticket_id),
+        )

@@ -1,0 +1,201 @@
+"""Gather one customer's records from every configured source, concurrently, in one budget.
+
+:func:`gather` runs each source's :meth:`~connectors.base.BaseConnector.fetch` in its own
+thread, all sharing one :class:`~connectors.http.Deadline`, so retries and ``Retry-After`` waits
+respect the overall budget and the whole gathering takes about as long as the slowest source.
+Every source gets a :class:`SourceResult` with a status: ``complete``, ``partial`` (some related
+lists failed: see ``missing``), ``failed`` (see ``error_kind``) or ``skipped``. A failing source
+never crashes the gathering and never looks complete. Error kinds are stable strings
+(:class:`~connectors.errors.ErrorKind`); turning them into Dutch or English text is the portal's
+job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .base import Connector, MissingPart, Record
+from .errors import ConnectorError, ErrorKind, RateLimited
+from .http import Deadline
+from .identity import Identity
+
+log = logging.getLogger(__name__)
+
+#: Default overall budget of one gathering, in seconds.
+DEFAULT_BUDGET = 20.0
+#: Extra seconds the gathering waits for threads beyond the deadline before giving up on them.
+GRACE = 1.0
+
+
+class SourceStatus(StrEnum):
+    """Outcome of one source in a gathering."""
+
+    COMPLETE = "complete"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """What one source contributed to a gathering.
+
+    :ivar source: instance name of the source (``Record.source``).
+    :ivar system: the connector slug, or ``None`` when the source was never built.
+    :ivar status: see :class:`SourceStatus`.
+    :ivar records: the customer's records (empty unless complete or partial).
+    :ivar error_kind: why it failed or was skipped, else ``None``.
+    :ivar retry_after: seconds the source asked us to wait, when rate limited.
+    :ivar missing: for ``partial``: which related lists failed, and why.
+    :ivar requests: logical HTTP requests made (retries not counted).
+    :ivar attempts: HTTP attempts, including retries.
+    :ivar duplicates: requests repeated within this gathering (should be 0).
+    :ivar dropped: vendor rows dropped because they did not match exactly.
+    :ivar elapsed: seconds this source took.
+    """
+
+    source: str
+    system: str | None
+    status: SourceStatus
+    records: tuple[Record, ...] = ()
+    error_kind: ErrorKind | None = None
+    retry_after: float | None = None
+    missing: tuple[MissingPart, ...] = ()
+    requests: int = 0
+    attempts: int = 0
+    duplicates: int = 0
+    dropped: int = 0
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True)
+class GatherResult:
+    """The outcome of :func:`gather`: one :class:`SourceResult` per source, in config order."""
+
+    sources: Mapping[str, SourceResult]
+    elapsed: float
+    budget: float
+
+    @property
+    def records(self) -> list[Record]:
+        """All records of all sources."""
+        return [record for result in self.sources.values() for record in result.records]
+
+    @property
+    def complete(self) -> bool:
+        """Whether every source that ran is complete (skipped sources do not count)."""
+        return all(
+            r.status in (SourceStatus.COMPLETE, SourceStatus.SKIPPED) for r in self.sources.values()
+        )
+
+    @property
+    def requests(self) -> int:
+        """Total logical HTTP requests of the gathering."""
+        return sum(r.requests for r in self.sources.values())
+
+
+def gather(
+    connectors: Iterable[Connector],
+    identity: Identity,
+    *,
+    budget: float = DEFAULT_BUDGET,
+    unavailable: Mapping[str, ErrorKind] | None = None,
+    max_workers: int | None = None,
+) -> GatherResult:
+    """Fetch ``identity``'s records from every connector concurrently within ``budget`` seconds.
+
+    :param connectors: the configured sources (e.g. from :func:`connectors.registry.build_all`).
+    :param identity: the customer's verified identifiers.
+    :param budget: overall time budget in seconds, shared by all sources.
+    :param unavailable: sources that could not be built, by instance name, with the kind
+        (usually ``not_configured``); they are reported as skipped.
+    :param max_workers: thread cap (default: one thread per source).
+    :returns: a :class:`GatherResult`; this function does not raise for source failures.
+    """
+    started = time.monotonic()
+    deadline = Deadline(budget)
+    results: dict[str, SourceResult] = {}
+    for name, kind in (unavailable or {}).items():
+        results[name] = SourceResult(name, None, SourceStatus.SKIPPED, error_kind=kind)
+    runnable: list[Connector] = []
+    for connector in connectors:
+        if connector.can_search(identity):
+            runnable.append(connector)
+        else:
+            results[connector.instance_name] = SourceResult(
+                connector.instance_name,
+                connector.name,
+                SourceStatus.SKIPPED,
+                error_kind=ErrorKind.NO_IDENTIFIER,
+            )
+    if runnable:
+        executor = ThreadPoolExecutor(
+            max_workers=max_workers or len(runnable), thread_name_prefix="gather"
+        )
+        try:
+            futures: dict[Future[SourceResult], Connector] = {
+                executor.submit(fetch_source, connector, identity, deadline): connector
+                for connector in runnable
+            }
+            done, _ = wait(futures, timeout=deadline.remaining() + GRACE)
+            for future, connector in futures.items():
+                if future in done:
+                    results[connector.instance_name] = future.result()
+                else:
+                    log.warning("source %s overran the gathering budget", connector.instance_name)
+                    results[connector.instance_name] = SourceResult(
+                        connector.instance_name,
+                        connector.name,
+                        SourceStatus.FAILED,
+                        error_kind=ErrorKind.TIMEOUT,
+                        elapsed=time.monotonic() - started,
+                    )
+        finally:
+            # Do not wait for an overrunning source: its own timeouts will end it soon.
+            executor.shutdown(wait=False, cancel_futures=True)
+    return GatherResult(results, elapsed=time.monotonic() - started, budget=budget)
+
+
+def fetch_source(connector: Connector, identity: Identity, deadline: Deadline) -> SourceResult:
+    """Fetch one source and turn every outcome into a :class:`SourceResult`; never raises."""
+    started = time.monotonic()
+    name = connector.instance_name
+    try:
+        fetched = connector.fetch(identity, deadline=deadline)
+    except ConnectorError as error:
+        log.warning("source %s failed: %s", name, error.kind.value)
+        return SourceResult(
+            name,
+            connector.name,
+            SourceStatus.FAILED,
+            error_kind=error.kind,
+            retry_after=error.retry_after if isinstance(error, RateLimited) else None,
+            elapsed=time.monotonic() - started,
+        )
+    except Exception as error:  # the task boundary: a connector bug must not end the gathering
+        # Only the type: an exception's text could quote personal data.
+        log.error("source %s crashed: %s", name, type(error).__name__)
+        return SourceResult(
+            name,
+            connector.name,
+            SourceStatus.FAILED,
+            error_kind=ErrorKind.INTERNAL,
+            elapsed=time.monotonic() - started,
+        )
+    return SourceResult(
+        name,
+        connector.name,
+        SourceStatus.PARTIAL if fetched.missing else SourceStatus.COMPLETE,
+        records=fetched.records,
+        missing=fetched.missing,
+        requests=fetched.stats.requests,
+        attempts=fetched.stats.attempts,
+        duplicates=fetched.stats.duplicates,
+        dropped=fetched.dropped,
+        elapsed=time.monotonic() - started,
+    )

@@ -1,0 +1,428 @@
+"""The one HTTP layer every vendor connector uses, built on httpx and tenacity.
+
+* :class:`HttpClient`: one pooled :class:`httpx.Client` per connector instance, with explicit
+  timeouts, no redirects and no proxy surprises. Close it (or use it as a context manager).
+* :class:`HttpSession`: a light per-gathering view on the client that carries the
+  :class:`Deadline` and counts requests, so concurrent gatherings never share counters.
+* Retries go through :mod:`tenacity`: exponential backoff with jitter on network errors, 5xx and
+  429, for idempotent requests only (a connection that was never made is retried for any
+  method). A 429 ``Retry-After`` is honoured when it fits in the remaining time budget; otherwise
+  :class:`~connectors.errors.RateLimited` is raised at once, carrying the retry-after.
+* :func:`error_for_response` maps every HTTP outcome to the typed errors of
+  :mod:`connectors.errors`, in one place.
+
+Logging: vendor, method, endpoint *path* (never the query string, which may hold an e-mail
+address or phone number; personal path segments are logged as their template), status, attempt
+and duration. Never credentials, never personal data.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception
+
+from .errors import (
+    AuthFailed,
+    BadResponse,
+    ConnectorError,
+    NotFound,
+    RateLimited,
+    RequestRejected,
+    SourceTimeout,
+    SourceUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+
+class _DropRequestLines(logging.Filter):
+    """Drop httpx's own "HTTP Request: GET <full URL>" lines: the URL's query string may hold
+    an e-mail address or phone number. Our own log line (path only) replaces them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("HTTP Request:")
+
+
+logging.getLogger("httpx").addFilter(_DropRequestLines())
+
+#: Methods that may be repeated without changing anything at the source.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Statuses worth another try.
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=15.0, write=15.0, pool=3.0)
+
+Params = Mapping[str, str | int | float | bool | None]
+
+
+class Deadline:
+    """A point in (monotonic) time by which a gathering must be done.
+
+    ``Deadline(None)`` never expires. Pass one deadline down through every call of one
+    gathering, so that retries and ``Retry-After`` waits respect the overall budget.
+    """
+
+    def __init__(self, seconds: float | None, *, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._at = None if seconds is None else clock() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left (``math.inf`` without a deadline, never negative)."""
+        if self._at is None:
+            return math.inf
+        return max(0.0, self._at - self._clock())
+
+    @property
+    def expired(self) -> bool:
+        """Whether no time is left."""
+        return self.remaining() <= 0.0
+
+    def __repr__(self) -> str:
+        return f"Deadline(remaining={self.remaining():.3f})"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry. Tests pass ``sleep`` and zero backoff.
+
+    :param attempts: total tries per request, including the first.
+    :param backoff_initial: first backoff in seconds; doubled per retry.
+    :param backoff_max: cap of one backoff.
+    :param jitter: up to this many seconds of random jitter are added to each backoff.
+    :param sleep: the function that waits (``time.sleep``).
+    """
+
+    attempts: int = 4
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+    jitter: float = 0.5
+    sleep: Callable[[float], None] = time.sleep
+
+    def backoff(self, retry_number: int) -> float:
+        """Seconds to wait before retry number ``retry_number`` (1-based), with jitter."""
+        base = min(self.backoff_max, self.backoff_initial * 2 ** (retry_number - 1))
+        return base + (random.uniform(0, self.jitter) if self.jitter > 0 else 0.0)  # noqa: S311
+
+
+@dataclass
+class RequestStats:
+    """Counters for one gathering (one :class:`HttpSession`). No URLs or personal data."""
+
+    #: Logical requests made (a retried request counts once).
+    requests: int = 0
+    #: HTTP attempts, including retries.
+    attempts: int = 0
+    #: Logical requests whose method and full URL had already been requested in this session.
+    duplicates: int = 0
+    #: Seconds spent waiting between attempts.
+    waited: float = 0.0
+    _seen: set[str] = field(default_factory=set, repr=False)
+
+    def note_request(self, method: str, url: httpx.URL, body: bytes) -> None:
+        """Count a logical request; remember only a hash of it to spot duplicates."""
+        self.requests += 1
+        key = hashlib.sha256(f"{method} {url}".encode() + b"\0" + body).hexdigest()
+        if key in self._seen:
+            self.duplicates += 1
+        self._seen.add(key)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Parse a ``Retry-After`` header (seconds or an HTTP date) into seconds, or ``None``."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def error_for_response(vendor: str, method: str, path: str, response: httpx.Response) -> None:
+    """Raise the typed error for a non-2xx ``response``; return for a 2xx one.
+
+    401/402/403 → :class:`AuthFailed`, 404/410 → :class:`NotFound`, 429 → :class:`RateLimited`,
+    500/502/503/504 → :class:`SourceUnavailable` (retryable), other 5xx → non-retryable
+    :class:`SourceUnavailable`, other 4xx (and unexpected 1xx/3xx) → :class:`RequestRejected`.
+    Vendor error bodies are not copied into the message: they may quote personal data.
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    where = f"{vendor}: {method} {path} -> {status}"
+    if status in (401, 402, 403):
+        raise AuthFailed(f"{where}: credentials refused", vendor=vendor, status=status)
+    if status in (404, 410):
+        raise NotFound(f"{where}: not found", vendor=vendor, status=status)
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        raise RateLimited(f"{where}: rate limited", retry_after=retry_after, vendor=vendor)
+    if status >= 500:
+        error = SourceUnavailable(f"{where}: server error", vendor=vendor, status=status)
+        error.retryable = status in RETRYABLE_STATUSES
+        raise error
+    raise RequestRejected(f"{where}: request refused", vendor=vendor, status=status)
+
+
+class HttpClient:
+    """The pooled HTTP client of one connector instance.
+
+    :param vendor: connector slug, used in logs and error messages.
+    :param base_url: API root; relative paths are resolved against it.
+    :param auth: httpx auth (e.g. ``("key", "X")`` for Basic); kept out of logs and reprs.
+    :param headers: extra default headers (e.g. ``Authorization``); never logged.
+    :param timeout: per-attempt timeouts; each attempt is also capped by the deadline.
+    :param retry: the :class:`RetryPolicy`.
+    :param transport: an httpx transport (tests pass :class:`httpx.MockTransport`).
+    """
+
+    def __init__(
+        self,
+        vendor: str,
+        base_url: str,
+        *,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.vendor = vendor
+        if not base_url.endswith("/"):
+            base_url += "/"
+        self.base_url = httpx.URL(base_url)
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            auth=auth,
+            headers={"Accept": "application/json", **(headers or {})},
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=10, max_keepalive_connections=5),
+        )
+
+    def session(self, deadline: Deadline | None = None) -> HttpSession:
+        """Start a session for one gathering (or health check) with its own counters."""
+        return HttpSession(self, deadline or Deadline(None))
+
+    def same_origin(self, url: httpx.URL) -> bool:
+        """Whether ``url`` points at the configured host, so credentials may be sent to it."""
+        return (url.scheme, url.host, url.port) == (
+            self.base_url.scheme,
+            self.base_url.host,
+            self.base_url.port,
+        )
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"HttpClient(vendor={self.vendor!r}, host={self.base_url.host!r})"
+
+
+class HttpSession:
+    """Requests of one gathering: shares the client's pool, has its own deadline and stats."""
+
+    def __init__(self, client: HttpClient, deadline: Deadline):
+        self.client = client
+        self.deadline = deadline
+        self.stats = RequestStats()
+
+    @property
+    def vendor(self) -> str:
+        """The connector slug."""
+        return self.client.vendor
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        path_params: Mapping[str, object] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        """Send one logical request, retrying as the policy allows, and return the response.
+
+        ``path`` is relative to the base URL, or an absolute URL on the same host (a next-page
+        link). Put personal values that belong in the path into ``path_params``: the path is
+        logged as the template (``contacts/customer_id/{number}.json``).
+
+        :raises SourceTimeout: the deadline passed, or the source did not answer in time.
+        :raises SourceUnavailable: network error or 5xx after the last attempt.
+        :raises RateLimited: 429 whose wait does not fit the budget, or after the last attempt.
+        :raises AuthFailed, NotFound, RequestRejected: as mapped by :func:`error_for_response`.
+        :raises BadResponse: a redirect, or an absolute URL on another host.
+        """
+        method = method.upper()
+        url = path.format_map({k: quote(str(v), safe="") for k, v in (path_params or {}).items()})
+        log_path = _log_path(self.client, path)
+        request = self.client._client.build_request(
+            method, url, params=_clean_params(params), json=json
+        )
+        if not self.client.same_origin(request.url):
+            raise BadResponse(
+                f"{self.vendor}: {method} {log_path}: refusing a URL on another host",
+                vendor=self.vendor,
+            )
+        self.stats.note_request(method, request.url, request.content)
+        policy = self.client.retry
+        idempotent = method in IDEMPOTENT_METHODS
+
+        def should_retry(error: BaseException) -> bool:
+            if not isinstance(error, ConnectorError) or not error.retryable:
+                return False
+            # A connection never made cannot have changed anything: safe for any method.
+            return idempotent or getattr(error, "connect_failed", False)
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            if isinstance(error, RateLimited) and error.retry_after is not None:
+                return error.retry_after
+            return policy.backoff(state.attempt_number)
+
+        def stop(state: RetryCallState) -> bool:
+            if state.attempt_number >= policy.attempts:
+                return True
+            # Waiting longer than the budget allows would only fail later: fail fast now.
+            return (state.upcoming_sleep or 0.0) >= self.deadline.remaining()
+
+        def before_sleep(state: RetryCallState) -> None:
+            self.stats.waited += state.upcoming_sleep or 0.0
+
+        retrying = Retrying(
+            stop=stop,
+            wait=wait,
+            retry=retry_if_exception(should_retry),
+            before_sleep=before_sleep,
+            sleep=policy.sleep,
+            reraise=True,
+        )
+        return retrying(self._attempt, request, log_path)
+
+    def _attempt(self, request: httpx.Request, log_path: str) -> httpx.Response:
+        """Send ``request`` once and map the outcome (raising typed errors)."""
+        self.stats.attempts += 1
+        attempt = self.stats.attempts
+        vendor, method = self.vendor, request.method
+        remaining = self.deadline.remaining()
+        if remaining <= 0:
+            raise SourceTimeout(
+                f"{vendor}: {method} {log_path}: time budget used up", vendor=vendor
+            )
+        timeout = self.client.timeout
+        request.extensions["timeout"] = httpx.Timeout(
+            connect=_cap(timeout.connect, remaining),
+            read=_cap(timeout.read, remaining),
+            write=_cap(timeout.write, remaining),
+            pool=_cap(timeout.pool, remaining),
+        ).as_dict()
+        started = time.monotonic()
+        try:
+            response = self.client._client.send(request)
+        except httpx.TimeoutException:
+            log.info("%s %s %s -> timeout (attempt %d)", vendor, method, log_path, attempt)
+            # `from None`: httpx's exception text may contain the full URL with its query.
+            raise SourceTimeout(
+                f"{vendor}: {method} {log_path}: timed out", vendor=vendor
+            ) from None
+        except httpx.TransportError as exc:
+            log.info("%s %s %s -> network error (attempt %d)", vendor, method, log_path, attempt)
+            error = SourceUnavailable(
+                f"{vendor}: {method} {log_path}: {type(exc).__name__}", vendor=vendor
+            )
+            error.connect_failed = isinstance(exc, httpx.ConnectError)
+            raise error from None
+        try:
+            response.read()
+        finally:
+            response.close()
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log.info(
+            "%s %s %s -> %d (attempt %d, %.0f ms)",
+            vendor,
+            method,
+            log_path,
+            response.status_code,
+            attempt,
+            elapsed_ms,
+        )
+        if 300 <= response.status_code < 400:
+            raise BadResponse(
+                f"{vendor}: {method} {log_path} -> {response.status_code}: unexpected redirect",
+                vendor=vendor,
+                status=response.status_code,
+            )
+        error_for_response(vendor, method, log_path, response)
+        return response
+
+    def get_json(
+        self,
+        path: str,
+        *,
+        params: Params | None = None,
+        path_params: Mapping[str, object] | None = None,
+    ) -> tuple[Any, httpx.Response]:
+        """GET ``path`` and return ``(decoded JSON, response)``.
+
+        :raises BadResponse: if the body is not JSON; plus everything :meth:`request` raises.
+        """
+        response = self.request("GET", path, params=params, path_params=path_params)
+        return self.decode(response, path), response
+
+    def decode(self, response: httpx.Response, path: str) -> Any:
+        """Decode a JSON body. :raises BadResponse: if it is not valid JSON."""
+        try:
+            return response.json()
+        except ValueError:
+            raise BadResponse(
+                f"{self.vendor}: {response.request.method} {_log_path(self.client, path)}: "
+                "body is not JSON",
+                vendor=self.vendor,
+                status=response.status_code,
+            ) from None
+
+
+def _cap(value: float | None, remaining: float) -> float:
+    return remaining if value is None else min(value, remaining)
+
+
+def _clean_params(params: Params | None) -> dict[str, str | int | float | bool] | None:
+    if params is None:
+        return None
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _log_path(client: HttpClient, path: str) -> str:
+    """The loggable form of ``path``: its template or URL path, without any query string."""
+    if "://" in path:
+        return urlsplit(path).path or "/"
+    return client.base_url.path + path.split("?", 1)[0]

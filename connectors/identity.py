@@ -1,0 +1,210 @@
+"""Customer identifiers and their normalisation, done once, here.
+
+A customer proves control over some identifiers (an e-mail address, a phone number, a customer
+number). Connectors compare vendor values against those identifiers *exactly*, after both sides
+went through the same normaliser:
+
+* e-mail: trimmed and lower-cased. Nothing else: dots and ``+tags`` are kept, because
+  ``sanne.devries@x``, ``sanne.de.vries@x`` and ``sanne.devries+shop@x`` may be different people.
+* phone: E.164 via :mod:`phonenumbers`, default region NL (``06-12345678`` → ``+31612345678``).
+* customer number: trimmed.
+
+The portal imports these normalisers too, so a verified identifier and a vendor value can never
+be normalised differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+
+#: Region used to read phone numbers written without a country code.
+DEFAULT_REGION = "NL"
+
+
+class IdentifierKind(StrEnum):
+    """What an identifier is."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    CUSTOMER_NUMBER = "customer_number"
+
+
+class InvalidIdentifier(ValueError):
+    """A value cannot be normalised as the given identifier kind. The message holds no value."""
+
+
+def normalize_email(value: str) -> str:
+    """Return ``value`` trimmed and lower-cased.
+
+    :raises InvalidIdentifier: if it is not shaped like ``local@domain``.
+    """
+    email = value.strip().lower()
+    local, sep, domain = email.partition("@")
+    if not sep or not local or not domain or "@" in domain or any(c.isspace() for c in email):
+        raise InvalidIdentifier("not an e-mail address")
+    return email
+
+
+def normalize_phone(value: str, region: str = DEFAULT_REGION) -> str:
+    """Return ``value`` as an E.164 phone number (``+31612345678``).
+
+    Numbers without a country code are read in ``region`` (NL by default).
+
+    :raises InvalidIdentifier: if it cannot be parsed or cannot be a phone number.
+    """
+    try:
+        number = phonenumbers.parse(value.strip(), region)
+    except phonenumbers.NumberParseException:
+        raise InvalidIdentifier("not a phone number") from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidIdentifier("not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_customer_number(value: str) -> str:
+    """Return the customer number trimmed.
+
+    :raises InvalidIdentifier: if nothing is left.
+    """
+    number = value.strip()
+    if not number:
+        raise InvalidIdentifier("empty customer number")
+    return number
+
+
+_NORMALIZERS = {
+    IdentifierKind.EMAIL: normalize_email,
+    IdentifierKind.PHONE: normalize_phone,
+    IdentifierKind.CUSTOMER_NUMBER: normalize_customer_number,
+}
+
+
+def normalize(kind: IdentifierKind | str, value: str) -> str:
+    """Normalise ``value`` as an identifier of ``kind``.
+
+    :raises InvalidIdentifier: if the value is not valid for the kind.
+    :raises ValueError: if ``kind`` is unknown.
+    """
+    return _NORMALIZERS[IdentifierKind(kind)](value)
+
+
+def try_normalize(kind: IdentifierKind | str, value: object) -> str | None:
+    """Normalise a vendor value leniently: ``None`` for empty, non-string or invalid values."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return normalize(kind, value)
+    except InvalidIdentifier:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """One identifier of a customer, normalised on construction.
+
+    ``Identifier("email", " Sanne@X.NL ")`` equals ``Identifier("email", "sanne@x.nl")``.
+
+    :raises InvalidIdentifier: if ``value`` is not valid for ``kind``.
+    :raises ValueError: if ``kind`` is unknown.
+    """
+
+    kind: IdentifierKind
+    value: str
+
+    def __init__(self, kind: IdentifierKind | str, value: str) -> None:
+        kind = IdentifierKind(kind)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "value", normalize(kind, value))
+
+    def __repr__(self) -> str:
+        # Keep personal data out of reprs that may end up in logs or tracebacks.
+        return f"Identifier(kind={self.kind.value!r}, value=<redacted>)"
+
+
+#: Identifier kinds that identify a person on their own. A phone number is weaker: households
+#: and companies share one, so it only matches a record that names no other e-mail address.
+STRONG_KINDS_ORDER = (IdentifierKind.EMAIL, IdentifierKind.CUSTOMER_NUMBER)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The verified identifiers of one customer: the only keys a connector may match on."""
+
+    identifiers: frozenset[Identifier]
+
+    def __init__(self, identifiers: Iterable[Identifier]) -> None:
+        object.__setattr__(self, "identifiers", frozenset(identifiers))
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        emails: Iterable[str] = (),
+        phones: Iterable[str] = (),
+        customer_numbers: Iterable[str] = (),
+    ) -> Identity:
+        """Build an identity from raw values, normalising each.
+
+        :raises InvalidIdentifier: if a value is invalid for its kind.
+        """
+        return cls(
+            [Identifier(IdentifierKind.EMAIL, v) for v in emails]
+            + [Identifier(IdentifierKind.PHONE, v) for v in phones]
+            + [Identifier(IdentifierKind.CUSTOMER_NUMBER, v) for v in customer_numbers]
+        )
+
+    def values(self, kind: IdentifierKind) -> list[str]:
+        """Return the normalised values of ``kind``, sorted for a stable request order."""
+        return sorted(i.value for i in self.identifiers if i.kind == kind)
+
+    @property
+    def kinds(self) -> frozenset[IdentifierKind]:
+        """The kinds of identifier this identity holds."""
+        return frozenset(i.kind for i in self.identifiers)
+
+    def match(self, candidates: Iterable[tuple[IdentifierKind, object]]) -> Identifier | None:
+        """Return the verified identifier that a vendor record's identifying values match.
+
+        ``candidates`` are the record's identifying fields as ``(kind, raw value)`` pairs. Each
+        value is normalised like the verified identifiers and compared for equality: no
+        substring, prefix or fuzzy comparison. An e-mail or customer number match stands on its
+        own. A phone match counts only if the record carries no e-mail address at all or one of
+        the verified ones; otherwise the number is shared with someone else.
+        Returns ``None`` when nothing matches.
+        """
+        normalised = [(kind, try_normalize(kind, raw)) for kind, raw in candidates]
+        values = [(kind, v) for kind, v in normalised if v is not None]
+        verified = self.identifiers
+        for kind in STRONG_KINDS_ORDER:
+            for k, v in values:
+                if k == kind:
+                    hit = _lookup(verified, kind, v)
+                    if hit is not None:
+                        return hit
+        emails = [v for k, v in values if k == IdentifierKind.EMAIL]
+        if emails:
+            # Every e-mail on the record belongs to someone else (a strong match would have
+            # returned above): a shared phone number must not pull this record in.
+            return None
+        for k, v in values:
+            if k == IdentifierKind.PHONE:
+                hit = _lookup(verified, k, v)
+                if hit is not None:
+                    return hit
+        return None
+
+    def __repr__(self) -> str:
+        return f"Identity(kinds={sorted(k.value for k in self.kinds)})"
+
+
+def _lookup(verified: frozenset[Identifier], kind: IdentifierKind, value: str) -> Identifier | None:
+    for ident in verified:
+        if ident.kind == kind and ident.value == value:
+            return ident
+    return None

@@ -1,0 +1,170 @@
+"""Mollie (API v2): customers, their payments and mandates.
+
+Mollie has **no customer search** (``GET customers`` only takes ``from``/``limit``), so this
+connector is the documented exception to "never download a whole customer list": it pages
+through ``GET customers?limit=250`` by cursor (``_links.next``) once per fetch and compares each
+customer's ``email`` exactly. Several Mollie customers may share one e-mail; all are returned.
+Payments and mandates come from ``GET customers/{id}/payments`` and ``…/mandates``. Payments
+made without a customer object cannot be reached this way.
+
+Config: ``api_key`` (secret; ``live_…``/``test_…``, sent as Bearer), ``base_url`` (default
+``https://api.mollie.com/v2``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from types import MappingProxyType
+from typing import Any
+
+import httpx
+
+from .base import BaseConnector, Candidate, ConfigField, Draft, Match, Run
+from .http import HttpClient, RetryPolicy
+from .identity import IdentifierKind
+from .pagination import cursor_pages, items
+from .parsing import JSONDict, expect_dict, expect_id, parse_date, parse_datetime, pick
+from .registry import register
+from .urls import require_safe_scheme
+
+#: Mollie's maximum page size.
+PAGE_LIMIT = 250
+
+DEFAULT_CATEGORIES = MappingProxyType(
+    {
+        "customer.*": "customer_account",
+        "customer.name": "identity",
+        "customer.email": "contact",
+        "payment.*": "payment",
+        "payment.billing_email": "contact",
+        "mandate.*": "payment",
+    }
+)
+
+
+@register
+class MollieConnector(BaseConnector):
+    """Reads Mollie customers (by exact e-mail), their payments and mandates."""
+
+    name = "mollie"
+    title = "Mollie"
+    identifier_kinds = frozenset({IdentifierKind.EMAIL})
+    config_schema = (
+        ConfigField("api_key", required=True, secret=True, description="API key live_/test_…"),
+        ConfigField("base_url", default="https://api.mollie.com/v2", description="API root."),
+    )
+    default_categories = DEFAULT_CATEGORIES
+
+    def make_http(
+        self,
+        *,
+        transport: httpx.BaseTransport | None,
+        retry: RetryPolicy | None,
+        timeout: httpx.Timeout,
+    ) -> HttpClient:
+        """Bearer API key."""
+        base = require_safe_scheme(self.name, str(self.config["base_url"]))
+        return HttpClient(
+            self.name,
+            base,
+            headers={"Authorization": f"Bearer {self.config['api_key']}"},
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
+        )
+
+    def find(self, run: Run) -> Iterator[Candidate]:
+        """Every customer (one pass through the list); the base class keeps exact matches."""
+        pages = cursor_pages(
+            run.http, "customers", embedded="customers", params={"limit": PAGE_LIMIT}
+        )
+        for customer in items(pages):
+            yield Candidate(
+                "customer",
+                expect_id(customer, "mollie customer"),
+                ((IdentifierKind.EMAIL, customer.get("email")),),
+                customer,
+            )
+
+    def expand(self, run: Run, match: Match) -> Iterator[Draft]:
+        """The customer, their payments and their mandates."""
+        customer_id = match.candidate.record_id
+        raw = dict(match.candidate.raw)
+        yield Draft(
+            "customer",
+            customer_id,
+            pick(raw, "name", "email", "locale", "metadata", "mode"),
+            dates={"created": parse_datetime(raw.get("createdAt"))},
+            link=_dashboard(raw),
+        )
+        parent = ("customer", customer_id)
+        for payment in run.related("payments", partial(self._list, run, customer_id, "payments")):
+            yield self._payment(payment, parent)
+        for mandate in run.related("mandates", partial(self._list, run, customer_id, "mandates")):
+            yield self._mandate(mandate, parent)
+
+    def probe(self, run: Run) -> None:
+        """``GET customers?limit=1``: checks the API key."""
+        body, _ = run.http.get_json("customers", params={"limit": 1})
+        expect_dict(body, "mollie customers")
+
+    def _list(self, run: Run, customer_id: str, what: str) -> Iterator[JSONDict]:
+        path = f"customers/{customer_id}/{what}"
+        return items(cursor_pages(run.http, path, embedded=what, params={"limit": PAGE_LIMIT}))
+
+    def _payment(self, raw: JSONDict, parent: tuple[str, str]) -> Draft:
+        details = raw.get("details")
+        return Draft(
+            "payment",
+            expect_id(raw, "mollie payment"),
+            {
+                "amount": _money(raw.get("amount")),
+                "amount_refunded": _money(raw.get("amountRefunded")),
+                **pick(raw, "description", "method", "status", "sequenceType", "metadata"),
+                **pick(raw, "mandateId", "subscriptionId", "countryCode", "locale"),
+                "details": details if isinstance(details, dict) else None,
+                "billing_email": raw.get("billingEmail"),
+            },
+            dates={
+                "created": parse_datetime(raw.get("createdAt")),
+                "paid": parse_datetime(raw.get("paidAt")),
+                "expired": parse_datetime(raw.get("expiredAt")),
+                "failed": parse_datetime(raw.get("failedAt")),
+                "canceled": parse_datetime(raw.get("canceledAt")),
+            },
+            link=_dashboard(raw),
+            parent=parent,
+        )
+
+    def _mandate(self, raw: JSONDict, parent: tuple[str, str]) -> Draft:
+        details = raw.get("details")
+        return Draft(
+            "mandate",
+            expect_id(raw, "mollie mandate"),
+            {
+                **pick(raw, "method", "status", "mandateReference", "signatureDate"),
+                "details": details if isinstance(details, dict) else None,
+            },
+            dates={
+                "created": parse_datetime(raw.get("createdAt")),
+                "signed": parse_date(raw.get("signatureDate")),
+            },
+            link=_dashboard(raw),
+            parent=parent,
+        )
+
+
+def _money(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return None
+    amount = expect_dict(value, "mollie amount")
+    return f"{amount.get('value')} {amount.get('currency')}"
+
+
+def _dashboard(raw: JSONDict) -> str | None:
+    links = raw.get("_links")
+    if isinstance(links, dict) and isinstance(links.get("dashboard"), dict):
+        href = links["dashboard"].get("href")
+        return href if isinstance(href, str) else None
+    return None

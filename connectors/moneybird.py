@@ -1,0 +1,208 @@
+"""MoneyBird (API v2): contacts and their sales invoices.
+
+Lookup: ``GET contacts.json?query={e-mail or phone}`` is a fuzzy full-text search, so each
+contact's e-mail fields (``email``, ``send_invoices_to_email``, ``send_estimates_to_email``),
+phone and customer number are compared exactly here. A customer number is looked up exactly
+with ``GET contacts/customer_id/{number}.json``. Invoices come from
+``GET sales_invoices.json?filter=contact_id:{id},state:all`` for each matched contact.
+
+Config: ``administration_id``, ``token`` (secret), ``base_url`` (default
+``https://moneybird.com/api/v2``; the administration id is appended), ``web_url`` (default
+``https://moneybird.com``, for links back to contacts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from functools import partial
+from types import MappingProxyType
+
+import httpx
+
+from .base import BaseConnector, Candidate, ConfigField, Draft, Match, Run
+from .errors import NotConfigured, NotFound
+from .http import HttpClient, RetryPolicy
+from .identity import IdentifierKind
+from .pagination import items, link_header_pages
+from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_date, parse_datetime, pick
+from .registry import register
+from .urls import require_safe_scheme
+
+DEFAULT_CATEGORIES = MappingProxyType(
+    {
+        "contact.*": "customer_account",
+        "contact.firstname": "identity",
+        "contact.lastname": "identity",
+        "contact.attention": "identity",
+        "contact.address": "address",
+        "contact.email": "contact",
+        "contact.phone": "contact",
+        "contact.send_invoices_to_email": "contact",
+        "contact.send_estimates_to_email": "contact",
+        "contact.contact_people": "contact",
+        "contact.bank_account": "payment",
+        "contact.sepa_active": "payment",
+        "contact.sepa_iban": "payment",
+        "contact.sepa_iban_account_name": "payment",
+        "contact.sepa_bic": "payment",
+        "contact.sepa_mandate_id": "payment",
+        "contact.sepa_mandate_date": "payment",
+        "invoice.*": "invoices",
+        "invoice.payments": "payment",
+    }
+)
+
+
+#: Every invoice date MoneyBird can hold (it started in 2008).
+ALL_PERIODS = "20000101..20991231"
+
+
+@register
+class MoneyBirdConnector(BaseConnector):
+    """Reads MoneyBird contacts (by e-mail, phone or customer number) and their invoices."""
+
+    name = "moneybird"
+    title = "MoneyBird"
+    identifier_kinds = frozenset(
+        {IdentifierKind.EMAIL, IdentifierKind.PHONE, IdentifierKind.CUSTOMER_NUMBER}
+    )
+    config_schema = (
+        ConfigField("administration_id", required=True, description="The administration's id."),
+        ConfigField("token", required=True, secret=True, description="API token (Bearer)."),
+        ConfigField("base_url", default="https://moneybird.com/api/v2", description="API root."),
+        ConfigField("web_url", default="https://moneybird.com", description="Web app root."),
+    )
+    default_categories = DEFAULT_CATEGORIES
+
+    def make_http(
+        self,
+        *,
+        transport: httpx.BaseTransport | None,
+        retry: RetryPolicy | None,
+        timeout: httpx.Timeout,
+    ) -> HttpClient:
+        """Bearer token; the administration id is part of the base URL."""
+        administration = str(self.config["administration_id"]).strip()
+        if not administration.isdigit():
+            raise NotConfigured("moneybird: 'administration_id' must be numeric", vendor=self.name)
+        base = require_safe_scheme(self.name, str(self.config["base_url"]))
+        self.web_url = require_safe_scheme(self.name, str(self.config["web_url"]))
+        self.administration = administration
+        return HttpClient(
+            self.name,
+            f"{base}/{administration}",
+            headers={"Authorization": f"Bearer {self.config['token']}"},
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
+        )
+
+    def find(self, run: Run) -> Iterator[Candidate]:
+        """Fuzzy ``query=`` by e-mail and phone; exact lookup by customer number."""
+        for kind in (IdentifierKind.EMAIL, IdentifierKind.PHONE):
+            for value in run.identity.values(kind):
+                pages = link_header_pages(run.http, "contacts.json", params={"query": value})
+                for contact in items(pages):
+                    yield self._candidate(contact)
+        for number in run.identity.values(IdentifierKind.CUSTOMER_NUMBER):
+            try:
+                body, _ = run.http.get_json(
+                    "contacts/customer_id/{number}.json", path_params={"number": number}
+                )
+            except NotFound:
+                continue
+            yield self._candidate(expect_dict(body, "moneybird contact"))
+
+    def expand(self, run: Run, match: Match) -> Iterator[Draft]:
+        """The contact, then its sales invoices (all states)."""
+        contact_id = match.candidate.record_id
+        invoices = run.related("sales_invoices", partial(self._invoices, run, contact_id))
+        invoice_dates = [parse_date(i.get("invoice_date"), "invoice_date") for i in invoices]
+        last_invoice = max((d for d in invoice_dates if d is not None), default=None)
+        yield self._contact(dict(match.candidate.raw), last_invoice)
+        for invoice in invoices:
+            yield self._invoice(invoice, contact_id)
+
+    def probe(self, run: Run) -> None:
+        """Search contacts for a string nobody has: checks token and administration."""
+        body, _ = run.http.get_json(
+            "contacts.json", params={"query": "healthcheck-invalid", "per_page": 1}
+        )
+        expect_list(body, "moneybird contacts")
+
+    def _invoices(self, run: Run, contact_id: str) -> Iterator[JSONDict]:
+        # Without an explicit period MoneyBird may filter by a default period (e.g. this year),
+        # which would silently drop older invoices; ask for every year MoneyBird can hold.
+        params = {"filter": f"contact_id:{contact_id},state:all,period:{ALL_PERIODS}"}
+        return items(link_header_pages(run.http, "sales_invoices.json", params=params))
+
+    def _candidate(self, contact: JSONDict) -> Candidate:
+        return Candidate(
+            "contact",
+            expect_id(contact, "moneybird contact"),
+            (
+                (IdentifierKind.EMAIL, contact.get("email")),
+                (IdentifierKind.EMAIL, contact.get("send_invoices_to_email")),
+                (IdentifierKind.EMAIL, contact.get("send_estimates_to_email")),
+                (IdentifierKind.CUSTOMER_NUMBER, contact.get("customer_id")),
+                (IdentifierKind.PHONE, contact.get("phone")),
+            ),
+            contact,
+        )
+
+    def _contact(self, raw: JSONDict, last_invoice: date | None) -> Draft:
+        contact_id = expect_id(raw, "moneybird contact")
+        notes = expect_list(raw.get("notes") or [], "moneybird notes")
+        people = expect_list(raw.get("contact_people") or [], "moneybird contact people")
+        address = pick(raw, "address1", "address2", "zipcode", "city", "country")
+        return Draft(
+            "contact",
+            contact_id,
+            {
+                **pick(raw, "company_name", "firstname", "lastname", "attention"),
+                "address": {k: v for k, v in address.items() if v},
+                **pick(raw, "email", "phone", "send_invoices_to_email", "send_estimates_to_email"),
+                **pick(raw, "customer_id", "tax_number", "chamber_of_commerce", "delivery_method"),
+                **pick(raw, "bank_account", "sepa_active", "sepa_iban", "sepa_iban_account_name"),
+                **pick(raw, "sepa_bic", "sepa_mandate_id", "sepa_mandate_date", "archived"),
+                "contact_people": [
+                    pick(p, "firstname", "lastname", "phone", "email", "department") for p in people
+                ],
+                "notes": [pick(n, "note", "created_at") for n in notes],
+            },
+            dates={
+                "created": parse_datetime(raw.get("created_at")),
+                "updated": parse_datetime(raw.get("updated_at")),
+                "last_invoice": last_invoice,
+            },
+            link=f"{self.web_url}/{self.administration}/contacts/{contact_id}",
+        )
+
+    def _invoice(self, raw: JSONDict, contact_id: str) -> Draft:
+        invoice_id = expect_id(raw, "moneybird invoice")
+        details = expect_list(raw.get("details") or [], "moneybird invoice details")
+        payments = expect_list(raw.get("payments") or [], "moneybird invoice payments")
+        url = raw.get("url")
+        return Draft(
+            "invoice",
+            invoice_id,
+            {
+                **pick(raw, "invoice_id", "state", "reference", "currency", "language"),
+                **pick(raw, "total_price_excl_tax", "total_price_incl_tax", "total_paid"),
+                **pick(raw, "total_unpaid", "payment_reference", "due_date", "reminder_count"),
+                "lines": [pick(d, "description", "amount", "price", "period") for d in details],
+                "payments": [pick(p, "payment_date", "price") for p in payments],
+            },
+            dates={
+                "invoice_date": parse_date(raw.get("invoice_date")),
+                "due_date": parse_date(raw.get("due_date")),
+                "paid": parse_datetime(raw.get("paid_at")),
+                "created": parse_datetime(raw.get("created_at")),
+                "updated": parse_datetime(raw.get("updated_at")),
+            },
+            link=url
+            if isinstance(url, str) and url.startswith(("https://", "http://"))
+            else f"{self.web_url}/{self.administration}/sales_invoices/{invoice_id}",
+            parent=("contact", contact_id),
+        )

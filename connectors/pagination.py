@@ -1,0 +1,157 @@
+"""Page iterators for the vendors' pagination schemes, each with a loop guard.
+
+* :func:`link_header_pages`: ``Link: <…>; rel="next"`` plus ``page``/``per_page``
+  (WooCommerce, MoneyBird, Freshdesk).
+* :func:`short_page_pages`: ``page``/``per_page`` until a page comes back shorter than
+  ``per_page`` (Zammad).
+* :func:`cursor_pages`: HAL ``_links.next.href`` with the items in ``_embedded.<key>`` (Mollie).
+
+Each yields one page (a list of JSON objects) per request, validates the page's shape
+(:class:`~connectors.errors.BadResponse` otherwise) and raises
+:class:`~connectors.errors.PaginationLoop` when a next URL or cursor repeats, or when
+``max_pages`` is exceeded: a misbehaving API must not keep a gathering busy forever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+
+import httpx
+
+from .errors import PaginationLoop
+from .http import HttpSession, Params
+from .parsing import JSONDict, expect_dict, expect_list
+
+#: Safety cap on the number of pages of one list.
+DEFAULT_MAX_PAGES = 500
+
+
+def link_header_pages(
+    session: HttpSession,
+    path: str,
+    *,
+    params: Params | None = None,
+    per_page: int = 100,
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> Iterator[list[JSONDict]]:
+    """Yield pages of a JSON-array list, following the ``Link`` header's ``rel="next"`` URL.
+
+    The first request sends ``page=1&per_page={per_page}``; later requests use the next URL
+    exactly as given (it must be on the configured host).
+
+    :raises PaginationLoop: a next URL repeats, or more than ``max_pages`` pages.
+    :raises BadResponse: a page is not a JSON array of objects.
+    """
+    url: str = path
+    page_params: Params | None = {**(params or {}), "page": 1, "per_page": per_page}
+    seen: set[str] = set()
+    for _ in range(max_pages):
+        body, response = session.get_json(url, params=page_params)
+        yield expect_list(body, f"{session.vendor} list page")
+        next_url = _next_link(response)
+        if next_url is None:
+            return
+        if next_url in seen or next_url == str(response.request.url):
+            raise PaginationLoop(f"{session.vendor}: next-page link repeats", vendor=session.vendor)
+        seen.add(next_url)
+        url, page_params = next_url, None
+    raise PaginationLoop(f"{session.vendor}: more than {max_pages} pages", vendor=session.vendor)
+
+
+def short_page_pages(
+    session: HttpSession,
+    path: str,
+    *,
+    params: Params | None = None,
+    per_page: int = 100,
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> Iterator[list[JSONDict]]:
+    """Yield pages of a JSON-array list by ``page``/``per_page`` until a short page.
+
+    There is no next URL to compare, so the guard compares page contents: a page identical to
+    an earlier non-empty page means the server ignores ``page`` and would repeat forever.
+
+    :raises PaginationLoop: a page repeats, or more than ``max_pages`` pages.
+    :raises BadResponse: a page is not a JSON array of objects.
+    """
+    seen: set[str] = set()
+    for page in range(1, max_pages + 1):
+        body, _ = session.get_json(
+            path, params={**(params or {}), "page": page, "per_page": per_page}
+        )
+        items = expect_list(body, f"{session.vendor} list page")
+        if items:
+            fingerprint = _fingerprint(items)
+            if fingerprint in seen:
+                raise PaginationLoop(
+                    f"{session.vendor}: page {page} repeats", vendor=session.vendor
+                )
+            seen.add(fingerprint)
+        yield items
+        if len(items) < per_page:
+            return
+    raise PaginationLoop(f"{session.vendor}: more than {max_pages} pages", vendor=session.vendor)
+
+
+def cursor_pages(
+    session: HttpSession,
+    path: str,
+    *,
+    embedded: str,
+    params: Params | None = None,
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> Iterator[list[JSONDict]]:
+    """Yield the ``_embedded[embedded]`` items of a HAL list, following ``_links.next.href``.
+
+    :raises PaginationLoop: a next cursor URL repeats, or more than ``max_pages`` pages.
+    :raises BadResponse: a page lacks ``_embedded``/``_links`` of the expected shape.
+    """
+    url: str = path
+    page_params = params
+    seen: set[str] = set()
+    for _ in range(max_pages):
+        body, response = session.get_json(url, params=page_params)
+        what = f"{session.vendor} list page"
+        page = expect_dict(body, what)
+        items = expect_list(expect_dict(page.get("_embedded", {}), what).get(embedded, []), what)
+        yield items
+        links = expect_dict(page.get("_links", {}), what)
+        next_link = links.get("next")
+        if next_link is None:
+            return
+        href = expect_dict(next_link, what).get("href")
+        if not isinstance(href, str) or not href:
+            return
+        if href in seen or href == str(response.request.url):
+            raise PaginationLoop(f"{session.vendor}: next cursor repeats", vendor=session.vendor)
+        seen.add(href)
+        url, page_params = href, None
+    raise PaginationLoop(f"{session.vendor}: more than {max_pages} pages", vendor=session.vendor)
+
+
+def items(pages: Iterable[list[JSONDict]]) -> Iterator[JSONDict]:
+    """Flatten pages into items."""
+    for page in pages:
+        yield from page
+
+
+def _next_link(response: httpx.Response) -> str | None:
+    link = response.links.get("next")
+    if not link:
+        return None
+    url = link.get("url")
+    if not url:
+        return None
+    # Resolve a relative link against the URL it came from.
+    return str(response.request.url.join(url))
+
+
+def _fingerprint(items: list[JSONDict]) -> str:
+    ids = [item.get("id") for item in items]
+    if all(i is not None for i in ids):
+        text = json.dumps(ids, default=str)
+    else:
+        text = json.dumps(items, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,235 @@
+"""WooCommerce (REST API ``wc/v3``): customer accounts, their orders, guest orders, order notes.
+
+Lookup: ``GET customers?email={addr}&role=all`` (exact at WooCommerce, compared again here), then
+``GET orders?customer={id}`` for the account's orders, ``GET orders/{id}/notes`` per order, and
+``GET orders?search={addr}`` for guest orders (a fuzzy search: each order's own
+``billing.email`` must equal the address). Dates use the ``*_gmt`` fields (UTC without offset).
+
+Config: ``base_url`` (the shop, e.g. ``https://shop.example.nl``, or its ``…/wp-json/wc/v3``
+API root; plain HTTP only for localhost), ``consumer_key`` and ``consumer_secret`` (secrets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from types import MappingProxyType
+from typing import Any
+
+import httpx
+
+from .base import BaseConnector, Candidate, ConfigField, Draft, Match, Run
+from .http import HttpClient, RetryPolicy
+from .identity import IdentifierKind
+from .pagination import items, link_header_pages
+from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
+from .registry import register
+from .urls import api_root, require_safe_scheme, site_root
+
+API_PATH = "/wp-json/wc/v3"
+ADDRESS_KEYS = (
+    "first_name",
+    "last_name",
+    "company",
+    "address_1",
+    "address_2",
+    "city",
+    "state",
+    "postcode",
+    "country",
+)
+
+DEFAULT_CATEGORIES = MappingProxyType(
+    {
+        "customer.*": "customer_account",
+        "customer.first_name": "identity",
+        "customer.last_name": "identity",
+        "customer.email": "contact",
+        "customer.billing_email": "contact",
+        "customer.billing_phone": "contact",
+        "customer.shipping_phone": "contact",
+        "customer.billing_address": "address",
+        "customer.shipping_address": "address",
+        "order.*": "orders",
+        "order.billing_address": "address",
+        "order.shipping_address": "address",
+        "order.billing_email": "contact",
+        "order.billing_phone": "contact",
+        "order.shipping_phone": "contact",
+        "order.payment_method": "payment",
+        "order.payment_method_title": "payment",
+        "order.transaction_id": "payment",
+        "order.customer_ip_address": "technical",
+        "order.customer_user_agent": "technical",
+        "order_note.*": "orders",
+    }
+)
+
+
+@register
+class WooCommerceConnector(BaseConnector):
+    """Reads a WooCommerce shop's customer account, orders (incl. guest orders) and notes."""
+
+    name = "woocommerce"
+    title = "WooCommerce"
+    identifier_kinds = frozenset({IdentifierKind.EMAIL})
+    config_schema = (
+        ConfigField("base_url", required=True, description="Shop URL or its /wp-json/wc/v3 root."),
+        ConfigField("consumer_key", required=True, secret=True, description="REST key ck_…"),
+        ConfigField("consumer_secret", required=True, secret=True, description="Secret cs_…"),
+    )
+    default_categories = DEFAULT_CATEGORIES
+
+    def make_http(
+        self,
+        *,
+        transport: httpx.BaseTransport | None,
+        retry: RetryPolicy | None,
+        timeout: httpx.Timeout,
+    ) -> HttpClient:
+        """Basic auth with the consumer key and secret (WooCommerce's HTTPS scheme)."""
+        base = require_safe_scheme(self.name, str(self.config["base_url"]))
+        self.api_url = api_root(base, API_PATH)
+        self.admin_url = site_root(self.api_url, API_PATH) + "/wp-admin"
+        return HttpClient(
+            self.name,
+            self.api_url,
+            auth=(str(self.config["consumer_key"]), str(self.config["consumer_secret"])),
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
+        )
+
+    def find(self, run: Run) -> Iterator[Candidate]:
+        """Customers by exact e-mail, then guest orders by e-mail search (filtered exactly)."""
+        emails = run.identity.values(IdentifierKind.EMAIL)
+        for email in emails:
+            pages = link_header_pages(run.http, "customers", params={"email": email, "role": "all"})
+            for customer in items(pages):
+                yield Candidate(
+                    "customer",
+                    expect_id(customer, "woocommerce customer"),
+                    ((IdentifierKind.EMAIL, customer.get("email")),),
+                    customer,
+                )
+        for email in emails:
+            for order in run.related("guest_orders", partial(self._search_orders, run, email)):
+                billing = expect_dict(order.get("billing", {}), "woocommerce order billing")
+                yield Candidate(
+                    "order",
+                    expect_id(order, "woocommerce order"),
+                    ((IdentifierKind.EMAIL, billing.get("email")),),
+                    order,
+                )
+
+    def expand(self, run: Run, match: Match) -> Iterator[Draft]:
+        """A customer with its orders and their notes, or a guest order with its notes."""
+        raw = dict(match.candidate.raw)
+        if match.candidate.record_type == "order":
+            yield from self._order(run, raw, parent=None)
+            return
+        customer_id = match.candidate.record_id
+        orders = run.related(
+            "orders",
+            lambda: items(link_header_pages(run.http, "orders", params={"customer": customer_id})),
+        )
+        created = [parse_datetime(o.get("date_created_gmt"), "order date") for o in orders]
+        last_order = max((d for d in created if d is not None), default=None)
+        yield self._customer(raw, last_order)
+        for order in orders:
+            yield from self._order(run, order, parent=("customer", customer_id))
+
+    def _search_orders(self, run: Run, email: str) -> Iterator[JSONDict]:
+        # A fuzzy search over names, addresses and e-mail: `find` filters each row exactly.
+        return items(link_header_pages(run.http, "orders", params={"search": email}))
+
+    def probe(self, run: Run) -> None:
+        """List customers with an address nobody has: checks credentials, returns no data."""
+        body, _ = run.http.get_json(
+            "customers", params={"email": "healthcheck@invalid.example", "per_page": 1}
+        )
+        expect_list(body, "woocommerce customers")
+
+    def _customer(self, raw: JSONDict, last_order: Any) -> Draft:
+        billing = expect_dict(raw.get("billing") or {}, "woocommerce billing")
+        shipping = expect_dict(raw.get("shipping") or {}, "woocommerce shipping")
+        customer_id = expect_id(raw, "woocommerce customer")
+        return Draft(
+            "customer",
+            customer_id,
+            {
+                **pick(raw, "first_name", "last_name", "email", "username", "role"),
+                "billing_address": _address(billing),
+                "billing_email": billing.get("email"),
+                "billing_phone": billing.get("phone"),
+                "shipping_address": _address(shipping),
+                "shipping_phone": shipping.get("phone"),
+                **pick(raw, "is_paying_customer", "avatar_url"),
+                "meta_data": _meta(raw),
+            },
+            dates={
+                "created": parse_datetime(raw.get("date_created_gmt")),
+                "updated": parse_datetime(raw.get("date_modified_gmt")),
+                "last_order": last_order,
+            },
+            link=f"{self.admin_url}/user-edit.php?user_id={customer_id}",
+        )
+
+    def _order(self, run: Run, raw: JSONDict, parent: tuple[str, str] | None) -> Iterator[Draft]:
+        order_id = expect_id(raw, "woocommerce order")
+        billing = expect_dict(raw.get("billing") or {}, "woocommerce order billing")
+        shipping = expect_dict(raw.get("shipping") or {}, "woocommerce order shipping")
+        lines = expect_list(raw.get("line_items") or [], "woocommerce line items")
+        shipping_lines = expect_list(raw.get("shipping_lines") or [], "woocommerce shipping")
+        yield Draft(
+            "order",
+            order_id,
+            {
+                **pick(raw, "number", "status", "currency", "total", "total_tax"),
+                **pick(raw, "shipping_total", "discount_total", "customer_note"),
+                "line_items": [pick(li, "name", "sku", "quantity", "total") for li in lines],
+                "shipping_lines": [pick(sl, "method_title", "total") for sl in shipping_lines],
+                "billing_address": _address(billing),
+                "billing_email": billing.get("email"),
+                "billing_phone": billing.get("phone"),
+                "shipping_address": _address(shipping),
+                "shipping_phone": shipping.get("phone"),
+                **pick(raw, "payment_method", "payment_method_title", "transaction_id"),
+                **pick(raw, "customer_ip_address", "customer_user_agent", "created_via"),
+                "meta_data": _meta(raw),
+            },
+            dates={
+                "created": parse_datetime(raw.get("date_created_gmt")),
+                "updated": parse_datetime(raw.get("date_modified_gmt")),
+                "paid": parse_datetime(raw.get("date_paid_gmt")),
+                "completed": parse_datetime(raw.get("date_completed_gmt")),
+            },
+            link=f"{self.admin_url}/post.php?post={order_id}&action=edit",
+            parent=parent,
+        )
+        notes = run.related(
+            "order_notes",
+            lambda: expect_list(
+                run.http.get_json("orders/{order}/notes", path_params={"order": order_id})[0],
+                "woocommerce order notes",
+            ),
+        )
+        for note in notes:
+            yield Draft(
+                "order_note",
+                f"{order_id}/{expect_id(note, 'woocommerce order note')}",
+                pick(note, "note", "author", "customer_note"),
+                dates={"created": parse_datetime(note.get("date_created_gmt"))},
+                link=f"{self.admin_url}/post.php?post={order_id}&action=edit",
+                parent=("order", order_id),
+            )
+
+
+def _address(raw: JSONDict) -> dict[str, Any]:
+    return {k: raw[k] for k in ADDRESS_KEYS if raw.get(k)}
+
+
+def _meta(raw: JSONDict) -> list[dict[str, Any]]:
+    meta = expect_list(raw.get("meta_data") or [], "woocommerce meta_data")
+    # Keys starting with "_" are WordPress-internal, but may still be personal (payment ids).
+    return [pick(m, "key", "value") for m in meta]

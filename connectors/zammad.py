@@ -1,0 +1,188 @@
+"""Zammad (REST API v1): users, their tickets and the tickets' articles.
+
+Lookup: ``GET users/search?query=email:{addr}`` (fuzzy: tokenised or a SQL "contains"), so the
+user's ``email`` is compared exactly here; phone numbers are searched as ``phone:`` and
+``mobile:`` and compared after E.164 normalisation. Tickets of a matched user come from
+``GET tickets/search?query=customer_id:{id}&expand=true`` (page/per_page until a short page),
+articles from ``GET ticket_articles/by_ticket/{id}`` (not paginated). Internal notes are
+included: they are personal data about the customer too.
+
+Config: ``base_url`` (``https://{host}`` or its ``/api/v1`` root), ``token`` (secret; sent as
+``Authorization: Token token=…``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from types import MappingProxyType
+
+import httpx
+
+from .base import BaseConnector, Candidate, ConfigField, Draft, Match, Run
+from .http import HttpClient, RetryPolicy
+from .identity import IdentifierKind
+from .pagination import items, short_page_pages
+from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
+from .registry import register
+from .urls import api_root, require_safe_scheme, site_root
+
+API_PATH = "/api/v1"
+#: Zammad caps user search pages at 500 and ticket search pages at 200; stay well below.
+PER_PAGE = 100
+
+DEFAULT_CATEGORIES = MappingProxyType(
+    {
+        "user.*": "customer_account",
+        "user.firstname": "identity",
+        "user.lastname": "identity",
+        "user.email": "contact",
+        "user.phone": "contact",
+        "user.mobile": "contact",
+        "user.fax": "contact",
+        "user.web": "contact",
+        "user.address": "address",
+        "user.street": "address",
+        "user.zip": "address",
+        "user.city": "address",
+        "user.country": "address",
+        "ticket.*": "support",
+        "article.*": "support",
+    }
+)
+
+
+@register
+class ZammadConnector(BaseConnector):
+    """Reads Zammad users (by e-mail or phone), their tickets and ticket articles."""
+
+    name = "zammad"
+    title = "Zammad"
+    identifier_kinds = frozenset({IdentifierKind.EMAIL, IdentifierKind.PHONE})
+    config_schema = (
+        ConfigField("base_url", required=True, description="Help desk URL or its /api/v1 root."),
+        ConfigField("token", required=True, secret=True, description="Access token."),
+    )
+    default_categories = DEFAULT_CATEGORIES
+
+    def make_http(
+        self,
+        *,
+        transport: httpx.BaseTransport | None,
+        retry: RetryPolicy | None,
+        timeout: httpx.Timeout,
+    ) -> HttpClient:
+        """Token authentication (``Authorization: Token token=…``)."""
+        base = require_safe_scheme(self.name, str(self.config["base_url"]))
+        api = api_root(base, API_PATH)
+        self.web_url = site_root(api, API_PATH)
+        return HttpClient(
+            self.name,
+            api,
+            headers={"Authorization": f"Token token={self.config['token']}"},
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
+        )
+
+    def find(self, run: Run) -> Iterator[Candidate]:
+        """Fuzzy user searches by ``email:`` and ``phone:``/``mobile:``; matched exactly later."""
+        queries = [f"email:{email}" for email in run.identity.values(IdentifierKind.EMAIL)]
+        for phone in run.identity.values(IdentifierKind.PHONE):
+            queries += [f'phone:"{phone}"', f'mobile:"{phone}"']
+        for query in queries:
+            pages = short_page_pages(
+                run.http, "users/search", params={"query": query}, per_page=PER_PAGE
+            )
+            for user in items(pages):
+                yield Candidate(
+                    "user",
+                    expect_id(user, "zammad user"),
+                    (
+                        (IdentifierKind.EMAIL, user.get("email")),
+                        (IdentifierKind.PHONE, user.get("phone")),
+                        (IdentifierKind.PHONE, user.get("mobile")),
+                    ),
+                    user,
+                )
+
+    def expand(self, run: Run, match: Match) -> Iterator[Draft]:
+        """The user, their tickets (as customer) and each ticket's articles."""
+        user_id = match.candidate.record_id
+        yield self._user(dict(match.candidate.raw))
+        for ticket in run.related("tickets", partial(self._tickets, run, user_id)):
+            ticket_id = expect_id(ticket, "zammad ticket")
+            # Ticket search is fuzzy at some Zammad versions: keep only this customer's tickets.
+            if str(ticket.get("customer_id")) != user_id:
+                continue
+            yield self._ticket(ticket, user_id)
+            articles = run.related("ticket_articles", partial(self._articles, run, ticket_id))
+            for article in articles:
+                yield self._article(article, ticket_id)
+
+    def probe(self, run: Run) -> None:
+        """``GET users/me``: checks the token."""
+        body, _ = run.http.get_json("users/me")
+        expect_dict(body, "zammad user")
+
+    def _tickets(self, run: Run, user_id: str) -> Iterator[JSONDict]:
+        params = {"query": f"customer_id:{user_id}", "expand": "true"}
+        return items(short_page_pages(run.http, "tickets/search", params=params, per_page=PER_PAGE))
+
+    def _articles(self, run: Run, ticket_id: str) -> list[JSONDict]:
+        body, _ = run.http.get_json(
+            "ticket_articles/by_ticket/{ticket}", path_params={"ticket": ticket_id}
+        )
+        return expect_list(body, "zammad articles")
+
+    def _user(self, raw: JSONDict) -> Draft:
+        user_id = expect_id(raw, "zammad user")
+        preferences = raw.get("preferences") if isinstance(raw.get("preferences"), dict) else {}
+        return Draft(
+            "user",
+            user_id,
+            {
+                **pick(raw, "firstname", "lastname", "email", "phone", "mobile", "fax", "web"),
+                **pick(raw, "address", "street", "zip", "city", "country"),
+                **pick(raw, "login", "department", "organization_id", "note", "vip"),
+                **pick(raw, "verified", "active", "last_login"),
+                "locale": (preferences or {}).get("locale"),
+            },
+            dates={
+                "created": parse_datetime(raw.get("created_at")),
+                "updated": parse_datetime(raw.get("updated_at")),
+                "last_login": parse_datetime(raw.get("last_login")),
+            },
+            link=f"{self.web_url}/#user/profile/{user_id}",
+        )
+
+    def _ticket(self, raw: JSONDict, user_id: str) -> Draft:
+        ticket_id = expect_id(raw, "zammad ticket")
+        return Draft(
+            "ticket",
+            ticket_id,
+            pick(raw, "number", "title", "state", "priority", "group", "owner", "note"),
+            dates={
+                "created": parse_datetime(raw.get("created_at")),
+                "updated": parse_datetime(raw.get("updated_at")),
+                "closed": parse_datetime(raw.get("close_at") or raw.get("last_close_at")),
+            },
+            link=f"{self.web_url}/#ticket/zoom/{ticket_id}",
+            parent=("user", user_id),
+        )
+
+    def _article(self, raw: JSONDict, ticket_id: str) -> Draft:
+        article_id = expect_id(raw, "zammad article")
+        attachments = expect_list(raw.get("attachments") or [], "zammad attachments")
+        return Draft(
+            "article",
+            article_id,
+            {
+                **pick(raw, "from", "to", "cc", "subject", "body", "content_type"),
+                **pick(raw, "type", "sender", "internal"),
+                "attachments": [pick(a, "filename", "size") for a in attachments],
+            },
+            dates={"created": parse_datetime(raw.get("created_at"))},
+            link=f"{self.web_url}/#ticket/zoom/{ticket_id}/{article_id}",
+            parent=("ticket", ticket_id),
+        )

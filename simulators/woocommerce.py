@@ -1,0 +1,521 @@
+"""WooCommerce REST API (``/wp-json/wc/v3``) simulator.
+
+Behaviour copied from the reference notes: Basic auth with ``ck_…:cs_…`` (or the
+``consumer_key``/``consumer_secret`` query parameters, checked first); an unknown key is
+treated as an anonymous user and fails the permission check with 401
+``woocommerce_rest_cannot_view``; a wrong secret gives ``woocommerce_rest_authentication_error``;
+``email=`` is exact (case-insensitive), ``search=`` is a ``*term*`` wildcard over login,
+e-mail, URL and display name; the customer list only shows ``role=customer`` unless
+``role=all``; ``X-WP-Total``/``X-WP-TotalPages`` and a ``Link`` header with only
+``prev``/``next``; ``per_page`` above 100 gives 400 ``rest_invalid_param``; deleting needs
+``force=true`` (else 501). The simulator accepts Basic auth over plain HTTP (it stands in
+for an HTTPS shop).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import math
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from simulators.base import SimulatorApp
+from simulators.world import World, wc_dates
+
+__all__ = ["DEFAULT_CREDENTIALS", "WooCommerceSimulator", "create_app"]
+
+PREFIX = "/wp-json/wc/v3"
+
+#: Demo credentials (a read/write key and a read-only key).
+DEFAULT_CREDENTIALS: dict[str, str] = {
+    "consumer_key": "ck_demo_5f2b8c1e9a7d4b3c6e0f1a2b3c4d5e6f7a8b9c0d",
+    "consumer_secret": "cs_demo_0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c",
+    "readonly_consumer_key": "ck_demo_readonly_1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c",
+    "readonly_consumer_secret": "cs_demo_readonly_5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a",
+}
+
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_WRITE_METHODS = {"PUT", "POST", "PATCH", "DELETE"}
+_BASIC_REALM = (
+    'Basic realm="WooCommerce API. Use a consumer key in the username field and a consumer '
+    'secret in the password field."'
+)
+_PERMISSION_ERRORS = {
+    "customers": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
+    "orders": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
+    "order_notes": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
+    "customer": ("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource."),
+    "order": ("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource."),
+    "customer_update": (
+        "woocommerce_rest_cannot_edit",
+        "Sorry, you are not allowed to edit this resource.",
+    ),
+    "customer_delete": (
+        "woocommerce_rest_cannot_delete",
+        "Sorry, you are not allowed to delete this resource.",
+    ),
+}
+_SERVER_ERROR_HTML = (
+    "<!DOCTYPE html><html><head><title>WordPress &rsaquo; Error</title></head><body>"
+    "<p>There has been a critical error on this website.</p></body></html>"
+)
+_RATE_LIMIT_HTML = (
+    "<!DOCTYPE html><html><head><title>429 Too Many Requests</title></head><body>"
+    "<h1>Too Many Requests</h1><p>Your request has been rate limited by the host.</p>"
+    "</body></html>"
+)
+
+
+class WooCommerceSimulator(SimulatorApp):
+    """In-memory WooCommerce shop (customers, orders, order notes)."""
+
+    vendor = "woocommerce"
+    api_prefix = PREFIX
+    json_content_type = "application/json; charset=UTF-8"
+    url_map = Map(
+        [
+            Rule(f"{PREFIX}/customers", endpoint="customers", methods=["GET"]),
+            Rule(f"{PREFIX}/customers/<int:cid>", endpoint="customer", methods=["GET"]),
+            Rule(
+                f"{PREFIX}/customers/<int:cid>",
+                endpoint="customer_update",
+                methods=["PUT", "POST", "PATCH"],
+            ),
+            Rule(f"{PREFIX}/customers/<int:cid>", endpoint="customer_delete", methods=["DELETE"]),
+            Rule(f"{PREFIX}/orders", endpoint="orders", methods=["GET"]),
+            Rule(f"{PREFIX}/orders/<int:oid>", endpoint="order", methods=["GET"]),
+            Rule(f"{PREFIX}/orders/<int:oid>/notes", endpoint="order_notes", methods=["GET"]),
+        ],
+        strict_slashes=False,
+    )
+
+    def __init__(
+        self,
+        world: World | None = None,
+        *,
+        consumer_key: str = DEFAULT_CREDENTIALS["consumer_key"],
+        consumer_secret: str = DEFAULT_CREDENTIALS["consumer_secret"],
+        readonly_consumer_key: str = DEFAULT_CREDENTIALS["readonly_consumer_key"],
+        readonly_consumer_secret: str = DEFAULT_CREDENTIALS["readonly_consumer_secret"],
+        **kwargs: Any,
+    ) -> None:
+        self.keys: dict[str, tuple[str, str]] = {
+            consumer_key: (consumer_secret, "read_write"),
+            readonly_consumer_key: (readonly_consumer_secret, "read"),
+        }
+        self._credentials = {"consumer_key": consumer_key, "consumer_secret": consumer_secret}
+        self.readonly_credentials = {
+            "consumer_key": readonly_consumer_key,
+            "consumer_secret": readonly_consumer_secret,
+        }
+        super().__init__(world, **kwargs)
+
+    # ------------------------------------------------------------------ state
+
+    def load_state(self, world: World) -> None:
+        """Take customers, orders and order notes from the world."""
+        data = world.woocommerce
+        self.customers: dict[int, dict[str, Any]] = {c["id"]: c for c in data["customers"]}
+        self.orders: dict[int, dict[str, Any]] = {o["id"]: o for o in data["orders"]}
+        self.order_notes: dict[int, list[dict[str, Any]]] = dict(data["order_notes"])
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """``consumer_key`` and ``consumer_secret`` of the read/write demo key."""
+        return dict(self._credentials)
+
+    # ------------------------------------------------------------------- auth
+
+    @staticmethod
+    def _error(code: str, message: str, status: int, **extra: Any) -> dict[str, Any]:
+        return {"code": code, "message": message, "data": {"status": status, **extra}}
+
+    def _permission_error(self, endpoint: str) -> Response:
+        code, message = _PERMISSION_ERRORS.get(endpoint, _PERMISSION_ERRORS["customers"])
+        return self.json(self._error(code, message, 401), 401)
+
+    def authenticate(self, request: Request, endpoint: str) -> Response | None:
+        """Apply WooCommerce's key checks (query parameters first, then Basic)."""
+        key = request.args.get("consumer_key", "")
+        secret = request.args.get("consumer_secret", "")
+        via_basic = False
+        if not (key and secret):
+            key, secret = "", ""
+            header = request.headers.get("Authorization", "")
+            if header[:6].lower() == "basic ":
+                try:
+                    decoded = base64.b64decode(header[6:].strip()).decode("utf-8")
+                except (binascii.Error, UnicodeDecodeError):
+                    decoded = ""
+                key, _, secret = decoded.partition(":")
+                via_basic = True
+        if not key or not secret or key not in self.keys:
+            return self._permission_error(endpoint)  # anonymous user
+        expected, permission = self.keys[key]
+        headers = {"WWW-Authenticate": _BASIC_REALM} if via_basic else {}
+        if secret != expected:
+            body = self._error(
+                "woocommerce_rest_authentication_error", "Consumer secret is invalid.", 401
+            )
+            return self.json(body, 401, headers)
+        if request.method in _WRITE_METHODS and permission == "read":
+            body = self._error(
+                "woocommerce_rest_authentication_error",
+                "The API key provided does not have write permissions.",
+                401,
+            )
+            return self.json(body, 401, headers)
+        return None
+
+    def expired_credentials_response(self, request: Request) -> Response:
+        """A revoked key is an unknown key: 401 ``woocommerce_rest_cannot_view``."""
+        try:
+            endpoint, _ = self.url_map.bind_to_environ(request.environ).match()
+        except HTTPException:  # unknown route or method: fall back to the list text
+            endpoint = "customers"
+        return self._permission_error(str(endpoint))
+
+    def rate_limit_response(self, retry_after: int) -> Response:
+        """Hosts/WAFs answer 429 with an HTML page and ``Retry-After``."""
+        return Response(
+            _RATE_LIMIT_HTML,
+            status=429,
+            headers={"Retry-After": str(retry_after)},
+            content_type="text/html; charset=UTF-8",
+        )
+
+    def server_error_response(self) -> Response:
+        """A PHP fatal error: 500 with WordPress's HTML error page."""
+        return Response(_SERVER_ERROR_HTML, status=500, content_type="text/html; charset=UTF-8")
+
+    def no_route_response(self, request: Request) -> Response:
+        """404 ``rest_no_route``."""
+        body = self._error(
+            "rest_no_route", "No route was found matching the URL and request method.", 404
+        )
+        return self.json(body, 404)
+
+    def method_not_allowed_response(self, request: Request, allowed: Sequence[str]) -> Response:
+        """WordPress answers a wrong method on a known path with ``rest_no_route`` too."""
+        return self.no_route_response(request)
+
+    # --------------------------------------------------------------- helpers
+
+    def _invalid_param(self, name: str, message: str) -> Response:
+        body = self._error(
+            "rest_invalid_param",
+            f"Invalid parameter(s): {name}",
+            400,
+            params={name: message},
+            details={name: {"code": "rest_out_of_bounds", "message": message, "data": None}},
+        )
+        return self.json(body, 400)
+
+    def _paging(self, request: Request) -> tuple[int, int, int] | Response:
+        values: dict[str, int] = {}
+        for name, default, low, high in (
+            ("page", 1, 1, None),
+            ("per_page", 10, 1, 100),
+            ("offset", 0, 0, None),
+        ):
+            raw = request.args.get(name)
+            if raw is None or raw == "":
+                values[name] = default
+                continue
+            try:
+                value = int(raw)
+            except ValueError:
+                return self._invalid_param(name, f"{name} is not of type integer.")
+            if value < low or (high is not None and value > high):
+                if high is None:
+                    msg = f"{name} must be greater than or equal to {low}"
+                else:
+                    msg = f"{name} must be between {low} (inclusive) and {high} (inclusive)"
+                return self._invalid_param(name, msg)
+            values[name] = value
+        return values["page"], values["per_page"], values["offset"]
+
+    def _collection(
+        self, request: Request, items: list[dict[str, Any]], page: int, per_page: int, offset: int
+    ) -> Response:
+        total = len(items)
+        start = offset if "offset" in request.args else (page - 1) * per_page
+        chunk = items[start : start + per_page]
+        total_pages = math.ceil(total / per_page) if total else 0
+        if "offset" in request.args:
+            page = start // per_page + 1
+        headers = {
+            "X-WP-Total": str(total),
+            "X-WP-TotalPages": str(total_pages),
+            "Allow": "GET, POST",
+        }
+        links = []
+        if page > 1 and total_pages:
+            links.append((self.page_url(request, page=min(page - 1, total_pages)), "prev"))
+        if page < total_pages:
+            links.append((self.page_url(request, page=page + 1), "next"))
+        if links:
+            headers["Link"] = self.link_header(links)
+        return self.json(chunk, 200, headers)
+
+    def _api(self, request: Request) -> str:
+        return request.host_url.rstrip("/") + PREFIX
+
+    def _render_customer(self, request: Request, c: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(c)
+        api = self._api(request)
+        out["_links"] = {
+            "self": [{"href": f"{api}/customers/{c['id']}"}],
+            "collection": [{"href": f"{api}/customers"}],
+        }
+        return out
+
+    def _render_order(self, request: Request, o: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(o)
+        api = self._api(request)
+        links: dict[str, Any] = {
+            "self": [{"href": f"{api}/orders/{o['id']}"}],
+            "collection": [{"href": f"{api}/orders"}],
+        }
+        if o.get("customer_id"):
+            links["customer"] = [{"href": f"{api}/customers/{o['customer_id']}"}]
+        out["_links"] = links
+        return out
+
+    def _customer_404(self) -> Response:
+        return self.json(self._error("wc_user_invalid_id", "Invalid user ID.", 404), 404)
+
+    def _touch(self, c: dict[str, Any]) -> None:
+        c["date_modified"], c["date_modified_gmt"] = wc_dates(self.now())
+
+    # ------------------------------------------------------------- customers
+
+    def on_customers(self, request: Request) -> Response:
+        """``GET /customers`` with ``email``, ``search``, ``role``, paging and ordering."""
+        paging = self._paging(request)
+        if isinstance(paging, Response):
+            return paging
+        items = list(self.customers.values())
+        role = request.args.get("role", "customer")
+        if role != "all":
+            items = [c for c in items if c["role"] == role]
+        email = request.args.get("email")
+        if email:
+            items = [c for c in items if c["email"].lower() == email.strip().lower()]
+        search = request.args.get("search", "").strip().lower()
+        if search:
+            items = [
+                c
+                for c in items
+                if any(
+                    search in (v or "").lower()
+                    for v in (
+                        c["username"],
+                        c["email"],
+                        f"{c['first_name']} {c['last_name']}",
+                        c.get("url", ""),
+                    )
+                )
+            ]
+        include = request.args.get("include")
+        if include:
+            wanted = {int(x) for x in include.split(",") if x.strip().isdigit()}
+            items = [c for c in items if c["id"] in wanted]
+        orderby = request.args.get("orderby", "id")
+        keyfuncs: dict[str, Any] = {
+            "id": lambda c: c["id"],
+            "include": lambda c: c["id"],
+            "name": lambda c: (f"{c['first_name']} {c['last_name']}".lower(), c["id"]),
+            "registered_date": lambda c: (c["date_created_gmt"], c["id"]),
+        }
+        if orderby not in keyfuncs:
+            return self._invalid_param(
+                "orderby", "orderby is not one of id, include, name, and registered_date."
+            )
+        items.sort(key=keyfuncs[orderby], reverse=request.args.get("order", "asc") == "desc")
+        rendered = [self._render_customer(request, c) for c in items]
+        return self._collection(request, rendered, *paging)
+
+    def on_customer(self, request: Request, cid: int) -> Response:
+        """``GET /customers/{id}``."""
+        c = self.customers.get(cid)
+        if c is None:
+            return self._customer_404()
+        return self.json(self._render_customer(request, c))
+
+    def on_customer_update(self, request: Request, cid: int) -> Response:
+        """``PUT /customers/{id}``: names, e-mail, billing, shipping and meta_data."""
+        c = self.customers.get(cid)
+        if c is None:
+            return self._customer_404()
+        data = request.get_json(force=True, silent=True)
+        if not isinstance(data, dict):
+            data = {k: v for k, v in request.form.items()}
+        if "username" in data and data["username"] != c["username"]:
+            body = self._error(
+                "woocommerce_rest_customer_invalid_argument", "Username isn't editable.", 400
+            )
+            return self.json(body, 400)
+        if "email" in data:
+            new = str(data["email"]).strip()
+            taken = any(
+                o["email"].lower() == new.lower() for o in self.customers.values() if o is not c
+            )
+            if not _EMAIL_RE.match(new) or taken:
+                body = self._error(
+                    "woocommerce_rest_customer_invalid_email", "Email address is invalid.", 400
+                )
+                return self.json(body, 400)
+            if c["role"] not in ("customer", "subscriber") and new != c["email"]:
+                body = self._error(
+                    "woocommerce_rest_cannot_edit",
+                    "Sorry, you are not allowed to edit this resource.",
+                    403,
+                )
+                return self.json(body, 403)
+            c["email"] = new
+        for field in ("first_name", "last_name"):
+            if field in data:
+                c[field] = str(data[field])
+        for section in ("billing", "shipping"):
+            if isinstance(data.get(section), dict):
+                for key, value in data[section].items():
+                    if key in c[section]:
+                        c[section][key] = "" if value is None else str(value)
+        if isinstance(data.get("meta_data"), list):
+            next_id = max((m["id"] for m in c["meta_data"]), default=cid * 100) + 1
+            for entry in data["meta_data"]:
+                if not isinstance(entry, dict) or "key" not in entry:
+                    continue
+                existing = next(
+                    (m for m in c["meta_data"] if m["id"] == entry.get("id")), None
+                ) or next((m for m in c["meta_data"] if m["key"] == entry["key"]), None)
+                if existing:
+                    existing["value"] = entry.get("value")
+                else:
+                    c["meta_data"].append(
+                        {"id": next_id, "key": entry["key"], "value": entry.get("value")}
+                    )
+                    next_id += 1
+        self._touch(c)
+        return self.json(self._render_customer(request, c))
+
+    def on_customer_delete(self, request: Request, cid: int) -> Response:
+        """``DELETE /customers/{id}?force=true``; without ``force`` the answer is 501."""
+        c = self.customers.get(cid)
+        if c is None:
+            return self._customer_404()
+        if request.args.get("force", "").lower() not in ("true", "1"):
+            body = self._error(
+                "woocommerce_rest_trash_not_supported", "Customers do not support trashing.", 501
+            )
+            return self.json(body, 501)
+        rendered = self._render_customer(request, c)
+        del self.customers[cid]
+        return self.json(rendered)
+
+    # ---------------------------------------------------------------- orders
+
+    @staticmethod
+    def _order_index(o: dict[str, Any]) -> str:
+        parts: list[str] = [str(o["id"]), o["number"]]
+        for section in ("billing", "shipping"):
+            parts.extend(str(v) for v in o[section].values())
+        parts.extend(li["name"] for li in o["line_items"])
+        return " ".join(parts).lower()
+
+    def on_orders(self, request: Request) -> Response:
+        """``GET /orders`` with ``customer``, ``search``, ``status``, paging and ordering."""
+        paging = self._paging(request)
+        if isinstance(paging, Response):
+            return paging
+        items = [o for o in self.orders.values() if o["status"] != "trash"]
+        if "customer" in request.args:
+            try:
+                customer = int(request.args["customer"])
+            except ValueError:
+                return self._invalid_param("customer", "customer is not of type integer.")
+            items = [o for o in items if o["customer_id"] == customer]
+        status = request.args.get("status", "any")
+        if status and status != "any":
+            wanted = {s.strip() for s in status.split(",")}
+            items = [o for o in items if o["status"] in wanted]
+        search = request.args.get("search", "").strip().lower()
+        if search:
+            items = [o for o in items if search in self._order_index(o)]
+        for param, cmp in (("after", 1), ("before", -1)):
+            if param in request.args:
+                try:
+                    bound = datetime.fromisoformat(request.args[param].replace("Z", ""))
+                except ValueError:
+                    return self._invalid_param(param, f"Invalid date for {param}.")
+                bound_text = bound.replace(tzinfo=None).isoformat()
+                items = [
+                    o
+                    for o in items
+                    if (
+                        o["date_created"] > bound_text
+                        if cmp > 0
+                        else o["date_created"] < bound_text
+                    )
+                ]
+        orderby = request.args.get("orderby", "date")
+        keyfuncs: dict[str, Any] = {
+            "date": lambda o: (o["date_created_gmt"], o["id"]),
+            "id": lambda o: o["id"],
+            "include": lambda o: o["id"],
+            "modified": lambda o: (o["date_modified_gmt"], o["id"]),
+            "title": lambda o: o["id"],
+            "slug": lambda o: o["id"],
+        }
+        if orderby not in keyfuncs:
+            return self._invalid_param(
+                "orderby", "orderby is not one of date, id, include, title, slug, and modified."
+            )
+        items.sort(key=keyfuncs[orderby], reverse=request.args.get("order", "desc") != "asc")
+        rendered = [self._render_order(request, o) for o in items]
+        return self._collection(request, rendered, *paging)
+
+    def _order_404(self) -> Response:
+        body = self._error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
+        return self.json(body, 404)
+
+    def on_order(self, request: Request, oid: int) -> Response:
+        """``GET /orders/{id}``."""
+        o = self.orders.get(oid)
+        if o is None:
+            return self._order_404()
+        return self.json(self._render_order(request, o))
+
+    def on_order_notes(self, request: Request, oid: int) -> Response:
+        """``GET /orders/{id}/notes`` (not paginated; ``type`` = any|customer|internal)."""
+        if oid not in self.orders:
+            body = self._error("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
+            return self.json(body, 404)
+        notes = copy.deepcopy(self.order_notes.get(oid, []))
+        kind = request.args.get("type", "any")
+        if kind == "customer":
+            notes = [n for n in notes if n["customer_note"]]
+        elif kind == "internal":
+            notes = [n for n in notes if not n["customer_note"]]
+        api = self._api(request)
+        for n in notes:
+            n["_links"] = {
+                "self": [{"href": f"{api}/orders/{oid}/notes/{n['id']}"}],
+                "collection": [{"href": f"{api}/orders/{oid}/notes"}],
+                "up": [{"href": f"{api}/orders/{oid}"}],
+            }
+        return self.json(notes)
+
+
+def create_app(world: World | None = None, **kwargs: Any) -> WooCommerceSimulator:
+    """Create a WooCommerce simulator (a WSGI app); ``kwargs`` override the demo credentials."""
+    return WooCommerceSimulator(world, **kwargs)

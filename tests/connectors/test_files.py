@@ -1,0 +1,205 @@
+"""The files connector on CSV, XLSX and SQLite files the tests create."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from connectors import ErrorKind, Identity, NotConfigured, SourceStatus, create, gather
+
+ROWS = [
+    # near-identical people at one company address, one sharing a phone number
+    (
+        "1042",
+        "Sanne de Vries",
+        "sanne.devries@example.nl",
+        "+31 6 12345678",
+        "Oudegracht 112",
+        "2024-03-14",
+    ),
+    (
+        "1057",
+        "Sanne de Vries",
+        "sanne.de.vries@example.nl",
+        "06-98765432",
+        "Oudegracht 112",
+        "2024-06-30",
+    ),
+    (
+        "1058",
+        "S. de Vries",
+        "sanne.devries+shop@example.nl",
+        "06-12345678",
+        "Oudegracht 112",
+        "01-07-2024",
+    ),
+    ("1060", "Daan Jansen", "", "06-55555555", "Oudegracht 112", "2024-09-01 10:15"),
+]
+HEADER = ["Klantnummer", "Naam", "E-mail", "Telefoon", "Adres", "Aangemaakt"]
+
+
+def source(kind: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": "klanten",
+        "kind": kind,
+        "record_type": "customer",
+        "id_column": "Klantnummer",
+        "identifiers": {"email": "E-mail", "phone": "Telefoon", "customer_number": "Klantnummer"},
+        "categories": {
+            "Naam": "identity",
+            "E-mail": "contact",
+            "Telefoon": "contact",
+            "Adres": "address",
+        },
+        "dates": {"Aangemaakt": "created"},
+        **extra,
+    }
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> Path:
+    path = tmp_path / "klanten.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(HEADER)
+        writer.writerows(ROWS)
+    return path
+
+
+@pytest.fixture
+def xlsx_file(tmp_path: Path) -> Path:
+    path = tmp_path / "klanten.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Klanten"
+    sheet.append(HEADER)
+    for row in ROWS:
+        sheet.append([*row[:5], datetime(2024, 3, 14, 9, 12) if row[0] == "1042" else row[5]])
+    workbook.save(path)
+    workbook.close()
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "CREATE TABLE klanten (nr TEXT, naam TEXT, email TEXT, telefoon TEXT,"
+                " adres TEXT, aangemaakt DATE)"
+            )
+        )
+        for row in ROWS:
+            conn.execute(
+                sa.text("INSERT INTO klanten VALUES (:a, :b, :c, :d, :e, :f)"),
+                dict(zip("abcdef", row, strict=True)),
+            )
+    engine.dispose()
+    return url
+
+
+def ids(identity: Identity, config: dict[str, Any]) -> list[str]:
+    with create("files", config) as connector:
+        return [r.record_id for r in connector.fetch(identity).records]
+
+
+def test_csv_matches_exactly(csv_file: Path) -> None:
+    config = {"sources": [source("csv", path=str(csv_file), delimiter=";")]}
+    assert ids(Identity.of(emails=["Sanne.DeVries@example.nl"]), config) == ["klanten:1042"]
+    assert ids(Identity.of(customer_numbers=["1057 "]), config) == ["klanten:1057"]
+    assert ids(Identity.of(emails=["nobody@example.nl"]), config) == []
+
+
+def test_csv_shared_phone_only_reaches_rows_without_another_email(csv_file: Path) -> None:
+    config = {"sources": [source("csv", path=str(csv_file), delimiter=";")]}
+    # Rows that name an e-mail address the customer did not verify are not reached by phone:
+    # 1058 shares Sanne's number but is someone else (a plus-tagged address).
+    assert ids(Identity.of(phones=["+31612345678"]), config) == []
+    both = Identity.of(emails=["sanne.devries@example.nl"], phones=["+31612345678"])
+    assert ids(both, config) == ["klanten:1042"]
+    # Daan's row has no e-mail: his verified phone finds it.
+    assert ids(Identity.of(phones=["0655555555"]), config) == ["klanten:1060"]
+
+
+def test_csv_record_shape(csv_file: Path) -> None:
+    config = {"sources": [source("csv", path=str(csv_file), delimiter=";")]}
+    with create("files", config) as connector:
+        record = connector.fetch(Identity.of(emails=["sanne.devries@example.nl"])).records[0]
+    assert record.fields["Adres"] == "Oudegracht 112"
+    assert record.categories == {
+        "Klantnummer": "customer_account",
+        "Naam": "identity",
+        "E-mail": "contact",
+        "Telefoon": "contact",
+        "Adres": "address",
+        "Aangemaakt": "customer_account",
+    }
+    assert record.dates == {"created": date(2024, 3, 14)}
+    assert record.system == "files" and record.record_type == "customer"
+
+
+def test_xlsx_with_datetime_cells(xlsx_file: Path) -> None:
+    config = {"sources": [source("xlsx", path=str(xlsx_file), sheet="Klanten")]}
+    with create("files", config) as connector:
+        records = connector.fetch(Identity.of(emails=["sanne.devries@example.nl"])).records
+    assert [r.record_id for r in records] == ["klanten:1042"]
+    created = records[0].dates["created"]
+    assert isinstance(created, datetime) and created.tzinfo is not None
+    assert created.utcoffset() is not None and created.hour == 9
+
+
+def test_sqlite_table_and_query(sqlite_url: str) -> None:
+    base = source(
+        "sql",
+        url=sqlite_url,
+        table="klanten",
+        id_column="nr",
+        identifiers={"email": "email", "phone": "telefoon", "customer_number": "nr"},
+        dates={"aangemaakt": "created"},
+        categories={},
+    )
+    identity = Identity.of(emails=["sanne.devries@example.nl"])
+    assert ids(identity, {"sources": [base]}) == ["klanten:1042"]
+    query = {**base, "query": "SELECT * FROM klanten WHERE adres LIKE 'Oude%'"}
+    del query["table"]
+    assert ids(identity, {"sources": [query]}) == ["klanten:1042"]
+
+
+def test_missing_file_fails_as_down_and_missing_column_as_not_configured(
+    tmp_path: Path, csv_file: Path
+) -> None:
+    gone = create("files", {"sources": [source("csv", path=str(tmp_path / "gone.csv"))]})
+    wrong = create("files", {"sources": [source("csv", path=str(csv_file))]})  # wrong delimiter
+    with gone, wrong:
+        result = gather([gone, wrong], Identity.of(emails=["sanne.devries@example.nl"]))
+    # Both instances are called "files"; the later result wins in the mapping.
+    assert result.sources["files"].status == SourceStatus.FAILED
+    with create("files", {"sources": [source("csv", path=str(tmp_path / "gone.csv"))]}) as c:
+        assert c.check().error_kind == ErrorKind.DOWN
+    with create("files", {"sources": [source("csv", path=str(csv_file))]}) as c:
+        assert c.check().error_kind == ErrorKind.NOT_CONFIGURED
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"kind": "pdf"},
+        {"identifiers": {}},
+        {"identifiers": {"iban": "IBAN"}},
+        {"path": None},
+        {"surprise": 1},
+    ],
+)
+def test_invalid_source_config(csv_file: Path, bad: dict[str, Any]) -> None:
+    entry = {**source("csv", path=str(csv_file)), **bad}
+    entry = {k: v for k, v in entry.items() if v is not None}
+    with pytest.raises(NotConfigured):
+        create("files", {"sources": [entry]})

@@ -1,0 +1,129 @@
+"""Identifier normalisation and exact matching: near-identical people never leak."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.identity import (
+    Identifier,
+    IdentifierKind,
+    Identity,
+    InvalidIdentifier,
+    normalize_customer_number,
+    normalize_email,
+    normalize_phone,
+    try_normalize,
+)
+
+EMAIL, PHONE, NUMBER = IdentifierKind.EMAIL, IdentifierKind.PHONE, IdentifierKind.CUSTOMER_NUMBER
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  Sanne.DeVries@Example.NL ", "sanne.devries@example.nl"),
+        ("sanne.devries+shop@example.nl", "sanne.devries+shop@example.nl"),
+        ("sanne.de.vries@example.nl", "sanne.de.vries@example.nl"),
+    ],
+)
+def test_email_is_trimmed_and_lowercased_only(raw: str, expected: str) -> None:
+    assert normalize_email(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "sanne", "@example.nl", "sanne@", "a@b@c", "san ne@x.nl"])
+def test_invalid_email_is_refused_without_echoing_it(raw: str) -> None:
+    with pytest.raises(InvalidIdentifier) as info:
+        normalize_email(raw)
+    assert raw.strip() == "" or raw not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "raw", ["+31 6 12345678", "06-12345678", "0612345678", "+31612345678", "0031 6 1234 5678"]
+)
+def test_phone_numbers_become_e164_with_nl_default(raw: str) -> None:
+    assert normalize_phone(raw) == "+31612345678"
+
+
+def test_foreign_phone_keeps_its_country() -> None:
+    assert normalize_phone("+32 470 12 34 56") == "+32470123456"
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "12"])
+def test_invalid_phone_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidIdentifier):
+        normalize_phone(raw)
+
+
+def test_customer_number_is_trimmed() -> None:
+    assert normalize_customer_number("  1042 ") == "1042"
+    with pytest.raises(InvalidIdentifier):
+        normalize_customer_number("   ")
+
+
+def test_identifier_normalises_on_construction_and_hides_its_value() -> None:
+    ident = Identifier("email", " Sanne.DeVries@Example.nl")
+    assert ident == Identifier(EMAIL, "sanne.devries@example.nl")
+    assert "sanne" not in repr(ident)
+    assert "sanne" not in repr(Identity([ident]))
+
+
+def test_try_normalize_is_lenient() -> None:
+    assert try_normalize(PHONE, "not a phone") is None
+    assert try_normalize(EMAIL, None) is None
+    assert try_normalize(NUMBER, 1042) == "1042"
+
+
+@pytest.fixture
+def sanne() -> Identity:
+    return Identity.of(emails=["sanne.devries@example.nl"], phones=["06-12345678"])
+
+
+@pytest.mark.parametrize(
+    "vendor_email",
+    [
+        "sanne.de.vries@example.nl",  # dots
+        "sanne.devries+shop@example.nl",  # plus-tag
+        "sannedevries@example.nl",
+        "sanne.devries@example.nl.evil.test",  # prefix
+        "x.sanne.devries@example.nl",  # suffix
+        "sanne.devries@example.n",
+    ],
+)
+def test_near_identical_emails_do_not_match(sanne: Identity, vendor_email: str) -> None:
+    assert sanne.match([(EMAIL, vendor_email)]) is None
+
+
+def test_case_and_whitespace_differences_do_match(sanne: Identity) -> None:
+    hit = sanne.match([(EMAIL, "  SANNE.DEVRIES@example.NL")])
+    assert hit == Identifier(EMAIL, "sanne.devries@example.nl")
+
+
+def test_phone_in_another_spelling_matches_a_record_without_email(sanne: Identity) -> None:
+    assert sanne.match([(PHONE, "+31 6 12345678"), (EMAIL, None)]) == Identifier(
+        PHONE, "0612345678"
+    )
+
+
+def test_shared_phone_does_not_pull_in_someone_elses_record(sanne: Identity) -> None:
+    # A household or company number: the record names another person's e-mail address.
+    assert sanne.match([(EMAIL, "daan.jansen@example.nl"), (PHONE, "+31 6 12345678")]) is None
+
+
+def test_shared_company_address_is_not_an_identifier(sanne: Identity) -> None:
+    # Colleagues at one company address: the address is never compared, the e-mail differs.
+    colleague = [(EMAIL, "daan.jansen@example.nl"), (PHONE, "+31 30 1234567")]
+    assert sanne.match(colleague) is None
+
+
+def test_customer_number_matches_exactly_only() -> None:
+    identity = Identity.of(customer_numbers=["1042"])
+    assert identity.match([(NUMBER, " 1042 ")]) is not None
+    assert identity.match([(NUMBER, "10420")]) is None
+    assert identity.match([(NUMBER, "104")]) is None
+
+
+def test_identity_only_matches_kinds_it_verified() -> None:
+    by_email = Identity.of(emails=["sanne.devries@example.nl"])
+    # Same phone as Sanne, but she never verified her phone: no match through it.
+    assert by_email.match([(PHONE, "+31 6 12345678")]) is None
+    assert by_email.kinds == frozenset({EMAIL})

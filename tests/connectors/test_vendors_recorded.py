@@ -1,0 +1,321 @@
+"""Each vendor connector on recorded payloads (httpx MockTransport): exact matches only.
+
+The same connectors run over real HTTP against the simulators in ``test_vendors_simulated.py``;
+these tests pin down the request pattern and the shape of the records precisely.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors import ErrorKind, Identity, RetryPolicy, create
+from connectors.base import BaseConnector, FetchResult
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SANNE = "sanne.devries@example.nl"
+OTHER = "sanne.de.vries@example.nl"
+
+
+def load(vendor: str, name: str) -> Any:
+    return json.loads((FIXTURES / vendor / f"{name}.json").read_text(encoding="utf-8"))
+
+
+Route = Callable[[httpx.Request], httpx.Response | None]
+
+
+def build(
+    slug: str, config: dict[str, Any], route: Route, no_wait: RetryPolicy
+) -> tuple[BaseConnector, list[httpx.Request]]:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        response = route(request)
+        return response if response is not None else httpx.Response(404, json={})
+
+    connector = create(slug, config, transport=httpx.MockTransport(handler), retry=no_wait)
+    return connector, requests
+
+
+def woo_route(request: httpx.Request) -> httpx.Response | None:
+    path, params = request.url.path, request.url.params
+    if path.endswith("/customers"):
+        return httpx.Response(200, json=load("woocommerce", "customers_email_sanne"))
+    if path.endswith("/orders") and "customer" in params:
+        return httpx.Response(200, json=load("woocommerce", "orders_customer_101"))
+    if path.endswith("/orders") and "search" in params:
+        orders = load("woocommerce", "orders_search_sanne")
+        # The fuzzy search also finds the other Sanne's guest order.
+        stranger = {**orders[-1], "id": 1999, "billing": {**orders[-1]["billing"], "email": OTHER}}
+        return httpx.Response(200, json=[*orders, stranger])
+    if path.endswith("/notes"):
+        order = path.split("/")[-2]
+        return httpx.Response(
+            200,
+            json=[
+                {
+                    "id": 1,
+                    "note": f"Order {order} paid",
+                    "author": "system",
+                    "date_created_gmt": "2024-03-12T13:19:40",
+                }
+            ],
+        )
+    return None
+
+
+WOO = {"base_url": "https://shop.example.nl", "consumer_key": "ck_x", "consumer_secret": "cs_x"}
+
+
+def fetch(connector: BaseConnector, identity: Identity) -> FetchResult:
+    with connector:
+        return connector.fetch(identity)
+
+
+def test_woocommerce_customer_orders_notes_and_guest_orders(
+    no_wait: RetryPolicy, sanne: Identity
+) -> None:
+    connector, requests = build("woocommerce", WOO, woo_route, no_wait)
+    result = fetch(connector, sanne)
+    kinds = [(r.record_type, r.record_id) for r in result.records]
+    assert ("customer", "101") in kinds
+    assert {i for t, i in kinds if t == "order"} == {"2103", "2088", "2041", "1977"}
+    assert ("order", "1999") not in kinds  # the other Sanne's guest order
+    assert result.dropped == 1
+    # 1 customer lookup + 1 order list + 1 guest search + 4 note lists; nothing twice.
+    assert result.stats.requests == len(requests) == 7
+    assert result.stats.duplicates == 0
+    customer = result.records[0]
+    assert customer.categories["billing_address"] == "address"
+    assert customer.categories["email"] == "contact"
+    assert customer.link == "https://shop.example.nl/wp-admin/user-edit.php?user_id=101"
+    assert customer.dates["last_order"].isoformat() == "2025-02-03T08:35:51+00:00"
+    guest = next(r for r in result.records if r.record_id == "1977")
+    assert guest.parent is None and guest.matched.value == SANNE
+    assert guest.categories["customer_ip_address"] == "technical"
+    # The customer's e-mail never appears in a path; the guest search sends it as a parameter.
+    assert all(SANNE not in r.url.path for r in requests)
+
+
+def test_woocommerce_category_overrides_from_config(no_wait: RetryPolicy, sanne: Identity) -> None:
+    config = {
+        **WOO,
+        "categories": {"order.billing_address": "orders", "*.meta_data": "technical"},
+        "category_keys": {"address": "adres"},
+    }
+    connector, _ = build("woocommerce", config, woo_route, no_wait)
+    records = fetch(connector, sanne).records
+    order = next(r for r in records if r.record_type == "order")
+    assert order.categories["billing_address"] == "orders"
+    assert order.categories["shipping_address"] == "adres"
+    assert order.categories["meta_data"] == "technical"
+
+
+def test_woocommerce_failing_notes_make_the_result_partial(
+    no_wait: RetryPolicy, sanne: Identity
+) -> None:
+    def route(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path.endswith("/notes"):
+            return httpx.Response(500)
+        return woo_route(request)
+
+    connector, _ = build("woocommerce", WOO, route, no_wait)
+    result = fetch(connector, sanne)
+    assert {(m.what, m.kind) for m in result.missing} == {("order_notes", ErrorKind.DOWN)}
+    assert any(r.record_type == "order" for r in result.records)
+
+
+def test_woocommerce_refuses_plain_http_to_a_remote_shop() -> None:
+    from connectors import NotConfigured
+
+    with pytest.raises(NotConfigured) as info:
+        create("woocommerce", {**WOO, "base_url": "http://shop.example.nl"})
+    assert "shop.example.nl" not in str(info.value)
+
+
+def moneybird_route(request: httpx.Request) -> httpx.Response | None:
+    path = request.url.path
+    if path.endswith("/contacts.json"):
+        return httpx.Response(200, json=load("moneybird", "contacts_query_sanne"))
+    if path.endswith("/sales_invoices.json"):
+        assert request.url.params["filter"] == (
+            "contact_id:431877251120719881,state:all,period:20000101..20991231"
+        )
+        return httpx.Response(200, json=load("moneybird", "sales_invoices_contact"))
+    if "/contacts/customer_id/" in path:
+        number = path.rsplit("/", 1)[-1].removesuffix(".json")
+        contacts = load("moneybird", "contacts_query_sanne")
+        found = [c for c in contacts if c["customer_id"] == number]
+        return httpx.Response(200, json=found[0]) if found else httpx.Response(404, json={})
+    return None
+
+
+MONEYBIRD = {
+    "administration_id": "431877250663540736",
+    "token": "tok",
+    "base_url": "https://moneybird.example.test/api/v2",
+}
+
+
+def test_moneybird_fuzzy_query_is_filtered_exactly(no_wait: RetryPolicy, sanne: Identity) -> None:
+    connector, requests = build("moneybird", MONEYBIRD, moneybird_route, no_wait)
+    result = fetch(connector, sanne)
+    contacts = [r for r in result.records if r.record_type == "contact"]
+    assert [c.record_id for c in contacts] == ["431877251120719881"]
+    assert result.dropped == 1
+    invoices = [r for r in result.records if r.record_type == "invoice"]
+    assert len(invoices) == 3 and all(i.categories["lines"] == "invoices" for i in invoices)
+    assert contacts[0].categories["sepa_iban"] == "payment"
+    assert "invoice_date" in invoices[0].dates
+    assert requests[0].url.path == "/api/v2/431877250663540736/contacts.json"
+    assert result.stats.requests == 2
+
+
+def test_moneybird_by_customer_number_and_unknown_number(no_wait: RetryPolicy) -> None:
+    connector, _ = build("moneybird", MONEYBIRD, moneybird_route, no_wait)
+    with connector:
+        found = connector.fetch(Identity.of(customer_numbers=["1042"]))
+        missing = connector.fetch(Identity.of(customer_numbers=["104"]))
+    assert {r.record_id for r in found.records if r.record_type == "contact"} == {
+        "431877251120719881"
+    }
+    assert missing.records == () and missing.missing == ()
+
+
+def test_moneybird_shared_phone_does_not_leak(no_wait: RetryPolicy) -> None:
+    def route(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path.endswith("/contacts.json"):
+            contacts = load("moneybird", "contacts_query_sanne")
+            contacts[1]["phone"] = "+31 6 12345678"  # the other Sanne shares the number
+            return httpx.Response(200, json=contacts)
+        return moneybird_route(request)
+
+    connector, _ = build("moneybird", MONEYBIRD, route, no_wait)
+    records = fetch(connector, Identity.of(emails=[SANNE], phones=["0612345678"])).records
+    assert {r.record_id for r in records if r.record_type == "contact"} == {"431877251120719881"}
+
+
+def zammad_route(request: httpx.Request) -> httpx.Response | None:
+    path, params = request.url.path, request.url.params
+    if path.endswith("/users/search"):
+        return httpx.Response(200, json=load("zammad", "users_search_email"))
+    if path.endswith("/tickets/search"):
+        assert params["query"] == "customer_id:27" and params["expand"] == "true"
+        return httpx.Response(200, json=load("zammad", "tickets_search_27"))
+    if "/ticket_articles/by_ticket/" in path:
+        return httpx.Response(
+            200, json=load("zammad", "articles_118") if path.endswith("118") else []
+        )
+    return None
+
+
+def test_zammad_user_tickets_and_articles(no_wait: RetryPolicy, sanne: Identity) -> None:
+    connector, requests = build(
+        "zammad", {"base_url": "https://desk.example.test", "token": "t"}, zammad_route, no_wait
+    )
+    result = fetch(connector, sanne)
+    users = [r for r in result.records if r.record_type == "user"]
+    assert [u.record_id for u in users] == ["27"]
+    tickets = [r for r in result.records if r.record_type == "ticket"]
+    assert len(tickets) == 3
+    assert any("closed" in t.dates for t in tickets)
+    articles = [r for r in result.records if r.record_type == "article"]
+    assert articles and all(a.categories["body"] == "support" for a in articles)
+    assert users[0].link == "https://desk.example.test/#user/profile/27"
+    assert requests[0].headers["Authorization"] == "Token token=t"
+    assert result.stats.requests == 1 + 1 + 3 and result.stats.duplicates == 0
+
+
+def freshdesk_route(request: httpx.Request) -> httpx.Response | None:
+    path, params = request.url.path, request.url.params
+    if path.endswith("/contacts"):
+        return httpx.Response(200, json=load("freshdesk", "contacts_email_sanne"))
+    if path.endswith("/tickets"):
+        assert params["requester_id"] == "80012345671"
+        assert params["updated_since"].startswith("2000-01-01")
+        return httpx.Response(200, json=load("freshdesk", "tickets_sanne"))
+    if path.endswith("/conversations"):
+        return httpx.Response(
+            200, json=load("freshdesk", "conversations_1207") if "/1207/" in path else []
+        )
+    return None
+
+
+def test_freshdesk_contact_tickets_conversations(no_wait: RetryPolicy, sanne: Identity) -> None:
+    connector, _ = build(
+        "freshdesk",
+        {"base_url": "https://kbu.freshdesk.example.test", "api_key": "k"},
+        freshdesk_route,
+        no_wait,
+    )
+    result = fetch(connector, sanne)
+    types = [r.record_type for r in result.records]
+    assert types.count("contact") == 1 and types.count("ticket") == 3
+    assert types.count("conversation") >= 1
+    ticket = next(r for r in result.records if r.record_type == "ticket")
+    assert ticket.fields["status"] in {"open", "pending", "resolved", "closed"}
+    assert ticket.link is not None and "/a/tickets/" in ticket.link
+
+
+def mollie_route(request: httpx.Request) -> httpx.Response | None:
+    path, params = request.url.path, request.url.params
+    if path.endswith("/v2/customers"):
+        page = "customers_page2" if "from" in params else "customers_page1"
+        body = load("mollie", page)
+        body = json.loads(
+            json.dumps(body).replace("https://api.mollie.com", "https://mollie.example.test")
+        )
+        return httpx.Response(200, json=body)
+    if path.endswith("/payments"):
+        return httpx.Response(200, json=load("mollie", "payments_sanne"))
+    if path.endswith("/mandates"):
+        return httpx.Response(200, json=load("mollie", "mandates_sanne"))
+    return None
+
+
+def test_mollie_pages_through_customers_and_compares_exactly(
+    no_wait: RetryPolicy, sanne: Identity
+) -> None:
+    connector, requests = build(
+        "mollie",
+        {"api_key": "test_x", "base_url": "https://mollie.example.test/v2"},
+        mollie_route,
+        no_wait,
+    )
+    result = fetch(connector, sanne)
+    customers = [r for r in result.records if r.record_type == "customer"]
+    assert [c.record_id for c in customers] == ["cst_Vd3sNq7Lw2"]
+    payments = [r for r in result.records if r.record_type == "payment"]
+    assert len(payments) == 5 and payments[0].categories["details"] == "payment"
+    assert any(r.record_type == "mandate" for r in result.records)
+    assert customers[0].link and customers[0].link.startswith("https://my.mollie.com/")
+    # 2 customer pages + payments + mandates
+    assert result.stats.requests == len(requests) == 4
+
+
+def test_bad_shape_fails_the_source(no_wait: RetryPolicy, sanne: Identity) -> None:
+    from connectors import BadResponse
+
+    connector, _ = build(
+        "woocommerce", WOO, lambda r: httpx.Response(200, json={"not": "a list"}), no_wait
+    )
+    with connector, pytest.raises(BadResponse):
+        connector.fetch(sanne)
+
+
+def test_health_check_reports_auth_failure(no_wait: RetryPolicy) -> None:
+    connector, _ = build(
+        "woocommerce",
+        WOO,
+        lambda r: httpx.Response(401, json=load("woocommerce", "error_401")),
+        no_wait,
+    )
+    with connector:
+        health = connector.check()
+    assert not health.ok and health.error_kind == ErrorKind.AUTH and health.requests == 1

@@ -1,0 +1,129 @@
+"""WooCommerce simulator: auth quirks, exact vs wildcard search, paging, writes."""
+
+from __future__ import annotations
+
+import httpx
+
+from simulators import SimulatorHandle
+
+SANNE = "sanne.devries@example.nl"
+
+
+def test_auth_errors(woo: SimulatorHandle) -> None:
+    creds = woo.credentials
+    anonymous = httpx.get(woo.url("/customers"))
+    assert anonymous.status_code == 401
+    assert anonymous.json() == {
+        "code": "woocommerce_rest_cannot_view",
+        "message": "Sorry, you cannot list resources.",
+        "data": {"status": 401},
+    }
+    unknown = httpx.get(woo.url("/customers/101"), auth=("ck_unknown", "cs_unknown"))
+    assert unknown.status_code == 401
+    assert unknown.json()["code"] == "woocommerce_rest_cannot_view"
+    assert "WWW-Authenticate" not in unknown.headers
+    wrong = httpx.get(woo.url("/customers"), auth=(creds["consumer_key"], "cs_wrong"))
+    assert wrong.status_code == 401
+    assert wrong.json()["code"] == "woocommerce_rest_authentication_error"
+    assert wrong.json()["message"] == "Consumer secret is invalid."
+    assert wrong.headers["WWW-Authenticate"].startswith('Basic realm="WooCommerce API.')
+    readonly = woo.app.readonly_credentials  # type: ignore[attr-defined]
+    ro_auth = (readonly["consumer_key"], readonly["consumer_secret"])
+    assert httpx.get(woo.url("/customers/101"), auth=ro_auth).status_code == 200
+    ro_write = httpx.put(woo.url("/customers/101"), auth=ro_auth, json={"first_name": "X"})
+    assert ro_write.status_code == 401
+    assert ro_write.json()["message"] == "The API key provided does not have write permissions."
+    via_query = httpx.get(woo.url("/customers/101"), params=creds)
+    assert via_query.status_code == 200
+
+
+def test_email_is_exact_and_search_is_fuzzy(woo_client: httpx.Client) -> None:
+    exact = woo_client.get("/customers", params={"email": SANNE})
+    assert [c["id"] for c in exact.json()] == [101]
+    assert exact.headers["X-WP-Total"] == "1" and "Link" not in exact.headers
+    upper = woo_client.get("/customers", params={"email": SANNE.upper()})
+    assert [c["id"] for c in upper.json()] == [101]
+    nobody = woo_client.get("/customers", params={"email": "nobody@example.nl"})
+    assert nobody.status_code == 200 and nobody.json() == []
+    fuzzy = woo_client.get("/customers", params={"search": "sanne", "per_page": 100})
+    emails = {c["email"] for c in fuzzy.json()}
+    assert {SANNE, "sanne.de.vries@example.nl", "sanne.devries@example.nl.evil.com"} <= emails
+    # The plus-tag account has role "subscriber": hidden unless role=all.
+    assert "sanne.devries+shop@example.nl" not in emails
+    everyone = woo_client.get("/customers", params={"search": "sanne", "role": "all"})
+    assert "sanne.devries+shop@example.nl" in {c["email"] for c in everyone.json()}
+
+
+def test_pagination_headers_and_links(woo_client: httpx.Client) -> None:
+    first = woo_client.get("/customers", params={"per_page": 3})
+    total = int(first.headers["X-WP-Total"])
+    pages = int(first.headers["X-WP-TotalPages"])
+    assert pages == -(-total // 3) and pages > 3
+    assert (
+        first.headers["Link"].endswith('rel="next"') and 'rel="prev"' not in first.headers["Link"]
+    )
+    seen = [c["id"] for c in first.json()]
+    url: str | None = first.links["next"]["url"]
+    while url:
+        page = woo_client.get(url)
+        seen += [c["id"] for c in page.json()]
+        assert 'rel="prev"' in page.headers["Link"]
+        url = page.links.get("next", {}).get("url")
+    assert len(seen) == total == len(set(seen))
+    too_big = woo_client.get("/customers", params={"per_page": 500})
+    assert too_big.status_code == 400
+    assert too_big.json()["code"] == "rest_invalid_param"
+    assert too_big.json()["data"]["params"] == {
+        "per_page": "per_page must be between 1 (inclusive) and 100 (inclusive)"
+    }
+
+
+def test_orders_by_customer_and_guest_orders_by_search(woo_client: httpx.Client) -> None:
+    account = woo_client.get("/orders", params={"customer": 101, "per_page": 10})
+    assert int(account.headers["X-WP-Total"]) >= 25
+    assert int(account.headers["X-WP-TotalPages"]) >= 3
+    dates = [o["date_created_gmt"] for o in account.json()]
+    assert dates == sorted(dates, reverse=True)
+    assert all(o["customer_id"] == 101 for o in account.json())
+    found = woo_client.get("/orders", params={"search": SANNE, "per_page": 100}).json()
+    guests = [o for o in found if o["customer_id"] == 0]
+    assert {1977} <= {o["id"] for o in guests}
+    # Search also returns near misses: filter on billing.email in code.
+    assert any(o["billing"]["email"] != SANNE for o in found)
+    order = woo_client.get("/orders/2041").json()
+    assert order["transaction_id"] == "tr_Sv7Hq2WnXa" and order["total"] == "115.93"
+    notes = woo_client.get("/orders/2088/notes").json()
+    assert any("06-12345678" in n["note"] for n in notes)
+    missing = woo_client.get("/orders/999999")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "woocommerce_rest_shop_order_invalid_id"
+
+
+def test_update_is_visible_on_reread(woo_client: httpx.Client) -> None:
+    body = {"billing": {"address_1": "Nieuwegracht 7", "postcode": "3512 LB"}}
+    updated = woo_client.put("/customers/101", json=body)
+    assert updated.status_code == 200
+    assert updated.json()["billing"]["address_1"] == "Nieuwegracht 7"
+    again = woo_client.get("/customers/101").json()
+    assert again["billing"]["postcode"] == "3512 LB"
+    assert again["shipping"]["address_1"] == "Oudegracht 112"
+    taken = woo_client.put("/customers/101", json={"email": "sanne.de.vries@example.nl"})
+    assert taken.status_code == 400
+    assert taken.json()["code"] == "woocommerce_rest_customer_invalid_email"
+
+
+def test_delete_needs_force(woo_client: httpx.Client) -> None:
+    no_force = woo_client.delete("/customers/101")
+    assert no_force.status_code == 501
+    assert no_force.json()["code"] == "woocommerce_rest_trash_not_supported"
+    deleted = woo_client.delete("/customers/101", params={"force": "true"})
+    assert deleted.status_code == 200 and deleted.json()["id"] == 101
+    gone = woo_client.get("/customers/101")
+    assert gone.status_code == 404 and gone.json()["code"] == "wc_user_invalid_id"
+    # Orders stay, with their customer id.
+    assert woo_client.get("/orders/2041").json()["customer_id"] == 101
+
+
+def test_unknown_route(woo_client: httpx.Client) -> None:
+    response = woo_client.get("/customer")
+    assert response.status_code == 404 and response.json()["code"] == "rest_no_route"
