@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import i18n, security
+from . import crypto, i18n, security, tasks
 from . import policy as policy_module
 from .extensions import csrf, db, limiter
 from .logging import configure_logging
@@ -72,12 +72,16 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: Path | No
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app, settings.default_locale)
+    tasks.init_app(app)
     security.init_app(app, settings.secure_cookies)
     policy_module.init_app(app, policy)
 
-    from . import errors, public
+    from . import auth, errors, public
+    from .auth import oidc as auth_oidc
 
     app.register_blueprint(public.bp)
+    auth.init_app(app)
+    auth_oidc.init_app(app)  # only when the firm configured an identity provider
     errors.init_app(app)
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
 
@@ -93,6 +97,14 @@ def _configure(app: Flask, settings: Settings, instance: Path) -> None:
     else:
         secret = _local_secret(instance, ".secret_key", lambda: secrets.token_urlsafe(48))
     app.extensions["portal.settings"] = settings
+    if settings.data_keys is not None:
+        data_keys = settings.data_keys.get_secret_value()
+    else:
+        data_keys = _local_secret(instance, ".data_keys", crypto.new_data_key)
+    try:
+        crypto.init_app(app, data_keys)
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
     app.config.update(
         SECRET_KEY=secret,
         SQLALCHEMY_DATABASE_URI=_database_url(settings.database_url),

@@ -18,6 +18,10 @@ policy_cli = AppGroup("policy", help="The firm's privacy policy file.")
 demo_cli = AppGroup("demo", help="The demo installation.")
 i18n_cli = AppGroup("i18n", help="Translations.")
 audit_cli = AppGroup("audit", help="The audit log.")
+mail_cli = AppGroup("mail", help="Outgoing e-mail.")
+
+#: The demo customer whose data the vendor simulators hold (documented in README.md).
+DEMO_CUSTOMER_EMAIL = "sanne.devries@example.nl"
 
 
 @db_cli.command("upgrade")
@@ -74,6 +78,12 @@ def demo_load() -> None:
     demo_source = PROJECT_ROOT / "instance" / "demo"
     if demo_source.is_dir() and demo_source.resolve() != (instance / "demo").resolve():
         shutil.copytree(demo_source, instance / "demo", dirs_exist_ok=True)
+    from .auth.demo import ensure_demo_customer
+
+    created = ensure_demo_customer(DEMO_CUSTOMER_EMAIL)
+    click.echo(
+        f"demo customer {'created' if created else 'present'}: sign in as {DEMO_CUSTOMER_EMAIL}"
+    )
     click.echo("demo data loaded")
 
 
@@ -97,7 +107,15 @@ def audit_verify() -> None:
     click.echo("audit log chain intact")
 
 
+@mail_cli.command("sweep")
+def mail_sweep() -> None:
+    """Send every outbox message that is due now (what the queue's sweeper does every minute)."""
+    from .mail import sweep
+
+    click.echo(f"{sweep()} messages sent")
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
-    for group in (db_cli, policy_cli, demo_cli, i18n_cli, audit_cli):
+    for group in (db_cli, policy_cli, demo_cli, i18n_cli, audit_cli, mail_cli):
         app.cli.add_command(group)

@@ -64,9 +64,13 @@ def base_settings(database_url: str) -> dict[str, object]:
 def _migrated(base_settings: dict[str, object], instance_dir: Path) -> None:
     """Compile catalogues and build the schema once, through the migrations."""
     from portal import migrate
+    from portal.extensions import db
 
     compile_catalogues()
-    migrate.upgrade(create_app(dict(base_settings), instance_path=instance_dir))
+    app = create_app(dict(base_settings), instance_path=instance_dir)
+    migrate.upgrade(app)
+    with app.app_context():
+        db.engine.dispose()  # no pooled connection may outlive this app
 
 
 @pytest.fixture

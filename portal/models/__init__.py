@@ -2,5 +2,19 @@
 
 from .audit import AuditEvent
 from .base import Base, UTCDateTime, utcnow
+from .customer import Customer, CustomerIdentifier, CustomerSession, LoginChallenge
+from .gathering import GatheredSnapshot
+from .outbox import OutboxMessage
 
-__all__ = ["AuditEvent", "Base", "UTCDateTime", "utcnow"]
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Customer",
+    "CustomerIdentifier",
+    "CustomerSession",
+    "GatheredSnapshot",
+    "LoginChallenge",
+    "OutboxMessage",
+    "UTCDateTime",
+    "utcnow",
+]

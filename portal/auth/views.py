@@ -1,0 +1,379 @@
+"""Views of signing in and out, and of the customer's account and identifiers.
+
+Thin: validate the form, call a service, commit, then redirect (POST/redirect/GET) or render.
+Every POST is covered by CSRF; asking for and entering codes are rate-limited per IP address
+and per e-mail address.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from ..extensions import db, limiter
+from ..settings import Settings
+from ..tasks import enqueue_mail
+from . import services
+from .forms import CodeForm, ConfirmForm, EmailForm, IdentifierForm
+from .services import (
+    LOGIN_ATTEMPT,
+    VERIFY_ATTEMPT,
+    ChallengeError,
+    ChallengeProblem,
+    IdentifierTaken,
+    InvalidIdentifier,
+)
+
+bp = Blueprint("auth", __name__)
+
+#: Problems after which the code can no longer be used: the page offers a new one instead.
+DEAD = {
+    ChallengeProblem.MISSING,
+    ChallengeProblem.OTHER_BROWSER,
+    ChallengeProblem.EXPIRED,
+    ChallengeProblem.USED,
+    ChallengeProblem.REPLACED,
+    ChallengeProblem.LOCKED,
+}
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["portal.settings"]
+    return settings
+
+
+def _locale() -> str:
+    return str(get_locale() or _settings().default_locale)
+
+
+def _address_key() -> str:
+    """Rate-limit key of the e-mail address a request is about (a keyed hash, never the value).
+
+    The address typed in the form, else the address of this browser's pending attempt.
+    """
+    typed = request.form.get("email") if request.endpoint == "auth.login" else None
+    if typed is None:
+        if request.form.get("value") is not None and request.form.get("kind") == "email":
+            typed = request.form.get("value")
+    if typed is not None:
+        try:
+            return "addr:" + services.email_hash(services.normalize_email(typed))
+        except InvalidIdentifier:
+            return "addr:invalid"
+    key = VERIFY_ATTEMPT if request.endpoint == "auth.verify_email" else LOGIN_ATTEMPT
+    attempt = session.get(key) or {}
+    return "addr:" + str(attempt.get("addr", "none"))
+
+
+def _request_ip_limit() -> str:
+    return _settings().login_rate_per_ip
+
+
+def _request_address_limit() -> str:
+    return _settings().login_rate_per_address
+
+
+def _code_ip_limit() -> str:
+    return _settings().code_rate_per_ip
+
+
+def _code_address_limit() -> str:
+    return _settings().code_rate_per_address
+
+
+#: Asking for a code (sign-in, a new code, verifying another address) shares one budget.
+limit_requests = [
+    limiter.shared_limit(_request_ip_limit, scope="auth-request-ip", methods=["POST"]),
+    limiter.shared_limit(
+        _request_address_limit,
+        scope="auth-request-address",
+        key_func=_address_key,
+        methods=["POST"],
+    ),
+]
+#: Entering codes and using links shares another.
+limit_codes = [
+    limiter.shared_limit(_code_ip_limit, scope="auth-code-ip", methods=["POST"]),
+    limiter.shared_limit(
+        _code_address_limit, scope="auth-code-address", key_func=_address_key, methods=["POST"]
+    ),
+]
+
+
+def _limited(limits: list[Any]) -> Any:
+    def decorate(view: Any) -> Any:
+        for limit in reversed(limits):
+            view = limit(view)
+        return view
+
+    return decorate
+
+
+def _remember_attempt(key: str, issued: services.IssuedChallenge) -> None:
+    session[key] = {
+        "id": issued.challenge_id,
+        "nonce": issued.nonce,
+        "addr": issued.address_hash,
+    }
+
+
+def problem_message(problem: ChallengeProblem, attempts_left: int = 0) -> str:
+    """What the customer reads when a code or link did not work."""
+    minutes = _settings().login_code_minutes
+    messages = {
+        ChallengeProblem.MISSING: _("This code or link is not known. Ask for a new code."),
+        ChallengeProblem.OTHER_BROWSER: _(
+            "This link works only in the browser in which you asked for the code. Open it "
+            "there, or ask for a new code here."
+        ),
+        ChallengeProblem.EXPIRED: _(
+            "This code has expired: codes work for %(minutes)s minutes. Ask for a new code.",
+            minutes=minutes,
+        ),
+        ChallengeProblem.USED: _("This code has already been used. Ask for a new code."),
+        ChallengeProblem.REPLACED: _(
+            "A newer code has been sent, so this one no longer works. Use the code from the "
+            "most recent e-mail, or ask for a new code."
+        ),
+        ChallengeProblem.LOCKED: _(
+            "A wrong code was entered too often, so this code no longer works. Ask for a new code."
+        ),
+        ChallengeProblem.WRONG: _(
+            "This code is not right. Check the code in the e-mail. Attempts left: %(left)s.",
+            left=attempts_left,
+        ),
+    }
+    return messages[problem]
+
+
+@bp.route("/inloggen", methods=["GET", "POST"])
+@_limited(limit_requests)
+def login() -> Response | tuple[str, int]:
+    """Ask for the e-mail address and send a sign-in code and link to it."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.account"))
+    form = EmailForm()
+    if form.validate_on_submit():
+        try:
+            issued = services.request_login_code(form.email.data or "", _locale())
+        except InvalidIdentifier:
+            form.email.errors = [_("Enter an e-mail address in the right format")]
+        else:
+            db.session.commit()
+            _remember_attempt(LOGIN_ATTEMPT, issued)
+            enqueue_mail(issued.outbox_id)
+            return redirect(url_for("auth.enter_code"), code=303)
+    return render_template("auth/login.html", form=form), 400 if form.errors else 200
+
+
+def _attempt_email(key: str) -> str | None:
+    attempt = session.get(key) or {}
+    try:
+        return services.challenge_email(int(attempt.get("id", 0)), str(attempt.get("nonce", "")))
+    except ChallengeError:
+        return None
+
+
+@bp.route("/inloggen/code", methods=["GET", "POST"])
+@_limited(limit_codes)
+def enter_code() -> Response | tuple[str, int]:
+    """Enter the code from the e-mail, in the browser that asked for it."""
+    attempt = session.get(LOGIN_ATTEMPT)
+    email = _attempt_email(LOGIN_ATTEMPT)
+    if not attempt or email is None:
+        flash(_("Enter your e-mail address to get a sign-in code."), "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    problem: ChallengeProblem | None = None
+    if form.validate_on_submit():
+        try:
+            challenge = services.redeem_code(
+                attempt["id"], attempt["nonce"], form.code.data or "", "login"
+            )
+            services.complete_login(challenge, "email_code")
+        except ChallengeError as exc:
+            db.session.commit()  # keep the count of wrong codes
+            problem = exc.problem
+            if problem is ChallengeProblem.WRONG:
+                form.code.errors = [problem_message(problem, exc.attempts_left)]
+        else:
+            db.session.commit()
+            flash(_("You are signed in."), "success")
+            return redirect(url_for("auth.account"), code=303)
+    status = 400 if (form.errors or problem) else 200
+    return render_template(
+        "auth/code.html",
+        form=form,
+        email=email,
+        problem=problem,
+        dead=problem in DEAD,
+        problem_text=problem_message(problem) if problem in DEAD else None,
+        resend_form=ConfirmForm(),
+        minutes=_settings().login_code_minutes,
+    ), status
+
+
+@bp.post("/inloggen/nieuwe-code")
+@_limited(limit_requests)
+def resend() -> Response:
+    """Send a new code to the address of this browser's attempt; older codes stop working."""
+    attempt = session.get(LOGIN_ATTEMPT) or {}
+    try:
+        issued = services.resend_login_code(
+            int(attempt.get("id", 0)), str(attempt.get("nonce", "")), _locale()
+        )
+    except ChallengeError:
+        flash(_("Enter your e-mail address to get a sign-in code."), "info")
+        return redirect(url_for("auth.login"), code=303)
+    db.session.commit()
+    _remember_attempt(LOGIN_ATTEMPT, issued)
+    enqueue_mail(issued.outbox_id)
+    flash(_("We sent you a new code. Codes in earlier e-mails no longer work."), "success")
+    return redirect(url_for("auth.enter_code"), code=303)
+
+
+@bp.route("/inloggen/link/<token>", methods=["GET", "POST"])
+@_limited(limit_codes)
+def link(token: str) -> Response | tuple[str, int]:
+    """The link from the e-mail. A GET only shows a button (mail scanners open links); the
+    POST of that button signs in, and only in the browser that asked for the code."""
+    nonce = (session.get(LOGIN_ATTEMPT) or {}).get("nonce")
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            challenge = services.redeem_link(token, nonce)
+            services.complete_login(challenge, "email_link")
+        except ChallengeError as exc:
+            db.session.rollback()
+            problem: ChallengeProblem | None = exc.problem
+        else:
+            db.session.commit()
+            flash(_("You are signed in."), "success")
+            return redirect(url_for("auth.account"), code=303)
+    else:
+        problem = services.link_problem(token, nonce)
+    return render_template(
+        "auth/link.html",
+        form=form,
+        problem=problem,
+        problem_text=problem_message(problem) if problem else None,
+    ), 400 if problem else 200
+
+
+@bp.post("/uitloggen")
+def logout() -> Response:
+    """Sign out: the server-side session ends, so the old cookie no longer works anywhere."""
+    if ConfirmForm().validate_on_submit():
+        services.end_current_session("logout")
+        session.clear()
+        db.session.commit()
+        flash(_("You are signed out."), "success")
+    return redirect(url_for("public.home"), code=303)
+
+
+@bp.get("/account")
+@login_required
+def account() -> str:
+    """The customer's account: last sign-in, identifiers (verified and pending), sign out."""
+    identifiers = [(i, services.identifier_value(i)) for i in current_user.identifiers]
+    return render_template(
+        "auth/account.html",
+        customer=current_user,
+        current=services.current_session(),
+        identifiers=identifiers,
+        logout_form=ConfirmForm(),
+    )
+
+
+@bp.route("/account/toevoegen", methods=["GET", "POST"])
+@login_required
+@_limited(limit_requests)
+def add_identifier() -> Response | tuple[str, int]:
+    """Add another e-mail address (verified by code) or a phone or customer number (by proof)."""
+    form = IdentifierForm()
+    if form.validate_on_submit():
+        kind = form.kind.data or ""
+        value = form.value.data or ""
+        try:
+            if kind == "email":
+                _ident, issued = services.request_email_verification(current_user, value, _locale())
+                db.session.commit()
+                _remember_attempt(VERIFY_ATTEMPT, issued)
+                enqueue_mail(issued.outbox_id)
+                return redirect(url_for("auth.verify_email"), code=303)
+            if not (form.proof.data or "").strip():
+                form.proof.errors = [_("Enter the number of an invoice we sent you")]
+            else:
+                services.add_identifier(
+                    current_user, kind, value, "invoice_number", form.proof.data or ""
+                )
+                db.session.commit()
+                flash(
+                    _(
+                        "Thank you. We check your proof; until we have, the number is shown "
+                        "as pending and is not used to find your data."
+                    ),
+                    "success",
+                )
+                return redirect(url_for("auth.account"), code=303)
+        except InvalidIdentifier:
+            db.session.rollback()
+            form.value.errors = [_("This is not a valid e-mail address, phone number or number")]
+        except IdentifierTaken:
+            db.session.rollback()
+            form.value.errors = [_("You have already added and confirmed this.")]
+    return render_template("auth/add_identifier.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/account/adres-bevestigen", methods=["GET", "POST"])
+@login_required
+@_limited(limit_codes)
+def verify_email() -> Response | tuple[str, int]:
+    """Enter the code sent to an address the customer added."""
+    attempt = session.get(VERIFY_ATTEMPT)
+    email = _attempt_email(VERIFY_ATTEMPT)
+    if not attempt or email is None:
+        return redirect(url_for("auth.account"))
+    form = CodeForm()
+    problem: ChallengeProblem | None = None
+    taken = False
+    if form.validate_on_submit():
+        try:
+            services.complete_email_verification(
+                current_user, attempt["id"], attempt["nonce"], form.code.data or ""
+            )
+        except ChallengeError as exc:
+            db.session.commit()
+            problem = exc.problem
+            if problem is ChallengeProblem.WRONG:
+                form.code.errors = [problem_message(problem, exc.attempts_left)]
+        except IdentifierTaken:
+            db.session.rollback()
+            taken = True
+        else:
+            db.session.commit()
+            session.pop(VERIFY_ATTEMPT, None)
+            flash(_("The e-mail address is confirmed."), "success")
+            return redirect(url_for("auth.account"), code=303)
+    return render_template(
+        "auth/verify_email.html",
+        form=form,
+        email=email,
+        dead=problem in DEAD,
+        taken=taken,
+        problem_text=problem_message(problem) if problem in DEAD else None,
+    ), 400 if (form.errors or problem or taken) else 200

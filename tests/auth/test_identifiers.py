@@ -1,0 +1,107 @@
+"""A customer adds identifiers; each counts only once verified."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from connectors.identity import IdentifierKind
+from portal.auth import services
+from portal.extensions import db
+from portal.models import Customer, CustomerIdentifier
+
+EMAIL = "sanne.devries@example.nl"
+
+
+@pytest.fixture(autouse=True)
+def _push_request_context() -> None:
+    """Every request gets its own context, as in production (see tests/auth/conftest.py)."""
+
+
+@pytest.fixture
+def settings_overrides(smtp_overrides: dict[str, object]) -> dict[str, object]:
+    return smtp_overrides
+
+
+@pytest.fixture
+def signed_in(browser_client: FlaskClient, forms: Any, mailbox: Any) -> FlaskClient:
+    forms.post(browser_client, "/inloggen", email=EMAIL)
+    code = mailbox.code_in(mailbox.last())
+    assert forms.post(browser_client, "/inloggen/code", code=code).status_code == 303
+    return browser_client
+
+
+def _identity(app: Flask) -> Any:
+    with app.app_context():
+        customer = db.session.scalars(select(Customer)).one()
+        return services.verified_identity(customer)
+
+
+def test_another_address_counts_after_its_code(
+    app: Flask, signed_in: FlaskClient, forms: Any, mailbox: Any
+) -> None:
+    page = "/account/toevoegen"
+    response = forms.post(signed_in, page, kind="email", value=" Sanne@Werk.Example.NL ")
+    assert response.status_code == 303
+    message = mailbox.wait_for(2)[-1]
+    assert message["To"] == "sanne@werk.example.nl"
+    assert "Bevestig uw e-mailadres" == message["Subject"]
+    account = signed_in.get("/account").get_data(as_text=True)
+    assert "In behandeling" in account
+    assert _identity(app).values(IdentifierKind.EMAIL) == [EMAIL]  # pending matches nothing
+
+    wrong = forms.post(signed_in, "/account/adres-bevestigen", code="000000")
+    assert wrong.status_code == 400 or mailbox.code_in(message) == "000000"
+    code = mailbox.code_in(message)
+    assert forms.post(signed_in, "/account/adres-bevestigen", code=code).status_code == 303
+    assert _identity(app).values(IdentifierKind.EMAIL) == sorted([EMAIL, "sanne@werk.example.nl"])
+
+
+def test_phone_number_with_proof_stays_pending_for_staff(
+    app: Flask, signed_in: FlaskClient, forms: Any
+) -> None:
+    response = forms.post(
+        signed_in, "/account/toevoegen", kind="phone", value="06-12345678", proof="F2024-0042"
+    )
+    assert response.status_code == 303
+    account = signed_in.get("/account").get_data(as_text=True)
+    assert "+31612345678" in account and "In behandeling" in account
+    assert _identity(app).values(IdentifierKind.PHONE) == []
+    with app.app_context():
+        ident = db.session.scalars(
+            select(CustomerIdentifier).where(CustomerIdentifier.kind == "phone")
+        ).one()
+        assert ident.status == "pending" and ident.proof_kind == "invoice_number"
+        assert b"F2024" not in (ident.proof_encrypted or b"")
+
+
+def test_number_without_proof_or_invalid_is_refused(signed_in: FlaskClient, forms: Any) -> None:
+    no_proof = forms.post(signed_in, "/account/toevoegen", kind="customer_number", value="K-1")
+    assert no_proof.status_code == 400
+    assert 'href="#proof"' in no_proof.get_data(as_text=True)
+    invalid = forms.post(signed_in, "/account/toevoegen", kind="phone", value="12", proof="F1")
+    assert invalid.status_code == 400
+    assert 'href="#value"' in invalid.get_data(as_text=True)
+
+
+def test_a_proof_checker_can_verify(app: Flask, signed_in: FlaskClient, forms: Any) -> None:
+    class InvoiceChecker:
+        def check(self, kind: str, value: str, proof: str, customer: Any) -> Any:
+            return services.ProofStatus.VERIFIED if proof == "F2024-0042" else "no"
+
+    app.extensions["portal.proof_checkers"] = {"invoice_number": InvoiceChecker()}
+    forms.post(
+        signed_in, "/account/toevoegen", kind="customer_number", value=" K-1001 ",
+        proof="F2024-0042",
+    )  # fmt: skip
+    assert _identity(app).values(IdentifierKind.CUSTOMER_NUMBER) == ["K-1001"]
+
+
+def test_account_needs_sign_in(browser_client: FlaskClient) -> None:
+    response = browser_client.get("/account")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/inloggen")

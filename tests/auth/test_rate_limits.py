@@ -1,0 +1,67 @@
+"""Asking for codes and entering them is rate-limited per IP address and per e-mail address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+
+@pytest.fixture(autouse=True)
+def _push_request_context() -> None:
+    """Every request gets its own context, as in production (see tests/auth/conftest.py)."""
+
+
+@pytest.fixture
+def settings_overrides(smtp_overrides: dict[str, object]) -> dict[str, object]:
+    return {
+        **smtp_overrides,
+        "login_rate_per_ip": "4 per minute",
+        "login_rate_per_address": "2 per minute",
+        "code_rate_per_ip": "3 per minute",
+        "code_rate_per_address": "100 per minute",
+    }
+
+
+def browser(app: Flask, ip: str) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = ip
+    return client
+
+
+def test_per_address_limit_holds_across_ip_addresses(app: Flask, forms: Any, mailbox: Any) -> None:
+    statuses = [
+        forms.post(browser(app, f"10.0.0.{i}"), "/inloggen", email="a@example.nl").status_code
+        for i in range(3)
+    ]
+    assert statuses == [303, 303, 429]
+    # Same address in another spelling is the same address.
+    limited = forms.post(browser(app, "10.0.0.9"), "/inloggen", email=" A@Example.NL")
+    assert limited.status_code == 429
+    assert "Te veel pogingen" in limited.get_data(as_text=True)
+    # Another address is not affected.
+    assert (
+        forms.post(browser(app, "10.0.0.9"), "/inloggen", email="b@example.nl").status_code == 303
+    )
+    assert len(mailbox.wait_for(3)) == 3
+
+
+def test_per_ip_limit_on_asking_for_codes(app: Flask, forms: Any, mailbox: Any) -> None:
+    client = browser(app, "10.0.1.1")
+    statuses = [
+        forms.post(client, "/inloggen", email=f"p{i}@example.nl").status_code for i in range(5)
+    ]
+    assert statuses == [303, 303, 303, 303, 429]
+    assert (
+        forms.post(browser(app, "10.0.1.2"), "/inloggen", email="q@example.nl").status_code == 303
+    )
+
+
+def test_per_ip_limit_on_entering_codes(app: Flask, forms: Any, mailbox: Any) -> None:
+    client = browser(app, "10.0.2.1")
+    forms.post(client, "/inloggen", email="c@example.nl")
+    statuses = [forms.post(client, "/inloggen/code", code="000000").status_code for _ in range(4)]
+    assert statuses[-1] == 429
+    assert 429 not in statuses[:3]
