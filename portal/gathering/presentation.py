@@ -1,0 +1,120 @@
+"""Gathered records seen through the firm's policy: per category, with *why*, *how long*
+(and the due date where the record's own dates allow it), *who else receives it* and *where it
+came from*. Shared by the customer's overview and the export, so both say the same thing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ..policy import Category, Policy, Purpose, Recipient, Retention, Source
+
+#: Fields of a record that belong to a category the policy does not define are shown under
+#: this key, so nothing gathered is ever hidden from the customer.
+OTHER = "other"
+
+
+@dataclass(frozen=True)
+class RecordPart:
+    """The fields of one gathered record that belong to one category."""
+
+    record: Mapping[str, Any]
+    fields: Mapping[str, Any]
+    due_date: date | None
+
+    @property
+    def source(self) -> str:
+        return str(self.record["source"])
+
+    @property
+    def record_type(self) -> str:
+        return str(self.record["record_type"])
+
+    @property
+    def record_id(self) -> str:
+        return str(self.record["record_id"])
+
+    @property
+    def link(self) -> str | None:
+        link = self.record.get("link")
+        return str(link) if link else None
+
+
+@dataclass(frozen=True)
+class CategoryView:
+    """One category of the policy and the customer's data in it."""
+
+    key: str
+    category: Category | None
+    purposes: tuple[Purpose, ...]
+    recipients: tuple[Recipient, ...]
+    retention: Retention | None
+    sources: tuple[Source, ...]
+    parts: tuple[RecordPart, ...] = field(default=())
+
+    @property
+    def record_count(self) -> int:
+        return len(self.parts)
+
+    @property
+    def due_dates_differ(self) -> bool:
+        """Whether records of this category are due on different dates (then shown per record)."""
+        return len({p.due_date for p in self.parts}) > 1
+
+
+def parse_dates(raw: Mapping[str, str]) -> dict[str, date | datetime]:
+    """A record's ISO date strings (as stored in a snapshot) back into dates and datetimes."""
+    parsed: dict[str, date | datetime] = {}
+    for key, value in raw.items():
+        try:
+            parsed[key] = (
+                datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+            )
+        except (TypeError, ValueError):
+            continue  # an unreadable date computes no due date rather than a wrong one
+    return parsed
+
+
+def due_date(policy: Policy, category: Category | None, dates: Mapping[str, str]) -> date | None:
+    """When a record of ``category`` with these ``dates`` is due to be removed, if computable."""
+    if category is None or category.retention is None:
+        return None
+    return category.retention.due_date(parse_dates(dates), policy.controller.fiscal_year_end_tuple)
+
+
+def by_category(policy: Policy, records: Iterable[Mapping[str, Any]]) -> list[CategoryView]:
+    """Split every record into its per-category parts, in the policy's category order.
+
+    Categories without data are included (the customer sees that nothing is held there);
+    data in a category the policy lacks is grouped under :data:`OTHER`.
+    """
+    parts: dict[str, list[RecordPart]] = {c.key: [] for c in policy.categories}
+    for record in records:
+        fields_by_category: dict[str, dict[str, Any]] = {}
+        for name, value in record["fields"].items():
+            key = record["categories"].get(name, OTHER)
+            if key not in parts:
+                key = OTHER
+            fields_by_category.setdefault(key, {})[name] = value
+        for key, fields in fields_by_category.items():
+            category = policy.category(key)
+            parts.setdefault(key, []).append(
+                RecordPart(record, fields, due_date(policy, category, record.get("dates", {})))
+            )
+    views = []
+    for key, record_parts in parts.items():
+        category = policy.category(key)
+        views.append(
+            CategoryView(
+                key=key,
+                category=category,
+                purposes=tuple(policy.purposes_of(category)) if category else (),
+                recipients=tuple(policy.recipients_of(category)) if category else (),
+                retention=category.retention if category else None,
+                sources=tuple(policy.sources_of(category)) if category else (),
+                parts=tuple(record_parts),
+            )
+        )
+    return views

@@ -1,0 +1,70 @@
+"""Records seen through the policy: split per category, with due dates from their own dates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from portal import PROJECT_ROOT
+from portal.gathering.presentation import OTHER, by_category, parse_dates
+from portal.policy import load_policy
+
+POLICY = load_policy(PROJECT_ROOT / "instance" / "policy.example.toml")
+
+
+def _record(**overrides: object) -> dict[str, object]:
+    record: dict[str, object] = {
+        "source": "invoicing",
+        "system": "moneybird",
+        "record_type": "invoice",
+        "record_id": "431877260223445702",
+        "link": "https://moneybird.example/invoices/1",
+        "fields": {"invoice_id": "2019-0044", "total": "121.00", "email": "a@example.nl"},
+        "categories": {"invoice_id": "invoices", "total": "invoices", "email": "contact"},
+        "dates": {"invoice_date": "2019-03-04", "created": "2019-03-04T10:00:00+00:00"},
+    }
+    record.update(overrides)
+    return record
+
+
+def test_a_record_is_split_over_its_categories() -> None:
+    views = {v.key: v for v in by_category(POLICY, [_record()])}
+    assert [p.fields for p in views["invoices"].parts] == [
+        {"invoice_id": "2019-0044", "total": "121.00"}
+    ]
+    assert [p.fields for p in views["contact"].parts] == [{"email": "a@example.nl"}]
+    assert views["orders"].parts == ()  # shown, but empty
+    assert [v.key for v in by_category(POLICY, [])] == [c.key for c in POLICY.categories]
+
+
+def test_invoice_due_date_is_end_of_fiscal_year_plus_seven_years() -> None:
+    views = {v.key: v for v in by_category(POLICY, [_record()])}
+    assert views["invoices"].parts[0].due_date == date(2026, 12, 31)
+    # contact details are kept while a customer, so no date can be computed from the record
+    assert views["contact"].parts[0].due_date is None
+
+
+def test_why_who_and_where_come_from_the_policy() -> None:
+    invoices = next(v for v in by_category(POLICY, [_record()]) if v.key == "invoices")
+    assert [p.key for p in invoices.purposes] == ["invoicing"]
+    assert {r.key for r in invoices.recipients} == {"moneybird", "tax-authority"}
+    assert [s.key for s in invoices.sources] == ["invoicing"]
+
+
+def test_fields_in_an_unknown_category_are_not_hidden() -> None:
+    record = _record(categories={"invoice_id": "invoices", "total": "loyalty", "email": "contact"})
+    views = {v.key: v for v in by_category(POLICY, [record])}
+    assert views[OTHER].parts[0].fields == {"total": "121.00"}
+    assert views[OTHER].category is None
+
+
+def test_due_dates_differ_between_records() -> None:
+    newer = _record(record_id="2", dates={"invoice_date": "2024-06-01"})
+    invoices = next(v for v in by_category(POLICY, [_record(), newer]) if v.key == "invoices")
+    assert invoices.due_dates_differ
+    assert sorted(p.due_date for p in invoices.parts) == [date(2026, 12, 31), date(2031, 12, 31)]
+
+
+def test_unreadable_dates_compute_nothing() -> None:
+    assert parse_dates({"invoice_date": "gisteren", "created": "2020-01-02"}) == {
+        "created": date(2020, 1, 2)
+    }
