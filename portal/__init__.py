@@ -71,7 +71,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: Path | No
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    i18n.init_app(app, settings.default_locale)
+    i18n.init_app(app, settings.default_locale, settings.timezone)
     tasks.init_app(app)
     security.init_app(app, settings.secure_cookies)
     policy_module.init_app(app, policy)

@@ -51,9 +51,10 @@ def select_locale() -> str:
     return default
 
 
-def init_app(app: Flask, default_locale: str) -> None:
+def init_app(app: Flask, default_locale: str, timezone: str = "Europe/Amsterdam") -> None:
     """Bind Flask-Babel with every area's catalogue."""
     app.config["BABEL_DEFAULT_LOCALE"] = default_locale
+    app.config["BABEL_DEFAULT_TIMEZONE"] = timezone
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_directories())
     babel.init_app(app, locale_selector=select_locale)
     # The locale is cached on the app context, which outlives a request when one is pushed

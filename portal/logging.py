@@ -19,11 +19,15 @@ _PHONE = re.compile(
 )
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}[\s]?(?:[A-Z0-9]{4}[\s]?){2,7}[A-Z0-9]{1,4}\b")
 
+# Sign-in link tokens in request paths (access logs): a credential, even if single use.
+_LINK_TOKEN = re.compile(r"(/inloggen/link/)[^\s/?#\"']+")
+
 REDACTED = {"email": "[email]", "phone": "[phone]", "iban": "[iban]"}
 
 
 def redact(text: str) -> str:
-    """Replace e-mail addresses, IBANs and phone numbers in ``text``."""
+    """Replace e-mail addresses, IBANs, phone numbers and sign-in tokens in ``text``."""
+    text = _LINK_TOKEN.sub(r"\1[token]", text)
     text = _EMAIL.sub(REDACTED["email"], text)
     text = _IBAN.sub(REDACTED["iban"], text)
     return _PHONE.sub(REDACTED["phone"], text)

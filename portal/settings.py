@@ -15,6 +15,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
@@ -75,6 +76,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     #: Send cookies only over HTTPS. On by default; the demo on http://127.0.0.1 turns it off.
     secure_cookies: bool = True
+    #: Time zone in which dates and times are shown to people (stored times are UTC).
+    timezone: str = "Europe/Amsterdam"
     #: Default language of pages and e-mails.
     default_locale: Literal["nl", "en"] = "nl"
     #: Connection settings per source key of the policy (base URL, credentials, timeouts), e.g.
@@ -123,6 +126,15 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
             raise ValueError("must be an sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a known time zone, e.g. Europe/Amsterdam") from None
         return value
 
     @field_validator("redis_url")

@@ -64,3 +64,10 @@ def test_captured_records_are_redacted_too(caplog: pytest.LogCaptureFixture) -> 
         logging.getLogger("connectors.any").info("query email=%s", "daan.jansen@example.nl")
     assert "daan.jansen" not in caplog.text
     assert "[email]" in caplog.text
+
+
+def test_sign_in_link_tokens_are_redacted_from_access_logs() -> None:
+    line = '127.0.0.1 - - "GET /inloggen/link/Zx9_abcDEF-123?x=1 HTTP/1.1" 200 -'
+    out = redact(line)
+    assert "Zx9_abcDEF-123" not in out
+    assert "/inloggen/link/[token]?x=1" in out

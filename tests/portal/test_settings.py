@@ -50,6 +50,7 @@ def test_instance_file_is_read_and_environment_wins(
         ({"secret_key": "short"}, "setting secret_key (PORTAL_SECRET_KEY)"),
         ({"environment": "production"}, "setting secret_key (PORTAL_SECRET_KEY): required"),
         ({"smpt_host": "x"}, "setting smpt_host (PORTAL_SMPT_HOST): unknown setting"),
+        ({"timezone": "Europe/Utrecht"}, "setting timezone (PORTAL_TIMEZONE): not a known"),
     ],
 )
 def test_wrong_values_name_the_setting(
@@ -123,3 +124,26 @@ def test_broken_policy_stops_start_up_naming_file_and_key(empty_instance: Path) 
     message = str(exc.value.code)
     assert str(policy) in message
     assert "controller.kvk_number" in message
+
+
+def test_example_configuration_is_valid(empty_instance: Path) -> None:
+    example = (PROJECT_ROOT / "instance" / "config.example.toml").read_text()
+    (empty_instance / "config.toml").write_text(example)
+    settings = load_settings(
+        empty_instance, {"secret_key": SECRET, "data_keys": "k" * 44, "oidc_issuer": ""}
+    )
+    assert settings.environment == "production"
+    assert settings.connectors["webshop"]["base_url"].startswith("https://")
+
+
+def test_demo_configuration_is_valid(empty_instance: Path) -> None:
+    demo = (PROJECT_ROOT / "instance" / "config.demo.toml").read_text()
+    (empty_instance / "config.toml").write_text(demo)
+    settings = load_settings(empty_instance)
+    assert set(settings.connectors) == {
+        "webshop",
+        "invoicing",
+        "helpdesk",
+        "customer-service",
+        "payments",
+    }
