@@ -18,6 +18,26 @@ policy_cli = AppGroup("policy", help="The firm's privacy policy file.")
 demo_cli = AppGroup("demo", help="The demo installation.")
 i18n_cli = AppGroup("i18n", help="Translations.")
 audit_cli = AppGroup("audit", help="The audit log.")
+keys_cli = AppGroup("keys", help="The data keys that encrypt personal data at rest.")
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt everything stored under the newest data key (the first in data_keys)."""
+    from .crypto import rotate_all
+    from .extensions import db
+
+    changed = rotate_all()
+    db.session.commit()
+    click.echo(f"re-encrypted {changed} values under the newest data key")
+
+
+@keys_cli.command("new")
+def keys_new() -> None:
+    """Print a fresh data key to put in front of data_keys."""
+    from .crypto import new_data_key
+
+    click.echo(new_data_key())
 mail_cli = AppGroup("mail", help="Outgoing e-mail.")
 
 #: The demo customer whose data the vendor simulators hold (documented in README.md).
@@ -117,5 +137,5 @@ def mail_sweep() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the command groups."""
-    for group in (db_cli, policy_cli, demo_cli, i18n_cli, audit_cli, mail_cli):
+    for group in (db_cli, policy_cli, demo_cli, i18n_cli, audit_cli, mail_cli, keys_cli):
         app.cli.add_command(group)

@@ -80,3 +80,53 @@ def same_hash(stored: str | None, purpose: str, value: str) -> bool:
     if not stored:
         return False
     return hmac.compare_digest(stored, keyed_hash(purpose, value))
+
+
+def encrypted_columns() -> list[tuple[type, str]]:
+    """Every (model, attribute) holding data encrypted with the data keys.
+
+    By convention such columns are binary and named ``*_encrypted``; rotation relies on it.
+    """
+    from .models import Base
+
+    found = []
+    for mapper in Base.registry.mappers:
+        for column in mapper.columns:
+            if column.key.endswith("_encrypted"):
+                found.append((mapper.class_, column.key))
+    return found
+
+
+def rotate_all(batch: int = 500) -> int:
+    """Re-encrypt every stored value under the newest data key; returns how many changed.
+
+    Put the new key first in ``data_keys`` (keeping the old ones), run this, then the old
+    keys can be removed. Values that no key decrypts are left as they are.
+    """
+    from sqlalchemy import select
+
+    from .extensions import db
+
+    fernet = _fernet()
+    changed = 0
+    for model, attribute in encrypted_columns():
+        column = getattr(model, attribute)
+        last_id = 0
+        while True:
+            rows = db.session.scalars(
+                select(model)
+                .where(model.id > last_id, column.is_not(None))  # type: ignore[attr-defined]
+                .order_by(model.id)  # type: ignore[attr-defined]
+                .limit(batch)
+            ).all()
+            if not rows:
+                break
+            for row in rows:
+                last_id = row.id
+                try:
+                    setattr(row, attribute, fernet.rotate(getattr(row, attribute)))
+                    changed += 1
+                except InvalidToken:
+                    continue
+            db.session.flush()
+    return changed

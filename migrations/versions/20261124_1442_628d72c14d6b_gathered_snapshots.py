@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("created_at", portal.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", portal.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=False),
-        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("payload_encrypted", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customers.id"],

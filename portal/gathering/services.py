@@ -126,7 +126,7 @@ def gather_for(customer: Customer) -> Snapshot:
         created_at=now,
         expires_at=now + timedelta(minutes=settings.gathered_ttl_minutes),
         summary=[o.as_dict() for o in outcomes],
-        payload=encrypt(orjson.dumps(records)),
+        payload_encrypted=encrypt(orjson.dumps(records)),
     )
     db.session.add(row)
     db.session.flush()
@@ -147,7 +147,7 @@ def _decode(row: GatheredSnapshot) -> Snapshot:
         gathered_at=row.created_at,
         expires_at=row.expires_at,
         sources=tuple(SourceOutcome.from_dict(s) for s in row.summary),
-        records=tuple(orjson.loads(decrypt(row.payload))),
+        records=tuple(orjson.loads(decrypt(row.payload_encrypted))),
     )
 
 

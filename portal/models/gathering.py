@@ -14,7 +14,7 @@ from .base import Base, UTCDateTime, utcnow
 class GatheredSnapshot(Base):
     """One gathering's result for one customer, encrypted, with an expiry.
 
-    ``payload`` holds the records (personal data) encrypted with the data keys; ``summary``
+    ``payload_encrypted`` holds the records (personal data) encrypted with the data keys; ``summary``
     holds only per-source outcomes (status, error kind, counts), which staff pages may read.
     """
 
@@ -27,4 +27,4 @@ class GatheredSnapshot(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
     summary: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
-    payload: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    payload_encrypted: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)

@@ -109,8 +109,8 @@ def test_stored_encrypted_with_an_expiry(app: Flask) -> None:
     _gather(app)
     with app.app_context():
         row = db.session.scalars(sa.select(GatheredSnapshot)).one()
-        assert SANNE.encode() not in row.payload
-        assert b"Oudegracht" not in row.payload
+        assert SANNE.encode() not in row.payload_encrypted
+        assert b"Oudegracht" not in row.payload_encrypted
         assert "sanne" not in str(row.summary).lower()
         ttl = app.extensions["portal.settings"].gathered_ttl_minutes
         assert row.expires_at - row.created_at == timedelta(minutes=ttl)
