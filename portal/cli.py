@@ -38,6 +38,8 @@ def keys_new() -> None:
     from .crypto import new_data_key
 
     click.echo(new_data_key())
+
+
 mail_cli = AppGroup("mail", help="Outgoing e-mail.")
 
 #: The demo customer whose data the vendor simulators hold (documented in README.md).

@@ -14,8 +14,9 @@ from .base import Base, UTCDateTime, utcnow
 class GatheredSnapshot(Base):
     """One gathering's result for one customer, encrypted, with an expiry.
 
-    ``payload_encrypted`` holds the records (personal data) encrypted with the data keys; ``summary``
-    holds only per-source outcomes (status, error kind, counts), which staff pages may read.
+    ``payload_encrypted`` holds the records (personal data) encrypted with the data keys;
+    ``summary`` holds only per-source outcomes (status, error kind, counts), which staff pages
+    may read.
     """
 
     __tablename__ = "gathered_snapshots"
