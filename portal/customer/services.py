@@ -1,0 +1,287 @@
+"""The customer's overview: which snapshot to show, and how its records are grouped and paged.
+
+Records come from :mod:`portal.gathering`; :func:`portal.gathering.presentation.by_category`
+splits them over the policy's categories. Here each category's parts become *entries*: a
+record with the records that belong to it (an order with its notes, a ticket with its
+messages), sorted per source and newest first, so long lists can be paged without tearing a
+ticket from its messages.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import nh3
+from flask_babel import format_date, get_locale
+
+from ..gathering import Snapshot, SourceOutcome, gather_for, latest
+from ..gathering.messages import outcome_text
+from ..gathering.presentation import CategoryView, RecordPart, by_category, parse_dates
+from ..models import Customer
+from ..policy import Policy, Source
+from .texts import PERSON_TYPES, TITLE_FIELDS, field_correctable, field_label, record_type_label
+
+#: Entries per page on a category's own page.
+PAGE_SIZE = 20
+#: Entries of a category shown on the overview before "show all".
+PREVIEW_SIZE = 5
+
+_TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
+_BREAK = re.compile(r"<br\s*/?>|</p\s*>|</div\s*>|</li\s*>|</h[1-6]\s*>|</tr\s*>", re.IGNORECASE)
+
+
+def snapshot_for(customer: Customer) -> Snapshot:
+    """The customer's unexpired snapshot, gathered live first if there is none. Flushes;
+    the caller commits."""
+    return latest(customer) or gather_for(customer)
+
+
+def gather_again(customer: Customer) -> Snapshot:
+    """Gather live again, replacing the held snapshot. Flushes; the caller commits."""
+    return gather_for(customer)
+
+
+def as_text(value: str) -> str:
+    """A vendor's text as plain text: HTML (ticket bodies) loses its tags, keeps its line
+    breaks, and is shown escaped like any other text."""
+    if not _TAG.search(value):
+        return value
+    with_breaks = _BREAK.sub("\n", value)
+    return html.unescape(nh3.clean(with_breaks, tags=set())).strip()
+
+
+def display_value(value: Any) -> Any:
+    """A field value ready for the template: nested dicts and lists kept, texts made plain."""
+    if isinstance(value, str):
+        return as_text(value)
+    if isinstance(value, Mapping):
+        locale = _locale()
+        return {field_label(None, str(k), locale): display_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [display_value(v) for v in value]
+    return value
+
+
+def _locale() -> str:
+    return str(get_locale() or "nl")
+
+
+def format_day(day: date) -> str:
+    """A date in the visitor's language: ``31-12-2026`` in Dutch, ``Dec 31, 2026`` in English."""
+    return format_date(day, "short" if _locale().startswith("nl") else "medium")
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """One shown field of a record."""
+
+    name: str
+    label: str
+    value: Any
+    correctable: bool
+
+
+@dataclass
+class Entry:
+    """One record part shown in a category, with the parts that belong to it."""
+
+    part: RecordPart
+    view: CategoryView
+    children: list[Entry] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return self.part.source
+
+    @property
+    def type_label(self) -> str:
+        """What the record is, e.g. "Order"."""
+        return record_type_label(self.part.record_type)
+
+    @property
+    def title(self) -> str | None:
+        """A short name of the record taken from its own fields, e.g. a ticket's subject."""
+        fields = self.part.record.get("fields", {})
+        for name in TITLE_FIELDS:
+            value = fields.get(name)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                lines = as_text(str(value)).strip().splitlines()
+                if lines:
+                    return lines[0][:80]
+        return None
+
+    @property
+    def when(self) -> date | None:
+        """The record's own date (invoice date, else created), for sorting and showing."""
+        dates = parse_dates(self.part.record.get("dates", {}))
+        for key in ("invoice_date", "created", "updated"):
+            value = dates.get(key)
+            if value is not None:
+                return value.date() if isinstance(value, datetime) else value
+        return None
+
+    @property
+    def fields(self) -> list[FieldView]:
+        """The part's fields with labels, in the source's order."""
+        locale = _locale()
+        category = self.view.category
+        return [
+            FieldView(
+                name=name,
+                label=field_label(category, name, locale),
+                value=display_value(value),
+                correctable=field_correctable(category, name),
+            )
+            for name, value in self.part.fields.items()
+        ]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a category's entries."""
+
+    entries: Sequence[Entry]
+    number: int
+    pages: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+@dataclass
+class CategorySection:
+    """A category of the policy with the customer's data in it, ready to show."""
+
+    view: CategoryView
+    entries: list[Entry]
+    #: (source, number of records from it), in the policy's source order.
+    by_source: list[tuple[Source | None, str, int]]
+    #: Sources that feed this category but did not answer completely.
+    incomplete: list[tuple[Source | None, SourceOutcome]]
+
+    @property
+    def key(self) -> str:
+        return self.view.key
+
+    @property
+    def record_count(self) -> int:
+        return self.view.record_count
+
+    @property
+    def common_due_date(self) -> date | None:
+        """The one due date of all records, when they share it."""
+        if self.view.parts and not self.view.due_dates_differ:
+            return self.view.parts[0].due_date
+        return None
+
+    def page(self, number: int, size: int = PAGE_SIZE) -> Page:
+        """Entries of page ``number`` (1-based; out-of-range numbers are clamped)."""
+        pages = max(1, math.ceil(len(self.entries) / size))
+        number = min(max(1, number), pages)
+        start = (number - 1) * size
+        return Page(self.entries[start : start + size], number, pages, len(self.entries))
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """How one source answered."""
+
+    source: Source | None
+    outcome: SourceOutcome
+    text: str
+
+    @property
+    def problem(self) -> bool:
+        return self.outcome.status != "complete"
+
+
+@dataclass
+class Overview:
+    """Everything the overview shows, built from one snapshot."""
+
+    snapshot: Snapshot
+    sources: list[SourceSummary]
+    categories: list[CategorySection]
+
+    @property
+    def problems(self) -> list[SourceSummary]:
+        """Sources that failed, were skipped or answered only in part."""
+        return [s for s in self.sources if s.problem]
+
+    def category(self, key: str) -> CategorySection | None:
+        """The section of category ``key``, or None."""
+        return next((c for c in self.categories if c.key == key), None)
+
+
+def _key(ref: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (str(ref.get("source")), str(ref.get("record_type")), str(ref.get("record_id")))
+
+
+def _entries(view: CategoryView, source_order: Mapping[str, int]) -> list[Entry]:
+    """The category's parts as entries: a part whose parent record is also in this category
+    is shown under it (under the topmost such ancestor), except under a person's own record:
+    an order stays an entry of its own, its notes go with it."""
+    entries = {_key(p.record): Entry(p, view) for p in view.parts}
+
+    def root(key: tuple[str, str, str]) -> tuple[str, str, str]:
+        seen = {key}
+        while True:
+            parent = entries[key].part.record.get("parent")
+            if (
+                not parent
+                or _key(parent) not in entries
+                or _key(parent) in seen
+                or str(parent.get("record_type")) in PERSON_TYPES
+            ):
+                return key
+            key = _key(parent)
+            seen.add(key)
+
+    top: list[Entry] = []
+    for key, entry in entries.items():
+        top_key = root(key)
+        if top_key == key:
+            top.append(entry)
+        else:
+            entries[top_key].children.append(entry)
+    for entry in top:
+        entry.children.sort(key=lambda e: e.when or date.min)
+    top.sort(key=lambda e: e.when or date.min, reverse=True)
+    top.sort(key=lambda e: source_order.get(e.source, len(source_order)))
+    return top
+
+
+def build_overview(policy: Policy, snapshot: Snapshot) -> Overview:
+    """Group a snapshot's records per category, and say per source how it answered."""
+    sources = {s.key: s for s in policy.sources}
+    order = {s.key: i for i, s in enumerate(policy.sources)}
+    outcomes = {o.key: o for o in snapshot.sources}
+    summaries = [SourceSummary(sources.get(o.key), o, outcome_text(o)) for o in snapshot.sources]
+    sections = []
+    for view in by_category(policy, snapshot.records):
+        counts = Counter(p.source for p in view.parts)
+        by_source = [
+            (sources.get(key), key, count)
+            for key, count in sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order)))
+        ]
+        feeding = [s.key for s in view.sources] or list(counts)
+        incomplete = [
+            (sources.get(key), outcomes[key])
+            for key in feeding
+            if key in outcomes and outcomes[key].status != "complete"
+        ]
+        sections.append(CategorySection(view, _entries(view, order), by_source, incomplete))
+    return Overview(snapshot, summaries, sections)

@@ -1,0 +1,120 @@
+"""Customer-facing words for what the sources call their records and fields.
+
+Vendors name fields in their own (English) way. The policy's own field labels win where a
+category lists the field, these cover the common rest, and anything else is shown under the
+system's own name, so no field is ever hidden for lack of a label.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ..policy import Category
+
+#: What a source calls a record, in words the customer knows.
+RECORD_TYPES = {
+    "customer": _l("Customer record"),
+    "contact": _l("Contact record"),
+    "user": _l("User account"),
+    "order": _l("Order"),
+    "order_note": _l("Order note"),
+    "invoice": _l("Invoice"),
+    "ticket": _l("Ticket"),
+    "article": _l("Ticket message"),
+    "conversation": _l("Ticket message"),
+    "payment": _l("Payment"),
+    "mandate": _l("Direct debit mandate"),
+    "service_job": _l("Job sheet"),
+}
+
+#: Records that describe the person; other records are never shown nested under them.
+PERSON_TYPES = frozenset({"customer", "contact", "user"})
+
+#: Labels of fields that many sources share.
+FIELD_LABELS = {
+    "first_name": _l("First name"),
+    "firstname": _l("First name"),
+    "last_name": _l("Last name"),
+    "lastname": _l("Last name"),
+    "name": _l("Name"),
+    "naam": _l("Name"),
+    "email": _l("E-mail address"),
+    "billing_email": _l("Billing e-mail address"),
+    "phone": _l("Phone number"),
+    "mobile": _l("Mobile number"),
+    "telefoon": _l("Phone number"),
+    "billing_phone": _l("Billing phone number"),
+    "address": _l("Address"),
+    "billing_address": _l("Billing address"),
+    "shipping_address": _l("Delivery address"),
+    "username": _l("User name"),
+    "login": _l("User name"),
+    "locale": _l("Language"),
+    "language": _l("Language"),
+    "number": _l("Number"),
+    "status": _l("Status"),
+    "state": _l("Status"),
+    "total": _l("Total"),
+    "currency": _l("Currency"),
+    "line_items": _l("Items"),
+    "lines": _l("Invoice lines"),
+    "note": _l("Note"),
+    "notes": _l("Notes"),
+    "title": _l("Subject"),
+    "subject": _l("Subject"),
+    "body": _l("Message"),
+    "body_text": _l("Message"),
+    "description_text": _l("Message"),
+    "description": _l("Description"),
+    "from": _l("From"),
+    "from_email": _l("From"),
+    "to": _l("To"),
+    "to_emails": _l("To"),
+    "amount": _l("Amount"),
+    "method": _l("Method"),
+    "invoice_id": _l("Invoice number"),
+    "due_date": _l("Payment due"),
+    "customer_ip_address": _l("IP address"),
+    "customer_user_agent": _l("Browser"),
+    "werkbon": _l("Job sheet number"),
+    "datum": _l("Date"),
+    "apparaat": _l("Device"),
+    "klacht": _l("Complaint"),
+}
+
+#: Fields that, in this order, best name a record in its one-line summary.
+TITLE_FIELDS = (
+    "title",
+    "subject",
+    "invoice_id",
+    "description",
+    "werkbon",
+    "number",
+    "name",
+    "apparaat",
+)
+
+
+def record_type_label(record_type: str) -> str:
+    """E.g. "Bestelling" for ``order``; the source's own word when unknown."""
+    label = RECORD_TYPES.get(record_type)
+    return str(label) if label is not None else record_type.replace("_", " ")
+
+
+def field_label(category: Category | None, name: str, locale: str) -> str:
+    """The label of field ``name``: the policy's, else a common one, else the system's name."""
+    if category is not None:
+        for policy_field in category.fields:
+            if policy_field.key == name:
+                return policy_field.label.get(locale)
+    label = FIELD_LABELS.get(name)
+    return str(label) if label is not None else name.replace("_", " ")
+
+
+def field_correctable(category: Category | None, name: str) -> bool:
+    """Whether the customer may ask to correct field ``name``: unless the policy says not."""
+    if category is not None:
+        for policy_field in category.fields:
+            if policy_field.key == name:
+                return policy_field.correctable
+    return True

@@ -1,0 +1,91 @@
+"""Views of the customer's data: the overview, one category page by page, and gathering again.
+
+Every route requires a signed-in customer and only ever shows that customer's own snapshot.
+Pages with personal data are never stored by the browser or a proxy (``no-store``).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from ..extensions import db, limiter
+from ..policy import current_policy
+from . import services
+from .forms import GatherForm
+
+bp = Blueprint("customer", __name__, url_prefix="/mijn-gegevens")
+
+#: Gathering asks every source again; a customer has no need to do that more often.
+GATHER_LIMIT = "10 per minute"
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    """Personal data: not kept in the browser's cache, nor by anything in between."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@bp.context_processor
+def _helpers() -> dict[str, object]:
+    return {
+        "day": services.format_day,
+        "sources": {source.key: source for source in current_policy().sources},
+    }
+
+
+def _overview() -> services.Overview:
+    snapshot = services.snapshot_for(current_user)
+    db.session.commit()  # a live gathering is kept for the next page view
+    return services.build_overview(current_policy(), snapshot)
+
+
+@bp.get("/")
+@login_required
+def overview() -> str:
+    """What the firm holds about the customer: a summary first, then per category."""
+    return render_template(
+        "customer/overview.html",
+        overview=_overview(),
+        form=GatherForm(),
+        preview_size=services.PREVIEW_SIZE,
+    )
+
+
+@bp.get("/<category>")
+@login_required
+def category(category: str) -> str:
+    """One category's records, page by page (``?pagina=2``)."""
+    overview = _overview()
+    section = overview.category(category)
+    if section is None:
+        abort(404)
+    page = section.page(request.args.get("pagina", 1, type=int) or 1)
+    return render_template(
+        "customer/category.html", overview=overview, section=section, page=page, form=GatherForm()
+    )
+
+
+@bp.post("/opnieuw")
+@login_required
+@limiter.limit(GATHER_LIMIT)
+def gather_again() -> Response:
+    """Gather live from every source again (the "try again" button)."""
+    if GatherForm().validate_on_submit():
+        snapshot = services.gather_again(current_user)
+        db.session.commit()
+        if snapshot.complete:
+            flash(_("We gathered your data again. Every system answered."), "success")
+        else:
+            flash(
+                _("We gathered your data again, but not every system answered completely."),
+                "warning",
+            )
+    back = request.form.get("category")
+    if back and current_policy().category(back) is not None:
+        return redirect(url_for("customer.category", category=back), code=303)
+    return redirect(url_for("customer.overview"), code=303)

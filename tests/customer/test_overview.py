@@ -1,0 +1,206 @@
+"""The customer's overview of their data, gathered live from the vendor simulators."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal.extensions import db
+from portal.models import GatheredSnapshot
+from simulators import SimulatorGroup
+
+from .conftest import sign_in
+
+NEAR_MISSES = ("sanne.de.vries@example.nl", "Groningen", "+shop")
+SOURCE_NAMES = (
+    "Webwinkel",
+    "Boekhouding (Moneybird)",
+    "Storingsmeldingen (Zammad)",
+    "Klantenservice (Freshdesk)",
+    "Betalingen (Mollie)",
+    "Werkplaats (eigen administratie)",
+)
+CATEGORIES = ("identity", "contact", "address", "customer_account", "orders", "invoices")
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _page(client: FlaskClient, path: str = "/mijn-gegevens/") -> str:
+    response = client.get(path)
+    assert response.status_code == 200, response.status_code
+    assert response.headers["Cache-Control"] == "no-store"
+    return response.get_data(as_text=True)
+
+
+def _try_again(client: FlaskClient, page: str, **data: str):  # type: ignore[no-untyped-def]
+    token = CSRF_RE.search(page)
+    assert token, "no try-again form"
+    return client.post("/mijn-gegevens/opnieuw", data={"csrf_token": token.group(1), **data})
+
+
+def test_the_overview_shows_every_source_summary_first_then_per_category(
+    sanne: FlaskClient,
+) -> None:
+    page = _page(sanne)
+    summary = page.index("Samenvatting")
+    assert summary < page.index("Uw gegevens per soort")
+    for name in SOURCE_NAMES:
+        assert name in page
+    assert page.count("Volledig") >= len(SOURCE_NAMES)
+    assert "Niet alles kon worden opgehaald" not in page
+    for key in CATEGORIES:
+        assert f'id="cat-{key}"' in page
+    assert "Oudegracht 112" in page
+    # why, how long, who else receives it, where it came from
+    assert "Facturen en belastingadministratie" in page
+    assert "Een wettelijke verplichting (AVG art. 6(1)(c))" in page
+    assert "Zolang u klant bij ons bent" in page
+    assert "Freshworks Inc. (Verwerker (werkt in onze opdracht), Verenigde Staten)" in page
+    assert "Waar het vandaan komt" in page
+    # collapsible groups without JavaScript
+    assert '<details class="records">' in page and "<summary>" in page
+    assert "<script" not in page
+    assert "Wijzig" not in page  # the correction flow does not exist yet
+
+
+def test_an_invoice_from_2019_shows_its_due_date_and_its_reference(sanne: FlaskClient) -> None:
+    page = _page(sanne, "/mijn-gegevens/invoices")
+    assert "Boekhouding (Moneybird): Factuur" in page
+    assert "31-12-2026" in page  # 7 years after the end of fiscal year 2019
+    assert "Moneybird B.V. (Verwerker (werkt in onze opdracht), Nederland)" in page
+    assert "Belastingdienst" in page
+    assert "Waar onze medewerkers het vinden:" in page
+    assert '<a href="https://moneybird.com' not in page  # a reference, not a link to click
+
+
+def test_nobody_else_s_data_is_shown(sanne: FlaskClient) -> None:
+    pages = [_page(sanne)]
+    for key in (*CATEGORIES, "payment", "support", "technical", "service_jobs"):
+        pages.append(_page(sanne, f"/mijn-gegevens/{key}"))
+        pages.append(_page(sanne, f"/mijn-gegevens/{key}?pagina=2"))
+    for page in pages:
+        for other in NEAR_MISSES:
+            assert other not in page
+
+
+def test_vendor_html_is_shown_as_text_and_nested_values_readably(sanne: FlaskClient) -> None:
+    page = _page(sanne, "/mijn-gegevens/support")
+    assert "Bedankt voor je bericht" in page
+    assert "&lt;br&gt;" not in page and "<br>Bedankt" not in page
+    orders = _page(sanne, "/mijn-gegevens/orders")
+    assert '<dl class="nested">' in orders  # addresses and line items as definition lists
+    assert "{&#39;" not in orders and "[{" not in orders  # never a Python repr
+    assert "bijbehorende gegevens" in orders  # an order's notes go with it
+
+
+def test_long_categories_are_paged(sanne: FlaskClient) -> None:
+    first = _page(sanne, "/mijn-gegevens/orders")
+    assert "Pagina 1 van 2." in first
+    assert 'href="/mijn-gegevens/orders?pagina=2"' in first
+    assert 'aria-current="page"><span class="visually-hidden">Pagina </span>1<' in first
+    second = _page(sanne, "/mijn-gegevens/orders?pagina=2")
+    assert "Pagina 2 van 2." in second
+    assert 'rel="prev"' in second
+    first_orders = set(re.findall(r"<summary>Bestelling (\d+)", first))
+    second_orders = set(re.findall(r"<summary>Bestelling (\d+)", second))
+    assert len(first_orders) == 20 and len(first_orders | second_orders) == 29
+    assert not first_orders & second_orders
+    assert "Pagina 2 van 2." in _page(sanne, "/mijn-gegevens/orders?pagina=99")
+    overview = _page(sanne)
+    assert 'href="/mijn-gegevens/orders"' in overview
+
+
+def test_later_visits_use_the_held_snapshot(app: Flask, sanne: FlaskClient) -> None:
+    _page(sanne)
+    with app.app_context():
+        first = db.session.scalars(sa.select(GatheredSnapshot.id)).one()
+    _page(sanne)
+    _page(sanne, "/mijn-gegevens/orders")
+    with app.app_context():
+        assert db.session.scalars(sa.select(GatheredSnapshot.id)).one() == first
+
+
+def test_a_source_that_is_down_is_named_at_the_top_and_try_again_works(
+    sanne: FlaskClient, simulators: SimulatorGroup
+) -> None:
+    simulators["zammad"].set_fault("down")
+    page = _page(sanne)
+    top = page.index("Niet alles kon worden opgehaald")
+    assert top < page.index("Samenvatting")
+    problems = page[top : page.index("Samenvatting")]
+    assert "Storingsmeldingen (Zammad)" in problems
+    assert "Het systeem was niet bereikbaar." in problems
+    assert "Opnieuw proberen" in problems
+    assert "mogelijk onvolledig" in page
+    support = _page(sanne, "/mijn-gegevens/support")
+    assert "Mogelijk onvolledig:" in page
+    assert "Het systeem was niet bereikbaar." in support and "Opnieuw proberen" in support
+
+    simulators["zammad"].clear_fault()
+    response = _try_again(sanne, page)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/mijn-gegevens/")
+    page = _page(sanne)
+    assert "Alle systemen hebben geantwoord" in page
+    assert "Niet alles kon worden opgehaald" not in page
+    row = page[page.index("Storingsmeldingen (Zammad)") :][:300]
+    assert "Volledig" in row
+
+
+def test_try_again_from_a_category_returns_there(sanne: FlaskClient) -> None:
+    page = _page(sanne)
+    response = _try_again(sanne, page, category="orders")
+    assert response.headers["Location"].endswith("/mijn-gegevens/orders")
+    assert sanne.post("/mijn-gegevens/opnieuw").status_code == 400  # no CSRF token
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient) -> None:
+    for path in ("/mijn-gegevens/", "/mijn-gegevens/orders"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith("/inloggen")
+
+
+def test_a_customer_sees_only_their_own_data(app: Flask, client: FlaskClient) -> None:
+    sign_in(app, client)
+    _page(client)
+    other = app.test_client()
+    sign_in(app, other, "iemand.anders@example.nl")
+    page = _page(other)
+    assert "Oudegracht" not in page and "sanne" not in page.lower()
+    assert "We hebben in deze soort niets van u gevonden." in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(GatheredSnapshot)) == 2
+
+
+def test_unknown_category_is_not_found(sanne: FlaskClient) -> None:
+    assert sanne.get("/mijn-gegevens/geheim").status_code == 404
+
+
+def test_english(sanne: FlaskClient) -> None:
+    sanne.set_cookie("portal_lang", "en")
+    page = _page(sanne)
+    assert "<h1>My data</h1>" in page
+    assert "Web shop" in page and "Complete" in page
+    assert "Why we have it" in page and "Invoices and tax records" in page
+    invoices = _page(sanne, "/mijn-gegevens/invoices")
+    assert "Dec 31, 2026" in invoices
+    assert "Bookkeeping (Moneybird): Invoice" in invoices
+
+
+def test_correction_links_appear_once_the_correction_flow_exists(
+    app: Flask, client: FlaskClient
+) -> None:
+    app.add_url_rule("/correctie", endpoint="requests.new_correction", view_func=lambda: "")
+    sign_in(app, client)
+    page = _page(client, "/mijn-gegevens/identity")
+    assert 'href="/correctie?source=webshop&amp;record_type=customer&amp;record_id=101' in page
+    assert 'Wijzig<span class="visually-hidden">: Voornaam</span>' in page
+
+
+def test_the_account_page_and_menu_link_to_the_overview(sanne: FlaskClient) -> None:
+    page = sanne.get("/account").get_data(as_text=True)
+    assert 'href="/mijn-gegevens/"' in page
+    assert "Mijn gegevens" in page
