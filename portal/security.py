@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, g
 
 #: No inline script or style, nothing from another host, no framing.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -38,6 +38,12 @@ HEADERS = {
 def _set_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    # Anything shown to a signed-in person may hold personal data: no browser or proxy keeps
+    # it. (Flask-Login keeps the user it loaded for this request on g.)
+    user = g.get("_login_user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
     return response
 
 

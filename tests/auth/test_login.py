@@ -466,3 +466,13 @@ def test_sign_in_with_verified_email_for_other_methods(app: Flask) -> None:
         sessions = db.session.scalars(select(CustomerSession)).all()
         assert [s.method for s in sessions] == ["oidc", "oidc"]
         assert sessions[0].end_reason == "replaced"
+
+
+def test_pages_for_a_signed_in_customer_are_never_cached(
+    client: FlaskClient, forms: Any, mailbox: Any
+) -> None:
+    assert "no-store" not in client.get("/privacy").headers.get("Cache-Control", "")
+    sign_in(client, forms, mailbox)
+    for path in ("/account", "/privacy", "/"):
+        response = client.get(path)
+        assert response.headers["Cache-Control"] == "no-store", path
