@@ -76,13 +76,14 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: Path | No
     security.init_app(app, settings.secure_cookies)
     policy_module.init_app(app, policy)
 
-    from . import auth, customer, errors, public
+    from . import auth, customer, errors, export, public
     from .auth import oidc as auth_oidc
 
     app.register_blueprint(public.bp)
     auth.init_app(app)
     auth_oidc.init_app(app)  # only when the firm configured an identity provider
     app.register_blueprint(customer.bp)
+    app.register_blueprint(export.bp)
     errors.init_app(app)
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
 

@@ -3,6 +3,7 @@
 from .audit import AuditEvent
 from .base import Base, UTCDateTime, utcnow
 from .customer import Customer, CustomerIdentifier, CustomerSession, LoginChallenge
+from .export import DataExport
 from .gathering import GatheredSnapshot
 from .outbox import OutboxMessage
 
@@ -12,6 +13,7 @@ __all__ = [
     "Customer",
     "CustomerIdentifier",
     "CustomerSession",
+    "DataExport",
     "GatheredSnapshot",
     "LoginChallenge",
     "OutboxMessage",

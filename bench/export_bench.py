@@ -1,0 +1,221 @@
+"""Benchmark: the export's streaming writers on many synthetic records.
+
+    .venv/bin/python bench/export_bench.py [--records 100000]
+
+Exports N synthetic records (orders, order notes, invoices, tickets with an HTML body) of one
+person through the real writers, JSON and the ZIP of CSV files with README and index.html, and
+prints for each, measured in the same run:
+
+- ``peak memory growth``: the most memory the writer held above what the records already take
+  (tracemalloc, in a separate pass from the timing); goal under 64 MB, whatever N is;
+- ``throughput / orjson alone``: records per second of the writer divided by records per second
+  of serialising the same records with ``orjson.dumps`` and nothing else; goal at least 0.5.
+
+It asserts nothing about time: the ratios are the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import orjson  # noqa: E402
+
+from portal import PROJECT_ROOT, create_app  # noqa: E402
+from portal.export import offline  # noqa: E402
+from portal.export.document import ExportDocument, build_document  # noqa: E402
+from portal.export.writers import json_chunks, zip_chunks  # noqa: E402
+from portal.gathering import SourceOutcome  # noqa: E402
+from portal.policy import current_policy  # noqa: E402
+
+EMAIL = "sanne.devries@example.nl"
+MEMORY_GOAL_MB = 64
+RATIO_GOAL = 0.5
+
+
+def synthetic_records(n: int) -> list[dict[str, Any]]:
+    """``n`` records shaped like what the connectors gather, of four kinds."""
+    start = datetime(2019, 1, 1, tzinfo=UTC)
+    records = []
+    for i in range(n):
+        created = (start + timedelta(hours=7 * i % 60000)).isoformat()
+        kind = i % 4
+        if kind == 0:
+            record = {
+                "source": "webshop",
+                "system": "woocommerce",
+                "record_type": "order",
+                "record_id": str(10000 + i),
+                "fields": {
+                    "number": str(10000 + i),
+                    "status": "completed",
+                    "total": f"{i % 500}.95",
+                    "line_items": [{"name": "Espressomachine", "quantity": 1, "total": "99.0"}],
+                    "billing_address": {"address_1": "Oudegracht 112", "city": "Utrecht"},
+                    "billing_email": EMAIL,
+                },
+                "categories": {
+                    "number": "orders",
+                    "status": "orders",
+                    "total": "orders",
+                    "line_items": "orders",
+                    "billing_address": "address",
+                    "billing_email": "contact",
+                },
+                "dates": {"created": created, "last_order": created},
+            }
+        elif kind == 1:
+            record = {
+                "source": "webshop",
+                "system": "woocommerce",
+                "record_type": "order_note",
+                "record_id": f"{10000 + i - 1}/{i}",
+                "fields": {"note": f"Bestelling {i} verzonden met PostNL.", "author": "system"},
+                "categories": {"note": "orders", "author": "orders"},
+                "dates": {"created": created},
+            }
+        elif kind == 2:
+            record = {
+                "source": "invoicing",
+                "system": "moneybird",
+                "record_type": "invoice",
+                "record_id": str(4318772604000 + i),
+                "fields": {
+                    "invoice_id": f"2019-{i:06d}",
+                    "state": "paid",
+                    "total_price_incl_tax": "119.79",
+                    "lines": [{"description": "Onderhoud", "price": "99.0"}],
+                },
+                "categories": {
+                    "invoice_id": "invoices",
+                    "state": "invoices",
+                    "total_price_incl_tax": "invoices",
+                    "lines": "invoices",
+                },
+                "dates": {"invoice_date": created[:10], "created": created},
+            }
+        else:
+            record = {
+                "source": "helpdesk",
+                "system": "zammad",
+                "record_type": "article",
+                "record_id": str(500 + i),
+                "fields": {
+                    "subject": "Machine lekt",
+                    "body": "<p>De machine lekt weer.<br>Groet,<br>Sanne</p>",
+                    "from": f"Sanne de Vries <{EMAIL}>",
+                },
+                "categories": {"subject": "support", "body": "support", "from": "support"},
+                "dates": {"created": created},
+            }
+        record.update(link=None, matched={"kind": "email", "value": EMAIL}, parent=None)
+        records.append(record)
+    return records
+
+
+def _document(records: list[dict[str, Any]]) -> ExportDocument:
+    outcomes = [
+        SourceOutcome(key, system, "complete", None, None, (), 0, 0.0)
+        for key, system in (("webshop", "woocommerce"), ("invoicing", "moneybird"))
+    ] + [SourceOutcome("helpdesk", "zammad", "failed", "down", None, (), 0, 0.0)]
+    now = datetime.now(UTC)
+    return build_document(
+        policy=current_policy(),
+        locale="nl",
+        exported_at=now,
+        gathered_at=now,
+        schema_url="http://127.0.0.1:5000/export/schema/v1.json",
+        identifiers=[{"kind": "email", "value": EMAIL}],
+        outcomes=outcomes,
+        records=records,
+    )
+
+
+def _zip(document: ExportDocument) -> Iterable[bytes]:
+    return zip_chunks(
+        document,
+        readme=lambda kinds: offline.readme(document, kinds),
+        index_html=lambda: offline.index_html(document),
+    )
+
+
+def _drain(chunks: Iterable[bytes]) -> int:
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+    return size
+
+
+def _timed(work: Callable[[], int]) -> tuple[float, int]:
+    started = time.perf_counter()
+    size = work()
+    return time.perf_counter() - started, size
+
+
+def _peak_mb(work: Callable[[], int]) -> float:
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    work()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return (peak - base) / 1e6
+
+
+def run(n: int) -> dict[str, dict[str, float]]:
+    """Measure both writers on ``n`` records; returns the figures per writer."""
+    records = synthetic_records(n)
+
+    def baseline() -> int:
+        return sum(len(orjson.dumps(r)) for r in records)
+
+    orjson_time, orjson_size = _timed(baseline)
+    results: dict[str, dict[str, float]] = {}
+    for name, make in (("json", json_chunks), ("csv zip", _zip)):
+        elapsed, size = _timed(lambda make=make: _drain(make(_document(records))))
+        peak = _peak_mb(lambda make=make: _drain(make(_document(records))))
+        results[name] = {
+            "seconds": elapsed,
+            "bytes": size,
+            "peak_mb": peak,
+            "ratio": orjson_time / elapsed,
+        }
+    print(f"{n} synthetic records; orjson alone: {orjson_time:.3f} s, {orjson_size / 1e6:.1f} MB")
+    for name, r in results.items():
+        print(
+            f"  {name:8} {r['seconds']:.3f} s, {r['bytes'] / 1e6:.1f} MB written; "
+            f"peak memory growth {r['peak_mb']:.1f} MB (goal < {MEMORY_GOAL_MB}); "
+            f"throughput / orjson alone {r['ratio']:.2f} (goal >= {RATIO_GOAL})"
+        )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    args = parser.parse_args()
+    instance = Path(tempfile.mkdtemp(prefix="export-bench-"))
+    try:
+        shutil.copyfile(PROJECT_ROOT / "instance" / "policy.example.toml", instance / "policy.toml")
+        app = create_app(
+            {"environment": "test", "database_url": f"sqlite:///{instance / 'bench.db'}"},
+            instance_path=instance,
+        )
+        with app.test_request_context():
+            run(args.records)
+    finally:
+        shutil.rmtree(instance, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

