@@ -40,8 +40,10 @@ def _set_headers(response: Response) -> Response:
         response.headers.setdefault(name, value)
     # Anything shown to a signed-in person may hold personal data: no browser or proxy keeps
     # it. (Flask-Login keeps the user it loaded for this request on g.)
+    # A view may mark a response that holds nothing personal as public (the JSON Schema).
     user = g.get("_login_user")
-    if user is not None and getattr(user, "is_authenticated", False):
+    public = "public" in response.headers.get("Cache-Control", "")
+    if user is not None and getattr(user, "is_authenticated", False) and not public:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     return response

@@ -308,3 +308,10 @@ def test_overview_offers_both_downloads(sanne: FlaskClient) -> None:
     html = sanne.get("/mijn-gegevens/").get_data(as_text=True)
     assert 'action="/export/json"' in html
     assert 'action="/export/csv"' in html
+
+
+def test_the_schema_stays_cacheable_for_a_signed_in_customer(sanne: FlaskClient) -> None:
+    response = sanne.get("/export/schema/v1.json")
+    assert "public" in response.headers["Cache-Control"]
+    assert "no-store" not in response.headers["Cache-Control"]
+    assert sanne.get("/export/").headers["Cache-Control"] == "no-store"
