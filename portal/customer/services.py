@@ -9,22 +9,24 @@ ticket from its messages.
 
 from __future__ import annotations
 
-import html
 import math
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import nh3
 from flask_babel import format_date, get_locale
 
-from ..gathering import Snapshot, SourceOutcome, gather_for, latest
+from ..gathering import Snapshot, SourceOutcome
 from ..gathering.messages import outcome_text
-from ..gathering.presentation import CategoryView, RecordPart, by_category, parse_dates
-from ..models import Customer
+from ..gathering.presentation import (
+    CategoryView,
+    RecordPart,
+    by_category,
+    parse_dates,
+    plain_text,
+)
 from ..policy import Policy, Source
 from .texts import PERSON_TYPES, TITLE_FIELDS, field_correctable, field_label, record_type_label
 
@@ -33,34 +35,11 @@ PAGE_SIZE = 20
 #: Entries of a category shown on the overview before "show all".
 PREVIEW_SIZE = 5
 
-_TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
-_BREAK = re.compile(r"<br\s*/?>|</p\s*>|</div\s*>|</li\s*>|</h[1-6]\s*>|</tr\s*>", re.IGNORECASE)
-
-
-def snapshot_for(customer: Customer) -> Snapshot:
-    """The customer's unexpired snapshot, gathered live first if there is none. Flushes;
-    the caller commits."""
-    return latest(customer) or gather_for(customer)
-
-
-def gather_again(customer: Customer) -> Snapshot:
-    """Gather live again, replacing the held snapshot. Flushes; the caller commits."""
-    return gather_for(customer)
-
-
-def as_text(value: str) -> str:
-    """A vendor's text as plain text: HTML (ticket bodies) loses its tags, keeps its line
-    breaks, and is shown escaped like any other text."""
-    if not _TAG.search(value):
-        return value
-    with_breaks = _BREAK.sub("\n", value)
-    return html.unescape(nh3.clean(with_breaks, tags=set())).strip()
-
 
 def display_value(value: Any) -> Any:
     """A field value ready for the template: nested dicts and lists kept, texts made plain."""
     if isinstance(value, str):
-        return as_text(value)
+        return plain_text(value)
     if isinstance(value, Mapping):
         locale = _locale()
         return {field_label(None, str(k), locale): display_value(v) for k, v in value.items()}
@@ -112,7 +91,7 @@ class Entry:
         for name in TITLE_FIELDS:
             value = fields.get(name)
             if isinstance(value, str | int) and not isinstance(value, bool):
-                lines = as_text(str(value)).strip().splitlines()
+                lines = plain_text(str(value)).strip().splitlines()
                 if lines:
                     return lines[0][:80]
         return None

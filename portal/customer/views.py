@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ..extensions import db, limiter
+from ..gathering import current_or_gather, gather_for
 from ..policy import current_policy
 from . import services
 from .forms import GatherForm
@@ -20,14 +21,6 @@ bp = Blueprint("customer", __name__, url_prefix="/mijn-gegevens")
 
 #: Gathering asks every source again; a customer has no need to do that more often.
 GATHER_LIMIT = "10 per minute"
-
-
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    """Personal data: not kept in the browser's cache, nor by anything in between."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
 
 
 @bp.context_processor
@@ -39,7 +32,7 @@ def _helpers() -> dict[str, object]:
 
 
 def _overview() -> services.Overview:
-    snapshot = services.snapshot_for(current_user)
+    snapshot = current_or_gather(current_user)
     db.session.commit()  # a live gathering is kept for the next page view
     return services.build_overview(current_policy(), snapshot)
 
@@ -76,7 +69,7 @@ def category(category: str) -> str:
 def gather_again() -> Response:
     """Gather live from every source again (the "try again" button)."""
     if GatherForm().validate_on_submit():
-        snapshot = services.gather_again(current_user)
+        snapshot = gather_for(current_user)
         db.session.commit()
         if snapshot.complete:
             flash(_("We gathered your data again. Every system answered."), "success")

@@ -9,14 +9,11 @@ time, so a writer that streams the entries keeps memory flat however many there 
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import nh3
 from flask_babel import gettext as _
 
 from ..gathering import SourceOutcome
@@ -26,17 +23,8 @@ from ..policy import Category, Policy, Retention
 from ..policy.texts import ROLES, legal_basis_label, retention_text
 from .schema import FORMAT_NAME, FORMAT_VERSION
 
-_TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
-_BREAK = re.compile(r"<br\s*/?>|</p\s*>|</div\s*>|</li\s*>|</h[1-6]\s*>|</tr\s*>", re.IGNORECASE)
 #: Distinct (category, dates) due dates remembered while exporting; plenty for one person.
 _DUE_CACHE_SIZE = 4096
-
-
-def as_text(value: str) -> str:
-    """Vendor text as plain text: HTML (ticket bodies) loses its tags but keeps line breaks."""
-    if not _TAG.search(value):
-        return value
-    return html.unescape(nh3.clean(_BREAK.sub("\n", value), tags=set())).strip()
 
 
 def iso_duration(retention: Retention | None) -> str | None:

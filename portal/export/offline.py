@@ -18,7 +18,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from ..customer.texts import field_label, record_type_label
-from .document import ExportDocument, as_text
+from ..gathering.presentation import plain_text
+from .document import ExportDocument
 from .writers import INDEX_NAME, METADATA_NAME, README_NAME, RecordType
 
 
@@ -29,7 +30,7 @@ def display(value: Any) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, str):
-        return as_text(value)
+        return plain_text(value)
     if isinstance(value, Mapping):
         return "\n".join(f"{key}: {display(item)}" for key, item in value.items())
     if isinstance(value, list | tuple):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from .. import audit
 from ..auth.services import identifier_value
 from ..extensions import db
-from ..gathering import Snapshot, gather_for, latest
+from ..gathering import Snapshot
 from ..models import Customer, DataExport
 from ..policy import Policy
 from .document import ExportDocument, build_document
@@ -27,12 +27,6 @@ from .schema import FORMAT_VERSION
 FORMATS = ("json", "csv")
 #: Legal forms left out of the firm's name in a file name.
 _LEGAL_FORMS = re.compile(r"[\s,]+(b\.?\s?v\.?|n\.?\s?v\.?|v\.?o\.?f\.?|c\.?v\.?)\s*$", re.I)
-
-
-def snapshot_for(customer: Customer) -> Snapshot:
-    """The customer's unexpired snapshot, gathered live first if there is none. Flushes;
-    the caller commits."""
-    return latest(customer) or gather_for(customer)
 
 
 def verified_identifiers(customer: Customer) -> list[dict[str, str]]:

@@ -27,6 +27,7 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from ..extensions import db, limiter
+from ..gathering import current_or_gather
 from ..models.base import utcnow
 from ..policy import current_policy
 from . import offline, services
@@ -42,12 +43,6 @@ DOWNLOAD_LIMIT = "10 per minute"
 SCHEMA_MAX_AGE = 24 * 60 * 60
 
 
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
-
-
 @bp.get("/")
 @login_required
 def index() -> Response:
@@ -57,7 +52,7 @@ def index() -> Response:
         form=DownloadForm(),
         exports=services.recent_exports(current_user),
     )
-    return _no_store(Response(html))
+    return Response(html)
 
 
 def _download(fmt: str) -> Response:
@@ -65,7 +60,7 @@ def _download(fmt: str) -> Response:
         abort(400)
     policy = current_policy()
     locale = str(get_locale() or "nl")
-    snapshot = services.snapshot_for(current_user)
+    snapshot = current_or_gather(current_user)
     now = utcnow()
     services.record_export(current_user, snapshot, fmt, now)
     document = services.document_for(
@@ -92,7 +87,7 @@ def _download(fmt: str) -> Response:
     name = services.filename(policy, now, "json" if fmt == "json" else "zip", locale)
     response = Response(stream_with_context(_iterate(chunks)), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return _no_store(response)
+    return response
 
 
 def _iterate(chunks: Iterable[bytes]) -> Iterator[bytes]:

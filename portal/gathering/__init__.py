@@ -1,6 +1,13 @@
 """Gathering a customer's data from the firm's sources (the portal side of ``connectors``)."""
 
-from .services import Snapshot, SourceOutcome, gather_for, latest, purge_expired
+from .services import (
+    Snapshot,
+    SourceOutcome,
+    current_or_gather,
+    gather_for,
+    latest,
+    purge_expired,
+)
 from .sources import BuiltSources, build_sources, source_config
 
 __all__ = [
@@ -8,6 +15,7 @@ __all__ = [
     "Snapshot",
     "SourceOutcome",
     "build_sources",
+    "current_or_gather",
     "gather_for",
     "latest",
     "purge_expired",

@@ -4,12 +4,19 @@ came from*. Shared by the customer's overview and the export, so both say the sa
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import nh3
+
 from ..policy import Category, Policy, Purpose, Recipient, Retention, Source
+
+_TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
+_BREAK = re.compile(r"<br\s*/?>|</p\s*>|</div\s*>|</li\s*>|</h[1-6]\s*>|</tr\s*>", re.IGNORECASE)
 
 #: Fields of a record that belong to a category the policy does not define are shown under
 #: this key, so nothing gathered is ever hidden from the customer.
@@ -62,6 +69,14 @@ class CategoryView:
     def due_dates_differ(self) -> bool:
         """Whether records of this category are due on different dates (then shown per record)."""
         return len({p.due_date for p in self.parts}) > 1
+
+
+def plain_text(value: str) -> str:
+    """Vendor text as plain text: HTML (ticket bodies) loses its tags (nh3) but keeps its line
+    breaks. The result is still untrusted text, escaped wherever it is shown."""
+    if not _TAG.search(value):
+        return value
+    return html.unescape(nh3.clean(_BREAK.sub("\n", value), tags=set())).strip()
 
 
 def parse_dates(raw: Mapping[str, str]) -> dict[str, date | datetime]:

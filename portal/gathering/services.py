@@ -162,6 +162,12 @@ def latest(customer: Customer) -> Snapshot | None:
     return _decode(row) if row else None
 
 
+def current_or_gather(customer: Customer) -> Snapshot:
+    """The customer's unexpired snapshot, or a live gathering if there is none. Flushes; the
+    caller commits, so the gathering is kept for the next page view."""
+    return latest(customer) or gather_for(customer)
+
+
 def purge_expired(now: datetime | None = None) -> int:
     """Delete every expired snapshot; returns how many. Run by a scheduled job."""
     result = db.session.execute(
