@@ -20,6 +20,7 @@ from flask import Flask
 
 from portal import PROJECT_ROOT, create_app
 from portal.i18n import compile_catalogues
+from simulators import SimulatorGroup, start_all
 
 TEST_DB_ENV = "PORTAL_TEST_DATABASE_URL"
 
@@ -102,3 +103,37 @@ def _empty_tables(app: Flask) -> None:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(table.delete())
         db.engine.dispose()
+
+
+#: The demo policy's sources and the vendor simulator each one is pointed at.
+SIMULATED_SOURCES = {
+    "webshop": "woocommerce",
+    "invoicing": "moneybird",
+    "helpdesk": "zammad",
+    "customer-service": "freshdesk",
+    "payments": "mollie",
+}
+
+
+@pytest.fixture(scope="module")
+def simulators() -> Iterator[SimulatorGroup]:
+    """All five vendor simulators, on real HTTP ports, for the tests of one module."""
+    group = start_all()
+    yield group
+    group.stop()
+
+
+@pytest.fixture
+def simulated_connectors(simulators: SimulatorGroup) -> Iterator[dict[str, dict[str, object]]]:
+    """The ``connectors`` setting that points every source of the demo policy at its
+    simulator. Faults a test switched on are switched off afterwards."""
+    connectors: dict[str, dict[str, object]] = {}
+    for key, vendor in SIMULATED_SOURCES.items():
+        handle = simulators[vendor]
+        section: dict[str, object] = {"base_url": handle.base_url, **handle.credentials}
+        section.pop("username", None)  # Zammad's simulator also offers Basic auth
+        section.pop("password", None)
+        connectors[key] = section
+    yield connectors
+    for vendor in SIMULATED_SOURCES.values():
+        simulators[vendor].clear_fault()

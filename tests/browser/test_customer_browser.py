@@ -18,19 +18,12 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from simulators import SimulatorGroup, start_all
+from simulators import SimulatorGroup
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 AXE = Path(__file__).resolve().parent.parent / "node" / "node_modules" / "axe-core" / "axe.min.js"
 EMAIL = "sanne.devries@example.nl"
-SOURCES = {
-    "webshop": "woocommerce",
-    "invoicing": "moneybird",
-    "helpdesk": "zammad",
-    "customer-service": "freshdesk",
-    "payments": "mollie",
-}
 
 pytestmark = [
     pytest.mark.browser,
@@ -55,27 +48,13 @@ def _push_request_context() -> None:
     """No request context pushed around the test: the server thread has its own."""
 
 
-@pytest.fixture(scope="module")
-def simulators() -> Iterator[SimulatorGroup]:
-    group = start_all()
-    yield group
-    group.stop()
-
-
 @pytest.fixture
-def settings_overrides(simulators: SimulatorGroup) -> dict[str, object]:
-    connectors = {}
-    for key, vendor in SOURCES.items():
-        handle = simulators[vendor]
-        section = {"base_url": handle.base_url, **handle.credentials}
-        section.pop("username", None)
-        section.pop("password", None)
-        connectors[key] = section
+def settings_overrides(simulated_connectors: dict[str, object]) -> dict[str, object]:
     return {
         "base_url": f"http://127.0.0.1:{PORT}",
         "mail_transport": "file",
         "mail_outbox": OUTBOX,
-        "connectors": connectors,
+        "connectors": simulated_connectors,
         "gather_budget_seconds": 10.0,
     }
 
@@ -90,8 +69,6 @@ def server(app: Flask, simulators: SimulatorGroup) -> Iterator[str]:
     httpd.shutdown()
     httpd.server_close()
     thread.join(5)
-    for vendor in SOURCES.values():
-        simulators[vendor].clear_fault()
 
 
 @pytest.fixture

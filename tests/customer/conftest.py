@@ -2,55 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from portal.auth.services import sign_in_with_verified_email
 from portal.extensions import db
-from simulators import SimulatorGroup, start_all
 
 SANNE = "sanne.devries@example.nl"
-SOURCES = {
-    "webshop": "woocommerce",
-    "invoicing": "moneybird",
-    "helpdesk": "zammad",
-    "customer-service": "freshdesk",
-    "payments": "mollie",
-}
-
-
-@pytest.fixture(scope="module")
-def simulators() -> Iterator[SimulatorGroup]:
-    group = start_all()
-    yield group
-    group.stop()
-
-
-def connector_settings(simulators: SimulatorGroup) -> dict[str, dict[str, object]]:
-    """The ``connectors`` setting that points every source at its simulator."""
-    connectors = {}
-    for key, vendor in SOURCES.items():
-        handle = simulators[vendor]
-        section = {"base_url": handle.base_url, **handle.credentials}
-        section.pop("username", None)
-        section.pop("password", None)
-        connectors[key] = section
-    return connectors
 
 
 @pytest.fixture
-def settings_overrides(simulators: SimulatorGroup) -> dict[str, object]:
-    return {"connectors": connector_settings(simulators), "gather_budget_seconds": 10.0}
-
-
-@pytest.fixture(autouse=True)
-def _healthy(simulators: SimulatorGroup) -> Iterator[None]:
-    yield
-    for vendor in SOURCES.values():
-        simulators[vendor].clear_fault()
+def settings_overrides(simulated_connectors: dict[str, object]) -> dict[str, object]:
+    return {"connectors": simulated_connectors, "gather_budget_seconds": 10.0}
 
 
 @pytest.fixture(autouse=True)

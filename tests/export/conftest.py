@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -12,43 +11,14 @@ from werkzeug.test import TestResponse
 
 from portal.auth.services import sign_in_with_verified_email
 from portal.extensions import db
-from simulators import SimulatorGroup, start_all
 
 SANNE = "sanne.devries@example.nl"
-SOURCES = {
-    "webshop": "woocommerce",
-    "invoicing": "moneybird",
-    "helpdesk": "zammad",
-    "customer-service": "freshdesk",
-    "payments": "mollie",
-}
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
-@pytest.fixture(scope="module")
-def simulators() -> Iterator[SimulatorGroup]:
-    group = start_all()
-    yield group
-    group.stop()
-
-
 @pytest.fixture
-def settings_overrides(simulators: SimulatorGroup) -> dict[str, object]:
-    connectors = {}
-    for key, vendor in SOURCES.items():
-        handle = simulators[vendor]
-        section = {"base_url": handle.base_url, **handle.credentials}
-        section.pop("username", None)
-        section.pop("password", None)
-        connectors[key] = section
-    return {"connectors": connectors, "gather_budget_seconds": 10.0}
-
-
-@pytest.fixture(autouse=True)
-def _healthy(simulators: SimulatorGroup) -> Iterator[None]:
-    yield
-    for vendor in SOURCES.values():
-        simulators[vendor].clear_fault()
+def settings_overrides(simulated_connectors: dict[str, object]) -> dict[str, object]:
+    return {"connectors": simulated_connectors, "gather_budget_seconds": 10.0}
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@ against the vendor simulators, and holds the result encrypted and briefly."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,43 +19,17 @@ from portal.gathering.messages import outcome_text
 from portal.models import GatheredSnapshot
 from portal.models.base import utcnow
 from portal.policy import current_policy
-from simulators import SimulatorGroup, start_all
+from simulators import SimulatorGroup
+
+from ..conftest import SIMULATED_SOURCES
 
 SANNE = "sanne.devries@example.nl"
 NEAR_MISSES = ("sanne.de.vries@example.nl", "sanne.devries+shop@example.nl", "Groningen")
-SOURCES = {
-    "webshop": "woocommerce",
-    "invoicing": "moneybird",
-    "helpdesk": "zammad",
-    "customer-service": "freshdesk",
-    "payments": "mollie",
-}
-
-
-@pytest.fixture(scope="module")
-def simulators() -> Iterator[SimulatorGroup]:
-    group = start_all()
-    yield group
-    group.stop()
 
 
 @pytest.fixture
-def settings_overrides(simulators: SimulatorGroup) -> dict[str, object]:
-    connectors = {}
-    for key, vendor in SOURCES.items():
-        handle = simulators[vendor]
-        section = {"base_url": handle.base_url, **handle.credentials}
-        section.pop("username", None)
-        section.pop("password", None)
-        connectors[key] = section
-    return {"connectors": connectors, "gather_budget_seconds": 10.0}
-
-
-@pytest.fixture(autouse=True)
-def _healthy(simulators: SimulatorGroup) -> Iterator[None]:
-    yield
-    for vendor in SOURCES.values():
-        simulators[vendor].clear_fault()
+def settings_overrides(simulated_connectors: dict[str, object]) -> dict[str, object]:
+    return {"connectors": simulated_connectors, "gather_budget_seconds": 10.0}
 
 
 def _sanne(app: Flask):  # type: ignore[no-untyped-def]
@@ -79,7 +52,7 @@ def _gather(app: Flask):  # type: ignore[no-untyped-def]
 def test_gathers_from_every_source_and_nothing_of_anyone_else(app: Flask) -> None:
     snapshot = _gather(app)
     statuses = {s.key: s.status for s in snapshot.sources}
-    assert statuses == {**dict.fromkeys(SOURCES, "complete"), "workshop": "complete"}
+    assert statuses == {**dict.fromkeys(SIMULATED_SOURCES, "complete"), "workshop": "complete"}
     by_source = {key: [r for r in snapshot.records if r["source"] == key] for key in statuses}
     assert all(by_source.values()), "every source holds data of the demo customer"
     # the firm's own file: only Sanne's two job sheets (case differs in one), not the others
@@ -157,7 +130,7 @@ def test_a_source_without_settings_is_reported_not_configured(app: Flask, tmp_pa
     with app.app_context():
         built = build_sources(current_policy(), {}, tmp_path)
         try:
-            assert set(built.unavailable) == set(SOURCES)
+            assert set(built.unavailable) == set(SIMULATED_SOURCES)
             assert set(built.connectors) == {"workshop"}
         finally:
             built.close()
