@@ -16,6 +16,14 @@ steps; the base class does the rest:
 
 Related lists that fail (e.g. the notes of one order) are recorded with :meth:`Run.related`; the
 result then says which parts are missing instead of looking complete.
+
+Writing back (issue #8) is the other direction: :meth:`BaseConnector.apply_correction` writes one
+corrected field, :meth:`BaseConnector.erase` deletes or anonymises one record. What a connector
+can write is declared as data (``correctable``, ``erasure``) and read through
+:meth:`~BaseConnector.correctable_fields`, :meth:`~BaseConnector.erasure_action` and
+:meth:`~BaseConnector.describe_target`. With a verified :class:`Identity` the base class re-reads
+the target first and refuses (:class:`~connectors.errors.IdentityMismatch`) unless it still
+matches exactly, the same rule as when reading.
 """
 
 from __future__ import annotations
@@ -28,11 +36,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 import httpx
 
-from .errors import ConnectorError, ErrorKind, NotConfigured, NotSupported
+from .errors import (
+    ConnectorError,
+    ErrorKind,
+    IdentityMismatch,
+    NotConfigured,
+    NotFound,
+    NotSupported,
+    RequestRejected,
+)
 from .http import DEFAULT_TIMEOUT, Deadline, HttpClient, HttpSession, RequestStats, RetryPolicy
 from .identity import Identifier, IdentifierKind, Identity
 
@@ -64,6 +80,50 @@ class Capability(StrEnum):
     READ = "read"
     CORRECT = "correct"
     ERASE = "erase"
+
+
+#: What :meth:`BaseConnector.erase` does to a record type: delete it at the vendor, overwrite
+#: its personal fields (the record itself must stay, e.g. an order for the books), or nothing
+#: (the vendor offers no way, or the firm's policy keeps the record).
+ErasureAction = Literal["delete", "anonymise", "none"]
+
+
+class FieldKind(StrEnum):
+    """The kind of value a correctable field takes."""
+
+    TEXT = "text"
+    EMAIL = "email"
+    PHONE = "phone"
+    ADDRESS = "address"
+    """A mapping of address parts (see :attr:`CorrectableField.parts`); a partial update."""
+
+
+@dataclass(frozen=True)
+class CorrectableField:
+    """A record field that :meth:`BaseConnector.apply_correction` can write back.
+
+    :ivar kind: the value kind: a string for text, e-mail and phone; a mapping of part -> string
+        for an address.
+    :ivar api: where the value goes in the vendor's payload (``billing.phone``; for an
+        address the object holding the parts, ``billing``, or ``""`` for top-level parts).
+    :ivar label: where it is in the vendor's UI below the record (``Billing › Phone``).
+    :ivar parts: for an address: the part keys the record's address mapping uses and the
+        correction may set (``address_1``, ``postcode`` ...).
+    """
+
+    kind: FieldKind
+    api: str
+    label: str
+    parts: tuple[str, ...] = ()
+
+
+class ErasureOutcome(StrEnum):
+    """What :meth:`BaseConnector.erase` achieved."""
+
+    DELETED = "deleted"
+    ANONYMISED = "anonymised"
+    ALREADY_GONE = "already_gone"
+    """The vendor no longer had the record (404/410): nothing left to erase."""
 
 
 @dataclass(frozen=True)
@@ -371,6 +431,10 @@ class Connector(Protocol):
         ...
 
 
+#: Separator of the parts of a :meth:`BaseConnector.describe_target` text.
+PATH_SEPARATOR = " › "
+
+
 class BaseConnector(ABC):
     """Base class of every connector; enforces exact matching and builds the records.
 
@@ -395,6 +459,14 @@ class BaseConnector(ABC):
     config_schema: ClassVar[tuple[ConfigField, ...]] = ()
     #: Default ``record_type.field`` -> category mapping (see :class:`CategoryMap`).
     default_categories: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    #: record type -> field key (as in :attr:`Record.fields`) -> how it is written back.
+    correctable: ClassVar[Mapping[str, Mapping[str, CorrectableField]]] = MappingProxyType({})
+    #: record type -> what :meth:`erase` does; record types not listed: ``"none"``.
+    erasure: ClassVar[Mapping[str, ErasureAction]] = MappingProxyType({})
+    #: record type -> its place in the vendor UI (``Customers``), for :meth:`describe_target`.
+    record_places: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    #: ``record_type.field`` -> UI label of fields that are not correctable (read-only ones).
+    field_places: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def __init__(
         self,
@@ -506,21 +578,178 @@ class BaseConnector(ABC):
             requests=session.stats.requests if session is not None else 0,
         )
 
+    # -- writing back -------------------------------------------------------------------------
+
+    def correctable_fields(self, record_type: str) -> Mapping[str, CorrectableField]:
+        """The fields of ``record_type`` records that :meth:`apply_correction` can write.
+
+        Keys are the field keys of :attr:`Record.fields`. Empty without
+        :attr:`Capability.CORRECT` or for a record type the vendor cannot change.
+        """
+        if Capability.CORRECT not in self.capabilities:
+            return MappingProxyType({})
+        return MappingProxyType(dict(self.correctable.get(record_type, {})))
+
+    def erasure_action(self, record_type: str) -> ErasureAction:
+        """What :meth:`erase` does to a ``record_type`` record: delete, anonymise or none."""
+        if Capability.ERASE not in self.capabilities:
+            return "none"
+        return self.erasure.get(record_type, "none")
+
+    def describe_target(self, ref: RecordRef, field_name: str | None = None) -> str:
+        """Where a record (and one of its fields) lives in the vendor's UI and API.
+
+        For staff and developers, e.g. ``WooCommerce › Customers › #101 › Billing › Phone
+        (API: customers/101 billing.phone)``, so a value can be changed by hand where no API
+        allows it. Holds ids and labels only, never a field's value. ``field_name`` may be a
+        field key of :attr:`Record.fields` or ``field.part`` for a part of an address.
+        """
+        self._check_source(ref)
+        parts = [self.title, *self.locate(ref)]
+        api: str | None = None
+        if field_name is not None:
+            base, _, part = field_name.partition(".")
+            spec = self.correctable.get(ref.record_type, {}).get(base)
+            if spec is not None:
+                parts.append(spec.label)
+                api = spec.api
+                if part:
+                    parts.append(part.replace("_", " "))
+                    api = f"{spec.api}.{part}" if spec.api else part
+            else:
+                label = self.field_places.get(f"{ref.record_type}.{base}")
+                parts.append(label or base)
+                if part:
+                    parts.append(part.replace("_", " "))
+        text = PATH_SEPARATOR.join(parts)
+        path = self.api_path(ref)
+        if path is None:
+            return text
+        return f"{text} (API: {path}{' ' + api if api else ''})"
+
+    def locate(self, ref: RecordRef) -> list[str]:
+        """The UI path of a record below the product name, e.g. ``["Customers", "#101"]``."""
+        place = self.record_places.get(ref.record_type, ref.record_type)
+        return [place, f"#{ref.record_id}"]
+
+    def api_path(self, ref: RecordRef) -> str | None:
+        """The API path of the record (``customers/101``), or ``None`` without an API."""
+        return None
+
     def apply_correction(
-        self, ref: RecordRef, field_name: str, value: object, *, deadline: Deadline | None = None
+        self,
+        ref: RecordRef,
+        field_name: str,
+        value: object,
+        *,
+        identity: Identity | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         """Write a corrected field value back to the source.
 
-        :raises NotSupported: unless the connector has :attr:`Capability.CORRECT`.
+        ``value`` is a string for text, e-mail and phone fields (``""`` clears the field), and
+        a mapping of part -> string for an address (only the given parts change). With
+        ``identity``, the record is re-read first and must still match it exactly.
+
+        :raises NotSupported: the connector cannot write this field.
+        :raises RequestRejected: the value has the wrong shape, or the vendor refused it
+            (validation error, e-mail taken ...).
+        :raises IdentityMismatch: the record no longer matches ``identity``; nothing written.
+        :raises NotFound: the record no longer exists.
+        :raises ConnectorError: as :meth:`HttpSession.request` (timeout, auth, rate limit ...).
         """
+        spec = self.correctable_fields(ref.record_type).get(field_name)
+        if spec is None:
+            raise NotSupported(
+                f"{self.name}: field {field_name!r} of {ref.record_type} records cannot be "
+                "corrected here",
+                vendor=self.name,
+            )
+        self._check_source(ref)
+        clean = _checked_value(self.name, field_name, spec, value)
+        session = self._write_session(deadline)
+        if identity is not None:
+            self._guard(session, ref, identity)
+        self.write_field(session, ref, field_name, clean)
+        log.info("%s: corrected %s.%s of one record", self.name, ref.record_type, field_name)
+
+    def erase(
+        self,
+        ref: RecordRef,
+        *,
+        identity: Identity | None = None,
+        deadline: Deadline | None = None,
+    ) -> ErasureOutcome:
+        """Erase (delete or anonymise, see :meth:`erasure_action`) a record at the source.
+
+        Idempotent: a record the vendor no longer has counts as erased
+        (:attr:`ErasureOutcome.ALREADY_GONE`). With ``identity``, the record is re-read first
+        and must still match it exactly.
+
+        :raises NotSupported: the connector cannot erase records of this type.
+        :raises RequestRejected: the vendor refused (e.g. a contact that invoices refer to).
+        :raises IdentityMismatch: the record no longer matches ``identity``; nothing erased.
+        :raises ConnectorError: as :meth:`HttpSession.request` (timeout, auth, rate limit ...).
+        """
+        action = self.erasure_action(ref.record_type)
+        if action == "none":
+            raise NotSupported(
+                f"{self.name}: {ref.record_type} records cannot be erased here", vendor=self.name
+            )
+        self._check_source(ref)
+        session = self._write_session(deadline)
+        try:
+            if identity is not None:
+                self._guard(session, ref, identity)
+            self.erase_record(session, ref, action)
+        except NotFound:
+            log.info("%s: %s to erase was already gone", self.name, ref.record_type)
+            return ErasureOutcome.ALREADY_GONE
+        log.info("%s: erased one %s (%s)", self.name, ref.record_type, action)
+        return ErasureOutcome.DELETED if action == "delete" else ErasureOutcome.ANONYMISED
+
+    # -- writing back: to implement -----------------------------------------------------------
+
+    def read_identifiers(
+        self, session: HttpSession, ref: RecordRef
+    ) -> Iterable[tuple[IdentifierKind, object]]:
+        """Re-read the record (or the person it belongs to) and return its identifying values.
+
+        The same values :meth:`find` compares, e.g. a ticket's requester's e-mail.
+
+        :raises NotFound: the record no longer exists.
+        """
+        raise NotSupported(f"{self.name}: cannot re-read records", vendor=self.name)
+
+    def write_field(
+        self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
+    ) -> None:
+        """Send one checked correction to the vendor (``value`` as :meth:`apply_correction`)."""
         raise NotSupported(f"{self.name}: corrections are not supported", vendor=self.name)
 
-    def erase(self, ref: RecordRef, *, deadline: Deadline | None = None) -> None:
-        """Erase (or anonymise) a record at the source.
-
-        :raises NotSupported: unless the connector has :attr:`Capability.ERASE`.
-        """
+    def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
+        """Delete or anonymise one record. :raises NotFound: when it is already gone."""
         raise NotSupported(f"{self.name}: erasure is not supported", vendor=self.name)
+
+    # -- writing back: helpers ----------------------------------------------------------------
+
+    def _check_source(self, ref: RecordRef) -> None:
+        if ref.source != self.instance_name:
+            raise ValueError(f"{self.name}: record ref of source {ref.source!r} given")
+
+    def _write_session(self, deadline: Deadline | None) -> HttpSession:
+        if self.http is None:
+            raise NotSupported(f"{self.name}: writing is not supported", vendor=self.name)
+        return self.http.session(deadline or Deadline(DEFAULT_BUDGET))
+
+    def _guard(self, session: HttpSession, ref: RecordRef, identity: Identity) -> None:
+        """Refuse to write unless the record still matches ``identity`` exactly."""
+        if identity.match(self.read_identifiers(session, ref)) is None:
+            raise IdentityMismatch(
+                f"{self.name}: {ref.record_type} {ref.record_id} no longer matches the "
+                "verified identity",
+                vendor=self.name,
+            )
 
     def redacted_config(self) -> dict[str, Any]:
         """This instance's config with secrets masked, for display."""
@@ -561,3 +790,35 @@ class BaseConnector(ABC):
             matched=matched,
             parent=parent,
         )
+
+
+def _checked_value(vendor: str, field_name: str, spec: CorrectableField, value: object) -> Any:
+    """``value`` trimmed and checked against ``spec``. :raises RequestRejected: wrong shape."""
+    if spec.kind is FieldKind.ADDRESS:
+        if (
+            not isinstance(value, Mapping)
+            or not value
+            or not all(k in spec.parts and isinstance(v, str) for k, v in value.items())
+        ):
+            raise RequestRejected(
+                f"{vendor}: {field_name} takes a mapping of {list(spec.parts)} to strings",
+                vendor=vendor,
+            )
+        return {k: v.strip() for k, v in value.items()}
+    if not isinstance(value, str):
+        raise RequestRejected(f"{vendor}: {field_name} takes a string", vendor=vendor)
+    return value.strip()
+
+
+def write_payload(spec: CorrectableField, value: Any) -> dict[str, Any]:
+    """The JSON object that sets ``value`` at ``spec.api``.
+
+    ``billing.phone`` becomes ``{"billing": {"phone": value}}``; an address mapping goes into
+    the object ``spec.api`` names, or to the top level when it is ``""``.
+    """
+    if spec.kind is FieldKind.ADDRESS:
+        return {spec.api: dict(value)} if spec.api else dict(value)
+    payload: Any = value
+    for key in reversed(spec.api.split(".")):
+        payload = {key: payload}
+    return dict(payload)

@@ -29,6 +29,8 @@ class ErrorKind(StrEnum):
     """The addressed object does not exist (or no longer exists)."""
     REJECTED = "rejected"
     """The source refused the request as invalid (validation error, conflict)."""
+    MISMATCH = "mismatch"
+    """A write was refused because the target no longer matches the verified identity."""
     NOT_CONFIGURED = "not_configured"
     """The connector's configuration is missing or invalid."""
     NOT_SUPPORTED = "not_supported"
@@ -119,6 +121,16 @@ class RequestRejected(ConnectorError):
     """The source refused the request itself (400, 409, 422 ...): usually a bug or bad input."""
 
     kind = ErrorKind.REJECTED
+
+
+class IdentityMismatch(ConnectorError):
+    """The record to correct or erase no longer matches the customer's verified identity.
+
+    Raised before anything is written: the vendor record changed hands (e.g. its e-mail was
+    edited) between gathering and the write, so writing would touch someone else's data.
+    """
+
+    kind = ErrorKind.MISMATCH
 
 
 class NotConfigured(ConnectorError):

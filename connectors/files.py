@@ -19,6 +19,9 @@ Each entry of the ``sources`` config list maps one file, sheet, table or query t
 Rows are read and compared *exactly* like vendor records: a row is returned only if one of its
 identifier columns equals a verified identifier after normalisation. SQL sources are reached
 through SQLAlchemy; the URL is a secret (it may hold a password) and never logged.
+
+The connector never writes: corrections and erasure in the firm's own files are done by hand,
+and :meth:`FilesConnector.describe_target` says which file, sheet or table, row and column.
 """
 
 from __future__ import annotations
@@ -35,7 +38,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 import sqlalchemy as sa
 
-from .base import BaseConnector, Candidate, CategoryMap, ConfigField, Draft, Match, Run
+from .base import (
+    PATH_SEPARATOR,
+    BaseConnector,
+    Candidate,
+    CategoryMap,
+    ConfigField,
+    Draft,
+    Match,
+    RecordRef,
+    Run,
+)
 from .errors import BadResponse, NotConfigured, SourceTimeout, SourceUnavailable
 from .http import HttpClient, RetryPolicy
 from .identity import IdentifierKind
@@ -239,6 +252,42 @@ class FilesConnector(BaseConnector):
         """Open each source and read its first row."""
         for source in self.sources:
             next(iter(self._rows(source)), None)
+
+    def describe_target(self, ref: RecordRef, field_name: str | None = None) -> str:
+        """Which file (sheet) or table, which row and which column hold the value.
+
+        E.g. ``Files › klanten › CSV file /srv/data/klanten.csv › row where column
+        'Klantnummer' = 1042 › column 'Telefoon'``. Database URLs are never shown, and a row
+        identified by an e-mail or phone column is described without its value.
+        """
+        self._check_source(ref)
+        name, _, row_id = ref.record_id.partition(":")
+        source = next((s for s in self.sources if s.name == name), None)
+        if source is None:
+            return PATH_SEPARATOR.join([self.title, name, f"record {ref.record_id}"])
+        parts = [self.title, source.name]
+        if source.kind == "sql":
+            parts.append(
+                f"database table {source.table}" if source.table else "rows of the source's query"
+            )
+        else:
+            parts.append(f"{source.kind.upper()} file {source.path}")
+            if source.sheet:
+                parts.append(f"sheet {source.sheet}")
+        personal = {
+            column
+            for kind, column in source.identifiers.items()
+            if kind in (IdentifierKind.EMAIL, IdentifierKind.PHONE)
+        }
+        if source.id_column in personal:
+            parts.append(f"row whose column {source.id_column!r} holds the customer's identifier")
+        elif source.id_column:
+            parts.append(f"row where column {source.id_column!r} = {row_id}")
+        else:
+            parts.append(f"data row {row_id} (counted from 1 below the header)")
+        if field_name is not None:
+            parts.append(f"column {field_name!r}")
+        return PATH_SEPARATOR.join(parts)
 
     def close(self) -> None:
         """Dispose of the database engines."""

@@ -8,18 +8,40 @@ contact: ``GET tickets?requester_id={id}&updated_since=2000-01-01T00:00:00Z`` (w
 
 Config: ``base_url`` (``https://{sub}.freshdesk.com`` or its ``/api/v2`` root), ``api_key``
 (secret; HTTP Basic with ``X`` as the password).
+
+Writing back: ``PUT contacts/{id}`` (name, e-mail, phone, mobile, address). Erasure of a contact
+is a soft delete (``DELETE contacts/{id}``) followed by the permanent
+``DELETE contacts/{id}/hard_delete``, Freshdesk's GDPR deletion, which also removes the
+contact's personal data from their tickets. A ticket is deleted with ``DELETE tickets/{id}``
+(Freshdesk moves it to the trash, which it empties after 30 days). Conversations cannot be
+erased on their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import partial
 from types import MappingProxyType
+from typing import Any
 
 import httpx
 
-from .base import BaseConnector, Candidate, ConfigField, Draft, Match, Run
-from .http import HttpClient, RetryPolicy
+from .base import (
+    BaseConnector,
+    Candidate,
+    Capability,
+    ConfigField,
+    CorrectableField,
+    Draft,
+    ErasureAction,
+    FieldKind,
+    Match,
+    RecordRef,
+    Run,
+    write_payload,
+)
+from .errors import NotFound
+from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind
 from .pagination import items, link_header_pages
 from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
@@ -49,6 +71,24 @@ DEFAULT_CATEGORIES = MappingProxyType(
 )
 
 
+CORRECTABLE = MappingProxyType(
+    {
+        "contact": MappingProxyType(
+            {
+                "name": CorrectableField(FieldKind.TEXT, "name", "Full name"),
+                "email": CorrectableField(FieldKind.EMAIL, "email", "Primary email"),
+                "phone": CorrectableField(FieldKind.PHONE, "phone", "Work phone"),
+                "mobile": CorrectableField(FieldKind.PHONE, "mobile", "Mobile phone"),
+                "address": CorrectableField(FieldKind.TEXT, "address", "Address"),
+            }
+        )
+    }
+)
+ERASURE: Mapping[str, ErasureAction] = MappingProxyType(
+    {"contact": "delete", "ticket": "delete", "conversation": "none"}
+)
+
+
 @register
 class FreshdeskConnector(BaseConnector):
     """Reads Freshdesk contacts (by e-mail or phone), their tickets and conversations."""
@@ -61,6 +101,15 @@ class FreshdeskConnector(BaseConnector):
         ConfigField("api_key", required=True, secret=True, description="An agent's API key."),
     )
     default_categories = DEFAULT_CATEGORIES
+    capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
+    correctable = CORRECTABLE
+    erasure = ERASURE
+    record_places = MappingProxyType(
+        {"contact": "Contacts", "ticket": "Tickets", "conversation": "Tickets"}
+    )
+    field_places = MappingProxyType(
+        {"contact.other_emails": "Other emails", "ticket.description_text": "Description"}
+    )
 
     def make_http(
         self,
@@ -124,6 +173,61 @@ class FreshdeskConnector(BaseConnector):
             "contacts", params={"email": "healthcheck@invalid.example", "per_page": 1}
         )
         expect_list(body, "freshdesk contacts")
+
+    # -- writing back -------------------------------------------------------------------------
+
+    def api_path(self, ref: RecordRef) -> str:
+        """``contacts/{id}``, ``tickets/{id}`` or ``conversations/{id}``."""
+        kind = {"contact": "contacts", "ticket": "tickets"}.get(ref.record_type, "conversations")
+        return f"{kind}/{ref.record_id}"
+
+    def read_identifiers(
+        self, session: HttpSession, ref: RecordRef
+    ) -> list[tuple[IdentifierKind, object]]:
+        """A contact's e-mails and phone numbers (a ticket's: its requester's)."""
+        contact_id = ref.record_id
+        if ref.record_type == "ticket":
+            body, _ = session.get_json("tickets/{id}", path_params={"id": contact_id})
+            contact_id = str(expect_dict(body, "freshdesk ticket").get("requester_id"))
+        body, _ = session.get_json("contacts/{id}", path_params={"id": contact_id})
+        contact = expect_dict(body, "freshdesk contact")
+        other = contact.get("other_emails")
+        return [
+            (IdentifierKind.EMAIL, contact.get("email")),
+            *((IdentifierKind.EMAIL, e) for e in (other if isinstance(other, list) else [])),
+            (IdentifierKind.PHONE, contact.get("mobile")),
+            (IdentifierKind.PHONE, contact.get("phone")),
+        ]
+
+    def write_field(
+        self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
+    ) -> None:
+        """``PUT contacts/{id}`` with only the changed field."""
+        payload = write_payload(self.correctable[ref.record_type][field_name], value)
+        response = session.request(
+            "PUT", "contacts/{id}", path_params={"id": ref.record_id}, json=payload, idempotent=True
+        )
+        expect_dict(session.decode(response, "contacts/{id}"), "freshdesk contact")
+
+    def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
+        """A contact: soft delete, then hard delete. A ticket: ``DELETE tickets/{id}``."""
+        if ref.record_type == "ticket":
+            session.request(
+                "DELETE", "tickets/{id}", path_params={"id": ref.record_id}, idempotent=True
+            )
+            return
+        try:
+            session.request(
+                "DELETE", "contacts/{id}", path_params={"id": ref.record_id}, idempotent=True
+            )
+        except NotFound:
+            pass  # soft-deleted before (or gone: then the hard delete answers 404 too)
+        session.request(
+            "DELETE",
+            "contacts/{id}/hard_delete",
+            path_params={"id": ref.record_id},
+            idempotent=True,
+        )
 
     def _tickets(self, run: Run, contact_id: str) -> Iterator[JSONDict]:
         params = {

@@ -269,12 +269,18 @@ class HttpSession:
         params: Params | None = None,
         path_params: Mapping[str, object] | None = None,
         json: Any = None,
+        idempotent: bool | None = None,
     ) -> httpx.Response:
         """Send one logical request, retrying as the policy allows, and return the response.
 
         ``path`` is relative to the base URL, or an absolute URL on the same host (a next-page
         link). Put personal values that belong in the path into ``path_params``: the path is
         logged as the template (``contacts/customer_id/{number}.json``).
+
+        ``idempotent`` says whether repeating the request cannot change the outcome; by default
+        only GET, HEAD and OPTIONS are. Pass ``True`` for writes that set a value (PUT/PATCH
+        with the new value) or delete by id, so 5xx, timeouts and 429 are retried for them
+        too. A non-idempotent write is retried only when the connection was never made.
 
         :raises SourceTimeout: the deadline passed, or the source did not answer in time.
         :raises SourceUnavailable: network error or 5xx after the last attempt.
@@ -295,7 +301,8 @@ class HttpSession:
             )
         self.stats.note_request(method, request.url, request.content)
         policy = self.client.retry
-        idempotent = method in IDEMPOTENT_METHODS
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
 
         def should_retry(error: BaseException) -> bool:
             if not isinstance(error, ConnectorError) or not error.retryable:

@@ -9,19 +9,37 @@ made without a customer object cannot be reached this way.
 
 Config: ``api_key`` (secret; ``live_…``/``test_…``, sent as Bearer), ``base_url`` (default
 ``https://api.mollie.com/v2``).
+
+Writing back: ``PATCH customers/{id}`` (only ``name`` and ``email`` are personal and writable).
+Erasure: ``DELETE customers/{id}`` (Mollie also cancels the customer's mandates and
+subscriptions). Payments and mandates cannot be erased: Mollie keeps payments as financial
+records, with the bank details they carry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import partial
 from types import MappingProxyType
 from typing import Any
 
 import httpx
 
-from .base import BaseConnector, Candidate, ConfigField, Draft, Match, Run
-from .http import HttpClient, RetryPolicy
+from .base import (
+    BaseConnector,
+    Candidate,
+    Capability,
+    ConfigField,
+    CorrectableField,
+    Draft,
+    ErasureAction,
+    FieldKind,
+    Match,
+    RecordRef,
+    Run,
+    write_payload,
+)
+from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind
 from .pagination import cursor_pages, items
 from .parsing import JSONDict, expect_dict, expect_id, parse_date, parse_datetime, pick
@@ -43,6 +61,21 @@ DEFAULT_CATEGORIES = MappingProxyType(
 )
 
 
+CORRECTABLE = MappingProxyType(
+    {
+        "customer": MappingProxyType(
+            {
+                "name": CorrectableField(FieldKind.TEXT, "name", "Name"),
+                "email": CorrectableField(FieldKind.EMAIL, "email", "Email"),
+            }
+        )
+    }
+)
+ERASURE: Mapping[str, ErasureAction] = MappingProxyType(
+    {"customer": "delete", "payment": "none", "mandate": "none"}
+)
+
+
 @register
 class MollieConnector(BaseConnector):
     """Reads Mollie customers (by exact e-mail), their payments and mandates."""
@@ -55,6 +88,15 @@ class MollieConnector(BaseConnector):
         ConfigField("base_url", default="https://api.mollie.com/v2", description="API root."),
     )
     default_categories = DEFAULT_CATEGORIES
+    capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
+    correctable = CORRECTABLE
+    erasure = ERASURE
+    record_places = MappingProxyType(
+        {"customer": "Customers", "payment": "Payments", "mandate": "Customers › Mandates"}
+    )
+    field_places = MappingProxyType(
+        {"payment.details": "Payment details (from the bank)", "mandate.details": "Details"}
+    )
 
     def make_http(
         self,
@@ -108,6 +150,40 @@ class MollieConnector(BaseConnector):
         """``GET customers?limit=1``: checks the API key."""
         body, _ = run.http.get_json("customers", params={"limit": 1})
         expect_dict(body, "mollie customers")
+
+    # -- writing back -------------------------------------------------------------------------
+
+    def api_path(self, ref: RecordRef) -> str:
+        """``customers/{id}``, ``payments/{id}`` or ``mandates/{id}``."""
+        kind = {"customer": "customers", "payment": "payments"}.get(ref.record_type, "mandates")
+        return f"{kind}/{ref.record_id}"
+
+    def read_identifiers(
+        self, session: HttpSession, ref: RecordRef
+    ) -> list[tuple[IdentifierKind, object]]:
+        """A customer's e-mail (404 and 410 for a deleted customer both raise NotFound)."""
+        body, _ = session.get_json("customers/{id}", path_params={"id": ref.record_id})
+        return [(IdentifierKind.EMAIL, expect_dict(body, "mollie customer").get("email"))]
+
+    def write_field(
+        self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
+    ) -> None:
+        """``PATCH customers/{id}`` with only the changed field."""
+        payload = write_payload(self.correctable[ref.record_type][field_name], value)
+        response = session.request(
+            "PATCH",
+            "customers/{id}",
+            path_params={"id": ref.record_id},
+            json=payload,
+            idempotent=True,
+        )
+        expect_dict(session.decode(response, "customers/{id}"), "mollie customer")
+
+    def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
+        """``DELETE customers/{id}`` → 204."""
+        session.request(
+            "DELETE", "customers/{id}", path_params={"id": ref.record_id}, idempotent=True
+        )
 
     def _list(self, run: Run, customer_id: str, what: str) -> Iterator[JSONDict]:
         path = f"customers/{customer_id}/{what}"

@@ -9,20 +9,39 @@ with ``GET contacts/customer_id/{number}.json``. Invoices come from
 Config: ``administration_id``, ``token`` (secret), ``base_url`` (default
 ``https://moneybird.com/api/v2``; the administration id is appended), ``web_url`` (default
 ``https://moneybird.com``, for links back to contacts).
+
+Writing back: ``PATCH contacts/{id}.json`` with ``{"contact": {…}}`` (names, e-mail targets,
+phone, address). Erasure: ``DELETE contacts/{id}.json``; MoneyBird refuses (422) while invoices
+or other documents refer to the contact, which surfaces as ``REJECTED``. Invoices are never
+erased: they are accounting records the firm must keep (7-year fiscal retention duty).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from functools import partial
 from types import MappingProxyType
+from typing import Any
 
 import httpx
 
-from .base import BaseConnector, Candidate, ConfigField, Draft, Match, Run
+from .base import (
+    BaseConnector,
+    Candidate,
+    Capability,
+    ConfigField,
+    CorrectableField,
+    Draft,
+    ErasureAction,
+    FieldKind,
+    Match,
+    RecordRef,
+    Run,
+    write_payload,
+)
 from .errors import NotConfigured, NotFound
-from .http import HttpClient, RetryPolicy
+from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind
 from .pagination import items, link_header_pages
 from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_date, parse_datetime, pick
@@ -54,6 +73,33 @@ DEFAULT_CATEGORIES = MappingProxyType(
 )
 
 
+#: The parts of a contact's ``address`` field (top-level attributes at MoneyBird).
+ADDRESS_PARTS = ("address1", "address2", "zipcode", "city", "country")
+
+CORRECTABLE = MappingProxyType(
+    {
+        "contact": MappingProxyType(
+            {
+                "firstname": CorrectableField(FieldKind.TEXT, "firstname", "First name"),
+                "lastname": CorrectableField(FieldKind.TEXT, "lastname", "Last name"),
+                "company_name": CorrectableField(FieldKind.TEXT, "company_name", "Company name"),
+                "email": CorrectableField(FieldKind.EMAIL, "email", "E-mail address"),
+                "send_invoices_to_email": CorrectableField(
+                    FieldKind.EMAIL, "send_invoices_to_email", "Invoices › Send to e-mail address"
+                ),
+                "send_estimates_to_email": CorrectableField(
+                    FieldKind.EMAIL,
+                    "send_estimates_to_email",
+                    "Estimates › Send to e-mail address",
+                ),
+                "phone": CorrectableField(FieldKind.PHONE, "phone", "Phone number"),
+                "address": CorrectableField(FieldKind.ADDRESS, "", "Address", ADDRESS_PARTS),
+            }
+        )
+    }
+)
+ERASURE: Mapping[str, ErasureAction] = MappingProxyType({"contact": "delete", "invoice": "none"})
+
 #: Every invoice date MoneyBird can hold (it started in 2008).
 ALL_PERIODS = "20000101..20991231"
 
@@ -74,6 +120,18 @@ class MoneyBirdConnector(BaseConnector):
         ConfigField("web_url", default="https://moneybird.com", description="Web app root."),
     )
     default_categories = DEFAULT_CATEGORIES
+    capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
+    correctable = CORRECTABLE
+    erasure = ERASURE
+    record_places = MappingProxyType({"contact": "Contacts", "invoice": "Sales invoices"})
+    field_places = MappingProxyType(
+        {
+            "contact.contact_people": "Contact persons",
+            "contact.notes": "Notes",
+            "contact.sepa_iban": "Direct debit › IBAN",
+            "contact.bank_account": "Bank account",
+        }
+    )
 
     def make_http(
         self,
@@ -130,6 +188,44 @@ class MoneyBirdConnector(BaseConnector):
             "contacts.json", params={"query": "healthcheck-invalid", "per_page": 1}
         )
         expect_list(body, "moneybird contacts")
+
+    # -- writing back -------------------------------------------------------------------------
+
+    def api_path(self, ref: RecordRef) -> str:
+        """``contacts/{id}.json`` or ``sales_invoices/{id}.json``."""
+        kind = "contacts" if ref.record_type == "contact" else "sales_invoices"
+        return f"{kind}/{ref.record_id}.json"
+
+    def read_identifiers(
+        self, session: HttpSession, ref: RecordRef
+    ) -> tuple[tuple[IdentifierKind, object], ...]:
+        """A contact's e-mail fields, phone and customer number (an invoice's: its contact's)."""
+        contact_id = ref.record_id
+        if ref.record_type == "invoice":
+            body, _ = session.get_json("sales_invoices/{id}.json", path_params={"id": contact_id})
+            contact_id = str(expect_dict(body, "moneybird invoice").get("contact_id"))
+        body, _ = session.get_json("contacts/{id}.json", path_params={"id": contact_id})
+        return self._candidate(expect_dict(body, "moneybird contact")).identifiers
+
+    def write_field(
+        self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
+    ) -> None:
+        """``PATCH contacts/{id}.json`` with ``{"contact": {<changed attributes>}}``."""
+        payload = write_payload(self.correctable[ref.record_type][field_name], value)
+        response = session.request(
+            "PATCH",
+            "contacts/{id}.json",
+            path_params={"id": ref.record_id},
+            json={"contact": payload},
+            idempotent=True,
+        )
+        expect_dict(session.decode(response, "contacts/{id}.json"), "moneybird contact")
+
+    def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
+        """``DELETE contacts/{id}.json`` (422 from MoneyBird while documents refer to it)."""
+        session.request(
+            "DELETE", "contacts/{id}.json", path_params={"id": ref.record_id}, idempotent=True
+        )
 
     def _invoices(self, run: Run, contact_id: str) -> Iterator[JSONDict]:
         # Without an explicit period MoneyBird may filter by a default period (e.g. this year),

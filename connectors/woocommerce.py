@@ -6,20 +6,43 @@ Lookup: ``GET customers?email={addr}&role=all`` (exact at WooCommerce, compared 
 ``billing.email`` must equal the address). Dates use the ``*_gmt`` fields (UTC without offset).
 
 Config: ``base_url`` (the shop, e.g. ``https://shop.example.nl``, or its ``…/wp-json/wc/v3``
-API root; plain HTTP only for localhost), ``consumer_key`` and ``consumer_secret`` (secrets).
+API root; plain HTTP only for localhost), ``consumer_key`` and ``consumer_secret`` (secrets; a
+read/write key for corrections and erasure).
+
+Writing back: ``PUT customers/{id}`` (names, e-mail, billing and shipping fields).
+Erasure: a customer account is deleted (``DELETE customers/{id}?force=true``; its orders stay,
+with their own copies of the addresses); an order is anonymised with ``PUT orders/{id}``, which
+blanks its billing and shipping fields and customer note the way WooCommerce's own privacy
+eraser does (billing e-mail ``deleted@site.invalid``, meta ``_anonymized``); an order note is
+deleted (``DELETE orders/{id}/notes/{note}?force=true``). The order's IP address and user agent
+are read-only in the REST API: staff clear them with WordPress's "Erase Personal Data" tool.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import partial
 from types import MappingProxyType
 from typing import Any
 
 import httpx
 
-from .base import BaseConnector, Candidate, ConfigField, Draft, Match, Run
-from .http import HttpClient, RetryPolicy
+from .base import (
+    BaseConnector,
+    Candidate,
+    Capability,
+    ConfigField,
+    CorrectableField,
+    Draft,
+    ErasureAction,
+    FieldKind,
+    Match,
+    RecordRef,
+    Run,
+    write_payload,
+)
+from .errors import NotFound
+from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind
 from .pagination import items, link_header_pages
 from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
@@ -66,6 +89,45 @@ DEFAULT_CATEGORIES = MappingProxyType(
 )
 
 
+#: What WordPress's privacy tools write into an erased e-mail field (wp_privacy_anonymize_data).
+ERASED_EMAIL = "deleted@site.invalid"
+
+CORRECTABLE = MappingProxyType(
+    {
+        "customer": MappingProxyType(
+            {
+                "first_name": CorrectableField(
+                    FieldKind.TEXT, "first_name", "Account details › First name"
+                ),
+                "last_name": CorrectableField(
+                    FieldKind.TEXT, "last_name", "Account details › Last name"
+                ),
+                "email": CorrectableField(FieldKind.EMAIL, "email", "Account details › Email"),
+                "billing_email": CorrectableField(
+                    FieldKind.EMAIL, "billing.email", "Billing › Email address"
+                ),
+                "billing_phone": CorrectableField(
+                    FieldKind.PHONE, "billing.phone", "Billing › Phone"
+                ),
+                "shipping_phone": CorrectableField(
+                    FieldKind.PHONE, "shipping.phone", "Shipping › Phone"
+                ),
+                "billing_address": CorrectableField(
+                    FieldKind.ADDRESS, "billing", "Billing", ADDRESS_KEYS
+                ),
+                "shipping_address": CorrectableField(
+                    FieldKind.ADDRESS, "shipping", "Shipping", ADDRESS_KEYS
+                ),
+            }
+        )
+    }
+)
+
+ERASURE: Mapping[str, ErasureAction] = MappingProxyType(
+    {"customer": "delete", "order": "anonymise", "order_note": "delete"}
+)
+
+
 @register
 class WooCommerceConnector(BaseConnector):
     """Reads a WooCommerce shop's customer account, orders (incl. guest orders) and notes."""
@@ -79,6 +141,25 @@ class WooCommerceConnector(BaseConnector):
         ConfigField("consumer_secret", required=True, secret=True, description="Secret cs_…"),
     )
     default_categories = DEFAULT_CATEGORIES
+    capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
+    correctable = CORRECTABLE
+    erasure = ERASURE
+    record_places = MappingProxyType(
+        {"customer": "Customers", "order": "Orders", "order_note": "Orders"}
+    )
+    field_places = MappingProxyType(
+        {
+            "order.billing_address": "Billing",
+            "order.shipping_address": "Shipping",
+            "order.billing_email": "Billing › Email address",
+            "order.billing_phone": "Billing › Phone",
+            "order.shipping_phone": "Shipping › Phone",
+            "order.customer_note": "Customer provided note",
+            "order.customer_ip_address": "Customer IP (read-only in the API)",
+            "order.customer_user_agent": "Customer user agent (read-only in the API)",
+            "order_note.note": "Note text",
+        }
+    )
 
     def make_http(
         self,
@@ -149,6 +230,93 @@ class WooCommerceConnector(BaseConnector):
             "customers", params={"email": "healthcheck@invalid.example", "per_page": 1}
         )
         expect_list(body, "woocommerce customers")
+
+    # -- writing back -------------------------------------------------------------------------
+
+    def locate(self, ref: RecordRef) -> list[str]:
+        """Customers › #id, Orders › #id, or Orders › #id › Notes › #note."""
+        if ref.record_type == "order_note":
+            order_id, _, note_id = ref.record_id.partition("/")
+            return ["Orders", f"#{order_id}", "Notes", f"#{note_id}"]
+        return super().locate(ref)
+
+    def api_path(self, ref: RecordRef) -> str:
+        """``customers/{id}``, ``orders/{id}`` or ``orders/{id}/notes/{note}``."""
+        if ref.record_type == "order_note":
+            order_id, _, note_id = ref.record_id.partition("/")
+            return f"orders/{order_id}/notes/{note_id}"
+        return f"{'customers' if ref.record_type == 'customer' else 'orders'}/{ref.record_id}"
+
+    def read_identifiers(
+        self, session: HttpSession, ref: RecordRef
+    ) -> list[tuple[IdentifierKind, object]]:
+        """A customer's e-mail; an order's billing e-mail and its account's e-mail."""
+        if ref.record_type == "customer":
+            body, _ = session.get_json("customers/{id}", path_params={"id": ref.record_id})
+            return [(IdentifierKind.EMAIL, expect_dict(body, "woocommerce customer").get("email"))]
+        order_id = ref.record_id.partition("/")[0]
+        body, _ = session.get_json("orders/{id}", path_params={"id": order_id})
+        order = expect_dict(body, "woocommerce order")
+        if ref.record_type == "order" and _anonymised(order):
+            # Erased before: its e-mail is ERASED_EMAIL now, which matches nobody.
+            raise NotFound(f"woocommerce: order {order_id} is already anonymised", vendor=self.name)
+        billing = expect_dict(order.get("billing") or {}, "woocommerce order billing")
+        found: list[tuple[IdentifierKind, object]] = [(IdentifierKind.EMAIL, billing.get("email"))]
+        if order.get("customer_id"):
+            try:
+                body, _ = session.get_json(
+                    "customers/{id}", path_params={"id": order["customer_id"]}
+                )
+            except NotFound:
+                pass  # the account was deleted; the order's own e-mail decides
+            else:
+                found.append(
+                    (IdentifierKind.EMAIL, expect_dict(body, "woocommerce customer").get("email"))
+                )
+        return found
+
+    def write_field(
+        self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
+    ) -> None:
+        """``PUT customers/{id}`` with only the changed field."""
+        payload = write_payload(self.correctable[ref.record_type][field_name], value)
+        response = session.request(
+            "PUT",
+            "customers/{id}",
+            path_params={"id": ref.record_id},
+            json=payload,
+            idempotent=True,
+        )
+        expect_dict(session.decode(response, "customers/{id}"), "woocommerce customer")
+
+    def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
+        """Delete a customer or an order note; anonymise an order."""
+        if ref.record_type == "customer":
+            session.request(
+                "DELETE",
+                "customers/{id}",
+                path_params={"id": ref.record_id},
+                params={"force": "true"},
+                idempotent=True,
+            )
+        elif ref.record_type == "order_note":
+            order_id, _, note_id = ref.record_id.partition("/")
+            session.request(
+                "DELETE",
+                "orders/{order}/notes/{note}",
+                path_params={"order": order_id, "note": note_id},
+                params={"force": "true"},
+                idempotent=True,
+            )
+        else:
+            response = session.request(
+                "PUT",
+                "orders/{id}",
+                path_params={"id": ref.record_id},
+                json=dict(ANONYMISED_ORDER),
+                idempotent=True,
+            )
+            expect_dict(session.decode(response, "orders/{id}"), "woocommerce order")
 
     def _customer(self, raw: JSONDict, last_order: Any) -> Draft:
         billing = expect_dict(raw.get("billing") or {}, "woocommerce billing")
@@ -223,6 +391,25 @@ class WooCommerceConnector(BaseConnector):
                 link=f"{self.admin_url}/post.php?post={order_id}&action=edit",
                 parent=("order", order_id),
             )
+
+
+#: The ``PUT orders/{id}`` body that anonymises an order, like WooCommerce's privacy eraser.
+ANONYMISED_ORDER: Mapping[str, Any] = MappingProxyType(
+    {
+        "billing": {**dict.fromkeys(ADDRESS_KEYS, ""), "email": ERASED_EMAIL, "phone": ""},
+        "shipping": {**dict.fromkeys(ADDRESS_KEYS, ""), "phone": ""},
+        "customer_note": "",
+        "meta_data": [{"key": "_anonymized", "value": "yes"}],
+    }
+)
+
+
+def _anonymised(order: JSONDict) -> bool:
+    meta = order.get("meta_data")
+    return isinstance(meta, list) and any(
+        isinstance(m, dict) and m.get("key") == "_anonymized" and m.get("value") == "yes"
+        for m in meta
+    )
 
 
 def _address(raw: JSONDict) -> dict[str, Any]:

@@ -9,18 +9,42 @@ included: they are personal data about the customer too.
 
 Config: ``base_url`` (``https://{host}`` or its ``/api/v1`` root), ``token`` (secret; sent as
 ``Authorization: Token token=…``).
+
+Writing back: ``PUT users/{id}`` (names, e-mail, phone numbers, address fields). Erasure of a
+user goes through a *data privacy task* (``POST data_privacy_tasks``, needs
+``admin.data_privacy``), which deletes the user **and the tickets they are the customer of**;
+the task runs in the background, so ``erase`` polls ``GET data_privacy_tasks/{id}`` until it is
+completed or the deadline passes. Creating a task is not idempotent: ``erase`` first looks for a
+task that already exists for the user (a retried erase resumes polling it). A single ticket is
+deleted with ``DELETE tickets/{id}``. Articles cannot be erased on their own (Zammad's article
+policy); they go with their ticket.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import partial
 from types import MappingProxyType
+from typing import Any
 
 import httpx
 
-from .base import BaseConnector, Candidate, ConfigField, Draft, Match, Run
-from .http import HttpClient, RetryPolicy
+from .base import (
+    BaseConnector,
+    Candidate,
+    Capability,
+    ConfigField,
+    CorrectableField,
+    Draft,
+    ErasureAction,
+    FieldKind,
+    Match,
+    RecordRef,
+    Run,
+    write_payload,
+)
+from .errors import RequestRejected, SourceTimeout
+from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind
 from .pagination import items, short_page_pages
 from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
@@ -52,6 +76,33 @@ DEFAULT_CATEGORIES = MappingProxyType(
 )
 
 
+def _text(key: str, label: str, kind: FieldKind = FieldKind.TEXT) -> CorrectableField:
+    return CorrectableField(kind, key, label)
+
+
+CORRECTABLE = MappingProxyType(
+    {
+        "user": MappingProxyType(
+            {
+                "firstname": _text("firstname", "First name"),
+                "lastname": _text("lastname", "Last name"),
+                "email": _text("email", "Email", FieldKind.EMAIL),
+                "phone": _text("phone", "Phone", FieldKind.PHONE),
+                "mobile": _text("mobile", "Mobile", FieldKind.PHONE),
+                "address": _text("address", "Address"),
+                "street": _text("street", "Street"),
+                "zip": _text("zip", "Zip"),
+                "city": _text("city", "City"),
+                "country": _text("country", "Country"),
+            }
+        )
+    }
+)
+ERASURE: Mapping[str, ErasureAction] = MappingProxyType(
+    {"user": "delete", "ticket": "delete", "article": "none"}
+)
+
+
 @register
 class ZammadConnector(BaseConnector):
     """Reads Zammad users (by e-mail or phone), their tickets and ticket articles."""
@@ -64,6 +115,13 @@ class ZammadConnector(BaseConnector):
         ConfigField("token", required=True, secret=True, description="Access token."),
     )
     default_categories = DEFAULT_CATEGORIES
+    capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
+    correctable = CORRECTABLE
+    erasure = ERASURE
+    record_places = MappingProxyType({"user": "Users", "ticket": "Tickets", "article": "Tickets"})
+    field_places = MappingProxyType(
+        {"user.note": "Note", "ticket.title": "Title", "article.body": "Article text"}
+    )
 
     def make_http(
         self,
@@ -124,6 +182,93 @@ class ZammadConnector(BaseConnector):
         """``GET users/me``: checks the token."""
         body, _ = run.http.get_json("users/me")
         expect_dict(body, "zammad user")
+
+    # -- writing back -------------------------------------------------------------------------
+
+    def api_path(self, ref: RecordRef) -> str:
+        """``users/{id}``, ``tickets/{id}`` or ``ticket_articles/{id}``."""
+        kind = {"user": "users", "ticket": "tickets"}.get(ref.record_type, "ticket_articles")
+        return f"{kind}/{ref.record_id}"
+
+    def read_identifiers(
+        self, session: HttpSession, ref: RecordRef
+    ) -> list[tuple[IdentifierKind, object]]:
+        """A user's e-mail and phone numbers (a ticket's: its customer's)."""
+        user_id = ref.record_id
+        if ref.record_type == "ticket":
+            body, _ = session.get_json("tickets/{id}", path_params={"id": user_id})
+            user_id = str(expect_dict(body, "zammad ticket").get("customer_id"))
+        body, _ = session.get_json("users/{id}", path_params={"id": user_id})
+        user = expect_dict(body, "zammad user")
+        return [
+            (IdentifierKind.EMAIL, user.get("email")),
+            (IdentifierKind.PHONE, user.get("phone")),
+            (IdentifierKind.PHONE, user.get("mobile")),
+        ]
+
+    def write_field(
+        self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
+    ) -> None:
+        """``PUT users/{id}`` with only the changed attribute."""
+        payload = write_payload(self.correctable[ref.record_type][field_name], value)
+        response = session.request(
+            "PUT", "users/{id}", path_params={"id": ref.record_id}, json=payload, idempotent=True
+        )
+        expect_dict(session.decode(response, "users/{id}"), "zammad user")
+
+    def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
+        """A user through a data privacy task; a ticket with ``DELETE tickets/{id}``."""
+        if ref.record_type == "ticket":
+            session.request(
+                "DELETE", "tickets/{id}", path_params={"id": ref.record_id}, idempotent=True
+            )
+            return
+        # Raises NotFound (already gone) before a task is created for a deleted user.
+        session.get_json("users/{id}", path_params={"id": ref.record_id})
+        task = self._privacy_task(session, ref.record_id)
+        if task is None:
+            # Not idempotent: never retried (a lost answer is found by _privacy_task next time).
+            response = session.request(
+                "POST",
+                "data_privacy_tasks",
+                json={"deletable_type": "User", "deletable_id": int(ref.record_id)},
+            )
+            task = expect_dict(session.decode(response, "data_privacy_tasks"), "zammad task")
+        self._await_task(session, expect_id(task, "zammad task"), task)
+
+    def _privacy_task(self, session: HttpSession, user_id: str) -> JSONDict | None:
+        """An existing, not failed data privacy task for the user, if any."""
+        for task in items(short_page_pages(session, "data_privacy_tasks", per_page=PER_PAGE)):
+            if (
+                task.get("deletable_type") == "User"
+                and str(task.get("deletable_id")) == user_id
+                and task.get("state") != "failed"
+            ):
+                return task
+        return None
+
+    def _await_task(self, session: HttpSession, task_id: str, task: JSONDict) -> None:
+        """Poll a data privacy task until it is completed.
+
+        :raises SourceTimeout: still in process when the deadline comes (erase again later).
+        :raises RequestRejected: the task failed.
+        """
+        policy = session.client.retry
+        polls = 0
+        while task.get("state") != "completed":
+            if task.get("state") == "failed":
+                raise RequestRejected(
+                    f"zammad: data privacy task {task_id} failed", vendor=self.name
+                )
+            polls += 1
+            pause = policy.backoff(polls)
+            if pause >= session.deadline.remaining():
+                raise SourceTimeout(
+                    f"zammad: data privacy task {task_id} still in process", vendor=self.name
+                )
+            policy.sleep(pause)
+            body, _ = session.get_json("data_privacy_tasks/{id}", path_params={"id": task_id})
+            task = expect_dict(body, "zammad task")
 
     def _tickets(self, run: Run, user_id: str) -> Iterator[JSONDict]:
         params = {"query": f"customer_id:{user_id}", "expand": "true"}

@@ -6,7 +6,9 @@ exact ``email=``/``mobile=``/``phone=`` contact filters (200 ``[]`` when nothing
 ``X-RateLimit-Total``/``-Remaining``/``-Used-CurrentRequest`` on every answer; the ticket
 list **only covers tickets created in the last 30 days unless ``updated_since`` is sent**,
 stops at page 300, and embeds ``requester``/``stats``/``description`` only on ``include=``
-(each include costs one more credit). Soft delete, restore and ``hard_delete`` of contacts.
+(each include costs one more credit). Soft delete, restore and ``hard_delete`` of contacts;
+``DELETE /tickets/{id}`` moves a ticket to the trash (``filter=deleted`` lists it, other reads
+answer 404) and ``PUT /tickets/{id}/restore`` brings it back.
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ class FreshdeskSimulator(SimulatorApp):
             Rule(f"{PREFIX}/search/contacts", endpoint="search_contacts", methods=["GET"]),
             Rule(f"{PREFIX}/tickets", endpoint="tickets", methods=["GET"]),
             Rule(f"{PREFIX}/tickets/<int:tid>", endpoint="ticket", methods=["GET"]),
+            Rule(f"{PREFIX}/tickets/<int:tid>", endpoint="ticket_delete", methods=["DELETE"]),
+            Rule(f"{PREFIX}/tickets/<int:tid>/restore", endpoint="ticket_restore", methods=["PUT"]),
             Rule(
                 f"{PREFIX}/tickets/<int:tid>/conversations",
                 endpoint="conversations",
@@ -599,6 +603,24 @@ class FreshdeskSimulator(SimulatorApp):
             out["conversations"] = [copy.deepcopy(cv) for cv in self._conversations_of(tid)[:10]]
         return self._ok(out, cost=1 + len(includes))
 
+    def on_ticket_delete(self, request: Request, tid: int) -> Response:
+        """``DELETE /tickets/{id}`` → 204: the ticket moves to the trash."""
+        t = self.tickets.get(tid)
+        if t is None or t.get("_deleted"):
+            return self._not_found()
+        t["_deleted"] = True
+        t["updated_at"] = iso_s(self.now())
+        return Response(status=204, headers=self._rate_headers())
+
+    def on_ticket_restore(self, request: Request, tid: int) -> Response:
+        """``PUT /tickets/{id}/restore`` → 204."""
+        t = self.tickets.get(tid)
+        if t is None or not t.get("_deleted"):
+            return self._not_found()
+        t["_deleted"] = False
+        t["updated_at"] = iso_s(self.now())
+        return Response(status=204, headers=self._rate_headers())
+
     def _conversations_of(self, tid: int) -> list[dict[str, Any]]:
         return sorted(
             (cv for cv in self.conversations if cv["ticket_id"] == tid),
@@ -607,7 +629,7 @@ class FreshdeskSimulator(SimulatorApp):
 
     def on_conversations(self, request: Request, tid: int) -> Response:
         """``GET /tickets/{id}/conversations`` (paged like every list)."""
-        if tid not in self.tickets:
+        if tid not in self.tickets or self.tickets[tid].get("_deleted"):
             return self._not_found()
         paging = self._paging(request)
         if isinstance(paging, Response):

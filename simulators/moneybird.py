@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -44,6 +45,7 @@ _WRITABLE = {
     "delivery_method", "email_ubl", "invoice_workflow_id", "estimate_workflow_id",
     "si_identifier", "si_identifier_type", "direct_debit", "email", "attention",
 }  # fmt: skip
+_EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 _STATES = {
     "all", "draft", "open", "scheduled", "pending_payment", "late", "reminded", "paid",
     "uncollectible",
@@ -276,6 +278,15 @@ class MoneyBirdSimulator(SimulatorApp):
                 },
                 422,
             )
+        bad_emails = {
+            key: ["is invalid"]
+            for key in ("email", "send_invoices_to_email", "send_estimates_to_email")
+            if changes.get(key)
+            # The send-to fields may list several addresses, separated by commas.
+            and not all(_EMAIL_RE.match(a.strip()) for a in str(changes[key]).split(","))
+        }
+        if bad_emails:
+            return self.json({"error": bad_emails}, 422)
         if "customer_id" in changes:
             if any(
                 o["customer_id"] == changes["customer_id"]

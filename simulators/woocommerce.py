@@ -10,6 +10,12 @@ e-mail, URL and display name; the customer list only shows ``role=customer`` unl
 ``prev``/``next``; ``per_page`` above 100 gives 400 ``rest_invalid_param``; deleting needs
 ``force=true`` (else 501). The simulator accepts Basic auth over plain HTTP (it stands in
 for an HTTPS shop).
+
+Writes: ``PUT customers/{id}`` and ``PUT orders/{id}`` (billing, shipping, customer note,
+meta data; a malformed non-empty ``billing.email`` is a 400 ``rest_invalid_param`` as WordPress's
+schema validation gives it), ``DELETE customers/{id}?force=true`` and
+``DELETE orders/{id}/notes/{note}?force=true`` (notes cannot be trashed either: 501 without
+``force``).
 """
 
 from __future__ import annotations
@@ -62,6 +68,14 @@ _PERMISSION_ERRORS = {
         "woocommerce_rest_cannot_delete",
         "Sorry, you are not allowed to delete this resource.",
     ),
+    "order_update": (
+        "woocommerce_rest_cannot_edit",
+        "Sorry, you are not allowed to edit this resource.",
+    ),
+    "order_note_delete": (
+        "woocommerce_rest_cannot_delete",
+        "Sorry, you are not allowed to delete this resource.",
+    ),
 }
 _SERVER_ERROR_HTML = (
     "<!DOCTYPE html><html><head><title>WordPress &rsaquo; Error</title></head><body>"
@@ -92,7 +106,17 @@ class WooCommerceSimulator(SimulatorApp):
             Rule(f"{PREFIX}/customers/<int:cid>", endpoint="customer_delete", methods=["DELETE"]),
             Rule(f"{PREFIX}/orders", endpoint="orders", methods=["GET"]),
             Rule(f"{PREFIX}/orders/<int:oid>", endpoint="order", methods=["GET"]),
+            Rule(
+                f"{PREFIX}/orders/<int:oid>",
+                endpoint="order_update",
+                methods=["PUT", "POST", "PATCH"],
+            ),
             Rule(f"{PREFIX}/orders/<int:oid>/notes", endpoint="order_notes", methods=["GET"]),
+            Rule(
+                f"{PREFIX}/orders/<int:oid>/notes/<int:nid>",
+                endpoint="order_note_delete",
+                methods=["DELETE"],
+            ),
         ],
         strict_slashes=False,
     )
@@ -382,31 +406,65 @@ class WooCommerceSimulator(SimulatorApp):
                 )
                 return self.json(body, 403)
             c["email"] = new
+        invalid = self._invalid_billing_email(data)
+        if invalid is not None:
+            return invalid
         for field in ("first_name", "last_name"):
             if field in data:
                 c[field] = str(data[field])
+        self._update_sections(c, data)
+        self._update_meta(c, data, cid * 100)
+        self._touch(c)
+        return self.json(self._render_customer(request, c))
+
+    def _invalid_billing_email(self, data: dict[str, Any]) -> Response | None:
+        """WordPress's schema check of ``billing.email`` (``format: email``; empty is allowed)."""
+        billing = data.get("billing")
+        if not isinstance(billing, dict) or not billing.get("email"):
+            return None
+        if _EMAIL_RE.match(str(billing["email"]).strip()):
+            return None
+        body = self._error(
+            "rest_invalid_param",
+            "Invalid parameter(s): billing",
+            400,
+            params={"billing": "billing[email] is not a valid email address."},
+            details={
+                "billing": {
+                    "code": "rest_invalid_email",
+                    "message": "Invalid email address.",
+                    "data": None,
+                }
+            },
+        )
+        return self.json(body, 400)
+
+    @staticmethod
+    def _update_sections(target: dict[str, Any], data: dict[str, Any]) -> None:
         for section in ("billing", "shipping"):
             if isinstance(data.get(section), dict):
                 for key, value in data[section].items():
-                    if key in c[section]:
-                        c[section][key] = "" if value is None else str(value)
-        if isinstance(data.get("meta_data"), list):
-            next_id = max((m["id"] for m in c["meta_data"]), default=cid * 100) + 1
-            for entry in data["meta_data"]:
-                if not isinstance(entry, dict) or "key" not in entry:
-                    continue
-                existing = next(
-                    (m for m in c["meta_data"] if m["id"] == entry.get("id")), None
-                ) or next((m for m in c["meta_data"] if m["key"] == entry["key"]), None)
-                if existing:
-                    existing["value"] = entry.get("value")
-                else:
-                    c["meta_data"].append(
-                        {"id": next_id, "key": entry["key"], "value": entry.get("value")}
-                    )
-                    next_id += 1
-        self._touch(c)
-        return self.json(self._render_customer(request, c))
+                    if key in target[section]:
+                        target[section][key] = "" if value is None else str(value).strip()
+
+    @staticmethod
+    def _update_meta(target: dict[str, Any], data: dict[str, Any], id_base: int) -> None:
+        if not isinstance(data.get("meta_data"), list):
+            return
+        next_id = max((m["id"] for m in target["meta_data"]), default=id_base) + 1
+        for entry in data["meta_data"]:
+            if not isinstance(entry, dict) or "key" not in entry:
+                continue
+            existing = next(
+                (m for m in target["meta_data"] if m["id"] == entry.get("id")), None
+            ) or next((m for m in target["meta_data"] if m["key"] == entry["key"]), None)
+            if existing:
+                existing["value"] = entry.get("value")
+            else:
+                target["meta_data"].append(
+                    {"id": next_id, "key": entry["key"], "value": entry.get("value")}
+                )
+                next_id += 1
 
     def on_customer_delete(self, request: Request, cid: int) -> Response:
         """``DELETE /customers/{id}?force=true``; without ``force`` the answer is 501."""
@@ -494,6 +552,61 @@ class WooCommerceSimulator(SimulatorApp):
         if o is None:
             return self._order_404()
         return self.json(self._render_order(request, o))
+
+    def on_order_update(self, request: Request, oid: int) -> Response:
+        """``PUT /orders/{id}``: billing, shipping, customer note, status and meta_data.
+
+        Only address and note changes are simulated: the real API also recalculates totals
+        when line items change, which no portal write does.
+        """
+        o = self.orders.get(oid)
+        if o is None or o["status"] == "trash":
+            return self._order_404()
+        data = request.get_json(force=True, silent=True)
+        if not isinstance(data, dict):
+            data = {k: v for k, v in request.form.items()}
+        invalid = self._invalid_billing_email(data)
+        if invalid is not None:
+            return invalid
+        if "customer_id" in data:
+            try:
+                customer = int(data["customer_id"])
+            except (TypeError, ValueError):
+                return self._invalid_param("customer_id", "customer_id is not of type integer.")
+            if customer and customer not in self.customers:
+                body = self._error(
+                    "woocommerce_rest_invalid_customer_id", "Customer ID is invalid.", 400
+                )
+                return self.json(body, 400)
+            o["customer_id"] = customer
+        if "customer_note" in data:
+            o["customer_note"] = str(data["customer_note"] or "")
+        if "status" in data:
+            o["status"] = str(data["status"])
+        self._update_sections(o, data)
+        self._update_meta(o, data, oid * 100)
+        o["date_modified"], o["date_modified_gmt"] = wc_dates(self.now())
+        return self.json(self._render_order(request, o))
+
+    def on_order_note_delete(self, request: Request, oid: int, nid: int) -> Response:
+        """``DELETE /orders/{id}/notes/{note}?force=true`` (501 without ``force``)."""
+        if oid not in self.orders:
+            body = self._error("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
+            return self.json(body, 404)
+        notes = self.order_notes.get(oid, [])
+        note = next((n for n in notes if n["id"] == nid), None)
+        if note is None:
+            body = self._error("woocommerce_rest_invalid_id", "Invalid resource ID.", 404)
+            return self.json(body, 404)
+        if request.args.get("force", "").lower() not in ("true", "1"):
+            body = self._error(
+                "woocommerce_rest_trash_not_supported",
+                "The order note does not support trashing.",
+                501,
+            )
+            return self.json(body, 501)
+        self.order_notes[oid] = [n for n in notes if n["id"] != nid]
+        return self.json(copy.deepcopy(note))
 
     def on_order_notes(self, request: Request, oid: int) -> Response:
         """``GET /orders/{id}/notes`` (not paginated; ``type`` = any|customer|internal)."""

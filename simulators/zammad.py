@@ -7,7 +7,10 @@ returns both Sannes), pagination is ``page``/``per_page`` (``limit`` alias) with
 clamping and no Link header or total. Tickets come from ``tickets/search`` with
 ``query=customer_id:{id}`` and ``expand=true`` (or ``full=true`` for the assets shape);
 articles from ``ticket_articles/by_ticket/{id}`` (not paginated). Deletion goes through
-``POST /data_privacy_tasks`` and polling ``GET /data_privacy_tasks/{id}``.
+``POST /data_privacy_tasks`` and polling ``GET /data_privacy_tasks/{id}``; ``GET
+/data_privacy_tasks`` lists the tasks (paged), and a second task for an object that already has
+one that has not failed is refused with 422 (text invented). ``DELETE /tickets/{id}`` removes a
+ticket with its articles.
 """
 
 from __future__ import annotations
@@ -84,11 +87,13 @@ class ZammadSimulator(SimulatorApp):
             Rule(f"{PREFIX}/users/<int:uid>", endpoint="user_delete", methods=["DELETE"]),
             Rule(f"{PREFIX}/tickets/search", endpoint="tickets_search", methods=["GET", "POST"]),
             Rule(f"{PREFIX}/tickets/<int:tid>", endpoint="ticket", methods=["GET"]),
+            Rule(f"{PREFIX}/tickets/<int:tid>", endpoint="ticket_delete", methods=["DELETE"]),
             Rule(
                 f"{PREFIX}/ticket_articles/by_ticket/<int:tid>",
                 endpoint="articles",
                 methods=["GET"],
             ),
+            Rule(f"{PREFIX}/data_privacy_tasks", endpoint="dpt_list", methods=["GET"]),
             Rule(f"{PREFIX}/data_privacy_tasks", endpoint="dpt_create", methods=["POST"]),
             Rule(f"{PREFIX}/data_privacy_tasks/<int:task_id>", endpoint="dpt", methods=["GET"]),
         ],
@@ -394,6 +399,13 @@ class ZammadSimulator(SimulatorApp):
             return self.json(self._expand(t))
         return self.json(copy.deepcopy(t))
 
+    def on_ticket_delete(self, request: Request, tid: int) -> Response:
+        """``DELETE /tickets/{id}`` (admin) → 200 with an empty body; articles go with it."""
+        if self.tickets.pop(tid, None) is None:
+            return self._err(f"Couldn't find Ticket with 'id'={tid}", 404)
+        self.articles = [a for a in self.articles if a["ticket_id"] != tid]
+        return Response("", status=200, content_type=self.json_content_type)
+
     def on_articles(self, request: Request, tid: int) -> Response:
         """``GET /ticket_articles/by_ticket/{id}``: every article, not paginated."""
         if tid not in self.tickets:
@@ -458,6 +470,13 @@ class ZammadSimulator(SimulatorApp):
             prefs = {"ticket": {"title": ticket["title"]}}
         else:
             return self._err(f"Invalid deletable_type '{kind}'", 422)
+        for other in self.tasks.values():
+            if (
+                other["deletable_type"] == kind
+                and other["deletable_id"] == target
+                and other["state"] != "failed"
+            ):
+                return self._err("This object is already scheduled for deletion.", 422)
         task_id = self._next_task
         self._next_task += 1
         task = {
@@ -474,6 +493,12 @@ class ZammadSimulator(SimulatorApp):
         self.tasks[task_id] = task
         self._task_polls[task_id] = 0
         return self.json(copy.deepcopy(task), 201)
+
+    def on_dpt_list(self, request: Request) -> Response:
+        """``GET /data_privacy_tasks`` (paged like other lists, oldest first)."""
+        page, per_page = self._paging(request, 100, 500)
+        tasks = sorted(self.tasks.values(), key=lambda t: t["id"])
+        return self.json(copy.deepcopy(tasks[(page - 1) * per_page : page * per_page]))
 
     def on_dpt(self, request: Request, task_id: int) -> Response:
         """``GET /data_privacy_tasks/{id}``: runs the deletion after the configured polls."""

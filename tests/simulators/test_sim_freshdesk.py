@@ -124,3 +124,17 @@ def test_search_api(fd_client: httpx.Client) -> None:
     assert result["total"] == 1 and result["results"][0]["id"] == 80012345702
     unquoted = fd_client.get("/search/contacts", params={"query": "email:'x@example.nl'"})
     assert unquoted.status_code == 400
+
+
+def test_ticket_delete_moves_to_trash(fd_client: httpx.Client) -> None:
+    since = {"updated_since": "2000-01-01T00:00:00Z", "requester_id": "80012345671"}
+    assert fd_client.delete("/tickets/1207").status_code == 204
+    assert fd_client.get("/tickets/1207").status_code == 404
+    assert fd_client.get("/tickets/1207/conversations").status_code == 404
+    listed = {t["id"] for t in fd_client.get("/tickets", params=since).json()}
+    assert 1207 not in listed
+    trashed = fd_client.get("/tickets", params={**since, "filter": "deleted"}).json()
+    assert [t["id"] for t in trashed] == [1207]
+    assert fd_client.delete("/tickets/1207").status_code == 404
+    assert fd_client.put("/tickets/1207/restore").status_code == 204
+    assert fd_client.get("/tickets/1207").status_code == 200

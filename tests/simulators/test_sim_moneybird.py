@@ -102,3 +102,17 @@ def test_delete(mb_client: httpx.Client, world: World) -> None:
     free = next(c["id"] for c in world.moneybird["contacts"] if c["id"] not in invoiced)
     assert mb_client.delete(f"/contacts/{free}.json").status_code == 204
     assert mb_client.get(f"/contacts/{free}.json").status_code == 404
+
+
+def test_patch_validates_email_addresses(mb_client: httpx.Client) -> None:
+    bad = mb_client.patch(
+        "/contacts/431877251120719881.json",
+        json={"contact": {"email": "sanne(at)example.nl", "send_invoices_to_email": "x@y.nl"}},
+    )
+    assert bad.status_code == 422
+    assert bad.json() == {"error": {"email": ["is invalid"]}}
+    several = mb_client.patch(
+        "/contacts/431877251120719881.json",
+        json={"contact": {"send_invoices_to_email": "a@example.nl, b@example.nl"}},
+    )
+    assert several.status_code == 200

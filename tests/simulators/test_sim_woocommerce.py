@@ -127,3 +127,39 @@ def test_delete_needs_force(woo_client: httpx.Client) -> None:
 def test_unknown_route(woo_client: httpx.Client) -> None:
     response = woo_client.get("/customer")
     assert response.status_code == 404 and response.json()["code"] == "rest_no_route"
+
+
+def test_order_update_and_billing_email_validation(woo_client: httpx.Client) -> None:
+    blank = {"first_name": "", "address_1": "", "phone": ""}
+    response = woo_client.put(
+        "/orders/1977", json={"billing": {**blank, "email": "deleted@site.invalid"}}
+    )
+    assert response.status_code == 200
+    order = woo_client.get("/orders/1977").json()
+    assert order["billing"]["first_name"] == order["billing"]["phone"] == ""
+    assert order["billing"]["email"] == "deleted@site.invalid"
+    assert order["billing"]["city"]  # parts not sent are kept
+    bad = woo_client.put("/orders/1977", json={"billing": {"email": "not an address"}})
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "rest_invalid_param"
+    assert bad.json()["data"]["params"] == {
+        "billing": "billing[email] is not a valid email address."
+    }
+    bad_customer = woo_client.put("/customers/101", json={"billing": {"email": "x@"}})
+    assert bad_customer.status_code == 400
+    assert woo_client.put("/orders/999999", json={}).json()["code"] == (
+        "woocommerce_rest_shop_order_invalid_id"
+    )
+
+
+def test_order_note_delete_needs_force(woo_client: httpx.Client) -> None:
+    trash = woo_client.delete("/orders/2041/notes/9852")
+    assert trash.status_code == 501
+    assert trash.json()["code"] == "woocommerce_rest_trash_not_supported"
+    gone = woo_client.delete("/orders/2041/notes/9852", params={"force": "true"})
+    assert gone.status_code == 200
+    assert gone.json()["id"] == 9852
+    notes = {n["id"] for n in woo_client.get("/orders/2041/notes").json()}
+    assert 9852 not in notes and 9844 in notes
+    again = woo_client.delete("/orders/2041/notes/9852", params={"force": "true"})
+    assert again.status_code == 404

@@ -115,3 +115,25 @@ def test_data_privacy_task(zammad_client: httpx.Client) -> None:
     assert zammad_client.get("/users/27").status_code == 404
     assert zammad_client.get("/ticket_articles/by_ticket/118").status_code == 404
     assert zammad_client.get("/users/41").status_code == 200
+
+
+def test_data_privacy_tasks_are_listed_and_not_duplicated(zammad_client: httpx.Client) -> None:
+    assert zammad_client.get("/data_privacy_tasks").json() == []
+    body = {"deletable_type": "User", "deletable_id": 27}
+    created = zammad_client.post("/data_privacy_tasks", json=body)
+    assert created.status_code == 201
+    listed = zammad_client.get("/data_privacy_tasks").json()
+    assert [(t["id"], t["deletable_id"], t["state"]) for t in listed] == [
+        (created.json()["id"], 27, "in process")
+    ]
+    again = zammad_client.post("/data_privacy_tasks", json=body)
+    assert again.status_code == 422
+    assert set(again.json()) == {"error", "error_human"}
+
+
+def test_delete_ticket(zammad_client: httpx.Client) -> None:
+    response = zammad_client.delete("/tickets/118")
+    assert (response.status_code, response.text) == (200, "")
+    assert zammad_client.get("/tickets/118").status_code == 404
+    assert zammad_client.get("/ticket_articles/by_ticket/118").status_code == 404
+    assert zammad_client.delete("/tickets/118").status_code == 404
