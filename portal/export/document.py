@@ -9,22 +9,26 @@ time, so a writer that streams the entries keeps memory flat however many there 
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from flask_babel import gettext as _
 
 from ..gathering import SourceOutcome
 from ..gathering.messages import outcome_text
 from ..gathering.presentation import OTHER, due_date
 from ..policy import Category, Policy, Retention
+from ..policy.schema import START_DATE_KEYS
 from ..policy.texts import ROLES, legal_basis_label, retention_text
 from .schema import FORMAT_NAME, FORMAT_VERSION
 
-#: Distinct (category, dates) due dates remembered while exporting; plenty for one person.
-_DUE_CACHE_SIZE = 4096
+#: Distinct days (and record shapes with due dates) remembered while exporting.
+_DUE_CACHE_SIZE = 16384
+_UNKNOWN = object()
 
 
 def iso_duration(retention: Retention | None) -> str | None:
@@ -200,6 +204,26 @@ def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+@dataclass(frozen=True, eq=False)
+class RecordPlan:
+    """What every record with the same field names and category mapping shares.
+
+    Worked out once per shape of record (:meth:`ExportDocument.plan`), so that writing a
+    record costs little more than copying its values.
+    """
+
+    #: (category key, field names) in the policy's category order.
+    groups: tuple[tuple[str, list[str]], ...]
+    #: The category keys, in the order of ``groups``.
+    keys: tuple[str, ...]
+    #: The category keys, comma-separated (the CSV ``categories`` column).
+    keys_text: str
+    #: Per group: the JSON of its ``categories[]`` entry up to the due date's value.
+    json_heads: tuple[bytes, ...]
+    #: The field names per category key (the groups as a dict).
+    names: dict[str, list[str]]
+
+
 @dataclass
 class ExportDocument:
     """One export: the small, translated parts, and the records to stream.
@@ -220,8 +244,24 @@ class ExportDocument:
     categories: dict[str, CategoryInfo]
     #: The snapshot's records: re-iterable, read once per pass, never copied.
     records: Sequence[Mapping[str, Any]]
-    _groups: dict[tuple[Any, ...], list[tuple[str, list[str]]]] = field(default_factory=dict)
-    _due: dict[tuple[str, tuple[tuple[str, str], ...]], str | None] = field(default_factory=dict)
+    _plans: dict[tuple[Any, ...], RecordPlan] = field(default_factory=dict)
+    #: Per category: the record dates its due date is counted from (None: not computable).
+    _start_keys: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    #: Per category: due date by the day (``YYYY-MM-DD``) it is counted from.
+    _due: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    #: The ``categories`` JSON by (record plan, due dates).
+    _categories_json: dict[tuple[Any, ...], orjson.Fragment] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for key, info in self.categories.items():
+            retention = info.category.retention if info.category else None
+            computable = retention is not None and retention.computable
+            self._start_keys[key] = (
+                START_DATE_KEYS[retention.starts]
+                if computable and retention is not None and retention.starts
+                else None
+            )
+            self._due[key] = {}
 
     @property
     def complete(self) -> bool:
@@ -249,36 +289,98 @@ class ExportDocument:
             "categories": [c.as_dict() for c in self.categories.values()],
         }
 
-    def groups(self, record: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
-        """The record's fields per category key, in the policy's category order."""
+    def plan(self, record: Mapping[str, Any]) -> RecordPlan:
+        """The record's :class:`RecordPlan` (shared by every record of the same shape)."""
         fields = record["fields"]
         mapping = record.get("categories") or {}
         cache_key = (tuple(fields), tuple(mapping.items()))
-        found = self._groups.get(cache_key)
+        found = self._plans.get(cache_key)
         if found is None:
             by_key: dict[str, list[str]] = {}
             for name in fields:
                 key = mapping.get(name, OTHER)
                 by_key.setdefault(key if key in self.categories else OTHER, []).append(name)
             order = list(self.categories)
-            found = sorted(by_key.items(), key=lambda item: order.index(item[0]))
-            self._groups[cache_key] = found
+            groups = tuple(sorted(by_key.items(), key=lambda item: order.index(item[0])))
+            found = self._plans[cache_key] = RecordPlan(
+                groups=groups,
+                keys=tuple(key for key, _names in groups),
+                keys_text=", ".join(key for key, _names in groups),
+                json_heads=tuple(
+                    orjson.dumps(
+                        {"category": key, "fields": names, **self.categories[key].reference}
+                    )[:-1]
+                    + b',"due_date":'
+                    for key, names in groups
+                ),
+                names=dict(groups),
+            )
         return found
 
-    def due_date(self, key: str, dates: Mapping[str, str]) -> str | None:
-        """When the record's part in category ``key`` is due to be removed (ISO date)."""
-        info = self.categories[key]
-        if info.category is None or info.category.retention is None:
+    def groups(self, record: Mapping[str, Any]) -> tuple[tuple[str, list[str]], ...]:
+        """The record's fields per category key, in the policy's category order."""
+        return self.plan(record).groups
+
+    def due_date(self, key: str, dates: Mapping[str, Any]) -> str | None:
+        """When the record's part in category ``key`` is due to be removed (ISO date).
+
+        Remembered per category and calendar day: the day is the first ten characters of the
+        ISO date or date-time the count starts from (as :meth:`Record.to_dict
+        <connectors.base.Record.to_dict>` writes them), so each distinct day is computed once.
+        """
+        start_keys = self._start_keys[key]
+        if not start_keys:
             return None
-        if not info.category.retention.computable:
+        for name in start_keys:
+            raw = dates.get(name)
+            if raw is not None:
+                break
+        else:
             return None
-        cache_key = (key, tuple(dates.items()))
-        if cache_key not in self._due:
-            if len(self._due) >= _DUE_CACHE_SIZE:
-                self._due.clear()
-            day = due_date(self.policy, info.category, dates)
-            self._due[cache_key] = day.isoformat() if day else None
-        return self._due[cache_key]
+        if raw.__class__ is not str or not (len(raw) == 10 or raw[10:11] == "T"):
+            return self._due_slowly(key, dates)
+        memo = self._due[key]
+        day = raw[:10]
+        found = memo.get(day, _UNKNOWN)
+        if found is _UNKNOWN:
+            try:
+                date.fromisoformat(day)
+            except ValueError:  # unreadable: the next date key may count
+                return self._due_slowly(key, dates)
+            if len(memo) >= _DUE_CACHE_SIZE:
+                memo.clear()
+            found = memo[day] = self._due_slowly(key, {name: day})
+        return found  # type: ignore[return-value]
+
+    def _due_slowly(self, key: str, dates: Mapping[str, Any]) -> str | None:
+        day = due_date(self.policy, self.categories[key].category, dates)
+        return day.isoformat() if day else None
+
+    def due_dates(self, plan: RecordPlan, dates: Mapping[str, Any]) -> tuple[str | None, ...]:
+        """The due date of each of the record's groups (see :meth:`due_date`)."""
+        due = self.due_date
+        return tuple([due(key, dates) for key in plan.keys])
+
+    def categories_json(self, plan: RecordPlan, dates: Mapping[str, Any]) -> orjson.Fragment:
+        """The record's ``categories`` array as JSON (what :meth:`entries` holds, serialised).
+
+        Remembered per record shape and due dates: records of one shape due on the same days
+        share it.
+        """
+        dues = self.due_dates(plan, dates)
+        cache_key = (plan, dues)
+        found = self._categories_json.get(cache_key)
+        if found is None:
+            parts = [
+                head + (b'"%s"}' % day.encode() if day else b"null}")
+                for head, day in zip(plan.json_heads, dues, strict=True)
+            ]
+            if len(self._categories_json) >= _DUE_CACHE_SIZE:
+                self._categories_json.clear()
+            found = self._categories_json[cache_key] = orjson.Fragment(
+                b"[" + b",".join(parts) + b"]"
+            )
+        return found
 
     def entries(self) -> Iterator[dict[str, Any]]:
         """Each record as the JSON format has it, one at a time (the fields are not copied)."""
@@ -304,6 +406,18 @@ class ExportDocument:
                     for key, names in self.groups(record)
                 ],
             }
+
+    def part_indexes(self) -> dict[str, array[int]]:
+        """Per category key, the positions in :attr:`records` of the records with fields there.
+
+        One pass over the records; a few bytes per record part.
+        """
+        found: dict[str, array[int]] = {key: array("L") for key in self.categories}
+        plan = self.plan
+        for index, record in enumerate(self.records):
+            for key, _names in plan(record).groups:
+                found[key].append(index)
+        return found
 
     def parts(self, key: str) -> Iterator[tuple[Mapping[str, Any], list[str], str | None]]:
         """Every record with fields in category ``key``: (record, field names, due date)."""
