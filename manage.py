@@ -141,6 +141,39 @@ def install_demo_instance() -> None:
         shutil.copytree(demo, INSTANCE / "demo", dirs_exist_ok=True)
 
 
+def sets_task_queue(config: Path) -> bool:
+    """Whether the instance's config.toml chooses a task queue itself."""
+    import tomllib  # Python 3.11+, checked by ensure_python()
+
+    try:
+        with config.open("rb") as fh:
+            return "task_queue" in tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The queue worker (mail, the outbox sweeper, purging, reminders) beside the web server.
+
+    Two threads; ``-m 1`` polls the SQLite queue at least every second, so that a sign-in
+    code reaches the terminal within a second or two.
+    """
+    say("starting the queue worker (huey_consumer portal.worker.huey)")
+    command = [str(BIN / "huey_consumer"), "portal.worker.huey", "-w", "2", "-k", "thread"]
+    return subprocess.Popen([*command, "-m", "1", "-q"], cwd=ROOT, env=env)  # noqa: S603
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a helper gracefully (SIGINT), or kill it after 10 seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def demo() -> None:
     ensure_python()
     ensure_venv()
@@ -148,26 +181,26 @@ def demo() -> None:
     install_demo_instance()
     env = portal_env()
     env.setdefault("PORTAL_SECURE_COOKIES", "false")  # the demo is served over plain http
+    if "PORTAL_TASK_QUEUE" not in env and not sets_task_queue(INSTANCE / "config.toml"):
+        # an instance from before the demo had a worker: queue in instance/huey.db all the same
+        env["PORTAL_TASK_QUEUE"] = "sqlite"
     flask("i18n", "compile", env=env)
     flask("db", "upgrade", env=env)
     flask("demo", "load", env=env)
     helpers: list[subprocess.Popen[bytes]] = []
-    if (ROOT / "simulators").is_dir():
-        say("starting the vendor simulators on 127.0.0.1:5101-5105")
-        helpers.append(subprocess.Popen([str(PY), "-m", "simulators"], cwd=ROOT, env=env))  # noqa: S603
-        time.sleep(1)
-    say("portal at http://127.0.0.1:5000  (Ctrl+C stops everything)")
     try:
+        if (ROOT / "simulators").is_dir():
+            say("starting the vendor simulators on 127.0.0.1:5101-5105")
+            helpers.append(subprocess.Popen([str(PY), "-m", "simulators"], cwd=ROOT, env=env))  # noqa: S603
+        helpers.append(start_worker(env))
+        time.sleep(1)
+        say("portal at http://127.0.0.1:5000  (Ctrl+C stops everything)")
         run(BIN / "flask", "run", "--host", "127.0.0.1", "--port", "5000", env=env, check=False)
     except KeyboardInterrupt:
         pass
     finally:
         for proc in helpers:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
 
 
 def test(pytest_args: list[str]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import crypto, i18n, security, tasks
 from . import policy as policy_module
@@ -68,6 +69,9 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: Path | No
     _configure(app, settings, instance)
     configure_logging(settings.log_level)
 
+    if settings.proxy_hops:
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -76,14 +80,18 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: Path | No
     security.init_app(app, settings.secure_cookies)
     policy_module.init_app(app, policy)
 
-    from . import auth, customer, errors, export, public
+    from . import auth, backoffice, customer, dsr, errors, export, public, staff
     from .auth import oidc as auth_oidc
+    from .backoffice import tasks as backoffice_tasks  # noqa: F401 - registers the queue tasks
 
     app.register_blueprint(public.bp)
     auth.init_app(app)
     auth_oidc.init_app(app)  # only when the firm configured an identity provider
     app.register_blueprint(customer.bp)
     app.register_blueprint(export.bp)
+    app.register_blueprint(dsr.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(backoffice.bp)
     errors.init_app(app)
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
 

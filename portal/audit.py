@@ -81,8 +81,20 @@ class ChainBreak:
 
 
 def verify_chain(batch: int = 1000) -> Iterator[ChainBreak]:
-    """Yield every place where the stored chain does not hold."""
+    """Yield every place where the stored chain does not hold.
+
+    The chain starts at the genesis hash, or, after old entries were purged
+    (:mod:`portal.retention`), at the hash of the last purged entry that an ``audit.purged``
+    entry further on records.
+    """
     prev = GENESIS
+    first = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id).limit(1)).first()
+    if first is not None and first.prev_hash != GENESIS:
+        anchors = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "audit.purged")
+        ).all()
+        if any(event.details.get("last_hash") == first.prev_hash for event in anchors):
+            prev = first.prev_hash
     last_id = 0
     while True:
         rows = db.session.scalars(

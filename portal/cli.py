@@ -106,6 +106,17 @@ def demo_load() -> None:
     click.echo(
         f"demo customer {'created' if created else 'present'}: sign in as {DEMO_CUSTOMER_EMAIL}"
     )
+    from .staff.demo import DEMO_STAFF_EMAIL, DemoRefused, ensure_demo_staff
+
+    try:
+        staff_created = ensure_demo_staff(current_app.extensions["portal.settings"].environment)
+    except DemoRefused as exc:
+        click.echo(f"no demo staff account: {exc}")
+    else:
+        click.echo(
+            f"demo staff account {'created' if staff_created else 'present'}: sign in at "
+            f"/beheer/inloggen as {DEMO_STAFF_EMAIL} (see README.md)"
+        )
     click.echo("demo data loaded")
 
 
@@ -137,7 +148,60 @@ def mail_sweep() -> None:
     click.echo(f"{sweep()} messages sent")
 
 
+@mail_cli.command("status")
+def mail_status() -> None:
+    """Count the outbox: pending, due now, and failed (exit status 1 if any failed)."""
+    from .mail import queue_status
+
+    status = queue_status()
+    click.echo(f"pending: {status.pending} (due now: {status.due})")
+    click.echo(f"failed: {status.failed}")
+    if status.failed:
+        click.echo("fix the cause (see the log), then: flask --app portal mail retry-failed")
+        sys.exit(1)
+
+
+@mail_cli.command("retry-failed")
+def mail_retry_failed() -> None:
+    """Put every failed message back in line and hand it to the queue."""
+    from .extensions import db
+    from .mail import retry_failed
+    from .tasks import enqueue_mail
+
+    ids = retry_failed()
+    db.session.commit()
+    for outbox_id in ids:
+        enqueue_mail(outbox_id)
+    click.echo(f"{len(ids)} failed messages queued again")
+
+
+requests_cli = AppGroup("requests", help="Data subject requests.")
+
+
+@requests_cli.command("remind")
+def requests_remind() -> None:
+    """E-mail the privacy contact the open requests near their deadline now (once a day)."""
+    from .reminders import run
+
+    result = run()
+    messages = {
+        "sent": f"reminder queued for the privacy contact: {result.due} requests due",
+        "nothing_due": "no open request is near its deadline",
+        "already_reminded": f"already reminded today of these {result.due} requests",
+        "no_contact": "the policy names no privacy contact or contact e-mail: nothing sent",
+    }
+    click.echo(messages[result.outcome])
+    if result.outcome == "no_contact":
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     for group in (db_cli, policy_cli, demo_cli, i18n_cli, audit_cli, mail_cli, keys_cli):
         app.cli.add_command(group)
+    from .backoffice.cli import init_app as init_backoffice_commands
+    from .staff.cli import staff_cli
+
+    app.cli.add_command(staff_cli)
+    init_backoffice_commands(app)
+    app.cli.add_command(requests_cli)

@@ -5,7 +5,10 @@ an encrypted :class:`~portal.models.OutboxMessage` to the current transaction. A
 commits, :func:`portal.tasks.enqueue_mail` hands the row's *id* to the queue, whose task calls
 :func:`deliver`. A failure is recorded with a time for the next attempt; the periodic sweeper
 (:func:`sweep`) retries with exponential backoff, so a mail server that is down delays a
-message but never loses it, and never shows the customer an error.
+message but never loses it, and never shows the customer an error. After :data:`MAX_ATTEMPTS`
+a message is ``failed``: that is logged as an error, counted by :func:`queue_status`
+(``flask --app portal mail status``) and kept, encrypted, until :func:`retry_failed`
+(``flask --app portal mail retry-failed``) puts it back in line.
 
 Transports: ``file`` writes ``.eml`` files into ``instance/<mail_outbox>/`` and shows the
 subject and body in the terminal (the demo's way in); ``smtp`` sends with STARTTLS or TLS.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import random
 import smtplib
 import ssl
+from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -27,7 +31,7 @@ from typing import Any
 import click
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from . import crypto
 from .extensions import db
@@ -122,37 +126,58 @@ def _send_smtp(raw: bytes) -> None:
         smtp.send_message(parsed)
 
 
+#: How long a worker owns a message it claimed; if it dies while sending, the sweeper tries
+#: again after this (the mail may then go out twice, never zero times).
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+def _claim(outbox_id: int) -> bool:
+    """Take a due message for this worker, atomically, on every database.
+
+    One conditional UPDATE moves ``next_attempt_at`` past the lease and counts the attempt, and
+    is committed before sending: a second worker (the task and the sweeper, or two sweepers)
+    finds nothing due and leaves it alone. ``SELECT ... FOR UPDATE`` alone would not do: SQLite
+    ignores it.
+    """
+    now = utcnow()
+    claimed = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == outbox_id,
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=now + CLAIM_LEASE, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
 def deliver(outbox_id: int) -> bool:
-    """Send one outbox message if it is due; record the outcome and commit.
+    """Send one outbox message if it is due and no other worker has it; record the outcome.
 
     :returns: whether the message is sent (now or before). A failure never raises: it is
         recorded, with the next attempt time, for the sweeper.
     """
-    row = db.session.execute(
-        select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update()
-    ).scalar_one_or_none()
-    if row is None or row.status == "sent":
+    if not _claim(outbox_id):
+        status = db.session.scalar(
+            select(OutboxMessage.status).where(OutboxMessage.id == outbox_id)
+        )
         db.session.rollback()
-        return row is not None
-    if row.status != "pending" or row.message_encrypted is None:
+        return status == "sent"
+    row = db.session.get(OutboxMessage, outbox_id)
+    if row is None or row.message_encrypted is None:
         db.session.rollback()
         return False
-    raw = crypto.decrypt(row.message_encrypted)
-    row.attempts += 1
     try:
+        raw = crypto.decrypt(row.message_encrypted)
         if _settings().mail_transport == "smtp":
             _send_smtp(raw)
         else:
             _send_file(raw, row)
-    except ERRORS_TO_RETRY as exc:
-        row.last_error = type(exc).__name__[:64]
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
-        row.next_attempt_at = utcnow() + backoff(row.attempts)
-        current_app.logger.warning(
-            "mail %s not sent (attempt %s): %s", row.id, row.attempts, row.last_error
-        )
-        db.session.commit()
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded and retried
+        _record_failure(row, exc)
         return False
     row.status = "sent"
     row.sent_at = utcnow()
@@ -161,6 +186,86 @@ def deliver(outbox_id: int) -> bool:
     db.session.commit()
     current_app.logger.info("mail %s sent (%s)", row.id, row.template)
     return True
+
+
+def _record_failure(row: OutboxMessage, exc: Exception) -> None:
+    """Record a failed attempt and when to try again; give up after :data:`MAX_ATTEMPTS`.
+
+    Only the error's class is stored and logged: its message may name the recipient.
+    """
+    row.last_error = type(exc).__name__[:64]
+    row.next_attempt_at = utcnow() + backoff(row.attempts)
+    expected = isinstance(exc, ERRORS_TO_RETRY)
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status = "failed"
+        current_app.logger.error(
+            "mail %s (%s) failed after %s attempts, last error %s; kept for "
+            "'flask --app portal mail retry-failed'",
+            row.id, row.template, row.attempts, row.last_error,
+        )  # fmt: skip
+    elif expected:
+        current_app.logger.warning(
+            "mail %s not sent (attempt %s): %s", row.id, row.attempts, row.last_error
+        )
+    else:
+        current_app.logger.error(
+            "mail %s not sent (attempt %s): unexpected %s", row.id, row.attempts, row.last_error
+        )
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """Counts of the outbox for the back office: nothing here is personal data."""
+
+    #: Waiting to be sent (first try or a retry).
+    pending: int
+    #: Of those, due now: more than a few means no worker is running.
+    due: int
+    #: Given up after :data:`MAX_ATTEMPTS`; need :func:`retry_failed` once the cause is fixed.
+    failed: int
+
+
+def queue_status() -> QueueStatus:
+    """How many messages are pending, due and failed."""
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        ).all()
+    )
+    due = db.session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= utcnow())
+    )
+    return QueueStatus(
+        pending=int(counts.get("pending", 0)),
+        due=int(due or 0),
+        failed=int(counts.get("failed", 0)),
+    )
+
+
+def retry_failed() -> list[int]:
+    """Put every failed message back in line, with a fresh count of attempts; flushes.
+
+    The caller commits and hands the ids to the queue (or leaves them to the sweeper).
+    """
+    ids = list(
+        db.session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == "failed", OutboxMessage.message_encrypted.is_not(None))
+            .order_by(OutboxMessage.id)
+        )
+    )
+    if ids:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(status="pending", attempts=0, next_attempt_at=utcnow()),
+            execution_options={"synchronize_session": "fetch"},
+        )
+        db.session.flush()
+    return ids
 
 
 def backoff(attempts: int) -> timedelta:

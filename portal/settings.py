@@ -106,10 +106,18 @@ class Settings(BaseSettings):
     login_rate_per_address: str = "5 per 15 minutes;20 per day"
     code_rate_per_ip: str = "30 per 15 minutes"
     code_rate_per_address: str = "15 per 15 minutes"
+    #: How many reverse proxies stand in front of the portal and set ``X-Forwarded-For`` and
+    #: ``X-Forwarded-Proto`` (0: none, the client connects directly). With 1 behind nginx, the
+    #: sign-in limits per IP address count the visitor's address, not the proxy's. Never set
+    #: it higher than the real number of proxies: a visitor could then choose their address.
+    proxy_hops: int = Field(default=0, ge=0, le=5)
     #: Where background tasks (sending mail) run. ``auto``: a Redis queue when ``redis_url`` is
     #: set, else in-process right away (``immediate``). ``sqlite``: a queue file in the instance
     #: folder, served by ``huey_consumer portal.worker.huey``.
     task_queue: Literal["auto", "immediate", "sqlite", "redis"] = "auto"
+    #: The privacy contact gets a daily e-mail listing open requests whose deadline is this
+    #: many days away or fewer (or has passed).
+    reminder_days: int = Field(default=7, ge=0, le=60)
     #: Sign-in through the firm's OpenID Connect identity provider (optional). Its issuer URL,
     #: e.g. ``https://login.example.nl``; the portal reads ``<issuer>/.well-known/
     #: openid-configuration``. Empty: no "Sign in with ..." button and no such route. Register

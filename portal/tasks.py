@@ -1,13 +1,19 @@
-"""Background tasks on Huey: sending mail, and sweeping up mail that could not be sent.
+"""Background tasks on Huey: mail, the outbox sweeper, purging gathered data, reminders.
 
 One :data:`huey` instance is configured from the settings by :func:`init_app`:
 
-* ``redis``: :class:`huey.RedisHuey`-style storage on ``redis_url`` (production; run
-  ``huey_consumer portal.worker.huey`` beside gunicorn);
-* ``sqlite``: a queue file ``instance/huey.db`` (an embedded set-up with a consumer);
-* ``immediate``: tasks run in-process when enqueued (the demo and the tests).
+* ``redis``: Redis storage on ``redis_url`` (production; run one or more
+  ``huey_consumer portal.worker.huey`` processes beside gunicorn, see docs/production.md);
+* ``sqlite``: a queue file ``instance/huey.db`` shared by the web process and the consumer
+  (the demo: ``python3 manage.py demo`` starts one);
+* ``immediate``: tasks run in-process when enqueued (the tests; an install without a worker).
 
 ``auto`` (the default) is ``redis`` when ``redis_url`` is set, else ``immediate``.
+
+Huey does not acknowledge a task it has started: a worker killed mid-job loses it. Work that
+must happen is therefore recorded in the database in the same transaction as the action (the
+outbox, :mod:`portal.mail`), and the periodic sweeper re-queues what is not done. Periodic tasks
+are enqueued by every consumer that runs its scheduler; run all but one with ``-n``.
 
 Task arguments are ids only, never addresses or other personal data: they end up in Redis or
 in the queue file. Tasks run inside an application context and commit their own work.
@@ -106,6 +112,21 @@ def purge_gathered() -> int:
     purged = purge_expired()
     db.session.commit()
     return purged
+
+
+#: Reminders go out once a day; the later hours only catch up when no scheduler ran at 07:00
+#: (UTC; 08:00 or 09:00 in the Netherlands). :func:`portal.reminders.remind_deadlines` sends
+#: at most one mail a day for the same requests.
+REMINDER_SCHEDULE = crontab(minute="0", hour="7-16")
+
+
+@huey.periodic_task(REMINDER_SCHEDULE)
+@_in_app_context
+def remind_deadlines() -> str:
+    """E-mail the privacy contact the open requests near or past their deadline (daily)."""
+    from .reminders import run
+
+    return run().outcome
 
 
 def enqueue_mail(outbox_id: int) -> None:

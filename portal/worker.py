@@ -1,6 +1,11 @@
 """The queue worker's entry point: ``huey_consumer portal.worker.huey``.
 
-Builds the application once, which points :data:`portal.tasks.huey` at the configured storage.
+Builds the application once (from the same ``instance/`` folder, ``instance/config.toml`` and
+``PORTAL_*`` variables as the web process), which points :data:`portal.tasks.huey` at the
+configured storage: the queue file ``instance/huey.db`` (``task_queue = "sqlite"``, the demo)
+or Redis (``redis_url``, production). Run it as ``huey_consumer portal.worker.huey -w 2 -k
+thread``; with several consumers, give all but one ``-n`` so that only one enqueues the
+periodic tasks (the outbox sweeper, purging, the daily deadline reminder).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -91,6 +91,28 @@ def app(
     app = create_app({**base_settings, **settings_overrides}, instance_path=instance_dir)
     yield app
     _empty_tables(app)
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., Flask]]:
+    """Build further applications (other settings, same database) inside a test.
+
+    Their connection pools are closed when the test ends: a pooled connection left to the
+    garbage collector is a ResourceWarning, which fails the run on PostgreSQL.
+    """
+    from portal.extensions import db
+
+    made: list[Flask] = []
+
+    def make(settings: dict[str, object], instance_path: Path) -> Flask:
+        made.append(create_app(settings, instance_path=instance_path))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _empty_tables(app: Flask) -> None:

@@ -10,7 +10,7 @@ time, so a writer that streams the entries keeps memory flat however many there 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -29,6 +29,9 @@ from .schema import FORMAT_NAME, FORMAT_VERSION
 #: Distinct days (and record shapes with due dates) remembered while exporting.
 _DUE_CACHE_SIZE = 16384
 _UNKNOWN = object()
+#: :func:`day_key` of a record without any of the dates its due dates count from (longer than
+#: any key made from a date).
+NO_DAY = "(no date at all)"
 
 
 def iso_duration(retention: Retention | None) -> str | None:
@@ -200,6 +203,24 @@ def _controller(policy: Policy) -> dict[str, Any]:
     }
 
 
+def day_key(plan: RecordPlan, dates: Mapping[str, Any]) -> str | None:
+    """What the due dates of a record of ``plan`` with these ``dates`` depend on, as a key.
+
+    With :attr:`RecordPlan.by_day`, the first eleven characters of the first of its
+    :attr:`~RecordPlan.date_keys` present (the day, and ``T`` for a date-time), or
+    :data:`NO_DAY` when none is; None when the due dates depend on more than one day, or the
+    date is no text. What is remembered under a key is only trusted where
+    :meth:`ExportDocument.dues_on_day` says the key alone decides the due dates.
+    """
+    if not plan.by_day:
+        return None
+    for name in plan.date_keys:
+        raw = dates.get(name)
+        if raw is not None:
+            return raw[:11] if raw.__class__ is str else None
+    return NO_DAY
+
+
 def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -222,6 +243,25 @@ class RecordPlan:
     json_heads: tuple[bytes, ...]
     #: The field names per category key (the groups as a dict).
     names: dict[str, list[str]]
+    #: The record dates every due date of this shape is counted from (the first one present
+    #: counts), when its categories with a computable due date share them; empty when none has
+    #: one. With ``by_day`` the due dates depend on that one day only.
+    date_keys: tuple[str, ...] = ()
+    by_day: bool = True
+    #: With ``by_day``: per :func:`day_key`, what a writer made of the due dates of that day (the
+    #: ``categories`` JSON, the CSV ``due_dates`` cell), filled as records are written.
+    by_day_json: dict[str | None, orjson.Fragment] = field(default_factory=dict)
+    by_day_text: dict[str | None, str] = field(default_factory=dict)
+
+
+#: What :attr:`ExportDocument.shapes` holds per field names.
+Shape = tuple[
+    Mapping[str, Any],
+    RecordPlan,
+    tuple[str, ...] | None,
+    dict[str | None, orjson.Fragment],
+    dict[str | None, str],
+]
 
 
 @dataclass
@@ -251,8 +291,14 @@ class ExportDocument:
     _due: dict[str, dict[str, str | None]] = field(default_factory=dict)
     #: The ``categories`` JSON by (record plan, due dates).
     _categories_json: dict[tuple[Any, ...], orjson.Fragment] = field(default_factory=dict)
+    #: Per field names (in order), of the last record with them: its category mapping, plan,
+    #: and the plan's ``date_keys`` (None unless ``by_day``), ``by_day_json`` and
+    #: ``by_day_text``, unpacked for the writers.
+    shapes: dict[tuple[str, ...], Shape] = field(default_factory=dict)
+    _fiscal_year_end: tuple[int, int] = (12, 31)
 
     def __post_init__(self) -> None:
+        self._fiscal_year_end = self.policy.controller.fiscal_year_end_tuple
         for key, info in self.categories.items():
             retention = info.category.retention if info.category else None
             computable = retention is not None and retention.computable
@@ -289,6 +335,33 @@ class ExportDocument:
             "categories": [c.as_dict() for c in self.categories.values()],
         }
 
+    def shape(self, record: Mapping[str, Any]) -> RecordPlan:
+        """The same as :meth:`plan`, quicker for records shaped like the one before them.
+
+        Looks the plan up by the field names alone and only checks the category mapping (the
+        writers inline this; see :attr:`shapes`).
+        """
+        mapping = record.get("categories") or {}
+        names = tuple(record["fields"])
+        found = self.shapes.get(names)
+        if found is not None and found[0] == mapping:
+            return found[1]
+        return self.remember_shape(record, names)[1]
+
+    def remember_shape(self, record: Mapping[str, Any], names: tuple[str, ...]) -> Shape:
+        """Note the record's plan in :attr:`shapes` under its field names; return the entry."""
+        plan = self.plan(record)
+        if len(self.shapes) >= _DUE_CACHE_SIZE:
+            self.shapes.clear()
+        found = self.shapes[names] = (
+            dict(record.get("categories") or {}),
+            plan,
+            plan.date_keys if plan.by_day else None,
+            plan.by_day_json,
+            plan.by_day_text,
+        )
+        return found
+
     def plan(self, record: Mapping[str, Any]) -> RecordPlan:
         """The record's :class:`RecordPlan` (shared by every record of the same shape)."""
         fields = record["fields"]
@@ -302,6 +375,7 @@ class ExportDocument:
                 by_key.setdefault(key if key in self.categories else OTHER, []).append(name)
             order = list(self.categories)
             groups = tuple(sorted(by_key.items(), key=lambda item: order.index(item[0])))
+            chains = {start_keys for key, _names in groups if (start_keys := self._start_keys[key])}
             found = self._plans[cache_key] = RecordPlan(
                 groups=groups,
                 keys=tuple(key for key, _names in groups),
@@ -314,6 +388,8 @@ class ExportDocument:
                     for key, names in groups
                 ),
                 names=dict(groups),
+                date_keys=next(iter(chains)) if len(chains) == 1 else (),
+                by_day=len(chains) <= 1,
             )
         return found
 
@@ -349,8 +425,17 @@ class ExportDocument:
                 return self._due_slowly(key, dates)
             if len(memo) >= _DUE_CACHE_SIZE:
                 memo.clear()
-            found = memo[day] = self._due_slowly(key, {name: day})
+            found = memo[day] = self._due_on(key, name, day)
         return found  # type: ignore[return-value]
+
+    def _due_on(self, key: str, name: str, day: str) -> str | None:
+        """The due date in category ``key`` counted from date ``name`` on ``day`` (valid ISO)."""
+        category = self.categories[key].category
+        if category is None or category.retention is None:
+            return None
+        start = {name: date.fromisoformat(day)}
+        due = category.retention.due_date(start, self._fiscal_year_end)
+        return due.isoformat() if due else None
 
     def _due_slowly(self, key: str, dates: Mapping[str, Any]) -> str | None:
         day = due_date(self.policy, self.categories[key].category, dates)
@@ -367,7 +452,11 @@ class ExportDocument:
         Remembered per record shape and due dates: records of one shape due on the same days
         share it.
         """
-        dues = self.due_dates(plan, dates)
+        return self._categories_fragment(plan, self.due_dates(plan, dates))
+
+    def _categories_fragment(
+        self, plan: RecordPlan, dues: tuple[str | None, ...]
+    ) -> orjson.Fragment:
         cache_key = (plan, dues)
         found = self._categories_json.get(cache_key)
         if found is None:
@@ -380,6 +469,68 @@ class ExportDocument:
             found = self._categories_json[cache_key] = orjson.Fragment(
                 b"[" + b",".join(parts) + b"]"
             )
+        return found
+
+    def dues_on_day(self, plan: RecordPlan, key: str | None) -> tuple[str | None, ...] | None:
+        """The due dates of a record of ``plan`` with :func:`day_key` ``key`` (what
+        :meth:`due_dates` gives), or None when they are not a matter of that key alone.
+
+        They are when the plan's due dates depend on one day (or none) and the key is an ISO
+        date or the start of a date-time: :meth:`due_date` counts from its first ten characters.
+        """
+        if key is None:
+            return None
+        if key == NO_DAY:
+            return (None,) * len(plan.keys)
+        if not (len(key) == 10 or key[10:] == "T"):
+            return None
+        day = key[:10]
+        dues: list[str | None] = []
+        for category in plan.keys:
+            start_keys = self._start_keys[category]
+            if not start_keys:
+                dues.append(None)
+                continue
+            memo = self._due[category]
+            found = memo.get(day, _UNKNOWN)
+            if found is _UNKNOWN:
+                try:
+                    date.fromisoformat(day)
+                except ValueError:
+                    return None
+                if len(memo) >= _DUE_CACHE_SIZE:
+                    memo.clear()
+                found = memo[day] = self._due_on(category, start_keys[0], day)
+            dues.append(found)  # type: ignore[arg-type]
+        if len(plan.by_day_json) >= _DUE_CACHE_SIZE or len(plan.by_day_text) >= _DUE_CACHE_SIZE:
+            plan.by_day_json.clear()
+            plan.by_day_text.clear()
+        return tuple(dues)
+
+    def categories_json_by_day(
+        self, plan: RecordPlan, dates: Mapping[str, Any], key: str | None
+    ) -> orjson.Fragment:
+        """:meth:`categories_json`, remembered in the plan by ``key`` (:func:`day_key`) when
+        :meth:`dues_on_day` allows: what a writer calls when the key is not there yet."""
+        dues = self.dues_on_day(plan, key)
+        if dues is None:
+            return self.categories_json(plan, dates)
+        found = plan.by_day_json[key] = self._categories_fragment(plan, dues)
+        return found
+
+    def due_text(self, plan: RecordPlan, dues: tuple[str | None, ...]) -> str:
+        """The due dates as the CSV ``due_dates`` cell: ``orders: 2027-01-01, ...``."""
+        if not any(dues):
+            return ""
+        return ", ".join([f"{key}: {day}" for key, day in zip(plan.keys, dues, strict=True) if day])
+
+    def due_text_by_day(self, plan: RecordPlan, dates: Mapping[str, Any], key: str | None) -> str:
+        """:meth:`due_text` of the record's due dates, remembered in the plan by ``key``
+        (:func:`day_key`) when :meth:`dues_on_day` allows."""
+        dues = self.dues_on_day(plan, key)
+        if dues is None:
+            return self.due_text(plan, self.due_dates(plan, dates))
+        found = plan.by_day_text[key] = self.due_text(plan, dues)
         return found
 
     def entries(self) -> Iterator[dict[str, Any]]:
@@ -413,10 +564,15 @@ class ExportDocument:
         One pass over the records; a few bytes per record part.
         """
         found: dict[str, array[int]] = {key: array("L") for key in self.categories}
-        plan = self.plan
+        shape = self.shape
+        appends: dict[RecordPlan, list[Callable[[int], None]]] = {}
         for index, record in enumerate(self.records):
-            for key, _names in plan(record).groups:
-                found[key].append(index)
+            plan = shape(record)
+            to = appends.get(plan)
+            if to is None:
+                to = appends[plan] = [found[key].append for key in plan.keys]
+            for append in to:
+                append(index)
         return found
 
     def parts(self, key: str) -> Iterator[tuple[Mapping[str, Any], list[str], str | None]]:

@@ -8,6 +8,7 @@ tags (nh3) and everything is escaped.
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
@@ -20,14 +21,21 @@ from markupsafe import Markup, escape
 
 from ..customer.texts import field_label, record_type_label
 from ..gathering.presentation import plain_text
-from .document import ExportDocument
+from .document import ExportDocument, RecordPlan, day_key
 from .writers import BATCH_SIZE, INDEX_NAME, METADATA_NAME, README_NAME, RecordType
 
 
 def display(value: Any) -> str:
     """A field value as readable text (nested values as indented lines)."""
-    if value.__class__ is str:
+    kind = value.__class__
+    if kind is str:
         return plain_text(value) if value else "–"
+    if kind is dict:  # the common kinds first, each as the general rules below have it
+        return "\n".join([f"{key}: {display(item)}" for key, item in value.items()]) or "–"
+    if kind is list:
+        return "\n".join([display(item) for item in value]) if value else "–"
+    if kind is int or kind is float:
+        return str(value)
     if value is None or value == "" or value == [] or value == {}:
         return "–"
     if isinstance(value, bool):
@@ -41,11 +49,24 @@ def display(value: Any) -> str:
     return str(value)
 
 
+#: The characters :func:`markupsafe.escape` replaces: text without them is its own escaped form
+#: (and has no tag for :func:`~portal.gathering.presentation.plain_text` to remove).
+_SPECIAL = re.compile(r"[&<>\"']")
+
+
+def _escaped(text: str) -> str:
+    """``markupsafe.escape(text)``, as plain text (no copy when there is nothing to escape)."""
+    return escape(text) if _SPECIAL.search(text) else text
+
+
 class HtmlRecords:
     """Renders records as HTML fragments: labels, captions and due dates worked out once.
 
     :meth:`section` renders a category's records a batch at a time, from one pass over the
-    records that notes, per category, where its records are (a few bytes per record).
+    records that notes, per category, where its records are (a few bytes per record). The rows
+    of a record are filled into a template made once per record plan and category; a value goes
+    through :func:`display` and :func:`markupsafe.escape` unless it is text without any
+    character either would change.
     """
 
     def __init__(self, document: ExportDocument) -> None:
@@ -53,6 +74,7 @@ class HtmlRecords:
         self.sources = document.source_names
         self._heads: dict[tuple[str, str], str] = {}
         self._types: dict[str, str] = {}
+        self._captions: dict[tuple[str, str], str] = {}
         self._due_rows: dict[str, str] = {}
         self._positions: dict[str, array[int]] | None = None
         self._due_label = escape(_("To be removed on"))
@@ -67,10 +89,25 @@ class HtmlRecords:
             found = self._heads[(key, name)] = f'<tr><th scope="row">{escape(label)}</th><td>'
         return found
 
+    def _rows(self, key: str, names: list[str]) -> str:
+        """The rows of these fields, a ``%s`` for each value (``%`` formatting)."""
+        return "".join(
+            [self._head(key, name).replace("%", "%%") + "%s</td></tr>" for name in names]
+        )
+
     def _type(self, record_type: str) -> str:
         found = self._types.get(record_type)
         if found is None:
             found = self._types[record_type] = record_type_label(record_type)
+        return found
+
+    def _caption(self, source: str, record_type: str) -> str:
+        """The escaped caption of a record up to its id."""
+        found = self._captions.get((source, record_type))
+        if found is None:
+            found = self._captions[(source, record_type)] = escape(
+                f"{self.sources.get(source, source)}: {self._type(record_type)} "
+            )
         return found
 
     def _due_row(self, due: str) -> str:
@@ -95,17 +132,58 @@ class HtmlRecords:
         """Every record's fields of category ``key`` as tables, a batch of records at a time."""
         document = self.document
         records = document.records
-        plan = document.plan
+        shapes = document.shapes
+        remember_shape = document.remember_shape
         due_date = document.due_date
+        dues_on_day = document.dues_on_day
+        special = _SPECIAL.search
+        #: Per plan: its field names here, their rows' template, its due rows by day_key().
+        templates: dict[RecordPlan, tuple[list[str], str, dict[str | None, str]]] = {}
         pieces: list[str] = []
         for record in map(records.__getitem__, self._positions_of(key)):
-            names = plan(record).names[key]
-            pieces.append(self._html(key, record, names, due_date(key, record.get("dates") or {})))
+            fields = record["fields"]
+            dates = record.get("dates") or {}
+            shape = shapes.get(record_names := tuple(fields))
+            if shape is None or shape[0] != (record.get("categories") or {}):
+                shape = remember_shape(record, record_names)
+            plan = shape[1]
+            found = templates.get(plan)
+            if found is None:
+                names = plan.names[key]
+                found = templates[plan] = (names, self._rows(key, names), {})
+            names, template, due_rows = found
+            day = day_key(plan, dates)
+            due_row = due_rows.get(day)
+            if due_row is None:
+                due = due_date(key, dates)
+                due_row = self._due_row(due) if due else ""
+                if dues_on_day(plan, day) is not None:
+                    due_rows[day] = due_row
+            rows = template % tuple(
+                [
+                    value
+                    if value.__class__ is str and value and not special(value)
+                    else _escaped(display(value))
+                    for value in map(fields.get, names)
+                ]
+            )
+            record_id = record["record_id"]
+            if record_id.__class__ is not str or special(record_id):
+                record_id = escape(f"{record_id}")
+            link = record.get("link")
+            if link:
+                due_row += (
+                    f'<tr><th scope="row">{self._link_label}</th><td>{escape(link)}</td></tr>'
+                )
+            caption = self._caption(record["source"], record["record_type"])
+            pieces.append(
+                f"<table><caption>{caption}{record_id}</caption>{rows}{due_row}</table>\n"
+            )
             if len(pieces) >= BATCH_SIZE:
-                yield Markup("".join(pieces))  # noqa: S704 - escaped in _html
+                yield Markup("".join(pieces))  # noqa: S704 - escaped above
                 pieces.clear()
         if pieces:
-            yield Markup("".join(pieces))  # noqa: S704 - escaped in _html
+            yield Markup("".join(pieces))  # noqa: S704 - escaped above
 
     def record(
         self, key: str, record: Mapping[str, Any], names: list[str], due: str | None

@@ -17,13 +17,14 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 
-from .document import ExportDocument
+from .document import NO_DAY, ExportDocument, day_key
 
 #: Bytes per chunk handed to the web server.
 CHUNK_SIZE = 64 * 1024
@@ -57,6 +58,42 @@ _FORMULA_STARTS = frozenset(FORMULA_STARTS)
 _SHAPES_REMEMBERED = 4096
 #: Records serialised, or CSV rows written, per batch.
 BATCH_SIZE = 512
+#: Records in the first chunk of the JSON export (then as many as make about CHUNK_SIZE).
+_RECORDS_PER_CHUNK = 64
+_EMPTY = (b"",)
+
+
+#: A record's keys, in the order of the JSON format (and its category mapping before its dates).
+_RECORD_KEYS = (
+    "source",
+    "system",
+    "record_type",
+    "record_id",
+    "parent",
+    "link",
+    "matched",
+    "fields",
+    "categories",
+    "dates",
+)
+_RECORD_ITEMS = itemgetter(*_RECORD_KEYS)
+
+
+def _record_items(record: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What :data:`_RECORD_ITEMS` gives, for a record without some keys (None for those)."""
+    get = record.get
+    return (
+        record["source"],
+        get("system"),
+        record["record_type"],
+        record["record_id"],
+        get("parent"),
+        get("link"),
+        get("matched"),
+        record["fields"],
+        get("categories"),
+        get("dates"),
+    )
 
 
 def neutralise(text: str) -> str:
@@ -89,49 +126,75 @@ def _text(value: Any) -> str:
 def json_chunks(document: ExportDocument) -> Iterator[bytes]:
     """The JSON export (format version 1), in chunks; records one per line.
 
-    Records are put together with the least Python per record (the ``categories`` array comes
-    ready-made from :meth:`~.document.ExportDocument.categories_json`) and serialised by orjson
-    a batch at a time.
+    Records are put together with the least Python per record and serialised by orjson, about
+    :data:`CHUNK_SIZE` bytes at a time: the record's plan is found by its field names (the
+    category mapping only compared, see :meth:`~.document.ExportDocument.shape`), and its
+    ``categories`` array comes ready-made, remembered per plan and day its due dates count from
+    (:func:`~.document.day_key`), else from :meth:`~.document.ExportDocument.categories_json`.
     """
     head = orjson.dumps(document.header())
-    buffer = bytearray(head[:-1])
-    buffer += b',"records":['
+    lead = head[:-1] + b',"records":[\n'
     dumps = orjson.dumps
-    plan = document.plan
-    categories_json = document.categories_json
-    separator = b"\n"
-    batch: list[dict[str, Any]] = []
+    shapes = document.shapes
+    remember_shape = document.remember_shape
+    categories_json = document.categories_json_by_day
+    no_day = NO_DAY
     records = iter(document.records)
+    per_chunk = _RECORDS_PER_CHUNK
+    batch: list[dict[str, Any]] = []
+    append = batch.append
+    key: str | None
     while True:
         batch.clear()
-        for record in islice(records, BATCH_SIZE):
-            get = record.get
-            dates = get("dates") or {}
-            record_id = record["record_id"]
-            batch.append(
+        for record in islice(records, per_chunk):
+            try:
+                items = _RECORD_ITEMS(record)
+            except KeyError:
+                items = _record_items(record)
+            source, system, rtype, record_id, parent, link, matched, fields, mapping, dates = items
+            dates = dates or {}
+            names = tuple(fields)
+            shape = shapes.get(names)
+            if shape is None or shape[0] != (mapping or {}):
+                shape = remember_shape(record, names)
+            _mapping, plan, date_keys, by_day_json, _by_day_text = shape
+            if date_keys is None:
+                key = None
+            else:  # day_key(), inlined
+                key = no_day
+                for name in date_keys:
+                    raw = dates.get(name)
+                    if raw is not None:
+                        key = raw[:11] if raw.__class__ is str else None
+                        break
+            categories = by_day_json.get(key)
+            if categories is None:
+                categories = categories_json(plan, dates, key)
+            append(
                 {
-                    "source": record["source"],
-                    "system": get("system"),
-                    "record_type": record["record_type"],
+                    "source": source,
+                    "system": system,
+                    "record_type": rtype,
                     "record_id": record_id if record_id.__class__ is str else str(record_id),
-                    "parent": get("parent"),
-                    "link": get("link"),
-                    "matched": get("matched"),
-                    "fields": record["fields"],
+                    "parent": parent,
+                    "link": link,
+                    "matched": matched,
+                    "fields": fields,
                     "dates": dates,
-                    "categories": categories_json(plan(record), dates),
+                    "categories": categories,
                 }
             )
         if not batch:
             break
-        buffer += separator
-        buffer += b",\n".join(map(dumps, batch))
-        separator = b",\n"
-        if len(buffer) >= CHUNK_SIZE:
-            yield bytes(buffer)
-            buffer.clear()
-    buffer += b"\n]}\n"
-    yield bytes(buffer)
+        if lead:
+            chunk = lead + b",\n".join(map(dumps, batch))
+            lead = b""
+        else:  # the separator in front, without copying the chunk once more
+            chunk = b",\n".join(chain(_EMPTY, map(dumps, batch)))
+        yield chunk
+        # as many records as make about CHUNK_SIZE bytes (small pieces stay in the CPU's cache)
+        per_chunk = min(max(per_chunk * CHUNK_SIZE // len(chunk), 16), 1024)
+    yield lead + b"\n]}\n" if lead else b"\n]}\n"
 
 
 @dataclass
@@ -208,46 +271,55 @@ class _Sink:
 
 
 def csv_rows(document: ExportDocument, kind: RecordType) -> Iterator[list[str]]:
-    """The rows of ``kind``'s CSV file (without the header), one per record."""
+    """The rows of ``kind``'s CSV file (without the header), one per record.
+
+    The plan and the ``due_dates`` cell are found as the JSON writer finds its ``categories``
+    (by field names, and per plan by the day the due dates count from); a cell is only handed
+    to :func:`cell` when it is no text or its first character could start a formula.
+    """
     records = document.records
-    plan_of = document.plan
-    due_dates = document.due_dates
+    shapes = document.shapes
+    remember_shape = document.remember_shape
+    due_text_by_day = document.due_text_by_day
     starts = _FORMULA_STARTS
     source = neutralise(kind.source)
     record_type = neutralise(kind.record_type)
     names = list(kind.fields)
     date_keys = list(kind.dates)
     for record in map(records.__getitem__, kind.positions):
-        get = record.get
-        fields = record["fields"]
-        dates = get("dates") or {}
-        parent = get("parent") or {}
-        plan = plan_of(record)
-        dues = due_dates(plan, dates)
-        due_text = (
-            ", ".join([f"{key}: {day}" for key, day in zip(plan.keys, dues, strict=True) if day])
-            if any(dues)
-            else ""
-        )
-        row = [
+        try:
+            items = _RECORD_ITEMS(record)
+        except KeyError:
+            items = _record_items(record)
+        _source, system, _type, record_id, parent, link, _matched, fields, mapping, dates = items
+        dates = dates or {}
+        shape = shapes.get(record_names := tuple(fields))
+        if shape is None or shape[0] != (mapping or {}):
+            shape = remember_shape(record, record_names)
+        plan = shape[1]
+        key = day_key(plan, dates)
+        due_text = plan.by_day_text.get(key)
+        if due_text is None:
+            due_text = due_text_by_day(plan, dates, key)
+        parent_id = parent.get("record_id") if parent else None
+        yield [
             source,
-            _text(get("system")),
+            system if system.__class__ is str and system[:1] not in starts else _text(system),
             record_type,
-            _text(record["record_id"]),
-            _text(parent.get("record_id")),
-            _text(get("link")),
+            record_id
+            if record_id.__class__ is str and record_id[:1] not in starts
+            else _text(record_id),
+            parent_id
+            if parent_id.__class__ is str and parent_id[:1] not in starts
+            else _text(parent_id),
+            link if link.__class__ is str and link[:1] not in starts else _text(link),
             plan.keys_text,
             due_text,
+            *[
+                value if value.__class__ is str and value[:1] not in starts else cell(value)
+                for value in chain(map(fields.get, names), map(dates.get, date_keys))
+            ],
         ]
-        row += [
-            value if value.__class__ is str and value[:1] not in starts else cell(value)
-            for value in map(fields.get, names)
-        ]
-        row += [
-            value if value.__class__ is str and value[:1] not in starts else cell(value)
-            for value in map(dates.get, date_keys)
-        ]
-        yield row
 
 
 def _zip_info(name: str, moment: datetime, timezone: str, compresslevel: int) -> zipfile.ZipInfo:
@@ -297,7 +369,15 @@ def _zip_pieces(
             return _zip_info(name, document.exported_at, timezone, compresslevel)
 
         def member(name: str, encoding: str) -> io.TextIOWrapper:
-            return io.TextIOWrapper(zf.open(entry(name), "w"), encoding=encoding, newline="")
+            # UTF-8 with BOM written as UTF-8 after a BOM: the same bytes, but encoded by the
+            # text layer's own fast path rather than a Python codec called on every write.
+            bom = encoding == "utf-8-sig"
+            text = io.TextIOWrapper(
+                zf.open(entry(name), "w"), encoding="utf-8" if bom else encoding, newline=""
+            )
+            if bom:
+                text.write("\ufeff")
+            return text
 
         with member(README_NAME, "utf-8-sig") as text:
             for piece in readme(kinds):

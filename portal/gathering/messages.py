@@ -18,6 +18,7 @@ REASONS = {
     "not_configured": _l("This system is not connected to the portal yet."),
     "not_supported": _l("This system cannot answer this question."),
     "no_identifier": _l("We know no verified detail of yours that this system can search by."),
+    "mismatch": _l("The record in this system no longer matches your verified details."),
     "internal": _l("Something went wrong while reading this system."),
 }
 

@@ -15,7 +15,17 @@ import nh3
 
 from ..policy import Category, Policy, Purpose, Recipient, Retention, Source
 
-_TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
+#: Element names that make vendor text HTML: what nh3 knows, and what mail clients add.
+_HTML_NAMES = frozenset(nh3.ALLOWED_TAGS) | {
+    "html", "head", "body", "title", "meta", "link", "style", "script", "font", "o:p",
+}  # fmt: skip
+_NAMES = "|".join(sorted((re.escape(name) for name in _HTML_NAMES), key=len, reverse=True))
+#: A tag of a known element (``<p>``, ``</div>``, ``<br/>``) or a comment or doctype.
+_TAG = re.compile(rf"</?(?:{_NAMES})(?=[\s/>])|<!", re.IGNORECASE)
+#: A ``<`` that starts no such tag: text such as ``Sanne <sanne@example.nl>`` or ``a < b``.
+_STRAY_LT = re.compile(rf"<(?!/?(?:{_NAMES})(?=[\s/>])|!)", re.IGNORECASE)
+#: Removes every tag (and the content of script and style); built once, not per value.
+_STRIP_TAGS = nh3.Cleaner(tags=set())
 _BREAK = re.compile(r"<br\s*/?>|</p\s*>|</div\s*>|</li\s*>|</h[1-6]\s*>|</tr\s*>", re.IGNORECASE)
 
 #: Fields of a record that belong to a category the policy does not define are shown under
@@ -73,10 +83,12 @@ class CategoryView:
 
 def plain_text(value: str) -> str:
     """Vendor text as plain text: HTML (ticket bodies) loses its tags (nh3) but keeps its line
-    breaks. The result is still untrusted text, escaped wherever it is shown."""
+    breaks; a ``<`` that starts no HTML tag (``Sanne <sanne@example.nl>``) is text and stays.
+    The result is still untrusted text, escaped wherever it is shown."""
     if not _TAG.search(value):
-        return value
-    return html.unescape(nh3.clean(_BREAK.sub("\n", value), tags=set())).strip()
+        return value  # plain text, angle brackets and all
+    text = _STRAY_LT.sub("&lt;", _BREAK.sub("\n", value))
+    return html.unescape(_STRIP_TAGS.clean(text)).strip()
 
 
 def parse_dates(raw: Mapping[str, str]) -> dict[str, date | datetime]:

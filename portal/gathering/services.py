@@ -100,6 +100,13 @@ def _outcomes(result: GatherResult) -> list[SourceOutcome]:
     ]
 
 
+def _answered(outcome: SourceOutcome) -> bool:
+    """Whether the source itself answered (for its health), even with nothing to search by."""
+    if outcome.status in ("complete", "partial"):
+        return True
+    return outcome.status == "skipped" and outcome.error_kind == "no_identifier"
+
+
 def gather_for(customer: Customer) -> Snapshot:
     """Gather live from every source of the policy and store the result encrypted.
 
@@ -129,6 +136,13 @@ def gather_for(customer: Customer) -> Snapshot:
         payload_encrypted=encrypt(orjson.dumps(records)),
     )
     db.session.add(row)
+    from ..backoffice import health  # the back office imports this module
+
+    for outcome in outcomes:
+        health.record(
+            outcome.key, "gather", ok=_answered(outcome),
+            outcome=outcome.status, error_kind=outcome.error_kind, elapsed=outcome.elapsed,
+        )  # fmt: skip
     db.session.flush()
     audit.record(
         "data.gathered",

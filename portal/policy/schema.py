@@ -15,6 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
+from dateutil.relativedelta import relativedelta
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -143,6 +144,10 @@ class Period(_Frozen):
         year, month = start.year + month_index // 12, month_index % 12 + 1
         day = min(start.day, calendar.monthrange(year, month)[1])
         return date.fromordinal(date(year, month, day).toordinal() + self.days)
+
+    def before(self, moment: datetime) -> datetime:
+        """The moment this period before ``moment`` (calendar months and years)."""
+        return moment - relativedelta(years=self.years, months=self.months, days=self.days)
 
     def describe(self, locale: str) -> str:
         """Human words for the period, e.g. ``7 jaar`` or ``7 years``."""
@@ -394,6 +399,39 @@ class OpenQuestion(_Frozen):
     question: NonEmpty
 
 
+class PortalRetention(_Frozen):
+    """How long the portal keeps its *own* data (GDPR art. 5(1)(c) and (e)), purged daily.
+
+    Every period runs from the moment the data stopped being needed: a sign-in code from its
+    expiry, a session from its end, a request from its closing. Written like retention periods
+    (``"7 days"``, ``"24 months"``).
+    """
+
+    #: Sign-in codes and links, after they expired or were used.
+    login_challenges: Period = Field(default_factory=lambda: Period(days=7))
+    #: Customer and staff sessions, after they ended.
+    sessions: Period = Field(default_factory=lambda: Period(days=30))
+    #: Sent e-mail (the row only; its content is erased when sent).
+    sent_mail: Period = Field(default_factory=lambda: Period(days=30))
+    #: The receipts of exports a customer made.
+    exports: Period = Field(default_factory=lambda: Period(months=12))
+    #: A finished request keeps what was asked and the messages this long after it was closed;
+    #: then only the anonymised record that it was handled remains (kind, dates, status).
+    finished_requests: Period = Field(default_factory=lambda: Period(years=1))
+    #: A customer who has not signed in for this long and has no open request is forgotten
+    #: (their verified identifiers are deleted; requests stay, anonymised).
+    inactive_customers: Period = Field(default_factory=lambda: Period(months=18))
+    #: Audit entries, and the anonymised records of handled requests.
+    audit_log: Period = Field(default_factory=lambda: Period(years=5))
+    #: How the sources answered (no personal data; for the source health page).
+    source_log: Period = Field(default_factory=lambda: Period(days=90))
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _parse_period(cls, value: object) -> object:
+        return Period.parse(value) if isinstance(value, str) else value
+
+
 class Policy(_Frozen):
     """The whole policy file."""
 
@@ -411,6 +449,8 @@ class Policy(_Frozen):
     automated_decisions: Text | None = None
     sections: tuple[Section, ...] = ()
     open_questions: tuple[OpenQuestion, ...] = ()
+    #: How long the portal keeps its own data.
+    portal_retention: PortalRetention = Field(default_factory=PortalRetention)
 
     @model_validator(mode="after")
     def _references(self) -> Self:

@@ -4,118 +4,52 @@ accessibility violations found by axe-core (WCAG 2.1 A and AA) on the main pages
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
-import uuid
-from collections.abc import Iterator
-from email import message_from_bytes
-from email.policy import default as default_policy
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from simulators import SimulatorGroup
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-AXE = Path(__file__).resolve().parent.parent / "node" / "node_modules" / "axe-core" / "axe.min.js"
-EMAIL = "sanne.devries@example.nl"
+from ..auth.conftest import Mailbox
+from .conftest import chromium, server
+from .harness import (
+    AXE,
+    BROWSER_AND_AXE,
+    CHROMIUM,
+    CUSTOMER_EMAIL,
+    Axe,
+    FileOutbox,
+    sign_in_customer,
+)
+from .harness import axe_violations as _axe_violations
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-    pytest.mark.skipif(not AXE.exists(), reason="needs axe-core: npm ci --prefix tests/node"),
+#: test_export_browser.py imports these from here.
+__all__ = [
+    "AXE",
+    "CHROMIUM",
+    "EMAIL",
+    "_axe_violations",
+    "_sign_in",
+    "chromium",
+    "server",
+    "settings_overrides",
 ]
 
+EMAIL = CUSTOMER_EMAIL
+OUTBOX = FileOutbox("outbox-customer")
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-PORT = _free_port()
-OUTBOX = f"outbox-customer-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture(autouse=True)
-def _push_request_context() -> None:
-    """No request context pushed around the test: the server thread has its own."""
+pytestmark = BROWSER_AND_AXE
 
 
 @pytest.fixture
-def settings_overrides(simulated_connectors: dict[str, object]) -> dict[str, object]:
-    return {
-        "base_url": f"http://127.0.0.1:{PORT}",
-        "mail_transport": "file",
-        "mail_outbox": OUTBOX,
-        "connectors": simulated_connectors,
-        "gather_budget_seconds": 10.0,
-    }
-
-
-@pytest.fixture
-def server(app: Flask, simulators: SimulatorGroup) -> Iterator[str]:
-    """The app on a real HTTP server in a thread."""
-    httpd = make_server("127.0.0.1", PORT, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{PORT}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def _code_from_mail(app: Flask, count: int) -> str:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        files = sorted((Path(app.instance_path) / OUTBOX).glob("*.eml"))
-        if len(files) >= count:
-            message = message_from_bytes(files[-1].read_bytes(), policy=default_policy)
-            body = message.get_body(preferencelist=("plain",))
-            assert body is not None
-            match = re.search(r"\b(\d{6})\b", str(body.get_content()))  # type: ignore[attr-defined]
-            assert match
-            return match.group(1)
-        time.sleep(0.05)
-    raise AssertionError("no e-mail written")
+def settings_overrides(simulated_settings: dict[str, object]) -> dict[str, object]:
+    return {**simulated_settings, **OUTBOX.settings}
 
 
 def _sign_in(app: Flask, page: Any, base: str) -> None:
-    before = len(list((Path(app.instance_path) / OUTBOX).glob("*.eml")))
-    page.goto(base + "/inloggen")
-    page.get_by_label("E-mailadres").fill(EMAIL)
-    page.get_by_role("button", name="Stuur mij een code").click()
-    page.wait_for_url(re.compile(r".*/inloggen/code$"))
-    page.get_by_label("Inlogcode").fill(_code_from_mail(app, before + 1))
-    page.get_by_role("button", name="Inloggen").click()
-    page.wait_for_url(re.compile(r".*/account$"))
-
-
-def _axe_violations(page: Any) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(AXE))
-    violations: list[dict[str, Any]] = page.evaluate(
-        """async () => (await axe.run(document, {
-            runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-        })).violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                  nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5)}))"""
-    )
-    return violations
+    before = len(OUTBOX.files(app))
+    sign_in_customer(page, base, lambda: Mailbox.code_in(OUTBOX.wait_for(app, before + 1)))
 
 
 def _focused(page: Any) -> str:
@@ -171,22 +105,19 @@ def test_overview_by_keyboard_with_a_source_down(
 def test_no_accessibility_violations(app: Flask, server: str, chromium: Any) -> None:
     context = chromium.new_context(bypass_csp=True)  # to inject axe-core; our CSP forbids it
     page = context.new_page()
-    found: dict[str, list[dict[str, Any]]] = {}
+    axe = Axe()
     for path in ("/", "/privacy", "/inloggen"):
         page.goto(server + path)
-        found[path] = _axe_violations(page)
+        axe.check(page, path)
     _sign_in(app, page, server)
     page.goto(server + "/mijn-gegevens/")
     for summary in page.locator("#cat-orders details.records > summary, #cat-orders summary").all():
         summary.click()
-    found["/mijn-gegevens/"] = _axe_violations(page)
+    axe.check(page, "/mijn-gegevens/")
     page.goto(server + "/mijn-gegevens/orders")
     page.locator("details.record > summary").first.click()
-    found["/mijn-gegevens/orders"] = _axe_violations(page)
+    axe.check(page, "/mijn-gegevens/orders")
     page.goto(server + "/account")
-    found["/account"] = _axe_violations(page)
-    for path, violations in found.items():
-        for violation in violations:
-            print(path, violation)
-    assert found == {path: [] for path in found}
+    axe.check(page, "/account")
+    axe.assert_clean()
     context.close()

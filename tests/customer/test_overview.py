@@ -62,7 +62,6 @@ def test_the_overview_shows_every_source_summary_first_then_per_category(
     # collapsible groups without JavaScript
     assert '<details class="records">' in page and "<summary>" in page
     assert "<script" not in page
-    assert "Wijzig" not in page  # the correction flow does not exist yet
 
 
 def test_an_invoice_from_2019_shows_its_due_date_and_its_reference(sanne: FlaskClient) -> None:
@@ -190,13 +189,10 @@ def test_english(sanne: FlaskClient) -> None:
     assert "Bookkeeping (Moneybird): Invoice" in invoices
 
 
-def test_correction_links_appear_once_the_correction_flow_exists(
-    app: Flask, client: FlaskClient
-) -> None:
-    app.add_url_rule("/correctie", endpoint="requests.new_correction", view_func=lambda: "")
-    sign_in(app, client)
-    page = _page(client, "/mijn-gegevens/identity")
-    assert 'href="/correctie?source=webshop&amp;record_type=customer&amp;record_id=101' in page
+def test_each_shown_field_links_to_a_correction_request(sanne: FlaskClient) -> None:
+    page = _page(sanne, "/mijn-gegevens/identity")
+    link = "/verzoeken/nieuw/correctie?source=webshop&amp;record_type=customer&amp;record_id=101"
+    assert f'href="{link}' in page
     assert 'Wijzig<span class="visually-hidden">: Voornaam</span>' in page
 
 

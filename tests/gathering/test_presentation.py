@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from portal import PROJECT_ROOT
-from portal.gathering.presentation import OTHER, by_category, parse_dates
+from portal.gathering.presentation import OTHER, by_category, parse_dates, plain_text
 from portal.policy import load_policy
 
 POLICY = load_policy(PROJECT_ROOT / "instance" / "policy.example.toml")
@@ -68,3 +68,18 @@ def test_unreadable_dates_compute_nothing() -> None:
     assert parse_dates({"invoice_date": "gisteren", "created": "2020-01-02"}) == {
         "created": date(2020, 1, 2)
     }
+
+
+def test_vendor_html_becomes_text_with_its_line_breaks() -> None:
+    body = "<p>Hallo<br>Sanne &amp; co</p><p>Mail: &lt;x@y.nl&gt;</p><script>alert(1)</script>"
+    assert plain_text(body) == "Hallo\nSanne & co\nMail: <x@y.nl>"
+    assert plain_text("<P>Upper</P><!-- note -->") == "Upper"
+
+
+def test_angle_brackets_that_start_no_tag_are_text() -> None:
+    """A sender written as ``Name <address>`` keeps its address (it is not an HTML tag)."""
+    sender = "Sanne de Vries <sanne.devries@example.nl>"
+    assert plain_text(sender) == sender
+    assert plain_text("a < b and c > d") == "a < b and c > d"
+    # ... also inside HTML, where a mail client left it unescaped
+    assert plain_text("<div>Van: Sanne <sanne@example.nl></div>") == "Van: Sanne <sanne@example.nl>"

@@ -1,0 +1,465 @@
+"""The audit log for the privacy officer (``/beheer/audit``): newest first, 50 a page, filtered
+by action, actor, subject and dates; a button that verifies the hash chain; an export of the
+filtered log as CSV or as JSON with the hashes, so that a third party can verify it again.
+
+Every verification and every export is itself written to the log (``audit.verified``,
+``audit.exported``). The log holds references only; so do its exports.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, select
+from werkzeug.wrappers import Response
+from wtforms import Form, SelectField, StringField
+from wtforms.fields import DateField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional, ValidationError
+
+from ..audit import GENESIS, verify_chain
+from ..audit import record as audit
+from ..export.writers import neutralise
+from ..extensions import db
+from ..models import AuditEvent, StaffMember, utcnow
+from ..staff.decorators import current_staff, officer_required
+from ..staff.forms import ConfirmForm
+from .blueprint import bp
+
+__all__ = ["bp"]
+
+PAGE_SIZE = 50
+#: Entries read from the database per batch while an export streams.
+EXPORT_BATCH = 500
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "actor_type",
+    "actor_id",
+    "action",
+    "subject_type",
+    "subject_id",
+    "details",
+    "prev_hash",
+    "hash",
+)
+#: How a third party recomputes each ``hash`` (see :func:`portal.audit._digest`).
+HASHING = (
+    "hash = sha256 hex of the JSON object {created_at, actor_type, actor_id, action, "
+    "subject_type, subject_id, details, prev_hash} with sorted keys, separators ',' and ':' "
+    "and non-ASCII characters escaped (Python json.dumps(obj, sort_keys=True, "
+    "separators=(',', ':'))); prev_hash is the hash of the entry before it, the genesis value "
+    "for the first entry, or the last_hash of an audit.purged entry after old entries were "
+    "deleted."
+)
+
+#: What staff read for the actions the portal writes; any other action is shown as it is.
+ACTION_NAMES = {
+    "auth.login": _l("Customer signed in"),
+    "auth.logout": _l("Customer signed out"),
+    "customer.created": _l("Customer account created"),
+    "customer.forgotten": _l("Customer forgotten"),
+    "identifier.added": _l("Identifier added"),
+    "identifier.verified": _l("Identifier confirmed"),
+    "data.gathered": _l("Data gathered from the sources"),
+    "export.downloaded": _l("Customer downloaded their data"),
+    "request.submitted": _l("Request submitted"),
+    "action.done": _l("Change made at a source"),
+    "action.confirmed": _l("Change at a source confirmed"),
+    "action.failed": _l("Change at a source failed"),
+    "action.manual": _l("Change at a source left to staff"),
+    "action.retried": _l("Change at a source tried again"),
+    "source.flagged": _l("Source keeps failing; privacy contact told"),
+    "sources.checked": _l("Sources checked"),
+    "staff.login": _l("Staff member signed in"),
+    "staff.login_failed": _l("Staff sign-in failed"),
+    "staff.logout": _l("Staff member signed out"),
+    "staff.locked": _l("Staff account locked"),
+    "staff.password_verified": _l("Staff password accepted"),
+    "staff.recovery_code_used": _l("Recovery code used"),
+    "staff.recovery_codes_generated": _l("New recovery codes made"),
+    "staff.totp_enrolled": _l("Authenticator app set up"),
+    "retention.purged": _l("Old data deleted (retention)"),
+    "audit.purged": _l("Old audit entries deleted (retention)"),
+    "audit.verified": _l("Audit log verified"),
+    "audit.exported": _l("Audit log exported"),
+}
+ACTOR_TYPES = {
+    "staff": _l("Staff member"),
+    "customer": _l("Customer"),
+    "system": _l("System"),
+}
+
+
+def action_name(action: str) -> str:
+    """Plain words for an action, else the action itself."""
+    name = ACTION_NAMES.get(action)
+    return str(name) if name is not None else action
+
+
+def _time_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Amsterdam"))
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+class FilterForm(Form):
+    """The log's filters (GET, or hidden fields of the export form): no CSRF needed to read."""
+
+    action = StringField(
+        _l("Action starts with"),
+        validators=[Optional(), Length(max=64, message=_l("This is too long"))],
+    )
+    actor_type = SelectField(
+        _l("Actor"),
+        choices=[SelectChoice("", _l("Anyone"))]
+        + [SelectChoice(key, name) for key, name in ACTOR_TYPES.items()],
+        default="",
+        validate_choice=True,
+    )
+    actor_id = StringField(
+        _l("Actor id"), validators=[Optional(), Length(max=64, message=_l("This is too long"))]
+    )
+    subject_type = StringField(
+        _l("Subject type"),
+        validators=[Optional(), Length(max=32, message=_l("This is too long"))],
+    )
+    subject_id = StringField(
+        _l("Subject id"), validators=[Optional(), Length(max=64, message=_l("This is too long"))]
+    )
+    date_from = DateField(
+        _l("From (date)"),
+        validators=[Optional()],
+        format="%Y-%m-%d",
+    )
+    date_to = DateField(_l("To (date)"), validators=[Optional()], format="%Y-%m-%d")
+
+    def validate_date_to(self, field: DateField) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_("The end date is before the start date"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """As WTForms does, with our own words for a date that is not a date."""
+        ok = super().validate(extra_validators)
+        for field in (self.date_from, self.date_to):
+            if field.errors and field.raw_data and field.data is None:
+                field.errors = [_("Enter a date as year-month-day, for example 2026-03-31")]
+        return ok
+
+
+@dataclass(frozen=True)
+class AuditCriteria:
+    """What part of the log to show or export (empty means any)."""
+
+    action: str = ""
+    actor_type: str = ""
+    actor_id: str = ""
+    subject_type: str = ""
+    subject_id: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @classmethod
+    def from_form(cls, form: FilterForm) -> AuditCriteria:
+        def text(value: Any) -> str:
+            return str(value or "").strip()
+
+        return cls(
+            action=text(form.action.data),
+            actor_type=text(form.actor_type.data),
+            actor_id=text(form.actor_id.data),
+            subject_type=text(form.subject_type.data),
+            subject_id=text(form.subject_id.data),
+            date_from=form.date_from.data,
+            date_to=form.date_to.data,
+        )
+
+    def as_args(self) -> dict[str, str]:
+        """The filters that are set, as query or form values."""
+        args = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value:
+                args[item.name] = value.isoformat() if isinstance(value, date) else value
+        return args
+
+    def apply(self, stmt: Select[Any]) -> Select[Any]:
+        """``stmt`` narrowed to these criteria; dates are days in the portal's time zone."""
+        if self.action:
+            stmt = stmt.where(AuditEvent.action.startswith(self.action, autoescape=True))
+        if self.actor_type:
+            stmt = stmt.where(AuditEvent.actor_type == self.actor_type)
+        if self.actor_id:
+            stmt = stmt.where(AuditEvent.actor_id == self.actor_id)
+        if self.subject_type:
+            stmt = stmt.where(AuditEvent.subject_type == self.subject_type)
+        if self.subject_id:
+            stmt = stmt.where(AuditEvent.subject_id == self.subject_id)
+        zone = _time_zone()
+        if self.date_from:
+            start = datetime.combine(self.date_from, time.min, tzinfo=zone)
+            stmt = stmt.where(AuditEvent.created_at >= start)
+        if self.date_to:
+            end = datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=zone)
+            stmt = stmt.where(AuditEvent.created_at < end)
+        return stmt
+
+
+def _criteria(values: Mapping[str, Any]) -> tuple[FilterForm, AuditCriteria | None]:
+    form = FilterForm(values)
+    if not form.validate():
+        return form, None
+    return form, AuditCriteria.from_form(form)
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def _entries(criteria: AuditCriteria, through_id: int) -> Iterator[AuditEvent]:
+    """The matching entries up to ``through_id``, oldest first, read in batches."""
+    last_id = 0
+    while True:
+        rows = db.session.scalars(
+            criteria.apply(select(AuditEvent))
+            .where(AuditEvent.id > last_id, AuditEvent.id <= through_id)
+            .order_by(AuditEvent.id)
+            .limit(EXPORT_BATCH)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+
+
+def entry_dict(event: AuditEvent) -> dict[str, Any]:
+    """One entry as exported: every field its hash covers, and the hashes."""
+    return {
+        "id": event.id,
+        "created_at": event.created_at.isoformat(),
+        "actor_type": event.actor_type,
+        "actor_id": event.actor_id,
+        "action": event.action,
+        "subject_type": event.subject_type,
+        "subject_id": event.subject_id,
+        "details": event.details,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+def csv_chunks(criteria: AuditCriteria, through_id: int) -> Iterator[bytes]:
+    """The CSV export: ``;``-separated, UTF-8 with a byte order mark (for Excel), every cell
+    that a spreadsheet could run as a formula made plain text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(CSV_COLUMNS)
+    for count, event in enumerate(_entries(criteria, through_id), start=1):
+        row = entry_dict(event)
+        row["details"] = json.dumps(event.details, sort_keys=True, ensure_ascii=False)
+        writer.writerow(["" if row[c] is None else neutralise(str(row[c])) for c in CSV_COLUMNS])
+        if count % EXPORT_BATCH == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def json_chunks(criteria: AuditCriteria, through_id: int, exported_at: datetime) -> Iterator[bytes]:
+    """The JSON export: a header, then the entries one per line with their hashes."""
+    header = {
+        "format": "privacy-portal-audit-log",
+        "version": 1,
+        "exported_at": exported_at.isoformat(),
+        "through_id": through_id,
+        "filters": criteria.as_args(),
+        "genesis": GENESIS,
+        "hashing": HASHING,
+    }
+    head = json.dumps(header, ensure_ascii=False, indent=1)
+    yield (head[:-2] + ',\n "entries": [\n').encode()
+    first = True
+    for event in _entries(criteria, through_id):
+        line = json.dumps(entry_dict(event), ensure_ascii=False, sort_keys=True)
+        yield (("  " if first else ",\n  ") + line).encode()
+        first = False
+    yield b"\n ]\n}\n"
+
+
+def last_id() -> int:
+    """The id of the newest entry (0 when the log is empty)."""
+    return int(db.session.scalar(select(func.max(AuditEvent.id))) or 0)
+
+
+def count_entries(criteria: AuditCriteria, through_id: int) -> int:
+    stmt = criteria.apply(select(func.count(AuditEvent.id))).where(AuditEvent.id <= through_id)
+    return int(db.session.scalar(stmt) or 0)
+
+
+def export_filename(fmt: str, moment: datetime) -> str:
+    return f"auditlog-{moment.astimezone(_time_zone()).date().isoformat()}.{fmt}"
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    number: int
+    pages: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def _actor_names(events: list[AuditEvent]) -> dict[str, str]:
+    ids = {
+        int(e.actor_id)
+        for e in events
+        if e.actor_type == "staff" and e.actor_id is not None and e.actor_id.isdigit()
+    }
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(StaffMember.id, StaffMember.display_name).where(StaffMember.id.in_(ids))
+    )
+    return {str(staff_id): name for staff_id, name in rows}
+
+
+def detail_text(value: Any) -> str:
+    """A detail's value as text: strings as they are, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@bp.get("/audit")
+@officer_required
+def audit_log() -> tuple[str, int]:
+    """The log, newest first, filtered and paged."""
+    form, criteria = _criteria(request.args)
+    events: list[AuditEvent] = []
+    page = Page(1, 1, 0)
+    if criteria is not None:
+        total = int(db.session.scalar(criteria.apply(select(func.count(AuditEvent.id)))) or 0)
+        pages = max(1, -(-total // PAGE_SIZE))
+        number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+        page = Page(number, pages, total)
+        events = list(
+            db.session.scalars(
+                criteria.apply(select(AuditEvent))
+                .order_by(AuditEvent.id.desc())
+                .offset((number - 1) * PAGE_SIZE)
+                .limit(PAGE_SIZE)
+            )
+        )
+    args = criteria.as_args() if criteria is not None else {}
+    return render_template(
+        "backoffice/audit.html",
+        form=form,
+        events=events,
+        page=page,
+        args=args,
+        filtered=bool(args),
+        actor_names=_actor_names(events),
+        actor_types=ACTOR_TYPES,
+        action_name=action_name,
+        detail_text=detail_text,
+        action_form=ConfirmForm(),
+    ), (200 if criteria is not None else 400)
+
+
+@bp.post("/audit/controleren")
+@officer_required
+def audit_verify() -> tuple[str, int]:
+    """Check the whole chain; write the outcome to the log; show it."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    member = current_staff()
+    assert member is not None  # officer_required
+    checked = last_id()
+    breaks = list(verify_chain())
+    audit(
+        "audit.verified", actor_type="staff", actor_id=member.id,
+        details={"through_id": checked, "intact": not breaks, "breaks": len(breaks),
+                 "broken_ids": sorted({b.event_id for b in breaks})[:50]},
+    )  # fmt: skip
+    db.session.commit()
+    reasons = [
+        (
+            brk.event_id,
+            _("An entry before it was removed, or the order was changed")
+            if brk.reason.startswith("previous")
+            else _("Its content was changed after it was written"),
+        )
+        for brk in breaks
+    ]
+    return render_template(
+        "backoffice/audit_verify.html",
+        breaks=reasons,
+        checked=checked,
+        total=count_entries(AuditCriteria(), checked),
+    ), 200
+
+
+@bp.post("/audit/export")
+@officer_required
+def audit_export() -> Response:
+    """The filtered log as a CSV or JSON download, streamed; the export is logged first."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    fmt = request.form.get("format", "")
+    if fmt not in ("csv", "json"):
+        abort(400)
+    _form, criteria = _criteria(request.form)
+    if criteria is None:
+        abort(400)
+    member = current_staff()
+    assert member is not None  # officer_required
+    through_id = last_id()
+    count = count_entries(criteria, through_id)
+    audit(
+        "audit.exported", actor_type="staff", actor_id=member.id,
+        details={"format": fmt, "entries": count, "through_id": through_id,
+                 "filters": criteria.as_args()},
+    )  # fmt: skip
+    db.session.commit()
+    now = utcnow()
+    if fmt == "csv":
+        body = stream_with_context(csv_chunks(criteria, through_id))
+        mimetype = "text/csv; charset=utf-8"
+    else:
+        body = stream_with_context(json_chunks(criteria, through_id, now))
+        mimetype = "application/json"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{export_filename(fmt, now)}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def page_url(args: Mapping[str, str], number: int) -> str:
+    """The log's address with the same filters, at page ``number``."""
+    return url_for("backoffice.audit_log", **dict(args), page=number)
+
+
+@bp.app_template_global("audit_page_url")
+def _audit_page_url(args: Mapping[str, str], number: int) -> str:
+    return page_url(args, number)

@@ -1,0 +1,227 @@
+"""Forms of the request queue and the request page. Messages are English ids, shown translated.
+
+Every form is a :class:`~flask_wtf.FlaskForm`, so every POST carries the CSRF token.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..dsr.forms import RequestForm
+from .queue import MAX_RECEIVED_AGE
+
+MESSAGE_MAX = 4000
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _message(label: str, required: str) -> TextAreaField:
+    return TextAreaField(
+        label,
+        validators=[
+            DataRequired(message=required),
+            Length(max=MESSAGE_MAX, message=_l("Use at most 4000 characters")),
+        ],
+        filters=[_strip],
+    )
+
+
+class DayField(DateField):
+    """A date typed as ``YYYY-MM-DD`` (the browser's date input), with our own message."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(_l("Enter a real date, for example 2026-01-31")) from exc
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Checkboxes for a multiple choice."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class QueueFilterForm(FlaskForm):
+    """The queue's filters: a GET form, so no CSRF token (it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    kind = SelectField(_l("Kind"), default="")
+    status = SelectField(_l("Status"), default="open")
+    assignee = SelectField(_l("Assigned to"), default="anyone")
+
+
+class AssignForm(FlaskForm):
+    assignee = SelectField(
+        _l("Assign to"), validators=[InputRequired(message=_l("Choose a staff member"))]
+    )
+
+
+class NoteForm(FlaskForm):
+    note = _message(_l("Internal note"), _l("Enter the note"))
+
+
+class AskInformationForm(FlaskForm):
+    question = _message(_l("What do you need from the customer?"), _l("Enter your question"))
+
+
+class ExtendForm(FlaskForm):
+    months = RadioField(
+        _l("Extend by how much in all?"),
+        choices=[
+            SelectChoice("1", _l("1 further month")),
+            SelectChoice("2", _l("2 further months")),
+        ],
+        validators=[InputRequired(message=_l("Choose by how many months"))],
+    )
+    extend_reason = _message(
+        _l("Why do you need more time?"), _l("Enter the reason for the extension")
+    )
+
+
+class RefuseForm(FlaskForm):
+    refuse_reason = _message(
+        _l("Why do you refuse the request?"), _l("Enter the reason for refusing")
+    )
+
+
+class CloseForm(FlaskForm):
+    closing_message = TextAreaField(
+        _l("Message to the customer (optional)"),
+        validators=[
+            Optional(),
+            Length(max=MESSAGE_MAX, message=_l("Use at most 4000 characters")),
+        ],
+        filters=[_strip],
+    )
+    override_reason = TextAreaField(
+        _l("Close anyway: why (privacy officer only)"),
+        validators=[
+            Optional(),
+            Length(max=MESSAGE_MAX, message=_l("Use at most 4000 characters")),
+        ],
+        filters=[_strip],
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button and nothing else (the CSRF token): start, approve, retry, confirm."""
+
+
+class NewRequestForm(RequestForm):
+    """A request received by post, e-mail or phone. Its hidden one-time ``key`` (made when the
+    form is first shown) makes the same form sent twice enter one request."""
+
+    channel = RadioField(
+        _l("How did the request reach us?"),
+        choices=[
+            SelectChoice("post", _l("By post")),
+            SelectChoice("email", _l("By e-mail")),
+            SelectChoice("phone", _l("By phone")),
+        ],
+        validators=[InputRequired(message=_l("Choose how the request reached us"))],
+    )
+    received_on = DayField(
+        _l("Date received"),
+        validators=[InputRequired(message=_l("Enter the date the request was received"))],
+    )
+    kind = RadioField(
+        _l("What do they ask?"),
+        validators=[InputRequired(message=_l("Choose what they ask"))],
+    )
+    name = StringField(
+        _l("Name of the person who asks"),
+        validators=[
+            DataRequired(message=_l("Enter the name")),
+            Length(max=200, message=_l("Use at most 200 characters")),
+        ],
+        filters=[_strip],
+    )
+    email = StringField(
+        _l("E-mail address (optional)"),
+        validators=[
+            Optional(),
+            Length(max=254, message=_l("An e-mail address has at most 254 characters")),
+            Email(message=_l("Enter an e-mail address like name@example.nl")),
+        ],
+        filters=[_strip],
+    )
+    address = TextAreaField(
+        _l("Postal address (optional)"),
+        validators=[Optional(), Length(max=500, message=_l("Use at most 500 characters"))],
+        filters=[_strip],
+    )
+    phone = StringField(
+        _l("Phone number (optional)"),
+        validators=[Optional(), Length(max=40, message=_l("Use at most 40 characters"))],
+        filters=[_strip],
+    )
+    identity_verification = RadioField(
+        _l("How did you verify who they are?"),
+        choices=[
+            SelectChoice(
+                "known_email", _l("They wrote from, or answered at, an e-mail address we know")
+            ),
+            SelectChoice("id_document_seen", _l("We saw a copy of their ID and did not keep it")),
+            SelectChoice(
+                "customer_and_invoice_number", _l("They gave their customer and invoice number")
+            ),
+            SelectChoice("known_in_person", _l("We know them in person or by phone")),
+            SelectChoice("other", _l("Another way (explain below)")),
+        ],
+        validators=[InputRequired(message=_l("Choose how you verified who they are"))],
+    )
+    identity_note = StringField(
+        _l("How, in a few words"),
+        validators=[Optional(), Length(max=300, message=_l("Use at most 300 characters"))],
+        filters=[_strip],
+    )
+    subject = StringField(
+        _l("Subject (for a question)"),
+        validators=[Optional(), Length(max=200, message=_l("Use at most 200 characters"))],
+        filters=[_strip],
+    )
+    text = _message(_l("What do they ask, in their words"), _l("Enter what they ask"))
+    sources = MultiCheckboxField(_l("Only these systems (leave empty for all)"), default=[])
+    locale = RadioField(
+        _l("Language for the answer"),
+        choices=[SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")],
+        default="nl",
+        validators=[InputRequired(message=_l("Choose the language for the answer"))],
+    )
+
+    def validate_received_on(self, field: DateField) -> None:
+        if field.data is None:
+            return
+        today = date.today()
+        if field.data > today:
+            raise ValidationError(_l("The date received cannot be in the future"))
+        if field.data < today - MAX_RECEIVED_AGE:
+            raise ValidationError(_l("The date received can be at most 3 months ago"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.identity_verification.data == "other" and not self.identity_note.data:
+            self.identity_note.errors = [_l("Explain how you verified who they are")]
+            valid = False
+        return valid

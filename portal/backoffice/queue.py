@@ -1,0 +1,860 @@
+"""The staff request queue and the work on one request (issue #8).
+
+The queue lists requests by deadline with counts at the top, and never shows a customer's
+personal data (only references, kinds, channels, dates, statuses and assignees). The request
+page's steps are here as functions that change the *current transaction* and flush; the view
+commits and only then hands outbox and action ids to the queue.
+
+Status steps (start, ask for information, extend, refuse, close) go through
+:mod:`portal.dsr.services`, which records the history, audits and mails the customer in their
+language. The steps of the back office itself (assigning, internal notes, viewing customer data,
+approving a correction, carrying out an erasure) are audited here, with ids only.
+
+Two staff members may press the same button at the same moment. Every step that changes the
+request therefore *claims* it first (:func:`_claim`): a conditional ``UPDATE`` that succeeds only
+while the request is still as the step read it (status and ``updated_at``) and moves
+``updated_at`` on. The database lets one of two such updates through; the other finds the row
+changed and the step stops with :class:`RequestError` ``conflict``, before it did anything.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import Select, false, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from connectors.identity import normalize_email
+
+from .. import retention
+from ..audit import record as audit
+from ..auth.services import identifier_hash
+from ..dsr import erasure
+from ..dsr import services as dsr
+from ..dsr.services import RequestError
+from ..extensions import db
+from ..gathering import Snapshot, gather_for, latest
+from ..models import (
+    ActionKind,
+    ActionStatus,
+    Customer,
+    CustomerIdentifier,
+    DataRequest,
+    RequestAction,
+    RequestChannel,
+    RequestEvent,
+    RequestKind,
+    RequestStatus,
+    StaffMember,
+    utcnow,
+)
+from ..policy import current_policy
+from . import actions
+
+#: Requests due within this many days are highlighted ("due this week").
+DUE_SOON_DAYS = 7
+FINAL_STATUSES = [s.value for s in RequestStatus if s.final]
+OPEN_STATUSES = [s.value for s in RequestStatus if not s.final]
+
+#: Assignee filter values besides a staff id.
+ASSIGNEE_ANYONE = "anyone"
+ASSIGNEE_ME = "me"
+ASSIGNEE_NOBODY = "nobody"
+
+#: How long back a request received by post, e-mail or phone may be dated.
+MAX_RECEIVED_AGE = timedelta(days=92)
+
+#: How staff may have verified the identity of someone who wrote or called.
+IDENTITY_METHODS = (
+    "known_email",
+    "id_document_seen",
+    "customer_and_invoice_number",
+    "known_in_person",
+    "other",
+)
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue shows: ``status`` is ``open`` (default), ``all`` or one status."""
+
+    kind: str = ""
+    status: str = "open"
+    assignee: str = ASSIGNEE_ANYONE
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One request in the list (no personal data)."""
+
+    request: DataRequest
+    days_left: int
+    assignee: StaffMember | None
+
+    @property
+    def overdue(self) -> bool:
+        return self.request.is_open and self.days_left < 0
+
+    @property
+    def due_soon(self) -> bool:
+        return self.request.is_open and 0 <= self.days_left <= DUE_SOON_DAYS
+
+
+@dataclass
+class QueueCounts:
+    """The numbers at the top of the queue (open requests only, whatever the filters)."""
+
+    open: int = 0
+    overdue: int = 0
+    due_soon: int = 0
+    waiting: int = 0
+    unassigned: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def _filtered(filters: QueueFilters, staff_id: int) -> Select[tuple[DataRequest]]:
+    query = select(DataRequest)
+    if filters.status == "open":
+        query = query.where(DataRequest.status.in_(OPEN_STATUSES))
+    elif filters.status in {s.value for s in RequestStatus}:
+        query = query.where(DataRequest.status == filters.status)
+    if filters.kind in {k.value for k in RequestKind}:
+        query = query.where(DataRequest.kind == filters.kind)
+    if filters.assignee == ASSIGNEE_ME:
+        query = query.where(DataRequest.assignee_id == staff_id)
+    elif filters.assignee == ASSIGNEE_NOBODY:
+        query = query.where(DataRequest.assignee_id.is_(None))
+    elif filters.assignee.isdigit():
+        query = query.where(DataRequest.assignee_id == int(filters.assignee))
+    return query.order_by(DataRequest.deadline, DataRequest.received_on, DataRequest.id)
+
+
+def queue(filters: QueueFilters, *, staff_id: int, today: date | None = None) -> list[QueueRow]:
+    """The requests the filters select, the earliest deadline first."""
+    today = today or date.today()
+    staff = {m.id: m for m in db.session.scalars(select(StaffMember))}
+    return [
+        QueueRow(r, (r.deadline - today).days, staff.get(r.assignee_id or 0))
+        for r in db.session.scalars(_filtered(filters, staff_id))
+    ]
+
+
+def counts(today: date | None = None) -> QueueCounts:
+    """How many open requests there are, overdue, due within a week, waiting, per kind."""
+    today = today or date.today()
+    result = QueueCounts()
+    rows = db.session.execute(
+        select(DataRequest.kind, DataRequest.status, DataRequest.deadline, DataRequest.assignee_id)
+        .where(DataRequest.status.in_(OPEN_STATUSES))
+    ).all()  # fmt: skip
+    kinds: Counter[str] = Counter()
+    for kind, status, deadline, assignee_id in rows:
+        result.open += 1
+        kinds[kind] += 1
+        days = (deadline - today).days
+        if days < 0:
+            result.overdue += 1
+        elif days <= DUE_SOON_DAYS:
+            result.due_soon += 1
+        if status == RequestStatus.WAITING_FOR_CUSTOMER.value:
+            result.waiting += 1
+        if assignee_id is None:
+            result.unassigned += 1
+    order = [k.value for k in RequestKind]
+    result.by_kind = {k: kinds[k] for k in order if kinds[k]}
+    return result
+
+
+def staff_members() -> list[StaffMember]:
+    """Active staff members, by name (the assignee choices)."""
+    return list(
+        db.session.scalars(
+            select(StaffMember)
+            .where(StaffMember.active.is_(True))
+            .order_by(StaffMember.display_name, StaffMember.id)
+        )
+    )
+
+
+def find(reference: str) -> DataRequest | None:
+    """The request with ``reference`` (any customer's: this is the back office)."""
+    return db.session.scalars(
+        select(DataRequest).where(DataRequest.reference == reference.strip().upper())
+    ).one_or_none()
+
+
+def customer_of(request: DataRequest) -> Customer | None:
+    """The request's customer while the portal knows them."""
+    return db.session.get(Customer, request.customer_id) if request.customer_id else None
+
+
+# --- the request page -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShownIdentifier:
+    """A customer's identifier as staff see it."""
+
+    kind: str
+    value: str
+    verified: bool
+
+
+def identifiers_of(customer: Customer) -> list[ShownIdentifier]:
+    """The customer's identifiers, verified ones first."""
+    from ..auth.services import identifier_value
+
+    shown = [
+        ShownIdentifier(i.kind, identifier_value(i), i.is_verified) for i in customer.identifiers
+    ]
+    return sorted(shown, key=lambda i: (not i.verified, i.kind, i.value))
+
+
+def current_data(
+    request: DataRequest, customer: Customer, *, live: bool, staff_id: int
+) -> Snapshot | None:
+    """The customer's data for the request page: gathered now (``live``) or the held one.
+
+    Every view is audited as ``request.data_viewed`` (ids only). Flushes; the view commits.
+    """
+    snapshot = gather_for(customer) if live else latest(customer)
+    if snapshot is None:
+        return None
+    audit(
+        "request.data_viewed", actor_type="staff", actor_id=staff_id,
+        subject_type="request", subject_id=request.id,
+        details={"customer": customer.id, "snapshot": snapshot.id, "live": live},
+    )  # fmt: skip
+    db.session.flush()
+    return snapshot
+
+
+def concerned_records(request: DataRequest, snapshot: Snapshot) -> list[dict[str, Any]]:
+    """The records of the snapshot that the request concerns, in the policy's source order.
+
+    A correction concerns the records of its items; other kinds their scope (sources and
+    categories; empty means everything).
+    """
+    order = {s.key: i for i, s in enumerate(current_policy().sources)}
+    if request.kind == RequestKind.CORRECTION.value:
+        refs = {
+            (str(i.get("source")), str(i.get("record_type")), str(i.get("record_id")))
+            for i in dsr.details_of(request).get("items", [])
+        }
+        records = [r for r in snapshot.records if _ref(r) in refs]
+    else:
+        sources = list(request.scope.get("sources", []))
+        categories = list(request.scope.get("categories", []))
+        records = [r for r in snapshot.records if erasure.in_scope(r, sources, categories)]
+    return sorted(records, key=lambda r: order.get(str(r["source"]), len(order)))
+
+
+def _ref(record: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (str(record.get("source")), str(record.get("record_type")), str(record.get("record_id")))
+
+
+# --- claiming a request for one step --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The state a step read the request in (what its checks were made against)."""
+
+    status: str
+    updated_at: datetime
+
+
+def seen(request: DataRequest) -> Seen:
+    """The request's state now, before a step checks it."""
+    return Seen(request.status, request.updated_at)
+
+
+def _claim(request: DataRequest, state: Seen) -> None:
+    """Claim the request for one step: atomically, only while it is still in ``state``.
+
+    A conditional ``UPDATE ... WHERE status = :seen AND updated_at = :seen`` that moves
+    ``updated_at`` on. Of two steps that read the same state, the database lets one update
+    through and makes the other wait for it and then find nothing to update (PostgreSQL
+    re-checks the row after the first commits; SQLite lets one writer in at a time). Flushes
+    first; changes nothing else.
+
+    :raises RequestError: ``conflict`` when someone else changed the request meanwhile.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(DataRequest)
+        .where(
+            DataRequest.id == request.id,
+            DataRequest.status == state.status,
+            DataRequest.updated_at == state.updated_at,
+        )
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise RequestError("conflict", "the request was changed by someone else meanwhile")
+    set_committed_value(request, "updated_at", now)
+
+
+def _internal_event(request: DataRequest, action: str, staff_id: int | None) -> None:
+    """A history step for staff only (no status change, no message, no audit of its own)."""
+    request.events.append(
+        RequestEvent(
+            action=action, status=None, actor_type="staff" if staff_id else "system",
+            actor_id=staff_id, visible_to_customer=False,
+        )
+    )  # fmt: skip
+
+
+# --- steps of the back office ---------------------------------------------------------------
+
+
+def start(request: DataRequest, *, staff_id: int) -> None:
+    """Start work on the request (once, however many press the button). Flushes.
+
+    :raises RequestError: ``conflict``, or as :func:`portal.dsr.services.start`.
+    """
+    state = seen(request)
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
+    _claim(request, state)
+    dsr.start(request, staff_id=staff_id)
+
+
+def ask_information(request: DataRequest, question: str, *, staff_id: int) -> list[int]:
+    """Ask the customer for information (mailed once). Flushes; returns outbox ids.
+
+    :raises RequestError: ``conflict``, or as :func:`portal.dsr.services.ask_information`.
+    """
+    state = seen(request)
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
+    _claim(request, state)
+    return dsr.ask_information(request, question, staff_id=staff_id)
+
+
+def extend(request: DataRequest, months: int, reason: str, *, staff_id: int) -> list[int]:
+    """Extend the deadline (once). Flushes; returns outbox ids.
+
+    :raises RequestError: ``conflict``, or as :func:`portal.dsr.services.extend`.
+    """
+    state = seen(request)
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
+    _claim(request, state)
+    return dsr.extend(request, months, reason, staff_id=staff_id)
+
+
+def refuse(request: DataRequest, reason: str, *, staff_id: int) -> list[int]:
+    """Refuse the request (once). Flushes; returns outbox ids. Refusing the last open request
+    of a customer who asked to erase everything lets the portal forget them
+    (:func:`forget_after_erasure`).
+
+    :raises RequestError: ``conflict``, or as :func:`portal.dsr.services.refuse`.
+    """
+    state = seen(request)
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
+    _claim(request, state)
+    outbox = dsr.refuse(request, reason, staff_id=staff_id)
+    if request.customer_id is not None:
+        forget_after_erasure(request.customer_id, closing=request)
+    return outbox
+
+
+def assign(request: DataRequest, assignee: StaffMember | None, *, staff_id: int) -> None:
+    """Give the request to ``assignee`` (or to nobody). An internal history step. Flushes.
+
+    :raises RequestError: ``conflict`` when someone else changed the request meanwhile.
+    """
+    _claim(request, seen(request))
+    request.assignee_id = assignee.id if assignee is not None else None
+    dsr.change(
+        request, "assigned", actor_type="staff", actor_id=staff_id,
+        message=assignee.display_name if assignee is not None else None,
+        visible=False, notify=False,
+    )  # fmt: skip
+    audit(
+        "request.assignee", actor_type="staff", actor_id=staff_id, subject_type="request",
+        subject_id=request.id, details={"assignee": request.assignee_id},
+    )  # fmt: skip
+
+
+def add_note(request: DataRequest, text: str, *, staff_id: int) -> None:
+    """An internal note: in the history for staff, never shown or sent to the customer."""
+    dsr.change(
+        request, "note", actor_type="staff", actor_id=staff_id, message=text.strip(),
+        visible=False, notify=False,
+    )  # fmt: skip
+
+
+def _start_if_new(request: DataRequest, staff_id: int) -> None:
+    if request.status_enum in (RequestStatus.RECEIVED, RequestStatus.WAITING_FOR_CUSTOMER):
+        dsr.start(request, staff_id=staff_id)
+
+
+def approve_correction(request: DataRequest, *, staff_id: int) -> list[int]:
+    """Write every corrected field back: one action per item with the *new* value. Flushes;
+    the caller commits, then :func:`actions.enqueue`\\ s the returned ids.
+
+    :raises RequestError: not a correction, finished, already approved, or ``conflict``
+        (someone else approved or changed it at the same moment).
+    """
+    state = seen(request)
+    if request.kind != RequestKind.CORRECTION.value:
+        raise RequestError("kind", "not a correction")
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
+    if actions.actions_of(request):
+        raise RequestError("approved", "the correction was approved already")
+    items = dsr.details_of(request).get("items", [])
+    if not items:
+        raise RequestError("empty", "nothing to correct")
+    _claim(request, state)
+    ids = []
+    for item in items:
+        action = actions.add_correction(
+            request,
+            actions.CorrectionItem(
+                str(item["source"]), str(item["record_type"]), str(item["record_id"]),
+                str(item["field"]), item.get("new"),
+            ),
+        )  # fmt: skip
+        ids.append(action.id)
+    _internal_event(request, "correction_approved", staff_id)
+    _start_if_new(request, staff_id)
+    audit(
+        "request.correction_approved", actor_type="staff", actor_id=staff_id,
+        subject_type="request", subject_id=request.id, details={"actions": ids},
+    )  # fmt: skip
+    db.session.flush()
+    return ids
+
+
+def _usable(snapshot: Snapshot, sources: Sequence[str]) -> list[str]:
+    """Sources (in scope) that did not answer completely: their records were not all seen."""
+    return [
+        o.key
+        for o in snapshot.sources
+        if (not sources or o.key in sources)
+        and o.status != "complete"
+        and not (o.status == "skipped" and o.error_kind == "no_identifier")
+    ]
+
+
+def _depth(record: Mapping[str, Any], by_ref: Mapping[tuple[str, str, str], Any]) -> int:
+    depth, seen, parent = 0, set(), record.get("parent")
+    while parent and _ref(parent) in by_ref and _ref(parent) not in seen:
+        seen.add(_ref(parent))
+        depth += 1
+        parent = by_ref[_ref(parent)].get("parent")
+    return depth
+
+
+def carry_out_erasure(
+    request: DataRequest, *, staff_id: int, today: date | None = None
+) -> list[int]:
+    """Erase source by source against the policy: gather afresh, then per record in scope keep
+    it (the law requires it, until a date), or delete / anonymise it through the vendor's API
+    (or by hand where none allows it). Children before their parents. Flushes; the caller
+    commits, then enqueues the returned ids (kept records have nothing to run).
+
+    :raises RequestError: not an erasure, finished, no customer to gather for, already
+        carried out, a source in scope that did not answer completely (``incomplete``), or
+        ``conflict`` (someone else carried it out or changed it at the same moment).
+    """
+    state = seen(request)
+    if request.kind != RequestKind.ERASURE.value:
+        raise RequestError("kind", "not an erasure")
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
+    if carried_out(request):
+        raise RequestError("approved", "the erasure was carried out already")
+    customer = customer_of(request)
+    if customer is None:
+        raise RequestError("no_customer", "no customer to gather for")
+    today = today or date.today()
+    policy = current_policy()
+    sources = list(request.scope.get("sources", []))
+    categories = list(request.scope.get("categories", []))
+    snapshot = gather_for(customer)
+    missing = _usable(snapshot, sources)
+    if missing:
+        raise RequestError("incomplete", ",".join(missing))
+    # Claimed after gathering (which may take seconds), so no lock is held while the sources
+    # answer; whoever loses the claim rolls back their snapshot too.
+    _claim(request, state)
+    action_of = erasure.connector_actions(policy)
+    records = [r for r in snapshot.records if erasure.in_scope(r, sources, categories)]
+    by_ref = {_ref(r): r for r in snapshot.records}
+    records.sort(key=lambda r: -_depth(r, by_ref))  # stable: children before their parents
+    to_run: list[int] = []
+    kept = 0
+    for record in records:
+        decision = erasure.decide(policy, record, today, action_of, categories or None)
+        source, record_type, record_id = _ref(record)
+        if decision.action == "keep":
+            actions.add_kept(
+                request, source, record_type, record_id,
+                until=decision.until, category=decision.category,
+            )  # fmt: skip
+            kept += 1
+            continue
+        action = actions.add_erasure(
+            request, source, record_type, record_id, anonymise=decision.action == "anonymise"
+        )
+        to_run.append(action.id)
+    _internal_event(request, "erasure_started", staff_id)
+    _start_if_new(request, staff_id)
+    audit(
+        "request.erasure_started", actor_type="staff", actor_id=staff_id,
+        subject_type="request", subject_id=request.id,
+        details={"snapshot": snapshot.id, "actions": to_run, "kept": kept},
+    )  # fmt: skip
+    db.session.flush()
+    return to_run
+
+
+@dataclass(frozen=True)
+class KeptGroup:
+    """Records of one source kept because of one category (for staff and the customer)."""
+
+    source: str
+    category: str
+    count: int
+    until: date | None
+
+
+def kept_of(request: DataRequest) -> list[KeptGroup]:
+    """What an erasure keeps, grouped per source and category (the latest date)."""
+    groups: dict[tuple[str, str], KeptGroup] = {}
+    for action in actions.actions_of(request):
+        if action.action != ActionKind.KEEP.value:
+            continue
+        key = (action.source, action.keep_category or "")
+        old = groups.get(key)
+        until = action.keep_until
+        if old is not None:
+            until = max((d for d in (old.until, until) if d is not None), default=None)
+        groups[key] = KeptGroup(key[0], key[1], (old.count if old else 0) + 1, until)
+    return list(groups.values())
+
+
+def closing_message(request: DataRequest, message: str | None) -> str | None:
+    """The message of the closing e-mail, in the customer's language. For an erasure it lists
+    what was kept: which data, where, on which ground and until which date."""
+    from ..customer.services import format_day
+
+    parts = [message.strip()] if message and message.strip() else []
+    kept = kept_of(request) if request.kind == RequestKind.ERASURE.value else []
+    if kept:
+        policy = current_policy()
+        names = {s.key: s.name for s in policy.sources}
+        with force_locale(request.locale):
+            lines = [_("The law requires us to keep some of your data:")]
+            for group in kept:
+                category = policy.category(group.category)
+                ground = erasure.statutory(policy, category) if category else None
+                source = names.get(group.source)
+                lines.append(
+                    "- "
+                    + _(
+                        "%(category)s in %(source)s: kept until %(date)s. Ground: %(ground)s.",
+                        category=category.name.get(request.locale) if category else group.category,
+                        source=source.get(request.locale) if source else group.source,
+                        date=format_day(group.until) if group.until else "-",
+                        ground=ground.get(request.locale) if ground else "-",
+                    )
+                )
+            lines.append(_("After that date we delete it. We use it only for this obligation."))
+            parts.append("\n".join(lines))
+    return "\n\n".join(parts) or None
+
+
+def covers_everything(request: DataRequest) -> bool:
+    """Whether an erasure request asked to delete all data (no sources or categories chosen)."""
+    return (
+        request.kind == RequestKind.ERASURE.value
+        and not request.scope.get("sources")
+        and not request.scope.get("categories")
+    )
+
+
+#: History steps (internal) that show the work at the sources was started, also when an
+#: erasure found nothing to change.
+STARTED_EVENTS = frozenset({"erasure_started", "correction_approved"})
+
+
+def carried_out(request: DataRequest) -> bool:
+    """Whether the work at the sources was started: the erasure carried out ("Wissen") or the
+    correction approved (it has actions, or the history step of that decision)."""
+    if actions.actions_of(request):
+        return True
+    return any(event.action in STARTED_EVENTS for event in request.events)
+
+
+def fully_erased(request: DataRequest) -> bool:
+    """Whether an erasure was carried out and none of its changes at the sources was cancelled
+    (a request closed with an officer's override cancels what was not written yet)."""
+    return carried_out(request) and not any(
+        a.status == ActionStatus.CANCELLED.value for a in actions.actions_of(request)
+    )
+
+
+def needs_work(request: DataRequest) -> bool:
+    """Whether closing as done needs changes at the sources first: an erasure for a customer the
+    portal knows (it can erase through the sources), or a correction with fields to correct."""
+    if request.kind == RequestKind.ERASURE.value:
+        return request.customer_id is not None
+    if request.kind == RequestKind.CORRECTION.value:
+        return bool(dsr.details_of(request).get("items"))
+    return False
+
+
+def not_done_code(request: DataRequest) -> str | None:
+    """Why the request cannot be closed as done yet, as a :class:`RequestError` code:
+    ``not_erased`` / ``not_corrected`` (the work was not started), ``unsettled`` (changes at the
+    sources not all confirmed), or ``None``."""
+    if needs_work(request) and not carried_out(request):
+        return "not_erased" if request.kind == RequestKind.ERASURE.value else "not_corrected"
+    if request.kind in (RequestKind.ERASURE.value, RequestKind.CORRECTION.value):
+        if not actions.all_settled(request):
+            return "unsettled"
+    return None
+
+
+def forget_after_erasure(customer_id: int, *, closing: DataRequest | None = None) -> bool:
+    """Forget a customer who asked to erase all their data, once nothing is left to finish.
+
+    When they have a *done* erasure of everything that was carried out in full
+    (:func:`fully_erased`), and no other request open and no change at a source unsettled
+    (:func:`portal.retention.has_unfinished_business`), the portal forgets them and anonymises
+    those erasures. Call it whenever one of their requests closes (``closing``) or a change at
+    a source settles. Flushes.
+
+    :returns: whether the customer was forgotten now.
+    """
+    erasures = [
+        r
+        for r in db.session.scalars(
+            select(DataRequest).where(
+                DataRequest.customer_id == customer_id,
+                DataRequest.kind == RequestKind.ERASURE.value,
+                DataRequest.status == RequestStatus.DONE.value,
+                DataRequest.anonymised_at.is_(None),
+            )
+        )
+        if covers_everything(r) and fully_erased(r)
+    ]
+    if not erasures:
+        return False
+    if retention.has_unfinished_business(
+        customer_id, except_request_id=closing.id if closing is not None else None
+    ):
+        return False
+    retention.forget_customer(customer_id, reason="erasure")
+    for request in erasures:
+        retention.anonymise_request(request)
+    db.session.flush()
+    return True
+
+
+@dataclass
+class Closed:
+    """What closing did: mail to hand the queue, whether the portal forgot the person, and
+    if an erasure of everything did not forget them, why (``unfinished``: other requests or
+    changes still open, forgotten when those finish; ``not_erased``: closed with an override
+    before everything was erased, so the person is kept)."""
+
+    outbox_ids: list[int]
+    forgotten: bool = False
+    kept: str | None = None
+
+
+def close_request(
+    request: DataRequest,
+    message: str | None,
+    *,
+    staff: StaffMember,
+    override_reason: str | None = None,
+) -> Closed:
+    """Close a request as done with a message.
+
+    An erasure (of a customer the portal knows) or a correction closes only once its work was
+    started at the sources and every change there is settled; otherwise only with a privacy
+    officer's override and a reason (kept as an internal note, audited).
+
+    After an erasure of all data the portal forgets the person and anonymises the request, once
+    the closing e-mail is in the outbox, and only when nothing else of theirs is open or
+    unsettled: otherwise the history says so and the closing of their last request forgets
+    them (:func:`forget_after_erasure`). An erasure closed without erasing anything never
+    forgets the person, nor does one whose unwritten changes the override cancelled. Flushes.
+
+    :raises RequestError: ``not_erased``, ``not_corrected``, ``unsettled`` (no valid override),
+        ``final`` or ``conflict`` (someone else changed the request at the same moment).
+    """
+    state = seen(request)
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
+    problem = not_done_code(request)
+    overridden = bool(override_reason and override_reason.strip() and staff.is_officer)
+    if problem is not None and not overridden:
+        messages = {
+            "not_erased": "the erasure was not carried out at the sources",
+            "not_corrected": "the correction was not approved and written back",
+            "unsettled": "changes at the sources are not all confirmed",
+        }
+        raise RequestError(problem, messages[problem])
+    _claim(request, state)
+    if problem is not None:
+        add_note(request, str(override_reason), staff_id=staff.id)
+        audit(
+            "request.close_override", actor_type="staff", actor_id=staff.id,
+            subject_type="request", subject_id=request.id,
+            details={"reason": problem,
+                     "unsettled": [a.id for a in actions.actions_of(request)
+                                   if not a.status_enum.settled]},
+        )  # fmt: skip
+    outbox = dsr.close(request, closing_message(request, message), staff_id=staff.id)
+    closed = Closed(outbox)
+    customer_id = request.customer_id
+    if customer_id is not None:
+        closed.forgotten = forget_after_erasure(customer_id, closing=request)
+        if not closed.forgotten and covers_everything(request):
+            closed.kept = "unfinished" if fully_erased(request) else "not_erased"
+            action = "forget_postponed" if closed.kept == "unfinished" else "not_forgotten"
+            _internal_event(request, action, staff.id)
+            audit(
+                f"request.{action}", actor_type="staff", actor_id=staff.id,
+                subject_type="request", subject_id=request.id,
+                details={"customer": customer_id},
+            )  # fmt: skip
+    db.session.flush()
+    return closed
+
+
+# --- requests received by post, e-mail or phone ---------------------------------------------
+
+
+def verified_customer(email: str) -> Customer | None:
+    """The customer whose *verified* e-mail identifier ``email`` is, if any."""
+    try:
+        value = normalize_email(email)
+    except ValueError:
+        return None
+    ident = db.session.scalars(
+        select(CustomerIdentifier).where(
+            CustomerIdentifier.kind == "email",
+            CustomerIdentifier.verified_hash == identifier_hash("email", value),
+        )
+    ).one_or_none()
+    return ident.customer if ident is not None else None
+
+
+def enter_request(
+    *,
+    kind: RequestKind,
+    channel: RequestChannel,
+    received_on: date,
+    name: str,
+    email: str | None,
+    address: str | None,
+    phone: str | None,
+    identity_verification: str,
+    identity_note: str | None,
+    text: str,
+    subject: str | None,
+    sources: Sequence[str],
+    locale: str,
+    staff_id: int,
+    idempotency_key: str | None = None,
+) -> dsr.Submitted:
+    """Store a request received by post, e-mail or phone. The deadline runs from the day it
+    was received. A request from a verified e-mail address of a customer is theirs. Flushes;
+    the caller commits, then hands the receipt (to ``email``, if given) to the queue.
+
+    :param idempotency_key: the form's one-time key. The same form sent twice (double click,
+        reload) finds the request it made (``created`` is False) and queues no second receipt,
+        whether or not the writer is a customer of the portal.
+    """
+    if idempotency_key:
+        _one_entry_at_a_time(staff_id)
+        existing = entered_with(idempotency_key)
+        if existing is not None:
+            return dsr.Submitted(existing, created=False)
+    customer = verified_customer(email) if email else None
+    requester = {
+        k: v
+        for k, v in {
+            "name": name, "email": email, "address": address, "phone": phone,
+            "identity_note": identity_note,
+        }.items()
+        if v
+    }  # fmt: skip
+    details: dict[str, Any] = {"explanation": text, "entered_by_staff": True}
+    scope: dict[str, list[str]] = {}
+    if kind is RequestKind.QUESTION:
+        details = {"subject": subject or "", "question": text, "entered_by_staff": True}
+    elif kind in (RequestKind.ERASURE, RequestKind.RESTRICTION):
+        details["scope"] = "sources" if sources else "all"
+        if sources:
+            scope["sources"] = list(sources)
+    result = dsr.submit(
+        customer, kind, scope=scope, details=details, locale=locale, received_on=received_on,
+        channel=channel, requester=requester, identity_verification=identity_verification,
+        actor_type="staff", actor_id=staff_id, idempotency_key=idempotency_key,
+    )  # fmt: skip
+    if not result.created:
+        return result
+    if customer is not None:
+        audit(
+            "request.linked", actor_type="staff", actor_id=staff_id, subject_type="request",
+            subject_id=result.request.id, details={"customer": customer.id},
+        )  # fmt: skip
+    return result
+
+
+def entered_with(key: str) -> DataRequest | None:
+    """The request staff entered with the form key ``key``, if any."""
+    return db.session.scalars(
+        select(DataRequest)
+        .where(
+            DataRequest.idempotency_key == key,
+            DataRequest.channel != RequestChannel.PORTAL.value,
+        )
+        .order_by(DataRequest.id)
+        .limit(1)
+    ).one_or_none()
+
+
+def _one_entry_at_a_time(staff_id: int) -> None:
+    """Serialise entering requests per staff member until the transaction ends, so that of the
+    same form sent twice at once the second sees the request the first made.
+
+    The unique constraint on (customer, key) cannot do it: a letter writer without an account
+    has no customer, and NULLs are never equal. So: PostgreSQL locks the staff member's row
+    (``SELECT ... FOR UPDATE``; the second request waits for the first to commit), and SQLite,
+    which ignores ``FOR UPDATE``, lets one writer in at a time once a (no-op) ``UPDATE`` opened
+    the write transaction.
+    """
+    db.session.execute(
+        update(DataRequest)
+        .where(false())
+        .values(status=DataRequest.status)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(select(StaffMember.id).where(StaffMember.id == staff_id).with_for_update())
+
+
+def action_summary(rows: Sequence[RequestAction]) -> dict[str, int]:
+    """How many actions per status."""
+    return dict(Counter(a.status for a in rows))

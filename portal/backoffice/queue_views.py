@@ -1,0 +1,698 @@
+"""The request queue (``/beheer/verzoeken``), one request's page with the staff steps, and
+entering a request received by post, e-mail or phone (``/beheer/verzoeken/nieuw``).
+
+Every route needs a staff member who passed both factors. Every step is a POST form with its
+CSRF token; a step that is not valid shows the page again with an error summary. Mail and
+changes at the sources are handed to the queue only after the commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from ..audit import record as audit
+from ..customer.texts import field_label, record_type_label
+from ..dsr import erasure
+from ..dsr import services as dsr
+from ..dsr.deadlines import response_deadline
+from ..dsr.flows import describe
+from ..dsr.services import RequestError
+from ..dsr.texts import kind_name, status_name
+from ..extensions import db
+from ..models import (
+    ActionKind,
+    ActionStatus,
+    DataRequest,
+    RequestAction,
+    RequestChannel,
+    RequestKind,
+    RequestStatus,
+    StaffMember,
+)
+from ..policy import current_policy
+from ..staff.decorators import current_staff, staff_required
+from ..tasks import enqueue_mail
+from . import actions, health, queue
+from .blueprint import bp
+from .forms import (
+    ActionForm,
+    AskInformationForm,
+    AssignForm,
+    CloseForm,
+    ExtendForm,
+    NewRequestForm,
+    NoteForm,
+    QueueFilterForm,
+    RefuseForm,
+)
+
+__all__ = ["bp"]
+
+CHANNEL_NAMES = {
+    RequestChannel.PORTAL.value: _l("Portal"),
+    RequestChannel.EMAIL.value: _l("E-mail"),
+    RequestChannel.POST.value: _l("Post"),
+    RequestChannel.PHONE.value: _l("Phone"),
+}
+
+#: Statuses as staff read them (the customer's words say "you").
+STAFF_STATUS_NAMES = {
+    RequestStatus.WAITING_FOR_CUSTOMER.value: _l("Waiting for the customer"),
+}
+
+IDENTITY_NAMES = {
+    "known_email": _l("Wrote from, or answered at, a known e-mail address"),
+    "id_document_seen": _l("Copy of ID seen and not kept"),
+    "customer_and_invoice_number": _l("Customer number and invoice number"),
+    "known_in_person": _l("Known in person or by phone"),
+    "other": _l("Another way"),
+}
+
+#: History steps as staff read them.
+EVENT_NAMES = {
+    "received": _l("Received"),
+    "status": _l("Work started"),
+    "extended": _l("Deadline extended"),
+    "info_requested": _l("Customer asked for information"),
+    "info_added": _l("Customer sent information"),
+    "withdrawn": _l("Withdrawn by the customer"),
+    "refused": _l("Refused"),
+    "done": _l("Closed"),
+    "assigned": _l("Assigned"),
+    "note": _l("Internal note"),
+    "reminder": _l("Deadline reminder sent"),
+    "correction_approved": _l("Correction approved"),
+    "erasure_started": _l("Erasure carried out at the sources"),
+    "forget_postponed": _l(
+        "Person not forgotten yet: other requests or changes at the sources are still open"
+    ),
+    "not_forgotten": _l("Closed before everything was erased: the portal keeps the person"),
+}
+
+ACTION_STATUS_NAMES = {
+    ActionStatus.PENDING.value: _l("Waiting in the queue"),
+    ActionStatus.RUNNING.value: _l("Being carried out"),
+    ActionStatus.DONE.value: _l("Done, waiting for confirmation"),
+    ActionStatus.CONFIRMED.value: _l("Confirmed"),
+    ActionStatus.MANUAL.value: _l("To do by hand"),
+    ActionStatus.FAILED.value: _l("Failed"),
+    ActionStatus.SKIPPED.value: _l("Kept (nothing to do)"),
+    ActionStatus.CANCELLED.value: _l("Cancelled: the request ended first"),
+}
+
+ACTION_KIND_NAMES = {
+    ActionKind.CORRECT.value: _l("Correct"),
+    ActionKind.DELETE.value: _l("Delete"),
+    ActionKind.ANONYMISE.value: _l("Anonymise"),
+    ActionKind.KEEP.value: _l("Keep"),
+}
+
+#: Why a step was not possible, from :class:`RequestError` codes.
+STEP_ERRORS = {
+    "final": _l("This request is finished: nothing more can be done."),
+    "transition": _l("This step is not possible in the request's current status."),
+    "extension": _l("Extend by one or two further months in all, and not less than now."),
+    "approved": _l("This was done already: see the changes at the sources."),
+    "kind": _l("This step does not fit this kind of request."),
+    "empty": _l("There is nothing to correct in this request."),
+    "no_customer": _l(
+        "The portal does not know this person as a customer, so it cannot look up their data."
+        " Erase it by hand in each system."
+    ),
+    "incomplete": _l(
+        "Not every system answered completely, so not all data could be seen. Nothing was"
+        " changed. Try again later, or check the sources page."
+    ),
+    "unsettled": _l(
+        "Not every change at the sources is confirmed yet. Wait, retry or confirm them by"
+        " hand; a privacy officer can close anyway with a reason."
+    ),
+    "not_erased": _l(
+        "Nothing was erased yet: carry out the erasure first, and close the request when every"
+        " change at the sources is confirmed. A privacy officer can close anyway with a reason;"
+        " the portal then does not forget the person."
+    ),
+    "not_corrected": _l(
+        "Nothing was corrected yet: approve the correction first, and close the request when"
+        " every change at the sources is confirmed. A privacy officer can close anyway with a"
+        " reason."
+    ),
+    "conflict": _l(
+        "Someone else changed this request at the same moment, so your step was not carried"
+        " out. Nothing was done twice. Check the request below and try again if it is still"
+        " needed."
+    ),
+}
+
+
+def staff_status_name(status: str) -> str:
+    """A status as staff read it."""
+    name = STAFF_STATUS_NAMES.get(status)
+    return str(name) if name is not None else status_name(status)
+
+
+def _locale() -> str:
+    return str(get_locale() or "nl")
+
+
+def _me() -> StaffMember:
+    member = current_staff()
+    assert member is not None  # staff_required
+    return member
+
+
+def _found(reference: str) -> DataRequest:
+    found = queue.find(reference)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _text(name: str) -> str:
+    value = request.form.get(name, "")
+    return value.strip()
+
+
+def _send(outbox_ids: list[int]) -> None:
+    for outbox_id in outbox_ids:
+        enqueue_mail(outbox_id)
+
+
+def _back(found: DataRequest, anchor: str = "") -> Response:
+    target = url_for("backoffice.request_page", reference=found.reference)
+    return redirect(target + (f"#{anchor}" if anchor else ""), code=303)
+
+
+@bp.app_context_processor
+def _queue_helpers() -> dict[str, object]:
+    return {
+        "bo_kind_name": kind_name,
+        "bo_status_name": staff_status_name,
+        "bo_channel_names": CHANNEL_NAMES,
+    }
+
+
+def _assignees(staff: list[StaffMember]) -> list[SelectChoice]:
+    return [SelectChoice("", _("Nobody"))] + [
+        SelectChoice(str(m.id), m.display_name) for m in staff
+    ]
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def _filter_form(staff: list[StaffMember]) -> QueueFilterForm:
+    form = QueueFilterForm(formdata=request.args)
+    form.kind.choices = [SelectChoice("", _("All kinds"))] + [
+        SelectChoice(k.value, kind_name(k.value)) for k in RequestKind
+    ]
+    form.status.choices = [
+        SelectChoice("open", _("Open")),
+        SelectChoice("all", _("All, finished ones too")),
+    ] + [SelectChoice(s.value, staff_status_name(s.value)) for s in RequestStatus]
+    form.assignee.choices = [
+        SelectChoice(queue.ASSIGNEE_ANYONE, _("Anyone")),
+        SelectChoice(queue.ASSIGNEE_ME, _("Me")),
+        SelectChoice(queue.ASSIGNEE_NOBODY, _("Nobody")),
+    ] + [SelectChoice(str(m.id), m.display_name) for m in staff]
+    for field in (form.kind, form.status, form.assignee):
+        if field.data not in {c.value for c in field.choices}:
+            field.data = field.default
+    return form
+
+
+@bp.get("/verzoeken")
+@staff_required
+def queue_page() -> str:
+    """All requests by deadline, with filters and counts."""
+    staff = queue.staff_members()
+    form = _filter_form(staff)
+    filters = queue.QueueFilters(
+        kind=form.kind.data or "", status=form.status.data or "open",
+        assignee=form.assignee.data or queue.ASSIGNEE_ANYONE,
+    )  # fmt: skip
+    rows = queue.queue(filters, staff_id=_me().id)
+    return render_template(
+        "backoffice/queue.html",
+        form=form,
+        rows=rows,
+        counts=queue.counts(),
+        filtered=filters != queue.QueueFilters(),
+        due_soon_days=queue.DUE_SOON_DAYS,
+    )
+
+
+# --- one request ----------------------------------------------------------------------------
+
+
+def _forms() -> dict[str, Any]:
+    staff = queue.staff_members()
+    assign = AssignForm(formdata=None)
+    assign.assignee.choices = _assignees(staff)
+    return {
+        "assign_form": assign,
+        "note_form": NoteForm(formdata=None),
+        "ask_form": AskInformationForm(formdata=None),
+        "extend_form": ExtendForm(formdata=None),
+        "refuse_form": RefuseForm(formdata=None),
+        "close_form": CloseForm(formdata=None),
+        "action_form": ActionForm(formdata=None),
+    }
+
+
+def _names_of_staff() -> dict[int, str]:
+    return {m.id: m.display_name for m in db.session.query(StaffMember)}
+
+
+def _render(
+    found: DataRequest,
+    *,
+    status: int = 200,
+    live: bool = False,
+    errors: list[tuple[str, str]] | None = None,
+    extra_error: str | None = None,
+    **forms: Any,
+) -> tuple[str, int]:
+    me = _me()
+    policy = current_policy()
+    locale = _locale()
+    customer = queue.customer_of(found)
+    details = dsr.details_of(found)
+    page_forms = _forms()
+    page_forms.update(forms)
+    page_forms["assign_form"].assignee.data = str(found.assignee_id or "")
+    snapshot = (
+        queue.current_data(found, customer, live=live, staff_id=me.id)
+        if customer is not None
+        else None
+    )
+    audit(
+        "request.viewed", actor_type="staff", actor_id=me.id, subject_type="request",
+        subject_id=found.id,
+    )  # fmt: skip
+    db.session.commit()
+    rows = actions.actions_of(found)
+    source_names = {s.key: s.name.get(locale) for s in policy.sources}
+    categories = {c.key: c for c in policy.categories}
+    kept = queue.kept_of(found)
+    grounds = {}
+    for group in kept:
+        category = policy.category(group.category)
+        ground = erasure.statutory(policy, category) if category else None
+        grounds[group.category] = ground.get(locale) if ground else ""
+    unsettled = [a for a in rows if not a.status_enum.settled]
+    close_problem = queue.not_done_code(found) if found.is_open else None
+    return render_template(
+        "backoffice/request.html",
+        req=found,
+        details=details,
+        rows=describe(found.kind, found.scope, details, policy, locale) if details else [],
+        requester=dsr.requester_of(found),
+        identifiers=queue.identifiers_of(customer) if customer is not None else [],
+        customer=customer,
+        days_left=dsr.days_left(found),
+        history=found.events,
+        message_of=dsr.message_of,
+        staff_names=_names_of_staff(),
+        actions=rows,
+        unsettled=unsettled,
+        value_of=actions.value_of,
+        kept=kept,
+        grounds=grounds,
+        categories=categories,
+        snapshot=snapshot,
+        records=queue.concerned_records(found, snapshot) if snapshot is not None else [],
+        source_names=source_names,
+        record_type_label=record_type_label,
+        field_label=field_label,
+        event_names=EVENT_NAMES,
+        identity_names=IDENTITY_NAMES,
+        action_status_names=ACTION_STATUS_NAMES,
+        action_kind_names=ACTION_KIND_NAMES,
+        failure_kind=health.failure_kind,
+        errors=errors or [],
+        extra_error=extra_error,
+        deadline_after={m: response_deadline(found.received_on, m) for m in (1, 2)},
+        is_correction=found.kind == RequestKind.CORRECTION.value,
+        is_erasure=found.kind == RequestKind.ERASURE.value,
+        covers_everything=queue.covers_everything(found),
+        carried_out=queue.carried_out(found),
+        close_problem=close_problem,
+        **page_forms,
+    ), status
+
+
+def _form_errors(form: Any) -> list[tuple[str, str]]:
+    return [
+        (field.id, str(field.errors[0]))
+        for field in form
+        if field.errors and field.name != "csrf_token"
+    ]
+
+
+def _invalid(found: DataRequest, key: str, form: Any) -> tuple[str, int]:
+    if form.errors.get("csrf_token"):
+        abort(400)
+    return _render(found, status=400, errors=_form_errors(form), **{key: form})
+
+
+def _step_error(found: DataRequest, exc: RequestError) -> tuple[str, int]:
+    db.session.rollback()
+    message = STEP_ERRORS.get(exc.code, STEP_ERRORS["transition"])
+    return _render(found, status=409, extra_error=str(message))
+
+
+@bp.get("/verzoeken/<reference>")
+@staff_required
+def request_page(reference: str) -> tuple[str, int]:
+    """One request: who, what, its history, the changes at the sources and the current data."""
+    return _render(_found(reference))
+
+
+@bp.post("/verzoeken/<reference>/gegevens")
+@staff_required
+def show_data(reference: str) -> tuple[str, int]:
+    """Gather the customer's data live from the sources and show it (audited)."""
+    found = _found(reference)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if found.customer_id is None:
+        abort(409)
+    return _render(found, live=True)
+
+
+@bp.post("/verzoeken/<reference>/toewijzen")
+@staff_required
+def assign(reference: str) -> Any:
+    found = _found(reference)
+    staff = queue.staff_members()
+    form = AssignForm()
+    form.assignee.choices = _assignees(staff)
+    if not form.validate_on_submit():
+        return _invalid(found, "assign_form", form)
+    chosen = next((m for m in staff if str(m.id) == form.assignee.data), None)
+    try:
+        queue.assign(found, chosen, staff_id=_me().id)
+    except RequestError as exc:
+        return _step_error(found, exc)
+    db.session.commit()
+    flash(
+        _("Assigned to %(name)s.", name=chosen.display_name)
+        if chosen
+        else _("Assigned to nobody."),
+        "success",
+    )
+    return _back(found)
+
+
+@bp.post("/verzoeken/<reference>/mij")
+@staff_required
+def assign_to_me(reference: str) -> Any:
+    found = _found(reference)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        queue.assign(found, _me(), staff_id=_me().id)
+    except RequestError as exc:
+        return _step_error(found, exc)
+    db.session.commit()
+    flash(_("Assigned to you."), "success")
+    return _back(found)
+
+
+@bp.post("/verzoeken/<reference>/starten")
+@staff_required
+def start(reference: str) -> Any:
+    found = _found(reference)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        queue.start(found, staff_id=_me().id)
+    except RequestError as exc:
+        return _step_error(found, exc)
+    db.session.commit()
+    flash(_("The request is in progress."), "success")
+    return _back(found)
+
+
+@bp.post("/verzoeken/<reference>/notitie")
+@staff_required
+def note(reference: str) -> Any:
+    found = _found(reference)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return _invalid(found, "note_form", form)
+    queue.add_note(found, form.note.data, staff_id=_me().id)
+    db.session.commit()
+    flash(_("Note added. The customer does not see it."), "success")
+    return _back(found, "history")
+
+
+@bp.post("/verzoeken/<reference>/informatie")
+@staff_required
+def ask_information(reference: str) -> Any:
+    found = _found(reference)
+    form = AskInformationForm()
+    if not form.validate_on_submit():
+        return _invalid(found, "ask_form", form)
+    try:
+        outbox = queue.ask_information(found, form.question.data, staff_id=_me().id)
+    except RequestError as exc:
+        return _step_error(found, exc)
+    db.session.commit()
+    _send(outbox)
+    flash(_("Your question was sent to the customer."), "success")
+    return _back(found)
+
+
+@bp.post("/verzoeken/<reference>/verlengen")
+@staff_required
+def extend(reference: str) -> Any:
+    found = _found(reference)
+    form = ExtendForm()
+    if not form.validate_on_submit():
+        return _invalid(found, "extend_form", form)
+    before = found.deadline
+    try:
+        outbox = queue.extend(
+            found, int(form.months.data), form.extend_reason.data, staff_id=_me().id
+        )
+    except RequestError as exc:
+        return _step_error(found, exc)
+    db.session.commit()
+    _send(outbox)
+    from ..customer.services import format_day
+
+    flash(
+        _(
+            "The deadline moved from %(before)s to %(after)s. The customer was told why.",
+            before=format_day(before), after=format_day(found.deadline),
+        ),
+        "success",
+    )  # fmt: skip
+    return _back(found)
+
+
+@bp.post("/verzoeken/<reference>/weigeren")
+@staff_required
+def refuse(reference: str) -> Any:
+    found = _found(reference)
+    form = RefuseForm()
+    if not form.validate_on_submit():
+        return _invalid(found, "refuse_form", form)
+    try:
+        outbox = queue.refuse(found, form.refuse_reason.data, staff_id=_me().id)
+    except RequestError as exc:
+        return _step_error(found, exc)
+    db.session.commit()
+    _send(outbox)
+    flash(_("The request was refused. The customer was told why."), "success")
+    return _back(found)
+
+
+@bp.post("/verzoeken/<reference>/afsluiten")
+@staff_required
+def close(reference: str) -> Any:
+    found = _found(reference)
+    form = CloseForm()
+    if not form.validate_on_submit():
+        return _invalid(found, "close_form", form)
+    me = _me()
+    try:
+        closed = queue.close_request(
+            found, form.closing_message.data, staff=me,
+            override_reason=form.override_reason.data if me.is_officer else None,
+        )  # fmt: skip
+    except RequestError as exc:
+        return _step_error(found, exc)
+    anonymised = found.anonymised_at is not None  # the erasure that made the portal forget
+    db.session.commit()
+    _send(closed.outbox_ids)
+    if closed.forgotten and anonymised:
+        flash(
+            _("The request is closed. The portal has forgotten the person; only this anonymised"
+              " record of the request stays."),
+            "success",
+        )  # fmt: skip
+    elif closed.forgotten:
+        flash(
+            _("The request is closed and the customer was told. They had asked to erase all"
+              " their data and nothing else of theirs is open, so the portal has now forgotten"
+              " them."),
+            "success",
+        )  # fmt: skip
+    elif closed.kept == "unfinished":
+        flash(
+            _("The request is closed and the customer was told. The portal forgets the person"
+              " when their other requests are finished and every change at the sources is"
+              " confirmed."),
+            "success",
+        )  # fmt: skip
+    elif closed.kept == "not_erased":
+        flash(
+            _("The request is closed without erasing everything at the sources, so the portal"
+              " has not forgotten the person."),
+            "warning",
+        )  # fmt: skip
+    else:
+        flash(_("The request is closed. The customer was told."), "success")
+    return _back(found)
+
+
+@bp.post("/verzoeken/<reference>/goedkeuren")
+@staff_required
+def approve_correction(reference: str) -> Any:
+    found = _found(reference)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        ids = queue.approve_correction(found, staff_id=_me().id)
+    except RequestError as exc:
+        return _step_error(found, exc)
+    db.session.commit()
+    actions.enqueue(ids)
+    flash(_("The corrections are being written back. Their state is shown below."), "success")
+    return _back(found, "actions")
+
+
+@bp.post("/verzoeken/<reference>/wissen")
+@staff_required
+def carry_out_erasure(reference: str) -> Any:
+    found = _found(reference)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        ids = queue.carry_out_erasure(found, staff_id=_me().id)
+    except RequestError as exc:
+        return _step_error(found, exc)
+    db.session.commit()
+    actions.enqueue(ids)
+    flash(_("The erasure is being carried out. The state per record is shown below."), "success")
+    return _back(found, "actions")
+
+
+def _action_of(found: DataRequest, action_id: int) -> RequestAction:
+    action = db.session.get(RequestAction, action_id)
+    if action is None or action.request_id != found.id:
+        abort(404)
+    return action
+
+
+@bp.post("/verzoeken/<reference>/acties/<int:action_id>/opnieuw")
+@staff_required
+def retry_action(reference: str, action_id: int) -> Any:
+    found = _found(reference)
+    action = _action_of(found, action_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        actions.retry(action, staff_id=_me().id)
+    except ValueError:
+        return _render(found, status=409, extra_error=_("This change cannot be retried now."))
+    db.session.commit()
+    actions.enqueue([action.id])
+    flash(_("The change was tried again. Its state is shown below."), "success")
+    return _back(found, "actions")
+
+
+@bp.post("/verzoeken/<reference>/acties/<int:action_id>/bevestigen")
+@staff_required
+def confirm_action(reference: str, action_id: int) -> Any:
+    found = _found(reference)
+    action = _action_of(found, action_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        actions.confirm_by_hand(action, staff_id=_me().id)
+    except ValueError:
+        return _render(found, status=409, extra_error=_("This change cannot be confirmed now."))
+    db.session.commit()
+    flash(_("You confirmed that the change was made."), "success")
+    return _back(found, "actions")
+
+
+# --- a request received by post, e-mail or phone --------------------------------------------
+
+
+def _new_form() -> NewRequestForm:
+    form = NewRequestForm()
+    form.kind.choices = [SelectChoice(k.value, kind_name(k.value)) for k in RequestKind]
+    locale = _locale()
+    form.sources.choices = [
+        SelectChoice(s.key, s.name.get(locale)) for s in current_policy().sources
+    ]
+    return form
+
+
+@bp.route("/verzoeken/nieuw", methods=["GET", "POST"])
+@staff_required
+def new_request() -> Any:
+    """Enter a request received by post, e-mail or phone."""
+    form = _new_form()
+    key = form.ensure_key()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            result = queue.enter_request(
+                kind=RequestKind(form.kind.data),
+                channel=RequestChannel(form.channel.data),
+                received_on=form.received_on.data,
+                name=form.name.data,
+                email=form.email.data or None,
+                address=form.address.data or None,
+                phone=form.phone.data or None,
+                identity_verification=form.identity_verification.data,
+                identity_note=form.identity_note.data or None,
+                text=form.text.data,
+                subject=form.subject.data or None,
+                sources=form.sources.data or [],
+                locale=form.locale.data,
+                staff_id=_me().id,
+                idempotency_key=key,
+            )
+            db.session.commit()
+            if not result.created:
+                flash(
+                    _("This request was entered already as %(reference)s; it was not entered"
+                      " twice.", reference=result.request.reference),
+                    "info",
+                )  # fmt: skip
+                return _back(result.request)
+            _send(result.outbox_ids)
+            flash(
+                _("The request %(reference)s was entered.", reference=result.request.reference),
+                "success",
+            )
+            return _back(result.request)
+        if form.errors.get("csrf_token"):
+            abort(400)
+        return render_template(
+            "backoffice/new_request.html", form=form, errors=_form_errors(form)
+        ), 400
+    return render_template("backoffice/new_request.html", form=form, errors=[])

@@ -1,0 +1,255 @@
+"""What an erasure request (GDPR art. 17) would do, per source, before the customer sends it.
+
+The rule, for each gathered record in the request's scope:
+
+* it is **kept** when one of its categories must be kept by law and its due date is still in
+  the future: the category rests on a purpose with legal basis *legal obligation*, or its
+  retention names a statutory ground (an article of a law), and the retention's due date of
+  that record (:func:`portal.gathering.presentation.due_date`) is after today. It is kept until
+  that date (the latest one, when several categories keep it), on the retention's ground or
+  else the obligation of the purpose (art. 17(3)(b));
+* otherwise it is **deleted** or **anonymised**, as the source's connector does that to records
+  of its type (``erasure_action``); ``"none"`` means the connector cannot do it, and our staff
+  remove it by hand. Categories kept "while you are a customer" have no date in a record, so
+  they are not kept against an erasure request.
+
+:func:`preview` is pure (the policy, the records, today and a function that says what a
+connector does are its only inputs) so it is tested on its own; :func:`connector_actions` gives
+that function from the connector registry.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from ..gathering.presentation import due_date
+from ..policy.schema import Category, LegalBasis, Policy, Text
+
+Action = Literal["delete", "anonymise", "none"]
+#: (source key, record type) -> what the source's connector does to such a record.
+ActionOf = Callable[[str, str], Action]
+
+ACTIONS: tuple[Action, ...] = ("delete", "anonymise", "none")
+
+#: A retention ground that cites an article of a law ("artikel 52 AWR", "art. 7:454 BW",
+#: "article 52 of the ... Act") is statutory; the firm's own reasoning is not.
+_STATUTORY = re.compile(r"\b(art(ikel|icle)?\.?\s*\d|wettelijk|statutory)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happens to one record."""
+
+    action: Literal["keep", "delete", "anonymise", "none"]
+    #: The category that keeps it, the date it is kept until and the ground (when kept).
+    category: str | None = None
+    until: date | None = None
+    ground: Text | None = None
+
+
+@dataclass
+class Kept:
+    """Records of one source kept because of one category: how many, until when, why."""
+
+    category: str
+    name: Text | None
+    ground: Text | None
+    until: date
+    count: int = 0
+
+
+@dataclass
+class SourcePreview:
+    """What an erasure does to one source's records."""
+
+    key: str
+    name: Text | None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
+    kept: list[Kept] = field(default_factory=list)
+
+    @property
+    def kept_count(self) -> int:
+        return sum(k.count for k in self.kept)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values()) + self.kept_count
+
+
+@dataclass
+class Preview:
+    """The whole preview: per source in the policy's order, and the day it was made."""
+
+    today: date
+    sources: list[SourcePreview]
+
+    @property
+    def total(self) -> int:
+        return sum(s.total for s in self.sources)
+
+    def summary(self) -> dict[str, Any]:
+        """The preview as JSON-ready data (no personal data: counts, policy keys, dates), for
+        the request's details, so staff see what the customer was told."""
+        return {
+            "made_on": self.today.isoformat(),
+            "sources": [
+                {
+                    "source": s.key,
+                    "delete": s.counts["delete"],
+                    "anonymise": s.counts["anonymise"],
+                    "by_staff": s.counts["none"],
+                    "kept": [
+                        {
+                            "category": k.category,
+                            "count": k.count,
+                            "until": k.until.isoformat(),
+                            "ground": k.ground.model_dump() if k.ground else None,
+                        }
+                        for k in s.kept
+                    ],
+                }
+                for s in self.sources
+            ],
+        }
+
+
+def statutory(policy: Policy, category: Category) -> Text | None:
+    """The ground on which the law makes the firm keep ``category``, or None.
+
+    The retention's own ground when it cites the law, else the obligation of a purpose on
+    legal obligation (or its name, if the policy states no obligation text).
+    """
+    retention = category.retention
+    ground = retention.ground if retention is not None else None
+    if ground is not None and (_STATUTORY.search(ground.nl) or _STATUTORY.search(ground.en)):
+        return ground
+    for purpose in policy.purposes_of(category):
+        if purpose.legal_basis is LegalBasis.LEGAL_OBLIGATION:
+            return ground or purpose.obligation or purpose.name
+    return None
+
+
+def decide(
+    policy: Policy,
+    record: Mapping[str, Any],
+    today: date,
+    action_of: ActionOf,
+    categories: Iterable[str] | None = None,
+) -> Decision:
+    """What an erasure does to ``record``.
+
+    The request's ``categories`` decide whether a record is in scope (:func:`in_scope`), not
+    what happens to it: the vendors delete or anonymise whole records, so a record that also
+    holds data the law makes the firm keep (a payment on an order) is kept, whichever of its
+    categories the customer chose (GDPR art. 17(3)(b)). ``categories`` is accepted for the
+    callers' convenience and has no effect here.
+    """
+    del categories
+    keep: Decision | None = None
+    for key in sorted(set(record.get("categories", {}).values())):
+        category = policy.category(key)
+        if category is None:
+            continue
+        ground = statutory(policy, category)
+        if ground is None:
+            continue
+        until = due_date(policy, category, record.get("dates", {}))
+        if until is None or until <= today:
+            continue
+        if keep is None or (keep.until is not None and until > keep.until):
+            keep = Decision("keep", key, until, ground)
+    if keep is not None:
+        return keep
+    action = action_of(str(record["source"]), str(record["record_type"]))
+    return Decision(action if action in ACTIONS else "none")
+
+
+def in_scope(record: Mapping[str, Any], sources: Sequence[str], categories: Sequence[str]) -> bool:
+    """Whether the request (all data, chosen sources, or chosen categories) covers ``record``."""
+    if sources and record.get("source") not in sources:
+        return False
+    if categories and not set(record.get("categories", {}).values()) & set(categories):
+        return False
+    return True
+
+
+def preview(
+    policy: Policy,
+    records: Iterable[Mapping[str, Any]],
+    today: date,
+    action_of: ActionOf,
+    *,
+    sources: Sequence[str] = (),
+    categories: Sequence[str] = (),
+) -> Preview:
+    """What erasing the records in scope would do, per source (in the policy's order)."""
+    names = {s.key: s.name for s in policy.sources}
+    order = {s.key: i for i, s in enumerate(policy.sources)}
+    per_source: dict[str, SourcePreview] = {}
+    for record in records:
+        if not in_scope(record, sources, categories):
+            continue
+        key = str(record["source"])
+        source = per_source.setdefault(key, SourcePreview(key, names.get(key)))
+        decision = decide(policy, record, today, action_of, categories or None)
+        if decision.action != "keep":
+            source.counts[decision.action] += 1
+            continue
+        assert decision.category is not None and decision.until is not None
+        kept = next((k for k in source.kept if k.category == decision.category), None)
+        if kept is None:
+            category = policy.category(decision.category)
+            kept = Kept(
+                decision.category, category.name if category else None, decision.ground,
+                decision.until,
+            )  # fmt: skip
+            source.kept.append(kept)
+        kept.count += 1
+        kept.until = max(kept.until, decision.until)
+    ordered = sorted(per_source.values(), key=lambda s: order.get(s.key, len(order)))
+    return Preview(today, ordered)
+
+
+def connector_actions(policy: Policy) -> ActionOf:
+    """What each source's connector does to a record type, from the connector registry.
+
+    A connector without ``erasure_action`` deletes (the default of the interface); an unknown
+    connector, or one that cannot say, leaves the record to our staff (``"none"``).
+    """
+    from connectors import registry
+    from connectors.errors import NotConfigured
+
+    slugs = {s.key: s.connector for s in policy.sources}
+    cache: dict[tuple[str, str], Action] = {}
+
+    def action_of(source: str, record_type: str) -> Action:
+        if (source, record_type) in cache:
+            return cache[(source, record_type)]
+        action: Action = "none"
+        try:
+            cls = registry.get(slugs.get(source, source))
+        except NotConfigured:
+            cls = None
+        if cls is not None:
+            method = getattr(cls, "erasure_action", None)
+            if method is None:
+                action = "delete"
+            else:
+                static = inspect.getattr_static(cls, "erasure_action", None)
+                bound = isinstance(static, classmethod | staticmethod)
+                try:
+                    # Declared as data on the class (``erasure``, ``capabilities``): no
+                    # connector instance (and no credentials) is needed to read it.
+                    result = method(record_type) if bound else method(cls, record_type)
+                except (TypeError, AttributeError):
+                    result = "none"
+                action = result if result in ACTIONS else "none"
+        cache[(source, record_type)] = action
+        return action
+
+    return action_of

@@ -1,0 +1,471 @@
+"""One *flow* per kind of request: its form, its checks, and what it stores.
+
+A flow turns a valid form into what :func:`portal.dsr.services.submit` stores: the *scope*
+(policy keys only: sources, categories, purposes) and the *details* (what the customer typed,
+encrypted). :func:`describe` turns a scope and details back into the rows the check page, the
+request page and the receipt e-mail show, so all three say the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+from flask import request
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+
+from ..gathering import Snapshot, current_or_gather
+from ..models import Customer, RequestKind
+from ..policy import Policy
+from . import corrections, erasure
+from .forms import (
+    CorrectionForm,
+    ErasureForm,
+    ObjectionForm,
+    QuestionForm,
+    RequestForm,
+    RestrictionForm,
+    WithdrawConsentForm,
+)
+from .services import consent_purposes, objectable_purposes
+from .texts import ERASURE_SCOPES, RESTRICTION_GROUNDS, RESTRICTION_SCOPES
+
+
+@dataclass
+class Row:
+    """One line of a summary: a label, one or more values, and the form field to change it."""
+
+    label: str
+    values: list[str]
+    anchor: str | None = None
+
+
+@dataclass
+class Context:
+    """What a flow may read: the policy, the language, the customer and their snapshot."""
+
+    policy: Policy
+    locale: str
+    customer: Customer
+    today: date = field(default_factory=date.today)
+    _snapshot: Snapshot | None = None
+    #: The correction form's fields, aligned with its ``items`` entries.
+    choices: list[corrections.FieldChoice] = field(default_factory=list)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The customer's gathered data (gathered live if there is none); the view commits."""
+        if self._snapshot is None:
+            self._snapshot = current_or_gather(self.customer)
+        return self._snapshot
+
+
+def _formdata() -> Any:
+    return request.form if request.method == "POST" else None
+
+
+class Flow:
+    """The parts every kind shares; subclasses fill in their form and what they store."""
+
+    kind: ClassVar[RequestKind]
+    slug: ClassVar[str]
+    endpoint: ClassVar[str]
+    template: ClassVar[str]
+    form_class: ClassVar[type[RequestForm]]
+    needs_snapshot: ClassVar[bool] = False
+
+    def form(self, ctx: Context) -> RequestForm:
+        """The form, filled from the request when it was posted, with its choices set."""
+        form = self.form_class(formdata=_formdata())
+        self.set_choices(form, ctx)
+        return form
+
+    def set_choices(self, form: Any, ctx: Context) -> None:
+        """Set choices that come from the policy."""
+
+    def start(self, form: Any, ctx: Context) -> bool:
+        """Prepare a fresh form (GET). False when the page cannot be shown (unknown data)."""
+        return True
+
+    def validate(self, form: Any, ctx: Context) -> bool:
+        """Check everything: the form's own validators, then the flow's own rules."""
+        return bool(form.validate())
+
+    def submission(self, form: Any, ctx: Context) -> tuple[dict[str, list[str]], dict[str, Any]]:
+        """``(scope, details)`` of a valid form."""
+        raise NotImplementedError
+
+
+def _explanation(form: Any) -> str | None:
+    return form.explanation.data or None
+
+
+class CorrectionFlow(Flow):
+    kind = RequestKind.CORRECTION
+    slug = "correctie"
+    endpoint = "requests.new_correction"
+    template = "dsr/new_correction.html"
+    form_class = CorrectionForm
+    needs_snapshot = True
+
+    def form(self, ctx: Context) -> RequestForm:
+        form = super().form(ctx)
+        assert isinstance(form, CorrectionForm)
+        if request.method == "POST":
+            self._align(form, ctx)
+        return form
+
+    def _align(self, form: CorrectionForm, ctx: Context) -> None:
+        """Keep the posted fields that are in the customer's own data, with current values."""
+        kept, choices = [], []
+        for entry in form.items.entries:
+            sub = entry.form
+            ref = (str(sub.source.data), str(sub.record_type.data), str(sub.record_id.data))
+            record = corrections.find_record(ctx.snapshot, ref)
+            choice = (
+                corrections.choice_for(ctx.policy, record, str(sub.field.data), ctx.locale)
+                if record is not None
+                else None
+            )
+            if choice is None or any(
+                (c.source, c.record_type, c.record_id, c.field)
+                == (choice.source, choice.record_type, choice.record_id, choice.field)
+                for c in choices
+            ):
+                continue
+            kept.append(entry)
+            choices.append(choice)
+        form.items.entries = kept
+        ctx.choices = choices
+        self.set_choices(form, ctx)
+
+    def set_choices(self, form: Any, ctx: Context) -> None:
+        in_form = {(c.source, c.record_type, c.record_id) for c in ctx.choices}
+        records = corrections.person_records(ctx.snapshot) if ctx.choices else []
+        form.add_record.choices = [("", _("Choose a record"))] + [
+            (corrections.encode_ref(corrections.ref_of(r)),
+             corrections.record_label(ctx.policy, r, ctx.locale))
+            for r in records
+            if corrections.ref_of(r) not in in_form
+        ]  # fmt: skip
+
+    def _append(self, form: CorrectionForm, ctx: Context, choices: list[Any]) -> None:
+        present = {(c.source, c.record_type, c.record_id, c.field) for c in ctx.choices}
+        for choice in choices:
+            key = (choice.source, choice.record_type, choice.record_id, choice.field)
+            if key in present or len(form.items.entries) >= form.items.max_entries:
+                continue
+            form.items.append_entry(
+                {
+                    "source": choice.source,
+                    "record_type": choice.record_type,
+                    "record_id": choice.record_id,
+                    "field": choice.field,
+                    "new_value": "",
+                }
+            )
+            ctx.choices.append(choice)
+            present.add(key)
+        self.set_choices(form, ctx)
+
+    def start(self, form: Any, ctx: Context) -> bool:
+        args = request.args
+        ref = (args.get("source", ""), args.get("record_type", ""), args.get("record_id", ""))
+        name = args.get("field", "")
+        record = corrections.find_record(ctx.snapshot, ref) if all(ref) else None
+        if record is None or corrections.choice_for(ctx.policy, record, name, ctx.locale) is None:
+            return False
+        self._append(form, ctx, corrections.fields_of(ctx.policy, record, ctx.locale, name))
+        return True
+
+    def add(self, form: CorrectionForm, ctx: Context) -> None:
+        """Add the fields of another of the customer's records (the "Add" button)."""
+        ref = corrections.decode_ref(form.add_record.data or "")
+        record = corrections.find_record(ctx.snapshot, ref) if ref else None
+        if record is not None:
+            self._append(form, ctx, corrections.fields_of(ctx.policy, record, ctx.locale))
+        form.add_record.data = ""
+
+    def validate(self, form: Any, ctx: Context) -> bool:
+        valid = bool(form.validate())
+        filled = [
+            (entry, choice)
+            for entry, choice in zip(form.items.entries, ctx.choices, strict=True)
+            if entry.form.new_value.data
+        ]
+        if not filled:
+            if form.items.entries:
+                form.items.entries[0].form.new_value.errors = [_("Enter at least one new value")]
+            return False
+        for entry, choice in filled:
+            if entry.form.new_value.errors:
+                continue
+            problem = corrections.check_value(
+                choice.kind, str(entry.form.new_value.data), choice.current
+            )
+            if problem is not None:
+                entry.form.new_value.errors = [str(problem)]
+                valid = False
+        return valid
+
+    def submission(self, form: Any, ctx: Context) -> tuple[dict[str, list[str]], dict[str, Any]]:
+        items = []
+        categories: list[str] = []
+        sources: list[str] = []
+        for index, (entry, choice) in enumerate(zip(form.items.entries, ctx.choices, strict=True)):
+            if not entry.form.new_value.data:
+                continue
+            items.append(
+                {
+                    "index": index,
+                    "source": choice.source,
+                    "record_type": choice.record_type,
+                    "record_id": choice.record_id,
+                    "record": choice.record_label,
+                    "field": choice.field,
+                    "label": choice.label,
+                    "kind": choice.kind,
+                    "current": choice.current,
+                    "new": entry.form.new_value.data,
+                }
+            )
+            if choice.source not in sources:
+                sources.append(choice.source)
+            record = corrections.find_record(
+                ctx.snapshot, (choice.source, choice.record_type, choice.record_id)
+            )
+            category = (record or {}).get("categories", {}).get(choice.field)
+            if category and category not in categories:
+                categories.append(str(category))
+        details = {"items": items, "explanation": _explanation(form)}
+        return {"sources": sources, "categories": categories}, details
+
+
+def _source_choices(policy: Policy, locale: str) -> list[tuple[str, str]]:
+    return [(s.key, s.name.get(locale)) for s in policy.sources]
+
+
+def _category_choices(policy: Policy, locale: str) -> list[tuple[str, str]]:
+    return [(c.key, c.name.get(locale)) for c in policy.categories]
+
+
+class ErasureFlow(Flow):
+    kind = RequestKind.ERASURE
+    slug = "wissen"
+    endpoint = "requests.new_erasure"
+    template = "dsr/new_erasure.html"
+    form_class = ErasureForm
+    needs_snapshot = True
+
+    def set_choices(self, form: Any, ctx: Context) -> None:
+        form.scope.choices = [(k, str(v)) for k, v in ERASURE_SCOPES.items()]
+        form.sources.choices = _source_choices(ctx.policy, ctx.locale)
+        form.categories.choices = _category_choices(ctx.policy, ctx.locale)
+
+    def submission(self, form: Any, ctx: Context) -> tuple[dict[str, list[str]], dict[str, Any]]:
+        sources = list(form.sources.data or []) if form.scope.data == "sources" else []
+        categories = list(form.categories.data or []) if form.scope.data == "categories" else []
+        result = erasure.preview(
+            ctx.policy,
+            ctx.snapshot.records,
+            ctx.today,
+            erasure.connector_actions(ctx.policy),
+            sources=sources,
+            categories=categories,
+        )
+        details = {
+            "scope": form.scope.data,
+            "explanation": _explanation(form),
+            "preview": result.summary(),
+        }
+        return {"sources": sources, "categories": categories}, details
+
+
+class RestrictionFlow(Flow):
+    kind = RequestKind.RESTRICTION
+    slug = "beperken"
+    endpoint = "requests.new_restriction"
+    template = "dsr/new_restriction.html"
+    form_class = RestrictionForm
+
+    def set_choices(self, form: Any, ctx: Context) -> None:
+        form.scope.choices = [(k, str(v)) for k, v in RESTRICTION_SCOPES.items()]
+        form.categories.choices = _category_choices(ctx.policy, ctx.locale)
+        form.ground.choices = [(k, str(v)) for k, v in RESTRICTION_GROUNDS.items()]
+
+    def submission(self, form: Any, ctx: Context) -> tuple[dict[str, list[str]], dict[str, Any]]:
+        categories = list(form.categories.data or []) if form.scope.data == "categories" else []
+        details = {
+            "scope": form.scope.data,
+            "ground": form.ground.data,
+            "explanation": _explanation(form),
+        }
+        return {"categories": categories}, details
+
+
+class ObjectionFlow(Flow):
+    kind = RequestKind.OBJECTION
+    slug = "bezwaar"
+    endpoint = "requests.new_objection"
+    template = "dsr/new_objection.html"
+    form_class = ObjectionForm
+
+    def set_choices(self, form: Any, ctx: Context) -> None:
+        form.purposes.choices = [
+            (p.key, p.name.get(ctx.locale)) for p in objectable_purposes(ctx.policy)
+        ]
+
+    def submission(self, form: Any, ctx: Context) -> tuple[dict[str, list[str]], dict[str, Any]]:
+        return {"purposes": list(form.purposes.data)}, {"explanation": _explanation(form)}
+
+
+class WithdrawConsentFlow(Flow):
+    kind = RequestKind.WITHDRAW_CONSENT
+    slug = "toestemming"
+    endpoint = "requests.new_withdrawal"
+    template = "dsr/new_withdrawal.html"
+    form_class = WithdrawConsentForm
+
+    def set_choices(self, form: Any, ctx: Context) -> None:
+        form.purposes.choices = [
+            (p.key, p.name.get(ctx.locale)) for p in consent_purposes(ctx.policy)
+        ]
+
+    def submission(self, form: Any, ctx: Context) -> tuple[dict[str, list[str]], dict[str, Any]]:
+        return {"purposes": list(form.purposes.data)}, {}
+
+
+class QuestionFlow(Flow):
+    kind = RequestKind.QUESTION
+    slug = "vraag"
+    endpoint = "requests.new_question"
+    template = "dsr/new_question.html"
+    form_class = QuestionForm
+
+    def submission(self, form: Any, ctx: Context) -> tuple[dict[str, list[str]], dict[str, Any]]:
+        return {}, {"subject": form.subject.data, "question": form.question.data}
+
+
+FLOWS: dict[RequestKind, Flow] = {
+    flow.kind: flow
+    for flow in (
+        CorrectionFlow(),
+        ErasureFlow(),
+        RestrictionFlow(),
+        ObjectionFlow(),
+        WithdrawConsentFlow(),
+        QuestionFlow(),
+    )
+}
+BY_SLUG: dict[str, Flow] = {flow.slug: flow for flow in FLOWS.values()}
+
+
+# --- describing what was asked --------------------------------------------------------------
+
+
+def _names(keys: list[str], lookup: Callable[[str], Any], locale: str) -> list[str]:
+    names = []
+    for key in keys:
+        item = lookup(key)
+        names.append(item.name.get(locale) if item is not None else key)
+    return names
+
+
+def _source(policy: Policy, key: str) -> Any:
+    return next((s for s in policy.sources if s.key == key), None)
+
+
+def describe(
+    kind: str,
+    scope: Mapping[str, list[str]],
+    details: Mapping[str, Any],
+    policy: Policy,
+    locale: str,
+) -> list[Row]:
+    """What was asked, as rows of a summary (labels in the current language)."""
+    rows: list[Row] = []
+    if kind == RequestKind.CORRECTION:
+        for item in details.get("items", []):
+            rows.append(
+                Row(
+                    f"{item.get('label')} ({item.get('record')})",
+                    [
+                        _("Now: %(value)s", value=item.get("current") or _("(empty)")),
+                        _("New: %(value)s", value=item.get("new")),
+                    ],
+                    f"items-{item.get('index', 0)}-new_value",
+                )
+            )
+    elif kind == RequestKind.ERASURE:
+        choice = str(details.get("scope") or "all")
+        rows.append(
+            Row(_("What should we delete?"), [str(ERASURE_SCOPES.get(choice, ""))], "scope-0")
+        )
+        if scope.get("sources"):
+            names = _names(list(scope["sources"]), lambda k: _source(policy, k), locale)
+            rows.append(Row(_("Which systems?"), names, "sources-0"))
+        if scope.get("categories"):
+            names = _names(list(scope["categories"]), policy.category, locale)
+            rows.append(Row(_("Which kinds of data?"), names, "categories-0"))
+    elif kind == RequestKind.RESTRICTION:
+        choice = str(details.get("scope") or "all")
+        rows.append(
+            Row(_("Which data should we restrict?"), [str(RESTRICTION_SCOPES.get(choice, ""))],
+                "scope-0")
+        )  # fmt: skip
+        if scope.get("categories"):
+            names = _names(list(scope["categories"]), policy.category, locale)
+            rows.append(Row(_("Which kinds of data?"), names, "categories-0"))
+        ground = RESTRICTION_GROUNDS.get(str(details.get("ground")))
+        rows.append(Row(_("Why should we restrict it?"), [str(ground or "")], "ground-0"))
+    elif kind in (RequestKind.OBJECTION, RequestKind.WITHDRAW_CONSENT):
+        label = (
+            _("What do you object to?")
+            if kind == RequestKind.OBJECTION
+            else _("For what do you withdraw your consent?")
+        )
+        names = _names(list(scope.get("purposes", [])), policy.purpose, locale)
+        rows.append(Row(label, names, "purposes-0"))
+    elif kind == RequestKind.QUESTION:
+        rows.append(Row(_("Subject"), [str(details.get("subject", ""))], "subject"))
+        rows.append(Row(_("Your question"), [str(details.get("question", ""))], "question"))
+    if details.get("explanation"):
+        label = _("Your situation") if kind == RequestKind.OBJECTION else _("Explanation")
+        rows.append(Row(label, [str(details["explanation"])], "explanation"))
+    return rows
+
+
+def stored(details: dict[str, Any]) -> dict[str, Any]:
+    """``details`` as stored: without the form positions used only on the check page."""
+    if "items" not in details:
+        return details
+    items = [{k: v for k, v in item.items() if k != "index"} for item in details["items"]]
+    return {**details, "items": items}
+
+
+def error_list(form: FlaskForm) -> list[tuple[str, str]]:
+    """``(field id, first error)`` for every field with an error, in the form's order, for
+    the error summary. Choice groups link to their first option."""
+    found: list[tuple[str, str]] = []
+
+    def visit(item: Any) -> None:
+        if item.type == "FieldList":
+            for entry in item.entries:
+                visit(entry)
+            return
+        if item.type == "FormField":
+            for sub in item.form:
+                visit(sub)
+            return
+        if item.name == "csrf_token" or not item.errors:
+            return
+        first = item.errors[0]
+        anchor = item.id + "-0" if item.type in ("RadioField", "MultiCheckboxField") else item.id
+        found.append((anchor, str(first)))
+
+    for item in form:
+        visit(item)
+    return found

@@ -1,0 +1,591 @@
+"""Data subject requests: submitting, the status machine, messages and the customer's e-mails.
+
+The rules every caller relies on:
+
+* :func:`submit` adds the request, its first history step, the audit entry and the receipt
+  e-mail to the *current transaction* and flushes. The caller commits, and only after the
+  commit succeeded tells the customer "received" and hands the outbox ids to the queue
+  (:func:`portal.tasks.enqueue_mail`). A failed commit therefore leaves no request and no
+  confirmation; a committed request always has its receipt in the outbox, which the sweeper
+  delivers even if the queue lost the task.
+* The same form sent twice (double click, reload, resend) carries the same idempotency key
+  and finds the request it already made instead of making a second one.
+* Every step (:func:`change`) is a :class:`~portal.models.RequestEvent`, audited, and where
+  the customer must know, mailed to them in their language. Extensions and refusals always
+  tell them of their right to complain to the supervisory authority and to go to court
+  (GDPR art. 12(4)).
+
+Personal data (field values, explanations, reasons) is stored encrypted; task arguments and the
+audit log carry ids only.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import false, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import crypto
+from ..audit import record as audit
+from ..auth.services import identifier_value
+from ..extensions import db
+from ..mail import queue_mail
+from ..models import (
+    Customer,
+    DataRequest,
+    RequestChannel,
+    RequestEvent,
+    RequestKind,
+    RequestStatus,
+    utcnow,
+)
+from ..policy import current_policy
+from ..policy.schema import Policy, Right
+from .deadlines import MAX_EXTENSION_MONTHS, response_deadline
+
+#: Unambiguous characters for references (no 0/O, 1/I/L).
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+REFERENCE_PREFIX = "AVG-"
+REFERENCE_LENGTH = 8
+
+#: Which right of the policy offers which kind of request in the portal.
+KIND_RIGHT: dict[RequestKind, Right | None] = {
+    RequestKind.CORRECTION: Right.RECTIFICATION,
+    RequestKind.ERASURE: Right.ERASURE,
+    RequestKind.RESTRICTION: Right.RESTRICTION,
+    RequestKind.OBJECTION: Right.OBJECTION,
+    RequestKind.WITHDRAW_CONSENT: Right.WITHDRAW_CONSENT,
+    RequestKind.ACCESS: Right.ACCESS,
+    RequestKind.PORTABILITY: Right.PORTABILITY,
+    RequestKind.QUESTION: None,  # a question to the privacy contact is always possible
+}
+
+#: Kinds a customer submits from the portal (access and portability are the overview and the
+#: export; staff enter those for someone who wrote a letter).
+PORTAL_KINDS = (
+    RequestKind.CORRECTION,
+    RequestKind.ERASURE,
+    RequestKind.RESTRICTION,
+    RequestKind.OBJECTION,
+    RequestKind.WITHDRAW_CONSENT,
+    RequestKind.QUESTION,
+)
+
+#: Which status may follow which. Final statuses have no successors.
+TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.RECEIVED: frozenset(
+        {
+            RequestStatus.IN_PROGRESS,
+            RequestStatus.EXTENDED,
+            RequestStatus.WAITING_FOR_CUSTOMER,
+            RequestStatus.DONE,
+            RequestStatus.REFUSED,
+            RequestStatus.WITHDRAWN,
+        }
+    ),
+    RequestStatus.IN_PROGRESS: frozenset(
+        {
+            RequestStatus.EXTENDED,
+            RequestStatus.WAITING_FOR_CUSTOMER,
+            RequestStatus.DONE,
+            RequestStatus.REFUSED,
+            RequestStatus.WITHDRAWN,
+        }
+    ),
+    RequestStatus.EXTENDED: frozenset(
+        {
+            RequestStatus.IN_PROGRESS,
+            RequestStatus.EXTENDED,
+            RequestStatus.WAITING_FOR_CUSTOMER,
+            RequestStatus.DONE,
+            RequestStatus.REFUSED,
+            RequestStatus.WITHDRAWN,
+        }
+    ),
+    RequestStatus.WAITING_FOR_CUSTOMER: frozenset(
+        {
+            RequestStatus.IN_PROGRESS,
+            RequestStatus.EXTENDED,
+            RequestStatus.DONE,
+            RequestStatus.REFUSED,
+            RequestStatus.WITHDRAWN,
+        }
+    ),
+    RequestStatus.DONE: frozenset(),
+    RequestStatus.REFUSED: frozenset(),
+    RequestStatus.WITHDRAWN: frozenset(),
+}
+
+#: Steps after which the customer gets an e-mail, with the template that says it.
+NOTIFY_TEMPLATES = {
+    "received": "dsr/email/receipt",
+    "extended": "dsr/email/extended",
+    "info_requested": "dsr/email/info_requested",
+    "refused": "dsr/email/refused",
+    "done": "dsr/email/done",
+    "withdrawn": "dsr/email/withdrawn",
+}
+
+
+class RequestError(Exception):
+    """A step that is not allowed now (e.g. withdrawing a finished request).
+
+    :ivar code: a stable reason (``final``, ``not_waiting``, ``extension``, ``transition``,
+        ``conflict``: someone else changed the request at the same moment).
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Submitted:
+    """What :func:`submit` did: the request, whether it is new, and mail to hand the queue."""
+
+    request: DataRequest
+    created: bool
+    outbox_ids: list[int] = field(default_factory=list)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def new_reference() -> str:
+    """A fresh random reference such as ``AVG-7KQ2M9XP``."""
+    body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+    return REFERENCE_PREFIX + body
+
+
+def offered_kinds(policy: Policy) -> list[RequestKind]:
+    """The kinds a customer can submit in the portal, as the firm's policy offers them.
+
+    Objection needs a purpose on legitimate interests, withdrawal a purpose on consent.
+    """
+    offered = set(policy.rights.offered)
+    kinds = []
+    for kind in PORTAL_KINDS:
+        right = KIND_RIGHT[kind]
+        if right is not None and right not in offered:
+            continue
+        if kind is RequestKind.OBJECTION and not objectable_purposes(policy):
+            continue
+        if kind is RequestKind.WITHDRAW_CONSENT and not consent_purposes(policy):
+            continue
+        kinds.append(kind)
+    return kinds
+
+
+def objectable_purposes(policy: Policy) -> list[Any]:
+    """Purposes on legitimate interests: those a customer may object to (art. 21)."""
+    return [p for p in policy.purposes if p.objectable]
+
+
+def consent_purposes(policy: Policy) -> list[Any]:
+    """Purposes on consent: those a customer may withdraw consent for (art. 7(3))."""
+    return [p for p in policy.purposes if p.consent_withdrawable]
+
+
+def details_of(request: DataRequest) -> dict[str, Any]:
+    """What was asked, decrypted (empty once the request was anonymised)."""
+    if request.details_encrypted is None:
+        return {}
+    data: dict[str, Any] = json.loads(crypto.decrypt_text(request.details_encrypted))
+    return data
+
+
+def requester_of(request: DataRequest) -> dict[str, Any]:
+    """Who wrote (for a request entered by staff), decrypted; empty when not stored."""
+    if request.requester_encrypted is None:
+        return {}
+    data: dict[str, Any] = json.loads(crypto.decrypt_text(request.requester_encrypted))
+    return data
+
+
+def message_of(event: RequestEvent) -> str | None:
+    """The reason or message of a history step, decrypted."""
+    if event.message_encrypted is None:
+        return None
+    return crypto.decrypt_text(event.message_encrypted)
+
+
+def requests_of(customer: Customer) -> list[DataRequest]:
+    """The customer's requests, newest first."""
+    return list(
+        db.session.scalars(
+            select(DataRequest)
+            .where(DataRequest.customer_id == customer.id)
+            .order_by(DataRequest.created_at.desc(), DataRequest.id.desc())
+        )
+    )
+
+
+def request_of(customer: Customer, reference: str) -> DataRequest | None:
+    """The customer's request with ``reference``; ``None`` if it is not theirs (or unknown).
+
+    Every route that takes a reference goes through here: another customer's request is
+    indistinguishable from one that does not exist.
+    """
+    return db.session.scalars(
+        select(DataRequest).where(
+            DataRequest.reference == reference.strip().upper(),
+            DataRequest.customer_id == customer.id,
+        )
+    ).one_or_none()
+
+
+def visible_history(request: DataRequest) -> list[RequestEvent]:
+    """The steps the customer sees, oldest first."""
+    return [event for event in request.events if event.visible_to_customer]
+
+
+def days_left(request: DataRequest, today: date | None = None) -> int:
+    """Days until the deadline (negative when overdue)."""
+    return (request.deadline - (today or date.today())).days
+
+
+def customer_email(customer: Customer) -> str | None:
+    """The address the customer is written to: their first verified e-mail address."""
+    for ident in customer.identifiers:
+        if ident.kind == "email" and ident.is_verified:
+            return identifier_value(ident)
+    return None
+
+
+def _encrypt_json(data: dict[str, Any]) -> bytes:
+    return crypto.encrypt(json.dumps(data, ensure_ascii=False, sort_keys=True))
+
+
+# --- submitting -----------------------------------------------------------------------------
+
+
+def submit(
+    customer: Customer | None,
+    kind: RequestKind,
+    *,
+    scope: dict[str, list[str]] | None = None,
+    details: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    locale: str = "nl",
+    received_on: date | None = None,
+    channel: RequestChannel = RequestChannel.PORTAL,
+    requester: dict[str, Any] | None = None,
+    identity_verification: str | None = None,
+    actor_type: str = "customer",
+    actor_id: int | None = None,
+) -> Submitted:
+    """Store a request with its history, audit entry and receipt e-mail; flush, not commit.
+
+    :param customer: who asks; ``None`` for a letter writer without an account (then
+        ``requester`` holds how to reach them).
+    :param idempotency_key: the form's one-time key; a second submit with the same key for the
+        same customer returns the first request (``created`` is False) and queues nothing.
+    :param received_on: the day the firm received it (staff-entered requests); default today.
+    :raises IntegrityError: only for database errors other than a duplicate key.
+    """
+    if customer is not None and idempotency_key:
+        existing = _by_key(customer, idempotency_key)
+        if existing is not None:
+            return Submitted(existing, created=False)
+
+    received = received_on or date.today()
+    request = DataRequest(
+        reference=new_reference(),
+        customer_id=customer.id if customer is not None else None,
+        kind=kind.value,
+        status=RequestStatus.RECEIVED.value,
+        channel=channel.value,
+        locale="en" if locale.startswith("en") else "nl",
+        idempotency_key=idempotency_key or None,
+        scope={key: list(values) for key, values in (scope or {}).items()},
+        details_encrypted=_encrypt_json(details or {}),
+        requester_encrypted=_encrypt_json(requester) if requester else None,
+        identity_verification=identity_verification,
+        received_on=received,
+        extension_months=0,
+        deadline=response_deadline(received),
+    )
+    _open_outer_transaction()
+    try:
+        with db.session.begin_nested():
+            db.session.add(request)
+            db.session.flush()
+    except IntegrityError:
+        # The same key sent twice at the same moment (two workers): the first one won.
+        if customer is not None and idempotency_key:
+            existing = _by_key(customer, idempotency_key)
+            if existing is not None:
+                return Submitted(existing, created=False)
+        raise
+    result = Submitted(request, created=True)
+    _add_event(request, "received", RequestStatus.RECEIVED, actor_type, actor_id)
+    audit(
+        "request.submitted", actor_type=actor_type, actor_id=actor_id,
+        subject_type="request", subject_id=request.id,
+        details={"kind": kind.value, "channel": channel.value, "scope": request.scope},
+    )  # fmt: skip
+    result.outbox_ids += _notify(request, "received", customer=customer)
+    db.session.flush()
+    return result
+
+
+def _open_outer_transaction() -> None:
+    """Make sure the database transaction is open before a SAVEPOINT.
+
+    pysqlite opens its transaction only at the first INSERT/UPDATE/DELETE, so on SQLite a
+    SAVEPOINT sent first *becomes* the transaction and its RELEASE commits: the request row would
+    be stored even if the caller's commit (with its history and receipt) then failed. A no-op
+    UPDATE opens the transaction; other databases need nothing.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            update(DataRequest).where(false()).values(status=DataRequest.status),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def _by_key(customer: Customer, key: str) -> DataRequest | None:
+    return db.session.scalars(
+        select(DataRequest).where(
+            DataRequest.customer_id == customer.id, DataRequest.idempotency_key == key
+        )
+    ).one_or_none()
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+
+def _add_event(
+    request: DataRequest,
+    action: str,
+    status: RequestStatus | None,
+    actor_type: str,
+    actor_id: int | None,
+    message: str | None = None,
+    *,
+    visible: bool = True,
+) -> RequestEvent:
+    event = RequestEvent(
+        action=action,
+        status=status.value if status is not None else None,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        message_encrypted=crypto.encrypt(message) if message else None,
+        visible_to_customer=visible,
+    )
+    request.events.append(event)
+    return event
+
+
+def change(
+    request: DataRequest,
+    action: str,
+    *,
+    status: RequestStatus | None = None,
+    actor_type: str,
+    actor_id: int | None = None,
+    message: str | None = None,
+    visible: bool = True,
+    notify: bool = True,
+) -> list[int]:
+    """Record a step, move to ``status`` (checked against :data:`TRANSITIONS`), audit it, and
+    mail the customer where :data:`NOTIFY_TEMPLATES` says so. Flushes; returns outbox ids.
+
+    :raises RequestError: when the request is final or the status may not follow.
+    """
+    current = request.status_enum
+    if status is not None and status is not current:
+        if current.final:
+            raise RequestError("final", f"request is {current.value}")
+        if status not in TRANSITIONS[current]:
+            raise RequestError("transition", f"{current.value} -> {status.value}")
+        # Compare and set: of two steps on the same request at once (a customer withdrawing
+        # while staff close it), only the one that still sees the status it started from wins.
+        moved = db.session.execute(
+            update(DataRequest)
+            .where(DataRequest.id == request.id, DataRequest.status == current.value)
+            .values(status=status.value)
+            .execution_options(synchronize_session=False)
+        )
+        if not moved.rowcount:  # type: ignore[attr-defined]
+            raise RequestError("conflict", f"request {request.id} changed meanwhile")
+        request.status = status.value
+        if status.final:
+            request.closed_at = utcnow()
+            # Withdrawn, refused or closed: changes at the sources not written yet never will be.
+            from ..backoffice.actions import cancel_open_actions
+
+            cancel_open_actions(request)
+    elif status is not None and current.final:
+        raise RequestError("final", f"request is {current.value}")
+    request.updated_at = utcnow()
+    _add_event(request, action, status, actor_type, actor_id, message, visible=visible)
+    audit(
+        f"request.{action}", actor_type=actor_type, actor_id=actor_id,
+        subject_type="request", subject_id=request.id,
+        details={"status": request.status},
+    )  # fmt: skip
+    outbox = _notify(request, action, message=message) if notify and visible else []
+    db.session.flush()
+    return outbox
+
+
+def withdraw(
+    request: DataRequest, *, actor_type: str = "customer", actor_id: int | None = None
+) -> list[int]:
+    """The customer withdraws a request that is not yet finished."""
+    if request.status_enum.final:
+        raise RequestError("final", "a finished request cannot be withdrawn")
+    return change(
+        request, "withdrawn", status=RequestStatus.WITHDRAWN, actor_type=actor_type,
+        actor_id=actor_id,
+    )  # fmt: skip
+
+
+def add_information(request: DataRequest, text: str, *, actor_id: int | None = None) -> list[int]:
+    """The customer answers a request for information; the request goes back to work."""
+    if request.status_enum is not RequestStatus.WAITING_FOR_CUSTOMER:
+        raise RequestError("not_waiting", "the firm is not waiting for information")
+    back_to = RequestStatus.EXTENDED if request.extension_months else RequestStatus.IN_PROGRESS
+    return change(
+        request, "info_added", status=back_to, actor_type="customer", actor_id=actor_id,
+        message=text, notify=False,
+    )  # fmt: skip
+
+
+def ask_information(request: DataRequest, message: str, *, staff_id: int) -> list[int]:
+    """Staff ask the customer for information; the customer is mailed the question."""
+    return change(
+        request, "info_requested", status=RequestStatus.WAITING_FOR_CUSTOMER,
+        actor_type="staff", actor_id=staff_id, message=message,
+    )  # fmt: skip
+
+
+def start(request: DataRequest, *, staff_id: int) -> list[int]:
+    """Staff start working on a request."""
+    return change(
+        request, "status", status=RequestStatus.IN_PROGRESS, actor_type="staff",
+        actor_id=staff_id, notify=False,
+    )  # fmt: skip
+
+
+def extend(request: DataRequest, months: int, reason: str, *, staff_id: int) -> list[int]:
+    """Extend the deadline to ``months`` further months in all (1 or 2), with a reason.
+
+    The customer is told the new deadline, the reason and their right to complain.
+
+    :raises RequestError: for an extension beyond two months, not beyond the current one, or
+        without a reason.
+    """
+    if not reason.strip():
+        raise RequestError("extension", "an extension needs a reason")
+    if not request.extension_months < months <= MAX_EXTENSION_MONTHS:
+        raise RequestError("extension", "extend by one or two further months in all")
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
+    request.extension_months = months
+    request.deadline = response_deadline(request.received_on, months)
+    # A request that waits for the customer keeps waiting: they must still be able to answer.
+    waiting = request.status_enum is RequestStatus.WAITING_FOR_CUSTOMER
+    return change(
+        request, "extended", status=None if waiting else RequestStatus.EXTENDED,
+        actor_type="staff", actor_id=staff_id, message=reason.strip(),
+    )  # fmt: skip
+
+
+def refuse(request: DataRequest, reason: str, *, staff_id: int) -> list[int]:
+    """Refuse a request with the reason; the customer is told it and their right to complain."""
+    if not reason.strip():
+        raise RequestError("refusal", "a refusal needs a reason")
+    return change(
+        request, "refused", status=RequestStatus.REFUSED, actor_type="staff",
+        actor_id=staff_id, message=reason.strip(),
+    )  # fmt: skip
+
+
+def close(request: DataRequest, message: str | None = None, *, staff_id: int) -> list[int]:
+    """Mark a request done, with an optional message to the customer."""
+    return change(
+        request, "done", status=RequestStatus.DONE, actor_type="staff", actor_id=staff_id,
+        message=(message or "").strip() or None,
+    )  # fmt: skip
+
+
+def reopen_received_on(request: DataRequest, received_on: date) -> None:
+    """Set the day of receipt (staff-entered requests) and recompute the deadline."""
+    request.received_on = received_on
+    request.deadline = response_deadline(received_on, request.extension_months)
+
+
+# --- e-mail ---------------------------------------------------------------------------------
+
+
+def recipient_of(request: DataRequest, customer: Customer | None = None) -> str | None:
+    """The address to write to about ``request``: the customer's, or the letter writer's."""
+    customer = customer or (
+        db.session.get(Customer, request.customer_id) if request.customer_id else None
+    )
+    if customer is not None:
+        address = customer_email(customer)
+        if address:
+            return address
+    email = requester_of(request).get("email")
+    return str(email) if email else None
+
+
+def _notify(
+    request: DataRequest,
+    action: str,
+    *,
+    customer: Customer | None = None,
+    message: str | None = None,
+) -> list[int]:
+    template = NOTIFY_TEMPLATES.get(action)
+    if template is None:
+        return []
+    to = recipient_of(request, customer)
+    if to is None:
+        return []  # a letter writer without e-mail is answered by post, by staff
+    row = queue_mail(
+        to,
+        template,
+        request.locale,
+        {
+            "request": request,
+            "details": details_of(request),
+            "message": message,
+            "policy": current_policy(),
+            "base_url": current_app.extensions["portal.settings"].base_url,
+        },
+    )
+    return [row.id]
+
+
+# --- deadlines ------------------------------------------------------------------------------
+
+
+def open_requests_due(today: date, within_days: int) -> Sequence[DataRequest]:
+    """Open requests whose deadline is within ``within_days`` of ``today`` (or past)."""
+    return db.session.scalars(
+        select(DataRequest)
+        .where(
+            DataRequest.status.not_in([s.value for s in RequestStatus if s.final]),
+            DataRequest.deadline <= today + timedelta(days=within_days),
+        )
+        .order_by(DataRequest.deadline, DataRequest.id)
+    ).all()
+
+
+def kinds_summary(requests: Iterable[DataRequest]) -> dict[str, int]:
+    """How many requests of each kind (for counts at the top of lists)."""
+    counts: dict[str, int] = {}
+    for request in requests:
+        counts[request.kind] = counts.get(request.kind, 0) + 1
+    return counts

@@ -1,0 +1,336 @@
+"""The customer's request pages (blueprint ``requests``, under ``/verzoeken``).
+
+Every kind goes form -> check page -> send -> confirmation. The form carries a random
+idempotency key through the check page, so a double click or a resent form finds the request it
+already made. The request is committed *before* the confirmation is shown; when the commit
+fails the customer is told, with a 503, that nothing was received and what they typed is still
+there to send again. Every route with a reference goes through
+:func:`portal.dsr.services.request_of`: another customer's request is "not found".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..extensions import db, limiter
+from ..policy import current_policy
+from ..tasks import enqueue_mail
+from . import services
+from .flows import BY_SLUG, FLOWS, Context, CorrectionFlow, Flow, describe, error_list, stored
+from .forms import AddInformationForm, ConfirmForm
+from .services import RequestError
+from .texts import KIND_EXPLANATIONS, event_name, kind_name, status_name
+
+bp = Blueprint("requests", __name__, url_prefix="/verzoeken")
+
+#: Requests a customer can send, so that a script cannot flood staff. ``DSR_SUBMIT_LIMIT`` in
+#: the app config overrides it.
+SUBMIT_LIMIT = "20 per hour"
+
+
+def _submit_limit() -> str:
+    return str(current_app.config.get("DSR_SUBMIT_LIMIT", SUBMIT_LIMIT))
+
+
+def _customer_key() -> str:
+    return f"customer:{current_user.get_id() if current_user.is_authenticated else 'anonymous'}"
+
+
+def _locale() -> str:
+    return str(get_locale() or "nl")
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, object]:
+    # App-wide: the e-mail templates are also rendered from staff pages and tasks.
+    from ..customer.services import format_day
+
+    return {
+        "request_day": format_day,
+        "request_kind_name": kind_name,
+        "request_status_name": status_name,
+        "request_event_name": event_name,
+        "request_rows": _rows,
+    }
+
+
+@bp.app_template_filter("fromiso")
+def _fromiso(value: str) -> date:
+    """An ISO date string (as stored in a request's details) as a date."""
+    return date.fromisoformat(value)
+
+
+def _rows(found: Any) -> list[Any]:
+    return describe(
+        found.kind, found.scope, services.details_of(found), current_policy(), _locale()
+    )
+
+
+def _context() -> Context:
+    return Context(current_policy(), _locale(), current_user)
+
+
+def _offered(flow: Flow) -> None:
+    if flow.kind not in services.offered_kinds(current_policy()):
+        abort(404)
+
+
+def _mine(reference: str) -> Any:
+    """The signed-in customer's request, or 404 (also for another customer's)."""
+    found = services.request_of(current_user, reference)
+    if found is None:
+        abort(404)
+    return found
+
+
+# --- list and start -------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    """Mijn verzoeken: every request of the customer, newest first."""
+    return render_template(
+        "dsr/index.html",
+        requests=services.requests_of(current_user),
+        days_left=services.days_left,
+        offered=bool(services.offered_kinds(current_policy())),
+    )
+
+
+@bp.get("/nieuw")
+@login_required
+def new() -> str:
+    """The start page: the kinds the firm's policy offers, each in one sentence."""
+    kinds = services.offered_kinds(current_policy())
+    return render_template(
+        "dsr/new.html",
+        choices=[(FLOWS[k], KIND_EXPLANATIONS[k]) for k in kinds if k in FLOWS],
+    )
+
+
+# --- the forms ------------------------------------------------------------------------------
+
+
+def _render_form(flow: Flow, form: Any, ctx: Context, *, show_errors: bool, status: int = 200):  # type: ignore[no-untyped-def]
+    errors = error_list(form) if show_errors else []
+    return (
+        render_template(
+            flow.template,
+            flow=flow,
+            form=form,
+            errors=errors,
+            items=list(zip(getattr(form, "items", []), ctx.choices, strict=False)),
+            policy=ctx.policy,
+            today=ctx.today,
+        ),
+        status,
+    )
+
+
+def _render_check(
+    flow: Flow, form: Any, ctx: Context, scope: dict[str, list[str]], details: dict[str, Any],
+    *, failed: bool = False,
+):  # type: ignore[no-untyped-def]  # fmt: skip
+    rows = describe(flow.kind, scope, details, ctx.policy, ctx.locale)
+    return (
+        render_template(
+            "dsr/check.html",
+            flow=flow,
+            form=form,
+            rows=rows,
+            details=details,
+            failed=failed,
+        ),
+        503 if failed else 200,
+    )
+
+
+def _form_view(flow: Flow) -> Any:
+    _offered(flow)
+    ctx = _context()
+    form = flow.form(ctx)
+    form.ensure_key()
+    if request.method == "GET":
+        found = flow.start(form, ctx)
+        db.session.commit()  # a live gathering is kept for the next page
+        if not found:
+            return render_template("dsr/not_found.html"), 404
+        return _render_form(flow, form, ctx, show_errors=False)
+    step = request.form.get("step", "check")
+    if step == "change":
+        db.session.commit()
+        return _render_form(flow, form, ctx, show_errors=False)
+    if step == "add" and isinstance(flow, CorrectionFlow):
+        flow.add(form, ctx)  # type: ignore[arg-type]
+        db.session.commit()
+        return _render_form(flow, form, ctx, show_errors=False)
+    if not flow.validate(form, ctx):
+        db.session.commit()
+        return _render_form(flow, form, ctx, show_errors=True)
+    scope, details = flow.submission(form, ctx)
+    db.session.commit()
+    return _render_check(flow, form, ctx, scope, details)
+
+
+@bp.route("/nieuw/correctie", methods=["GET", "POST"])
+@login_required
+def new_correction() -> Any:
+    """Art. 16: correct one or more fields of the customer's own records."""
+    return _form_view(BY_SLUG["correctie"])
+
+
+@bp.route("/nieuw/wissen", methods=["GET", "POST"])
+@login_required
+def new_erasure() -> Any:
+    """Art. 17: erase all data, or that of some systems or kinds; with a preview."""
+    return _form_view(BY_SLUG["wissen"])
+
+
+@bp.route("/nieuw/beperken", methods=["GET", "POST"])
+@login_required
+def new_restriction() -> Any:
+    """Art. 18: restrict processing."""
+    return _form_view(BY_SLUG["beperken"])
+
+
+@bp.route("/nieuw/bezwaar", methods=["GET", "POST"])
+@login_required
+def new_objection() -> Any:
+    """Art. 21: object to processing on legitimate interests."""
+    return _form_view(BY_SLUG["bezwaar"])
+
+
+@bp.route("/nieuw/toestemming", methods=["GET", "POST"])
+@login_required
+def new_withdrawal() -> Any:
+    """Art. 7(3): withdraw consent."""
+    return _form_view(BY_SLUG["toestemming"])
+
+
+@bp.route("/nieuw/vraag", methods=["GET", "POST"])
+@login_required
+def new_question() -> Any:
+    """A free question to the privacy contact."""
+    return _form_view(BY_SLUG["vraag"])
+
+
+@bp.post("/nieuw/<slug>/versturen")
+@login_required
+@limiter.limit(_submit_limit, key_func=_customer_key, scope="dsr-submit")
+def send(slug: str) -> Any:
+    """Send a checked request: commit first, then confirm (redirect) and hand mail to the queue."""
+    flow = BY_SLUG.get(slug)
+    if flow is None:
+        abort(404)
+    _offered(flow)
+    ctx = _context()
+    form = flow.form(ctx)
+    key = form.ensure_key()
+    if not flow.validate(form, ctx):
+        db.session.commit()
+        return _render_form(flow, form, ctx, show_errors=True)
+    scope, details = flow.submission(form, ctx)
+    try:
+        result = services.submit(
+            current_user,
+            flow.kind,
+            scope=scope,
+            details=stored(details),
+            idempotency_key=key,
+            locale=ctx.locale,
+            actor_id=current_user.id,
+        )
+        reference = result.request.reference
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        current_app.logger.warning("request not stored: %s", type(exc).__name__)
+        return _render_check(flow, form, ctx, scope, details, failed=True)
+    for outbox_id in result.outbox_ids:
+        enqueue_mail(outbox_id)
+    return redirect(url_for("requests.received", reference=reference), code=303)
+
+
+# --- one request ----------------------------------------------------------------------------
+
+
+@bp.get("/<reference>/ontvangen")
+@login_required
+def received(reference: str) -> str:
+    """The confirmation after sending: the reference, what happens next, the deadline."""
+    found = _mine(reference)
+    return render_template("dsr/received.html", req=found)
+
+
+@bp.get("/<reference>")
+@login_required
+def detail(reference: str) -> str:
+    """What was asked, the status, the deadline and the history."""
+    found = _mine(reference)
+    return _render_detail(found, AddInformationForm(formdata=None))[0]
+
+
+def _render_detail(found: Any, form: AddInformationForm, status: int = 200) -> tuple[str, int]:
+    history = [(event, services.message_of(event)) for event in services.visible_history(found)]
+    actions = {event.action for event, _ in history}
+    return (
+        render_template(
+            "dsr/detail.html",
+            req=found,
+            rows=_rows(found),
+            details=services.details_of(found),
+            history=history,
+            days_left=services.days_left(found),
+            complaint=bool(actions & {"extended", "refused"}),
+            form=form,
+            errors=error_list(form),
+        ),
+        status,
+    )
+
+
+@bp.post("/<reference>/aanvullen")
+@login_required
+def add_information(reference: str) -> Any:
+    """The customer answers the firm's question; the request goes back to work."""
+    found = _mine(reference)
+    form = AddInformationForm()
+    if found.status_enum is not services.RequestStatus.WAITING_FOR_CUSTOMER:
+        return _render_detail(found, AddInformationForm(formdata=None), 409)
+    if not form.validate_on_submit():
+        return _render_detail(found, form)
+    try:
+        services.add_information(found, str(form.text.data), actor_id=current_user.id)
+    except RequestError:  # staff changed it at the same moment
+        db.session.rollback()
+        return _render_detail(found, AddInformationForm(formdata=None), 409)
+    db.session.commit()
+    return redirect(url_for("requests.detail", reference=found.reference), code=303)
+
+
+@bp.route("/<reference>/intrekken", methods=["GET", "POST"])
+@login_required
+def withdraw(reference: str) -> Any:
+    """Withdraw a request that is not finished: a confirmation page, then the POST does it."""
+    found = _mine(reference)
+    form = ConfirmForm()
+    if found.status_enum.final:
+        return render_template("dsr/withdraw.html", req=found, form=form), 409
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            outbox = services.withdraw(found, actor_id=current_user.id)
+        except RequestError:  # finished, or staff changed it at the same moment
+            db.session.rollback()
+            return render_template("dsr/withdraw.html", req=found, form=form), 409
+        db.session.commit()
+        for outbox_id in outbox:
+            enqueue_mail(outbox_id)
+        return redirect(url_for("requests.detail", reference=found.reference), code=303)
+    return render_template("dsr/withdraw.html", req=found, form=form)

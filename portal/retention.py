@@ -1,0 +1,301 @@
+"""The portal's own retention: it keeps its data only as long as the policy says.
+
+:func:`purge` runs every night from the task queue (and on demand with
+``flask --app portal retention purge``). The periods come from the policy's
+``[portal_retention]`` section (:class:`portal.policy.schema.PortalRetention`); each runs from
+the moment the data stopped being needed:
+
+============================  ==================================================================
+sign-in codes and links       deleted ``login_challenges`` after they expired
+sessions                      deleted ``sessions`` after they ended or expired
+sent e-mail                   the row deleted ``sent_mail`` after it was sent (content is
+                              erased at sending already); failed mail stays until handled
+export receipts               deleted ``exports`` after the download
+finished requests             anonymised ``finished_requests`` after closing: what was asked,
+                              who wrote, the messages and the link to the customer go; kind,
+                              dates and outcome stay as proof the request was handled; the
+                              anonymised row is deleted after ``audit_log``
+erased customers              forgotten once their erasure of everything is done and nothing
+                              else of theirs is open (the back office does it at closing)
+inactive customers            forgotten after ``inactive_customers`` without a sign-in, unless
+                              a request of theirs is still open: identifiers, sessions, held
+                              data and export receipts are deleted with them
+source answers                deleted after ``source_log`` (no personal data anyway)
+audit entries                 deleted after ``audit_log``; a ``audit.purged`` entry records the
+                              hash of the last deleted entry, so the chain stays verifiable
+============================  ==================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+
+from .audit import record as audit
+from .extensions import db
+from .models import (
+    ActionStatus,
+    AuditEvent,
+    Customer,
+    CustomerSession,
+    DataExport,
+    DataRequest,
+    GatheredSnapshot,
+    LoginChallenge,
+    OutboxMessage,
+    RequestAction,
+    RequestEvent,
+    RequestStatus,
+    SourceEvent,
+    StaffSession,
+    utcnow,
+)
+from .policy import current_policy
+from .policy.schema import PortalRetention
+
+FINAL_STATUSES = [status.value for status in RequestStatus if status.final]
+
+
+@dataclass
+class PurgeReport:
+    """How many rows each step removed or anonymised (no personal data)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, what: str, count: int) -> None:
+        if count:
+            self.counts[what] = self.counts.get(what, 0) + count
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _rowcount(result: Any) -> int:
+    count = getattr(result, "rowcount", 0)
+    return int(count) if count and count > 0 else 0
+
+
+def purge(now: datetime | None = None, rules: PortalRetention | None = None) -> PurgeReport:
+    """Apply every retention rule once, in the current transaction (the caller commits)."""
+    now = now or utcnow()
+    rules = rules or current_policy().portal_retention
+    report = PurgeReport()
+    report.add("login_challenges", _purge_challenges(rules.login_challenges.before(now)))
+    report.add("sessions", _purge_sessions(rules.sessions.before(now)))
+    report.add("sent_mail", _purge_sent_mail(rules.sent_mail.before(now)))
+    report.add("exports", _purge_exports(rules.exports.before(now)))
+    report.add("customers_erased", _forget_erased())
+    report.add("customers_forgotten", _forget_inactive(rules.inactive_customers.before(now)))
+    report.add(
+        "requests_anonymised", anonymise_finished(rules.finished_requests.before(now), now=now)
+    )
+    report.add("requests_deleted", _delete_old_requests(rules.audit_log.before(now)))
+    report.add("audit_entries", _purge_audit(rules.audit_log.before(now)))
+    report.add("source_log", _purge_source_log(rules.source_log.before(now)))
+    if report.total:
+        audit("retention.purged", actor_type="system", details=dict(report.counts))
+    db.session.flush()
+    return report
+
+
+def _purge_challenges(cutoff: datetime) -> int:
+    return _rowcount(
+        db.session.execute(delete(LoginChallenge).where(LoginChallenge.expires_at <= cutoff))
+    )
+
+
+def _purge_sessions(cutoff: datetime) -> int:
+    total = 0
+    for model in (CustomerSession, StaffSession):
+        total += _rowcount(
+            db.session.execute(
+                delete(model).where(
+                    or_(
+                        and_(model.ended_at.is_not(None), model.ended_at <= cutoff),
+                        model.expires_at <= cutoff,
+                    )
+                )
+            )
+        )
+    return total
+
+
+def _purge_sent_mail(cutoff: datetime) -> int:
+    return _rowcount(
+        db.session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.status == "sent", OutboxMessage.sent_at <= cutoff
+            )
+        )
+    )
+
+
+def _purge_exports(cutoff: datetime) -> int:
+    return _rowcount(db.session.execute(delete(DataExport).where(DataExport.created_at <= cutoff)))
+
+
+def _settled_actions() -> list[str]:
+    return [status.value for status in ActionStatus if status.settled]
+
+
+def _unsettled_action_of(request_id: Any) -> Any:
+    """EXISTS: a change at a source for this request that is not confirmed or dropped yet."""
+    return exists().where(
+        RequestAction.request_id == request_id, RequestAction.status.not_in(_settled_actions())
+    )
+
+
+def has_unfinished_business(customer_id: int, *, except_request_id: int | None = None) -> bool:
+    """Whether the portal still needs to know this customer to finish something for them.
+
+    True while another request of theirs is open (its answer must reach them; a correction
+    needs their identity to be written back) or any change at a source for one of their
+    requests is not settled (confirming it reads the source with their identifiers).
+    """
+    other_open = select(DataRequest.id).where(
+        DataRequest.customer_id == customer_id, DataRequest.status.not_in(FINAL_STATUSES)
+    )
+    if except_request_id is not None:
+        other_open = other_open.where(DataRequest.id != except_request_id)
+    unsettled = select(DataRequest.id).where(
+        DataRequest.customer_id == customer_id, _unsettled_action_of(DataRequest.id)
+    )
+    return bool(db.session.scalar(select(exists(other_open) | exists(unsettled))))
+
+
+def _forget_erased() -> int:
+    """Forget customers whose erasure of everything is done, once nothing else is open.
+
+    The back office forgets them when their last request closes; this catches the rest (a
+    request withdrawn by the customer, a change at a source settled after closing).
+    """
+    from .backoffice.queue import forget_after_erasure  # the back office imports this module
+
+    ids = set(
+        db.session.scalars(
+            select(DataRequest.customer_id).where(
+                DataRequest.customer_id.is_not(None),
+                DataRequest.kind == "erasure",
+                DataRequest.status == RequestStatus.DONE.value,
+                DataRequest.anonymised_at.is_(None),
+            )
+        )
+    )
+    return sum(1 for customer_id in sorted(ids) if forget_after_erasure(customer_id))
+
+
+def _forget_inactive(cutoff: datetime) -> int:
+    """Delete customers without a sign-in since ``cutoff`` and with nothing left to finish."""
+    unfinished = exists().where(
+        DataRequest.customer_id == Customer.id,
+        or_(DataRequest.status.not_in(FINAL_STATUSES), _unsettled_action_of(DataRequest.id)),
+    )
+    last_seen = func.coalesce(Customer.last_login_at, Customer.created_at)
+    ids = list(db.session.scalars(select(Customer.id).where(last_seen <= cutoff, ~unfinished)))
+    for customer_id in ids:
+        forget_customer(customer_id, reason="inactive")
+    return len(ids)
+
+
+def forget_customer(customer_id: int, *, reason: str) -> None:
+    """Delete a customer and everything the portal holds about them, except their requests.
+
+    The requests stay (their link to the customer removed) as proof they were handled; they
+    are anonymised by :func:`anonymise_finished` once their own period has passed, or at once
+    by the caller after an erasure. Flushes.
+    """
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        return
+    db.session.execute(
+        update(DataRequest).where(DataRequest.customer_id == customer_id).values(customer_id=None)
+    )
+    # Explicitly, not by ON DELETE CASCADE: SQLite enforces foreign keys only when asked to.
+    for model in (CustomerSession, LoginChallenge, GatheredSnapshot, DataExport):
+        db.session.execute(delete(model).where(model.customer_id == customer_id))
+    db.session.delete(customer)  # its identifiers go with it (ORM cascade)
+    audit(
+        "customer.forgotten", actor_type="system", subject_type="customer",
+        subject_id=customer_id, details={"reason": reason},
+    )  # fmt: skip
+    db.session.flush()
+
+
+def anonymise_request(request: DataRequest, now: datetime | None = None) -> None:
+    """Remove the personal data of one request; keep kind, dates, status and its history steps."""
+    request.details_encrypted = None
+    request.requester_encrypted = None
+    request.idempotency_key = None
+    request.customer_id = None
+    request.anonymised_at = now or utcnow()
+    db.session.execute(
+        update(RequestEvent)
+        .where(RequestEvent.request_id == request.id)
+        .values(message_encrypted=None)
+    )
+    db.session.execute(
+        update(RequestAction)
+        .where(RequestAction.request_id == request.id)
+        .values(value_encrypted=None)
+    )
+
+
+def anonymise_finished(cutoff: datetime, now: datetime | None = None) -> int:
+    """Anonymise every finished request closed at or before ``cutoff`` with nothing unsettled."""
+    rows = db.session.scalars(
+        select(DataRequest).where(
+            DataRequest.status.in_(FINAL_STATUSES),
+            DataRequest.closed_at <= cutoff,
+            DataRequest.anonymised_at.is_(None),
+            # staff still need what to change where (a failed or by-hand change)
+            ~_unsettled_action_of(DataRequest.id),
+        )
+    ).all()
+    for request in rows:
+        anonymise_request(request, now)
+    return len(rows)
+
+
+def _delete_old_requests(cutoff: datetime) -> int:
+    ids = list(
+        db.session.scalars(
+            select(DataRequest.id).where(
+                DataRequest.anonymised_at.is_not(None), DataRequest.closed_at <= cutoff
+            )
+        )
+    )
+    if not ids:
+        return 0
+    db.session.execute(delete(RequestEvent).where(RequestEvent.request_id.in_(ids)))
+    db.session.execute(delete(RequestAction).where(RequestAction.request_id.in_(ids)))
+    db.session.execute(delete(DataRequest).where(DataRequest.id.in_(ids)))
+    return len(ids)
+
+
+def _purge_source_log(cutoff: datetime) -> int:
+    return _rowcount(
+        db.session.execute(delete(SourceEvent).where(SourceEvent.created_at <= cutoff))
+    )
+
+
+def _purge_audit(cutoff: datetime) -> int:
+    """Delete audit entries older than ``cutoff`` and chain an ``audit.purged`` entry that
+    records the hash of the last one deleted: the check then starts from that hash."""
+    last = db.session.execute(
+        select(AuditEvent.id, AuditEvent.hash)
+        .where(AuditEvent.created_at <= cutoff)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if last is None:
+        return 0
+    result = db.session.execute(delete(AuditEvent).where(AuditEvent.id <= last.id))
+    audit(
+        "audit.purged", actor_type="system",
+        details={"through_id": last.id, "last_hash": last.hash},
+    )  # fmt: skip
+    return _rowcount(result)

@@ -1,0 +1,729 @@
+"""Views of the back office: signing in (password, then TOTP, a recovery code or a passkey),
+enrolling an authenticator app, the dashboard, managing staff and one's own account with its
+passkeys.
+
+Thin: validate the form, call :mod:`.auth`, commit, then redirect (POST/redirect/GET) or render.
+Every POST is covered by CSRF; the password and code steps are rate-limited per IP address and
+per account, on top of the lock-out after :data:`auth.MAX_FAILURES` failures. The passkey views
+answer the first-party script ``static/passkeys.js`` in JSON (CSRF token in a header) and share
+the rate limits of the code steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from .. import crypto
+from ..extensions import db, limiter
+from ..models import DataRequest, RequestStatus, StaffMember, StaffRole, StaffSession
+from ..settings import Settings
+from . import auth, passkeys
+from .decorators import (
+    current_staff,
+    current_staff_session,
+    officer_required,
+    pending_step,
+    second_factor_done,
+    staff_required,
+)
+from .forms import (
+    CodeForm,
+    ConfirmForm,
+    NewStaffForm,
+    PasskeyForm,
+    PasswordChangeForm,
+    RecoveryCodeForm,
+    SignInForm,
+)
+
+bp = Blueprint(
+    "staff",
+    __name__,
+    url_prefix="/beheer",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+#: What staff call each status on the dashboard.
+STATUS_NAMES = {
+    RequestStatus.RECEIVED: _l("Received"),
+    RequestStatus.IN_PROGRESS: _l("In progress"),
+    RequestStatus.EXTENDED: _l("Extended"),
+    RequestStatus.WAITING_FOR_CUSTOMER: _l("Waiting for the customer"),
+}
+ROLE_NAMES = {
+    StaffRole.OFFICER.value: _l("Privacy officer"),
+    StaffRole.AGENT.value: _l("Agent"),
+}
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["portal.settings"]
+    return settings
+
+
+# --- session loading, headers, errors ---------------------------------------------------------
+
+
+@bp.before_request
+def _load_staff() -> None:
+    """Put this browser's live staff session in ``g.staff_session`` and its member in
+    ``g.staff``. Each request decides afresh, before the view changes anything."""
+    g.pop("staff", None)
+    g.pop("staff_session", None)
+    if request.endpoint == "staff.static":
+        return
+    row, reason = auth.load_session()
+    if row is None:
+        if reason is not None:
+            session.pop(auth.SESSION_KEY, None)
+        if reason == "idle":
+            flash(_("You were signed out because you were inactive for 30 minutes."), "info")
+        elif reason == "expired":
+            flash(_("You were signed out because your session reached its maximum time."), "info")
+        return
+    g.staff_session = row
+    g.staff = row.staff
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    """Nothing of the back office is kept by a browser or proxy, or indexed."""
+    if request.endpoint != "staff.static":
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.app_context_processor
+def _staff_context() -> dict[str, Any]:
+    return {
+        "staff_member": current_staff,
+        "staff_signed_in": second_factor_done,
+        "role_names": ROLE_NAMES,
+    }
+
+
+def _error(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 400
+    return render_template("staff/error.html", code=code), code
+
+
+for _code in (400, 403, 429):
+    bp.register_error_handler(_code, _error)
+
+
+# --- rate limits ------------------------------------------------------------------------------
+
+
+def _account_key() -> str:
+    """Rate-limit key of the account a request is about: the typed address (as a keyed hash,
+    never the value) on the sign-in page, else the staff id of this browser's session."""
+    if request.endpoint == "staff.login":
+        typed = auth.normalise_email(request.form.get("email", ""))
+        return "staff-addr:" + crypto.keyed_hash("staff-email", typed)
+    data = session.get(auth.SESSION_KEY)
+    staff_id = data.get("id") if isinstance(data, dict) else None
+    return f"staff-id:{staff_id}"
+
+
+def _login_ip_limit() -> str:
+    return _settings().login_rate_per_ip
+
+
+def _login_account_limit() -> str:
+    return _settings().login_rate_per_address
+
+
+def _code_ip_limit() -> str:
+    return _settings().code_rate_per_ip
+
+
+def _code_account_limit() -> str:
+    return _settings().code_rate_per_address
+
+
+def _limited(ip_limit: Any, account_limit: Any, scope: str) -> Any:
+    ip = limiter.shared_limit(ip_limit, scope=f"{scope}-ip", methods=["POST"])
+    account = limiter.shared_limit(
+        account_limit, scope=f"{scope}-account", key_func=_account_key, methods=["POST"]
+    )
+
+    def decorate(view: Any) -> Any:
+        return ip(account(view))
+
+    return decorate
+
+
+limit_login = _limited(_login_ip_limit, _login_account_limit, "staff-login")
+limit_codes = _limited(_code_ip_limit, _code_account_limit, "staff-code")
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _failure_message() -> str:
+    return _(
+        "Signing in did not work. Check your e-mail address and password. After %(count)s "
+        "failed attempts, signing in is blocked for %(minutes)s minutes.",
+        count=auth.MAX_FAILURES,
+        minutes=auth.LOCK_MINUTES,
+    )
+
+
+def _code_failure_message() -> str:
+    return _(
+        "This code did not work. Wait for the next code in your app and try again. After "
+        "%(count)s failed attempts, signing in is blocked for %(minutes)s minutes.",
+        count=auth.MAX_FAILURES,
+        minutes=auth.LOCK_MINUTES,
+    )
+
+
+def _after_sign_in_url() -> str:
+    member = current_staff()
+    if member is not None and member.must_change_password:
+        flash(_("You signed in with a one-time password. Choose your own password now."), "info")
+        return url_for("staff.account")
+    return url_for("staff.dashboard")
+
+
+def _after_sign_in() -> Response:
+    return redirect(_after_sign_in_url(), code=303)
+
+
+def _grouped(secret: str) -> str:
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def _qr_svg(uri: str, label: str) -> Markup:
+    """The QR code as inline SVG, made here (nothing leaves the server), with a text name."""
+    svg = segno.make(uri, error="m").svg_inline(
+        scale=5, border=4, dark="#000", light="#fff", svgclass="qr", lineclass=None
+    )
+    # segno's SVG holds only paths and the URI's QR modules, nothing typed; the label is escaped.
+    named = svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1)
+    return Markup(named)  # noqa: S704
+
+
+def _pending_member() -> StaffMember | None:
+    """The member of a session that has passed only the password."""
+    row = current_staff_session()
+    if row is None or row.second_factor_at is not None:
+        return None
+    return current_staff()
+
+
+# --- signing in ---------------------------------------------------------------------------------
+
+
+@bp.route("/inloggen", methods=["GET", "POST"])
+@limit_login
+def login() -> Response | tuple[str, int]:
+    """E-mail address and password. One message for every failure: nothing tells whether an
+    account exists, is disabled or is locked."""
+    if current_staff_session() is not None:
+        if second_factor_done():
+            return redirect(url_for("staff.dashboard"))
+        return redirect(url_for(pending_step()))
+    form = SignInForm()
+    failed = False
+    if form.validate_on_submit():
+        try:
+            auth.sign_in_with_password(form.email.data or "", form.password.data or "")
+        except auth.SignInError:
+            db.session.commit()  # keep the count of failures and the audit entry
+            failed = True
+            form.email.errors = [_failure_message()]
+        else:
+            db.session.commit()
+            return redirect(url_for(pending_step()), code=303)
+    status = 400 if (form.errors or failed) else 200
+    return render_template("staff/login.html", form=form), status
+
+
+@bp.route("/tweestaps", methods=["GET", "POST"])
+@limit_codes
+def second_factor() -> Response | tuple[str, int]:
+    """The second step: a code from the authenticator app, or a recovery code."""
+    if second_factor_done():
+        return redirect(url_for("staff.dashboard"))
+    member = _pending_member()
+    if member is None:
+        flash(_("Sign in to see this page."), "info")
+        return redirect(url_for("staff.login"))
+    if not member.totp_enrolled:
+        return redirect(url_for("staff.enrol"))
+    use_recovery = request.method == "POST" and "recovery_code" in request.form
+    # Two forms on one page; only the one that was sent reads the request.
+    code_form = CodeForm(formdata=None) if use_recovery else CodeForm()
+    recovery_form = RecoveryCodeForm() if use_recovery else RecoveryCodeForm(formdata=None)
+    form: CodeForm | RecoveryCodeForm = recovery_form if use_recovery else code_form
+    if form.validate_on_submit():
+        value = (recovery_form.recovery_code.data if use_recovery else code_form.code.data) or ""
+        try:
+            result = auth.complete_second_factor(member, value, recovery=use_recovery)
+        except auth.SignInError:
+            db.session.commit()  # keep the count of failures and the audit entry
+            if use_recovery:
+                recovery_form.recovery_code.errors = [
+                    _("This recovery code did not work. Check it, or use another one.")
+                ]
+            else:
+                code_form.code.errors = [_code_failure_message()]
+        else:
+            db.session.commit()
+            if result.recovery_codes_left is not None:
+                flash(
+                    _(
+                        "You used a recovery code; it no longer works. You have %(left)s "
+                        "recovery codes left. Make new ones on your account page if you are "
+                        "running out.",
+                        left=result.recovery_codes_left,
+                    ),
+                    "warning",
+                )
+            return _after_sign_in()
+    status = 400 if (code_form.errors or recovery_form.errors) else 200
+    return render_template(
+        "staff/second_factor.html",
+        form=code_form,
+        recovery_form=recovery_form,
+        passkey_sign_in=passkeys.available() and passkeys.count_of(member) > 0,
+    ), status
+
+
+@bp.route("/tweestaps/instellen", methods=["GET", "POST"])
+@limit_codes
+def enrol() -> Response | tuple[str, int]:
+    """First sign-in: set up the authenticator app with a QR code (or the secret typed in),
+    confirm it with a code, then see the recovery codes, once."""
+    if second_factor_done():
+        return redirect(url_for("staff.dashboard"))
+    member = _pending_member()
+    if member is None:
+        flash(_("Sign in to see this page."), "info")
+        return redirect(url_for("staff.login"))
+    if member.totp_enrolled:
+        return redirect(url_for("staff.second_factor"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            codes = auth.confirm_enrolment(member, form.code.data or "")
+        except auth.SignInError:
+            db.session.commit()
+            form.code.errors = [_code_failure_message()]
+        else:
+            db.session.commit()
+            # Shown in this response only; never stored in the clear.
+            return render_template(
+                "staff/recovery_codes.html", codes=codes, first=True, next_url=_next_url()
+            ), 200
+    secret = auth.start_enrolment(member)
+    db.session.commit()
+    issuer = current_app.jinja_env.globals["policy"].controller.name
+    uri = auth.provisioning_uri(member, issuer)
+    return render_template(
+        "staff/enrol.html",
+        form=form,
+        qr=_qr_svg(uri, _("QR code to scan with your authenticator app")),
+        secret=_grouped(secret),
+        issuer=issuer,
+        account=member.email,
+    ), 400 if form.errors else 200
+
+
+def _next_url() -> str:
+    member = current_staff()
+    if member is not None and member.must_change_password:
+        return url_for("staff.account")
+    return url_for("staff.dashboard")
+
+
+@bp.post("/uitloggen")
+def logout() -> Response:
+    """Sign out of the back office: the server-side session ends. A customer session in the
+    same browser is left alone."""
+    if ConfirmForm().validate_on_submit():
+        auth.end_current_session("logout")
+        db.session.commit()
+        flash(_("You are signed out."), "success")
+    return redirect(url_for("staff.login"), code=303)
+
+
+# --- pages after signing in ---------------------------------------------------------------------
+
+
+@bp.get("/")
+@staff_required
+def dashboard() -> str:
+    """Open requests by status (the request queue itself comes later)."""
+    rows = db.session.execute(
+        select(DataRequest.status, func.count())
+        .where(DataRequest.status.in_([s.value for s in STATUS_NAMES]))
+        .group_by(DataRequest.status)
+    ).all()
+    found = {status: count for status, count in rows}
+    counts = [(name, found.get(status.value, 0)) for status, name in STATUS_NAMES.items()]
+    return render_template(
+        "staff/dashboard.html",
+        counts=counts,
+        total=sum(count for _name, count in counts),
+        recovery_left=auth.recovery_codes_left(g.staff),
+    )
+
+
+@bp.route("/herstelcodes", methods=["GET", "POST"])
+@staff_required
+@limit_codes
+def recovery_codes() -> Response | tuple[str, int]:
+    """Make new recovery codes (the old ones stop working); needs a fresh code from the app."""
+    member: StaffMember = g.staff
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            auth.check_totp(member, form.code.data or "", "recovery_codes")
+        except auth.SignInError:
+            db.session.commit()
+            form.code.errors = [_code_failure_message()]
+        else:
+            codes = auth.new_recovery_codes(member)
+            db.session.commit()
+            return render_template(
+                "staff/recovery_codes.html",
+                codes=codes,
+                first=False,
+                next_url=url_for("staff.account"),
+            ), 200
+    return render_template(
+        "staff/recovery.html", form=form, left=auth.recovery_codes_left(member)
+    ), 400 if form.errors else 200
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@staff_required
+@limit_codes
+def account() -> Response | tuple[str, int]:
+    """One's own account: change the password (needs the current one), recovery codes,
+    passkeys."""
+    member: StaffMember = g.staff
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        new = form.new_password.data or ""
+        if auth.password_problem(new, member.email) is not None:
+            form.new_password.errors = [
+                _("Choose a password that does not contain your e-mail address.")
+            ]
+        else:
+            try:
+                auth.change_password(member, form.current_password.data or "", new)
+            except auth.SignInError:
+                db.session.commit()
+                form.current_password.errors = [_("Your current password is not right.")]
+            else:
+                db.session.commit()
+                flash(
+                    _("Your password is changed. You were signed out everywhere else."), "success"
+                )
+                return redirect(url_for("staff.account"), code=303)
+    return render_template(
+        "staff/account.html",
+        form=form,
+        member=member,
+        current=current_staff_session(),
+        recovery_left=auth.recovery_codes_left(member),
+        passkeys=passkeys.passkeys_of(member),
+        passkeys_available=passkeys.available(),
+        max_passkeys=passkeys.MAX_PASSKEYS,
+        passkey_form=PasskeyForm(formdata=None),
+        action_form=ConfirmForm(formdata=None),
+    ), 400 if form.errors else 200
+
+
+# --- passkeys (optional, besides the authenticator app) -------------------------------------------
+
+#: What to tell the staff member when adding a passkey is refused (see passkeys.PasskeyError).
+PASSKEY_PROBLEMS = {
+    "unavailable": _l("Passkeys cannot be used on this address of the back office."),
+    "not_enrolled": _l("Set up your authenticator app first."),
+    "too_many": _l("You have the maximum number of passkeys. Remove one first."),
+    "no_challenge": _l("This took too long, or the page was used twice. Try again."),
+    "invalid": _l("Your passkey could not be checked. Try again, or use another passkey."),
+    "duplicate": _l("This passkey has already been added."),
+    "none": _l("You have no passkeys. Enter a code from your authenticator app."),
+}
+
+
+def _json_error(message: str, status: int = 400, **extra: str) -> tuple[Response, int]:
+    """An error for the passkey script: a message to show, and which field it is about."""
+    return jsonify({"error": message, **extra}), status
+
+
+def _json_options(options: str) -> Response:
+    return current_app.response_class(options, mimetype="application/json")
+
+
+def _credential() -> dict[str, Any]:
+    """The browser's answer (a PublicKeyCredential as JSON); empty if it is not an object."""
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def _live_session() -> StaffSession:
+    row = current_staff_session()
+    if row is None:  # the decorators and _pending_member already made sure
+        abort(400)
+    return row
+
+
+def _passkey_failure_message() -> str:
+    return _(
+        "Signing in with your passkey did not work. Try again, or enter a code from your "
+        "authenticator app. After %(count)s failed attempts, signing in is blocked for "
+        "%(minutes)s minutes.",
+        count=auth.MAX_FAILURES,
+        minutes=auth.LOCK_MINUTES,
+    )
+
+
+@bp.post("/account/passkeys/opties")
+@staff_required
+@limit_codes
+def passkey_options() -> Response | tuple[Response, int]:
+    """Step 1 of adding a passkey: check its name and a fresh code from the authenticator app
+    (re-authentication, counted like any code), then hand out the options with a challenge."""
+    member: StaffMember = g.staff
+    if not passkeys.available():
+        return _json_error(str(PASSKEY_PROBLEMS["unavailable"]), 404)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        return _json_error(str(PASSKEY_PROBLEMS["invalid"]))
+    form = PasskeyForm(formdata=MultiDict(data))
+    if not form.validate():
+        field = next((name for name in form.errors if name != "csrf_token"), "name")
+        return _json_error(str(form.errors.get(field, [""])[0]), field=field)
+    try:
+        auth.check_totp(member, form.code.data or "", "passkey_add")
+    except auth.SignInError:
+        db.session.commit()  # keep the count of failures and the audit entry
+        return _json_error(_code_failure_message(), field="code")
+    try:
+        options = passkeys.registration_options(member, _live_session(), form.name.data or "")
+    except passkeys.PasskeyError as exc:
+        db.session.commit()  # the code is used up all the same
+        return _json_error(str(PASSKEY_PROBLEMS[exc.reason]))
+    db.session.commit()
+    return _json_options(options)
+
+
+@bp.post("/account/passkeys")
+@staff_required
+@limit_codes
+def passkey_add() -> Response | tuple[Response, int]:
+    """Step 2 of adding a passkey: check the browser's answer and store the passkey."""
+    member: StaffMember = g.staff
+    try:
+        passkey = passkeys.register(member, _live_session(), _credential())
+    except passkeys.PasskeyError as exc:
+        db.session.commit()  # the challenge is used up
+        return _json_error(str(PASSKEY_PROBLEMS[exc.reason]))
+    db.session.commit()
+    flash(
+        _(
+            "Passkey “%(name)s” added. At sign-in you can now use it instead of a code.",
+            name=passkey.name,
+        ),
+        "success",
+    )
+    return jsonify({"redirect": url_for("staff.account", _anchor="passkeys")})
+
+
+@bp.post("/account/passkeys/<int:passkey_id>/verwijderen")
+@staff_required
+def passkey_remove(passkey_id: int) -> Response:
+    """Remove one of one's own passkeys (a plain form: works without JavaScript). Someone
+    else's passkey is not found."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    name = passkeys.remove(g.staff, passkey_id)
+    if name is None:
+        abort(404)
+    db.session.commit()
+    flash(_("Passkey “%(name)s” removed. It no longer works here.", name=name), "success")
+    return redirect(url_for("staff.account", _anchor="passkeys"), code=303)
+
+
+@bp.post("/tweestaps/passkey/opties")
+def passkey_sign_in_options() -> Response | tuple[Response, int]:
+    """Options to sign in with a passkey, after the password: only one's own passkeys."""
+    if second_factor_done():
+        return jsonify({"redirect": url_for("staff.dashboard")})
+    member = _pending_member()
+    if member is None:
+        return _json_error(_("Sign in to see this page."), 401, redirect=url_for("staff.login"))
+    try:
+        options = passkeys.sign_in_options(member, _live_session())
+    except passkeys.PasskeyError as exc:
+        return _json_error(str(PASSKEY_PROBLEMS[exc.reason]), 404)
+    db.session.commit()
+    return _json_options(options)
+
+
+@bp.post("/tweestaps/passkey")
+@limit_codes
+def passkey_sign_in() -> Response | tuple[Response, int]:
+    """Sign in with a passkey instead of a code: refusals count towards the lock-out."""
+    if second_factor_done():
+        return jsonify({"redirect": url_for("staff.dashboard")})
+    member = _pending_member()
+    if member is None:
+        return _json_error(_("Sign in to see this page."), 401, redirect=url_for("staff.login"))
+    try:
+        passkeys.complete_with_passkey(member, _live_session(), _credential())
+    except auth.SignInError:
+        db.session.commit()  # keep the count of failures and the audit entry
+        return _json_error(_passkey_failure_message())
+    db.session.commit()
+    return jsonify({"redirect": _after_sign_in_url()})
+
+
+# --- managing staff (privacy officers only) -----------------------------------------------------
+
+
+@bp.get("/medewerkers")
+@officer_required
+def staff_list() -> str:
+    """Every staff member, with the actions an officer can take."""
+    members = db.session.scalars(
+        select(StaffMember).order_by(StaffMember.active.desc(), StaffMember.display_name)
+    ).all()
+    return render_template(
+        "staff/staff_list.html", members=members, action_form=ConfirmForm(), now=auth.utcnow()
+    )
+
+
+@bp.route("/medewerkers/nieuw", methods=["GET", "POST"])
+@officer_required
+def staff_new() -> Response | tuple[str, int]:
+    """Add a colleague. They get a one-time password, shown here once, which they change
+    after their first sign-in, where they also set up their authenticator app."""
+    form = NewStaffForm()
+    if form.validate_on_submit():
+        password = auth.new_one_time_password()
+        try:
+            member = auth.create_staff(
+                form.email.data or "",
+                form.display_name.data or "",
+                form.role.data or "",
+                password,
+                actor_id=g.staff.id,
+                must_change_password=True,
+            )
+        except auth.StaffExists:
+            db.session.rollback()
+            form.email.errors = [_("There already is a staff member with this e-mail address.")]
+        else:
+            db.session.commit()
+            return render_template(
+                "staff/one_time_password.html", member=member, password=password, new=True
+            ), 200
+    return render_template("staff/staff_new.html", form=form), 400 if form.errors else 200
+
+
+def _target(staff_id: int) -> StaffMember:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    member = db.session.get(StaffMember, staff_id)
+    if member is None:
+        abort(404)
+    if member.id == g.staff.id:
+        abort(403)  # not on oneself: use the account page
+    return member
+
+
+@bp.post("/medewerkers/<int:staff_id>/uitschakelen")
+@officer_required
+def staff_disable(staff_id: int) -> Response:
+    """Disable a staff member: they can no longer sign in, and are signed out everywhere."""
+    member = _target(staff_id)
+    auth.set_active(member, False, actor_id=g.staff.id)
+    db.session.commit()
+    flash(_("%(name)s can no longer sign in.", name=member.display_name), "success")
+    return redirect(url_for("staff.staff_list"), code=303)
+
+
+@bp.post("/medewerkers/<int:staff_id>/inschakelen")
+@officer_required
+def staff_enable(staff_id: int) -> Response:
+    """Let a disabled staff member sign in again."""
+    member = _target(staff_id)
+    auth.set_active(member, True, actor_id=g.staff.id)
+    db.session.commit()
+    flash(_("%(name)s can sign in again.", name=member.display_name), "success")
+    return redirect(url_for("staff.staff_list"), code=303)
+
+
+@bp.post("/medewerkers/<int:staff_id>/tweestaps-herstellen")
+@officer_required
+def staff_reset_second_factor(staff_id: int) -> Response:
+    """Forget a staff member's authenticator app, recovery codes and passkeys (a lost phone):
+    they set up the app again at their next sign-in."""
+    member = _target(staff_id)
+    auth.reset_second_factor(member, actor_id=g.staff.id)
+    db.session.commit()
+    flash(
+        _(
+            "%(name)s sets up an authenticator app again at the next sign-in. Their recovery "
+            "codes and passkeys no longer work.",
+            name=member.display_name,
+        ),
+        "success",
+    )
+    return redirect(url_for("staff.staff_list"), code=303)
+
+
+@bp.post("/medewerkers/<int:staff_id>/ontgrendelen")
+@officer_required
+def staff_unlock(staff_id: int) -> Response:
+    """Lift a lock-out after too many failed attempts."""
+    member = _target(staff_id)
+    auth.unlock(member, actor_id=g.staff.id)
+    db.session.commit()
+    flash(_("%(name)s can try to sign in again.", name=member.display_name), "success")
+    return redirect(url_for("staff.staff_list"), code=303)
+
+
+@bp.post("/medewerkers/<int:staff_id>/wachtwoord")
+@officer_required
+def staff_new_password(staff_id: int) -> Response | tuple[str, int]:
+    """Give a staff member who forgot their password a new one-time password, shown once."""
+    member = _target(staff_id)
+    password = auth.new_one_time_password()
+    auth.set_one_time_password(member, password, actor_id=g.staff.id)
+    db.session.commit()
+    return render_template(
+        "staff/one_time_password.html", member=member, password=password, new=False
+    ), 200

@@ -1,0 +1,325 @@
+"""Changes at the sources, carried out from the queue against the vendor simulators over HTTP:
+written, confirmed by a fresh read, retried when a source is down or slow, left to staff with
+exact instructions where no API allows it, and never marked done when they were not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from portal.auth.services import sign_in_with_verified_email, verified_identity
+from portal.backoffice import actions, health
+from portal.dsr import services as dsr
+from portal.extensions import db
+from portal.gathering import gather_for
+from portal.models import (
+    ActionStatus,
+    AuditEvent,
+    Customer,
+    DataRequest,
+    GatheredSnapshot,
+    RequestAction,
+    RequestKind,
+    SourceEvent,
+    utcnow,
+)
+from simulators import SimulatorGroup
+
+SANNE = "sanne.devries@example.nl"
+
+
+@pytest.fixture
+def settings_overrides(simulated_connectors: dict[str, object]) -> dict[str, object]:
+    return {"connectors": simulated_connectors, "gather_budget_seconds": 10.0}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_simulators(simulators: SimulatorGroup) -> Iterator[None]:
+    """Writes change a simulator's data: every test starts from the demo world."""
+    yield
+    for vendor in ("woocommerce", "moneybird", "zammad", "freshdesk", "mollie"):
+        simulators[vendor].reset()
+
+
+@pytest.fixture
+def sanne(app: Flask) -> Customer:
+    customer = sign_in_with_verified_email(SANNE, "test")
+    db.session.commit()
+    return customer
+
+
+def _request(customer: Customer, kind: RequestKind = RequestKind.CORRECTION) -> DataRequest:
+    request = dsr.submit(customer, kind, details={}, locale="nl").request
+    db.session.commit()
+    return request
+
+
+def _record(customer: Customer, source: str, record_type: str) -> dict[str, Any]:
+    snapshot = gather_for(customer)
+    db.session.commit()
+    return next(
+        r for r in snapshot.records if r["source"] == source and r["record_type"] == record_type
+    )
+
+
+def _fetch_fields(source: str, record_type: str, record_id: str, customer: Customer) -> Any:
+    connector, _, built = actions._connector(source)  # noqa: SLF001 - the same build path
+    assert connector is not None
+    try:
+        result = connector.fetch(verified_identity(customer))
+    finally:
+        built.close()
+    for record in result.records:
+        if (record.record_type, record.record_id) == (record_type, record_id):
+            return record.fields
+    return None
+
+
+def test_a_correction_is_written_back_and_confirmed_by_a_fresh_read(
+    app: Flask, sanne: Customer
+) -> None:
+    record = _record(sanne, "webshop", "customer")
+    request = _request(sanne)
+    action = actions.add_correction(
+        request,
+        actions.CorrectionItem("webshop", "customer", record["record_id"], "last_name", "Bakker"),
+    )
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(GatheredSnapshot)) == 1
+
+    status = actions.run(action.id)
+
+    assert status == ActionStatus.CONFIRMED.value
+    db.session.refresh(action)
+    assert action.confirmed_at is not None and action.confirmed_by is None
+    assert action.value_encrypted is None  # the source holds the value now, the portal not
+    fields = _fetch_fields("webshop", "customer", record["record_id"], sanne)
+    assert fields["last_name"] == "Bakker"
+    # The customer's held data was stale, so it is dropped: the next view gathers afresh.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(GatheredSnapshot)) == 0
+    actions_done = db.session.scalars(
+        sa.select(AuditEvent.action)
+        .where(AuditEvent.action.like("action.%"))
+        .order_by(AuditEvent.id)
+    ).all()
+    assert actions_done == ["action.done", "action.confirmed"]
+    assert "Bakker" not in str(db.session.scalars(sa.select(AuditEvent.details)).all())
+    write = db.session.scalars(sa.select(SourceEvent).where(SourceEvent.operation == "write")).one()
+    assert write.ok and write.source == "webshop"
+
+
+def test_an_erasure_deletes_and_is_confirmed_when_the_record_is_gone(
+    app: Flask, sanne: Customer
+) -> None:
+    record = _record(sanne, "payments", "customer")
+    request = _request(sanne, RequestKind.ERASURE)
+    action = actions.add_erasure(
+        request, "payments", "customer", record["record_id"], anonymise=False
+    )
+    db.session.commit()
+
+    assert actions.run(action.id) == ActionStatus.CONFIRMED.value
+    assert _fetch_fields("payments", "customer", record["record_id"], sanne) is None
+
+
+def test_an_order_is_anonymised_and_no_longer_matches_the_customer(
+    app: Flask, sanne: Customer
+) -> None:
+    record = _record(sanne, "webshop", "order")
+    request = _request(sanne, RequestKind.ERASURE)
+    action = actions.add_erasure(request, "webshop", "order", record["record_id"], anonymise=True)
+    db.session.commit()
+
+    assert actions.run(action.id) == ActionStatus.CONFIRMED.value
+    fields = _fetch_fields("webshop", "order", record["record_id"], sanne)
+    # The order stays for the books, linked to her account, but holds nothing of her.
+    assert fields is None or SANNE not in str(fields)
+
+
+def test_a_vendor_that_refuses_is_failed_and_waits_for_staff(app: Flask, sanne: Customer) -> None:
+    """MoneyBird refuses to delete a contact that invoices refer to."""
+    record = _record(sanne, "invoicing", "contact")
+    request = _request(sanne, RequestKind.ERASURE)
+    action = actions.add_erasure(
+        request, "invoicing", "contact", record["record_id"], anonymise=False
+    )
+    db.session.commit()
+
+    assert actions.run(action.id) == ActionStatus.FAILED.value
+    db.session.refresh(action)
+    assert action.last_error == "rejected"
+    assert action.next_attempt_at is None  # not retried by itself: a person must look
+    assert action.attempts == 1
+    assert _fetch_fields("invoicing", "contact", record["record_id"], sanne) is not None
+    assert actions.sweep() == 0
+
+    actions.retry(action, staff_id=7)
+    db.session.commit()
+    assert action.status == ActionStatus.PENDING.value
+
+
+def test_a_source_that_times_out_is_retried_with_backoff_then_succeeds(
+    app: Flask, sanne: Customer, simulators: SimulatorGroup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = _record(sanne, "helpdesk", "user")
+    request = _request(sanne)
+    action = actions.add_correction(
+        request,
+        actions.CorrectionItem("helpdesk", "user", record["record_id"], "phone", "+31 6 12121212"),
+    )
+    db.session.commit()
+    monkeypatch.setattr(actions, "WRITE_BUDGET", 1.0)
+    simulators["zammad"].set_fault("slow", delay=3.0)
+
+    assert actions.run(action.id) == ActionStatus.FAILED.value
+    db.session.refresh(action)
+    assert action.last_error == "timeout"
+    assert action.next_attempt_at is not None
+    assert action.next_attempt_at > utcnow()
+    assert actions.sweep() == 0  # not due yet
+
+    simulators["zammad"].clear_fault()
+    monkeypatch.setattr(actions, "WRITE_BUDGET", 30.0)
+    # Time passes until it is due; the sweeper queues it (the queue runs in-process here).
+    action.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert actions.sweep() == 1
+    db.session.expire_all()
+    action = db.session.get(RequestAction, action.id)
+    assert action is not None
+    assert action.status == ActionStatus.CONFIRMED.value
+    assert action.attempts == 2
+    fields = _fetch_fields("helpdesk", "user", record["record_id"], sanne)
+    assert fields["phone"] == "+31 6 12121212"
+
+
+def test_transient_failures_stop_retrying_after_the_maximum(
+    app: Flask, sanne: Customer, simulators: SimulatorGroup
+) -> None:
+    record = _record(sanne, "payments", "customer")
+    request = _request(sanne)
+    action = actions.add_correction(
+        request,
+        actions.CorrectionItem("payments", "customer", record["record_id"], "name", "S. Bakker"),
+    )
+    action.attempts = actions.MAX_ATTEMPTS - 1
+    db.session.commit()
+    simulators["mollie"].set_fault("down")
+    try:
+        assert actions.run(action.id) == ActionStatus.FAILED.value
+    finally:
+        simulators["mollie"].clear_fault()
+    db.session.refresh(action)
+    assert action.last_error == "down"
+    assert action.next_attempt_at is None  # reported for staff, never dropped
+    assert action.status == ActionStatus.FAILED.value
+
+
+def test_where_no_api_allows_it_staff_get_exact_instructions(app: Flask, sanne: Customer) -> None:
+    record = _record(sanne, "workshop", "service_job")
+    request = _request(sanne, RequestKind.ERASURE)
+    action = actions.add_erasure(
+        request, "workshop", "service_job", record["record_id"], anonymise=False
+    )
+    db.session.commit()
+
+    assert actions.run(action.id) == ActionStatus.MANUAL.value
+    db.session.refresh(action)
+    assert action.instructions and "werkbonnen" in action.instructions
+    assert SANNE not in action.instructions
+    assert not actions.all_settled(request)
+
+    actions.confirm_by_hand(action, staff_id=3)
+    db.session.commit()
+    assert action.status == ActionStatus.CONFIRMED.value and action.confirmed_by == 3
+    assert actions.all_settled(request)
+
+
+def test_a_record_that_no_longer_matches_is_not_touched(app: Flask, sanne: Customer) -> None:
+    """The customer's verified identity is checked at the source again before writing."""
+    record = _record(sanne, "webshop", "customer")
+    request = _request(sanne)
+    other = sign_in_with_verified_email("sanne.de.vries@example.nl", "test")
+    db.session.commit()
+    request.customer_id = other.id  # as if the request were someone else's
+    action = actions.add_correction(
+        request,
+        actions.CorrectionItem("webshop", "customer", record["record_id"], "last_name", "X"),
+    )
+    db.session.commit()
+
+    assert actions.run(action.id) == ActionStatus.FAILED.value
+    db.session.refresh(action)
+    assert action.last_error == "mismatch"
+    assert _fetch_fields("webshop", "customer", record["record_id"], sanne)["last_name"] != "X"
+
+
+def test_work_left_running_by_a_killed_worker_is_taken_up_again(
+    app: Flask, sanne: Customer
+) -> None:
+    record = _record(sanne, "customer-service", "contact")
+    request = _request(sanne)
+    action = actions.add_correction(
+        request,
+        actions.CorrectionItem(
+            "customer-service", "contact", record["record_id"], "name", "Sanne Bakker"
+        ),
+    )
+    db.session.commit()
+    # A worker claimed it and died: the row says running, nothing was written.
+    action.status = ActionStatus.RUNNING.value
+    action.updated_at = utcnow() - actions.STALE_RUNNING - timedelta(minutes=1)
+    db.session.commit()
+    assert actions.run(action.id) == ActionStatus.RUNNING.value  # a second worker leaves it
+
+    assert actions.sweep() == 1
+    db.session.expire_all()
+    action = db.session.get(RequestAction, action.id)
+    assert action is not None and action.status == ActionStatus.CONFIRMED.value
+    fields = _fetch_fields("customer-service", "contact", record["record_id"], sanne)
+    assert fields["name"] == "Sanne Bakker"
+
+
+def test_kept_records_are_recorded_with_their_date(app: Flask, sanne: Customer) -> None:
+    record = _record(sanne, "invoicing", "invoice")
+    request = _request(sanne, RequestKind.ERASURE)
+    due = utcnow().date() + timedelta(days=2000)
+    kept = actions.add_kept(
+        request, "invoicing", "invoice", record["record_id"], until=due, category="invoices"
+    )
+    db.session.commit()
+    assert kept.status == ActionStatus.SKIPPED.value and kept.keep_until == due
+    assert actions.all_settled(request)
+    assert actions.run(kept.id) == ActionStatus.SKIPPED.value  # nothing is ever sent
+
+
+def test_health_records_gathering_and_flags_a_source_that_keeps_failing(
+    app: Flask, sanne: Customer, simulators: SimulatorGroup
+) -> None:
+    gather_for(sanne)
+    db.session.commit()
+    items = {item.key: item for item in health.overview()}
+    assert items["webshop"].state == "ok" and items["webshop"].last_success is not None
+
+    simulators["mollie"].set_fault("expired_credentials")
+    try:
+        for _ in range(health.FLAG_AFTER):
+            items = {item.key: item for item in health.check_all()}
+    finally:
+        simulators["mollie"].clear_fault()
+    assert items["payments"].flagged
+    assert items["payments"].recent_failures == {"auth": health.FLAG_AFTER}
+    assert not items["webshop"].flagged
+    flagged = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "source.flagged")
+    ).all()
+    assert [e.subject_id for e in flagged] == ["payments"]  # mailed once, not three times
+
+    # One success ends the flag.
+    items = {item.key: item for item in health.check_all()}
+    assert items["payments"].state == "ok"

@@ -1,0 +1,210 @@
+"""Requests received by post, e-mail or phone, entered by staff (/beheer/verzoeken/nieuw): the
+deadline runs from the day received, a verified e-mail links the customer, the receipt goes to
+the given address, and the form checks what it must."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from portal.backoffice import queue
+from portal.dsr import services as dsr
+from portal.dsr.deadlines import response_deadline
+from portal.extensions import db
+from portal.models import DataRequest, OutboxMessage
+
+from ..auth.conftest import Mailbox, mailbox  # noqa: F401 - the real SMTP server (fixture)
+from ..staff.conftest import Staff, _light_argon2, make_staff  # noqa: F401 - shared fixtures
+from .test_queue import (  # noqa: F401 - shared fixtures and helpers
+    SANNE,
+    Desk,
+    _fresh_simulators,
+    _push_request_context,
+    customer,
+    desk,
+    settings_overrides,
+)
+
+NEW = "/beheer/verzoeken/nieuw"
+
+
+@pytest.fixture
+def officer(app: Flask) -> Staff:
+    return make_staff(app)
+
+
+def _form(**overrides: str) -> dict[str, str]:
+    data = {
+        "channel": "post", "received_on": "", "kind": "access", "name": "Jan Brief",
+        "email": "", "address": "Dorpsstraat 1\n1234 AB Ergens", "phone": "",
+        "identity_verification": "customer_and_invoice_number", "identity_note": "",
+        "subject": "", "text": "Ik wil weten welke gegevens u van mij heeft.", "locale": "nl",
+    }  # fmt: skip
+    data.update(overrides)
+    return data
+
+
+def _only_request(app: Flask) -> DataRequest:
+    with app.app_context():
+        row = db.session.scalars(sa.select(DataRequest)).one()
+        db.session.expunge(row)
+        return row
+
+
+def test_a_letter_runs_from_the_day_received_and_keeps_the_writer(
+    app: Flask, officer: Staff
+) -> None:
+    received = date.today() - timedelta(days=20)
+    b = desk(app, officer)
+
+    response = b.post(NEW, **_form(received_on=received.isoformat()))
+
+    assert response.status_code == 303
+    found = _only_request(app)
+    assert found.channel == "post" and found.customer_id is None
+    assert found.received_on == received
+    assert found.deadline == response_deadline(received)
+    assert found.identity_verification == "customer_and_invoice_number"
+    with app.app_context():
+        assert dsr.requester_of(found)["name"] == "Jan Brief"
+    page = b.page(response.headers["Location"])
+    assert "Jan Brief" in page and "Dorpsstraat 1" in page
+
+
+def test_received_on_31_january_is_due_at_the_end_of_february() -> None:
+    # The rule the form relies on (portal/dsr/deadlines.py), for a date within the form's range.
+    # The end of February (28 Feb 2026 is a Saturday: the next working day, 2 March).
+    assert response_deadline(date(2026, 1, 31)) == date(2026, 3, 2)
+
+
+def test_a_verified_email_links_the_customer_and_gets_the_receipt(
+    app: Flask,
+    officer: Staff,
+    mailbox: Mailbox,  # noqa: F811
+) -> None:
+    sanne = customer(app)
+    b = desk(app, officer)
+
+    response = b.post(
+        NEW, **_form(channel="email", email=SANNE.upper(), kind="erasure", locale="en",
+                     received_on=date.today().isoformat(), identity_verification="known_email"),
+    )  # fmt: skip
+
+    assert response.status_code == 303
+    found = _only_request(app)
+    assert found.customer_id == sanne and found.locale == "en" and found.kind == "erasure"
+    message = mailbox.last()
+    assert message["To"] == SANNE and message["Content-Language"] == "en"
+    assert found.reference in message["Subject"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "anchor"),
+    [
+        ({"received_on": (date.today() + timedelta(days=1)).isoformat()}, "received_on"),
+        ({"received_on": (date.today() - timedelta(days=120)).isoformat()}, "received_on"),
+        ({"received_on": "31-31-2026"}, "received_on"),
+        ({"name": ""}, "name"),
+        ({"email": "geen adres"}, "email"),
+        ({"identity_verification": "other"}, "identity_note"),
+        ({"text": ""}, "text"),
+        ({"channel": ""}, "channel"),
+    ],
+)
+def test_the_form_shows_what_is_wrong(
+    app: Flask, officer: Staff, overrides: dict[str, str], anchor: str
+) -> None:
+    b = desk(app, officer)
+    data = _form(received_on=date.today().isoformat())
+    data.update(overrides)
+
+    response = b.post(NEW, **data)
+
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "error-summary" in html and f'href="#{anchor}"' in html
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(DataRequest)) == 0
+
+
+# --- the same form sent twice ----------------------------------------------------------------
+
+KEY_RE = re.compile(r'name="key"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="key"')
+
+
+def _key_of(b: Desk) -> str:
+    match = KEY_RE.search(b.page(NEW))
+    assert match, "no one-time key on the form"
+    return match.group(1) or match.group(2)
+
+
+def _counts(app: Flask) -> tuple[int, int]:
+    with app.app_context():
+        return (
+            int(db.session.scalar(sa.select(sa.func.count()).select_from(DataRequest)) or 0),
+            int(db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) or 0),
+        )
+
+
+@pytest.mark.parametrize("email", ["jan.brief@example.nl", SANNE])
+def test_the_same_form_sent_twice_enters_one_request_with_one_receipt(
+    app: Flask, officer: Staff, email: str
+) -> None:
+    sanne = customer(app)
+    b = desk(app, officer)
+    key = _key_of(b)
+    assert key != _key_of(b)  # a fresh key for every form shown
+    data = _form(channel="email", email=email, received_on=date.today().isoformat(),
+                 identity_verification="known_email", key=key)  # fmt: skip
+
+    first = b.post(NEW, **data)
+    second = b.post(NEW, **data)
+
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    found = _only_request(app)
+    assert found.customer_id == (sanne if email == SANNE else None)
+    assert _counts(app) == (1, 1)
+    assert "niet twee keer ingevoerd" in b.page(second.headers["Location"])
+    # Another form (another key) is another request.
+    assert b.post(NEW, **{**data, "key": _key_of(b)}).status_code == 303
+    assert _counts(app) == (2, 2)
+
+
+def test_a_double_click_at_the_same_moment_enters_one_request(
+    app: Flask, officer: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two = desk(app, officer), Desk(app)  # the same staff member, in two tabs
+    assert two.sign_in(officer, steps=1).status_code == 303  # the next code
+    key = _key_of(one)
+    data = _form(email="jan.brief@example.nl", received_on=date.today().isoformat(), key=key)
+    tokens = [one.token(NEW), two.token(NEW)]
+    barrier = threading.Barrier(2)
+    enter = queue.enter_request
+
+    def both_validated_then_enter(**kwargs: Any) -> Any:
+        barrier.wait(timeout=10)  # both requests got here before either stored anything
+        return enter(**kwargs)
+
+    monkeypatch.setattr(queue, "enter_request", both_validated_then_enter)
+    codes: list[int] = []
+
+    def post(b: Desk, token: str) -> None:
+        codes.append(b.client.post(NEW, data={"csrf_token": token, **data}).status_code)
+
+    threads = [
+        threading.Thread(target=post, args=(b, t)) for b, t in zip((one, two), tokens, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert codes == [303, 303]
+    assert _counts(app) == (1, 1)

@@ -1,0 +1,582 @@
+"""The staff request queue and request page (/beheer/verzoeken): sorting, filters, counts and
+highlights; the request page with its audit entries; each staff step with the customer's e-mail
+in their language (a real SMTP server); corrections written back to the vendor simulators;
+failures that stay visible and are retried; manual changes confirmed by hand; an erasure end to
+end; and who may open any of it."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from portal.auth.services import sign_in_with_verified_email
+from portal.backoffice import actions
+from portal.dsr import services as dsr
+from portal.dsr.deadlines import response_deadline
+from portal.extensions import db
+from portal.gathering import gather_for
+from portal.models import (
+    ActionStatus,
+    AuditEvent,
+    Customer,
+    CustomerIdentifier,
+    DataRequest,
+    RequestAction,
+    RequestEvent,
+    RequestKind,
+    RequestStatus,
+)
+from simulators import SimulatorGroup
+
+from ..auth.conftest import Mailbox, mailbox  # noqa: F401 - the real SMTP server (fixture)
+from ..staff.conftest import (  # noqa: F401 - shared fixtures
+    Browser,
+    Staff,
+    _light_argon2,
+    make_staff,
+)
+
+SANNE = "sanne.devries@example.nl"
+QUEUE = "/beheer/verzoeken"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+ROW_RE = re.compile(r'<tr id="request-(AVG-[A-Z2-9]{8})"(?: class="([a-z-]+)")?>')
+
+
+@pytest.fixture
+def settings_overrides(
+    simulated_connectors: dict[str, object],
+    mailbox: Mailbox,  # noqa: F811 - the imported fixture
+) -> dict[str, object]:
+    return {
+        "connectors": simulated_connectors,
+        "gather_budget_seconds": 10.0,
+        "mail_transport": "smtp",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mailbox.port,
+        "smtp_security": "none",
+        "smtp_timeout": 5,
+        "login_rate_per_ip": "1000 per minute",
+        "login_rate_per_address": "1000 per minute",
+        "code_rate_per_ip": "1000 per minute",
+        "code_rate_per_address": "1000 per minute",
+    }
+
+
+@pytest.fixture(autouse=True)
+def _push_request_context() -> None:
+    """Every request gets its own context, as in production (no pushed test context)."""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_simulators(simulators: SimulatorGroup) -> Iterator[None]:
+    """Writes change a simulator's data: every test starts from the demo world."""
+    yield
+    for vendor in ("woocommerce", "moneybird", "zammad", "freshdesk", "mollie"):
+        simulators[vendor].reset()
+
+
+@pytest.fixture
+def officer(app: Flask) -> Staff:
+    return make_staff(app)
+
+
+@pytest.fixture
+def agent(app: Flask) -> Staff:
+    return make_staff(app, "agent@firm.example", "agent", name="Arie Agent")
+
+
+class Desk(Browser):
+    """A signed-in staff browser that posts the request page's forms."""
+
+    def page(self, path: str, status: int = 200) -> str:
+        response = self.client.get(path)
+        assert response.status_code == status, (path, response.status_code)
+        return response.get_data(as_text=True)
+
+    def step(self, reference: str, step: str, **data: str) -> Any:
+        page = f"{QUEUE}/{reference}"
+        return self.post(f"{page}/{step}", page=page, **data)
+
+
+def desk(app: Flask, staff: Staff) -> Desk:
+    b = Desk(app)
+    assert b.sign_in(staff).status_code == 303
+    return b
+
+
+def customer(app: Flask, email: str = SANNE) -> int:
+    with app.test_request_context():
+        found = sign_in_with_verified_email(email, "test")
+        db.session.commit()
+        return found.id
+
+
+def submit(
+    app: Flask,
+    customer_id: int | None,
+    kind: RequestKind = RequestKind.QUESTION,
+    *,
+    locale: str = "nl",
+    details: dict[str, Any] | None = None,
+    scope: dict[str, list[str]] | None = None,
+    received_on: date | None = None,
+    status: RequestStatus | None = None,
+    assignee_id: int | None = None,
+) -> str:
+    """A request through the real submit (its receipt e-mail is queued, not sent)."""
+    with app.test_request_context():
+        who = db.session.get(Customer, customer_id) if customer_id else None
+        result = dsr.submit(
+            who, kind, locale=locale, scope=scope,
+            details=details if details is not None else {"subject": "Vraag", "question": "Hoe?"},
+            received_on=received_on,
+        )  # fmt: skip
+        request = result.request
+        if status is not None:
+            request.status = status.value
+        request.assignee_id = assignee_id
+        db.session.commit()
+        return request.reference
+
+
+def correction_details(app: Flask, customer_id: int, source: str, record_type: str, field: str,
+                       new: str) -> dict[str, Any]:  # fmt: skip
+    """The details of a correction of one field, as the portal's form stores them."""
+    with app.test_request_context():
+        snapshot = gather_for(db.session.get(Customer, customer_id))
+        db.session.commit()
+    record = next(
+        r for r in snapshot.records if r["source"] == source and r["record_type"] == record_type
+    )
+    return {
+        "items": [
+            {
+                "source": source, "record_type": record_type, "record_id": record["record_id"],
+                "record": record_type, "field": field, "label": field, "kind": "text",
+                "current": record["fields"].get(field), "new": new,
+            }
+        ]
+    }  # fmt: skip
+
+
+def get_request(app: Flask, reference: str) -> DataRequest:
+    with app.app_context():
+        row = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        db.session.expunge(row)
+        return row
+
+
+def actions_of(app: Flask, reference: str) -> list[RequestAction]:
+    with app.app_context():
+        request = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        rows = actions.actions_of(request)
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def audit_actions(app: Flask) -> list[tuple[str, dict[str, Any]]]:
+    with app.app_context():
+        return [
+            (e.action, e.details)
+            for e in db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id))
+        ]
+
+
+def fetch_fields(app: Flask, customer_id: int, source: str, record_type: str, record_id: str):  # type: ignore[no-untyped-def]
+    from portal.auth.services import verified_identity
+
+    with app.test_request_context():
+        connector, _, built = actions._connector(source)  # noqa: SLF001 - the same build path
+        assert connector is not None
+        try:
+            result = connector.fetch(verified_identity(db.session.get(Customer, customer_id)))
+        finally:
+            built.close()
+    for record in result.records:
+        if (record.record_type, record.record_id) == (record_type, record_id):
+            return record.fields
+    return None
+
+
+def text(html: str) -> str:
+    """The page's text, tags removed and whitespace collapsed."""
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def test_the_queue_is_sorted_by_deadline_with_counts_and_highlights(
+    app: Flask, officer: Staff
+) -> None:
+    sanne = customer(app)
+    today = date.today()
+    late = submit(app, sanne, received_on=today - timedelta(days=45))  # overdue
+    soon = submit(app, sanne, received_on=today - timedelta(days=27))  # due within a week
+    fresh = submit(app, sanne, RequestKind.CORRECTION, details={})
+    waiting = submit(app, sanne, received_on=today - timedelta(days=10),
+                     status=RequestStatus.WAITING_FOR_CUSTOMER)  # fmt: skip
+    done = submit(app, sanne, received_on=today - timedelta(days=60), status=RequestStatus.DONE)
+    b = desk(app, officer)
+
+    html = b.page(QUEUE)
+
+    rows = ROW_RE.findall(html)
+    assert [ref for ref, _ in rows] == [late, soon, waiting, fresh]  # by deadline; done hidden
+    highlight = dict(rows)
+    assert highlight[late] == "overdue" and highlight[soon] == "due-soon"
+    assert highlight[waiting] == "" and highlight[fresh] == ""
+    page = text(html)
+    assert "Te laat" in page and "Bijna te laat" in page  # in words, not colour alone
+    assert re.search(r'id="count-open">4<', html)
+    assert re.search(r'id="count-overdue"><strong>1<', html)
+    assert re.search(r'id="count-due-soon">1<', html)
+    assert re.search(r'id="count-waiting">1<', html)
+    assert re.search(r'id="count-kind-question">3<', html)
+    assert re.search(r'id="count-kind-correction">1<', html)
+    assert SANNE not in html  # never personal data in the list
+
+    everything = b.page(QUEUE + "?status=all")
+    assert done in everything
+    assert [r for r, _ in ROW_RE.findall(b.page(QUEUE + "?status=done"))] == [done]
+
+
+def test_the_queue_filters_by_kind_status_and_assignee(
+    app: Flask, officer: Staff, agent: Staff
+) -> None:
+    sanne = customer(app)
+    mine = submit(app, sanne, assignee_id=officer.id)
+    theirs = submit(app, sanne, RequestKind.CORRECTION, details={}, assignee_id=agent.id)
+    nobodys = submit(app, sanne, status=RequestStatus.IN_PROGRESS)
+    b = desk(app, officer)
+
+    def refs(query: str) -> set[str]:
+        return {r for r, _ in ROW_RE.findall(b.page(f"{QUEUE}?{query}"))}
+
+    assert refs("") == {mine, theirs, nobodys}
+    assert refs("assignee=me") == {mine}
+    assert refs("assignee=nobody") == {nobodys}
+    assert refs(f"assignee={agent.id}") == {theirs}
+    assert refs("kind=correction") == {theirs}
+    assert refs("status=in_progress") == {nobodys}
+    assert refs("kind=question&assignee=anyone&status=received") == {mine}
+    assert refs("kind=nonsense&status=nonsense&assignee=nonsense") == {mine, theirs, nobodys}
+
+
+# --- the request page -----------------------------------------------------------------------
+
+
+def test_the_request_page_shows_the_request_and_audits_every_view_of_data(
+    app: Flask, officer: Staff
+) -> None:
+    sanne = customer(app)
+    details = correction_details(app, sanne, "webshop", "customer", "last_name", "Bakker")
+    reference = submit(app, sanne, RequestKind.CORRECTION, details=details)
+    b = desk(app, officer)
+
+    html = b.page(f"{QUEUE}/{reference}")
+
+    page = text(html)
+    assert reference in page
+    assert SANNE in page  # her verified identifier
+    assert "Bakker" in page  # the new value asked for
+    assert "Ontvangen" in page  # history
+    # The held data (gathered when the correction was made) is shown, and that view audited.
+    viewed = [d for a, d in audit_actions(app) if a == "request.data_viewed"]
+    assert viewed and viewed[-1]["live"] is False and viewed[-1]["customer"] == sanne
+    assert set(viewed[-1]) == {"customer", "snapshot", "live"}  # ids, not copies
+
+    live = b.step(reference, "gegevens")
+    assert live.status_code == 200
+    assert details["items"][0]["record_id"] in live.get_data(as_text=True)
+    viewed = [d for a, d in audit_actions(app) if a == "request.data_viewed"]
+    assert viewed[-1]["live"] is True
+    assert "Bakker" not in str(audit_actions(app))
+    assert b.page(f"{QUEUE}/AVG-ZZZZZZZZ", status=404)
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+
+def test_assign_start_and_an_internal_note(app: Flask, officer: Staff, agent: Staff) -> None:
+    sanne = customer(app)
+    reference = submit(app, sanne)
+    b = desk(app, officer)
+
+    assert b.step(reference, "toewijzen", assignee=str(agent.id)).status_code == 303
+    assert get_request(app, reference).assignee_id == agent.id
+    assert b.step(reference, "mij").status_code == 303
+    assert get_request(app, reference).assignee_id == officer.id
+    assert b.step(reference, "starten").status_code == 303
+    assert get_request(app, reference).status == "in_progress"
+    empty = b.step(reference, "notitie", note="  ")
+    assert empty.status_code == 400 and "error-summary" in empty.get_data(as_text=True)
+    assert b.step(reference, "notitie", note="Klant belde, wacht op factuur").status_code == 303
+
+    with app.app_context():
+        events = db.session.scalars(sa.select(RequestEvent).order_by(RequestEvent.id)).all()
+        assert [e.action for e in events] == ["received", "assigned", "assigned", "status", "note"]
+        assert not events[-1].visible_to_customer and not events[1].visible_to_customer
+    logged = [a for a, _ in audit_actions(app)]
+    assert "request.assignee" in logged and "request.note" in logged
+    assert "Klant belde" not in str(audit_actions(app))
+    assert "Klant belde" in b.page(f"{QUEUE}/{reference}")
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject_word", "body_word"), [("nl", "informatie", "factuurnummer"),
+                                               ("en", "information", "factuurnummer")]
+)  # fmt: skip
+def test_asking_for_information_mails_the_customer_in_their_language(
+    app: Flask, officer: Staff, mailbox: Mailbox, locale: str, subject_word: str,  # noqa: F811
+    body_word: str,
+) -> None:  # fmt: skip
+    sanne = customer(app)
+    reference = submit(app, sanne, locale=locale)
+    b = desk(app, officer)
+
+    response = b.step(reference, "informatie", question="Wat is uw factuurnummer?")
+
+    assert response.status_code == 303
+    message = mailbox.last()
+    assert message["To"] == SANNE
+    assert message["Content-Language"] == locale
+    assert subject_word in message["Subject"].lower()
+    assert body_word in Mailbox.text_of(message)
+    assert get_request(app, reference).status == "waiting_for_customer"
+
+
+def test_extend_needs_a_reason_and_tells_the_new_deadline_and_the_complaint_right(
+    app: Flask,
+    officer: Staff,
+    mailbox: Mailbox,  # noqa: F811
+) -> None:
+    sanne = customer(app)
+    received = date.today() - timedelta(days=5)
+    reference = submit(app, sanne, received_on=received)
+    b = desk(app, officer)
+
+    missing = b.step(reference, "verlengen", months="1", extend_reason="")
+    assert missing.status_code == 400
+    assert 'href="#extend_reason"' in missing.get_data(as_text=True)
+    assert get_request(app, reference).extension_months == 0
+
+    assert (
+        b.step(reference, "verlengen", months="2", extend_reason="Veel systemen").status_code == 303
+    )
+    found = get_request(app, reference)
+    assert found.extension_months == 2 and found.status == "extended"
+    assert found.deadline == response_deadline(received, 2)
+    body = Mailbox.text_of(mailbox.last())
+    assert "Veel systemen" in body and "Autoriteit Persoonsgegevens" in body
+    # Not beyond two months in all.
+    again = b.step(reference, "verlengen", months="1", extend_reason="Nog meer")
+    assert again.status_code in (400, 409)
+
+
+def test_refuse_needs_a_reason_and_close_tells_the_customer(
+    app: Flask,
+    officer: Staff,
+    mailbox: Mailbox,  # noqa: F811
+) -> None:
+    sanne = customer(app)
+    first = submit(app, sanne)
+    second = submit(app, sanne, locale="en")
+    b = desk(app, officer)
+
+    assert b.step(first, "weigeren", refuse_reason="").status_code == 400
+    assert b.step(first, "weigeren", refuse_reason="Kennelijk ongegrond").status_code == 303
+    assert get_request(app, first).status == "refused"
+    body = Mailbox.text_of(mailbox.last())
+    assert "Kennelijk ongegrond" in body and "Autoriteit Persoonsgegevens" in body
+
+    assert b.step(second, "afsluiten", closing_message="Answered by phone.").status_code == 303
+    assert get_request(app, second).status == "done"
+    last = mailbox.wait_for(2)[-1]
+    assert last["Content-Language"] == "en" and "Answered by phone." in Mailbox.text_of(last)
+    # A finished request takes no more steps.
+    assert b.step(second, "starten").status_code == 409
+
+
+# --- changes at the sources -----------------------------------------------------------------
+
+
+def test_approving_a_correction_writes_it_back_and_confirms_it(
+    app: Flask,
+    officer: Staff,
+    mailbox: Mailbox,  # noqa: F811
+) -> None:
+    sanne = customer(app)
+    details = correction_details(app, sanne, "webshop", "customer", "last_name", "Bakker")
+    record_id = details["items"][0]["record_id"]
+    reference = submit(app, sanne, RequestKind.CORRECTION, details=details)
+    b = desk(app, officer)
+
+    response = b.step(reference, "goedkeuren")
+
+    assert response.status_code == 303 and response.headers["Location"].endswith("#actions")
+    [action] = actions_of(app, reference)
+    assert action.status == ActionStatus.CONFIRMED.value and action.field == "last_name"
+    assert fetch_fields(app, sanne, "webshop", "customer", record_id)["last_name"] == "Bakker"
+    assert get_request(app, reference).status == "in_progress"
+    assert "Bevestigd" in text(b.page(f"{QUEUE}/{reference}"))
+    assert b.step(reference, "goedkeuren").status_code == 409  # not twice
+    assert b.step(reference, "afsluiten", closing_message="Aangepast.").status_code == 303
+    assert get_request(app, reference).status == "done"
+
+
+def test_a_correction_the_vendor_refuses_stays_failed_and_visible(
+    app: Flask, officer: Staff, agent: Staff
+) -> None:
+    sanne = customer(app)
+    details = correction_details(app, sanne, "invoicing", "contact", "email", "geen-adres")
+    reference = submit(app, sanne, RequestKind.CORRECTION, details=details)
+    b = desk(app, agent)
+
+    b.step(reference, "goedkeuren")
+
+    [action] = actions_of(app, reference)
+    assert action.status == ActionStatus.FAILED.value and action.last_error == "rejected"
+    page = text(b.page(f"{QUEUE}/{reference}"))
+    assert "Mislukt" in page
+    # Nothing is closed that was not done (an agent cannot override).
+    closing = b.step(reference, "afsluiten", closing_message="Klaar", override_reason="Toch")
+    assert closing.status_code == 409
+    assert get_request(app, reference).status != "done"
+    # Staff retry: tried again, still refused, still visible.
+    assert b.step(reference, f"acties/{action.id}/opnieuw").status_code == 303
+    [again] = actions_of(app, reference)
+    assert again.status == ActionStatus.FAILED.value and again.attempts == 2
+    # An officer may close anyway, with a reason kept as an internal note.
+    o = desk(app, officer)
+    forced = o.step(reference, "afsluiten", closing_message="", override_reason="Zelf gedaan")
+    assert forced.status_code == 303
+    assert get_request(app, reference).status == "done"
+    assert "request.close_override" in [a for a, _ in audit_actions(app)]
+
+
+def test_a_source_that_was_down_can_be_retried_by_staff(
+    app: Flask, officer: Staff, simulators: SimulatorGroup
+) -> None:
+    sanne = customer(app)
+    details = correction_details(app, sanne, "payments", "customer", "name", "S. Bakker")
+    record_id = details["items"][0]["record_id"]
+    reference = submit(app, sanne, RequestKind.CORRECTION, details=details)
+    b = desk(app, officer)
+    simulators["mollie"].set_fault("down")
+    try:
+        b.step(reference, "goedkeuren")
+    finally:
+        simulators["mollie"].clear_fault()
+    [action] = actions_of(app, reference)
+    assert action.status == ActionStatus.FAILED.value and action.last_error == "down"
+    assert "Mislukt" in text(b.page(f"{QUEUE}/{reference}"))
+
+    assert b.step(reference, f"acties/{action.id}/opnieuw").status_code == 303
+
+    [action] = actions_of(app, reference)
+    assert action.status == ActionStatus.CONFIRMED.value
+    assert fetch_fields(app, sanne, "payments", "customer", record_id)["name"] == "S. Bakker"
+    logged = [a for a, _ in audit_actions(app)]
+    assert "action.retried" in logged
+
+
+def test_an_erasure_end_to_end(app: Flask, officer: Staff, mailbox: Mailbox) -> None:  # noqa: F811
+    sanne = customer(app)
+    reference = submit(app, sanne, RequestKind.ERASURE, details={"scope": "all"}, locale="nl")
+    b = desk(app, officer)
+
+    assert b.step(reference, "wissen").status_code == 303
+
+    rows = actions_of(app, reference)
+    by_kind: dict[str, list[RequestAction]] = {}
+    for row in rows:
+        by_kind.setdefault(row.action, []).append(row)
+    kept = by_kind["keep"]
+    invoices = [a for a in kept if a.record_type == "invoice"]
+    assert invoices and all(a.source == "invoicing" and a.keep_category == "invoices"
+                            for a in invoices)  # fmt: skip
+    for a in invoices:  # seven years after the end of the fiscal year
+        assert a.keep_until is not None and (a.keep_until.month, a.keep_until.day) == (12, 31)
+        assert date.today().year <= a.keep_until.year <= date.today().year + 7
+    assert by_kind.get("delete") or by_kind.get("anonymise")
+    deleted = [a for a in rows if a.status == ActionStatus.CONFIRMED.value]
+    assert {a.source for a in deleted} >= {"webshop", "payments", "helpdesk"}
+    manual = [a for a in rows if a.status == ActionStatus.MANUAL.value]
+    assert any(a.source == "workshop" for a in manual) and all(a.instructions for a in manual)
+    page = text(b.page(f"{QUEUE}/{reference}"))
+    assert "Met de hand doen" in page or "To do by hand" in page
+    # Closing is not possible while changes are open.
+    assert b.step(reference, "afsluiten").status_code == 409
+    for a in rows:
+        if not ActionStatus(a.status).settled:
+            assert b.step(reference, f"acties/{a.id}/bevestigen").status_code == 303, a
+    assert all(ActionStatus(a.status).settled for a in actions_of(app, reference))
+
+    assert (
+        b.step(reference, "afsluiten", closing_message="Uw gegevens zijn gewist.").status_code
+        == 303
+    )
+
+    body = Mailbox.text_of(mailbox.last())
+    assert "Uw gegevens zijn gewist." in body
+    until = max(a.keep_until for a in invoices if a.keep_until)
+    assert until.strftime("%d-%m-%Y") in body
+    assert "Facturen" in body or "facturen" in body
+    with app.app_context():
+        assert db.session.get(Customer, sanne) is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerIdentifier)) == 0
+    found = get_request(app, reference)
+    assert found.anonymised_at is not None and found.customer_id is None
+    assert found.details_encrypted is None and found.status == "done"
+    assert "customer.forgotten" in [a for a, _ in audit_actions(app)]
+    assert SANNE not in b.page(f"{QUEUE}/{reference}")
+
+
+# --- who may open it ------------------------------------------------------------------------
+
+
+def _routes(reference: str) -> list[tuple[str, str]]:
+    page = f"{QUEUE}/{reference}"
+    posts = ["gegevens", "toewijzen", "mij", "starten", "notitie", "informatie", "verlengen",
+             "weigeren", "afsluiten", "goedkeuren", "wissen", "acties/1/opnieuw",
+             "acties/1/bevestigen"]  # fmt: skip
+    return [("GET", QUEUE), ("GET", f"{QUEUE}/nieuw"), ("POST", f"{QUEUE}/nieuw"),
+            ("GET", page)] + [("POST", f"{page}/{p}") for p in posts]  # fmt: skip
+
+
+def test_every_route_needs_staff_with_both_factors(app: Flask, officer: Staff) -> None:
+    sanne = customer(app)
+    reference = submit(app, sanne)
+    anonymous = app.test_client()
+    from ..dsr.conftest import sign_in
+
+    signed_in_customer = app.test_client()
+    sign_in(app, signed_in_customer)
+    password_only = Browser(app)
+    assert password_only.password(officer).status_code == 303
+
+    for method, path in _routes(reference):
+        for client in (anonymous, signed_in_customer):
+            response = client.open(path, method=method)
+            assert response.status_code in (303, 400), (method, path, response.status_code)
+            if response.status_code == 303:
+                assert response.headers["Location"].endswith("/beheer/inloggen"), path
+        response = password_only.client.open(path, method=method)
+        assert response.status_code in (303, 400), (method, path)
+        if response.status_code == 303:
+            assert response.headers["Location"].endswith("/beheer/tweestaps"), path
+    # Nothing changed.
+    assert get_request(app, reference).status == "received"

@@ -1,0 +1,97 @@
+"""The request queue in a real browser (Debian's chromium through Playwright): an officer signs
+in with password and TOTP, opens the queue and a customer's correction request, approves it,
+sees the change confirmed and closes the request; axe-core (WCAG 2.1 A and AA) finds no
+violations on the queue, the request page and the new-request form."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pyotp
+import pytest
+from flask import Flask
+
+from portal.auth.services import sign_in_with_verified_email
+from portal.dsr import services as dsr
+from portal.extensions import db
+from portal.gathering import gather_for
+from portal.models import RequestKind
+
+from .harness import (
+    BROWSER_AND_AXE,
+    CUSTOMER_EMAIL,
+    Axe,
+    add_officer,
+    staff_code_step,
+    staff_password_step,
+)
+
+pytestmark = BROWSER_AND_AXE
+
+
+@pytest.fixture
+def settings_overrides(simulated_settings: dict[str, object]) -> dict[str, object]:
+    return simulated_settings
+
+
+@pytest.fixture(autouse=True)
+def _fresh_simulators(simulators: Any) -> Any:
+    yield
+    for vendor in ("woocommerce", "moneybird", "zammad", "freshdesk", "mollie"):
+        simulators[vendor].reset()
+
+
+def _setup(app: Flask) -> tuple[str, str]:
+    with app.test_request_context():
+        _member, secret = add_officer()
+        customer = sign_in_with_verified_email(CUSTOMER_EMAIL, "test")
+        snapshot = gather_for(customer)
+        record = next(r for r in snapshot.records
+                      if r["source"] == "webshop" and r["record_type"] == "customer")  # fmt: skip
+        item = {"source": "webshop", "record_type": "customer", "record_id": record["record_id"],
+                "record": "Klant", "field": "last_name", "label": "Achternaam", "kind": "text",
+                "current": record["fields"].get("last_name"), "new": "Bakker"}  # fmt: skip
+        submitted = dsr.submit(customer, RequestKind.CORRECTION, details={"items": [item]})
+        reference = submitted.request.reference
+        db.session.commit()
+        return secret, reference
+
+
+def test_an_officer_approves_a_correction_and_closes_it(
+    app: Flask, server: str, chromium: Any
+) -> None:
+    secret, reference = _setup(app)
+    axe = Axe()
+    context = chromium.new_context(bypass_csp=True)  # to inject axe-core; our CSP forbids it
+    page = context.new_page()
+
+    staff_password_step(page, server)
+    staff_code_step(page, pyotp.TOTP(secret).now())
+
+    page.get_by_role("link", name="Verzoeken").first.click()
+    page.wait_for_url(re.compile(r".*/beheer/verzoeken$"))
+    axe.check(page, "queue")
+
+    page.get_by_role("link", name=reference).click()
+    page.wait_for_url(re.compile(rf".*/beheer/verzoeken/{reference}$"))
+    axe.check(page, "request")
+
+    page.get_by_role("button", name="Goedkeuren en terugschrijven").click()
+    page.wait_for_url(re.compile(r".*#actions$"))
+    assert page.locator("#actions .action-state").first.inner_text().startswith("Bevestigd")
+    axe.check(page, "request with actions")
+
+    page.get_by_label("Bericht aan de klant (niet verplicht)").fill("Uw achternaam is aangepast.")
+    page.get_by_role("button", name="Verzoek afsluiten").click()
+    page.wait_for_load_state()
+    assert page.locator("#status").inner_text().startswith("Afgehandeld")
+
+    page.goto(server + "/beheer/verzoeken/nieuw")
+    axe.check(page, "new request")
+    page.get_by_role("button", name="Verzoek invoeren").click()
+    page.locator(".error-summary").wait_for()
+    axe.check(page, "new request with errors")
+
+    context.close()
+    axe.assert_clean()

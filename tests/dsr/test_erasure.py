@@ -1,0 +1,144 @@
+"""The erasure preview: what is kept (by law, until when, why), deleted or anonymised."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from portal import PROJECT_ROOT
+from portal.dsr import erasure
+from portal.gathering import gather_for
+from portal.policy import load_policy
+from portal.policy.schema import Policy
+
+from .conftest import SANNE
+
+TODAY = date(2026, 11, 24)
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return load_policy(Path(PROJECT_ROOT / "instance" / "policy.example.toml"))
+
+
+def _record(source: str, record_type: str, categories: dict[str, str], dates: dict[str, str]):  # type: ignore[no-untyped-def]
+    return {
+        "source": source, "record_type": record_type, "record_id": "1",
+        "fields": dict.fromkeys(categories, "x"), "categories": categories, "dates": dates,
+    }  # fmt: skip
+
+
+def _actions(source: str, record_type: str) -> erasure.Action:
+    return {"order": "anonymise", "ticket": "none"}.get(record_type, "delete")  # type: ignore[return-value]
+
+
+def test_an_invoice_is_kept_seven_years_after_the_end_of_its_fiscal_year(policy: Policy) -> None:
+    invoice = _record("invoicing", "invoice", {"invoice_id": "invoices"},
+                      {"invoice_date": "2024-03-05"})  # fmt: skip
+    decision = erasure.decide(policy, invoice, TODAY, _actions)
+    assert decision.action == "keep"
+    assert decision.until == date(2031, 12, 31)
+    assert decision.category == "invoices"
+    assert decision.ground is not None and "artikel 52 AWR" in decision.ground.nl
+
+
+def test_an_invoice_past_its_retention_is_deleted_as_the_connector_does(policy: Policy) -> None:
+    old = _record("invoicing", "invoice", {"invoice_id": "invoices"},
+                  {"invoice_date": "2018-03-05"})  # fmt: skip
+    assert erasure.decide(policy, old, TODAY, _actions).action == "delete"
+
+
+def test_data_kept_while_a_customer_is_not_kept_against_an_erasure(policy: Policy) -> None:
+    # identity rests partly on the invoicing purpose (legal obligation), but its retention
+    # ("while you are a customer") gives no date in a record
+    person = _record("webshop", "customer", {"first_name": "identity", "email": "contact"},
+                     {"created": "2024-03-12T13:05:31+00:00"})  # fmt: skip
+    assert erasure.decide(policy, person, TODAY, _actions).action == "delete"
+    order = _record("webshop", "order", {"number": "orders"}, {"created": "2026-01-02"})
+    assert erasure.decide(policy, order, TODAY, _actions).action == "anonymise"
+    ticket = _record("helpdesk", "ticket", {"title": "support"}, {"closed": "2026-01-02"})
+    assert erasure.decide(policy, ticket, TODAY, _actions).action == "none"
+
+
+def test_the_latest_keeping_category_wins_whichever_categories_were_chosen(
+    policy: Policy,
+) -> None:
+    order = _record(
+        "webshop", "order", {"number": "orders", "payment_method": "payment"},
+        {"created": "2025-06-01"},
+    )  # fmt: skip
+    kept = erasure.decide(policy, order, TODAY, _actions)
+    assert (kept.action, kept.category, kept.until) == ("keep", "payment", date(2032, 12, 31))
+    # Erasing "orders" only would anonymise the whole order, payment details and all: the
+    # payment data must stay, so the order stays too.
+    only_orders = erasure.decide(policy, order, TODAY, _actions, categories=["orders"])
+    assert (only_orders.action, only_orders.category) == ("keep", "payment")
+    plain = _record("webshop", "order", {"number": "orders"}, {"created": "2025-06-01"})
+    assert erasure.decide(policy, plain, TODAY, _actions, categories=["orders"]).action == (
+        "anonymise"
+    )
+
+
+def test_a_retention_that_cites_the_law_is_statutory(policy: Policy) -> None:
+    invoices = policy.category("invoices")
+    technical = policy.category("technical")
+    assert invoices is not None and technical is not None
+    assert erasure.statutory(policy, invoices) is not None
+    assert erasure.statutory(policy, technical) is None
+
+
+def test_the_preview_counts_per_source_in_scope(policy: Policy) -> None:
+    records = [
+        _record("invoicing", "invoice", {"invoice_id": "invoices"}, {"invoice_date": "2025-02-01"}),
+        _record("invoicing", "invoice", {"invoice_id": "invoices"}, {"invoice_date": "2024-02-01"}),
+        _record("webshop", "customer", {"first_name": "identity"}, {}),
+        _record("webshop", "order", {"number": "orders"}, {"created": "2026-01-02"}),
+    ]
+    result = erasure.preview(policy, records, TODAY, _actions)
+    assert [s.key for s in result.sources] == ["webshop", "invoicing"]  # the policy's order
+    webshop, invoicing = result.sources
+    assert webshop.counts == {"delete": 1, "anonymise": 1, "none": 0}
+    assert [(k.category, k.count, k.until) for k in invoicing.kept] == [
+        ("invoices", 2, date(2032, 12, 31))
+    ]
+    summary = result.summary()
+    assert summary["sources"][1]["kept"][0]["until"] == "2032-12-31"
+    only_shop = erasure.preview(policy, records, TODAY, _actions, sources=["webshop"])
+    assert [s.key for s in only_shop.sources] == ["webshop"]
+
+
+def test_connector_actions_come_from_the_registry(policy: Policy) -> None:
+    action_of = erasure.connector_actions(policy)
+    assert action_of("webshop", "customer") == "delete"
+    assert action_of("webshop", "order") == "anonymise"
+    assert action_of("invoicing", "invoice") == "none"  # the connector leaves it to staff
+    assert action_of("nowhere", "thing") == "none"  # no such connector: staff do it
+
+
+def test_the_preview_of_the_demo_data(app: Flask, simulated_connectors: object) -> None:
+    from portal.auth.services import sign_in_with_verified_email
+    from portal.policy import current_policy
+
+    with app.test_request_context():
+        customer = sign_in_with_verified_email(SANNE, method="test")
+        snapshot = gather_for(customer)
+        policy = current_policy()
+        result = erasure.preview(policy, snapshot.records, TODAY, erasure.connector_actions(policy))
+    by_key = {s.key: s for s in result.sources}
+    invoices = next(k for k in by_key["invoicing"].kept if k.category == "invoices")
+    newest = max(
+        date.fromisoformat(r["dates"]["invoice_date"])
+        for r in snapshot.records
+        if r["record_type"] == "invoice"
+    )
+    # kept until 7 years after the end of the fiscal year (a calendar year) of the newest one
+    assert invoices.until == date(newest.year + 7, 12, 31)
+    assert invoices.ground is not None and "artikel 52 AWR" in invoices.ground.nl
+    webshop = by_key["webshop"]
+    assert webshop.counts["delete"] >= 1  # the account and the order notes
+    assert webshop.counts["delete"] + webshop.counts["anonymise"] + webshop.kept_count == (
+        webshop.total
+    )

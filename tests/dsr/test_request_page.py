@@ -1,0 +1,174 @@
+"""One request's page: history, the complaint text, adding information, withdrawing."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal.dsr import services
+from portal.extensions import db
+from portal.models import DataRequest
+from portal.tasks import enqueue_mail
+
+from ..auth.conftest import Mailbox
+from .conftest import page, post, token_in
+from .helpers import check, reference_of, send, stored
+
+
+def _question(client: FlaskClient) -> str:
+    page_ = check(client, "/verzoeken/nieuw/vraag", [("subject", "Adres"), ("question", "Wie?")])
+    return reference_of(send(client, "vraag", page_))
+
+
+def _staff(app: Flask, reference: str, step: str, *args: object) -> None:
+    """Put a request in a state the way staff will (the staff pages come later)."""
+    with app.test_request_context():
+        row = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        outbox = getattr(services, step)(row, *args, staff_id=1)
+        db.session.commit()
+        for outbox_id in outbox:
+            enqueue_mail(outbox_id)
+
+
+def test_the_page_shows_what_was_asked_status_deadline_and_history(
+    app: Flask, sanne: FlaskClient
+) -> None:
+    reference = _question(sanne)
+    html = page(sanne, f"/verzoeken/{reference}")
+    assert "Een vraag over uw privacy" in html and reference in html
+    assert "Wie?" in html
+    assert "Wij hebben uw verzoek ontvangen" in html
+    assert stored(app, reference).deadline.strftime("%d-%m-%Y") in html
+    assert "Autoriteit Persoonsgegevens" not in html  # only after an extension or refusal
+
+
+def test_an_extension_shows_the_reason_and_the_right_to_complain(
+    app: Flask, sanne: FlaskClient, mailbox: Mailbox
+) -> None:
+    reference = _question(sanne)
+    _staff(app, reference, "extend", 2, "Wij moeten vijf systemen nakijken")
+    html = page(sanne, f"/verzoeken/{reference}")
+    assert "Verlengd" in html and "Wij moeten vijf systemen nakijken" in html
+    assert "Autoriteit Persoonsgegevens" in html
+    assert "https://autoriteitpersoonsgegevens.nl" in html
+    assert "naar de rechter" in html
+    message = mailbox.wait_for(2)[-1]
+    text = Mailbox.text_of(message)
+    assert "Wij moeten vijf systemen nakijken" in text
+    assert "Autoriteit Persoonsgegevens" in text and "naar de rechter" in text
+    assert stored(app, reference).deadline.strftime("%d-%m-%Y") in text
+
+
+def test_a_refusal_shows_the_reason_and_the_right_to_complain(
+    app: Flask, sanne: FlaskClient, mailbox: Mailbox
+) -> None:
+    reference = _question(sanne)
+    _staff(app, reference, "refuse", "Dit valt buiten de AVG")
+    html = page(sanne, f"/verzoeken/{reference}")
+    assert "Afgewezen" in html and "Dit valt buiten de AVG" in html
+    assert "Autoriteit Persoonsgegevens" in html
+    assert "Dit verzoek intrekken" not in html  # final: nothing to withdraw
+    assert "Autoriteit Persoonsgegevens" in Mailbox.text_of(mailbox.wait_for(2)[-1])
+
+
+def test_information_can_be_added_only_when_we_wait_for_it(
+    app: Flask, sanne: FlaskClient, mailbox: Mailbox
+) -> None:
+    reference = _question(sanne)
+    html = page(sanne, f"/verzoeken/{reference}")
+    assert "aanvullen" not in html
+    refused = post(sanne, f"/verzoeken/{reference}/aanvullen",
+                   {"csrf_token": token_in(html), "text": "Hier"})  # fmt: skip
+    assert refused.status_code == 409
+    assert [e.action for e in stored(app, reference).events] == ["received"]
+
+    _staff(app, reference, "ask_information", "Welk klantnummer heeft u?")
+    assert "Welk klantnummer heeft u?" in Mailbox.text_of(mailbox.wait_for(2)[-1])
+    html = page(sanne, f"/verzoeken/{reference}")
+    assert "Wij wachten op uw antwoord" in html and "Welk klantnummer heeft u?" in html
+    empty = post(sanne, f"/verzoeken/{reference}/aanvullen",
+                 {"csrf_token": token_in(html), "text": " "})  # fmt: skip
+    text = empty.get_data(as_text=True)
+    assert '<a href="#text">Vul uw antwoord in</a>' in text and "<title>Fout:" in text
+    done = post(sanne, f"/verzoeken/{reference}/aanvullen",
+                {"csrf_token": token_in(html), "text": "Klantnummer 1042"})  # fmt: skip
+    assert done.status_code == 303
+    row = stored(app, reference)
+    assert row.status == "in_progress"
+    assert row.events[-1].action == "info_added"
+    assert b"1042" not in (row.events[-1].message_encrypted or b"")
+    assert "Klantnummer 1042" in page(sanne, f"/verzoeken/{reference}")
+
+
+def test_extending_while_we_wait_for_the_customer_keeps_their_answer_form(
+    app: Flask, sanne: FlaskClient, mailbox: Mailbox
+) -> None:
+    reference = _question(sanne)
+    _staff(app, reference, "ask_information", "Welk klantnummer heeft u?")
+    first_deadline = stored(app, reference).deadline
+    _staff(app, reference, "extend", 1, "Wij wachten op uw antwoord en hebben meer tijd nodig")
+    row = stored(app, reference)
+    assert row.status == "waiting_for_customer"
+    assert row.deadline > first_deadline
+    assert [e.action for e in row.events][-1] == "extended"
+    html = page(sanne, f"/verzoeken/{reference}")
+    assert "Wij wachten op uw antwoord" in html and "1 maand verlengd" in html
+    assert "Autoriteit Persoonsgegevens" in html
+    answered = post(sanne, f"/verzoeken/{reference}/aanvullen",
+                    {"csrf_token": token_in(html), "text": "Klantnummer 1042"})  # fmt: skip
+    assert answered.status_code == 303
+    assert stored(app, reference).status == "extended"  # back to work, under the new deadline
+
+
+def test_withdrawing_asks_first_then_withdraws_and_mails(
+    app: Flask, sanne: FlaskClient, mailbox: Mailbox
+) -> None:
+    reference = _question(sanne)
+    confirm = page(sanne, f"/verzoeken/{reference}/intrekken")
+    assert "Ja, trek mijn verzoek in" in confirm
+    assert stored(app, reference).status == "received"  # the GET changes nothing
+    response = post(sanne, f"/verzoeken/{reference}/intrekken", {"csrf_token": token_in(confirm)})
+    assert response.status_code == 303
+    assert stored(app, reference).status == "withdrawn"
+    assert "ingetrokken" in mailbox.wait_for(2)[-1]["Subject"]
+    again = post(sanne, f"/verzoeken/{reference}/intrekken", {"csrf_token": token_in(confirm)})
+    assert again.status_code == 409
+    assert "u kunt het niet meer intrekken" in again.get_data(as_text=True)
+
+
+def test_a_finished_request_cannot_be_withdrawn(app: Flask, sanne: FlaskClient) -> None:
+    reference = _question(sanne)
+    _staff(app, reference, "close", "Klaar")
+    html = page(sanne, f"/verzoeken/{reference}/intrekken", 409)
+    assert "Ja, trek mijn verzoek in" not in html
+    assert stored(app, reference).status == "done"
+
+
+def test_a_withdrawal_racing_a_staff_step_loses_cleanly(app: Flask, sanne: FlaskClient) -> None:
+    """The customer's page was read before staff closed the request: the withdrawal is refused,
+    the close stands, and no step is recorded twice."""
+    reference = _question(sanne)
+    html = page(sanne, f"/verzoeken/{reference}/intrekken")
+    with app.test_request_context():
+        stale = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        # staff close it through another connection meanwhile
+        with db.engine.begin() as other:
+            other.execute(
+                sa.update(DataRequest)
+                .where(DataRequest.id == stale.id)
+                .values(status="in_progress")
+            )
+        with pytest.raises(services.RequestError) as raised:
+            services.withdraw(stale, actor_id=stale.customer_id)
+        assert raised.value.code == "conflict"
+        db.session.rollback()
+    row = stored(app, reference)
+    assert row.status == "in_progress"
+    assert [e.action for e in row.events] == ["received"]
+    assert "intrekken" in html.lower()

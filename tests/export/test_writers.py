@@ -1,0 +1,179 @@
+"""The writers' shortcuts (plans by field names, due dates by day) give what the plain path gives.
+
+The plain path is :meth:`ExportDocument.entries` (every record worked out on its own) for JSON,
+:meth:`ExportDocument.due_dates` for the CSV ``due_dates`` cell and
+:meth:`HtmlRecords.record` over :meth:`ExportDocument.parts` for index.html. The records mix
+shapes that share field names, dates that cannot be read, and categories counted from different
+dates, each several times so the remembered answers are used too.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from flask import Flask
+
+from portal.export.document import ExportDocument, build_document
+from portal.export.offline import HtmlRecords
+from portal.export.writers import csv_rows, json_chunks, record_types
+from portal.gathering import SourceOutcome
+from portal.policy import current_policy
+
+EMAIL = "sanne.devries@example.nl"
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {}
+
+
+def _record(**changes: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "source": "webshop",
+        "system": "woocommerce",
+        "record_type": "order",
+        "record_id": "1",
+        "link": None,
+        "fields": {"number": "1", "total": "9.95", "billing_email": EMAIL},
+        "categories": {"number": "orders", "total": "orders", "billing_email": "contact"},
+        "dates": {"created": "2020-03-04T10:00:00+00:00"},
+        "matched": {"kind": "email", "value": EMAIL},
+        "parent": None,
+    }
+    record.update(changes)
+    return record
+
+
+def _records() -> list[dict[str, Any]]:
+    invoice = {"invoice_id": "2019-1", "state": "paid"}
+    invoice_categories = {"invoice_id": "invoices", "state": "invoices"}
+    kinds = [
+        _record(),
+        _record(dates={"last_order": "2021-06-30", "created": "2020-03-04T10:00:00"}),
+        _record(dates={"last_order": "garbage", "created": "2020-01-01T08:00:00"}),
+        _record(dates={"last_order": "2020-01-01X", "created": "2021-05-01"}),
+        _record(dates={"created": "2020-13-45T00:00:00"}),
+        _record(dates={"created": ""}),
+        _record(dates=None, categories=None, link="https://shop.example/o/1?a=1&b=<2>"),
+        # the same field names, another mapping; the same names in another order
+        _record(categories={"number": "orders", "total": "invoices", "billing_email": "x"}),
+        _record(fields={"total": "=1+1", "number": "-2", "billing_email": "@me"}),
+        _record(
+            source="invoicing",
+            system="moneybird",
+            record_type="invoice",
+            record_id=4318772604,
+            fields=invoice,
+            categories=invoice_categories,
+            dates={"invoice_date": "2019-05-02", "created": "2019-05-01T12:00:00Z"},
+            parent={"source": "invoicing", "record_type": "contact", "record_id": "+77"},
+        ),
+        _record(
+            source="invoicing",
+            record_type="invoice",
+            fields=invoice,
+            categories=invoice_categories,
+            dates={"invoice_date": "20190502", "created": "2019-05-01"},
+        ),
+        _record(
+            source="invoicing",
+            record_type="invoice",
+            fields=invoice,
+            categories=invoice_categories,
+            dates={"invoice_date": 20190502, "created": "2019-05-01"},
+        ),
+        # counted from two different dates: no shortcut by day
+        _record(
+            record_type="mixed",
+            fields={"number": "7", "invoice_id": "2019-2"},
+            categories={"number": "orders", "invoice_id": "invoices"},
+            dates={"invoice_date": "2019-06-30", "last_order": "2018-01-01"},
+        ),
+        {
+            "source": "helpdesk",
+            "record_type": "ticket",
+            "record_id": "77",
+            "fields": {
+                "title": "Lekt & <b>druppelt</b>",
+                "body": "<p>Hallo<br>Groet <script>alert(1)</script></p>",
+                "lines": [{"a": 1, "b": "<i>x</i>"}, None, True, 2.5],
+                "empty": "",
+            },
+            "categories": {"title": "support", "body": "support", "lines": "support"},
+            "dates": {"closed": "2022-02-02T02:02:02", "created": "2022-01-01"},
+        },
+    ]
+    return [copy.deepcopy(kind) for _round in range(3) for kind in kinds]
+
+
+def _document(records: list[dict[str, Any]]) -> ExportDocument:
+    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    return build_document(
+        policy=current_policy(),
+        locale="nl",
+        exported_at=now,
+        gathered_at=now,
+        schema_url="http://localhost/export/schema/v1.json",
+        identifiers=[{"kind": "email", "value": EMAIL}],
+        outcomes=[SourceOutcome("webshop", "woocommerce", "complete", None, None, (), 0, 0.0)],
+        records=records,
+    )
+
+
+@pytest.fixture
+def document(app: Flask) -> Iterator[ExportDocument]:
+    with app.test_request_context():
+        yield _document(_records())
+
+
+def test_the_json_records_are_the_documents_entries(document: ExportDocument) -> None:
+    data = b"".join(json_chunks(document))
+    lines = data.split(b"\n")
+    assert lines[-2:] == [b"]}", b""]
+    assert len(lines) == len(document.records) + 3  # head, a line per record, the end
+    exported = orjson.loads(data)
+    assert exported["records"] == orjson.loads(orjson.dumps(list(document.entries())))
+    orders = [
+        next(c["due_date"] for c in r["categories"] if c["category"] == "orders")
+        for r in exported["records"][:6]
+    ]
+    # 24 months after the created date, after the last order; unreadable dates count none
+    assert orders == ["2022-03-04", "2023-06-30", "2022-01-01", "2023-05-01", None, None]
+
+
+def test_the_csv_due_dates_are_the_documents(document: ExportDocument) -> None:
+    for kind in record_types(document.records):
+        rows = list(csv_rows(document, kind))
+        records = [document.records[i] for i in kind.positions]
+        assert len(rows) == len(records)
+        for record, row in zip(records, rows, strict=True):
+            plan = document.plan(record)
+            dues = document.due_dates(plan, record.get("dates") or {})
+            expected = ", ".join(f"{k}: {d}" for k, d in zip(plan.keys, dues, strict=True) if d)
+            assert row[6:8] == [plan.keys_text, expected]
+            assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row), row
+    text = io.StringIO()
+    csv.writer(text).writerows(csv_rows(document, record_types(document.records)[0]))
+    assert "'=1+1" in text.getvalue() and "'-2" in text.getvalue()
+
+
+def test_the_html_tables_are_those_of_each_record_on_its_own(app: Flask) -> None:
+    with app.test_request_context():
+        document = _document(_records())
+        fast = HtmlRecords(document)
+        plain = HtmlRecords(_document(_records()))
+        for key in document.categories:
+            expected = "".join(
+                plain.record(key, record, names, due) for record, names, due in document.parts(key)
+            )
+            assert "".join(fast.section(key)) == expected, key
+        support = "".join(fast.section("support"))
+    assert "<script" not in support and "&lt;b&gt;" not in support
+    assert "Lekt &amp; druppelt" in support  # tags go (nh3), then the rest is escaped

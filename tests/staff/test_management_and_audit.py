@@ -1,0 +1,181 @@
+"""Officers manage staff; every sign-in step and change is audited, with ids only."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pyotp
+from flask import Flask
+from sqlalchemy import select
+
+from portal.audit import verify_chain
+from portal.extensions import db
+from portal.models import AuditEvent, StaffMember, StaffSession
+
+from .conftest import PASSWORD, Browser, Staff, member
+
+OTP_RE = re.compile(r'<code class="secret" id="one-time-password">([a-z0-9-]+)</code>')
+SECRET_RE = re.compile(r'<code class="secret" id="totp-secret">([A-Z2-7 ]+)</code>')
+
+
+def _events(app: Flask) -> list[AuditEvent]:
+    with app.app_context():
+        rows = list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def test_officer_adds_a_colleague_who_enrols_and_chooses_a_password(
+    app: Flask, officer: Staff
+) -> None:
+    o = Browser(app)
+    o.sign_in(officer)
+    shown = o.post(
+        "/beheer/medewerkers/nieuw",
+        display_name="Nina Nieuw",
+        email="Nina@Firm.Example",
+        role="agent",
+    )
+    assert shown.status_code == 200
+    match = OTP_RE.search(shown.get_data(as_text=True))
+    assert match
+    one_time = match.group(1)
+    assert one_time not in o.get("/beheer/medewerkers").get_data(as_text=True)  # shown once
+    again = o.post(
+        "/beheer/medewerkers/nieuw", display_name="Nina", email="nina@firm.example", role="agent"
+    )
+    assert again.status_code == 400
+    assert "Er is al een medewerker" in again.get_data(as_text=True)
+
+    n = Browser(app, "10.7.0.1")
+    first = n.post("/beheer/inloggen", email="nina@firm.example", password=one_time)
+    assert first.headers["Location"].endswith("/beheer/tweestaps/instellen")
+    page = n.get("/beheer/tweestaps/instellen").get_data(as_text=True)
+    secret = SECRET_RE.search(page).group(1).replace(" ", "")  # type: ignore[union-attr]
+    assert n.post("/beheer/tweestaps/instellen", code=pyotp.TOTP(secret).now()).status_code == 200
+    # With a one-time password, every page leads to choosing one's own.
+    r = n.get("/beheer/")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/beheer/account")
+    weak = n.post(
+        "/beheer/account",
+        current_password=one_time,
+        new_password="nina-is-great",
+        confirm_password="nina-is-great",
+    )
+    assert weak.status_code == 400
+    done = n.post(
+        "/beheer/account",
+        current_password=one_time,
+        new_password=PASSWORD,
+        confirm_password=PASSWORD,
+    )
+    assert done.status_code == 303
+    assert n.get("/beheer/").status_code == 200
+    with app.app_context():
+        nina = db.session.scalars(
+            select(StaffMember).where(StaffMember.email == "nina@firm.example")
+        ).one()
+        assert nina.role == "agent" and not nina.must_change_password
+
+
+def test_disable_signs_out_everywhere_and_enable_lets_back_in(
+    app: Flask, officer: Staff, agent: Staff
+) -> None:
+    a = Browser(app, "10.7.1.1")
+    a.sign_in(agent)
+    o = Browser(app)
+    o.sign_in(officer)
+    o.post(f"/beheer/medewerkers/{agent.id}/uitschakelen", page="/beheer/medewerkers")
+    assert a.get("/beheer/").status_code == 303
+    assert Browser(app, "10.7.1.2").password(agent).status_code == 400
+    o.post(f"/beheer/medewerkers/{agent.id}/inschakelen", page="/beheer/medewerkers")
+    assert Browser(app, "10.7.1.3").password(agent).status_code == 303
+
+
+def test_reset_second_factor_means_enrolling_again(
+    app: Flask, officer: Staff, agent: Staff
+) -> None:
+    o = Browser(app)
+    o.sign_in(officer)
+    o.post(f"/beheer/medewerkers/{agent.id}/tweestaps-herstellen", page="/beheer/medewerkers")
+    row = member(app, agent.id)
+    assert row.totp_secret_encrypted is None and row.totp_enrolled_at is None
+    r = Browser(app, "10.7.2.1").password(agent)
+    assert r.headers["Location"].endswith("/beheer/tweestaps/instellen")
+
+
+def test_password_change_needs_the_current_password_and_ends_other_sessions(
+    app: Flask, officer: Staff
+) -> None:
+    one, two = Browser(app), Browser(app, "10.7.3.1")
+    one.sign_in(officer)
+    two.sign_in(officer, steps=1)
+    wrong = one.post(
+        "/beheer/account",
+        current_password="not my password",
+        new_password="a brand new passphrase",
+        confirm_password="a brand new passphrase",
+    )
+    assert wrong.status_code == 400
+    assert "Uw huidige wachtwoord klopt niet" in wrong.get_data(as_text=True)
+    ok = one.post(
+        "/beheer/account",
+        current_password=PASSWORD,
+        new_password="a brand new passphrase",
+        confirm_password="a brand new passphrase",
+    )
+    assert ok.status_code == 303
+    assert one.get("/beheer/").status_code == 200
+    assert two.get("/beheer/").status_code == 303
+    with app.app_context():
+        reasons = db.session.scalars(
+            select(StaffSession.end_reason).where(StaffSession.staff_id == officer.id)
+        ).all()
+    assert "password" in reasons
+
+
+def test_audit_entries_hold_ids_and_no_personal_data(
+    app: Flask, officer: Staff, agent: Staff
+) -> None:
+    b = Browser(app)
+    b.password(officer, "wrong password!")
+    b.post("/beheer/inloggen", email="ghost@firm.example", password="whatever1234")
+    b.sign_in(officer)
+    b.post(f"/beheer/medewerkers/{agent.id}/uitschakelen", page="/beheer/medewerkers")
+    b.post("/beheer/uitloggen", page="/beheer/")
+    for _ in range(5):
+        Browser(app, "10.8.0.1").password(officer, "wrong password!")
+    events = _events(app)
+    actions = [e.action for e in events]
+    for expected in (
+        "staff.created",
+        "staff.login_failed",
+        "staff.password_verified",
+        "staff.login",
+        "staff.disabled",
+        "staff.logout",
+        "staff.locked",
+    ):
+        assert expected in actions, expected
+    login = next(e for e in events if e.action == "staff.login")
+    assert login.actor_type == "staff" and login.actor_id == str(officer.id)
+    assert login.details == {"method": "totp"}
+    disabled = next(e for e in events if e.action == "staff.disabled")
+    assert disabled.actor_id == str(officer.id) and disabled.subject_id == str(agent.id)
+    dumped = json.dumps(
+        [[e.actor_id, e.subject_id, e.subject_type, e.details] for e in events]
+    ).lower()
+    for personal in (
+        "officer@firm.example",
+        "agent@firm.example",
+        "ghost@firm.example",
+        "olga",
+        "arie",
+        "wrong password",
+        PASSWORD,
+    ):
+        assert personal not in dumped
+    with app.app_context():
+        assert list(verify_chain()) == []
