@@ -32,6 +32,7 @@ from ..audit import record as audit
 from ..export.writers import neutralise
 from ..extensions import db
 from ..models import AuditEvent, StaffMember, utcnow
+from ..paging import Page
 from ..staff.decorators import current_staff, officer_required
 from ..staff.forms import ConfirmForm
 from .blueprint import bp
@@ -314,21 +315,6 @@ def export_filename(fmt: str, moment: datetime) -> str:
 # --- pages ------------------------------------------------------------------------------------
 
 
-@dataclass
-class Page:
-    number: int
-    pages: int
-    total: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
-
-
 def _actor_names(events: list[AuditEvent]) -> dict[str, str]:
     ids = {
         int(e.actor_id)
@@ -356,17 +342,15 @@ def audit_log() -> tuple[str, int]:
     """The log, newest first, filtered and paged."""
     form, criteria = _criteria(request.args)
     events: list[AuditEvent] = []
-    page = Page(1, 1, 0)
+    page = Page.of(0, 1, PAGE_SIZE)
     if criteria is not None:
         total = int(db.session.scalar(criteria.apply(select(func.count(AuditEvent.id)))) or 0)
-        pages = max(1, -(-total // PAGE_SIZE))
-        number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-        page = Page(number, pages, total)
+        page = Page.of(total, request.args.get("page", 1, type=int), PAGE_SIZE)
         events = list(
             db.session.scalars(
                 criteria.apply(select(AuditEvent))
                 .order_by(AuditEvent.id.desc())
-                .offset((number - 1) * PAGE_SIZE)
+                .offset(page.offset)
                 .limit(PAGE_SIZE)
             )
         )

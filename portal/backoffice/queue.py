@@ -27,7 +27,7 @@ from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Select, false, select, update
+from sqlalchemy import Select, false, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from connectors.identity import normalize_email
@@ -54,11 +54,14 @@ from ..models import (
     StaffMember,
     utcnow,
 )
+from ..paging import Page
 from ..policy import current_policy
 from . import actions
 
 #: Requests due within this many days are highlighted ("due this week").
 DUE_SOON_DAYS = 7
+#: Requests a page of the queue.
+PAGE_SIZE = 50
 FINAL_STATUSES = [s.value for s in RequestStatus if s.final]
 OPEN_STATUSES = [s.value for s in RequestStatus if not s.final]
 
@@ -138,14 +141,28 @@ def _filtered(filters: QueueFilters, staff_id: int) -> Select[tuple[DataRequest]
     return query.order_by(DataRequest.deadline, DataRequest.received_on, DataRequest.id)
 
 
-def queue(filters: QueueFilters, *, staff_id: int, today: date | None = None) -> list[QueueRow]:
-    """The requests the filters select, the earliest deadline first."""
+def queue(
+    filters: QueueFilters,
+    *,
+    staff_id: int,
+    today: date | None = None,
+    page: int | None = 1,
+    page_size: int | None = None,
+) -> tuple[list[QueueRow], Page]:
+    """One page of the requests the filters select, the earliest deadline first."""
     today = today or date.today()
+    page_size = page_size or PAGE_SIZE
+    query = _filtered(filters, staff_id)
+    total = int(
+        db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    )
+    shown = Page.of(total, page, page_size)
     staff = {m.id: m for m in db.session.scalars(select(StaffMember))}
-    return [
+    rows = [
         QueueRow(r, (r.deadline - today).days, staff.get(r.assignee_id or 0))
-        for r in db.session.scalars(_filtered(filters, staff_id))
+        for r in db.session.scalars(query.offset(shown.offset).limit(page_size))
     ]
+    return rows, shown
 
 
 def counts(today: date | None = None) -> QueueCounts:

@@ -238,11 +238,20 @@ def queue_page() -> str:
         kind=form.kind.data or "", status=form.status.data or "open",
         assignee=form.assignee.data or queue.ASSIGNEE_ANYONE,
     )  # fmt: skip
-    rows = queue.queue(filters, staff_id=_me().id)
+    rows, page = queue.queue(filters, staff_id=_me().id, page=request.args.get("page", 1, type=int))
+    args = {
+        name: value
+        for name, value in (
+            ("kind", filters.kind), ("status", filters.status), ("assignee", filters.assignee)
+        )
+        if value != getattr(queue.QueueFilters(), name)
+    }  # fmt: skip
     return render_template(
         "backoffice/queue.html",
         form=form,
         rows=rows,
+        page=page,
+        page_args=args,
         counts=queue.counts(),
         filtered=filters != queue.QueueFilters(),
         due_soon_days=queue.DUE_SOON_DAYS,

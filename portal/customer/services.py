@@ -9,7 +9,6 @@ ticket from its messages.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from flask_babel import format_date, get_locale
 
+from .. import paging
 from ..gathering import Snapshot, SourceOutcome
 from ..gathering.messages import outcome_text
 from ..gathering.presentation import (
@@ -123,21 +123,10 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class Page:
+class Page(paging.Page):
     """One page of a category's entries."""
 
-    entries: Sequence[Entry]
-    number: int
-    pages: int
-    total: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
+    entries: Sequence[Entry] = ()
 
 
 @dataclass
@@ -168,10 +157,11 @@ class CategorySection:
 
     def page(self, number: int, size: int = PAGE_SIZE) -> Page:
         """Entries of page ``number`` (1-based; out-of-range numbers are clamped)."""
-        pages = max(1, math.ceil(len(self.entries) / size))
-        number = min(max(1, number), pages)
-        start = (number - 1) * size
-        return Page(self.entries[start : start + size], number, pages, len(self.entries))
+        shown = paging.Page.of(len(self.entries), number, size)
+        return Page(
+            shown.number, shown.pages, shown.total, size,
+            entries=self.entries[shown.offset : shown.offset + size],
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from portal.auth.services import sign_in_with_verified_email
-from portal.backoffice import actions
+from portal.backoffice import actions, queue
 from portal.dsr import services as dsr
 from portal.dsr.deadlines import response_deadline
 from portal.extensions import db
@@ -273,6 +273,37 @@ def test_the_queue_filters_by_kind_status_and_assignee(
     assert refs("status=in_progress") == {nobodys}
     assert refs("kind=question&assignee=anyone&status=received") == {mine}
     assert refs("kind=nonsense&status=nonsense&assignee=nonsense") == {mine, theirs, nobodys}
+
+
+def test_a_long_queue_is_paged_and_the_filters_carry_over(
+    app: Flask, officer: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queue, "PAGE_SIZE", 2)
+    sanne = customer(app)
+    today = date.today()
+    questions = [
+        submit(app, sanne, received_on=today - timedelta(days=days)) for days in (20, 15, 10, 5, 1)
+    ]
+    correction = submit(app, sanne, RequestKind.CORRECTION, details={})
+    b = desk(app, officer)
+
+    def refs(query: str) -> list[str]:
+        return [r for r, _ in ROW_RE.findall(b.page(f"{QUEUE}?{query}"))]
+
+    assert refs("kind=question") == questions[:2]
+    second = b.page(QUEUE + "?kind=question&page=2")
+    assert [r for r, _ in ROW_RE.findall(second)] == questions[2:4]
+    assert "5 verzoeken" in text(second) and "pagina 2 van 3" in text(second)
+    # The links to the pages next to it keep the filter.
+    links = dict(re.findall(r'href="([^"]+)" rel="(prev|next)"', second))
+    assert {html_lib.unescape(link) for link in links} == {
+        QUEUE + "?page=1&kind=question", QUEUE + "?page=3&kind=question"
+    }  # fmt: skip
+    assert refs("kind=question&page=3") == questions[4:]
+    # A page that is not there (an old link, a typed number) shows the nearest one.
+    assert refs("kind=question&page=99") == questions[4:]
+    assert refs("kind=question&page=-1") == questions[:2]
+    assert correction in refs("page=3")
 
 
 # --- the request page -----------------------------------------------------------------------
