@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -29,7 +28,7 @@ from .mail import queue_mail
 from .models import DataRequest, RequestEvent
 from .policy import current_policy
 from .policy.schema import Policy
-from .settings import Settings
+from .settings import Settings, firm_today
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +82,6 @@ def privacy_contact_address(policy: Policy) -> str | None:
     if controller.contact_email:
         return str(controller.contact_email)
     return None
-
-
-def firm_today() -> date:
-    """Today in the firm's time zone (the day a reminder counts for)."""
-    return datetime.now(ZoneInfo(_settings().timezone)).date()
 
 
 def _due_requests(today: date, within_days: int) -> list[DataRequest]:

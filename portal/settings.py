@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import current_app
 from pydantic import (
     AnyHttpUrl,
     EmailStr,
@@ -111,9 +113,10 @@ class Settings(BaseSettings):
     #: sign-in limits per IP address count the visitor's address, not the proxy's. Never set
     #: it higher than the real number of proxies: a visitor could then choose their address.
     proxy_hops: int = Field(default=0, ge=0, le=5)
-    #: Where background tasks (sending mail) run. ``auto``: a Redis queue when ``redis_url`` is
-    #: set, else in-process right away (``immediate``). ``sqlite``: a queue file in the instance
-    #: folder, served by ``huey_consumer portal.worker.huey``.
+    #: Where background tasks (mail, reminders, purging, write-backs) run. ``auto``: a Redis
+    #: queue when ``redis_url`` is set, else ``sqlite`` (``immediate`` for the tests). ``sqlite``:
+    #: a queue file in the instance folder. Both are served by ``huey_consumer
+    #: portal.worker.huey``. ``immediate``: in-process, without retries or daily jobs.
     task_queue: Literal["auto", "immediate", "sqlite", "redis"] = "auto"
     #: The privacy contact gets a daily e-mail listing open requests whose deadline is this
     #: many days away or fewer (or has passed).
@@ -163,6 +166,13 @@ class Settings(BaseSettings):
                 raise ValueError("secure_cookies: must be true in production")
             if self.database_url.startswith("sqlite:"):
                 raise ValueError("database_url: production runs on PostgreSQL")
+            if self.task_queue == "immediate":
+                raise ValueError("task_queue: production needs a queue with a worker (redis)")
+            if self.task_queue == "auto" and not self.redis_url:
+                raise ValueError(
+                    "redis_url: required in production for the task queue"
+                    ' (or task_queue = "sqlite" on a single machine)'
+                )
         if self.secret_key is not None:
             if len(self.secret_key.get_secret_value()) < MIN_SECRET_LENGTH:
                 raise ValueError(f"secret_key: must be at least {MIN_SECRET_LENGTH} characters")
@@ -225,3 +235,10 @@ def _describe(exc: ValidationError) -> str:
             message = "unknown setting (check the spelling)"
         lines.append(f"setting {loc} (PORTAL_{loc.upper()}): {message}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def firm_today() -> date:
+    """Today in the firm's time zone (``timezone``), not the server's (often UTC): the day a
+    request is received on, a deadline is counted from and a reminder counts for."""
+    settings: Settings = current_app.extensions["portal.settings"]
+    return datetime.now(ZoneInfo(settings.timezone)).date()

@@ -6,9 +6,12 @@ One :data:`huey` instance is configured from the settings by :func:`init_app`:
   ``huey_consumer portal.worker.huey`` processes beside gunicorn, see docs/production.md);
 * ``sqlite``: a queue file ``instance/huey.db`` shared by the web process and the consumer
   (the demo: ``python3 manage.py demo`` starts one);
-* ``immediate``: tasks run in-process when enqueued (the tests; an install without a worker).
+* ``immediate``: tasks run in-process when enqueued, and nothing runs the periodic tasks (the
+  tests; never an install that sends mail for real).
 
-``auto`` (the default) is ``redis`` when ``redis_url`` is set, else ``immediate``.
+``auto`` (the default) is ``redis`` when ``redis_url`` is set, else ``sqlite`` (the embedded
+default: a consumer must run beside the web server), and ``immediate`` only for
+``environment = "test"``.
 
 Huey does not acknowledge a task it has started: a worker killed mid-job loses it. Work that
 must happen is therefore recorded in the database in the same transaction as the action (the
@@ -43,7 +46,9 @@ _state: dict[str, Flask] = {}
 def queue_mode(settings: Settings) -> str:
     """``immediate``, ``sqlite`` or ``redis``, from ``task_queue`` and ``redis_url``."""
     if settings.task_queue == "auto":
-        return "redis" if settings.redis_url else "immediate"
+        if settings.redis_url:
+            return "redis"
+        return "immediate" if settings.environment == "test" else "sqlite"
     return settings.task_queue
 
 

@@ -5,7 +5,6 @@ Every form is a :class:`~flask_wtf.FlaskForm`, so every POST carries the CSRF to
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -23,6 +22,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..dsr.forms import RequestForm
+from ..settings import firm_today
 from .queue import MAX_RECEIVED_AGE
 
 MESSAGE_MAX = 4000
@@ -213,7 +213,7 @@ class NewRequestForm(RequestForm):
     def validate_received_on(self, field: DateField) -> None:
         if field.data is None:
             return
-        today = date.today()
+        today = firm_today()
         if field.data > today:
             raise ValidationError(_l("The date received cannot be in the future"))
         if field.data < today - MAX_RECEIVED_AGE:

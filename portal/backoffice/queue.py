@@ -56,6 +56,7 @@ from ..models import (
 )
 from ..paging import Page
 from ..policy import current_policy
+from ..settings import firm_today
 from . import actions
 
 #: Requests due within this many days are highlighted ("due this week").
@@ -150,7 +151,7 @@ def queue(
     page_size: int | None = None,
 ) -> tuple[list[QueueRow], Page]:
     """One page of the requests the filters select, the earliest deadline first."""
-    today = today or date.today()
+    today = today or firm_today()
     page_size = page_size or PAGE_SIZE
     query = _filtered(filters, staff_id)
     total = int(
@@ -167,7 +168,7 @@ def queue(
 
 def counts(today: date | None = None) -> QueueCounts:
     """How many open requests there are, overdue, due within a week, waiting, per kind."""
-    today = today or date.today()
+    today = today or firm_today()
     result = QueueCounts()
     rows = db.session.execute(
         select(DataRequest.kind, DataRequest.status, DataRequest.deadline, DataRequest.assignee_id)
@@ -499,7 +500,7 @@ def carry_out_erasure(
     customer = customer_of(request)
     if customer is None:
         raise RequestError("no_customer", "no customer to gather for")
-    today = today or date.today()
+    today = today or firm_today()
     policy = current_policy()
     sources = list(request.scope.get("sources", []))
     categories = list(request.scope.get("categories", []))
@@ -560,8 +561,8 @@ def kept_of(request: DataRequest) -> list[KeptGroup]:
         key = (action.source, action.keep_category or "")
         old = groups.get(key)
         until = action.keep_until
-        if old is not None:
-            until = max((d for d in (old.until, until) if d is not None), default=None)
+        if old is not None:  # one record without a date makes the group's date unknown
+            until = None if old.until is None or until is None else max(old.until, until)
         groups[key] = KeptGroup(key[0], key[1], (old.count if old else 0) + 1, until)
     return list(groups.values())
 
@@ -582,16 +583,24 @@ def closing_message(request: DataRequest, message: str | None) -> str | None:
                 category = policy.category(group.category)
                 ground = erasure.statutory(policy, category) if category else None
                 source = names.get(group.source)
-                lines.append(
-                    "- "
-                    + _(
+                names_of = {
+                    "category": category.name.get(request.locale) if category else group.category,
+                    "source": source.get(request.locale) if source else group.source,
+                    "ground": ground.get(request.locale) if ground else "-",
+                }
+                if group.until is not None:
+                    line = _(
                         "%(category)s in %(source)s: kept until %(date)s. Ground: %(ground)s.",
-                        category=category.name.get(request.locale) if category else group.category,
-                        source=source.get(request.locale) if source else group.source,
-                        date=format_day(group.until) if group.until else "-",
-                        ground=ground.get(request.locale) if ground else "-",
+                        date=format_day(group.until), **names_of,
+                    )  # fmt: skip
+                else:
+                    line = _(
+                        "%(category)s in %(source)s: kept as the law requires; we could not"
+                        " read from the record until when, and will tell you. Ground:"
+                        " %(ground)s.",
+                        **names_of,
                     )
-                )
+                lines.append("- " + line)
             lines.append(_("After that date we delete it. We use it only for this obligation."))
             parts.append("\n".join(lines))
     return "\n\n".join(parts) or None

@@ -119,6 +119,10 @@ STEP_ERRORS = {
     "final": _l("This request is finished: nothing more can be done."),
     "transition": _l("This step is not possible in the request's current status."),
     "extension": _l("Extend by one or two further months in all, and not less than now."),
+    "extension_late": _l(
+        "The deadline can no longer be extended: the law has the customer told of an extension"
+        " within one month of receipt, and that month is over."
+    ),
     "approved": _l("This was done already: see the changes at the sources."),
     "kind": _l("This step does not fit this kind of request."),
     "empty": _l("There is nothing to correct in this request."),
@@ -327,6 +331,7 @@ def _render(
         identifiers=queue.identifiers_of(customer) if customer is not None else [],
         customer=customer,
         days_left=dsr.days_left(found),
+        can_extend=dsr.extension_possible(found),
         history=found.events,
         message_of=dsr.message_of,
         staff_names=_names_of_staff(),
@@ -349,6 +354,7 @@ def _render(
         errors=errors or [],
         extra_error=extra_error,
         deadline_after={m: response_deadline(found.received_on, m) for m in (1, 2)},
+        first_month_end=response_deadline(found.received_on),
         is_correction=found.kind == RequestKind.CORRECTION.value,
         is_erasure=found.kind == RequestKind.ERASURE.value,
         covers_everything=queue.covers_everything(found),

@@ -10,10 +10,13 @@ Regulation (EEC, Euratom) No 1182/71:
 - art. 3(4): if the last day is a public holiday, a Saturday or a Sunday, the period ends at
   the end of the next working day.
 
-Public holidays are those of the Netherlands (as in the Algemene termijnenwet): New Year's
-Day, Easter Monday, King's Day (26 April when 27 April is a Sunday), Liberation Day in
-lustrum years, Ascension Day, Whit Monday, Christmas and Boxing Day. Easter and Whit Sunday
-are Sundays anyway.
+Public holidays are those of the Netherlands as the Algemene termijnenwet names them (art.
+3(1) and (2)): New Year's Day, Good Friday, Easter Monday, King's Day (26 April when 27 April
+is a Sunday), Liberation Day (5 May, every year), Ascension Day, Whit Monday, Christmas and
+Boxing Day. Easter and Whit Sunday are Sundays anyway. The days a royal decree adds every few
+years (art. 3(3), such as the Friday after Ascension Day) are left out: without them a
+deadline can only come out earlier, never later than the law's, so the firm is never late by
+trusting it.
 """
 
 from __future__ import annotations
@@ -43,18 +46,19 @@ def dutch_public_holidays(year: int) -> frozenset[date]:
     kings_day = date(year, 4, 27)
     if kings_day.weekday() == calendar.SUNDAY:
         kings_day = date(year, 4, 26)
-    days = {
-        date(year, 1, 1),
-        easter_sunday + timedelta(days=1),  # Easter Monday
-        kings_day,
-        easter_sunday + timedelta(days=39),  # Ascension Day
-        easter_sunday + timedelta(days=50),  # Whit Monday
-        date(year, 12, 25),
-        date(year, 12, 26),
-    }
-    if year % 5 == 0:
-        days.add(date(year, 5, 5))  # Liberation Day, a public holiday in lustrum years
-    return frozenset(days)
+    return frozenset(
+        {
+            date(year, 1, 1),
+            easter_sunday - timedelta(days=2),  # Good Friday (art. 3(2))
+            easter_sunday + timedelta(days=1),  # Easter Monday
+            kings_day,
+            date(year, 5, 5),  # Liberation Day ("de vijfde mei", every year)
+            easter_sunday + timedelta(days=39),  # Ascension Day
+            easter_sunday + timedelta(days=50),  # Whit Monday
+            date(year, 12, 25),
+            date(year, 12, 26),
+        }
+    )
 
 
 def is_working_day(day: date) -> bool:

@@ -7,7 +7,10 @@ The rule, for each gathered record in the request's scope:
   retention names a statutory ground (an article of a law), and the retention's due date of
   that record (:func:`portal.gathering.presentation.due_date`) is after today. It is kept until
   that date (the latest one, when several categories keep it), on the retention's ground or
-  else the obligation of the purpose (art. 17(3)(b));
+  else the obligation of the purpose (art. 17(3)(b)). When that due date cannot be computed
+  (the record lacks the date it counts from, or holds one that cannot be read) the record is
+  kept all the same, "until unknown": deleting what the law may require is not undone, and
+  staff check the date by hand;
 * otherwise it is **deleted** or **anonymised**, as the source's connector does that to records
   of its type (``erasure_action``); ``"none"`` means the connector cannot do it, and our staff
   remove it by hand. Categories kept "while you are a customer" have no date in a record, so
@@ -59,7 +62,8 @@ class Kept:
     category: str
     name: Text | None
     ground: Text | None
-    until: date
+    #: None: at least one of the records has no computable date (staff check it).
+    until: date | None
     count: int = 0
 
 
@@ -87,6 +91,9 @@ class Preview:
 
     today: date
     sources: list[SourcePreview]
+    #: (source key, status) of the sources in scope that did not answer in full: what the
+    #: request does there is not in the counts.
+    unchecked: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -107,7 +114,7 @@ class Preview:
                         {
                             "category": k.category,
                             "count": k.count,
-                            "until": k.until.isoformat(),
+                            "until": k.until.isoformat() if k.until else None,
                             "ground": k.ground.model_dump() if k.ground else None,
                         }
                         for k in s.kept
@@ -115,6 +122,7 @@ class Preview:
                 }
                 for s in self.sources
             ],
+            "unchecked": [{"source": key, "status": status} for key, status in self.unchecked],
         }
 
 
@@ -159,14 +167,22 @@ def decide(
         if ground is None:
             continue
         until = due_date(policy, category, record.get("dates", {}))
-        if until is None or until <= today:
+        if until is not None and until <= today:
             continue
-        if keep is None or (keep.until is not None and until > keep.until):
+        if until is None and not _counts_from_a_date(category):
+            continue  # kept "while you are a customer": nothing to keep against an erasure
+        if keep is None or (keep.until is not None and (until is None or until > keep.until)):
             keep = Decision("keep", key, until, ground)
     if keep is not None:
         return keep
     action = action_of(str(record["source"]), str(record["record_type"]))
     return Decision(action if action in ACTIONS else "none")
+
+
+def _counts_from_a_date(category: Category) -> bool:
+    """Whether the category's retention runs for a period from a date in the record."""
+    retention = category.retention
+    return retention is not None and retention.kind == "period" and retention.starts is not None
 
 
 def in_scope(record: Mapping[str, Any], sources: Sequence[str], categories: Sequence[str]) -> bool:
@@ -186,8 +202,14 @@ def preview(
     *,
     sources: Sequence[str] = (),
     categories: Sequence[str] = (),
+    outcomes: Iterable[tuple[str, str]] = (),
 ) -> Preview:
-    """What erasing the records in scope would do, per source (in the policy's order)."""
+    """What erasing the records in scope would do, per source (in the policy's order).
+
+    ``outcomes`` are (source key, status) of the gathering the records come from: a source in
+    scope that is not ``complete`` is named in :attr:`Preview.unchecked`, so the customer is
+    never shown counts that silently leave a system out.
+    """
     names = {s.key: s.name for s in policy.sources}
     order = {s.key: i for i, s in enumerate(policy.sources)}
     per_source: dict[str, SourcePreview] = {}
@@ -200,7 +222,7 @@ def preview(
         if decision.action != "keep":
             source.counts[decision.action] += 1
             continue
-        assert decision.category is not None and decision.until is not None
+        assert decision.category is not None
         kept = next((k for k in source.kept if k.category == decision.category), None)
         if kept is None:
             category = policy.category(decision.category)
@@ -209,10 +231,16 @@ def preview(
                 decision.until,
             )  # fmt: skip
             source.kept.append(kept)
+        elif kept.until is not None:
+            kept.until = None if decision.until is None else max(kept.until, decision.until)
         kept.count += 1
-        kept.until = max(kept.until, decision.until)
     ordered = sorted(per_source.values(), key=lambda s: order.get(s.key, len(order)))
-    return Preview(today, ordered)
+    unchecked = sorted(
+        ((key, status) for key, status in outcomes
+         if status != "complete" and (not sources or key in sources)),
+        key=lambda item: order.get(item[0], len(order)),
+    )  # fmt: skip
+    return Preview(today, ordered, unchecked)
 
 
 def connector_actions(policy: Policy) -> ActionOf:

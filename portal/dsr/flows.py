@@ -275,6 +275,7 @@ class ErasureFlow(Flow):
             erasure.connector_actions(ctx.policy),
             sources=sources,
             categories=categories,
+            outcomes=[(o.key, o.status) for o in ctx.snapshot.sources],
         )
         details = {
             "scope": form.scope.data,

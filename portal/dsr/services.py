@@ -48,6 +48,7 @@ from ..models import (
 )
 from ..policy import current_policy
 from ..policy.schema import Policy, Right
+from ..settings import firm_today
 from .deadlines import MAX_EXTENSION_MONTHS, response_deadline
 
 #: Unambiguous characters for references (no 0/O, 1/I/L).
@@ -248,7 +249,7 @@ def visible_history(request: DataRequest) -> list[RequestEvent]:
 
 def days_left(request: DataRequest, today: date | None = None) -> int:
     """Days until the deadline (negative when overdue)."""
-    return (request.deadline - (today or date.today())).days
+    return (request.deadline - (today or firm_today())).days
 
 
 def customer_email(customer: Customer) -> str | None:
@@ -295,7 +296,7 @@ def submit(
         if existing is not None:
             return Submitted(existing, created=False)
 
-    received = received_on or date.today()
+    received = received_on or firm_today()
     request = DataRequest(
         reference=new_reference(),
         customer_id=customer.id if customer is not None else None,
@@ -476,13 +477,24 @@ def start(request: DataRequest, *, staff_id: int) -> list[int]:
     )  # fmt: skip
 
 
+def extension_possible(request: DataRequest, today: date | None = None) -> bool:
+    """Whether the deadline may still be extended: within one month of receipt (art. 12(3):
+    the customer is told of an extension within that month), and not by two months already."""
+    return request.extension_months < MAX_EXTENSION_MONTHS and (
+        today or firm_today()
+    ) <= response_deadline(request.received_on)
+
+
 def extend(request: DataRequest, months: int, reason: str, *, staff_id: int) -> list[int]:
     """Extend the deadline to ``months`` further months in all (1 or 2), with a reason.
 
     The customer is told the new deadline, the reason and their right to complain.
 
-    :raises RequestError: for an extension beyond two months, not beyond the current one, or
-        without a reason.
+    Art. 12(3) has the customer told of an extension within one month of receipt: once the
+    first month is over (:func:`extension_possible`), the deadline cannot be extended any more.
+
+    :raises RequestError: for an extension beyond two months, not beyond the current one,
+        without a reason, or after the first month (``extension_late``).
     """
     if not reason.strip():
         raise RequestError("extension", "an extension needs a reason")
@@ -490,6 +502,8 @@ def extend(request: DataRequest, months: int, reason: str, *, staff_id: int) -> 
         raise RequestError("extension", "extend by one or two further months in all")
     if request.status_enum.final:
         raise RequestError("final", f"request is {request.status}")
+    if not extension_possible(request):
+        raise RequestError("extension_late", "the first month after receipt is over")
     request.extension_months = months
     request.deadline = response_deadline(request.received_on, months)
     # A request that waits for the customer keeps waiting: they must still be able to answer.

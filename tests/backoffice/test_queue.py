@@ -417,6 +417,33 @@ def test_extend_needs_a_reason_and_tells_the_new_deadline_and_the_complaint_righ
     assert again.status_code in (400, 409)
 
 
+def test_a_deadline_cannot_be_extended_once_the_first_month_is_over(
+    app: Flask, officer: Staff
+) -> None:
+    """Art. 12(3): the customer is told of an extension within one month of receipt."""
+    sanne = customer(app)
+    received = date.today() - timedelta(days=50)
+    reference = submit(app, sanne, received_on=received)
+    b = desk(app, officer)
+
+    page_ = text(b.page(f"{QUEUE}/{reference}"))
+    assert "Niet meer mogelijk" in page_
+    late = b.step(reference, "verlengen", months="2", extend_reason="Veel systemen")
+    assert late.status_code == 409
+    assert "kan niet meer worden verlengd" in text(late.get_data(as_text=True))
+    found = get_request(app, reference)
+    assert (found.extension_months, found.deadline) == (0, response_deadline(received))
+    # On the last day of the first month it still can.
+    on_time = submit(app, sanne, received_on=date.today() - timedelta(days=3))
+    with app.app_context():
+        request = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == on_time)
+        ).one()
+        last_day = response_deadline(request.received_on)
+        assert dsr.extension_possible(request, today=last_day)
+        assert not dsr.extension_possible(request, today=last_day + timedelta(days=1))
+
+
 def test_refuse_needs_a_reason_and_close_tells_the_customer(
     app: Flask,
     officer: Staff,

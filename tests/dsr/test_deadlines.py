@@ -66,10 +66,16 @@ def test_easter_ascension_and_whit_monday() -> None:
     assert response_deadline(date(2026, 3, 6)) == date(2026, 4, 7)
 
 
-def test_liberation_day_only_in_lustrum_years() -> None:
+def test_liberation_day_every_year_and_good_friday() -> None:
+    """Algemene termijnenwet art. 3: "de vijfde mei" (every year), and Good Friday (lid 2)."""
     assert date(2030, 5, 5) in dutch_public_holidays(2030)
-    assert date(2026, 5, 5) not in dutch_public_holidays(2026)
-    assert is_working_day(date(2026, 5, 5))  # a Tuesday, and not a holiday in 2026
+    assert date(2026, 5, 5) in dutch_public_holidays(2026)
+    assert not is_working_day(date(2026, 5, 5))  # a Tuesday
+    # received 5 April 2026 -> Tuesday 5 May 2026 -> Wednesday 6 May
+    assert response_deadline(date(2026, 4, 5)) == date(2026, 5, 6)
+    assert date(2026, 4, 3) in dutch_public_holidays(2026)  # Good Friday 2026
+    # received 3 March 2026 -> Good Friday 3 April -> (weekend, Easter Monday) Tuesday 7 April
+    assert response_deadline(date(2026, 3, 3)) == date(2026, 4, 7)
 
 
 def test_extension_by_up_to_two_months() -> None:

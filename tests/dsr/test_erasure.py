@@ -51,6 +51,24 @@ def test_an_invoice_past_its_retention_is_deleted_as_the_connector_does(policy: 
     assert erasure.decide(policy, old, TODAY, _actions).action == "delete"
 
 
+@pytest.mark.parametrize("dates", [{}, {"invoice_date": "5 maart"}, {"invoice_date": None}])
+def test_an_invoice_without_a_readable_date_is_kept_not_deleted(
+    policy: Policy, dates: dict[str, object]
+) -> None:
+    """The law may still require it: kept "until unknown", for staff to check."""
+    invoice = _record("invoicing", "invoice", {"invoice_id": "invoices"}, dates)  # type: ignore[arg-type]
+    decision = erasure.decide(policy, invoice, TODAY, _actions)
+    assert (decision.action, decision.category, decision.until) == ("keep", "invoices", None)
+    assert decision.ground is not None and "artikel 52 AWR" in decision.ground.nl
+    dated = _record(
+        "invoicing", "invoice", {"invoice_id": "invoices"}, {"invoice_date": "2025-02-01"}
+    )
+    result = erasure.preview(policy, [dated, invoice], TODAY, _actions)
+    [kept] = result.sources[0].kept
+    assert (kept.count, kept.until) == (2, None)  # one unknown date makes the group's unknown
+    assert result.summary()["sources"][0]["kept"][0]["until"] is None
+
+
 def test_data_kept_while_a_customer_is_not_kept_against_an_erasure(policy: Policy) -> None:
     # identity rests partly on the invoicing purpose (legal obligation), but its retention
     # ("while you are a customer") gives no date in a record

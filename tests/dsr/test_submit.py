@@ -4,6 +4,7 @@ sending, the confirmation, what is stored (encrypted) and the receipt e-mail."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from portal.dsr import services
 from portal.extensions import db
 from portal.models import AuditEvent, DataRequest, OutboxMessage
+from simulators import SimulatorGroup
 
 from ..auth.conftest import Mailbox
 from .conftest import SANNE, english, key_in, page, post, token_in
@@ -270,6 +272,29 @@ def test_an_erasure_shows_the_preview_per_source_and_stores_it(
     assert webshop["delete"] > 0
     detail = page(sanne, f"/verzoeken/{reference}")
     assert "Wat wij u vertelden voordat u het verstuurde" in detail
+
+
+def test_an_erasure_preview_names_a_system_that_did_not_answer(
+    app: Flask, sanne: FlaskClient, simulators: SimulatorGroup
+) -> None:
+    """The invoicing system is down: its invoices are not in the counts, and the customer is
+    told so, never shown numbers that silently leave a system out."""
+    simulators["moneybird"].set_fault("down")
+    try:
+        page_ = check(sanne, "/verzoeken/nieuw/wissen", [("scope", "all")])
+        text = " ".join(re.sub(r"<[^>]+>", " ", page_).split())
+        assert "Systemen die wij nu niet konden nakijken" in text
+        assert "Boekhouding (Moneybird): het antwoordde niet" in text
+        reference = reference_of(send(sanne, "wissen", page_))
+    finally:
+        simulators["moneybird"].reset()
+    preview = _details(app, reference)["preview"]
+    assert {"source": "invoicing", "status": "failed"} in preview["unchecked"]
+    assert "invoicing" not in [s["source"] for s in preview["sources"]]
+    # What the customer was told stays on the request's page.
+    assert "Boekhouding (Moneybird): het antwoordde niet" in " ".join(
+        re.sub(r"<[^>]+>", " ", page(sanne, f"/verzoeken/{reference}")).split()
+    )
 
 
 def test_a_restriction_on_chosen_kinds_with_a_ground(app: Flask, sanne: FlaskClient) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from portal import PROJECT_ROOT, StartupError, create_app
 from portal.settings import SettingsError, load_settings
+from portal.tasks import queue_mode
 
 SECRET = "s3cr3t-value-that-must-never-be-printed-0123456789"
 
@@ -72,6 +73,31 @@ def test_production_refuses_sqlite_and_insecure_cookies(empty_instance: Path) ->
             empty_instance,
             {**base, "database_url": "postgresql://h/db", "secure_cookies": False},
         )
+
+
+def test_production_needs_a_real_task_queue(empty_instance: Path) -> None:
+    """Without one, failed mail is never retried and no reminder ever goes out."""
+    base = {"environment": "production", "secret_key": SECRET, "data_keys": SECRET,
+            "database_url": "postgresql://h/db"}  # fmt: skip
+    with pytest.raises(SettingsError, match=r"redis_url \(PORTAL_REDIS_URL\): required"):
+        load_settings(empty_instance, base)
+    with pytest.raises(SettingsError, match="task_queue"):
+        load_settings(empty_instance, {**base, "task_queue": "immediate"})
+    with_redis = load_settings(empty_instance, {**base, "redis_url": "redis://127.0.0.1:6379/0"})
+    assert queue_mode(with_redis) == "redis"
+    one_machine = load_settings(empty_instance, {**base, "task_queue": "sqlite"})
+    assert queue_mode(one_machine) == "sqlite"
+
+
+def test_the_embedded_default_queues_in_sqlite_and_only_tests_run_tasks_at_once(
+    empty_instance: Path,
+) -> None:
+    assert queue_mode(load_settings(empty_instance)) == "sqlite"
+    assert queue_mode(load_settings(empty_instance, {"environment": "test"})) == "immediate"
+    assert (
+        queue_mode(load_settings(empty_instance, {"redis_url": "redis://127.0.0.1:6379/0"}))
+        == "redis"
+    )
 
 
 def test_secret_value_never_in_error_or_repr(empty_instance: Path) -> None:
