@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .extensions import db
 from .models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
+#: The PostgreSQL advisory lock that writers of the chain take (any fixed 64-bit number).
+CHAIN_LOCK = 0x61756469745F6C67  # "audit_lg"
 
 
 def _digest(event: AuditEvent) -> str:
@@ -50,11 +52,16 @@ def record(
 ) -> AuditEvent:
     """Append an entry in the current transaction (the caller commits).
 
-    The previous entry is read with ``FOR UPDATE`` on PostgreSQL so that concurrent writers
-    chain one after the other rather than both onto the same predecessor.
+    On PostgreSQL, writers take a transaction-level advisory lock first, so they chain one
+    after the other: the second waits until the first commits, then reads the entry the first
+    added as its predecessor. (``SELECT ... FOR UPDATE`` of the newest row is not enough: the
+    waiting writer gets the row it locked, which is no longer the newest, and both entries
+    would chain onto the same predecessor.) SQLite lets one writer at a time anyway.
     """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK)))
     last = db.session.execute(
-        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1).with_for_update()
+        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).scalar_one_or_none()
     event = AuditEvent(
         created_at=utcnow().replace(microsecond=0),

@@ -225,6 +225,10 @@ def forget_customer(customer_id: int, *, reason: str) -> None:
     db.session.flush()
 
 
+#: What an anonymised request's changes keep of the record they concerned.
+ANONYMISED_RECORD = "-"
+
+
 def anonymise_request(request: DataRequest, now: datetime | None = None) -> None:
     """Remove the personal data of one request; keep kind, dates, status and its history steps."""
     request.details_encrypted = None
@@ -237,10 +241,12 @@ def anonymise_request(request: DataRequest, now: datetime | None = None) -> None
         .where(RequestEvent.request_id == request.id)
         .values(message_encrypted=None)
     )
+    # A record's id can be personal (a file keyed on its e-mail column: "klanten:a@b.nl"), and
+    # so can the instructions that name it: what stays is where and what was done, and when.
     db.session.execute(
         update(RequestAction)
         .where(RequestAction.request_id == request.id)
-        .values(value_encrypted=None)
+        .values(value_encrypted=None, record_id=ANONYMISED_RECORD, instructions=None)
     )
 
 

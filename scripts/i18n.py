@@ -83,8 +83,13 @@ def update() -> None:
             catalog = fresh
         with po_path.open("wb") as fh:
             write_po(fh, catalog, width=100, omit_header=False, sort_output=False)
-        untranslated = sum(1 for m in catalog if m.id and not m.string)
+        untranslated = sum(1 for m in catalog if m.id and not _translated(m.string))
         print(f"{po_path.relative_to(ROOT)}: {len(catalog)} messages, {untranslated} untranslated")
+
+
+def _translated(string: str | tuple[str, ...]) -> bool:
+    """Whether a message has its Dutch text: for a plural message, every form of it."""
+    return all(string) if isinstance(string, tuple) else bool(string)
 
 
 def missing() -> int:
@@ -95,7 +100,7 @@ def missing() -> int:
             continue
         with po_path.open("rb") as fh:
             for message in read_po(fh):
-                if message.id and (not message.string or message.fuzzy):
+                if message.id and (not _translated(message.string) or message.fuzzy):
                     print(f"{name}: {message.id!r}")
                     count += 1
     return count

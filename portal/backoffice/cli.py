@@ -105,6 +105,8 @@ def sources_check() -> None:
         line = f"{item.key}: {item.state}"
         if item.failures_in_a_row:
             line += f", failed {item.failures_in_a_row} times in a row"
+        if item.write_failures_in_a_row:
+            line += f", writing failed {item.write_failures_in_a_row} times in a row"
         if item.recent_failures:
             kinds = ", ".join(
                 f"{kind} ({count})" for kind, count in sorted(item.recent_failures.items())

@@ -92,7 +92,11 @@ class SourceHealth:
     connector: str
     last_success: datetime | None = None
     last_failure: datetime | None = None
+    #: Failed reads (gathering, checks) since the last successful read.
     failures_in_a_row: int = 0
+    #: Failed writes since the last successful write: a key that may read but not write (or a
+    #: vendor refusing changes) fails every write while reads keep succeeding.
+    write_failures_in_a_row: int = 0
     recent_failures: dict[str, int] = field(default_factory=dict)
     waiting_actions: int = 0
     failed_actions: int = 0
@@ -100,17 +104,34 @@ class SourceHealth:
 
     @property
     def flagged(self) -> bool:
-        """Failing again and again with no success since."""
-        return self.failures_in_a_row >= FLAG_AFTER
+        """Reading, or writing, failing again and again with no success of it since."""
+        return max(self.failures_in_a_row, self.write_failures_in_a_row) >= FLAG_AFTER
 
     @property
     def state(self) -> str:
-        """``ok``, ``failing`` (the last answer failed), ``flagged`` or ``unknown``."""
+        """``ok``, ``failing`` (the last read or write failed), ``flagged`` or ``unknown``."""
         if self.flagged:
             return "flagged"
-        if self.failures_in_a_row:
+        if self.failures_in_a_row or self.write_failures_in_a_row:
             return "failing"
         return "ok" if self.last_success else "unknown"
+
+
+#: The operations a source's health counts as reading, and as writing.
+READS = ("gather", "check")
+WRITES = ("write",)
+
+
+def _failures_in_a_row(source: str, operations: Sequence[str]) -> int:
+    """Failed ``operations`` of ``source`` since its last successful one of them."""
+    of_them = (SourceEvent.source == source, SourceEvent.operation.in_(operations))
+    last_ok = db.session.scalar(
+        select(func.max(SourceEvent.created_at)).where(*of_them, SourceEvent.ok.is_(True))
+    )
+    failed = select(func.count()).where(*of_them, SourceEvent.ok.is_(False))
+    if last_ok is not None:
+        failed = failed.where(SourceEvent.created_at > last_ok)
+    return int(db.session.scalar(failed) or 0)
 
 
 def overview(now: datetime | None = None, locale: str = "nl") -> list[SourceHealth]:
@@ -129,15 +150,8 @@ def overview(now: datetime | None = None, locale: str = "nl") -> list[SourceHeal
                 SourceEvent.source == source.key, SourceEvent.ok.is_(False)
             )
         )
-        since = select(SourceEvent).where(SourceEvent.source == source.key)
-        if item.last_success is not None:
-            since = since.where(SourceEvent.created_at > item.last_success)
-        item.failures_in_a_row = int(
-            db.session.scalar(
-                select(func.count()).select_from(since.where(SourceEvent.ok.is_(False)).subquery())
-            )
-            or 0
-        )
+        item.failures_in_a_row = _failures_in_a_row(source.key, READS)
+        item.write_failures_in_a_row = _failures_in_a_row(source.key, WRITES)
         for kind, count in db.session.execute(
             select(SourceEvent.error_kind, func.count())
             .where(
@@ -229,6 +243,7 @@ def notify_flagged(items: Sequence[SourceHealth], now: datetime | None = None) -
         audit(
             "source.flagged", actor_type="system", subject_type="source", subject_id=item.key,
             details={"failures_in_a_row": item.failures_in_a_row,
+                     "write_failures_in_a_row": item.write_failures_in_a_row,
                      "kinds": item.recent_failures},
         )  # fmt: skip
     if not to_mail:

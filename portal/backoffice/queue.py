@@ -244,7 +244,7 @@ def current_data(
 
     Every view is audited as ``request.data_viewed`` (ids only). Flushes; the view commits.
     """
-    snapshot = gather_for(customer) if live else latest(customer)
+    snapshot = gather_for(customer, staff_id=staff_id) if live else latest(customer)
     if snapshot is None:
         return None
     audit(
@@ -392,8 +392,11 @@ def refuse(request: DataRequest, reason: str, *, staff_id: int) -> list[int]:
 def assign(request: DataRequest, assignee: StaffMember | None, *, staff_id: int) -> None:
     """Give the request to ``assignee`` (or to nobody). An internal history step. Flushes.
 
-    :raises RequestError: ``conflict`` when someone else changed the request meanwhile.
+    :raises RequestError: ``final`` for a finished request, ``conflict`` when someone else
+        changed the request meanwhile.
     """
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
     _claim(request, seen(request))
     request.assignee_id = assignee.id if assignee is not None else None
     dsr.change(
@@ -408,7 +411,13 @@ def assign(request: DataRequest, assignee: StaffMember | None, *, staff_id: int)
 
 
 def add_note(request: DataRequest, text: str, *, staff_id: int) -> None:
-    """An internal note: in the history for staff, never shown or sent to the customer."""
+    """An internal note: in the history for staff, never shown or sent to the customer.
+
+    :raises RequestError: ``final`` for a finished request: nothing is added to it any more
+        (an anonymised one must stay without personal data).
+    """
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
     dsr.change(
         request, "note", actor_type="staff", actor_id=staff_id, message=text.strip(),
         visible=False, notify=False,
@@ -504,7 +513,7 @@ def carry_out_erasure(
     policy = current_policy()
     sources = list(request.scope.get("sources", []))
     categories = list(request.scope.get("categories", []))
-    snapshot = gather_for(customer)
+    snapshot = gather_for(customer, staff_id=staff_id)
     missing = _usable(snapshot, sources)
     if missing:
         raise RequestError("incomplete", ",".join(missing))
@@ -664,8 +673,8 @@ def forget_after_erasure(customer_id: int, *, closing: DataRequest | None = None
     When they have a *done* erasure of everything that was carried out in full
     (:func:`fully_erased`), and no other request open and no change at a source unsettled
     (:func:`portal.retention.has_unfinished_business`), the portal forgets them and anonymises
-    those erasures. Call it whenever one of their requests closes (``closing``) or a change at
-    a source settles. Flushes.
+    every request of theirs. Call it whenever one of their requests closes (``closing``) or a
+    change at a source settles. Flushes.
 
     :returns: whether the customer was forgotten now.
     """
@@ -687,8 +696,18 @@ def forget_after_erasure(customer_id: int, *, closing: DataRequest | None = None
         customer_id, except_request_id=closing.id if closing is not None else None
     ):
         return False
+    # Every request of theirs, not only the erasures: a correction's old and new values, a
+    # question's text, messages. All are finished (nothing else is open); the closing mail of
+    # the last one is in the outbox already.
+    theirs = list(
+        db.session.scalars(
+            select(DataRequest).where(
+                DataRequest.customer_id == customer_id, DataRequest.anonymised_at.is_(None)
+            )
+        )
+    )
     retention.forget_customer(customer_id, reason="erasure")
-    for request in erasures:
+    for request in theirs:
         retention.anonymise_request(request)
     db.session.flush()
     return True

@@ -189,6 +189,19 @@ def _send(outbox_ids: list[int]) -> None:
         enqueue_mail(outbox_id)
 
 
+def _told(outbox_ids: list[int], told: str) -> None:
+    """Flash that the customer was told (``told``), or, when no e-mail went out (a letter
+    writer without an e-mail address), that staff must tell them by post or phone."""
+    if outbox_ids:
+        flash(told, "success")
+    else:
+        flash(
+            _("Done, but no e-mail address is known for this person, so nothing was sent: tell"
+              " them by post or phone. The history shows what to tell them."),
+            "error",
+        )  # fmt: skip
+
+
 def _back(found: DataRequest, anchor: str = "") -> Response:
     target = url_for("backoffice.request_page", reference=found.reference)
     return redirect(target + (f"#{anchor}" if anchor else ""), code=303)
@@ -464,7 +477,10 @@ def note(reference: str) -> Any:
     form = NoteForm()
     if not form.validate_on_submit():
         return _invalid(found, "note_form", form)
-    queue.add_note(found, form.note.data, staff_id=_me().id)
+    try:
+        queue.add_note(found, form.note.data, staff_id=_me().id)
+    except RequestError as exc:
+        return _step_error(found, exc)
     db.session.commit()
     flash(_("Note added. The customer does not see it."), "success")
     return _back(found, "history")
@@ -483,7 +499,7 @@ def ask_information(reference: str) -> Any:
         return _step_error(found, exc)
     db.session.commit()
     _send(outbox)
-    flash(_("Your question was sent to the customer."), "success")
+    _told(outbox, _("Your question was sent to the customer."))
     return _back(found)
 
 
@@ -505,12 +521,12 @@ def extend(reference: str) -> Any:
     _send(outbox)
     from ..customer.services import format_day
 
-    flash(
+    _told(
+        outbox,
         _(
             "The deadline moved from %(before)s to %(after)s. The customer was told why.",
             before=format_day(before), after=format_day(found.deadline),
         ),
-        "success",
     )  # fmt: skip
     return _back(found)
 
@@ -528,7 +544,7 @@ def refuse(reference: str) -> Any:
         return _step_error(found, exc)
     db.session.commit()
     _send(outbox)
-    flash(_("The request was refused. The customer was told why."), "success")
+    _told(outbox, _("The request was refused. The customer was told why."))
     return _back(found)
 
 
@@ -550,6 +566,8 @@ def close(reference: str) -> Any:
     anonymised = found.anonymised_at is not None  # the erasure that made the portal forget
     db.session.commit()
     _send(closed.outbox_ids)
+    if not closed.outbox_ids:
+        _told([], "")  # a letter writer without an e-mail address: staff tell them
     if closed.forgotten and anonymised:
         flash(
             _("The request is closed. The portal has forgotten the person; only this anonymised"
@@ -576,7 +594,7 @@ def close(reference: str) -> Any:
               " has not forgotten the person."),
             "warning",
         )  # fmt: skip
-    else:
+    elif closed.outbox_ids:
         flash(_("The request is closed. The customer was told."), "success")
     return _back(found)
 

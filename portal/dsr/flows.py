@@ -20,6 +20,7 @@ from flask_wtf import FlaskForm
 from ..gathering import Snapshot, current_or_gather
 from ..models import Customer, RequestKind
 from ..policy import Policy
+from ..settings import firm_today
 from . import corrections, erasure
 from .forms import (
     CorrectionForm,
@@ -50,7 +51,8 @@ class Context:
     policy: Policy
     locale: str
     customer: Customer
-    today: date = field(default_factory=date.today)
+    #: In the firm's time zone (the erasure preview's "until" dates count from it).
+    today: date = field(default_factory=firm_today)
     _snapshot: Snapshot | None = None
     #: The correction form's fields, aligned with its ``items`` entries.
     choices: list[corrections.FieldChoice] = field(default_factory=list)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,7 +23,7 @@ from ..policy import current_policy
 from ..tasks import enqueue_mail
 from . import services
 from .flows import BY_SLUG, FLOWS, Context, CorrectionFlow, Flow, describe, error_list, stored
-from .forms import AddInformationForm, ConfirmForm
+from .forms import AddInformationForm, ConfirmForm, new_key
 from .services import RequestError
 from .texts import KIND_EXPLANATIONS, event_name, kind_name, status_name
 
@@ -79,6 +79,16 @@ def _context() -> Context:
 def _offered(flow: Flow) -> None:
     if flow.kind not in services.offered_kinds(current_policy()):
         abort(404)
+
+
+@bp.app_template_global("request_offered")
+def request_offered(kind: str) -> bool:
+    """Whether the firm's policy lets customers ask for ``kind`` (a :class:`RequestKind`
+    value) here: pages link to a request form only then."""
+    offered = g.get("requests_offered")
+    if offered is None:  # once per page: a long list asks for every field
+        offered = g.requests_offered = {k.value for k in services.offered_kinds(current_policy())}
+    return kind in offered
 
 
 def _mine(reference: str) -> Any:
@@ -164,6 +174,11 @@ def _form_view(flow: Flow) -> Any:
             return render_template("dsr/not_found.html"), 404
         return _render_form(flow, form, ctx, show_errors=False)
     step = request.form.get("step", "check")
+    if step in ("change", "add"):
+        # The customer changes what they ask: a new key, so that sending the changed request
+        # (even after sending the first one and coming back) makes it, and a double click of
+        # that makes it once. Unchanged, the check page resent keeps its key: one request.
+        form.key.data = new_key()
     if step == "change":
         db.session.commit()
         return _render_form(flow, form, ctx, show_errors=False)
@@ -171,12 +186,25 @@ def _form_view(flow: Flow) -> Any:
         flow.add(form, ctx)  # type: ignore[arg-type]
         db.session.commit()
         return _render_form(flow, form, ctx, show_errors=False)
+    if _nothing_left(flow, form):
+        return _gone()
     if not flow.validate(form, ctx):
         db.session.commit()
         return _render_form(flow, form, ctx, show_errors=True)
     scope, details = flow.submission(form, ctx)
     db.session.commit()
     return _render_check(flow, form, ctx, scope, details)
+
+
+def _nothing_left(flow: Flow, form: Any) -> bool:
+    """A correction whose every field was dropped: the records are gone from the customer's
+    data (changed at the source since), or were never theirs. There is nothing to ask."""
+    return isinstance(flow, CorrectionFlow) and not form.items.entries
+
+
+def _gone() -> tuple[str, int]:
+    db.session.commit()  # a live gathering is kept for the next page
+    return render_template("dsr/not_found.html"), 404
 
 
 @bp.route("/nieuw/correctie", methods=["GET", "POST"])
@@ -233,6 +261,8 @@ def send(slug: str) -> Any:
     ctx = _context()
     form = flow.form(ctx)
     key = form.ensure_key()
+    if _nothing_left(flow, form):
+        return _gone()
     if not flow.validate(form, ctx):
         db.session.commit()
         return _render_form(flow, form, ctx, show_errors=True)

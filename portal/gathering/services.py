@@ -107,10 +107,11 @@ def _answered(outcome: SourceOutcome) -> bool:
     return outcome.status == "skipped" and outcome.error_kind == "no_identifier"
 
 
-def gather_for(customer: Customer) -> Snapshot:
+def gather_for(customer: Customer, *, staff_id: int | None = None) -> Snapshot:
     """Gather live from every source of the policy and store the result encrypted.
 
-    Never raises for a failing source: its outcome says what is missing and why.
+    Never raises for a failing source: its outcome says what is missing and why. The audit
+    log names who asked: the customer, or the staff member ``staff_id``.
     """
     settings = current_app.extensions["portal.settings"]
     built = build_sources(current_policy(), settings.connectors, Path(current_app.instance_path))
@@ -146,11 +147,15 @@ def gather_for(customer: Customer) -> Snapshot:
     db.session.flush()
     audit.record(
         "data.gathered",
-        actor_type="customer",
-        actor_id=customer.id,
+        actor_type="customer" if staff_id is None else "staff",
+        actor_id=customer.id if staff_id is None else staff_id,
         subject_type="snapshot",
         subject_id=row.id,
-        details={"sources": {o.key: o.status for o in outcomes}, "records": len(records)},
+        details={
+            "customer": customer.id,
+            "sources": {o.key: o.status for o in outcomes},
+            "records": len(records),
+        },
     )
     return _decode(row)
 

@@ -33,7 +33,7 @@ from functools import cache
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import g, session
+from flask import current_app, g, session
 from sqlalchemy import delete, func, or_, select, update
 
 from .. import crypto
@@ -178,6 +178,15 @@ def find_by_email(email: str) -> StaffMember | None:
     ).one_or_none()
 
 
+def _demo_outside_demo(member: StaffMember) -> bool:
+    """Whether ``member`` is the demo officer, whose password and TOTP secret are public, on an
+    installation that is not a demo (one where ``demo load`` ran before it went live)."""
+    from .demo import DEMO_STAFF_EMAIL  # the demo module builds on this one
+
+    environment = current_app.extensions["portal.settings"].environment
+    return member.email == DEMO_STAFF_EMAIL and environment != "demo"
+
+
 def sign_in_with_password(email: str, password: str) -> StaffMember:
     """Check the password and start a session that opens only the second-factor step.
 
@@ -185,13 +194,15 @@ def sign_in_with_password(email: str, password: str) -> StaffMember:
         all alike (the same work is done in each case).
     """
     member = find_by_email(email)
-    usable = member is not None and member.active
+    demo_elsewhere = member is not None and _demo_outside_demo(member)
+    usable = member is not None and member.active and not demo_elsewhere
     ok = verify_password(member if usable else None, password)
     if member is None or not usable:
+        reason = "unknown" if member is None else "demo_only" if demo_elsewhere else "inactive"
         record(
             "staff.login_failed", actor_type="staff",
             actor_id=member.id if member is not None else None,
-            details={"step": "password", "reason": "unknown" if member is None else "inactive"},
+            details={"step": "password", "reason": reason},
         )  # fmt: skip
         db.session.flush()
         raise SignInError()

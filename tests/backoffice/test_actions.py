@@ -323,3 +323,34 @@ def test_health_records_gathering_and_flags_a_source_that_keeps_failing(
     # One success ends the flag.
     items = {item.key: item for item in health.check_all()}
     assert items["payments"].state == "ok"
+
+
+def test_a_source_whose_writes_keep_failing_is_flagged_though_reads_succeed(
+    app: Flask, sanne: Customer
+) -> None:
+    """A key that may read but not write: every gathering succeeds, every change fails. The
+    successful reads must not hide the failing writes."""
+    for _ in range(health.FLAG_AFTER):
+        health.record("payments", "gather", ok=True, outcome="complete")
+        health.record("payments", "write", ok=False, outcome="failed", error_kind="auth")
+        health.record("payments", "check", ok=True, outcome="ok")
+    db.session.commit()
+
+    items = {item.key: item for item in health.overview()}
+
+    payments = items["payments"]
+    assert (payments.failures_in_a_row, payments.write_failures_in_a_row) == (
+        0,
+        health.FLAG_AFTER,
+    )
+    assert payments.flagged and payments.state == "flagged"
+    assert health.notify_flagged(list(items.values())) is not None
+    flagged = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "source.flagged")
+    ).all()
+    assert [e.subject_id for e in flagged] == ["payments"]
+
+    # One write that succeeds ends it.
+    health.record("payments", "write", ok=True, outcome="ok")
+    db.session.commit()
+    assert not {item.key: item for item in health.overview()}["payments"].flagged

@@ -77,6 +77,37 @@ def test_a_letter_runs_from_the_day_received_and_keeps_the_writer(
     assert "Jan Brief" in page and "Dorpsstraat 1" in page
 
 
+def test_staff_are_told_to_answer_a_writer_without_email_by_post(
+    app: Flask, officer: Staff
+) -> None:
+    """No e-mail address: nothing is sent, and staff are never told the customer was."""
+    b = desk(app, officer)
+    page = b.post(NEW, **_form(received_on=date.today().isoformat())).headers["Location"]
+    reference = page.rsplit("/", 1)[1]
+
+    def flashed(step: str, **data: str) -> str:
+        response = b.post(f"{page}/{step}", page=page, **data)
+        assert response.status_code == 303, step
+        return " ".join(re.sub(r"<[^>]+>", " ", b.page(response.headers["Location"])).split())
+
+    for step, data in (
+        ("informatie", {"question": "Wat is uw klantnummer?"}),
+        ("verlengen", {"months": "1", "extend_reason": "Veel systemen"}),
+        ("afsluiten", {"closing_message": "Hierbij het overzicht."}),
+    ):
+        shown = flashed(step, **data)
+        assert "geen e-mailadres bekend" in shown, step
+        assert "De klant heeft gehoord" not in shown and "naar de klant gestuurd" not in shown
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+        found = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        # What to tell them by post is in the history.
+        messages = [dsr.message_of(e) for e in found.events]
+    assert "Wat is uw klantnummer?" in messages and "Hierbij het overzicht." in messages
+
+
 def test_received_on_31_january_is_due_at_the_end_of_february() -> None:
     # The rule the form relies on (portal/dsr/deadlines.py), for a date within the form's range.
     # The end of February (28 Feb 2026 is a Saturday: the next working day, 2 March).

@@ -334,6 +334,15 @@ def test_the_request_page_shows_the_request_and_audits_every_view_of_data(
     assert details["items"][0]["record_id"] in live.get_data(as_text=True)
     viewed = [d for a, d in audit_actions(app) if a == "request.data_viewed"]
     assert viewed[-1]["live"] is True
+    # The gathering it took is the staff member's doing, not the customer's.
+    with app.app_context():
+        gathered = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "data.gathered")
+            .order_by(AuditEvent.id.desc())
+        ).first()  # fmt: skip
+        assert gathered is not None
+        assert (gathered.actor_type, gathered.actor_id) == ("staff", str(officer.id))
+        assert gathered.details["customer"] == sanne
     assert "Bakker" not in str(audit_actions(app))
     assert b.page(f"{QUEUE}/AVG-ZZZZZZZZ", status=404)
 
@@ -364,6 +373,28 @@ def test_assign_start_and_an_internal_note(app: Flask, officer: Staff, agent: St
     assert "request.assignee" in logged and "request.note" in logged
     assert "Klant belde" not in str(audit_actions(app))
     assert "Klant belde" in b.page(f"{QUEUE}/{reference}")
+
+
+def test_nothing_is_added_to_a_finished_request(app: Flask, officer: Staff) -> None:
+    """A finished request (soon anonymised) gets no notes and no assignee: a note could bring
+    personal data into a record that is kept without it."""
+    sanne = customer(app)
+    reference = submit(app, sanne, status=RequestStatus.DONE)
+    b = desk(app, officer)
+
+    for step, data in (("notitie", {"note": "Sanne belde: Kerkstraat 1"}),
+                       ("toewijzen", {"assignee": str(officer.id)}), ("mij", {})):  # fmt: skip
+        response = b.step(reference, step, **data)
+        assert response.status_code == 409, step
+        assert "afgerond" in text(response.get_data(as_text=True)), step
+    with app.app_context():
+        steps = db.session.scalars(
+            sa.select(RequestEvent.action)
+            .join(DataRequest)
+            .where(DataRequest.reference == reference)
+        ).all()
+    assert "note" not in steps and "assigned" not in steps
+    assert get_request(app, reference).assignee_id is None
 
 
 @pytest.mark.parametrize(
@@ -615,6 +646,12 @@ def _routes(reference: str) -> list[tuple[str, str]]:
             ("GET", page)] + [("POST", f"{page}/{p}") for p in posts]  # fmt: skip
 
 
+def _csrf(client: Any, path: str) -> str:
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(path).get_data(True))
+    assert found is not None, path
+    return found.group(1)
+
+
 def test_every_route_needs_staff_with_both_factors(app: Flask, officer: Staff) -> None:
     sanne = customer(app)
     reference = submit(app, sanne)
@@ -626,15 +663,24 @@ def test_every_route_needs_staff_with_both_factors(app: Flask, officer: Staff) -
     password_only = Browser(app)
     assert password_only.password(officer).status_code == 303
 
+    # Each with a valid CSRF token of its own session, so that the staff check itself answers.
+    tokens = {
+        id(anonymous): _csrf(anonymous, "/beheer/inloggen"),
+        id(signed_in_customer): _csrf(signed_in_customer, "/beheer/inloggen"),
+        id(password_only.client): _csrf(password_only.client, "/beheer/tweestaps"),
+    }
+
+    def call(client: Any, method: str, path: str) -> Any:
+        data = {"csrf_token": tokens[id(client)]} if method == "POST" else None
+        return client.open(path, method=method, data=data)
+
     for method, path in _routes(reference):
         for client in (anonymous, signed_in_customer):
-            response = client.open(path, method=method)
-            assert response.status_code in (303, 400), (method, path, response.status_code)
-            if response.status_code == 303:
-                assert response.headers["Location"].endswith("/beheer/inloggen"), path
-        response = password_only.client.open(path, method=method)
-        assert response.status_code in (303, 400), (method, path)
-        if response.status_code == 303:
-            assert response.headers["Location"].endswith("/beheer/tweestaps"), path
+            response = call(client, method, path)
+            assert response.status_code == 303, (method, path, response.status_code)
+            assert response.headers["Location"].endswith("/beheer/inloggen"), path
+        response = call(password_only.client, method, path)
+        assert response.status_code == 303, (method, path, response.status_code)
+        assert response.headers["Location"].endswith("/beheer/tweestaps"), path
     # Nothing changed.
     assert get_request(app, reference).status == "received"

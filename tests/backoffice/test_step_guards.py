@@ -247,7 +247,15 @@ def test_closing_an_erasure_keeps_a_customer_with_other_open_requests(
     assert answer["To"] == SANNE and "Het antwoord is ja." in Mailbox.text_of(answer)
     assert not customer_exists(app, sanne)
     assert get_request(app, erasure).anonymised_at is not None
-    assert get_request(app, question).customer_id is None
+    # Her other request goes too: its question and the answer are personal data.
+    gone = get_request(app, question)
+    assert gone.customer_id is None and gone.anonymised_at is not None
+    assert gone.details_encrypted is None
+    with app.app_context():
+        messages = db.session.scalars(
+            sa.select(RequestEvent.message_encrypted).where(RequestEvent.request_id == gone.id)
+        ).all()
+    assert set(messages) == {None}
     assert "vergeten" in text(b.page(closing.headers["Location"]))
 
 
@@ -270,7 +278,18 @@ def test_refusing_the_last_open_request_forgets_the_person(app: Flask, officer: 
     assert b.step(correction, "weigeren", refuse_reason="Al gewist.").status_code == 303
 
     assert not customer_exists(app, sanne)
-    assert get_request(app, everything).anonymised_at is not None
+    for reference in (everything, erasure, correction):  # every request of hers
+        assert get_request(app, reference).anonymised_at is not None, reference
+    with app.app_context():
+        changes = db.session.scalars(
+            sa.select(RequestAction)
+            .join(DataRequest)
+            .where(DataRequest.reference.in_([everything, erasure, correction]))
+        ).all()
+        assert changes  # the erasures made changes at the sources
+        assert {(a.record_id, a.instructions, a.value_encrypted) for a in changes} == {
+            (retention.ANONYMISED_RECORD, None, None)
+        }
 
 
 def test_an_override_that_cancels_unwritten_erasures_keeps_the_person(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -194,6 +195,23 @@ def test_each_shown_field_links_to_a_correction_request(sanne: FlaskClient) -> N
     link = "/verzoeken/nieuw/correctie?source=webshop&amp;record_type=customer&amp;record_id=101"
     assert f'href="{link}' in page
     assert 'Wijzig<span class="visually-hidden">: Voornaam</span>' in page
+
+
+def test_no_correction_links_where_the_policy_does_not_offer_correction(
+    app: Flask, sanne: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portal.policy import _EXTENSION
+
+    policy = app.extensions[_EXTENSION]
+    offered = tuple(r for r in policy.rights.offered if r != "rectification")
+    rights = policy.rights.model_copy(update={"offered": offered})
+    monkeypatch.setitem(app.extensions, _EXTENSION, policy.model_copy(update={"rights": rights}))
+
+    page = _page(sanne, "/mijn-gegevens/identity")
+
+    assert "/verzoeken/nieuw/correctie" not in page
+    assert "Wijzig<span" not in page
+    assert "Voornaam" in page  # the data is shown all the same
 
 
 def test_the_account_page_and_menu_link_to_the_overview(sanne: FlaskClient) -> None:

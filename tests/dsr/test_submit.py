@@ -116,8 +116,33 @@ def test_the_change_button_brings_back_the_form_with_everything_kept(sanne: Flas
     html = post(sanne, "/verzoeken/nieuw/vraag", data).get_data(as_text=True)
     assert 'value="Mijn adres"' in html
     assert "Waarom?</textarea>" in html
-    assert key_in(html) == dict(hidden_fields(page_))["key"]
+    assert key_in(html) != dict(hidden_fields(page_))["key"]  # a changed request is a new one
     assert "error-summary" not in html
+
+
+def test_a_request_changed_after_it_was_sent_is_sent_too(
+    app: Flask, sanne: FlaskClient, mailbox: Mailbox
+) -> None:
+    """Sent, then back to the check page, "Change", edited and sent again: the changed request
+    is made (not silently taken for the first), and sending it twice still makes it once."""
+    from .conftest import hidden_fields
+
+    page_ = check(sanne, "/verzoeken/nieuw/vraag", [("subject", "Eerste"), ("question", "Oud")])
+    first = reference_of(send(sanne, "vraag", page_))
+    data = [("csrf_token", token_in(page_)), *hidden_fields(page_), ("step", "change")]
+    form = post(sanne, "/verzoeken/nieuw/vraag", data).get_data(as_text=True)
+    edited = post(
+        sanne, "/verzoeken/nieuw/vraag",
+        [("csrf_token", token_in(form)), ("key", key_in(form)), ("subject", "Tweede"),
+         ("question", "Een heel andere vraag")],
+    ).get_data(as_text=True)  # fmt: skip
+    second = reference_of(send(sanne, "vraag", edited))
+    assert reference_of(send(sanne, "vraag", edited)) == second
+
+    assert first != second
+    assert count_requests(app) == 2
+    assert _details(app, second)["question"] == "Een heel andere vraag"
+    assert _details(app, first)["question"] == "Oud"
 
 
 def test_the_receipt_is_in_english_for_an_english_customer(
@@ -235,14 +260,21 @@ def test_a_correction_of_data_that_is_not_the_customers_is_not_found(sanne: Flas
     assert "Wij kunnen deze gegevens niet vinden" in html
     # a posted item of someone else's record is dropped, never shown
     form = page(sanne, WEBSHOP_NAME)
-    text = post(
-        sanne, "/verzoeken/nieuw/correctie",
-        [("csrf_token", token_in(form)), ("key", key_in(form)),
-         ("items-0-source", "webshop"), ("items-0-record_type", "customer"),
-         ("items-0-record_id", "102"), ("items-0-field", "email"),
-         ("items-0-new_value", "x@example.nl")],
-    ).get_data(as_text=True)  # fmt: skip
+    someone_elses = [
+        ("csrf_token", token_in(form)), ("key", key_in(form)),
+        ("items-0-source", "webshop"), ("items-0-record_type", "customer"),
+        ("items-0-record_id", "102"), ("items-0-field", "email"),
+        ("items-0-new_value", "x@example.nl"),
+    ]  # fmt: skip
+    response = post(sanne, "/verzoeken/nieuw/correctie", someone_elses)
+    text = response.get_data(as_text=True)
     assert "102" not in text.split("<main", 1)[1]
+    # Nothing of hers is left to correct: a clear page with the way back, never an empty form.
+    assert response.status_code == 404
+    assert "Wij kunnen deze gegevens niet vinden" in text
+    assert 'href="/mijn-gegevens/"' in text
+    sent = post(sanne, "/verzoeken/nieuw/correctie/versturen", someone_elses)
+    assert sent.status_code == 404 and "Wij kunnen deze gegevens niet vinden" in sent.get_data(True)
 
 
 def test_an_erasure_shows_the_preview_per_source_and_stores_it(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -64,3 +67,52 @@ def test_verify_command_exit_status(app: Flask) -> None:
         db.session.commit()
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
+
+
+def test_writers_at_the_same_moment_chain_one_after_the_other(app: Flask) -> None:
+    """The first writer holds its transaction open; the second, started meanwhile, must chain
+    onto the first's entry, not onto the same predecessor (PostgreSQL, as in production)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite lets one writer at a time: the second waits or fails, never forks")
+        audit.record("first", actor_type="system")
+        db.session.commit()
+    recorded = threading.Event()
+    release = threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with app.app_context():
+                audit.record("slow", actor_type="system")
+                recorded.set()
+                release.wait(10)
+                db.session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            recorded.set()
+
+    def second() -> None:
+        try:
+            with app.app_context():
+                audit.record("fast", actor_type="system")
+                db.session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    slow = threading.Thread(target=first)
+    slow.start()
+    assert recorded.wait(10)
+    fast = threading.Thread(target=second)
+    fast.start()
+    fast.join(0.5)
+    assert fast.is_alive()  # waits for the first writer's transaction
+    release.set()
+    slow.join(10)
+    fast.join(10)
+    assert not errors
+    with app.app_context():
+        assert list(audit.verify_chain()) == []
+        events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+        assert [e.action for e in events] == ["first", "slow", "fast"]
+        assert events[2].prev_hash == events[1].hash

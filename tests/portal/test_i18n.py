@@ -14,13 +14,18 @@ METHOD_MAP = [("portal/**.py", "python"), ("templates/**.html", "jinja2")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
 
 
+def _translated(string: str | tuple[str, ...]) -> bool:
+    """A message's Dutch text is there: for a plural message, every form of it."""
+    return all(string) if isinstance(string, tuple) else bool(string)
+
+
 def _dutch_catalogue() -> dict[str, str]:
     translated: dict[str, str] = {}
     for directory in translation_directories():
         for po in Path(directory).glob("nl/LC_MESSAGES/*.po"):
             with po.open("rb") as fh:
                 for message in read_po(fh):
-                    if message.id and message.string and not message.fuzzy:
+                    if message.id and _translated(message.string) and not message.fuzzy:
                         key = message.id if isinstance(message.id, str) else message.id[0]
                         translated[key] = str(message.string)
     return translated

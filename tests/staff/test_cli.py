@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pyotp
 import pytest
 from flask import Flask
@@ -122,6 +125,26 @@ class TestDemo:
         assert b.post("/beheer/tweestaps", code=code).status_code == 303
         assert b.get("/beheer/medewerkers").status_code == 200
 
+    def test_the_demo_account_cannot_sign_in_outside_the_demo(
+        self, app: Flask, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Its password and TOTP secret are public: an installation that went live after a
+        ``demo load`` must not let them in."""
+        assert app.test_cli_runner().invoke(args=["demo", "load"]).exit_code == 0
+        demo = Staff(_staff(app, DEMO_STAFF_EMAIL), DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD, None)
+        live = app.extensions["portal.settings"].model_copy(update={"environment": "test"})
+        monkeypatch.setitem(app.extensions, "portal.settings", live)
+
+        refused = Browser(app).password(demo)
+
+        # The sign-in page again, with the same error as a wrong password (nothing told).
+        wrong = Browser(app).password(demo, password="not-the-password")
+        assert refused.status_code == wrong.status_code == 400
+        assert "Location" not in refused.headers
+        assert _error_summary(refused) == _error_summary(wrong)
+        monkeypatch.undo()
+        assert Browser(app).password(demo).headers["Location"].endswith("/beheer/tweestaps")
+
     def test_demo_code_only_for_the_demo_account(self, app: Flask) -> None:
         app.test_cli_runner().invoke(args=["demo", "load"])
         other = make_staff(app, "real@firm.example")
@@ -131,3 +154,9 @@ class TestDemo:
         # After its second factor is reset and enrolled anew, no code is printed either.
         _run(app, "reset-2fa", DEMO_STAFF_EMAIL)
         assert _run(app, "demo-code").exit_code == 1  # type: ignore[attr-defined]
+
+
+def _error_summary(response: Any) -> str:
+    found = re.search(r'<div class="error-summary".*?</div>', response.get_data(as_text=True), re.S)
+    assert found is not None
+    return found.group(0)
