@@ -3,12 +3,19 @@
 Every entry's hash covers its content and the previous entry's hash, so editing or deleting a
 row breaks the chain from there on, which :func:`verify_chain` detects. Entries hold references
 (ids, keys, formats), never copies of personal data.
+
+A chain alone cannot show that its newest entries were cut off, or that someone with write
+access to the database rewrote an entry and computed every hash after it again. An *anchor*
+(an entry's number and hash, kept outside the database: the weekly e-mail to the privacy
+contact, :func:`mail_anchor`) can: checked against it (``flask audit verify --anchor``), the
+entry must still be there with the same hash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -87,12 +94,48 @@ class ChainBreak:
     reason: str
 
 
-def verify_chain(batch: int = 1000) -> Iterator[ChainBreak]:
+#: Why an anchor does not hold (a :class:`ChainBreak` reason starts with it).
+ANCHOR_BROKEN = "anchor"
+_ANCHOR_RE = re.compile(r"^\s*(?:no\.?\s*)?(\d+)\s*[:/ ]\s*([0-9a-fA-F]{64})\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """An entry's number and hash, kept outside the database to check the log against."""
+
+    event_id: int
+    hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        """``"1234:9f86d0…"`` (the number, a colon and the 64 hex digits).
+
+        :raises ValueError: for anything else.
+        """
+        found = _ANCHOR_RE.match(text or "")
+        if found is None:
+            raise ValueError("an anchor is the entry's number, a colon and its 64-digit hash")
+        return cls(int(found.group(1)), found.group(2).lower())
+
+    def __str__(self) -> str:
+        return f"{self.event_id}:{self.hash}"
+
+
+def head() -> Anchor | None:
+    """The newest entry as an anchor (None while the log is empty)."""
+    row = db.session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    return Anchor(row[0], row[1]) if row is not None else None
+
+
+def verify_chain(batch: int = 1000, anchor: Anchor | None = None) -> Iterator[ChainBreak]:
     """Yield every place where the stored chain does not hold.
 
     The chain starts at the genesis hash, or, after old entries were purged
     (:mod:`portal.retention`), at the hash of the last purged entry that an ``audit.purged``
-    entry further on records.
+    entry further on records. With an ``anchor``, its entry must be there with its hash
+    (unless it was older than everything and purged since).
     """
     prev = GENESIS
     first = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id).limit(1)).first()
@@ -102,14 +145,21 @@ def verify_chain(batch: int = 1000) -> Iterator[ChainBreak]:
         ).all()
         if any(event.details.get("last_hash") == first.prev_hash for event in anchors):
             prev = first.prev_hash
+    #: The log starts after entries that retention purged, as an ``audit.purged`` entry says.
+    purged_start = prev != GENESIS
+    first_id = first.id if first is not None else 0
     last_id = 0
     while True:
         rows = db.session.scalars(
             select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
         ).all()
         if not rows:
-            return
+            break
         for event in rows:
+            if anchor is not None and event.id == anchor.event_id and event.hash != anchor.hash:
+                yield ChainBreak(
+                    event.id, f"{ANCHOR_BROKEN}: its hash is not the anchor's (rewritten since)"
+                )
             if event.prev_hash != prev:
                 yield ChainBreak(
                     event.id, "previous hash does not match (row removed or reordered)"
@@ -118,3 +168,47 @@ def verify_chain(batch: int = 1000) -> Iterator[ChainBreak]:
                 yield ChainBreak(event.id, "content does not match its hash (row edited)")
             prev = event.hash
             last_id = event.id
+    if anchor is None:
+        return
+    purged = purged_start and anchor.event_id < first_id
+    if not purged and db.session.get(AuditEvent, anchor.event_id) is None:
+        yield ChainBreak(
+            anchor.event_id,
+            f"{ANCHOR_BROKEN}: the entry is gone (the log was cut off or rows removed)",
+        )
+
+
+def mail_anchor() -> int | None:
+    """E-mail the privacy contact the newest entry as an anchor, kept outside the database.
+
+    Logged as ``audit.anchored``. Flushes; the caller commits and hands the returned outbox id
+    to the queue (None: an empty log, or no privacy contact in the policy).
+    """
+    from flask import current_app
+
+    from .mail import queue_mail
+    from .policy import current_policy
+    from .reminders import privacy_contact_address
+
+    anchor = head()
+    policy = current_policy()
+    contact = privacy_contact_address(policy)
+    if anchor is None or contact is None:
+        return None
+    settings = current_app.extensions["portal.settings"]
+    row = queue_mail(
+        contact,
+        "backoffice/email/audit_anchor",
+        settings.default_locale,
+        {
+            "anchor": anchor,
+            "policy": policy,
+            "base_url": str(settings.base_url).rstrip("/"),
+            "locale": settings.default_locale,
+        },
+    )
+    record(
+        "audit.anchored", actor_type="system",
+        details={"through_id": anchor.event_id, "hash": anchor.hash},
+    )  # fmt: skip
+    return row.id

@@ -12,7 +12,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, request
-from flask_babel import get_locale, refresh
+from flask_babel import get_locale, refresh, to_user_timezone
 
 from .extensions import babel
 
@@ -61,6 +61,9 @@ def init_app(app: Flask, default_locale: str, timezone: str = "Europe/Amsterdam"
     # around several (tests, CLI); choose it afresh for every request.
     app.before_request(refresh)
     app.context_processor(_locale_context)
+    # The day of a moment as the firm counts it (its time zone), not the UTC date: a request
+    # sent at 00:30 in Amsterdam was received that day, not the day before.
+    app.jinja_env.filters["local_day"] = lambda moment: to_user_timezone(moment).date()
 
 
 def _locale_context() -> dict[str, object]:

@@ -134,6 +134,20 @@ def remind_deadlines() -> str:
     return run().outcome
 
 
+@huey.periodic_task(crontab(day_of_week="1", hour="6", minute="0"))
+@_in_app_context
+def anchor_audit_log() -> int | None:
+    """E-mail the privacy contact the audit log's newest entry and hash (weekly, Monday)."""
+    from .audit import mail_anchor
+    from .extensions import db
+
+    outbox_id = mail_anchor()
+    db.session.commit()
+    if outbox_id is not None:
+        enqueue_mail(outbox_id)
+    return outbox_id
+
+
 def enqueue_mail(outbox_id: int) -> None:
     """Hand a committed outbox row to the queue. Never raises: the sweeper is the safety net.
 

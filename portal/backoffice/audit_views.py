@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy import Select, func, select
 from werkzeug.wrappers import Response
 from wtforms import Form, SelectField, StringField
@@ -27,7 +28,7 @@ from wtforms.fields import DateField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
-from ..audit import GENESIS, verify_chain
+from ..audit import ANCHOR_BROKEN, GENESIS, Anchor, head, verify_chain
 from ..audit import record as audit
 from ..export.writers import neutralise
 from ..extensions import db
@@ -113,6 +114,27 @@ def _time_zone() -> ZoneInfo:
 
 
 # --- filters ----------------------------------------------------------------------------------
+
+
+def _anchor_text(form: Any, field: StringField) -> None:
+    if field.data:
+        try:
+            Anchor.parse(field.data)
+        except ValueError as exc:
+            raise ValidationError(
+                _(
+                    "Enter the anchor as in the weekly e-mail: the entry's number, a colon and its"
+                    " hash of 64 characters"
+                )
+            ) from exc
+
+
+class VerifyForm(FlaskForm):
+    """Check the chain, and optionally against an anchor kept outside the portal."""
+
+    anchor = StringField(
+        _l("Anchor (optional)"), validators=[Optional(), Length(max=90), _anchor_text]
+    )
 
 
 class FilterForm(Form):
@@ -367,40 +389,52 @@ def audit_log() -> tuple[str, int]:
         action_name=action_name,
         detail_text=detail_text,
         action_form=ConfirmForm(),
+        verify_form=VerifyForm(),
     ), (200 if criteria is not None else 400)
 
 
 @bp.post("/audit/controleren")
 @officer_required
 def audit_verify() -> tuple[str, int]:
-    """Check the whole chain; write the outcome to the log; show it."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    """Check the whole chain (and an anchor, if given); write the outcome to the log; show it."""
+    form = VerifyForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return render_template("backoffice/audit_verify.html", form=form, breaks=[]), 400
     member = current_staff()
     assert member is not None  # officer_required
+    anchor = Anchor.parse(form.anchor.data) if form.anchor.data else None
     checked = last_id()
-    breaks = list(verify_chain())
+    breaks = list(verify_chain(anchor=anchor))
     audit(
         "audit.verified", actor_type="staff", actor_id=member.id,
         details={"through_id": checked, "intact": not breaks, "breaks": len(breaks),
-                 "broken_ids": sorted({b.event_id for b in breaks})[:50]},
+                 "broken_ids": sorted({b.event_id for b in breaks})[:50],
+                 "anchor": str(anchor) if anchor else None},
     )  # fmt: skip
     db.session.commit()
-    reasons = [
-        (
-            brk.event_id,
-            _("An entry before it was removed, or the order was changed")
-            if brk.reason.startswith("previous")
-            else _("Its content was changed after it was written"),
-        )
-        for brk in breaks
-    ]
+    reasons = [(brk.event_id, _break_text(brk.reason)) for brk in breaks]
     return render_template(
         "backoffice/audit_verify.html",
+        form=form,
         breaks=reasons,
+        anchor=anchor,
+        newest=head(),
         checked=checked,
         total=count_entries(AuditCriteria(), checked),
     ), 200
+
+
+def _break_text(reason: str) -> str:
+    if reason.startswith(ANCHOR_BROKEN):
+        if "gone" in reason:
+            return _("The anchor's entry is no longer in the log: the log was cut off, or entries"
+                     " were removed")  # fmt: skip
+        return _("The anchor's entry has another hash now: the log was rewritten since")
+    if reason.startswith("previous"):
+        return _("An entry before it was removed, or the order was changed")
+    return _("Its content was changed after it was written")
 
 
 @bp.post("/audit/export")

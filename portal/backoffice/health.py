@@ -26,6 +26,7 @@ from ..extensions import db
 from ..mail import queue_mail
 from ..models import ActionStatus, AuditEvent, RequestAction, SourceEvent, utcnow
 from ..policy import current_policy
+from ..reminders import privacy_contact_address
 
 log = logging.getLogger(__name__)
 
@@ -215,13 +216,6 @@ def check_all() -> list[SourceHealth]:
     return items
 
 
-def _contact() -> str | None:
-    controller = current_policy().controller
-    if controller.privacy_contact is not None:
-        return str(controller.privacy_contact.email)
-    return str(controller.contact_email) if controller.contact_email else None
-
-
 def notify_flagged(items: Sequence[SourceHealth], now: datetime | None = None) -> list[int]:
     """Mail the privacy contact about flagged sources not mailed about in the last day.
 
@@ -248,7 +242,7 @@ def notify_flagged(items: Sequence[SourceHealth], now: datetime | None = None) -
         )  # fmt: skip
     if not to_mail:
         return []
-    contact = _contact()
+    contact = privacy_contact_address(current_policy())
     if contact is None:
         log.warning("sources are failing but the policy names no privacy contact to tell")
         return []

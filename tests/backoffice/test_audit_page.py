@@ -174,6 +174,39 @@ def test_verify_reports_intact_then_the_edited_entry(app: Flask, officer: Staff)
         assert checks[1].actor_type == "staff" and checks[1].actor_id == str(officer.id)
 
 
+def test_verify_against_an_anchor_from_the_weekly_mail(app: Flask, officer: Staff) -> None:
+    b = _signed_in(app, officer)
+    _add(app, "request.submitted", subject_type="request", subject_id=3)
+    _add(app, "request.closed", subject_type="request", subject_id=3)
+    with app.app_context():
+        anchor = audit_module.head()
+    assert anchor is not None
+
+    page = b.get(PAGE).get_data(as_text=True)
+    assert 'name="anchor"' in page and "Anker (niet verplicht)" in page
+    held = b.post(VERIFY, page=PAGE, anchor=f"{anchor.event_id}: {anchor.hash.upper()}")
+    html = held.get_data(as_text=True)
+    assert held.status_code == 200 and "De auditlog is intact" in html
+    assert f"nr. {anchor.event_id} heeft nog de hash die u bewaarde" in html
+    with app.app_context():
+        newest = audit_module.head()  # the check itself was logged after it
+        assert newest is not None and newest.event_id > anchor.event_id
+    assert f'<code class="anchor">{newest}</code>' in html
+
+    wrong = b.post(VERIFY, page=PAGE, anchor="12:abc")
+    assert wrong.status_code == 400
+    text = " ".join(re.sub(r"<[^>]+>", " ", wrong.get_data(as_text=True)).split())
+    assert "Fout:" in text and "64 tekens" in text
+    assert 'value="12:abc"' in wrong.get_data(as_text=True)  # what was typed stays
+
+    with app.app_context():  # entries cut off after the anchor was mailed
+        db.session.execute(sa.delete(AuditEvent).where(AuditEvent.id >= anchor.event_id))
+        db.session.commit()
+    cut = b.post(VERIFY, page=PAGE, anchor=str(anchor)).get_data(as_text=True)
+    assert "De auditlog is niet intact" in cut
+    assert "staat niet meer in de log" in cut
+
+
 def test_csv_export_guards_formulas_has_a_bom_and_is_logged(app: Flask, officer: Staff) -> None:
     b = _signed_in(app, officer)
     _add(app, "=HYPERLINK(\"http://evil\")", subject_type="request", subject_id="+31612345678",

@@ -20,6 +20,7 @@ from portal.extensions import db
 from portal.models import DataRequest, OutboxMessage
 
 from ..auth.conftest import Mailbox, mailbox  # noqa: F401 - the real SMTP server (fixture)
+from ..clock import firm_today
 from ..staff.conftest import Staff, _light_argon2, make_staff  # noqa: F401 - shared fixtures
 from .test_queue import (  # noqa: F401 - shared fixtures and helpers
     SANNE,
@@ -60,7 +61,7 @@ def _only_request(app: Flask) -> DataRequest:
 def test_a_letter_runs_from_the_day_received_and_keeps_the_writer(
     app: Flask, officer: Staff
 ) -> None:
-    received = date.today() - timedelta(days=20)
+    received = firm_today() - timedelta(days=20)
     b = desk(app, officer)
 
     response = b.post(NEW, **_form(received_on=received.isoformat()))
@@ -82,7 +83,7 @@ def test_staff_are_told_to_answer_a_writer_without_email_by_post(
 ) -> None:
     """No e-mail address: nothing is sent, and staff are never told the customer was."""
     b = desk(app, officer)
-    page = b.post(NEW, **_form(received_on=date.today().isoformat())).headers["Location"]
+    page = b.post(NEW, **_form(received_on=firm_today().isoformat())).headers["Location"]
     reference = page.rsplit("/", 1)[1]
 
     def flashed(step: str, **data: str) -> str:
@@ -124,7 +125,7 @@ def test_a_verified_email_links_the_customer_and_gets_the_receipt(
 
     response = b.post(
         NEW, **_form(channel="email", email=SANNE.upper(), kind="erasure", locale="en",
-                     received_on=date.today().isoformat(), identity_verification="known_email"),
+                     received_on=firm_today().isoformat(), identity_verification="known_email"),
     )  # fmt: skip
 
     assert response.status_code == 303
@@ -138,8 +139,8 @@ def test_a_verified_email_links_the_customer_and_gets_the_receipt(
 @pytest.mark.parametrize(
     ("overrides", "anchor"),
     [
-        ({"received_on": (date.today() + timedelta(days=1)).isoformat()}, "received_on"),
-        ({"received_on": (date.today() - timedelta(days=120)).isoformat()}, "received_on"),
+        ({"received_on": (firm_today() + timedelta(days=1)).isoformat()}, "received_on"),
+        ({"received_on": (firm_today() - timedelta(days=120)).isoformat()}, "received_on"),
         ({"received_on": "31-31-2026"}, "received_on"),
         ({"name": ""}, "name"),
         ({"email": "geen adres"}, "email"),
@@ -152,7 +153,7 @@ def test_the_form_shows_what_is_wrong(
     app: Flask, officer: Staff, overrides: dict[str, str], anchor: str
 ) -> None:
     b = desk(app, officer)
-    data = _form(received_on=date.today().isoformat())
+    data = _form(received_on=firm_today().isoformat())
     data.update(overrides)
 
     response = b.post(NEW, **data)
@@ -191,7 +192,7 @@ def test_the_same_form_sent_twice_enters_one_request_with_one_receipt(
     b = desk(app, officer)
     key = _key_of(b)
     assert key != _key_of(b)  # a fresh key for every form shown
-    data = _form(channel="email", email=email, received_on=date.today().isoformat(),
+    data = _form(channel="email", email=email, received_on=firm_today().isoformat(),
                  identity_verification="known_email", key=key)  # fmt: skip
 
     first = b.post(NEW, **data)
@@ -214,7 +215,7 @@ def test_a_double_click_at_the_same_moment_enters_one_request(
     one, two = desk(app, officer), Desk(app)  # the same staff member, in two tabs
     assert two.sign_in(officer, steps=1).status_code == 303  # the next code
     key = _key_of(one)
-    data = _form(email="jan.brief@example.nl", received_on=date.today().isoformat(), key=key)
+    data = _form(email="jan.brief@example.nl", received_on=firm_today().isoformat(), key=key)
     tokens = [one.token(NEW), two.token(NEW)]
     barrier = threading.Barrier(2)
     enter = queue.enter_request

@@ -36,6 +36,7 @@ from portal.models import (
 from simulators import SimulatorGroup
 
 from ..auth.conftest import Mailbox, mailbox  # noqa: F401 - the real SMTP server (fixture)
+from ..clock import firm_today
 from ..staff.conftest import (  # noqa: F401 - shared fixtures
     Browser,
     Staff,
@@ -222,7 +223,7 @@ def test_the_queue_is_sorted_by_deadline_with_counts_and_highlights(
     app: Flask, officer: Staff
 ) -> None:
     sanne = customer(app)
-    today = date.today()
+    today = firm_today()
     late = submit(app, sanne, received_on=today - timedelta(days=45))  # overdue
     soon = submit(app, sanne, received_on=today - timedelta(days=27))  # due within a week
     fresh = submit(app, sanne, RequestKind.CORRECTION, details={})
@@ -280,7 +281,7 @@ def test_a_long_queue_is_paged_and_the_filters_carry_over(
 ) -> None:
     monkeypatch.setattr(queue, "PAGE_SIZE", 2)
     sanne = customer(app)
-    today = date.today()
+    today = firm_today()
     questions = [
         submit(app, sanne, received_on=today - timedelta(days=days)) for days in (20, 15, 10, 5, 1)
     ]
@@ -426,7 +427,7 @@ def test_extend_needs_a_reason_and_tells_the_new_deadline_and_the_complaint_righ
     mailbox: Mailbox,  # noqa: F811
 ) -> None:
     sanne = customer(app)
-    received = date.today() - timedelta(days=5)
+    received = firm_today() - timedelta(days=5)
     reference = submit(app, sanne, received_on=received)
     b = desk(app, officer)
 
@@ -453,7 +454,7 @@ def test_a_deadline_cannot_be_extended_once_the_first_month_is_over(
 ) -> None:
     """Art. 12(3): the customer is told of an extension within one month of receipt."""
     sanne = customer(app)
-    received = date.today() - timedelta(days=50)
+    received = firm_today() - timedelta(days=50)
     reference = submit(app, sanne, received_on=received)
     b = desk(app, officer)
 
@@ -465,7 +466,7 @@ def test_a_deadline_cannot_be_extended_once_the_first_month_is_over(
     found = get_request(app, reference)
     assert (found.extension_months, found.deadline) == (0, response_deadline(received))
     # On the last day of the first month it still can.
-    on_time = submit(app, sanne, received_on=date.today() - timedelta(days=3))
+    on_time = submit(app, sanne, received_on=firm_today() - timedelta(days=3))
     with app.app_context():
         request = db.session.scalars(
             sa.select(DataRequest).where(DataRequest.reference == on_time)
@@ -599,7 +600,7 @@ def test_an_erasure_end_to_end(app: Flask, officer: Staff, mailbox: Mailbox) -> 
                             for a in invoices)  # fmt: skip
     for a in invoices:  # seven years after the end of the fiscal year
         assert a.keep_until is not None and (a.keep_until.month, a.keep_until.day) == (12, 31)
-        assert date.today().year <= a.keep_until.year <= date.today().year + 7
+        assert firm_today().year <= a.keep_until.year <= firm_today().year + 7
     assert by_kind.get("delete") or by_kind.get("anonymise")
     deleted = [a for a in rows if a.status == ActionStatus.CONFIRMED.value]
     assert {a.source for a in deleted} >= {"webshop", "payments", "helpdesk"}

@@ -64,6 +64,20 @@ def test_health_and_audit_pages_are_accessible(app: Flask, server: str, chromium
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="De auditlog is intact").wait_for()
     axe.check(page, "chain check")
+    newest = page.locator("code.anchor").inner_text()
+
+    # Against an anchor: a typing error first (the form again, with the error and the text).
+    page.goto(server + "/beheer/audit")
+    page.get_by_label("Anker (niet verplicht)").fill("12:abc")
+    page.get_by_role("button", name="Auditlog controleren").click()
+    page.get_by_role("heading", name="Controleer de keten").wait_for()
+    axe.check(page, "chain check with an anchor error")
+    field = page.get_by_label("Anker (niet verplicht)")
+    assert field.input_value() == "12:abc"
+    field.fill(newest)
+    field.press("Enter")
+    page.get_by_text("Het anker klopt").wait_for()
+    axe.check(page, "chain check against an anchor")
 
     context.close()
     axe.assert_clean()

@@ -35,6 +35,7 @@ from portal.tasks import enqueue_mail
 from simulators import SimulatorGroup
 
 from ..auth.conftest import Mailbox, free_port
+from ..clock import firm_today
 from ..conftest import SIMULATED_SOURCES, _empty_tables
 from .harness import (
     BROWSER_AND_AXE,
@@ -309,7 +310,7 @@ def _day(value: date, english: bool = False) -> str:
 
 
 def _days_left(value: date, english: bool = False) -> str:
-    left = (value - date.today()).days
+    left = (value - firm_today()).days
     if english:
         return f"{left} days left"
     return f"nog {left} dagen"
@@ -330,7 +331,7 @@ def _listed(page: Page, live: Live, reference: str, kind: str, status: str) -> N
     if stored.status not in ("done", "refused", "withdrawn"):
         deadline += f" ({_days_left(stored.deadline, english)})"
     cells = [c.strip() for c in row.get_by_role("cell").all_inner_texts()]
-    assert cells == [reference, status, _day(date.today(), english), deadline], cells
+    assert cells == [reference, status, _day(firm_today(), english), deadline], cells
     expect(row.get_by_role("rowheader")).to_have_text(kind)
 
 
@@ -468,7 +469,7 @@ def test_a_correction_of_two_fields_from_the_correct_link_on_the_overview(
         "Nu: de Vries | Nieuw: de Vries-Bakker"
     )
     expect(page.locator("ol.history")).to_have_text(
-        re.compile(rf"Wij hebben uw verzoek ontvangen · {_day(date.today())}")
+        re.compile(rf"Wij hebben uw verzoek ontvangen · {_day(firm_today())}")
     )
     axe.check(page, "request page")
     axe.assert_clean()
@@ -484,7 +485,7 @@ def _moneybird_invoices_kept(simulators: SimulatorGroup) -> tuple[int, date]:
         for i in books.invoices
         if i["contact_id"] == contact
     ]
-    kept = [u for u in untils if u > date.today()]
+    kept = [u for u in untils if u > firm_today()]
     return len(kept), max(kept)
 
 

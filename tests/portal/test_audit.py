@@ -69,6 +69,76 @@ def test_verify_command_exit_status(app: Flask) -> None:
     assert result.exit_code == 1
 
 
+def _rewrite_and_rehash(event_id: int, action: str) -> None:
+    """What someone with write access to the database could do: edit an entry and compute
+    every hash from there on again, so that the chain alone still holds."""
+    events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+    prev = audit.GENESIS
+    for event in events:
+        if event.id == event_id:
+            event.action = action
+        event.prev_hash = prev
+        event.hash = audit._digest(event)  # noqa: SLF001 - the attacker's computation
+        prev = event.hash
+    db.session.commit()
+
+
+def test_an_anchor_shows_a_rewritten_and_rehashed_log(app: Flask) -> None:
+    with app.app_context():
+        _three_events()
+        anchor = audit.head()
+        assert anchor is not None and anchor.event_id == 3
+        assert list(audit.verify_chain(anchor=anchor)) == []
+
+        _rewrite_and_rehash(2, "export.downloaded.quietly")
+
+        assert list(audit.verify_chain()) == []  # the chain alone cannot tell
+        [brk] = audit.verify_chain(anchor=anchor)
+        assert brk.event_id == 3 and brk.reason.startswith(audit.ANCHOR_BROKEN)
+
+
+def test_an_anchor_shows_a_log_cut_off_after_it(app: Flask) -> None:
+    with app.app_context():
+        _three_events()
+        anchor = audit.head()
+        assert anchor is not None
+        db.session.execute(sa.delete(AuditEvent).where(AuditEvent.id >= 2))
+        db.session.commit()
+
+        assert list(audit.verify_chain()) == []  # what is left is a sound chain
+        [brk] = audit.verify_chain(anchor=anchor)
+        assert brk.event_id == anchor.event_id and "gone" in brk.reason
+
+
+def test_the_verify_command_checks_anchors_and_prints_the_newest_entry(app: Flask) -> None:
+    with app.app_context():
+        _three_events()
+        anchor = audit.head()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["audit", "verify", "--anchor", str(anchor)])
+    assert result.exit_code == 0, result.output
+    assert f"--anchor {anchor}" in result.output  # the newest entry, to keep
+    bad = runner.invoke(args=["audit", "verify", "--anchor", "12:not-a-hash"])
+    assert bad.exit_code == 2 and "64-digit hash" in bad.output
+    with app.app_context():
+        _rewrite_and_rehash(1, "tampered")
+    result = runner.invoke(args=["audit", "verify", "--anchor", str(anchor)])
+    assert result.exit_code == 1 and "anchor" in result.output
+
+
+@pytest.mark.parametrize(
+    "text", ["3:" + "a" * 64, " 3 : " + "A" * 64, "no. 3/" + "a" * 64, "3 " + "a" * 64]
+)
+def test_anchors_are_read_as_people_copy_them(text: str) -> None:
+    assert audit.Anchor.parse(text) == audit.Anchor(3, "a" * 64)
+
+
+@pytest.mark.parametrize("text", ["", "3", "a:" + "a" * 64, "3:" + "a" * 63, "3:" + "g" * 64])
+def test_anything_else_is_not_an_anchor(text: str) -> None:
+    with pytest.raises(ValueError, match="64-digit hash"):
+        audit.Anchor.parse(text)
+
+
 def test_writers_at_the_same_moment_chain_one_after_the_other(app: Flask) -> None:
     """The first writer holds its transaction open; the second, started meanwhile, must chain
     onto the first's entry, not onto the same predecessor (PostgreSQL, as in production)."""

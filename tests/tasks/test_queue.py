@@ -357,7 +357,13 @@ def _minutes_of_a_day() -> list[datetime]:
 
 def test_periodic_tasks_are_registered_with_their_schedules(queue_mode: str) -> None:
     periodic = {task.name: task for task in huey._registry.periodic_tasks}  # noqa: SLF001
-    assert {"sweep_outbox", "purge_gathered", "remind_deadlines"} <= set(periodic)
+    assert {"sweep_outbox", "purge_gathered", "remind_deadlines", "anchor_audit_log"} <= set(
+        periodic
+    )
+    anchor = periodic["anchor_audit_log"]
+    monday = datetime(2026, 11, 23, 6, 0)  # a Monday
+    week = [monday + timedelta(minutes=m) for m in range(7 * 24 * 60)]
+    assert [t for t in week if anchor.validate_datetime(t)] == [monday]  # once a week
 
     def runs(name: str) -> list[datetime]:
         return [t for t in _minutes_of_a_day() if periodic[name].validate_datetime(t)]

@@ -12,12 +12,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 import time_machine
 from flask import Flask
 
 from portal.dsr import services
 from portal.extensions import db
-from portal.models import OutboxMessage, RequestKind
+from portal.models import AuditEvent, OutboxMessage, RequestKind
 from portal.reminders import remind_deadlines, run
 from portal.tasks import remind_deadlines as remind_task
 
@@ -238,3 +239,30 @@ def test_the_day_is_the_firms_day(app: Flask, requests_by_deadline: dict[str, st
         with app.app_context():
             assert run().outcome == "sent"
             assert request_by_reference(requests_by_deadline["due"]).reminded_on == TODAY
+
+
+def test_the_weekly_audit_anchor_reaches_the_privacy_contact(
+    app: Flask, mailbox: Mailbox, requests_by_deadline: dict[str, str]
+) -> None:
+    """The newest entry and its hash, kept outside the database, and the way to check."""
+    from portal import audit
+    from portal.tasks import anchor_audit_log
+
+    with app.app_context():
+        newest = audit.head()
+    assert newest is not None
+
+    assert anchor_audit_log.call_local() is not None
+
+    [message] = mailbox.wait_for(1)
+    assert message["To"] == PRIVACY_CONTACT
+    assert message["Subject"] == "De auditlog van het privacyportaal: het anker van deze week"
+    text = " ".join(mailbox.text_of(message).split())
+    assert f"Nr. {newest.event_id}" in text and newest.hash in text
+    assert f"audit verify --anchor {newest}" in text
+    with app.app_context():
+        assert list(audit.verify_chain(anchor=newest)) == []
+        anchored = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "audit.anchored")
+        ).one()
+        assert anchored.details == {"through_id": newest.event_id, "hash": newest.hash}
