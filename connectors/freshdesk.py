@@ -160,12 +160,14 @@ class FreshdeskConnector(BaseConnector):
             ticket_id = expect_id(ticket, "freshdesk ticket")
             if str(ticket.get("requester_id")) != contact_id:
                 continue  # defensive: a list filtered by requester must only hold theirs
-            yield self._ticket(ticket, contact_id)
+            draft = self._ticket(ticket, contact_id)
+            yield draft
             conversations = run.related(
                 "conversations", partial(self._conversations, run, ticket_id)
             )
             for conversation in conversations:
-                yield self._conversation(conversation, ticket_id)
+                # A message is kept as long as its ticket: counted from the ticket's closing.
+                yield self._conversation(conversation, ticket_id, closed=draft.dates.get("closed"))
 
     def probe(self, run: Run) -> None:
         """Filter contacts on an address nobody has: checks the API key, returns no data."""
@@ -281,7 +283,7 @@ class FreshdeskConnector(BaseConnector):
             parent=("contact", contact_id),
         )
 
-    def _conversation(self, raw: JSONDict, ticket_id: str) -> Draft:
+    def _conversation(self, raw: JSONDict, ticket_id: str, closed: Any = None) -> Draft:
         conversation_id = expect_id(raw, "freshdesk conversation")
         attachments = expect_list(raw.get("attachments") or [], "freshdesk attachments")
         return Draft(
@@ -295,6 +297,7 @@ class FreshdeskConnector(BaseConnector):
             dates={
                 "created": parse_datetime(raw.get("created_at")),
                 "updated": parse_datetime(raw.get("updated_at")),
+                "closed": closed,
             },
             link=f"{self.web_url}/a/tickets/{ticket_id}",
             parent=("ticket", ticket_id),

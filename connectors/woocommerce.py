@@ -43,7 +43,7 @@ from .base import (
 )
 from .errors import NotFound
 from .http import HttpClient, HttpSession, RetryPolicy
-from .identity import IdentifierKind
+from .identity import IdentifierKind, try_normalize
 from .pagination import items, link_header_pages
 from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
 from .registry import register
@@ -91,6 +91,10 @@ DEFAULT_CATEGORIES = MappingProxyType(
 
 #: What WordPress's privacy tools write into an erased e-mail field (wp_privacy_anonymize_data).
 ERASED_EMAIL = "deleted@site.invalid"
+
+#: Where :meth:`WooCommerce.find` hands a guest order's "last order" to :meth:`expand` (a key no
+#: WooCommerce payload has).
+_LAST_ORDER = "__portal_last_order"
 
 CORRECTABLE = MappingProxyType(
     {
@@ -194,20 +198,34 @@ class WooCommerceConnector(BaseConnector):
                     customer,
                 )
         for email in emails:
-            for order in run.related("guest_orders", partial(self._search_orders, run, email)):
-                billing = expect_dict(order.get("billing", {}), "woocommerce order billing")
+            found = run.related("guest_orders", partial(self._search_orders, run, email))
+            billed = [
+                (order, expect_dict(order.get("billing", {}), "woocommerce order billing"))
+                for order in found
+            ]
+            # A guest's "last order" is the latest of the orders billed to exactly this
+            # address (the search is fuzzy: others' orders never count). Only those orders
+            # carry it, and only they can match.
+            theirs = [
+                parse_datetime(order.get("date_created_gmt"), "order date")
+                for order, billing in billed
+                if try_normalize(IdentifierKind.EMAIL, billing.get("email")) == email
+            ]
+            last_order = max((d for d in theirs if d is not None), default=None)
+            for order, billing in billed:
                 yield Candidate(
                     "order",
                     expect_id(order, "woocommerce order"),
                     ((IdentifierKind.EMAIL, billing.get("email")),),
-                    order,
+                    {**order, _LAST_ORDER: last_order},
                 )
 
     def expand(self, run: Run, match: Match) -> Iterator[Draft]:
         """A customer with its orders and their notes, or a guest order with its notes."""
         raw = dict(match.candidate.raw)
         if match.candidate.record_type == "order":
-            yield from self._order(run, raw, parent=None)
+            last_order = raw.pop(_LAST_ORDER, None)
+            yield from self._order(run, raw, parent=None, last_order=last_order)
             return
         customer_id = match.candidate.record_id
         orders = run.related(
@@ -218,7 +236,11 @@ class WooCommerceConnector(BaseConnector):
         last_order = max((d for d in created if d is not None), default=None)
         yield self._customer(raw, last_order)
         for order in orders:
-            yield from self._order(run, order, parent=("customer", customer_id))
+            # "24 months after your last order" counts from the customer's last order, for
+            # every order and note of theirs, not from each order's own date.
+            yield from self._order(
+                run, order, parent=("customer", customer_id), last_order=last_order
+            )
 
     def _search_orders(self, run: Run, email: str) -> Iterator[JSONDict]:
         # A fuzzy search over names, addresses and e-mail: `find` filters each row exactly.
@@ -343,7 +365,13 @@ class WooCommerceConnector(BaseConnector):
             link=f"{self.admin_url}/user-edit.php?user_id={customer_id}",
         )
 
-    def _order(self, run: Run, raw: JSONDict, parent: tuple[str, str] | None) -> Iterator[Draft]:
+    def _order(
+        self,
+        run: Run,
+        raw: JSONDict,
+        parent: tuple[str, str] | None,
+        last_order: Any = None,
+    ) -> Iterator[Draft]:
         order_id = expect_id(raw, "woocommerce order")
         billing = expect_dict(raw.get("billing") or {}, "woocommerce order billing")
         shipping = expect_dict(raw.get("shipping") or {}, "woocommerce order shipping")
@@ -371,6 +399,7 @@ class WooCommerceConnector(BaseConnector):
                 "updated": parse_datetime(raw.get("date_modified_gmt")),
                 "paid": parse_datetime(raw.get("date_paid_gmt")),
                 "completed": parse_datetime(raw.get("date_completed_gmt")),
+                "last_order": last_order,
             },
             link=f"{self.admin_url}/post.php?post={order_id}&action=edit",
             parent=parent,
@@ -387,7 +416,10 @@ class WooCommerceConnector(BaseConnector):
                 "order_note",
                 f"{order_id}/{expect_id(note, 'woocommerce order note')}",
                 pick(note, "note", "author", "customer_note"),
-                dates={"created": parse_datetime(note.get("date_created_gmt"))},
+                dates={
+                    "created": parse_datetime(note.get("date_created_gmt")),
+                    "last_order": last_order,
+                },
                 link=f"{self.admin_url}/post.php?post={order_id}&action=edit",
                 parent=("order", order_id),
             )

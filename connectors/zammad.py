@@ -173,10 +173,12 @@ class ZammadConnector(BaseConnector):
             # Ticket search is fuzzy at some Zammad versions: keep only this customer's tickets.
             if str(ticket.get("customer_id")) != user_id:
                 continue
-            yield self._ticket(ticket, user_id)
+            draft = self._ticket(ticket, user_id)
+            yield draft
             articles = run.related("ticket_articles", partial(self._articles, run, ticket_id))
             for article in articles:
-                yield self._article(article, ticket_id)
+                # A message is kept as long as its ticket: counted from the ticket's closing.
+                yield self._article(article, ticket_id, closed=draft.dates.get("closed"))
 
     def probe(self, run: Run) -> None:
         """``GET users/me``: checks the token."""
@@ -316,7 +318,7 @@ class ZammadConnector(BaseConnector):
             parent=("user", user_id),
         )
 
-    def _article(self, raw: JSONDict, ticket_id: str) -> Draft:
+    def _article(self, raw: JSONDict, ticket_id: str, closed: Any = None) -> Draft:
         article_id = expect_id(raw, "zammad article")
         attachments = expect_list(raw.get("attachments") or [], "zammad attachments")
         return Draft(
@@ -327,7 +329,7 @@ class ZammadConnector(BaseConnector):
                 **pick(raw, "type", "sender", "internal"),
                 "attachments": [pick(a, "filename", "size") for a in attachments],
             },
-            dates={"created": parse_datetime(raw.get("created_at"))},
+            dates={"created": parse_datetime(raw.get("created_at")), "closed": closed},
             link=f"{self.web_url}/#ticket/zoom/{ticket_id}/{article_id}",
             parent=("ticket", ticket_id),
         )

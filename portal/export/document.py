@@ -12,7 +12,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, tzinfo
+from math import ceil
 from typing import Any
 
 import orjson
@@ -20,7 +21,7 @@ from flask_babel import gettext as _
 
 from ..gathering import SourceOutcome
 from ..gathering.messages import outcome_text
-from ..gathering.presentation import OTHER, due_date
+from ..gathering.presentation import OTHER, firm_zone, parse_dates
 from ..policy import Category, Policy, Retention
 from ..policy.schema import START_DATE_KEYS
 from ..policy.texts import ROLES, legal_basis_label, retention_text
@@ -32,6 +33,35 @@ _UNKNOWN = object()
 #: :func:`day_key` of a record without any of the dates its due dates count from (longer than
 #: any key made from a date).
 NO_DAY = "(no date at all)"
+#: What a date-time with a UTC offset of zero ends with.
+_UTC_ENDINGS = ("Z", "+00:00", "-00:00")
+
+
+def same_day_hours(zone: tzinfo | None) -> tuple[str, str]:
+    """The UTC hours (``"HH"`` from, ``"HH"`` before) in which a UTC time falls on the same
+    calendar day in ``zone`` all year round: ``("00", "22")`` for Amsterdam (UTC+1, +2)."""
+    if zone is None:
+        return "00", "24"
+    offsets = [
+        (zone.utcoffset(datetime(2026, month, 15, 12)) or timedelta()).total_seconds() / 3600
+        for month in range(1, 13)
+    ]
+    start = max(0, ceil(-min(offsets)))
+    end = 24 - max(0, ceil(max(offsets)))
+    return f"{start:02d}", f"{end:02d}"
+
+
+def firm_day_at_start(raw: str, hours: tuple[str, str]) -> bool:
+    """Whether the first ten characters of an ISO date or date-time are its day as the firm
+    counts it: a date, a date-time without an offset (the firm's own time), or a UTC time in
+    ``hours`` (:func:`same_day_hours`). A UTC time near midnight, or another offset, is put in
+    the firm's time zone by the slow path (:func:`~portal.gathering.presentation.parse_dates`).
+    """
+    if len(raw) <= 10:
+        return True
+    if raw.endswith(_UTC_ENDINGS):
+        return hours[0] <= raw[11:13] < hours[1]
+    return not (len(raw) >= 25 and raw[-6] in "+-" and raw[-3] == ":")
 
 
 def iso_duration(retention: Retention | None) -> str | None:
@@ -203,21 +233,27 @@ def _controller(policy: Policy) -> dict[str, Any]:
     }
 
 
-def day_key(plan: RecordPlan, dates: Mapping[str, Any]) -> str | None:
+def day_key(
+    plan: RecordPlan, dates: Mapping[str, Any], hours: tuple[str, str] = ("00", "24")
+) -> str | None:
     """What the due dates of a record of ``plan`` with these ``dates`` depend on, as a key.
 
     With :attr:`RecordPlan.by_day`, the first eleven characters of the first of its
     :attr:`~RecordPlan.date_keys` present (the day, and ``T`` for a date-time), or
-    :data:`NO_DAY` when none is; None when the due dates depend on more than one day, or the
-    date is no text. What is remembered under a key is only trusted where
-    :meth:`ExportDocument.dues_on_day` says the key alone decides the due dates.
+    :data:`NO_DAY` when none is; None when the due dates depend on more than one day, the
+    date is no text, or its first ten characters are not the firm's day
+    (:func:`firm_day_at_start` with ``hours``, :attr:`ExportDocument.day_hours`). What is
+    remembered under a key is only trusted where :meth:`ExportDocument.dues_on_day` says the
+    key alone decides the due dates.
     """
     if not plan.by_day:
         return None
     for name in plan.date_keys:
         raw = dates.get(name)
         if raw is not None:
-            return raw[:11] if raw.__class__ is str else None
+            if raw.__class__ is not str or not firm_day_at_start(raw, hours):
+                return None
+            return raw[:11]
     return NO_DAY
 
 
@@ -296,9 +332,14 @@ class ExportDocument:
     #: ``by_day_text``, unpacked for the writers.
     shapes: dict[tuple[str, ...], Shape] = field(default_factory=dict)
     _fiscal_year_end: tuple[int, int] = (12, 31)
+    #: :func:`same_day_hours` of the firm's time zone (see :func:`firm_day_at_start`).
+    day_hours: tuple[str, str] = ("00", "24")
+    _zone: tzinfo | None = None
 
     def __post_init__(self) -> None:
         self._fiscal_year_end = self.policy.controller.fiscal_year_end_tuple
+        self._zone = firm_zone()
+        self.day_hours = same_day_hours(self._zone)
         for key, info in self.categories.items():
             retention = info.category.retention if info.category else None
             computable = retention is not None and retention.computable
@@ -413,7 +454,11 @@ class ExportDocument:
                 break
         else:
             return None
-        if raw.__class__ is not str or not (len(raw) == 10 or raw[10:11] == "T"):
+        if (
+            raw.__class__ is not str
+            or not (len(raw) == 10 or raw[10:11] == "T")
+            or not firm_day_at_start(raw, self.day_hours)
+        ):
             return self._due_slowly(key, dates)
         memo = self._due[key]
         day = raw[:10]
@@ -438,7 +483,10 @@ class ExportDocument:
         return due.isoformat() if due else None
 
     def _due_slowly(self, key: str, dates: Mapping[str, Any]) -> str | None:
-        day = due_date(self.policy, self.categories[key].category, dates)
+        category = self.categories[key].category
+        if category is None or category.retention is None:
+            return None
+        day = category.retention.due_date(parse_dates(dates, self._zone), self._fiscal_year_end)
         return day.isoformat() if day else None
 
     def due_dates(self, plan: RecordPlan, dates: Mapping[str, Any]) -> tuple[str | None, ...]:

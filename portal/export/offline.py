@@ -136,6 +136,7 @@ class HtmlRecords:
         remember_shape = document.remember_shape
         due_date = document.due_date
         dues_on_day = document.dues_on_day
+        hours = document.day_hours
         special = _SPECIAL.search
         #: Per plan: its field names here, their rows' template, its due rows by day_key().
         templates: dict[RecordPlan, tuple[list[str], str, dict[str | None, str]]] = {}
@@ -152,7 +153,7 @@ class HtmlRecords:
                 names = plan.names[key]
                 found = templates[plan] = (names, self._rows(key, names), {})
             names, template, due_rows = found
-            day = day_key(plan, dates)
+            day = day_key(plan, dates, hours)
             due_row = due_rows.get(day)
             if due_row is None:
                 due = due_date(key, dates)

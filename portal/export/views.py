@@ -24,6 +24,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..extensions import db, limiter
@@ -43,14 +44,26 @@ DOWNLOAD_LIMIT = "10 per minute"
 SCHEMA_MAX_AGE = 24 * 60 * 60
 
 
+#: How a source answered for an export, in the customer's words.
+SOURCE_STATES = {
+    "complete": _l("complete"),
+    "partial": _l("in part"),
+    "failed": _l("did not answer"),
+    "skipped": _l("not asked"),
+}
+
+
 @bp.get("/")
 @login_required
 def index() -> Response:
     """The export page: what you get, the two buttons, and your earlier exports."""
+    locale = str(get_locale() or "nl")
     html = render_template(
         "export/index.html",
         form=DownloadForm(),
         exports=services.recent_exports(current_user),
+        source_names={s.key: s.name.get(locale) for s in current_policy().sources},
+        source_states=SOURCE_STATES,
     )
     return Response(html)
 

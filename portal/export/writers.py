@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from .document import NO_DAY, ExportDocument, day_key
+from .document import NO_DAY, ExportDocument, day_key, firm_day_at_start
 
 #: Bytes per chunk handed to the web server.
 CHUNK_SIZE = 64 * 1024
@@ -139,6 +139,8 @@ def json_chunks(document: ExportDocument) -> Iterator[bytes]:
     remember_shape = document.remember_shape
     categories_json = document.categories_json_by_day
     no_day = NO_DAY
+    firm_day = firm_day_at_start
+    hours = document.day_hours
     records = iter(document.records)
     per_chunk = _RECORDS_PER_CHUNK
     batch: list[dict[str, Any]] = []
@@ -165,7 +167,11 @@ def json_chunks(document: ExportDocument) -> Iterator[bytes]:
                 for name in date_keys:
                     raw = dates.get(name)
                     if raw is not None:
-                        key = raw[:11] if raw.__class__ is str else None
+                        key = (
+                            raw[:11]
+                            if raw.__class__ is str and (len(raw) <= 10 or firm_day(raw, hours))
+                            else None
+                        )
                         break
             categories = by_day_json.get(key)
             if categories is None:
@@ -279,6 +285,7 @@ def csv_rows(document: ExportDocument, kind: RecordType) -> Iterator[list[str]]:
     """
     records = document.records
     shapes = document.shapes
+    hours = document.day_hours
     remember_shape = document.remember_shape
     due_text_by_day = document.due_text_by_day
     starts = _FORMULA_STARTS
@@ -297,7 +304,7 @@ def csv_rows(document: ExportDocument, kind: RecordType) -> Iterator[list[str]]:
         if shape is None or shape[0] != (mapping or {}):
             shape = remember_shape(record, record_names)
         plan = shape[1]
-        key = day_key(plan, dates)
+        key = day_key(plan, dates, hours)
         due_text = plan.by_day_text.get(key)
         if due_text is None:
             due_text = due_text_by_day(plan, dates, key)

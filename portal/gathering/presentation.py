@@ -8,10 +8,12 @@ import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import nh3
+from flask import current_app, has_app_context
 
 from ..policy import Category, Policy, Purpose, Recipient, Retention, Source
 
@@ -91,14 +93,31 @@ def plain_text(value: str) -> str:
     return html.unescape(_STRIP_TAGS.clean(text)).strip()
 
 
-def parse_dates(raw: Mapping[str, str]) -> dict[str, date | datetime]:
-    """A record's ISO date strings (as stored in a snapshot) back into dates and datetimes."""
+def firm_zone() -> tzinfo | None:
+    """The firm's time zone (the ``timezone`` setting), when an application is running."""
+    if not has_app_context():
+        return None
+    return ZoneInfo(current_app.extensions["portal.settings"].timezone)
+
+
+def parse_dates(raw: Mapping[str, str], zone: tzinfo | None = None) -> dict[str, date | datetime]:
+    """A record's ISO date strings (as stored in a snapshot) back into dates and datetimes.
+
+    A moment with a UTC offset is put in the firm's time zone (``zone``, else
+    :func:`firm_zone`), so its ``.date()`` is the day as the firm counts it: a payment at
+    23:30 UTC on 31 December was made on New Year's Day in Amsterdam, in the next fiscal year.
+    """
+    zone = zone or firm_zone()
     parsed: dict[str, date | datetime] = {}
     for key, value in raw.items():
         try:
-            parsed[key] = (
-                datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-            )
+            if "T" in value:
+                moment = datetime.fromisoformat(value)
+                if zone is not None and moment.tzinfo is not None:
+                    moment = moment.astimezone(zone)
+                parsed[key] = moment
+            else:
+                parsed[key] = date.fromisoformat(value)
         except (TypeError, ValueError):
             continue  # an unreadable date computes no due date rather than a wrong one
     return parsed

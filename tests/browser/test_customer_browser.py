@@ -121,3 +121,45 @@ def test_no_accessibility_violations(app: Flask, server: str, chromium: Any) -> 
     axe.check(page, "/account")
     axe.assert_clean()
     context.close()
+
+
+def test_every_customer_page_in_both_languages_with_a_source_down_and_no_javascript(
+    app: Flask, server: str, chromium: Any, simulators: SimulatorGroup
+) -> None:
+    """axe-core on each page a customer reaches, in Dutch and in English, with the "not
+    everything could be gathered" notice at the top and on later pages of a long category; and
+    without JavaScript the categories and records still open (``<details>``)."""
+    context = chromium.new_context(bypass_csp=True, java_script_enabled=False)
+    page = context.new_page()
+    axe = Axe()
+    axe_context = chromium.new_context(bypass_csp=True)  # axe itself needs JavaScript
+    checker = axe_context.new_page()
+    _sign_in(app, page, server)
+    cookies = context.cookies()
+    axe_context.add_cookies(cookies)
+    simulators["zammad"].set_fault("down")
+    try:
+        page.goto(server + "/mijn-gegevens/")
+        assert "Storingsmeldingen (Zammad)" in page.locator(".problems").inner_text()
+        record = page.locator("#cat-identity details.record dl.fields").first
+        page.locator("#cat-identity > details > summary, #cat-identity summary").first.click()
+        page.locator("#cat-identity details.record > summary").first.click()
+        assert record.is_visible() and "Sanne" in record.inner_text()  # no JavaScript needed
+        pages = [
+            "/mijn-gegevens/", "/mijn-gegevens/orders", "/mijn-gegevens/orders?pagina=2",
+            "/mijn-gegevens/invoices", "/export/", "/verzoeken/", "/account",
+        ]  # fmt: skip
+        for language in ("nl", "en"):
+            checker.goto(f"{server}/taal/{language}?next=/mijn-gegevens/")
+            for path in pages:
+                checker.goto(server + path)
+                assert checker.locator("html").get_attribute("lang") == language
+                if path == "/mijn-gegevens/":  # the notice, in the page's language
+                    name = {"nl": "Storingsmeldingen", "en": "Incident desk"}[language]
+                    assert f"{name} (Zammad)" in checker.locator(".problems").inner_text()
+                axe.check(checker, f"{language} {path}")
+    finally:
+        simulators["zammad"].clear_fault()
+    axe.assert_clean()
+    axe_context.close()
+    context.close()

@@ -7,11 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import orjson
 import pytest
 from flask import Flask
@@ -118,7 +120,8 @@ def test_a_customer_downloads_both_files_with_only_her_data(
     page.get_by_role("link", name="Bekijk wat wij over u bewaren").click()
     page.wait_for_url(re.compile(r".*/mijn-gegevens/$"))
     assert page.get_by_role("button", name="Download als JSON").is_visible()  # on the overview
-    page.goto(server + "/export/")  # nothing links to the page yet: see the report
+    page.get_by_role("link", name="Uw eerdere downloads, en wat er in een download staat").click()
+    page.wait_for_url(re.compile(r".*/export/$"))
     assert page.get_by_role("heading", name="Download uw gegevens", level=1).is_visible()
     assert page.get_by_text("U heeft uw gegevens nog niet gedownload.").is_visible()
     known = _hers(simulators)
@@ -129,6 +132,12 @@ def test_a_customer_downloads_both_files_with_only_her_data(
     _check_headers(headers, "json")
     assert headers["content-type"].startswith("application/json")
     data = orjson.loads(json_file.read_bytes())
+    # Valid against the schema the portal serves at the URL the file names.
+    schema = orjson.loads(urllib.request.urlopen(data["schema"], timeout=10).read())  # noqa: S310
+    assert data["schema"].startswith(server)
+    jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    ).validate(data)
     assert {s["key"]: s["status"] for s in data["sources"]} == dict.fromkeys(
         ALL_SOURCES, "complete"
     )

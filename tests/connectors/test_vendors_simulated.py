@@ -145,3 +145,46 @@ def test_faults_fail_the_source_with_a_kind(
 def test_health_check(simulator: Any, no_wait: RetryPolicy) -> None:
     with connector_for(simulator, no_wait) as connector:
         assert connector.check().ok
+
+
+@pytest.mark.parametrize(
+    ("vendor", "child", "parent", "date_key"),
+    [
+        ("woocommerce", "order", "customer", "last_order"),
+        ("woocommerce", "order_note", "customer", "last_order"),
+        ("zammad", "article", "ticket", "closed"),
+        ("freshdesk", "conversation", "ticket", "closed"),
+    ],
+)
+def test_records_carry_the_date_their_retention_counts_from(
+    no_wait: RetryPolicy, vendor: str, child: str, parent: str, date_key: str
+) -> None:
+    """An order is kept 24 months after the customer's *last* order, a message as long as its
+    ticket: each record carries that date, so its due date is right on its own."""
+    served = Served(vendor)
+    served.vendor = vendor  # type: ignore[attr-defined]
+    try:
+        with connector_for(served, no_wait) as connector:
+            result = connector.fetch(Identity.of(emails=[SANNE]))
+    finally:
+        served.stop()
+    records = {(r.record_type, r.record_id): r for r in result.records}
+
+    def order_of(record: Any) -> Any:
+        while record.record_type != "order":
+            record = records[(record.parent.record_type, record.parent.record_id)]
+        return record
+
+    children = [r for r in result.records if r.record_type == child]
+    assert children
+    for record in children:
+        if vendor == "woocommerce":
+            # Her last order, whether in her account or as a guest at her address.
+            assert order_of(record).record_type == "order"
+            expected = max(r.dates["created"] for r in result.records if r.record_type == "order")
+        else:
+            ticket = records[(record.parent.record_type, record.parent.record_id)]
+            assert ticket.record_type == parent
+            expected = ticket.dates.get(date_key)
+        assert record.dates.get(date_key) == expected, (record.record_type, record.record_id)
+    assert any(r.dates.get(date_key) for r in children)

@@ -225,6 +225,12 @@ def test_an_export_while_a_source_is_down_says_so_inside_both_files(
     with app.app_context():
         rows = db.session.scalars(sa.select(DataExport)).all()
         assert [r.complete for r in rows] == [False, False]
+    # The customer's list of downloads says which system did not answer, reached from "my data".
+    overview = client.get("/mijn-gegevens/").get_data(as_text=True)
+    assert 'href="/export/"' in overview
+    listed = " ".join(re.sub(r"<[^>]+>", " ", client.get("/export/").get_data(True)).split())
+    assert "Storingsmeldingen (Zammad): antwoordde niet" in listed
+    assert "Boekhouding (Moneybird): volledig" in listed
 
 
 def test_each_export_is_recorded_without_personal_data_and_audited(

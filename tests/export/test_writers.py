@@ -96,6 +96,22 @@ def _records() -> list[dict[str, Any]]:
             categories={"number": "orders", "invoice_id": "invoices"},
             dates={"invoice_date": "2019-06-30", "last_order": "2018-01-01"},
         ),
+        # moments near midnight UTC: the firm's day (Amsterdam) is the next one
+        *[
+            _record(
+                fields={"number": "8", "payment_method": "ideal"},
+                categories={"number": "orders", "payment_method": "payment"},
+                dates={"created": created},
+            )
+            for created in (
+                "2023-12-31T23:30:00Z",
+                "2023-12-31T23:30:00+00:00",
+                "2023-12-31T21:59:59.5+00:00",
+                "2023-12-31T18:30:00-05:00",
+                "2023-12-31T23:30:00",
+                "2024-06-30T22:15:00Z",
+            )
+        ],
         {
             "source": "helpdesk",
             "record_type": "ticket",
@@ -146,6 +162,37 @@ def test_the_json_records_are_the_documents_entries(document: ExportDocument) ->
     ]
     # 24 months after the created date, after the last order; unreadable dates count none
     assert orders == ["2022-03-04", "2023-06-30", "2022-01-01", "2023-05-01", None, None]
+
+
+def test_due_dates_count_from_the_firms_day(document: ExportDocument) -> None:
+    """A payment at 23:30 UTC on New Year's Eve was made on New Year's Day in Amsterdam: it
+    is kept seven years after the end of *that* fiscal year. The export (fast paths and all)
+    says what the overview and the erasure say."""
+    from portal.gathering.presentation import due_date
+
+    policy = current_policy()
+    payment = policy.category("payment")
+    due = {
+        record["dates"]["created"]: entry_due
+        for record, entry in zip(document.records, document.entries(), strict=True)
+        if record["fields"].get("payment_method") == "ideal"
+        for entry_due in [
+            next(c["due_date"] for c in entry["categories"] if c["category"] == "payment")
+        ]
+    }
+    assert due == {
+        "2023-12-31T23:30:00Z": "2031-12-31",  # 00:30 on 1 January in Amsterdam
+        "2023-12-31T23:30:00+00:00": "2031-12-31",
+        "2023-12-31T21:59:59.5+00:00": "2030-12-31",  # 22:59 on 31 December
+        "2023-12-31T18:30:00-05:00": "2031-12-31",  # 23:30 UTC, 00:30 in Amsterdam
+        "2023-12-31T23:30:00": "2030-12-31",  # no offset: the firm's own time
+        "2024-06-30T22:15:00Z": "2031-12-31",
+    }
+    for created, expected in due.items():
+        assert due_date(policy, payment, {"created": created}).isoformat() == expected
+    # The JSON writer's and the CSV's shortcuts agree (the tests above compare them).
+    data = b"".join(json_chunks(document))
+    assert data.count(b'"due_date":"2031-12-31"') >= 4
 
 
 def test_the_csv_due_dates_are_the_documents(document: ExportDocument) -> None:

@@ -86,15 +86,16 @@ def _rewrite_and_rehash(event_id: int, action: str) -> None:
 def test_an_anchor_shows_a_rewritten_and_rehashed_log(app: Flask) -> None:
     with app.app_context():
         _three_events()
+        ids = db.session.scalars(sa.select(AuditEvent.id).order_by(AuditEvent.id)).all()
         anchor = audit.head()
-        assert anchor is not None and anchor.event_id == 3
+        assert anchor is not None and anchor.event_id == ids[-1]
         assert list(audit.verify_chain(anchor=anchor)) == []
 
-        _rewrite_and_rehash(2, "export.downloaded.quietly")
+        _rewrite_and_rehash(ids[1], "export.downloaded.quietly")
 
         assert list(audit.verify_chain()) == []  # the chain alone cannot tell
         [brk] = audit.verify_chain(anchor=anchor)
-        assert brk.event_id == 3 and brk.reason.startswith(audit.ANCHOR_BROKEN)
+        assert brk.event_id == ids[-1] and brk.reason.startswith(audit.ANCHOR_BROKEN)
 
 
 def test_an_anchor_shows_a_log_cut_off_after_it(app: Flask) -> None:
@@ -102,7 +103,8 @@ def test_an_anchor_shows_a_log_cut_off_after_it(app: Flask) -> None:
         _three_events()
         anchor = audit.head()
         assert anchor is not None
-        db.session.execute(sa.delete(AuditEvent).where(AuditEvent.id >= 2))
+        second = sorted(db.session.scalars(sa.select(AuditEvent.id)).all())[1]
+        db.session.execute(sa.delete(AuditEvent).where(AuditEvent.id >= second))
         db.session.commit()
 
         assert list(audit.verify_chain()) == []  # what is left is a sound chain
@@ -121,7 +123,8 @@ def test_the_verify_command_checks_anchors_and_prints_the_newest_entry(app: Flas
     bad = runner.invoke(args=["audit", "verify", "--anchor", "12:not-a-hash"])
     assert bad.exit_code == 2 and "64-digit hash" in bad.output
     with app.app_context():
-        _rewrite_and_rehash(1, "tampered")
+        first = db.session.scalar(sa.select(sa.func.min(AuditEvent.id)))
+        _rewrite_and_rehash(first, "tampered")
     result = runner.invoke(args=["audit", "verify", "--anchor", str(anchor)])
     assert result.exit_code == 1 and "anchor" in result.output
 
