@@ -215,11 +215,9 @@ def _defs() -> dict[str, Any]:
                 "matched": {"oneOf": [{"$ref": "#/$defs/identifier"}, {"type": "null"}]},
                 "fields": {"type": "object"},
                 "dates": {"type": "object", "additionalProperties": {"type": "string"}},
-                "categories": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {"$ref": "#/$defs/record_category"},
-                },
+                # Empty for a record that holds no values now (its vendor left every field
+                # empty): it is still theirs, with its reference and dates.
+                "categories": {"type": "array", "items": {"$ref": "#/$defs/record_category"}},
             },
         ),
     }

@@ -218,3 +218,36 @@ def test_the_account_page_and_menu_link_to_the_overview(sanne: FlaskClient) -> N
     page = sanne.get("/account").get_data(as_text=True)
     assert 'href="/mijn-gegevens/"' in page
     assert "Mijn gegevens" in page
+
+
+def test_every_field_of_the_demo_customer_has_a_label_in_both_languages(
+    app: Flask, sanne: FlaskClient
+) -> None:
+    """What the built-in connectors gather is named in Dutch and in English: never the
+    vendor's own key (``sepa_iban``, ``sequenceType``) on a Dutch page."""
+    from flask_babel import force_locale
+
+    from portal.customer.texts import FIELD_LABELS, field_label
+    from portal.gathering import latest
+    from portal.models import Customer
+    from portal.policy import current_policy
+
+    _page(sanne)  # gathers
+    with app.test_request_context():
+        customer = db.session.scalars(sa.select(Customer)).one()
+        snapshot = latest(customer)
+        assert snapshot is not None
+        policy = current_policy()
+        unnamed = set()
+        for record in snapshot.records:
+            for name, key in record["categories"].items():
+                category = policy.category(key)
+                if not (category and any(f.key == name for f in category.fields)):
+                    if name not in FIELD_LABELS:
+                        unnamed.add(f"{record['source']}/{record['record_type']}.{name}")
+        assert not unnamed, sorted(unnamed)
+        with force_locale("nl"):
+            dutch = field_label(None, "sepa_iban", "nl")
+        with force_locale("en"):
+            english = field_label(None, "sepa_iban", "en")
+    assert (dutch, english) == ("IBAN voor automatische incasso", "IBAN for direct debit")

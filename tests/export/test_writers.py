@@ -16,12 +16,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import jsonschema
 import orjson
 import pytest
 from flask import Flask
 
 from portal.export.document import ExportDocument, build_document
 from portal.export.offline import HtmlRecords
+from portal.export.schema import json_schema
 from portal.export.writers import csv_rows, json_chunks, record_types
 from portal.gathering import SourceOutcome
 from portal.policy import current_policy
@@ -96,6 +98,8 @@ def _records() -> list[dict[str, Any]]:
             categories={"number": "orders", "invoice_id": "invoices"},
             dates={"invoice_date": "2019-06-30", "last_order": "2018-01-01"},
         ),
+        # every value left empty by the vendor: no fields, still listed
+        _record(fields={}, categories={}),
         # moments near midnight UTC: the firm's day (Amsterdam) is the next one
         *[
             _record(
@@ -162,6 +166,20 @@ def test_the_json_records_are_the_documents_entries(document: ExportDocument) ->
     ]
     # 24 months after the created date, after the last order; unreadable dates count none
     assert orders == ["2022-03-04", "2023-06-30", "2022-01-01", "2023-05-01", None, None]
+
+
+def test_the_json_of_every_kind_of_record_is_valid_against_the_schema(app: Flask) -> None:
+    """Every record a connector can give (dates are always text there: ``Record.to_dict``)."""
+    schema = json_schema("http://localhost/export/schema/v1.json")
+    records = [
+        r for r in _records() if all(isinstance(v, str) for v in (r.get("dates") or {}).values())
+    ]
+    with app.test_request_context():
+        data = orjson.loads(b"".join(json_chunks(_document(records))))
+    jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    ).validate(data)
+    assert any(r["fields"] == {} and r["categories"] == [] for r in data["records"])
 
 
 def test_due_dates_count_from_the_firms_day(document: ExportDocument) -> None:
