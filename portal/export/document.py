@@ -55,7 +55,7 @@ def firm_day_at_start(raw: str, hours: tuple[str, str]) -> bool:
     """Whether the first ten characters of an ISO date or date-time are its day as the firm
     counts it: a date, a date-time without an offset (the firm's own time), or a UTC time in
     ``hours`` (:func:`same_day_hours`). A UTC time near midnight, or another offset, is put in
-    the firm's time zone by the slow path (:func:`~portal.gathering.presentation.parse_dates`).
+    the firm's time zone by :func:`firm_day`.
     """
     if len(raw) <= 10:
         return True
@@ -233,28 +233,57 @@ def _controller(policy: Policy) -> dict[str, Any]:
     }
 
 
+def firm_day(raw: str, hours: tuple[str, str], zone: tzinfo | None) -> str | None:
+    """The firm's day (``YYYY-MM-DD``) of an ISO date or date-time, or None if unreadable.
+
+    The first ten characters where :func:`firm_day_at_start` says so (not checked further);
+    else the moment is read and put in the firm's time zone ``zone``.
+    """
+    if len(raw) <= 10 or firm_day_at_start(raw, hours):
+        return raw[:10]
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or zone is None:
+        return raw[:10]
+    return moment.astimezone(zone).date().isoformat()
+
+
 def day_key(
-    plan: RecordPlan, dates: Mapping[str, Any], hours: tuple[str, str] = ("00", "24")
+    plan: RecordPlan,
+    dates: Mapping[str, Any],
+    hours: tuple[str, str] = ("00", "24"),
+    zone: tzinfo | None = None,
 ) -> str | None:
     """What the due dates of a record of ``plan`` with these ``dates`` depend on, as a key.
 
     With :attr:`RecordPlan.by_day`, the first eleven characters of the first of its
     :attr:`~RecordPlan.date_keys` present (the day, and ``T`` for a date-time), or
     :data:`NO_DAY` when none is; None when the due dates depend on more than one day, the
-    date is no text, or its first ten characters are not the firm's day
-    (:func:`firm_day_at_start` with ``hours``, :attr:`ExportDocument.day_hours`). What is
-    remembered under a key is only trusted where :meth:`ExportDocument.dues_on_day` says the
-    key alone decides the due dates.
+    date is no text or cannot be read. A date-time whose first ten characters are not the
+    firm's day (:func:`firm_day_at_start` with ``hours``, :attr:`ExportDocument.day_hours`)
+    has the firm's day (in ``zone``) and ``T`` as its key. What is remembered under a key is
+    only trusted where :meth:`ExportDocument.dues_on_day` says the key alone decides the due
+    dates.
     """
     if not plan.by_day:
         return None
     for name in plan.date_keys:
         raw = dates.get(name)
         if raw is not None:
-            if raw.__class__ is not str or not firm_day_at_start(raw, hours):
+            if raw.__class__ is not str:
                 return None
-            return raw[:11]
+            if len(raw) <= 10 or firm_day_at_start(raw, hours):
+                return raw[:11]
+            return local_key(raw, hours, zone)
     return NO_DAY
+
+
+def local_key(raw: str, hours: tuple[str, str], zone: tzinfo | None) -> str | None:
+    """:func:`day_key` of a date-time whose first ten characters are not the firm's day."""
+    day = firm_day(raw, hours, zone)
+    return None if day is None else day + "T"
 
 
 def _timestamp(moment: datetime) -> str:
@@ -334,12 +363,13 @@ class ExportDocument:
     _fiscal_year_end: tuple[int, int] = (12, 31)
     #: :func:`same_day_hours` of the firm's time zone (see :func:`firm_day_at_start`).
     day_hours: tuple[str, str] = ("00", "24")
-    _zone: tzinfo | None = None
+    #: The firm's time zone (None outside an application: UTC days).
+    zone: tzinfo | None = None
 
     def __post_init__(self) -> None:
         self._fiscal_year_end = self.policy.controller.fiscal_year_end_tuple
-        self._zone = firm_zone()
-        self.day_hours = same_day_hours(self._zone)
+        self.zone = firm_zone()
+        self.day_hours = same_day_hours(self.zone)
         for key, info in self.categories.items():
             retention = info.category.retention if info.category else None
             computable = retention is not None and retention.computable
@@ -454,14 +484,14 @@ class ExportDocument:
                 break
         else:
             return None
-        if (
-            raw.__class__ is not str
-            or not (len(raw) == 10 or raw[10:11] == "T")
-            or not firm_day_at_start(raw, self.day_hours)
-        ):
+        if raw.__class__ is not str or not (len(raw) == 10 or raw[10:11] == "T"):
             return self._due_slowly(key, dates)
+        day = raw[:10] if firm_day_at_start(raw, self.day_hours) else None
+        if day is None:
+            day = firm_day(raw, self.day_hours, self.zone)
+            if day is None:
+                return self._due_slowly(key, dates)
         memo = self._due[key]
-        day = raw[:10]
         found = memo.get(day, _UNKNOWN)
         if found is _UNKNOWN:
             try:
@@ -486,7 +516,7 @@ class ExportDocument:
         category = self.categories[key].category
         if category is None or category.retention is None:
             return None
-        day = category.retention.due_date(parse_dates(dates, self._zone), self._fiscal_year_end)
+        day = category.retention.due_date(parse_dates(dates, self.zone), self._fiscal_year_end)
         return day.isoformat() if day else None
 
     def due_dates(self, plan: RecordPlan, dates: Mapping[str, Any]) -> tuple[str | None, ...]:

@@ -137,6 +137,7 @@ class HtmlRecords:
         due_date = document.due_date
         dues_on_day = document.dues_on_day
         hours = document.day_hours
+        zone = document.zone
         special = _SPECIAL.search
         #: Per plan: its field names here, their rows' template, its due rows by day_key().
         templates: dict[RecordPlan, tuple[list[str], str, dict[str | None, str]]] = {}
@@ -153,7 +154,7 @@ class HtmlRecords:
                 names = plan.names[key]
                 found = templates[plan] = (names, self._rows(key, names), {})
             names, template, due_rows = found
-            day = day_key(plan, dates, hours)
+            day = day_key(plan, dates, hours, zone)
             due_row = due_rows.get(day)
             if due_row is None:
                 due = due_date(key, dates)

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from .document import NO_DAY, ExportDocument, day_key, firm_day_at_start
+from .document import NO_DAY, ExportDocument, day_key, firm_day_at_start, local_key
 
 #: Bytes per chunk handed to the web server.
 CHUNK_SIZE = 64 * 1024
@@ -141,6 +141,7 @@ def json_chunks(document: ExportDocument) -> Iterator[bytes]:
     no_day = NO_DAY
     firm_day = firm_day_at_start
     hours = document.day_hours
+    zone = document.zone
     records = iter(document.records)
     per_chunk = _RECORDS_PER_CHUNK
     batch: list[dict[str, Any]] = []
@@ -167,11 +168,12 @@ def json_chunks(document: ExportDocument) -> Iterator[bytes]:
                 for name in date_keys:
                     raw = dates.get(name)
                     if raw is not None:
-                        key = (
-                            raw[:11]
-                            if raw.__class__ is str and (len(raw) <= 10 or firm_day(raw, hours))
-                            else None
-                        )
+                        if raw.__class__ is not str:
+                            key = None
+                        elif len(raw) <= 10 or firm_day(raw, hours):
+                            key = raw[:11]
+                        else:  # near midnight, or another offset: the firm's day, read
+                            key = local_key(raw, hours, zone)
                         break
             categories = by_day_json.get(key)
             if categories is None:
@@ -286,6 +288,7 @@ def csv_rows(document: ExportDocument, kind: RecordType) -> Iterator[list[str]]:
     records = document.records
     shapes = document.shapes
     hours = document.day_hours
+    zone = document.zone
     remember_shape = document.remember_shape
     due_text_by_day = document.due_text_by_day
     starts = _FORMULA_STARTS
@@ -304,7 +307,7 @@ def csv_rows(document: ExportDocument, kind: RecordType) -> Iterator[list[str]]:
         if shape is None or shape[0] != (mapping or {}):
             shape = remember_shape(record, record_names)
         plan = shape[1]
-        key = day_key(plan, dates, hours)
+        key = day_key(plan, dates, hours, zone)
         due_text = plan.by_day_text.get(key)
         if due_text is None:
             due_text = due_text_by_day(plan, dates, key)
