@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,14 +129,18 @@ def head() -> Anchor | None:
     return Anchor(row[0], row[1]) if row is not None else None
 
 
-def verify_chain(batch: int = 1000, anchor: Anchor | None = None) -> Iterator[ChainBreak]:
+def verify_chain(
+    batch: int = 1000, anchor: Anchor | None = None, anchors: Sequence[Anchor] = ()
+) -> Iterator[ChainBreak]:
     """Yield every place where the stored chain does not hold.
 
     The chain starts at the genesis hash, or, after old entries were purged
     (:mod:`portal.retention`), at the hash of the last purged entry that an ``audit.purged``
-    entry further on records. With an ``anchor``, its entry must be there with its hash
-    (unless it was older than everything and purged since).
+    entry further on records. With an ``anchor`` (or several, ``anchors``), its entry must be
+    there with its hash (unless it was older than everything and purged since). One pass over
+    the log, however many anchors.
     """
+    kept = {a.event_id: a for a in (*anchors, *([anchor] if anchor else []))}
     prev = GENESIS
     first = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id).limit(1)).first()
     if first is not None and first.prev_hash != GENESIS:
@@ -156,7 +160,8 @@ def verify_chain(batch: int = 1000, anchor: Anchor | None = None) -> Iterator[Ch
         if not rows:
             break
         for event in rows:
-            if anchor is not None and event.id == anchor.event_id and event.hash != anchor.hash:
+            held = kept.get(event.id)
+            if held is not None and event.hash != held.hash:
                 yield ChainBreak(
                     event.id, f"{ANCHOR_BROKEN}: its hash is not the anchor's (rewritten since)"
                 )
@@ -168,14 +173,13 @@ def verify_chain(batch: int = 1000, anchor: Anchor | None = None) -> Iterator[Ch
                 yield ChainBreak(event.id, "content does not match its hash (row edited)")
             prev = event.hash
             last_id = event.id
-    if anchor is None:
-        return
-    purged = purged_start and anchor.event_id < first_id
-    if not purged and db.session.get(AuditEvent, anchor.event_id) is None:
-        yield ChainBreak(
-            anchor.event_id,
-            f"{ANCHOR_BROKEN}: the entry is gone (the log was cut off or rows removed)",
-        )
+    for held in kept.values():
+        purged = purged_start and held.event_id < first_id
+        if not purged and db.session.get(AuditEvent, held.event_id) is None:
+            yield ChainBreak(
+                held.event_id,
+                f"{ANCHOR_BROKEN}: the entry is gone (the log was cut off or rows removed)",
+            )
 
 
 def mail_anchor() -> int | None:

@@ -237,8 +237,13 @@ def _describe(exc: ValidationError) -> str:
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
+def firm_zone() -> ZoneInfo:
+    """The firm's time zone (the ``timezone`` setting) of the running application."""
+    settings: Settings = current_app.extensions["portal.settings"]
+    return ZoneInfo(settings.timezone)
+
+
 def firm_today() -> date:
     """Today in the firm's time zone (``timezone``), not the server's (often UTC): the day a
     request is received on, a deadline is counted from and a reminder counts for."""
-    settings: Settings = current_app.extensions["portal.settings"]
-    return datetime.now(ZoneInfo(settings.timezone)).date()
+    return datetime.now(firm_zone()).date()

@@ -15,9 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, render_template, request, stream_with_context, url_for
+from flask import abort, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -34,6 +33,7 @@ from ..export.writers import neutralise
 from ..extensions import db
 from ..models import AuditEvent, StaffMember, utcnow
 from ..paging import Page
+from ..settings import firm_zone
 from ..staff.decorators import current_staff, officer_required
 from ..staff.forms import ConfirmForm
 from .blueprint import bp
@@ -107,10 +107,6 @@ def action_name(action: str) -> str:
     """Plain words for an action, else the action itself."""
     name = ACTION_NAMES.get(action)
     return str(name) if name is not None else action
-
-
-def _time_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Amsterdam"))
 
 
 # --- filters ----------------------------------------------------------------------------------
@@ -229,7 +225,7 @@ class AuditCriteria:
             stmt = stmt.where(AuditEvent.subject_type == self.subject_type)
         if self.subject_id:
             stmt = stmt.where(AuditEvent.subject_id == self.subject_id)
-        zone = _time_zone()
+        zone = firm_zone()
         if self.date_from:
             start = datetime.combine(self.date_from, time.min, tzinfo=zone)
             stmt = stmt.where(AuditEvent.created_at >= start)
@@ -331,7 +327,7 @@ def count_entries(criteria: AuditCriteria, through_id: int) -> int:
 
 
 def export_filename(fmt: str, moment: datetime) -> str:
-    return f"auditlog-{moment.astimezone(_time_zone()).date().isoformat()}.{fmt}"
+    return f"auditlog-{moment.astimezone(firm_zone()).date().isoformat()}.{fmt}"
 
 
 # --- pages ------------------------------------------------------------------------------------

@@ -195,11 +195,15 @@ def _told(outbox_ids: list[int], told: str) -> None:
     if outbox_ids:
         flash(told, "success")
     else:
-        flash(
-            _("Done, but no e-mail address is known for this person, so nothing was sent: tell"
-              " them by post or phone. The history shows what to tell them."),
-            "error",
-        )  # fmt: skip
+        _tell_by_post()
+
+
+def _tell_by_post() -> None:
+    flash(
+        _("Done, but no e-mail address is known for this person, so nothing was sent: tell"
+          " them by post or phone. The history shows what to tell them."),
+        "error",
+    )  # fmt: skip
 
 
 def _back(found: DataRequest, anchor: str = "") -> Response:
@@ -567,7 +571,7 @@ def close(reference: str) -> Any:
     db.session.commit()
     _send(closed.outbox_ids)
     if not closed.outbox_ids:
-        _told([], "")  # a letter writer without an e-mail address: staff tell them
+        _tell_by_post()  # a letter writer without an e-mail address
     if closed.forgotten and anonymised:
         flash(
             _("The request is closed. The portal has forgotten the person; only this anonymised"

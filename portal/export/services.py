@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from .. import audit
@@ -20,6 +18,7 @@ from ..extensions import db
 from ..gathering import Snapshot
 from ..models import Customer, DataExport
 from ..policy import Policy
+from ..settings import firm_zone
 from .document import ExportDocument, build_document
 from .schema import FORMAT_VERSION
 
@@ -118,8 +117,7 @@ def slugify(text: str) -> str:
 
 def filename(policy: Policy, now: datetime, extension: str, locale: str) -> str:
     """E.g. ``voorbeeld-it-diensten-gegevens-2026-11-24.json`` (the firm's day, legal form off)."""
-    timezone = current_app.extensions["portal.settings"].timezone
-    day = now.astimezone(ZoneInfo(timezone)).date().isoformat()
+    day = now.astimezone(firm_zone()).date().isoformat()
     firm = slugify(_LEGAL_FORMS.sub("", policy.controller.name))
     word = "data" if locale.startswith("en") else "gegevens"
     return f"{firm}-{word}-{day}.{extension}"

@@ -10,12 +10,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import nh3
-from flask import current_app, has_app_context
+from flask import has_app_context
 
 from ..policy import Category, Policy, Purpose, Recipient, Retention, Source
+from ..settings import firm_zone as settings_firm_zone
 
 #: Element names that make vendor text HTML: what nh3 knows, and what mail clients add.
 _HTML_NAMES = frozenset(nh3.ALLOWED_TAGS) | {
@@ -94,10 +94,8 @@ def plain_text(value: str) -> str:
 
 
 def firm_zone() -> tzinfo | None:
-    """The firm's time zone (the ``timezone`` setting), when an application is running."""
-    if not has_app_context():
-        return None
-    return ZoneInfo(current_app.extensions["portal.settings"].timezone)
+    """The firm's time zone (:func:`portal.settings.firm_zone`), when an application runs."""
+    return settings_firm_zone() if has_app_context() else None
 
 
 def parse_dates(raw: Mapping[str, str], zone: tzinfo | None = None) -> dict[str, date | datetime]:

@@ -127,6 +127,12 @@ def test_the_verify_command_checks_anchors_and_prints_the_newest_entry(app: Flas
         _rewrite_and_rehash(first, "tampered")
     result = runner.invoke(args=["audit", "verify", "--anchor", str(anchor)])
     assert result.exit_code == 1 and "anchor" in result.output
+    # Several anchors in one pass: the kept one that still holds, and the one that does not.
+    with app.app_context():
+        newest = audit.head()
+        first = db.session.scalar(sa.select(sa.func.min(AuditEvent.id)))
+        [brk] = audit.verify_chain(anchors=[newest, audit.Anchor(first, "0" * 64)])
+    assert brk.event_id == first and brk.reason.startswith(audit.ANCHOR_BROKEN)
 
 
 @pytest.mark.parametrize(
