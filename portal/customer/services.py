@@ -108,7 +108,8 @@ class Entry:
 
     @property
     def fields(self) -> list[FieldView]:
-        """The part's fields with labels, in the source's order."""
+        """The part's fields with labels, in the source's order; none for a record whose every
+        value is empty (:data:`~portal.gathering.presentation.EMPTY`)."""
         locale = _locale()
         category = self.view.category
         return [

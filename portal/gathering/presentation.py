@@ -33,6 +33,11 @@ _BREAK = re.compile(r"<br\s*/?>|</p\s*>|</div\s*>|</li\s*>|</h[1-6]\s*>|</tr\s*>
 #: Fields of a record that belong to a category the policy does not define are shown under
 #: this key, so nothing gathered is ever hidden from the customer.
 OTHER = "other"
+#: Records whose every value the vendor left empty have no fields, so no category; they are
+#: listed under this key all the same: that the system holds such a record (its type and
+#: reference) is the customer's data too. No policy category can take this key (a policy's
+#: keys start with a letter: :data:`portal.policy.schema.Key`).
+EMPTY = "_empty"
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,11 @@ class CategoryView:
     @property
     def record_count(self) -> int:
         return len(self.parts)
+
+    @property
+    def without_values(self) -> bool:
+        """Whether this is the group of records with every value empty (:data:`EMPTY`)."""
+        return self.key == EMPTY
 
     @property
     def due_dates_differ(self) -> bool:
@@ -132,10 +142,15 @@ def by_category(policy: Policy, records: Iterable[Mapping[str, Any]]) -> list[Ca
     """Split every record into its per-category parts, in the policy's category order.
 
     Categories without data are included (the customer sees that nothing is held there);
-    data in a category the policy lacks is grouped under :data:`OTHER`.
+    data in a category the policy lacks is grouped under :data:`OTHER`. Records without any
+    field (every value empty) come last, under :data:`EMPTY`, so every record is listed.
     """
     parts: dict[str, list[RecordPart]] = {c.key: [] for c in policy.categories}
+    empty: list[RecordPart] = []
     for record in records:
+        if not record["fields"]:
+            empty.append(RecordPart(record, {}, None))  # no category, so no rule to date it by
+            continue
         fields_by_category: dict[str, dict[str, Any]] = {}
         for name, value in record["fields"].items():
             key = record["categories"].get(name, OTHER)
@@ -159,6 +174,18 @@ def by_category(policy: Policy, records: Iterable[Mapping[str, Any]]) -> list[Ca
                 retention=category.retention if category else None,
                 sources=tuple(policy.sources_of(category)) if category else (),
                 parts=tuple(record_parts),
+            )
+        )
+    if empty:
+        views.append(
+            CategoryView(
+                key=EMPTY,
+                category=None,
+                purposes=(),
+                recipients=(),
+                retention=None,
+                sources=(),
+                parts=tuple(empty),
             )
         )
     return views

@@ -1,16 +1,26 @@
-"""The customer's overview of their data, gathered live from the vendor simulators."""
+"""The customer's overview of their data, gathered live from the vendor simulators (or, for
+records the simulators do not give, held as a snapshot the test writes)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from portal import crypto
+from portal.customer.services import Entry, build_overview
 from portal.extensions import db
+from portal.gathering import Snapshot, SourceOutcome
 from portal.models import GatheredSnapshot
+from portal.models.base import utcnow
+from portal.policy import current_policy
 from simulators import SimulatorGroup
 
 from .conftest import sign_in
@@ -251,3 +261,153 @@ def test_every_field_of_the_demo_customer_has_a_label_in_both_languages(
         with force_locale("en"):
             english = field_label(None, "sepa_iban", "en")
     assert (dutch, english) == ("IBAN voor automatische incasso", "IBAN for direct debit")
+
+
+# Records whose every value the vendor left empty ("fields": {}): still the customer's data.
+
+Record = dict[str, Any]
+EMPTY_ORDERS = 23  # more than a page of them (PAGE_SIZE = 20)
+
+
+def _record(record_type: str, record_id: str, fields: Record, **extra: object) -> Record:
+    return {
+        "source": "webshop",
+        "system": "woocommerce",
+        "record_type": record_type,
+        "record_id": record_id,
+        "link": f"https://shop.example/wp-admin/post.php?post={record_id}",
+        "fields": fields,
+        "categories": {name: "identity" for name in fields},
+        "dates": {"created": "2024-05-01T10:00:00+00:00"},
+        "matched": "email",
+        "parent": None,
+        **extra,
+    }
+
+
+def _hold_snapshot(app: Flask, customer_id: int, records: list[Record]) -> None:
+    """Store ``records`` as the customer's current gathering, as :func:`gather_for` would."""
+    now = utcnow()
+    outcome = SourceOutcome("webshop", "woocommerce", "complete", None, None, (), len(records), 0.1)
+    with app.app_context():
+        db.session.add(
+            GatheredSnapshot(
+                customer_id=customer_id,
+                created_at=now,
+                expires_at=now + timedelta(hours=1),
+                summary=[outcome.as_dict()],
+                payload_encrypted=crypto.encrypt(orjson.dumps(records)),
+            )
+        )
+        db.session.commit()
+
+
+def _empty_records() -> list[Record]:
+    """A record with a value, and three without: an order, its note, and another order."""
+    order = {"source": "webshop", "record_type": "order", "record_id": "5001"}
+    return [
+        _record("customer", "101", {"first_name": "Sanne"}),
+        _record("order", "5001", {}),
+        _record("order_note", "9001", {}, parent=order),
+        _record("order", "<i>5002</i>", {}),
+    ]
+
+
+def _signed_in_with(app: Flask, client: FlaskClient, records: list[Record]) -> FlaskClient:
+    _hold_snapshot(app, sign_in(app, client), records)
+    return client
+
+
+def test_a_record_with_every_value_empty_is_listed_with_its_reference(
+    app: Flask, client: FlaskClient
+) -> None:
+    sanne = _signed_in_with(app, client, _empty_records())
+    page = _page(sanne)
+    group = page[page.index('id="cat-_empty"') :]
+    assert "<h3" in group and "Gegevens waarin niets is ingevuld</h3>" in group
+    assert "Onze systemen hebben deze gegevens over u" in group
+    assert "Webwinkel (3 gegevens)" in group  # as many as the list shows
+    assert "<summary>Bestelling 5001" in group
+    assert (
+        "In Webwinkel staat dit gegeven (Bestelling 5001), maar er is op dit moment niets in "
+        "ingevuld." in group
+    )
+    # a note without values goes with its order, and says the same of itself
+    note = group[group.index('<ol class="children">') :]
+    assert '<p class="child-head">Notitie bij bestelling 9001' in note
+    assert "In Webwinkel staat dit gegeven (Notitie bij bestelling 9001), maar" in note
+    assert "Waar onze medewerkers het vinden:" in group
+    assert "https://shop.example/wp-admin/post.php?post=5001" in group
+    # the vendor's reference is text, never markup
+    assert "(Bestelling &lt;i&gt;5002&lt;/i&gt;)" in group and "<i>5002" not in page
+    # the summary counts the group too
+    summary = page[page.index('id="categories-caption"') : page.index('id="data-title"')]
+    assert 'href="#cat-_empty">Gegevens waarin niets is ingevuld</a>' in summary
+    # the record with values is shown as before, with its correction link; the empty ones not
+    assert "record_id=101" in page and "Voornaam" in page
+    assert "record_id=5001" not in page and "record_id=9001" not in page
+
+
+def test_records_with_every_value_empty_in_english(app: Flask, client: FlaskClient) -> None:
+    sanne = _signed_in_with(app, client, _empty_records())
+    sanne.set_cookie("portal_lang", "en")
+    page = _page(sanne)
+    group = page[page.index('id="cat-_empty"') :]
+    assert "Records with nothing filled in</h3>" in group
+    assert "Our systems hold these records about you, but every value in them is empty" in group
+    assert (
+        "Web shop holds this record (Order 5001), but none of its values are filled in at the "
+        "moment." in group
+    )
+    category = _page(sanne, "/mijn-gegevens/_empty")
+    assert "<h1>Records with nothing filled in</h1>" in category
+    assert "Web shop holds this record (Order 5001)" in category
+
+
+def test_a_page_of_only_records_without_values_renders_and_pages(
+    app: Flask, client: FlaskClient
+) -> None:
+    records = [_record("order", str(6000 + n), {}) for n in range(EMPTY_ORDERS)]
+    sanne = _signed_in_with(app, client, records)
+    overview = _page(sanne)
+    assert f"Webwinkel ({EMPTY_ORDERS} gegevens)" in overview
+    assert "We hebben in deze soort niets van u gevonden." in overview  # the policy's categories
+    assert 'href="/mijn-gegevens/_empty"' in overview  # more than the overview's preview
+
+    first = _page(sanne, "/mijn-gegevens/_empty")
+    assert "<h1>Gegevens waarin niets is ingevuld</h1>" in first
+    assert "Pagina 1 van 2." in first
+    assert 'href="/mijn-gegevens/_empty?pagina=2"' in first
+    second = _page(sanne, "/mijn-gegevens/_empty?pagina=2")
+    assert "Pagina 2 van 2." in second and 'rel="prev"' in second
+    shown = set(re.findall(r"<summary>Bestelling (\d+)", first))
+    shown |= set(re.findall(r"<summary>Bestelling (\d+)", second))
+    assert shown == {r["record_id"] for r in records}
+    assert second.count("In Webwinkel staat dit gegeven (Bestelling") == EMPTY_ORDERS - 20
+    for page in (overview, first, second):
+        assert "/verzoeken/nieuw/correctie" not in page
+        assert "Wijzig<span" not in page
+
+
+def test_every_record_of_a_snapshot_is_listed_somewhere(app: Flask) -> None:
+    """The per-system count and the lists agree: no record is left out of every group."""
+    records = _empty_records()
+    outcome = SourceOutcome("webshop", "woocommerce", "complete", None, None, (), len(records), 0.1)
+    now = utcnow()
+    snapshot = Snapshot(
+        id=0, gathered_at=now, expires_at=now, sources=(outcome,), records=tuple(records)
+    )
+    with app.test_request_context():
+        overview = build_overview(current_policy(), snapshot)
+
+    def listed(entries: list[Entry]) -> Iterator[str]:
+        for entry in entries:
+            yield entry.part.record_id
+            yield from listed(entry.children)
+
+    shown = {rid for section in overview.categories for rid in listed(section.entries)}
+    assert shown == {r["record_id"] for r in records}
+    empty = overview.category("_empty")
+    assert empty is not None and empty.record_count == 3
+    assert [f for e in empty.entries for f in e.fields] == []
+    assert overview.categories[-1] is empty

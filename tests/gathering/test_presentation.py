@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from portal import PROJECT_ROOT
-from portal.gathering.presentation import OTHER, by_category, parse_dates, plain_text
+from portal.gathering.presentation import EMPTY, OTHER, by_category, parse_dates, plain_text
 from portal.policy import load_policy
 
 POLICY = load_policy(PROJECT_ROOT / "instance" / "policy.example.toml")
@@ -55,6 +55,23 @@ def test_fields_in_an_unknown_category_are_not_hidden() -> None:
     views = {v.key: v for v in by_category(POLICY, [record])}
     assert views[OTHER].parts[0].fields == {"total": "121.00"}
     assert views[OTHER].category is None
+
+
+def test_records_with_every_value_empty_are_grouped_last() -> None:
+    """A record the vendor left all empty has no fields, so no category: it is listed all the
+    same, after the policy's categories and :data:`OTHER`, with no due date to compute."""
+    empty = _record(record_id="7", fields={}, categories={})
+    unknown = _record(categories={"invoice_id": "loyalty"}, fields={"invoice_id": "2019-0044"})
+    views = by_category(POLICY, [empty, unknown, _record()])
+    assert [v.key for v in views][-2:] == [OTHER, EMPTY]
+    assert EMPTY not in {c.key for c in POLICY.categories}
+    group = views[-1]
+    assert group.without_values and not views[-2].without_values
+    assert [(p.record_id, p.fields, p.due_date) for p in group.parts] == [("7", {}, None)]
+    assert group.category is None and group.record_count == 1 and not group.due_dates_differ
+    by_key = {v.key: v for v in views}
+    assert [p.record_id for p in by_key["invoices"].parts] == ["431877260223445702"]
+    assert EMPTY not in {v.key for v in by_category(POLICY, [_record()])}
 
 
 def test_due_dates_differ_between_records() -> None:
