@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 
 from ..customer.texts import field_label, record_type_label
 from ..gathering.presentation import plain_text
-from .document import ExportDocument, RecordPlan, day_key
+from .document import ExportDocument
 from .writers import BATCH_SIZE, INDEX_NAME, METADATA_NAME, README_NAME, RecordType
 
 
@@ -77,6 +77,7 @@ class HtmlRecords:
         self._captions: dict[tuple[str, str], str] = {}
         self._due_rows: dict[str, str] = {}
         self._positions: dict[str, array[int]] | None = None
+        self._empty: array[int] | None = None
         self._due_label = escape(_("To be removed on"))
         self._link_label = escape(_("Where our staff find it"))
 
@@ -128,39 +129,47 @@ class HtmlRecords:
         """How many records have fields in category ``key``."""
         return len(self._positions_of(key))
 
+    def count_without_values(self) -> int:
+        """How many records hold no values (the system left every field empty)."""
+        if self._empty is None:
+            self._empty = self.document.positions_without_fields()
+        return len(self._empty)
+
+    def without_values(self) -> Iterator[Markup]:
+        """The records without values as list items (where from, their id, where staff find
+        them), a batch at a time: they are the customer's too."""
+        if self._empty is None:
+            self._empty = self.document.positions_without_fields()
+        records = self.document.records
+        pieces: list[str] = []
+        for record in map(records.__getitem__, self._empty):
+            caption = self._caption(record["source"], record["record_type"])
+            link = record["link"]
+            where = f" ({self._link_label}: {escape(link)})" if link else ""
+            pieces.append(f"<li>{caption}{escape(record['record_id'])}{where}</li>\n")
+            if len(pieces) >= BATCH_SIZE:
+                yield Markup("".join(pieces))  # noqa: S704 - escaped above
+                pieces.clear()
+        if pieces:
+            yield Markup("".join(pieces))  # noqa: S704 - escaped above
+
     def section(self, key: str) -> Iterator[Markup]:
         """Every record's fields of category ``key`` as tables, a batch of records at a time."""
         document = self.document
         records = document.records
-        shapes = document.shapes
-        remember_shape = document.remember_shape
-        due_date = document.due_date
-        dues_on_day = document.dues_on_day
-        hours = document.day_hours
-        zone = document.zone
+        groups = document.groups
         special = _SPECIAL.search
-        #: Per plan: its field names here, their rows' template, its due rows by day_key().
-        templates: dict[RecordPlan, tuple[list[str], str, dict[str | None, str]]] = {}
+        #: Per tuple of field names here: their rows' template.
+        templates: dict[tuple[str, ...], str] = {}
         pieces: list[str] = []
         for record in map(records.__getitem__, self._positions_of(key)):
             fields = record["fields"]
-            dates = record.get("dates") or {}
-            shape = shapes.get(record_names := tuple(fields))
-            if shape is None or shape[0] != (record.get("categories") or {}):
-                shape = remember_shape(record, record_names)
-            plan = shape[1]
-            found = templates.get(plan)
-            if found is None:
-                names = plan.names[key]
-                found = templates[plan] = (names, self._rows(key, names), {})
-            names, template, due_rows = found
-            day = day_key(plan, dates, hours, zone)
-            due_row = due_rows.get(day)
-            if due_row is None:
-                due = due_date(key, dates)
-                due_row = self._due_row(due) if due else ""
-                if dues_on_day(plan, day) is not None:
-                    due_rows[day] = due_row
+            names = groups(record)[key]
+            template = templates.get(shape := tuple(names))
+            if template is None:
+                template = templates[shape] = self._rows(key, names)
+            due = record["due_dates"][key]
+            due_row = self._due_row(due) if due else ""
             rows = template % tuple(
                 [
                     value
@@ -170,9 +179,9 @@ class HtmlRecords:
                 ]
             )
             record_id = record["record_id"]
-            if record_id.__class__ is not str or special(record_id):
-                record_id = escape(f"{record_id}")
-            link = record.get("link")
+            if special(record_id):
+                record_id = escape(record_id)
+            link = record["link"]
             if link:
                 due_row += (
                     f'<tr><th scope="row">{self._link_label}</th><td>{escape(link)}</td></tr>'

@@ -1,8 +1,14 @@
-"""The JSON Schema (draft 2020-12) of the export format, version 1.
+"""The JSON Schema (draft 2020-12) of the export format, versions 1 and 2.
 
-The portal serves it at ``/export/schema/v1.json`` (:func:`json_schema` with that URL as
+The portal serves it at ``/export/schema/v2.json`` (:func:`json_schema` with that URL as
 ``$id``); every JSON export names it in ``schema``. ``FORMAT.md`` describes the format in words.
-A change that could break a reader gets a new version and a new URL; v1 stays as it is.
+A change that could break a reader gets a new version and a new URL; an older version's schema
+stays served as it was, for the files written in it.
+
+Version 2 (since 2026-11-25) names per record the category of each field and the date each
+category's part is due to be removed; what a category means (purposes and legal basis,
+retention, recipients) is said once, in ``categories[]``. Version 1 repeated references to it
+in every record.
 """
 
 from __future__ import annotations
@@ -12,7 +18,24 @@ from typing import Any
 #: The ``format`` value of every export.
 FORMAT_NAME = "privacy-portal-export"
 #: The version of the format this code writes.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Every version whose schema is served.
+FORMAT_VERSIONS = (1, 2)
+
+#: A record's keys, in the order of the JSON export (version 1 had all but ``due_dates``).
+RECORD_KEYS = (
+    "source",
+    "system",
+    "record_type",
+    "record_id",
+    "parent",
+    "link",
+    "matched",
+    "fields",
+    "dates",
+    "categories",
+    "due_dates",
+)
 
 STATUSES = ["complete", "partial", "failed", "skipped"]
 LEGAL_BASES = [
@@ -45,7 +68,7 @@ def _object(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _defs() -> dict[str, Any]:
+def _defs(version: int) -> dict[str, Any]:
     retention_rule = _object(
         ["kind", "period", "starts"],
         {
@@ -57,7 +80,7 @@ def _defs() -> dict[str, Any]:
             },
         },
     )
-    return {
+    defs = {
         "address": _object(
             ["street", "postal_code", "city", "country"],
             {"street": _TEXT, "postal_code": _TEXT, "city": _TEXT, "country": _TEXT},
@@ -185,18 +208,7 @@ def _defs() -> dict[str, Any]:
             },
         ),
         "record": _object(
-            [
-                "source",
-                "system",
-                "record_type",
-                "record_id",
-                "parent",
-                "link",
-                "matched",
-                "fields",
-                "dates",
-                "categories",
-            ],
+            list(RECORD_KEYS if version >= 2 else RECORD_KEYS[:-1]),
             {
                 "source": _KEY,
                 "system": _OPTIONAL_TEXT,
@@ -215,20 +227,49 @@ def _defs() -> dict[str, Any]:
                 "matched": {"oneOf": [{"$ref": "#/$defs/identifier"}, {"type": "null"}]},
                 "fields": {"type": "object"},
                 "dates": {"type": "object", "additionalProperties": {"type": "string"}},
-                # Empty for a record that holds no values now (its vendor left every field
-                # empty): it is still theirs, with its reference and dates.
-                "categories": {"type": "array", "items": {"$ref": "#/$defs/record_category"}},
+                **(_RECORD_V1 if version == 1 else _RECORD_V2),
             },
         ),
     }
+    if version != 1:
+        del defs["record_category"]  # version 1's per-record view of a category
+    return defs
 
 
-def json_schema(schema_id: str) -> dict[str, Any]:
-    """The schema of format version 1, with ``schema_id`` (the URL it is served at) as ``$id``."""
+# Empty for a record that holds no values now (its vendor left every field empty): it is
+# still theirs, with its reference and dates.
+_RECORD_V1: dict[str, Any] = {
+    "categories": {"type": "array", "items": {"$ref": "#/$defs/record_category"}},
+}
+_RECORD_V2: dict[str, Any] = {
+    "categories": {
+        "description": (
+            "Per field of the record, the key of its category in categories[] (other: data "
+            "outside every category of the privacy statement)."
+        ),
+        "type": "object",
+        "additionalProperties": _KEY,
+    },
+    "due_dates": {
+        "description": (
+            "Per category the record has fields in (the policy's order), the date that part "
+            "is due to be removed, or null where the record's own dates do not tell."
+        ),
+        "type": "object",
+        "additionalProperties": {"type": ["string", "null"], "format": "date"},
+    },
+}
+
+
+def json_schema(schema_id: str, version: int = FORMAT_VERSION) -> dict[str, Any]:
+    """The schema of format ``version``, with ``schema_id`` (the URL it is served at) as
+    ``$id``."""
+    if version not in FORMAT_VERSIONS:
+        raise ValueError(f"no export format version {version}")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": schema_id,
-        "title": "Privacy portal data export, version 1",
+        "title": f"Privacy portal data export, version {version}",
         "description": (
             "A copy of the personal data a firm holds about one person (GDPR art. 15 and 20), "
             "with per category the purposes, legal basis, retention and recipients, and per "
@@ -252,7 +293,7 @@ def json_schema(schema_id: str) -> dict[str, Any]:
             ],
             {
                 "format": {"const": FORMAT_NAME},
-                "version": {"const": FORMAT_VERSION},
+                "version": {"const": version},
                 "schema": {"type": "string", "format": "uri"},
                 "exported_at": {"type": "string", "format": "date-time"},
                 "gathered_at": {"type": "string", "format": "date-time"},
@@ -274,5 +315,5 @@ def json_schema(schema_id: str) -> dict[str, Any]:
                 "records": {"type": "array", "items": {"$ref": "#/$defs/record"}},
             },
         ),
-        "$defs": _defs(),
+        "$defs": _defs(version),
     }

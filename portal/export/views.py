@@ -33,7 +33,7 @@ from ..models.base import utcnow
 from ..policy import current_policy
 from . import offline, services
 from .forms import DownloadForm
-from .schema import FORMAT_VERSION, json_schema
+from .schema import FORMAT_VERSION, FORMAT_VERSIONS, json_schema
 from .writers import json_chunks, zip_chunks
 
 bp = Blueprint("export", __name__, url_prefix="/export")
@@ -130,10 +130,10 @@ def download_csv() -> Response:
 @bp.get("/schema/v<int:version>.json")
 def schema(version: int) -> Response:
     """The JSON Schema of an export format version: public, the same for everyone, cacheable."""
-    if version != FORMAT_VERSION:
+    if version not in FORMAT_VERSIONS:
         abort(404)
     url = url_for("export.schema", version=version, _external=True)
-    body = orjson.dumps(json_schema(url), option=orjson.OPT_INDENT_2)
+    body = orjson.dumps(json_schema(url, version), option=orjson.OPT_INDENT_2)
     response = Response(body, mimetype="application/schema+json")
     response.set_etag(hashlib.sha256(body).hexdigest())
     response.headers["Cache-Control"] = f"public, max-age={SCHEMA_MAX_AGE}"

@@ -18,13 +18,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain, islice
-from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 
-from .document import NO_DAY, ExportDocument, day_key, firm_day_at_start, local_key
+from .document import ExportDocument
 
 #: Bytes per chunk handed to the web server.
 CHUNK_SIZE = 64 * 1024
@@ -63,39 +62,6 @@ _RECORDS_PER_CHUNK = 64
 _EMPTY = (b"",)
 
 
-#: A record's keys, in the order of the JSON format (and its category mapping before its dates).
-_RECORD_KEYS = (
-    "source",
-    "system",
-    "record_type",
-    "record_id",
-    "parent",
-    "link",
-    "matched",
-    "fields",
-    "categories",
-    "dates",
-)
-_RECORD_ITEMS = itemgetter(*_RECORD_KEYS)
-
-
-def _record_items(record: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What :data:`_RECORD_ITEMS` gives, for a record without some keys (None for those)."""
-    get = record.get
-    return (
-        record["source"],
-        get("system"),
-        record["record_type"],
-        record["record_id"],
-        get("parent"),
-        get("link"),
-        get("matched"),
-        record["fields"],
-        get("categories"),
-        get("dates"),
-    )
-
-
 def neutralise(text: str) -> str:
     """Make a cell that a spreadsheet could run as a formula plain text (prefix ``'``)."""
     if text[:1] in _FORMULA_STARTS:
@@ -124,76 +90,21 @@ def _text(value: Any) -> str:
 
 
 def json_chunks(document: ExportDocument) -> Iterator[bytes]:
-    """The JSON export (format version 1), in chunks; records one per line.
+    """The JSON export (format version 2), in chunks; records one per line.
 
-    Records are put together with the least Python per record and serialised by orjson, about
-    :data:`CHUNK_SIZE` bytes at a time: the record's plan is found by its field names (the
-    category mapping only compared, see :meth:`~.document.ExportDocument.shape`), and its
-    ``categories`` array comes ready-made, remembered per plan and day its due dates count from
-    (:func:`~.document.day_key`), else from :meth:`~.document.ExportDocument.categories_json`.
+    The records are prepared when gathered (:mod:`.prepare`): each is serialised by orjson as
+    it is, about :data:`CHUNK_SIZE` bytes at a time.
     """
     head = orjson.dumps(document.header())
     lead = head[:-1] + b',"records":[\n'
     dumps = orjson.dumps
-    shapes = document.shapes
-    remember_shape = document.remember_shape
-    categories_json = document.categories_json_by_day
-    no_day = NO_DAY
-    firm_day = firm_day_at_start
-    hours = document.day_hours
-    zone = document.zone
-    records = iter(document.records)
+    records = document.records
+    total = len(records)
+    start = 0
     per_chunk = _RECORDS_PER_CHUNK
-    batch: list[dict[str, Any]] = []
-    append = batch.append
-    key: str | None
-    while True:
-        batch.clear()
-        for record in islice(records, per_chunk):
-            try:
-                items = _RECORD_ITEMS(record)
-            except KeyError:
-                items = _record_items(record)
-            source, system, rtype, record_id, parent, link, matched, fields, mapping, dates = items
-            dates = dates or {}
-            names = tuple(fields)
-            shape = shapes.get(names)
-            if shape is None or shape[0] != (mapping or {}):
-                shape = remember_shape(record, names)
-            _mapping, plan, date_keys, by_day_json, _by_day_text = shape
-            if date_keys is None:
-                key = None
-            else:  # day_key(), inlined
-                key = no_day
-                for name in date_keys:
-                    raw = dates.get(name)
-                    if raw is not None:
-                        if raw.__class__ is not str:
-                            key = None
-                        elif len(raw) <= 10 or firm_day(raw, hours):
-                            key = raw[:11]
-                        else:  # near midnight, or another offset: the firm's day, read
-                            key = local_key(raw, hours, zone)
-                        break
-            categories = by_day_json.get(key)
-            if categories is None:
-                categories = categories_json(plan, dates, key)
-            append(
-                {
-                    "source": source,
-                    "system": system,
-                    "record_type": rtype,
-                    "record_id": record_id if record_id.__class__ is str else str(record_id),
-                    "parent": parent,
-                    "link": link,
-                    "matched": matched,
-                    "fields": fields,
-                    "dates": dates,
-                    "categories": categories,
-                }
-            )
-        if not batch:
-            break
+    while start < total:
+        batch = records[start : start + per_chunk]
+        start += per_chunk
         if lead:
             chunk = lead + b",\n".join(map(dumps, batch))
             lead = b""
@@ -281,50 +192,45 @@ class _Sink:
 def csv_rows(document: ExportDocument, kind: RecordType) -> Iterator[list[str]]:
     """The rows of ``kind``'s CSV file (without the header), one per record.
 
-    The plan and the ``due_dates`` cell are found as the JSON writer finds its ``categories``
-    (by field names, and per plan by the day the due dates count from); a cell is only handed
-    to :func:`cell` when it is no text or its first character could start a formula.
+    A cell is only handed to :func:`cell` when it is no text or its first character could
+    start a formula; the ``categories`` and ``due_dates`` cells are remembered per record's
+    due dates.
     """
     records = document.records
-    shapes = document.shapes
-    hours = document.day_hours
-    zone = document.zone
-    remember_shape = document.remember_shape
-    due_text_by_day = document.due_text_by_day
     starts = _FORMULA_STARTS
     source = neutralise(kind.source)
     record_type = neutralise(kind.record_type)
     names = list(kind.fields)
     date_keys = list(kind.dates)
+    #: Per tuple of (category, due date): the categories cell and the due dates cell.
+    due_cells: dict[tuple[tuple[str, str | None], ...], tuple[str, str]] = {}
     for record in map(records.__getitem__, kind.positions):
-        try:
-            items = _RECORD_ITEMS(record)
-        except KeyError:
-            items = _record_items(record)
-        _source, system, _type, record_id, parent, link, _matched, fields, mapping, dates = items
-        dates = dates or {}
-        shape = shapes.get(record_names := tuple(fields))
-        if shape is None or shape[0] != (mapping or {}):
-            shape = remember_shape(record, record_names)
-        plan = shape[1]
-        key = day_key(plan, dates, hours, zone)
-        due_text = plan.by_day_text.get(key)
-        if due_text is None:
-            due_text = due_text_by_day(plan, dates, key)
+        fields = record["fields"]
+        dates = record["dates"]
+        dues = tuple(record["due_dates"].items())
+        cells = due_cells.get(dues)
+        if cells is None:
+            if len(due_cells) >= _SHAPES_REMEMBERED:
+                due_cells.clear()
+            cells = due_cells[dues] = (
+                ", ".join([key for key, _day in dues]),
+                ", ".join([f"{key}: {day}" for key, day in dues if day]),
+            )
+        system = record["system"]
+        record_id = record["record_id"]
+        parent = record["parent"]
         parent_id = parent.get("record_id") if parent else None
+        link = record["link"]
         yield [
             source,
             system if system.__class__ is str and system[:1] not in starts else _text(system),
             record_type,
-            record_id
-            if record_id.__class__ is str and record_id[:1] not in starts
-            else _text(record_id),
+            record_id if record_id[:1] not in starts else _text(record_id),
             parent_id
             if parent_id.__class__ is str and parent_id[:1] not in starts
             else _text(parent_id),
             link if link.__class__ is str and link[:1] not in starts else _text(link),
-            plan.keys_text,
-            due_text,
+            *cells,
             *[
                 value if value.__class__ is str and value[:1] not in starts else cell(value)
                 for value in chain(map(fields.get, names), map(dates.get, date_keys))

@@ -141,6 +141,9 @@ def due_date(policy: Policy, category: Category | None, dates: Mapping[str, str]
 def by_category(policy: Policy, records: Iterable[Mapping[str, Any]]) -> list[CategoryView]:
     """Split every record into its per-category parts, in the policy's category order.
 
+    A part's due date is the one the record was prepared with when it was gathered
+    (:mod:`portal.export.prepare`, what the export says too), else worked out from its dates.
+
     Categories without data are included (the customer sees that nothing is held there);
     data in a category the policy lacks is grouped under :data:`OTHER`. Records without any
     field (every value empty) come last, under :data:`EMPTY`, so every record is listed.
@@ -157,11 +160,14 @@ def by_category(policy: Policy, records: Iterable[Mapping[str, Any]]) -> list[Ca
             if key not in parts:
                 key = OTHER
             fields_by_category.setdefault(key, {})[name] = value
+        prepared = record.get("due_dates")
         for key, fields in fields_by_category.items():
-            category = policy.category(key)
-            parts.setdefault(key, []).append(
-                RecordPart(record, fields, due_date(policy, category, record.get("dates", {})))
-            )
+            if prepared is not None and key in prepared:  # worked out when it was gathered
+                day = prepared[key]
+                due = date.fromisoformat(day) if day else None
+            else:
+                due = due_date(policy, policy.category(key), record.get("dates", {}))
+            parts.setdefault(key, []).append(RecordPart(record, fields, due))
     views = []
     for key, record_parts in parts.items():
         category = policy.category(key)

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 from flask import current_app
 from sqlalchemy import delete, select
 
@@ -26,6 +25,7 @@ from ..models import Customer
 from ..models.base import utcnow
 from ..models.gathering import GatheredSnapshot
 from ..policy import current_policy
+from ..settings import firm_zone
 from .sources import build_sources
 
 
@@ -70,7 +70,8 @@ class SourceOutcome:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A decrypted gathering: when, per-source outcomes, and the records as plain dicts."""
+    """A decrypted gathering: when, per-source outcomes, and the records as plain dicts,
+    prepared for the export (:mod:`portal.export.prepare`: with their due dates)."""
 
     id: int
     gathered_at: datetime
@@ -124,9 +125,13 @@ def gather_for(customer: Customer, *, staff_id: int | None = None) -> Snapshot:
         )
     finally:
         built.close()
-    order = {s.key: i for i, s in enumerate(current_policy().sources)}
+    from ..export.prepare import prepare_records, stored  # the export imports this module
+
+    policy = current_policy()
+    order = {s.key: i for i, s in enumerate(policy.sources)}
     outcomes = sorted(_outcomes(result), key=lambda o: order.get(o.key, len(order)))
-    records = [r.to_dict() for r in result.records]
+    zone = firm_zone()
+    records = prepare_records((r.to_dict() for r in result.records), policy, zone)
     now = utcnow()
     db.session.execute(delete(GatheredSnapshot).where(GatheredSnapshot.customer_id == customer.id))
     row = GatheredSnapshot(
@@ -134,7 +139,7 @@ def gather_for(customer: Customer, *, staff_id: int | None = None) -> Snapshot:
         created_at=now,
         expires_at=now + timedelta(minutes=settings.gathered_ttl_minutes),
         summary=[o.as_dict() for o in outcomes],
-        payload_encrypted=encrypt(orjson.dumps(records)),
+        payload_encrypted=encrypt(stored(records, policy, zone)),
     )
     db.session.add(row)
     from ..backoffice import health  # the back office imports this module
@@ -161,12 +166,14 @@ def gather_for(customer: Customer, *, staff_id: int | None = None) -> Snapshot:
 
 
 def _decode(row: GatheredSnapshot) -> Snapshot:
+    from ..export.prepare import from_stored
+
     return Snapshot(
         id=row.id,
         gathered_at=row.created_at,
         expires_at=row.expires_at,
         sources=tuple(SourceOutcome.from_dict(s) for s in row.summary),
-        records=tuple(orjson.loads(decrypt(row.payload_encrypted))),
+        records=from_stored(decrypt(row.payload_encrypted), current_policy(), firm_zone()),
     )
 
 

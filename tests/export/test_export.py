@@ -30,7 +30,7 @@ FILENAME = re.compile(
 
 
 def _schema(client: FlaskClient) -> dict[str, Any]:
-    response = client.get("/export/schema/v1.json")
+    response = client.get("/export/schema/v2.json")
     assert response.status_code == 200
     schema: dict[str, Any] = orjson.loads(response.data)
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -78,8 +78,8 @@ def test_the_json_export_holds_everything_of_the_demo_customer_and_validates(
     sanne: FlaskClient, simulators: SimulatorGroup
 ) -> None:
     data = _json(sanne)
-    assert data["format"] == "privacy-portal-export" and data["version"] == 1
-    assert data["schema"].endswith("/export/schema/v1.json")
+    assert data["format"] == "privacy-portal-export" and data["version"] == 2
+    assert data["schema"].endswith("/export/schema/v2.json")
     assert data["controller"]["name"] == "Voorbeeld IT Diensten B.V."
     assert data["subject"]["identifiers"] == [{"kind": "email", "value": SANNE}]
     assert data["complete"] is True
@@ -105,20 +105,24 @@ def test_the_json_export_holds_everything_of_the_demo_customer_and_validates(
 
     # the 2019 invoice: 7 years after the end of fiscal year 2019
     old = next(r for r in invoices if r["dates"]["invoice_date"].startswith("2019"))
-    part = next(c for c in old["categories"] if c["category"] == "invoices")
-    assert part["due_date"] == "2026-12-31"
-    assert part["legal_bases"] == ["legal_obligation"]
-    assert part["retention"] == {"kind": "period", "period": "P7Y", "starts": "end_of_fiscal_year"}
-    assert "belastingdienst" in part["recipients"] or part["recipients"]
+    assert old["due_dates"]["invoices"] == "2026-12-31"
+    assert old["categories"]["invoice_id"] == "invoices"
 
+    # what the invoices category means is said once, for all its records
     categories = {c["key"]: c for c in data["categories"]}
     invoices_category = categories["invoices"]
+    assert invoices_category["purposes"][0]["legal_basis"] == "legal_obligation"
     assert invoices_category["purposes"][0]["legal_basis_article"] == "6(1)(c)"
+    assert invoices_category["retention"]["period"] == "P7Y"
+    assert invoices_category["retention"]["starts"] == "end_of_fiscal_year"
     assert "7 jaar" in invoices_category["retention"]["text"]
-    assert {r["key"] for r in invoices_category["recipients"]} >= set(part["recipients"])
+    assert {"moneybird", "tax-authority"} <= {r["key"] for r in invoices_category["recipients"]}
     for record in records:
         assert record["matched"]["value"] == SANNE
         assert record["categories"], record["record_id"]
+        # every field in a category that the file describes, and a due date per category
+        assert set(record["categories"]) == set(record["fields"])
+        assert set(record["categories"].values()) == set(record["due_dates"]) <= set(categories)
 
     text = orjson.dumps(data).decode()
     for other in NEAR_MISSES:
@@ -243,7 +247,7 @@ def test_each_export_is_recorded_without_personal_data_and_audited(
         exports = recent_exports(customer)
         assert [e.format for e in exports] == ["csv", "json"]
         first = exports[-1]
-        assert first.complete and first.record_count > 100 and first.format_version == 1
+        assert first.complete and first.record_count > 100 and first.format_version == 2
         assert {s["key"]: s["status"] for s in first.sources}["invoicing"] == "complete"
         stored = str([(e.sources, e.record_count, e.format) for e in exports]).lower()
         assert "sanne" not in stored and "oudegracht" not in stored
@@ -257,19 +261,23 @@ def test_each_export_is_recorded_without_personal_data_and_audited(
     assert "Uw downloads" in page and "CSV (ZIP)" in page and "JSON" in page
 
 
-def test_the_schema_is_public_and_cacheable(client: FlaskClient) -> None:
-    response = client.get("/export/schema/v1.json")
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_schema_is_public_and_cacheable(client: FlaskClient, version: int) -> None:
+    """Version 2 is written now; version 1 stays served for the files written in it."""
+    response = client.get(f"/export/schema/v{version}.json")
     assert response.status_code == 200
     assert response.mimetype == "application/schema+json"
     assert "public" in response.headers["Cache-Control"]
     schema = orjson.loads(response.data)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"].endswith("/export/schema/v1.json")
+    assert schema["$id"].endswith(f"/export/schema/v{version}.json")
+    assert schema["properties"]["version"] == {"const": version}
+    jsonschema.Draft202012Validator.check_schema(schema)
     again = client.get(
-        "/export/schema/v1.json", headers={"If-None-Match": response.headers["ETag"]}
+        f"/export/schema/v{version}.json", headers={"If-None-Match": response.headers["ETag"]}
     )
     assert again.status_code == 304
-    assert client.get("/export/schema/v2.json").status_code == 404
+    assert client.get("/export/schema/v3.json").status_code == 404
 
 
 @pytest.mark.parametrize("path", ["/export/", "/export/json", "/export/csv"])
@@ -317,7 +325,7 @@ def test_overview_offers_both_downloads(sanne: FlaskClient) -> None:
 
 
 def test_the_schema_stays_cacheable_for_a_signed_in_customer(sanne: FlaskClient) -> None:
-    response = sanne.get("/export/schema/v1.json")
+    response = sanne.get("/export/schema/v2.json")
     assert "public" in response.headers["Cache-Control"]
     assert "no-store" not in response.headers["Cache-Control"]
     assert sanne.get("/export/").headers["Cache-Control"] == "no-store"

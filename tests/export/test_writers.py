@@ -1,10 +1,12 @@
-"""The writers' shortcuts (plans by field names, due dates by day) give what the plain path gives.
+"""Prepared records and the writers: their shortcuts give what the plain path gives.
 
-The plain path is :meth:`ExportDocument.entries` (every record worked out on its own) for JSON,
-:meth:`ExportDocument.due_dates` for the CSV ``due_dates`` cell and
-:meth:`HtmlRecords.record` over :meth:`ExportDocument.parts` for index.html. The records mix
-shapes that share field names, dates that cannot be read, and categories counted from different
-dates, each several times so the remembered answers are used too.
+Records are prepared once when gathered (:mod:`portal.export.prepare`: due dates remembered per
+record shape and day); the plain path is the due date worked out from each record's own dates
+(:func:`portal.gathering.presentation.due_date`, what the overview and the erasure use). The
+JSON writer writes the prepared records as they are; the CSV ``due_dates`` cell and index.html
+(:meth:`HtmlRecords.record` over :meth:`ExportDocument.parts`) must say the same. The records
+mix shapes that share field names, dates that cannot be read, and categories counted from
+different dates, each several times so the remembered answers are used too.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from flask import Flask
 
 from portal.export.document import ExportDocument, build_document
 from portal.export.offline import HtmlRecords
-from portal.export.schema import json_schema
+from portal.export.prepare import Preparer, from_stored, prepare_records, stored
+from portal.export.schema import RECORD_KEYS, json_schema
 from portal.export.writers import csv_rows, json_chunks, record_types
 from portal.gathering import SourceOutcome
+from portal.gathering.presentation import OTHER, due_date
 from portal.policy import current_policy
+from portal.settings import firm_zone
 
 EMAIL = "sanne.devries@example.nl"
 
@@ -140,10 +145,10 @@ def _document(records: list[dict[str, Any]]) -> ExportDocument:
         locale="nl",
         exported_at=now,
         gathered_at=now,
-        schema_url="http://localhost/export/schema/v1.json",
+        schema_url="http://localhost/export/schema/v2.json",
         identifiers=[{"kind": "email", "value": EMAIL}],
         outcomes=[SourceOutcome("webshop", "woocommerce", "complete", None, None, (), 0, 0.0)],
-        records=records,
+        records=prepare_records(records, current_policy()),
     )
 
 
@@ -153,50 +158,74 @@ def document(app: Flask) -> Iterator[ExportDocument]:
         yield _document(_records())
 
 
-def test_the_json_records_are_the_documents_entries(document: ExportDocument) -> None:
+def test_the_json_records_are_the_prepared_records(document: ExportDocument) -> None:
     data = b"".join(json_chunks(document))
     lines = data.split(b"\n")
     assert lines[-2:] == [b"]}", b""]
     assert len(lines) == len(document.records) + 3  # head, a line per record, the end
     exported = orjson.loads(data)
-    assert exported["records"] == orjson.loads(orjson.dumps(list(document.entries())))
-    orders = [
-        next(c["due_date"] for c in r["categories"] if c["category"] == "orders")
-        for r in exported["records"][:6]
-    ]
+    assert exported["records"] == orjson.loads(orjson.dumps(list(document.records)))
+    assert all(tuple(record) == RECORD_KEYS for record in exported["records"])
+    orders = [r["due_dates"]["orders"] for r in exported["records"][:6]]
     # 24 months after the created date, after the last order; unreadable dates count none
     assert orders == ["2022-03-04", "2023-06-30", "2022-01-01", "2023-05-01", None, None]
 
 
-def test_the_json_of_every_kind_of_record_is_valid_against_the_schema(app: Flask) -> None:
-    """Every record a connector can give (dates are always text there: ``Record.to_dict``)."""
-    schema = json_schema("http://localhost/export/schema/v1.json")
-    records = [
-        r for r in _records() if all(isinstance(v, str) for v in (r.get("dates") or {}).values())
-    ]
+def test_prepared_due_dates_are_those_of_each_record_on_its_own(app: Flask) -> None:
+    """The shortcuts by shape and day give what each record's own dates give, for every
+    category of every record (and a preparer that saw other records first agrees with one
+    that sees the record alone)."""
     with app.test_request_context():
-        data = orjson.loads(b"".join(json_chunks(_document(records))))
+        policy = current_policy()
+        zone = firm_zone()
+        shared = Preparer(policy, zone)
+        records = _records()
+        for record, prepared in zip(records, map(shared, records), strict=True):
+            assert prepared == Preparer(policy, zone)(record)
+            dates = prepared["dates"]
+            assert all(isinstance(value, str) for value in dates.values())
+            assert isinstance(prepared["record_id"], str)
+            for key, due in prepared["due_dates"].items():
+                expected = due_date(policy, policy.category(key), dates)
+                assert due == (expected.isoformat() if expected else None), (key, dates)
+            # every field in exactly one category the policy has (or other), in policy order
+            assert set(prepared["categories"]) == set(prepared["fields"])
+            order = [c.key for c in policy.categories] + [OTHER]
+            keys = list(prepared["due_dates"])
+            assert keys == sorted(set(prepared["categories"].values()), key=order.index)
+
+
+def test_the_json_of_every_kind_of_record_is_valid_against_the_schema(app: Flask) -> None:
+    schema = json_schema("http://localhost/export/schema/v2.json")
+    with app.test_request_context():
+        data = orjson.loads(b"".join(json_chunks(_document(_records()))))
     jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     ).validate(data)
-    assert any(r["fields"] == {} and r["categories"] == [] for r in data["records"])
+    assert any(
+        r["fields"] == {} and r["categories"] == {} and r["due_dates"] == {}
+        for r in data["records"]
+    )
+    # a category the policy lacks ("x"), or none at all: shown under other
+    unknown = next(r for r in data["records"] if r["categories"].get("total") == "invoices")
+    assert unknown["categories"]["billing_email"] == OTHER
+    assert unknown["due_dates"] == {"orders": "2022-03-04", "invoices": "2027-12-31", OTHER: None}
+    unmapped = next(r for r in data["records"] if r["link"])
+    assert set(unmapped["categories"].values()) == {OTHER} and unmapped["dates"] == {}
+    with pytest.raises(jsonschema.ValidationError):  # version 1 described records otherwise
+        jsonschema.validate(data, json_schema("http://localhost/export/schema/v1.json", 1))
 
 
 def test_due_dates_count_from_the_firms_day(document: ExportDocument) -> None:
     """A payment at 23:30 UTC on New Year's Eve was made on New Year's Day in Amsterdam: it
     is kept seven years after the end of *that* fiscal year. The export (fast paths and all)
     says what the overview and the erasure say."""
-    from portal.gathering.presentation import due_date
-
     policy = current_policy()
     payment = policy.category("payment")
     due = {
-        record["dates"]["created"]: entry_due
-        for record, entry in zip(document.records, document.entries(), strict=True)
+        record["dates"]["created"]: record["due_dates"]["payment"]
+        for record in document.records
         if record["fields"].get("payment_method") == "ideal"
-        for entry_due in [
-            next(c["due_date"] for c in entry["categories"] if c["category"] == "payment")
-        ]
     }
     assert due == {
         "2023-12-31T23:30:00Z": "2031-12-31",  # 00:30 on 1 January in Amsterdam
@@ -208,21 +237,17 @@ def test_due_dates_count_from_the_firms_day(document: ExportDocument) -> None:
     }
     for created, expected in due.items():
         assert due_date(policy, payment, {"created": created}).isoformat() == expected
-    # The JSON writer's and the CSV's shortcuts agree (the tests above compare them).
-    data = b"".join(json_chunks(document))
-    assert data.count(b'"due_date":"2031-12-31"') >= 4
 
 
-def test_the_csv_due_dates_are_the_documents(document: ExportDocument) -> None:
+def test_the_csv_due_dates_are_the_records(document: ExportDocument) -> None:
     for kind in record_types(document.records):
         rows = list(csv_rows(document, kind))
         records = [document.records[i] for i in kind.positions]
         assert len(rows) == len(records)
         for record, row in zip(records, rows, strict=True):
-            plan = document.plan(record)
-            dues = document.due_dates(plan, record.get("dates") or {})
-            expected = ", ".join(f"{k}: {d}" for k, d in zip(plan.keys, dues, strict=True) if d)
-            assert row[6:8] == [plan.keys_text, expected]
+            dues = record["due_dates"]
+            expected = ", ".join(f"{key}: {day}" for key, day in dues.items() if day)
+            assert row[6:8] == [", ".join(dues), expected]
             assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row), row
     text = io.StringIO()
     csv.writer(text).writerows(csv_rows(document, record_types(document.records)[0]))
@@ -242,3 +267,49 @@ def test_the_html_tables_are_those_of_each_record_on_its_own(app: Flask) -> None
         support = "".join(fast.section("support"))
     assert "<script" not in support and "&lt;b&gt;" not in support
     assert "Lekt &amp; druppelt" in support  # tags go (nh3), then the rest is escaped
+
+
+def test_a_stored_snapshot_is_prepared_again_only_when_the_policy_changed(app: Flask) -> None:
+    with app.test_request_context():
+        policy = current_policy()
+        zone = firm_zone()
+        raw = _records()
+        prepared = prepare_records(raw, policy, zone)
+        expected = orjson.loads(orjson.dumps(prepared))
+        data = stored(prepared, policy, zone)
+        assert list(from_stored(data, policy, zone)) == expected
+        # stored as prepared: read as it is (a changed due date shows it was not redone)
+        marked = orjson.loads(data)
+        marked["records"][0]["due_dates"]["orders"] = "2099-01-01"
+        assert from_stored(orjson.dumps(marked), policy, zone)[0]["due_dates"]["orders"] == (
+            "2099-01-01"
+        )
+        # another policy (or time zone), or records stored before they were prepared: redone
+        changed = policy.model_copy(
+            update={"controller": policy.controller.model_copy(update={"fiscal_year_end": "06-30"})}
+        )
+        assert from_stored(orjson.dumps(marked), changed, zone)[0]["due_dates"]["orders"] == (
+            "2022-03-04"
+        )
+        other_zone = from_stored(orjson.dumps(marked), policy, UTC)
+        assert other_zone[0]["due_dates"]["orders"] == "2022-03-04"
+        assert list(from_stored(orjson.dumps(raw), policy, zone)) == expected
+
+
+def test_index_html_lists_the_records_without_values(app: Flask) -> None:
+    """A record whose values the system left all empty is in no category, but it is the
+    customer's: index.html lists it (where from and its id), as the CSV files and the JSON do."""
+    from portal.export import offline
+
+    records = _records()
+    with app.test_request_context():
+        page = "".join(offline.index_html(_document(records)))
+    section = page[page.index('id="without-values"') :]
+    section = section[: section.index("</section>")]
+    empty = [r for r in records if not r["fields"]]
+    assert len(empty) == 3
+    assert section.count("<li>") == len(empty)
+    assert all(f" {r['record_id']}</li>" in section for r in empty)
+    with app.test_request_context():
+        others = [r for r in records if r["fields"]]
+        assert 'id="without-values"' not in "".join(offline.index_html(_document(others)))

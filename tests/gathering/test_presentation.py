@@ -43,6 +43,21 @@ def test_invoice_due_date_is_end_of_fiscal_year_plus_seven_years() -> None:
     assert views["contact"].parts[0].due_date is None
 
 
+def test_a_prepared_record_shows_the_due_dates_it_was_prepared_with() -> None:
+    """The overview says what the export says: the due dates worked out when the records were
+    gathered (portal.export.prepare), the same for both as long as the snapshot lives."""
+    from portal.export.prepare import prepare_records
+
+    prepared = prepare_records([_record()], POLICY, None)[0]
+    assert prepared["due_dates"] == {"contact": None, "invoices": "2026-12-31"}
+    views = {v.key: v for v in by_category(POLICY, [prepared])}
+    assert views["invoices"].parts[0].due_date == date(2026, 12, 31)
+    prepared["due_dates"]["invoices"] = "2027-12-31"  # what it was prepared with counts
+    views = {v.key: v for v in by_category(POLICY, [prepared])}
+    assert views["invoices"].parts[0].due_date == date(2027, 12, 31)
+    assert views["contact"].parts[0].due_date is None
+
+
 def test_why_who_and_where_come_from_the_policy() -> None:
     invoices = next(v for v in by_category(POLICY, [_record()]) if v.key == "invoices")
     assert [p.key for p in invoices.purposes] == ["invoicing"]
