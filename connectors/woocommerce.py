@@ -186,8 +186,13 @@ class WooCommerceConnector(BaseConnector):
         )
 
     def find(self, run: Run) -> Iterator[Candidate]:
-        """Customers by exact e-mail, then guest orders by e-mail search (filtered exactly)."""
+        """Customers by exact e-mail, then guest orders by e-mail search (filtered exactly).
+
+        The guest orders are searched first: a customer's "last order" is the latest order
+        billed to their address, in their account or as a guest, and it dates all their orders.
+        """
         emails = run.identity.values(IdentifierKind.EMAIL)
+        searched = {email: self._billed_to(run, email) for email in emails}
         for email in emails:
             pages = link_header_pages(run.http, "customers", params={"email": email, "role": "all"})
             for customer in items(pages):
@@ -195,23 +200,9 @@ class WooCommerceConnector(BaseConnector):
                     "customer",
                     expect_id(customer, "woocommerce customer"),
                     ((IdentifierKind.EMAIL, customer.get("email")),),
-                    customer,
+                    {**customer, _LAST_ORDER: searched[email][1]},
                 )
-        for email in emails:
-            found = run.related("guest_orders", partial(self._search_orders, run, email))
-            billed = [
-                (order, expect_dict(order.get("billing", {}), "woocommerce order billing"))
-                for order in found
-            ]
-            # A guest's "last order" is the latest of the orders billed to exactly this
-            # address (the search is fuzzy: others' orders never count). Only those orders
-            # carry it, and only they can match.
-            theirs = [
-                parse_datetime(order.get("date_created_gmt"), "order date")
-                for order, billing in billed
-                if try_normalize(IdentifierKind.EMAIL, billing.get("email")) == email
-            ]
-            last_order = max((d for d in theirs if d is not None), default=None)
+        for billed, last_order in searched.values():
             for order, billing in billed:
                 yield Candidate(
                     "order",
@@ -220,11 +211,27 @@ class WooCommerceConnector(BaseConnector):
                     {**order, _LAST_ORDER: last_order},
                 )
 
+    def _billed_to(self, run: Run, email: str) -> tuple[list[tuple[JSONDict, JSONDict]], Any]:
+        """The orders the search finds for ``email`` with their billing, and the latest date of
+        those billed to exactly this address (the search is fuzzy: others' orders never count;
+        only the orders billed to it can match)."""
+        found = run.related("guest_orders", partial(self._search_orders, run, email))
+        billed = [
+            (order, expect_dict(order.get("billing", {}), "woocommerce order billing"))
+            for order in found
+        ]
+        theirs = [
+            parse_datetime(order.get("date_created_gmt"), "order date")
+            for order, billing in billed
+            if try_normalize(IdentifierKind.EMAIL, billing.get("email")) == email
+        ]
+        return billed, max((d for d in theirs if d is not None), default=None)
+
     def expand(self, run: Run, match: Match) -> Iterator[Draft]:
         """A customer with its orders and their notes, or a guest order with its notes."""
         raw = dict(match.candidate.raw)
+        last_order = raw.pop(_LAST_ORDER, None)
         if match.candidate.record_type == "order":
-            last_order = raw.pop(_LAST_ORDER, None)
             yield from self._order(run, raw, parent=None, last_order=last_order)
             return
         customer_id = match.candidate.record_id
@@ -233,7 +240,8 @@ class WooCommerceConnector(BaseConnector):
             lambda: items(link_header_pages(run.http, "orders", params={"customer": customer_id})),
         )
         created = [parse_datetime(o.get("date_created_gmt"), "order date") for o in orders]
-        last_order = max((d for d in created if d is not None), default=None)
+        # the latest of the account's orders and those billed to the address as a guest
+        last_order = max((d for d in [*created, last_order] if d is not None), default=None)
         yield self._customer(raw, last_order)
         for order in orders:
             # "24 months after your last order" counts from the customer's last order, for

@@ -103,6 +103,40 @@ def test_woocommerce_customer_orders_notes_and_guest_orders(
     assert all(SANNE not in r.url.path for r in requests)
 
 
+def test_woocommerce_last_order_counts_guest_orders_for_the_account_too(
+    no_wait: RetryPolicy, sanne: Identity
+) -> None:
+    """Orders are kept 24 months after the customer's last order: an order placed as a guest
+    at her address after her last account order is her last order, for her account's orders
+    too (and not the other Sanne's even later one, found by the same fuzzy search)."""
+
+    def route(request: httpx.Request) -> httpx.Response | None:
+        response = woo_route(request)
+        if response is not None and "search" in request.url.params:
+            orders = response.json()
+            for order in orders:
+                if order["id"] == 1977:  # her guest order, now the newest of hers
+                    order["date_created_gmt"] = "2026-01-05T09:00:00"
+                elif order["id"] == 1999:  # the other Sanne's
+                    order["date_created_gmt"] = "2026-06-01T09:00:00"
+            return httpx.Response(200, json=orders)
+        return response
+
+    connector, _requests = build("woocommerce", WOO, route, no_wait)
+    result = fetch(connector, sanne)
+    newest = "2026-01-05T09:00:00+00:00"
+    customer = next(r for r in result.records if r.record_type == "customer")
+    assert customer.dates["last_order"].isoformat() == newest
+    orders = [r for r in result.records if r.record_type in ("order", "order_note")]
+    assert {r.record_id for r in orders if r.record_type == "order"} == {
+        "2103",
+        "2088",
+        "2041",
+        "1977",
+    }
+    assert {r.dates["last_order"].isoformat() for r in orders} == {newest}
+
+
 def test_woocommerce_category_overrides_from_config(no_wait: RetryPolicy, sanne: Identity) -> None:
     config = {
         **WOO,
