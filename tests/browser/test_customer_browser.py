@@ -163,3 +163,61 @@ def test_every_customer_page_in_both_languages_with_a_source_down_and_no_javascr
     axe.assert_clean()
     axe_context.close()
     context.close()
+
+
+def test_records_with_nothing_filled_in_pass_axe_in_both_languages(
+    app: Flask, server: str, chromium: Any
+) -> None:
+    """A record whose every value the system left empty has its own group on the overview and
+    its own page: both open by keyboard and pass axe-core, in Dutch and in English."""
+    import orjson
+    import sqlalchemy as sa
+
+    from portal import crypto
+    from portal.extensions import db
+    from portal.models import GatheredSnapshot
+
+    context = chromium.new_context(bypass_csp=True)
+    page = context.new_page()
+    axe = Axe()
+    _sign_in(app, page, server)
+    page.goto(server + "/mijn-gegevens/")  # gathers: her snapshot now exists
+    with app.app_context():
+        row = db.session.scalars(sa.select(GatheredSnapshot)).one()
+        stored = orjson.loads(crypto.decrypt(row.payload_encrypted))
+        empty = {
+            "source": "webshop",
+            "system": "woocommerce",
+            "record_type": "order",
+            "record_id": "7777",
+            "link": None,
+            "fields": {},
+            "categories": {},
+            "dates": {"created": "2024-05-01T10:00:00+00:00"},
+            "matched": {"kind": "email", "value": EMAIL},
+            "parent": None,
+        }
+        stored["records"].append(empty)
+        stored["prepared"] = "stale"  # prepared again when read, as after a policy change
+        row.payload_encrypted = crypto.encrypt(orjson.dumps(stored))
+        db.session.commit()
+    for language, heading in (
+        ("nl", "Gegevens waarin niets is ingevuld"),
+        ("en", "Records with nothing filled in"),
+    ):
+        page.goto(f"{server}/taal/{language}?next=/mijn-gegevens/")
+        group = page.locator("#cat-_empty")
+        assert heading in group.inner_text()
+        summary = group.locator("summary").first
+        summary.focus()
+        page.keyboard.press("Enter")
+        assert "7777" in group.inner_text()
+        axe.check(page, f"{language} /mijn-gegevens/")
+        page.goto(server + "/mijn-gegevens/_empty")
+        assert "7777" in page.locator("main").inner_text()
+        assert page.locator("main a.correct").count() == 0  # nothing there to correct
+        axe.check(page, f"{language} /mijn-gegevens/_empty")
+        page.goto(server + "/mijn-gegevens/identity")
+        assert page.locator("main a.correct").count() > 0  # as a category with values has
+    axe.assert_clean()
+    context.close()
