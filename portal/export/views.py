@@ -38,6 +38,13 @@ from .writers import json_chunks, zip_chunks
 
 bp = Blueprint("export", __name__, url_prefix="/export")
 
+
+@bp.app_template_global()
+def export_format_version() -> int:
+    """The format version the downloads are written in (the schema link beside the buttons)."""
+    return FORMAT_VERSION
+
+
 #: Each download may gather from every source; nobody needs more than this.
 DOWNLOAD_LIMIT = "10 per minute"
 #: How long browsers and proxies may keep the (public, unchanging) schema.

@@ -324,6 +324,14 @@ def test_overview_offers_both_downloads(sanne: FlaskClient) -> None:
     assert 'action="/export/csv"' in html
 
 
+def test_the_format_link_is_the_schema_the_downloads_are_written_in(sanne: FlaskClient) -> None:
+    data = orjson.loads(download(sanne, "json").data)
+    for page in ("/mijn-gegevens/", "/export/"):
+        html = sanne.get(page).get_data(as_text=True)
+        links = re.findall(r'href="([^"]*/export/schema/v\d+\.json)"', html)
+        assert links and all(data["schema"].endswith(link) for link in links), (page, links)
+
+
 def test_the_schema_stays_cacheable_for_a_signed_in_customer(sanne: FlaskClient) -> None:
     response = sanne.get("/export/schema/v2.json")
     assert "public" in response.headers["Cache-Control"]
