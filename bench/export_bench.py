@@ -31,7 +31,7 @@ import tempfile
 import time
 import tracemalloc
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ import orjson  # noqa: E402
 from portal import PROJECT_ROOT, create_app  # noqa: E402
 from portal.export import offline  # noqa: E402
 from portal.export.document import ExportDocument, build_document  # noqa: E402
-from portal.export.prepare import prepare_records  # noqa: E402
+from portal.export.prepare import Prepared, prepare_records  # noqa: E402
 from portal.export.writers import (  # noqa: E402
     COMPRESS_LEVEL,
     csv_rows,
@@ -139,7 +139,7 @@ def synthetic_records(n: int) -> list[dict[str, Any]]:
     return records
 
 
-def _document(records: list[dict[str, Any]]) -> ExportDocument:
+def _document(records: Sequence[dict[str, Any]]) -> ExportDocument:
     outcomes = [
         SourceOutcome(key, system, "complete", None, None, (), 0, 0.0)
         for key, system in (("webshop", "woocommerce"), ("invoicing", "moneybird"))
@@ -196,14 +196,14 @@ def _peak_mb(work: Callable[[], int]) -> float:
 def run(n: int, rounds: int = 3) -> dict[str, dict[str, float]]:
     """Measure preparing the records and both writers on ``n`` records; the figures per step."""
     raw = synthetic_records(n)
-    prepared: list[dict[str, Any]] = []
+    prepared: list[Prepared] = []
 
     def prepare() -> int:
-        prepared[:] = prepare_records(raw, current_policy())
-        return len(prepared)
+        prepared[:] = [prepare_records(raw, current_policy())]
+        return len(prepared[0])
 
     prepare_time, _count = _timed(prepare, rounds)
-    records = list(prepared)
+    records = prepared[0]  # as a snapshot holds them: prepared, with their fingerprint
 
     def baseline() -> int:
         return sum(len(orjson.dumps(r)) for r in records)

@@ -188,8 +188,10 @@ class WooCommerceConnector(BaseConnector):
     def find(self, run: Run) -> Iterator[Candidate]:
         """Customers by exact e-mail, then guest orders by e-mail search (filtered exactly).
 
-        The guest orders are searched first: a customer's "last order" is the latest order
-        billed to their address, in their account or as a guest, and it dates all their orders.
+        The guest orders are searched first, so that a customer's "last order", which dates the
+        account's orders and notes, also counts orders placed as a guest at the address their
+        account was found by (and a guest order's counts the orders the search finds billed to
+        its address, in an account or not).
         """
         emails = run.identity.values(IdentifierKind.EMAIL)
         searched = {email: self._billed_to(run, email) for email in emails}

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from ..gathering import Snapshot, current_or_gather
+from ..gathering.presentation import OTHER
 from ..models import Customer, RequestKind
 from ..policy import Policy
 from ..settings import firm_today
@@ -373,7 +374,10 @@ def _names(keys: list[str], lookup: Callable[[str], Any], locale: str) -> list[s
     names = []
     for key in keys:
         item = lookup(key)
-        names.append(item.name.get(locale) if item is not None else key)
+        if item is not None:
+            names.append(item.name.get(locale))
+        else:  # data outside every category is shown as "Other data" everywhere
+            names.append(_("Other data") if key == OTHER else key)
     return names
 
 

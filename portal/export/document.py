@@ -323,5 +323,5 @@ def build_document(
         identifiers=identifiers,
         sources=sources,
         categories=categories,
-        records=records if is_prepared(records) else prepare_records(records, policy),
+        records=records if is_prepared(records, policy) else prepare_records(records, policy),
     )

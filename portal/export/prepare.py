@@ -10,12 +10,14 @@ per record each time, and the JSON writer serialises the records as they are.
 
 A snapshot stores the :func:`fingerprint` of the policy and time zone it was prepared with; a
 snapshot prepared under another policy (or written before records were prepared) is prepared
-again when it is read (:func:`prepared`).
+again when it is read and marked stale (:func:`from_stored`), and the customer's data is then
+gathered anew (:func:`portal.gathering.latest`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
@@ -27,27 +29,34 @@ import orjson
 from ..gathering.presentation import OTHER, firm_zone, parse_dates
 from ..policy import Policy
 from ..policy.schema import START_DATE_KEYS
-from .schema import RECORD_KEYS
 
-#: The version of what :func:`prepare_records` makes (part of the :func:`fingerprint`).
-PREPARED_VERSION = 2
+#: The version of what :func:`prepare_records` makes (part of the :func:`fingerprint`): a
+#: change to what a record is prepared into, or to how its due dates are counted, bumps it.
+PREPARED_VERSION = 3
 #: Distinct record shapes and days remembered while preparing.
 _CACHE_SIZE = 16384
 _UNKNOWN = object()
 #: :func:`day_key` of a record without any of the dates its due dates count from (longer than
 #: any key made from a date).
 NO_DAY = "(no date at all)"
-#: What a date-time with a UTC offset of zero ends with.
-_UTC_ENDINGS = ("Z", "+00:00", "-00:00")
+#: An ISO date, or a date-time without an offset (the firm's own time) with a valid time of
+#: day and nothing after it: its first ten characters are its day, as the firm counts it.
+_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}(?:T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?)?")
+#: The same for a UTC date-time (``Z`` or a zero offset).
+_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-]00:00)")
+#: The years :func:`same_day_hours` looks at (the zone's offsets may differ outside them).
+_YEARS = ("1970", "2037")
 
 
 def same_day_hours(zone: tzinfo | None) -> tuple[str, str]:
-    """The UTC hours (``"HH"`` from, ``"HH"`` before) in which a UTC time falls on the same
-    calendar day in ``zone`` all year round: ``("00", "22")`` for Amsterdam (UTC+1, +2)."""
+    """The UTC hours (``"HH"`` from, ``"HH"`` before) in which a UTC time of the years
+    1970-2037 falls on the same calendar day in ``zone``: ``("00", "22")`` for Amsterdam
+    (UTC+1, +2)."""
     if zone is None:
         return "00", "24"
     offsets = [
-        (zone.utcoffset(datetime(2026, month, 15, 12)) or timedelta()).total_seconds() / 3600
+        (zone.utcoffset(datetime(year, month, 15, 12)) or timedelta()).total_seconds() / 3600
+        for year in range(int(_YEARS[0]), int(_YEARS[1]) + 1)
         for month in range(1, 13)
     ]
     start = max(0, ceil(-min(offsets)))
@@ -56,33 +65,37 @@ def same_day_hours(zone: tzinfo | None) -> tuple[str, str]:
 
 
 def firm_day_at_start(raw: str, hours: tuple[str, str]) -> bool:
-    """Whether the first ten characters of an ISO date or date-time are its day as the firm
-    counts it: a date, a date-time without an offset (the firm's own time), or a UTC time in
-    ``hours`` (:func:`same_day_hours`). A UTC time near midnight, or another offset, is put in
-    the firm's time zone by :func:`firm_day`.
+    """Whether the first ten characters of an ISO date or date-time are certainly its day as
+    the firm counts it: a date or a date-time without an offset (the firm's own time) in the
+    plain form, or a UTC time in ``hours`` (:func:`same_day_hours`). Anything else (another
+    offset, a UTC time near midnight, other forms, text that is no date) is read in full by
+    :func:`firm_day`. The day itself is not checked here (``2020-13-45`` passes).
     """
-    if len(raw) <= 10:
+    if _LOCAL.fullmatch(raw):
         return True
-    if raw.endswith(_UTC_ENDINGS):
-        return hours[0] <= raw[11:13] < hours[1]
-    return not (len(raw) >= 25 and raw[-6] in "+-" and raw[-3] == ":")
+    if _UTC.fullmatch(raw):
+        return hours[0] <= raw[11:13] < hours[1] and _YEARS[0] <= raw[:4] <= _YEARS[1]
+    return False
 
 
 def firm_day(raw: str, hours: tuple[str, str], zone: tzinfo | None) -> str | None:
     """The firm's day (``YYYY-MM-DD``) of an ISO date or date-time, or None if unreadable.
 
-    The first ten characters where :func:`firm_day_at_start` says so (not checked further);
-    else the moment is read and put in the firm's time zone ``zone``.
+    Read as :func:`~portal.gathering.presentation.parse_dates` reads it (what the overview's
+    and the erasure's due dates count from): a date-time with an offset is put in the firm's
+    time zone ``zone``. The first ten characters where :func:`firm_day_at_start` says so.
     """
     if firm_day_at_start(raw, hours):
         return raw[:10]
     try:
+        if "T" not in raw:
+            return date.fromisoformat(raw).isoformat()
         moment = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    if moment.tzinfo is None or zone is None:
-        return raw[:10]
-    return moment.astimezone(zone).date().isoformat()
+    if moment.tzinfo is not None and zone is not None:
+        moment = moment.astimezone(zone)
+    return moment.date().isoformat()
 
 
 #: Per policy object: the policy, the zone and their fingerprint (a policy is loaded once).
@@ -102,20 +115,39 @@ def fingerprint(policy: Policy, zone: tzinfo | None) -> str:
     return digest.hexdigest()
 
 
+class Prepared(tuple[dict[str, Any], ...]):
+    """Prepared records, with the :func:`fingerprint` they were prepared under and whether
+    they were prepared again when read (``stale``: stored under another policy or zone)."""
+
+    fingerprint: str
+    stale: bool
+
+    def __new__(
+        cls, records: Iterable[dict[str, Any]], fingerprint: str, *, stale: bool = False
+    ) -> Prepared:
+        made = super().__new__(cls, records)
+        made.fingerprint = fingerprint
+        made.stale = stale
+        return made
+
+
 def stored(records: Sequence[Mapping[str, Any]], policy: Policy, zone: tzinfo | None) -> bytes:
     """The prepared ``records`` as a snapshot stores them (JSON, with their fingerprint)."""
-    return orjson.dumps({"prepared": fingerprint(policy, zone), "records": records})
+    return orjson.dumps({"prepared": fingerprint(policy, zone), "records": list(records)})
 
 
-def from_stored(data: bytes, policy: Policy, zone: tzinfo | None) -> tuple[dict[str, Any], ...]:
-    """The records of a stored snapshot, prepared again when the policy, the time zone or
-    this code changed since (or when they were stored before records were prepared)."""
+def from_stored(data: bytes, policy: Policy, zone: tzinfo | None) -> Prepared:
+    """The records of a stored snapshot; prepared again (and marked ``stale``) when the
+    policy, the time zone or this code changed since, or when they were stored before records
+    were prepared. Fields in a category the newer policy added stay under other then: a stale
+    snapshot is gathered again where it can be (:func:`portal.gathering.latest`)."""
     loaded = orjson.loads(data)
+    current = fingerprint(policy, zone)
     if isinstance(loaded, dict):
-        if loaded.get("prepared") == fingerprint(policy, zone):
-            return tuple(loaded["records"])
+        if loaded.get("prepared") == current:
+            return Prepared(loaded["records"], current)
         loaded = loaded["records"]
-    return tuple(map(Preparer(policy, zone), loaded))
+    return Prepared(map(Preparer(policy, zone), loaded), current, stale=True)
 
 
 @dataclass(eq=False)
@@ -143,7 +175,8 @@ class Preparer:
 
     def __init__(self, policy: Policy, zone: tzinfo | None = None) -> None:
         self.policy = policy
-        self.zone = zone
+        #: The firm's time zone (by default the running application's; None outside one).
+        self.zone = zone if zone is not None else firm_zone()
         self.hours = same_day_hours(zone)
         self.order = [c.key for c in policy.categories] + [OTHER]
         self._fiscal_year_end = policy.controller.fiscal_year_end_tuple
@@ -214,26 +247,24 @@ class Preparer:
     def day_key(self, plan: _Plan, dates: Mapping[str, str]) -> str | None:
         """What the due dates of a record of ``plan`` with these ``dates`` depend on, as a key.
 
-        The firm's day of the first of the plan's date keys present, with ``T`` after it for a
-        date-time; :data:`NO_DAY` when none is present; None when the due dates depend on more
-        than one date, or the date is not an ISO date or date-time (then they are computed for
-        the record alone).
+        The firm's day of the first of the plan's date keys present (:func:`firm_day`), with
+        ``T`` after it for a date-time; :data:`NO_DAY` when none is present; None when the due
+        dates depend on more than one date, or the date cannot be read (then they are worked out
+        for the record alone, and the next date key may count).
         """
         if not plan.by_day:
             return None
         for name in plan.date_keys:
             raw = dates.get(name)
             if raw is not None:
-                if not (len(raw) == 10 or raw[10:11] == "T"):
-                    return None
                 day = firm_day(raw, self.hours, self.zone)
                 if day is None:
                     return None
                 try:
                     date.fromisoformat(day)
-                except ValueError:  # e.g. 2020-13-45: the next date key may count
+                except ValueError:  # e.g. 2020-13-45
                     return None
-                return day + raw[10:11]
+                return day + ("T" if "T" in raw else "")
         return NO_DAY
 
     def _dues(self, plan: _Plan, dates: Mapping[str, str]) -> dict[str, str | None]:
@@ -248,7 +279,7 @@ class Preparer:
                 break
         if raw is None:
             found = plan.dues_by_day.get(NO_DAY)
-        elif len(raw) == 10 or (raw[10:11] == "T" and firm_day_at_start(raw, self.hours)):
+        elif firm_day_at_start(raw, self.hours):
             found = plan.dues_by_day.get(raw[:11])
         else:
             found = None
@@ -299,11 +330,13 @@ class Preparer:
 
 def prepare_records(
     records: Iterable[Mapping[str, Any]], policy: Policy, zone: tzinfo | None = None
-) -> list[dict[str, Any]]:
+) -> Prepared:
     """Every record prepared (see :class:`Preparer`); ``zone`` defaults to the firm's."""
-    return list(map(Preparer(policy, zone if zone is not None else firm_zone()), records))
+    preparer = Preparer(policy, zone)
+    return Prepared(map(preparer, records), fingerprint(policy, preparer.zone))
 
 
-def is_prepared(records: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether the records look prepared (their first and last ones have the prepared keys)."""
-    return not records or all(tuple(r) == RECORD_KEYS for r in (records[0], records[-1]))
+def is_prepared(records: Sequence[Mapping[str, Any]], policy: Policy) -> bool:
+    """Whether ``records`` were prepared (:func:`prepare_records`, :func:`from_stored`) under
+    ``policy`` and the firm's time zone."""
+    return isinstance(records, Prepared) and records.fingerprint == fingerprint(policy, firm_zone())

@@ -78,6 +78,9 @@ class Snapshot:
     expires_at: datetime
     sources: tuple[SourceOutcome, ...]
     records: tuple[dict[str, Any], ...]
+    #: Stored under another policy or time zone (or before records were prepared): its
+    #: records were prepared again when read; :func:`latest` gathers anew instead.
+    stale: bool = False
 
     @property
     def complete(self) -> bool:
@@ -168,24 +171,28 @@ def gather_for(customer: Customer, *, staff_id: int | None = None) -> Snapshot:
 def _decode(row: GatheredSnapshot) -> Snapshot:
     from ..export.prepare import from_stored
 
+    records = from_stored(decrypt(row.payload_encrypted), current_policy(), firm_zone())
     return Snapshot(
         id=row.id,
         gathered_at=row.created_at,
         expires_at=row.expires_at,
         sources=tuple(SourceOutcome.from_dict(s) for s in row.summary),
-        records=from_stored(decrypt(row.payload_encrypted), current_policy(), firm_zone()),
+        records=records,
+        stale=records.stale,
     )
 
 
 def latest(customer: Customer) -> Snapshot | None:
-    """The customer's unexpired snapshot, decrypted, or None."""
+    """The customer's unexpired snapshot, decrypted, or None (also when it is stale: stored
+    under another policy or time zone, so gathered again by :func:`current_or_gather`)."""
     row = db.session.scalars(
         select(GatheredSnapshot)
         .where(GatheredSnapshot.customer_id == customer.id, GatheredSnapshot.expires_at > utcnow())
         .order_by(GatheredSnapshot.created_at.desc())
         .limit(1)
     ).first()
-    return _decode(row) if row else None
+    snapshot = _decode(row) if row else None
+    return None if snapshot is None or snapshot.stale else snapshot
 
 
 def current_or_gather(customer: Customer) -> Snapshot:

@@ -174,8 +174,11 @@ def test_records_with_nothing_filled_in_pass_axe_in_both_languages(
     import sqlalchemy as sa
 
     from portal import crypto
+    from portal.export.prepare import Preparer
     from portal.extensions import db
     from portal.models import GatheredSnapshot
+    from portal.policy import current_policy
+    from portal.settings import firm_zone
 
     context = chromium.new_context(bypass_csp=True)
     page = context.new_page()
@@ -197,8 +200,7 @@ def test_records_with_nothing_filled_in_pass_axe_in_both_languages(
             "matched": {"kind": "email", "value": EMAIL},
             "parent": None,
         }
-        stored["records"].append(empty)
-        stored["prepared"] = "stale"  # prepared again when read, as after a policy change
+        stored["records"].append(Preparer(current_policy(), firm_zone())(empty))
         row.payload_encrypted = crypto.encrypt(orjson.dumps(stored))
         db.session.commit()
     for language, heading in (

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import orjson
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -16,11 +15,13 @@ from flask.testing import FlaskClient
 
 from portal import crypto
 from portal.customer.services import Entry, build_overview
+from portal.export.prepare import prepare_records, stored
 from portal.extensions import db
 from portal.gathering import Snapshot, SourceOutcome
 from portal.models import GatheredSnapshot
 from portal.models.base import utcnow
 from portal.policy import current_policy
+from portal.settings import firm_zone
 from simulators import SimulatorGroup
 
 from .conftest import sign_in
@@ -290,13 +291,17 @@ def _hold_snapshot(app: Flask, customer_id: int, records: list[Record]) -> None:
     now = utcnow()
     outcome = SourceOutcome("webshop", "woocommerce", "complete", None, None, (), len(records), 0.1)
     with app.app_context():
+        policy, zone = current_policy(), firm_zone()
         db.session.add(
             GatheredSnapshot(
                 customer_id=customer_id,
                 created_at=now,
                 expires_at=now + timedelta(hours=1),
                 summary=[outcome.as_dict()],
-                payload_encrypted=crypto.encrypt(orjson.dumps(records)),
+                # prepared as gather_for stores them (a raw list would be stale: gathered anew)
+                payload_encrypted=crypto.encrypt(
+                    stored(prepare_records(records, policy, zone), policy, zone)
+                ),
             )
         )
         db.session.commit()

@@ -103,6 +103,22 @@ def _records() -> list[dict[str, Any]]:
             categories={"number": "orders", "invoice_id": "invoices"},
             dates={"invoice_date": "2019-06-30", "last_order": "2018-01-01"},
         ),
+        # forms a shortcut could misread: read in full, as the overview and erasure read them
+        *[
+            _record(dates={"last_order": last_order, "created": "2020-03-04T10:00:00+00:00"})
+            for last_order in (
+                "2021-06-30T25:00:00",  # no such hour: counts from created
+                "2021-06-30T",
+                "2020-01-01T00:30+05:00",  # no seconds: 31 December in Amsterdam
+                "2020-01-01T00:30:00+0500",
+                "2019-12-31T23:30:00+0000",  # 1 January in Amsterdam
+                "2020-01-01T00:10:00+05:30:00",  # an offset with seconds (old local times)
+                "2019-12-31T18:30:00.5-05",
+                "2020-01-01T10:00:00,5",
+                "2020-W01-1",  # an ISO week date: 30 December 2019
+                "1930-06-30T23:50:00Z",  # Amsterdam was UTC+0:20 then
+            )
+        ],
         # every value left empty by the vendor: no fields, still listed
         _record(fields={}, categories={}),
         # moments near midnight UTC: the firm's day (Amsterdam) is the next one
@@ -275,9 +291,10 @@ def test_a_stored_snapshot_is_prepared_again_only_when_the_policy_changed(app: F
         zone = firm_zone()
         raw = _records()
         prepared = prepare_records(raw, policy, zone)
-        expected = orjson.loads(orjson.dumps(prepared))
+        expected = orjson.loads(orjson.dumps(list(prepared)))
         data = stored(prepared, policy, zone)
         assert list(from_stored(data, policy, zone)) == expected
+        assert not from_stored(data, policy, zone).stale
         # stored as prepared: read as it is (a changed due date shows it was not redone)
         marked = orjson.loads(data)
         marked["records"][0]["due_dates"]["orders"] = "2099-01-01"
@@ -288,12 +305,12 @@ def test_a_stored_snapshot_is_prepared_again_only_when_the_policy_changed(app: F
         changed = policy.model_copy(
             update={"controller": policy.controller.model_copy(update={"fiscal_year_end": "06-30"})}
         )
-        assert from_stored(orjson.dumps(marked), changed, zone)[0]["due_dates"]["orders"] == (
-            "2022-03-04"
-        )
+        again = from_stored(orjson.dumps(marked), changed, zone)
+        assert again.stale and again[0]["due_dates"]["orders"] == "2022-03-04"
         other_zone = from_stored(orjson.dumps(marked), policy, UTC)
-        assert other_zone[0]["due_dates"]["orders"] == "2022-03-04"
-        assert list(from_stored(orjson.dumps(raw), policy, zone)) == expected
+        assert other_zone.stale and other_zone[0]["due_dates"]["orders"] == "2022-03-04"
+        before_preparing = from_stored(orjson.dumps(raw), policy, zone)
+        assert before_preparing.stale and list(before_preparing) == expected
 
 
 def test_index_html_lists_the_records_without_values(app: Flask) -> None:
@@ -313,3 +330,30 @@ def test_index_html_lists_the_records_without_values(app: Flask) -> None:
     with app.test_request_context():
         others = [r for r in records if r["fields"]]
         assert 'id="without-values"' not in "".join(offline.index_html(_document(others)))
+
+
+def test_prepared_records_go_to_the_writers_as_they_are(app: Flask) -> None:
+    """A snapshot's records (prepared under this policy) are not copied or prepared again by
+    the export; records prepared under another policy, or raw ones, are prepared first."""
+    with app.test_request_context():
+        policy = current_policy()
+        prepared = prepare_records(_records(), policy)
+        now = datetime(2026, 11, 24, 12, tzinfo=UTC)
+
+        def document(records: Any, with_policy: Any = policy) -> ExportDocument:
+            return build_document(
+                policy=with_policy, locale="nl", exported_at=now, gathered_at=now,
+                schema_url="http://localhost/export/schema/v2.json", identifiers=[],
+                outcomes=[], records=records,
+            )  # fmt: skip
+
+        assert document(prepared).records is prepared
+        raw = document(_records()).records
+        assert list(raw) == list(prepared) and raw is not prepared
+        changed = policy.model_copy(
+            update={"controller": policy.controller.model_copy(update={"fiscal_year_end": "06-30"})}
+        )
+        again = document(prepared, changed).records
+        assert again is not prepared
+        invoice = next(r for r in again if r["record_type"] == "invoice")
+        assert invoice["due_dates"]["invoices"] == "2026-06-30"  # fiscal year to 30 June

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 import sqlalchemy as sa
 import time_machine
@@ -141,3 +142,28 @@ def test_file_paths_are_inside_the_instance_folder(app: Flask, tmp_path: Path) -
         workshop = next(s for s in current_policy().sources if s.key == "workshop")
         config = source_config(workshop, {}, tmp_path)
     assert config["sources"][0]["path"] == str(tmp_path / "demo" / "werkbonnen.csv")
+
+
+def test_a_gathering_stored_under_another_policy_is_gathered_again(app: Flask) -> None:
+    """Records are prepared (due dates worked out) when gathered, under the policy of that
+    moment. After the firm changes its policy, a held gathering is stale: the next page view
+    gathers anew rather than show due dates or categories of the old policy."""
+    from portal import crypto
+    from portal.gathering import current_or_gather
+    from portal.models import Customer
+
+    first = _gather(app)
+    assert not first.stale and all("due_dates" in r for r in first.records)
+    with app.test_request_context():
+        customer = db.session.scalars(sa.select(Customer)).one()
+        assert latest(customer) is not None
+        row = db.session.scalars(sa.select(GatheredSnapshot)).one()
+        stored = orjson.loads(crypto.decrypt(row.payload_encrypted))
+        stored["prepared"] = "a fingerprint of another policy"
+        row.payload_encrypted = crypto.encrypt(orjson.dumps(stored))
+        db.session.commit()
+        assert latest(customer) is None  # held, but stale
+        again = current_or_gather(customer)
+        db.session.commit()
+        assert again.gathered_at > first.gathered_at and not again.stale
+        assert latest(customer) is not None
