@@ -188,6 +188,8 @@ def demo() -> None:
     flask("db", "upgrade", env=env)
     flask("demo", "load", env=env)
     helpers: list[subprocess.Popen[bytes]] = []
+    # Stopped by a service manager or `timeout` (SIGTERM) as by Ctrl+C: nothing left running.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         if (ROOT / "simulators").is_dir():
             say("starting the vendor simulators on 127.0.0.1:5101-5105")
@@ -201,6 +203,10 @@ def demo() -> None:
     finally:
         for proc in helpers:
             stop(proc)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def test(pytest_args: list[str]) -> None:
