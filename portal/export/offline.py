@@ -129,20 +129,21 @@ class HtmlRecords:
         """How many records have fields in category ``key``."""
         return len(self._positions_of(key))
 
-    def count_without_values(self) -> int:
-        """How many records hold no values (the system left every field empty)."""
+    def _empty_positions(self) -> array[int]:
         if self._empty is None:
             self._empty = self.document.positions_without_fields()
-        return len(self._empty)
+        return self._empty
+
+    def count_without_values(self) -> int:
+        """How many records hold no values (the system left every field empty)."""
+        return len(self._empty_positions())
 
     def without_values(self) -> Iterator[Markup]:
         """The records without values as list items (where from, their id, where staff find
         them), a batch at a time: they are the customer's too."""
-        if self._empty is None:
-            self._empty = self.document.positions_without_fields()
         records = self.document.records
         pieces: list[str] = []
-        for record in map(records.__getitem__, self._empty):
+        for record in map(records.__getitem__, self._empty_positions()):
             caption = self._caption(record["source"], record["record_type"])
             link = record["link"]
             where = f" ({self._link_label}: {escape(link)})" if link else ""

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from ..gathering.presentation import OTHER, firm_zone, parse_dates
+from ..gathering.presentation import OTHER, firm_zone, parse_date, parse_dates
 from ..policy import Policy
 from ..policy.schema import START_DATE_KEYS
 
@@ -81,21 +81,16 @@ def firm_day_at_start(raw: str, hours: tuple[str, str]) -> bool:
 def firm_day(raw: str, hours: tuple[str, str], zone: tzinfo | None) -> str | None:
     """The firm's day (``YYYY-MM-DD``) of an ISO date or date-time, or None if unreadable.
 
-    Read as :func:`~portal.gathering.presentation.parse_dates` reads it (what the overview's
-    and the erasure's due dates count from): a date-time with an offset is put in the firm's
-    time zone ``zone``. The first ten characters where :func:`firm_day_at_start` says so.
+    Read by :func:`~portal.gathering.presentation.parse_date`, as the overview's and the
+    erasure's due dates read it; the first ten characters where :func:`firm_day_at_start`
+    says so.
     """
     if firm_day_at_start(raw, hours):
         return raw[:10]
-    try:
-        if "T" not in raw:
-            return date.fromisoformat(raw).isoformat()
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
+    moment = parse_date(raw, zone)
+    if moment is None:
         return None
-    if moment.tzinfo is not None and zone is not None:
-        moment = moment.astimezone(zone)
-    return moment.date().isoformat()
+    return (moment.date() if isinstance(moment, datetime) else moment).isoformat()
 
 
 #: Per policy object: the policy, the zone and their fingerprint (a policy is loaded once).

@@ -108,27 +108,32 @@ def firm_zone() -> tzinfo | None:
     return settings_firm_zone() if has_app_context() else None
 
 
+def parse_date(value: str, zone: tzinfo | None) -> date | datetime | None:
+    """One ISO date or date-time as a snapshot stores it, or None if unreadable; a moment with
+    a UTC offset is put in ``zone`` (the firm's time zone), so its ``.date()`` is the firm's day.
+    """
+    try:
+        if "T" not in value:
+            return date.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None  # an unreadable date computes no due date rather than a wrong one
+    if zone is not None and moment.tzinfo is not None:
+        moment = moment.astimezone(zone)
+    return moment
+
+
 def parse_dates(raw: Mapping[str, str], zone: tzinfo | None = None) -> dict[str, date | datetime]:
     """A record's ISO date strings (as stored in a snapshot) back into dates and datetimes.
 
     A moment with a UTC offset is put in the firm's time zone (``zone``, else
     :func:`firm_zone`), so its ``.date()`` is the day as the firm counts it: a payment at
     23:30 UTC on 31 December was made on New Year's Day in Amsterdam, in the next fiscal year.
+    Unreadable dates are left out (:func:`parse_date`).
     """
     zone = zone or firm_zone()
-    parsed: dict[str, date | datetime] = {}
-    for key, value in raw.items():
-        try:
-            if "T" in value:
-                moment = datetime.fromisoformat(value)
-                if zone is not None and moment.tzinfo is not None:
-                    moment = moment.astimezone(zone)
-                parsed[key] = moment
-            else:
-                parsed[key] = date.fromisoformat(value)
-        except (TypeError, ValueError):
-            continue  # an unreadable date computes no due date rather than a wrong one
-    return parsed
+    parsed = {key: parse_date(value, zone) for key, value in raw.items()}
+    return {key: value for key, value in parsed.items() if value is not None}
 
 
 def due_date(policy: Policy, category: Category | None, dates: Mapping[str, str]) -> date | None:
