@@ -188,29 +188,14 @@ def mail_anchor() -> int | None:
     Logged as ``audit.anchored``. Flushes; the caller commits and hands the returned outbox id
     to the queue (None: an empty log, or no privacy contact in the policy).
     """
-    from flask import current_app
-
-    from .mail import queue_mail
-    from .policy import current_policy
-    from .reminders import privacy_contact_address
+    from .reminders import mail_privacy_contact
 
     anchor = head()
-    policy = current_policy()
-    contact = privacy_contact_address(policy)
-    if anchor is None or contact is None:
+    if anchor is None:
         return None
-    settings = current_app.extensions["portal.settings"]
-    row = queue_mail(
-        contact,
-        "backoffice/email/audit_anchor",
-        settings.default_locale,
-        {
-            "anchor": anchor,
-            "policy": policy,
-            "base_url": str(settings.base_url).rstrip("/"),
-            "locale": settings.default_locale,
-        },
-    )
+    row = mail_privacy_contact("backoffice/email/audit_anchor", {"anchor": anchor})
+    if row is None:
+        return None
     record(
         "audit.anchored", actor_type="system",
         details={"through_id": anchor.event_id, "hash": anchor.hash},

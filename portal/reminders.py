@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .mail import queue_mail
-from .models import DataRequest, RequestEvent
+from .models import DataRequest, OutboxMessage, RequestEvent
 from .policy import current_policy
 from .policy.schema import Policy
 from .settings import Settings, firm_today
@@ -84,6 +84,28 @@ def privacy_contact_address(policy: Policy) -> str | None:
     return None
 
 
+def mail_privacy_contact(template: str, context: dict[str, Any]) -> OutboxMessage | None:
+    """Queue ``template`` to the privacy contact (:func:`privacy_contact_address`) in the
+    firm's default language, with the policy and the portal's address in its context; None
+    when the policy names nobody to write to. Flushes; the caller commits and enqueues."""
+    policy = current_policy()
+    to = privacy_contact_address(policy)
+    if to is None:
+        return None
+    settings = _settings()
+    return queue_mail(
+        to,
+        template,
+        settings.default_locale,
+        {
+            **context,
+            "policy": policy,
+            "base_url": str(settings.base_url).rstrip("/"),
+            "locale": settings.default_locale,
+        },
+    )
+
+
 def _due_requests(today: date, within_days: int) -> list[DataRequest]:
     """Open requests due within ``within_days``, locked (PostgreSQL) so that two runs at the
     same moment do not both send: the second waits and then sees ``reminded_on``."""
@@ -124,28 +146,22 @@ def remind_deadlines(today: date | None = None) -> Reminder:
         return Reminder("nothing_due", 0)
     if all(request.reminded_on == today for request in due):
         return Reminder("already_reminded", len(due))
-    policy = current_policy()
-    to = privacy_contact_address(policy)
-    if to is None:
+    row = mail_privacy_contact(
+        TEMPLATE,
+        {
+            "items": [_item(request, today) for request in due],
+            "overdue": sum(1 for request in due if request.deadline < today),
+            "within_days": settings.reminder_days,
+            "today": today,
+        },
+    )
+    if row is None:
         logger.warning(
             "deadline reminder not sent: %s requests are due, but the policy names no privacy "
             "contact or contact e-mail address",
             len(due),
         )
         return Reminder("no_contact", len(due))
-    row = queue_mail(
-        to,
-        TEMPLATE,
-        settings.default_locale,
-        {
-            "items": [_item(request, today) for request in due],
-            "overdue": sum(1 for request in due if request.deadline < today),
-            "within_days": settings.reminder_days,
-            "today": today,
-            "policy": policy,
-            "base_url": str(settings.base_url).rstrip("/"),
-        },
-    )
     for request in due:
         request.reminded_on = today
         request.events.append(

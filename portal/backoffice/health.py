@@ -23,10 +23,9 @@ from connectors.http import Deadline
 
 from ..audit import record as audit
 from ..extensions import db
-from ..mail import queue_mail
 from ..models import ActionStatus, AuditEvent, RequestAction, SourceEvent, utcnow
 from ..policy import current_policy
-from ..reminders import privacy_contact_address
+from ..reminders import mail_privacy_contact
 
 log = logging.getLogger(__name__)
 
@@ -242,21 +241,10 @@ def notify_flagged(items: Sequence[SourceHealth], now: datetime | None = None) -
         )  # fmt: skip
     if not to_mail:
         return []
-    contact = privacy_contact_address(current_policy())
-    if contact is None:
+    row = mail_privacy_contact(
+        "backoffice/email/sources_failing", {"sources": to_mail, "failure_kind": failure_kind}
+    )
+    if row is None:
         log.warning("sources are failing but the policy names no privacy contact to tell")
         return []
-    settings = current_app.extensions["portal.settings"]
-    row = queue_mail(
-        contact,
-        "backoffice/email/sources_failing",
-        settings.default_locale,
-        {
-            "sources": to_mail,
-            "base_url": str(settings.base_url).rstrip("/"),
-            "policy": current_policy(),
-            "failure_kind": failure_kind,
-            "locale": settings.default_locale,
-        },
-    )
     return [row.id]
