@@ -6,14 +6,23 @@ phone and customer number are compared exactly here. A customer number is looked
 with ``GET contacts/customer_id/{number}.json``. Invoices come from
 ``GET sales_invoices.json?filter=contact_id:{id},state:all`` for each matched contact.
 
+A company contact's *contact people* (``contact_people``) are people of their own: each is
+matched on its own e-mail and phone and becomes a ``contact_person`` record (id
+``{contact id}/{person id}``) that names the company. A matched contact lists none of its
+contact people: a colleague's name, e-mail and phone are not the customer's data. A person
+matched only as a contact person sees their own entry, not the company's account or invoices.
+
 Config: ``administration_id``, ``token`` (secret), ``base_url`` (default
 ``https://moneybird.com/api/v2``; the administration id is appended), ``web_url`` (default
 ``https://moneybird.com``, for links back to contacts).
 
 Writing back: ``PATCH contacts/{id}.json`` with ``{"contact": {…}}`` (names, e-mail targets,
-phone, address). Erasure: ``DELETE contacts/{id}.json``; MoneyBird refuses (422) while invoices
-or other documents refer to the contact, which surfaces as ``REJECTED``. Invoices are never
-erased: they are accounting records the firm must keep (7-year fiscal retention duty).
+phone, address); ``PATCH contacts/{id}/contact_people/{id}.json`` with
+``{"contact_person": {…}}`` (names, e-mail, phone, department). Erasure:
+``DELETE contacts/{id}.json``; MoneyBird refuses (422) while invoices or other documents refer
+to the contact, which surfaces as ``REJECTED``. A contact person is deleted with
+``DELETE contacts/{id}/contact_people/{id}.json``. Invoices are never erased: they are
+accounting records the firm must keep (7-year fiscal retention duty).
 """
 
 from __future__ import annotations
@@ -59,7 +68,6 @@ DEFAULT_CATEGORIES = MappingProxyType(
         "contact.phone": "contact",
         "contact.send_invoices_to_email": "contact",
         "contact.send_estimates_to_email": "contact",
-        "contact.contact_people": "contact",
         "contact.bank_account": "payment",
         "contact.sepa_active": "payment",
         "contact.sepa_iban": "payment",
@@ -67,6 +75,11 @@ DEFAULT_CATEGORIES = MappingProxyType(
         "contact.sepa_bic": "payment",
         "contact.sepa_mandate_id": "payment",
         "contact.sepa_mandate_date": "payment",
+        "contact_person.*": "customer_account",
+        "contact_person.firstname": "identity",
+        "contact_person.lastname": "identity",
+        "contact_person.email": "contact",
+        "contact_person.phone": "contact",
         "invoice.*": "invoices",
         "invoice.payments": "payment",
     }
@@ -95,10 +108,24 @@ CORRECTABLE = MappingProxyType(
                 "phone": CorrectableField(FieldKind.PHONE, "phone", "Phone number"),
                 "address": CorrectableField(FieldKind.ADDRESS, "", "Address", ADDRESS_PARTS),
             }
-        )
+        ),
+        "contact_person": MappingProxyType(
+            {
+                "firstname": CorrectableField(FieldKind.TEXT, "firstname", "First name"),
+                "lastname": CorrectableField(FieldKind.TEXT, "lastname", "Last name"),
+                "email": CorrectableField(FieldKind.EMAIL, "email", "E-mail address"),
+                "phone": CorrectableField(FieldKind.PHONE, "phone", "Phone number"),
+                "department": CorrectableField(FieldKind.TEXT, "department", "Department"),
+            }
+        ),
     }
 )
-ERASURE: Mapping[str, ErasureAction] = MappingProxyType({"contact": "delete", "invoice": "none"})
+ERASURE: Mapping[str, ErasureAction] = MappingProxyType(
+    {"contact": "delete", "contact_person": "delete", "invoice": "none"}
+)
+
+#: A contact person, under their contact.
+PERSON_PATH = "contacts/{cid}/contact_people/{pid}.json"
 
 #: Every invoice date MoneyBird can hold (it started in 2008).
 ALL_PERIODS = "20000101..20991231"
@@ -123,10 +150,11 @@ class MoneyBirdConnector(BaseConnector):
     capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
     correctable = CORRECTABLE
     erasure = ERASURE
-    record_places = MappingProxyType({"contact": "Contacts", "invoice": "Sales invoices"})
+    record_places = MappingProxyType(
+        {"contact": "Contacts", "contact_person": "Contact persons", "invoice": "Sales invoices"}
+    )
     field_places = MappingProxyType(
         {
-            "contact.contact_people": "Contact persons",
             "contact.notes": "Notes",
             "contact.sepa_iban": "Direct debit › IBAN",
             "contact.bank_account": "Bank account",
@@ -162,7 +190,7 @@ class MoneyBirdConnector(BaseConnector):
             for value in run.identity.values(kind):
                 pages = link_header_pages(run.http, "contacts.json", params={"query": value})
                 for contact in items(pages):
-                    yield self._candidate(contact)
+                    yield from self._candidates(contact)
         for number in run.identity.values(IdentifierKind.CUSTOMER_NUMBER):
             try:
                 body, _ = run.http.get_json(
@@ -170,10 +198,13 @@ class MoneyBirdConnector(BaseConnector):
                 )
             except NotFound:
                 continue
-            yield self._candidate(expect_dict(body, "moneybird contact"))
+            yield from self._candidates(expect_dict(body, "moneybird contact"))
 
     def expand(self, run: Run, match: Match) -> Iterator[Draft]:
-        """The contact, then its sales invoices (all states)."""
+        """The contact, then its sales invoices (all states); or one contact person."""
+        if match.candidate.record_type == "contact_person":
+            yield self._person(match.candidate)
+            return
         contact_id = match.candidate.record_id
         invoices = run.related("sales_invoices", partial(self._invoices, run, contact_id))
         invoice_dates = [parse_date(i.get("invoice_date"), "invoice_date") for i in invoices]
@@ -191,16 +222,34 @@ class MoneyBirdConnector(BaseConnector):
 
     # -- writing back -------------------------------------------------------------------------
 
+    def locate(self, ref: RecordRef) -> list[str]:
+        """A contact person is found on its contact's page."""
+        if ref.record_type == "contact_person":
+            contact_id, _, person_id = ref.record_id.partition("/")
+            return ["Contacts", f"#{contact_id}", "Contact persons", f"#{person_id}"]
+        return super().locate(ref)
+
     def api_path(self, ref: RecordRef) -> str:
-        """``contacts/{id}.json`` or ``sales_invoices/{id}.json``."""
+        """``contacts/{id}.json``, ``contacts/{id}/contact_people/{id}.json`` or
+        ``sales_invoices/{id}.json``."""
+        if ref.record_type == "contact_person":
+            contact_id, _, person_id = ref.record_id.partition("/")
+            return f"contacts/{contact_id}/contact_people/{person_id}.json"
         kind = "contacts" if ref.record_type == "contact" else "sales_invoices"
         return f"{kind}/{ref.record_id}.json"
 
     def read_identifiers(
         self, session: HttpSession, ref: RecordRef
     ) -> tuple[tuple[IdentifierKind, object], ...]:
-        """A contact's e-mail fields, phone and customer number (an invoice's: its contact's)."""
+        """A contact's e-mail fields, phone and customer number (an invoice's: its contact's);
+        a contact person's own e-mail and phone."""
         contact_id = ref.record_id
+        if ref.record_type == "contact_person":
+            contact_id, person_id = _person_ids(ref)
+            body, _ = session.get_json(
+                PERSON_PATH, path_params={"cid": contact_id, "pid": person_id}
+            )
+            return _person_identifiers(expect_dict(body, "moneybird contact person"))
         if ref.record_type == "invoice":
             body, _ = session.get_json("sales_invoices/{id}.json", path_params={"id": contact_id})
             contact_id = str(expect_dict(body, "moneybird invoice").get("contact_id"))
@@ -210,8 +259,20 @@ class MoneyBirdConnector(BaseConnector):
     def write_field(
         self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
     ) -> None:
-        """``PATCH contacts/{id}.json`` with ``{"contact": {<changed attributes>}}``."""
+        """``PATCH contacts/{id}.json`` with ``{"contact": {<changed attributes>}}``, or a
+        contact person's with ``{"contact_person": {…}}``."""
         payload = write_payload(self.correctable[ref.record_type][field_name], value)
+        if ref.record_type == "contact_person":
+            contact_id, person_id = _person_ids(ref)
+            response = session.request(
+                "PATCH",
+                PERSON_PATH,
+                path_params={"cid": contact_id, "pid": person_id},
+                json={"contact_person": payload},
+                idempotent=True,
+            )
+            expect_dict(session.decode(response, PERSON_PATH), "moneybird contact person")
+            return
         response = session.request(
             "PATCH",
             "contacts/{id}.json",
@@ -222,7 +283,17 @@ class MoneyBirdConnector(BaseConnector):
         expect_dict(session.decode(response, "contacts/{id}.json"), "moneybird contact")
 
     def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
-        """``DELETE contacts/{id}.json`` (422 from MoneyBird while documents refer to it)."""
+        """``DELETE contacts/{id}.json`` (422 from MoneyBird while documents refer to it), or
+        ``DELETE contacts/{id}/contact_people/{id}.json``."""
+        if ref.record_type == "contact_person":
+            contact_id, person_id = _person_ids(ref)
+            session.request(
+                "DELETE",
+                PERSON_PATH,
+                path_params={"cid": contact_id, "pid": person_id},
+                idempotent=True,
+            )
+            return
         session.request(
             "DELETE", "contacts/{id}.json", path_params={"id": ref.record_id}, idempotent=True
         )
@@ -232,6 +303,34 @@ class MoneyBirdConnector(BaseConnector):
         # which would silently drop older invoices; ask for every year MoneyBird can hold.
         params = {"filter": f"contact_id:{contact_id},state:all,period:{ALL_PERIODS}"}
         return items(link_header_pages(run.http, "sales_invoices.json", params=params))
+
+    def _candidates(self, contact: JSONDict) -> Iterator[Candidate]:
+        """The contact, then each of its contact people, each with its own identifiers."""
+        yield self._candidate(contact)
+        contact_id = expect_id(contact, "moneybird contact")
+        for person in expect_list(contact.get("contact_people") or [], "moneybird contact people"):
+            person = expect_dict(person, "moneybird contact person")
+            yield Candidate(
+                "contact_person",
+                f"{contact_id}/{expect_id(person, 'moneybird contact person')}",
+                _person_identifiers(person),
+                {**person, "company_name": contact.get("company_name")},
+            )
+
+    def _person(self, candidate: Candidate) -> Draft:
+        raw = candidate.raw
+        contact_id = candidate.record_id.partition("/")[0]
+        return Draft(
+            "contact_person",
+            candidate.record_id,
+            pick(raw, "firstname", "lastname", "email", "phone", "department", "company_name"),
+            dates={
+                "created": parse_datetime(raw.get("created_at")),
+                "updated": parse_datetime(raw.get("updated_at")),
+            },
+            link=f"{self.web_url}/{self.administration}/contacts/{contact_id}",
+            parent=("contact", contact_id),
+        )
 
     def _candidate(self, contact: JSONDict) -> Candidate:
         return Candidate(
@@ -250,7 +349,6 @@ class MoneyBirdConnector(BaseConnector):
     def _contact(self, raw: JSONDict, last_invoice: date | None) -> Draft:
         contact_id = expect_id(raw, "moneybird contact")
         notes = expect_list(raw.get("notes") or [], "moneybird notes")
-        people = expect_list(raw.get("contact_people") or [], "moneybird contact people")
         address = pick(raw, "address1", "address2", "zipcode", "city", "country")
         return Draft(
             "contact",
@@ -262,9 +360,6 @@ class MoneyBirdConnector(BaseConnector):
                 **pick(raw, "customer_id", "tax_number", "chamber_of_commerce", "delivery_method"),
                 **pick(raw, "bank_account", "sepa_active", "sepa_iban", "sepa_iban_account_name"),
                 **pick(raw, "sepa_bic", "sepa_mandate_id", "sepa_mandate_date", "archived"),
-                "contact_people": [
-                    pick(p, "firstname", "lastname", "phone", "email", "department") for p in people
-                ],
                 "notes": [pick(n, "note", "created_at") for n in notes],
             },
             dates={
@@ -302,3 +397,18 @@ class MoneyBirdConnector(BaseConnector):
             else f"{self.web_url}/{self.administration}/sales_invoices/{invoice_id}",
             parent=("contact", contact_id),
         )
+
+
+def _person_ids(ref: RecordRef) -> tuple[str, str]:
+    """The contact's and the person's id of a ``contact_person`` record."""
+    contact_id, _, person_id = ref.record_id.partition("/")
+    if not contact_id or not person_id:
+        raise ValueError(f"moneybird: not a contact person's id: {ref.record_id!r}")
+    return contact_id, person_id
+
+
+def _person_identifiers(person: JSONDict) -> tuple[tuple[IdentifierKind, object], ...]:
+    return (
+        (IdentifierKind.EMAIL, person.get("email")),
+        (IdentifierKind.PHONE, person.get("phone")),
+    )

@@ -3,7 +3,9 @@
 Bearer-token auth (401 ``{"error": ...}``), 18-digit string ids, a fuzzy ``query=`` contact
 search that returns near matches, exact lookup by customer number, plain JSON arrays with
 ``Link`` ``rel="next"``/``rel="prev"`` and no total, and sales invoices filtered with
-``filter=contact_id:{id},state:all,period:…``.
+``filter=contact_id:{id},state:all,period:…``. Contact people (``contact_people`` of a
+contact) are searched by ``query=`` too, and read, changed and deleted under
+``contacts/{id}/contact_people/{id}.json``.
 
 Unverified in the reference (and therefore configurable here): the default ``per_page``
 (50), the default invoice period when ``period`` is left out (``"this_year"``, pass
@@ -45,6 +47,8 @@ _WRITABLE = {
     "delivery_method", "email_ubl", "invoice_workflow_id", "estimate_workflow_id",
     "si_identifier", "si_identifier_type", "direct_debit", "email", "attention",
 }  # fmt: skip
+#: What ``PATCH contacts/{id}/contact_people/{id}.json`` changes.
+_PERSON_WRITABLE = {"firstname", "lastname", "phone", "email", "department"}
 _EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 _STATES = {
     "all", "draft", "open", "scheduled", "pending_payment", "late", "reminded", "paid",
@@ -83,6 +87,21 @@ class MoneyBirdSimulator(SimulatorApp):
             ),
             Rule(
                 f"{PREFIX}/<adm>/contacts/<cid>/notes.json", endpoint="add_note", methods=["POST"]
+            ),
+            Rule(
+                f"{PREFIX}/<adm>/contacts/<cid>/contact_people/<pid>.json",
+                endpoint="person",
+                methods=["GET"],
+            ),
+            Rule(
+                f"{PREFIX}/<adm>/contacts/<cid>/contact_people/<pid>.json",
+                endpoint="person_update",
+                methods=["PATCH", "PUT"],
+            ),
+            Rule(
+                f"{PREFIX}/<adm>/contacts/<cid>/contact_people/<pid>.json",
+                endpoint="person_delete",
+                methods=["DELETE"],
             ),
             Rule(f"{PREFIX}/<adm>/sales_invoices.json", endpoint="invoices", methods=["GET"]),
             Rule(f"{PREFIX}/<adm>/sales_invoices/<iid>.json", endpoint="invoice", methods=["GET"]),
@@ -327,6 +346,54 @@ class MoneyBirdSimulator(SimulatorApp):
                 422,
             )
         del self.contacts[cid]
+        return Response(status=204)
+
+    def _person(self, adm: str, cid: str, pid: str) -> dict[str, Any] | Response:
+        """The contact person ``pid`` of contact ``cid``, or the error response."""
+        if (bad := self._check_adm(adm)) is not None:
+            return bad
+        contact = self.contacts.get(cid)
+        for person in contact.get("contact_people", []) if contact else []:
+            if person["id"] == pid:
+                return person
+        return self._not_found()
+
+    def on_person(self, request: Request, adm: str, cid: str, pid: str) -> Response:
+        """``GET /contacts/{contact_id}/contact_people/{id}.json``."""
+        person = self._person(adm, cid, pid)
+        return person if isinstance(person, Response) else self.json(copy.deepcopy(person))
+
+    def on_person_update(self, request: Request, adm: str, cid: str, pid: str) -> Response:
+        """``PATCH /contacts/{contact_id}/contact_people/{id}.json`` with
+        ``{"contact_person": {...}}``; a person keeps a first or a last name."""
+        person = self._person(adm, cid, pid)
+        if isinstance(person, Response):
+            return person
+        body = request.get_json(force=True, silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("contact_person"), dict):
+            return self.json(
+                {"error": "param is missing or the value is empty: contact_person"}, 400
+            )
+        changes = {k: v for k, v in body["contact_person"].items() if k in _PERSON_WRITABLE}
+        merged = {**person, **changes}
+        if not any((merged.get(f) or "").strip() for f in ("firstname", "lastname")):
+            return self.json(
+                {"error": {"firstname": ["is required"], "lastname": ["is required"]}}, 422
+            )
+        if changes.get("email") and not _EMAIL_RE.match(str(changes["email"]).strip()):
+            return self.json({"error": {"email": ["is invalid"]}}, 422)
+        person.update(changes)
+        now = self.now()
+        person["updated_at"] = iso_ms(now)
+        person["version"] = int(now.timestamp())
+        return self.json(copy.deepcopy(person))
+
+    def on_person_delete(self, request: Request, adm: str, cid: str, pid: str) -> Response:
+        """``DELETE /contacts/{contact_id}/contact_people/{id}.json``: 204."""
+        person = self._person(adm, cid, pid)
+        if isinstance(person, Response):
+            return person
+        self.contacts[cid]["contact_people"].remove(person)
         return Response(status=204)
 
     def on_add_note(self, request: Request, adm: str, cid: str) -> Response:

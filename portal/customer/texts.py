@@ -15,6 +15,7 @@ from ..policy import Category
 RECORD_TYPES = {
     "customer": _l("Customer record"),
     "contact": _l("Contact record"),
+    "contact_person": _l("Contact person at a company"),
     "user": _l("User account"),
     "order": _l("Order"),
     "order_note": _l("Order note"),
@@ -28,7 +29,7 @@ RECORD_TYPES = {
 }
 
 #: Records that describe the person; other records are never shown nested under them.
-PERSON_TYPES = frozenset({"customer", "contact", "user"})
+PERSON_TYPES = frozenset({"customer", "contact", "contact_person", "user"})
 
 #: Labels of fields that many sources share.
 FIELD_LABELS = {
@@ -88,6 +89,7 @@ FIELD_LABELS = {
     "author": _l("Written by"),
     "avatar_url": _l("Profile picture (link)"),
     "bank_account": _l("Bank account"),
+    "company_name": _l("Company"),
     "content_type": _l("Message format"),
     "countryCode": _l("Country"),
     "created_via": _l("Created through"),
@@ -95,6 +97,7 @@ FIELD_LABELS = {
     "customer_id": _l("Customer number"),
     "customer_note": _l("Note from you"),
     "delivery_method": _l("How invoices are sent"),
+    "department": _l("Department"),
     "details": _l("Payment details"),
     "discount_total": _l("Discount"),
     "group": _l("Team"),

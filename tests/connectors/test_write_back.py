@@ -186,7 +186,7 @@ def test_correctable_fields_are_fields_the_records_carry(sim: Sim) -> None:
     ("vendor", "actions"),
     [
         ("woocommerce", {"customer": "delete", "order": "anonymise", "order_note": "delete"}),
-        ("moneybird", {"contact": "delete", "invoice": "none"}),
+        ("moneybird", {"contact": "delete", "contact_person": "delete", "invoice": "none"}),
         ("zammad", {"user": "delete", "ticket": "delete", "article": "none"}),
         ("freshdesk", {"contact": "delete", "ticket": "delete", "conversation": "none"}),
         ("mollie", {"customer": "delete", "payment": "none", "mandate": "none"}),
@@ -627,3 +627,92 @@ def test_idempotent_write_is_retried_after_a_server_error(sim: Sim) -> None:
     assert [r.status for r in sim.handle.requests][0] == 500
     record = sim.find(*MAIN[sim.vendor])
     assert record is not None and record.fields[field] == value
+
+
+# -- MoneyBird contact people ------------------------------------------------------------------
+
+DAAN = "daan.jansen@example.nl"
+FLEUR = "fleur@jansenkoffie.example.nl"
+#: Daan's company contact in MoneyBird, and its two contact people (Daan, Fleur).
+JANSEN_KOFFIE = "431877251405932555"
+FLEUR_PERSON = f"{JANSEN_KOFFIE}/431877251522324493"
+
+
+def _values(records: list[Record]) -> str:
+    return repr([(r.record_id, r.fields) for r in records]).lower()
+
+
+def test_moneybird_contact_person_sees_their_own_entry_only(moneybird: Sim) -> None:
+    records = moneybird.fetch(FLEUR)
+    assert [(r.record_type, r.record_id) for r in records] == [("contact_person", FLEUR_PERSON)]
+    fleur = records[0]
+    assert fleur.fields == {
+        "firstname": "Fleur",
+        "lastname": "Jansen",
+        "email": FLEUR,
+        "phone": "+31 10 1234568",
+        "department": "Administratie",
+        "company_name": "Jansen Koffie & Co",
+    }
+    assert fleur.parent is not None and fleur.parent.record_id == JANSEN_KOFFIE
+    assert fleur.categories["email"] == "contact" and fleur.categories["lastname"] == "identity"
+    assert fleur.categories["department"] == "customer_account"
+    assert fleur.link is not None and fleur.link.endswith(f"/contacts/{JANSEN_KOFFIE}")
+    # the company's account, its invoices and the colleague are not hers
+    assert DAAN not in _values(records) and "witte de with" not in _values(records)
+
+
+def test_moneybird_company_contact_lists_no_colleagues(moneybird: Sim) -> None:
+    records = moneybird.fetch(DAAN)
+    kinds = {(r.record_type, r.record_id) for r in records}
+    assert ("contact", JANSEN_KOFFIE) in kinds
+    assert ("contact_person", f"{JANSEN_KOFFIE}/431877251522324492") in kinds
+    assert ("contact_person", FLEUR_PERSON) not in kinds
+    contact = next(r for r in records if r.record_type == "contact")
+    assert "contact_people" not in contact.fields
+    assert "fleur" not in _values(records) and "1234568" not in _values(records)
+
+
+def test_moneybird_contact_person_corrected_and_erased(moneybird: Sim) -> None:
+    ref = moneybird.ref("contact_person", FLEUR_PERSON)
+    fleur = Identity.of(emails=[FLEUR])
+    assert moneybird.connector.correctable_fields("contact_person").keys() >= {
+        "email",
+        "phone",
+        "department",
+    }
+    moneybird.connector.apply_correction(ref, "department", "Financiën", identity=fleur)
+    moneybird.connector.apply_correction(ref, "phone", "+31 10 7654321", identity=fleur)
+    found = moneybird.find("contact_person", FLEUR_PERSON, email=FLEUR)
+    assert found is not None
+    assert (found.fields["department"], found.fields["phone"]) == ("Financiën", "+31 10 7654321")
+    assert moneybird.writes()[-1] == (
+        f"PATCH /api/v2/{moneybird.handle.credentials['administration_id']}"
+        f"/contacts/{JANSEN_KOFFIE}/contact_people/431877251522324493.json"
+    )
+    # a person keeps a name: the vendor's refusal comes back as a rejection
+    moneybird.connector.apply_correction(ref, "firstname", "", identity=fleur)
+    with pytest.raises(ConnectorError) as info:
+        moneybird.connector.apply_correction(ref, "lastname", "", identity=fleur)
+    assert_kind(info, ErrorKind.REJECTED)
+
+    assert moneybird.connector.describe_target(ref, "phone") == (
+        f"MoneyBird › Contacts › #{JANSEN_KOFFIE} › Contact persons › #431877251522324493 › "
+        f"Phone number (API: contacts/{JANSEN_KOFFIE}/contact_people/431877251522324493.json "
+        "phone)"
+    )
+    assert moneybird.connector.erase(ref, identity=fleur) is ErasureOutcome.DELETED
+    assert moneybird.fetch(FLEUR) == []
+    assert moneybird.find("contact", JANSEN_KOFFIE, email=DAAN) is not None  # the company stays
+    assert moneybird.connector.erase(ref, identity=None) is ErasureOutcome.ALREADY_GONE
+
+
+def test_moneybird_contact_person_is_not_written_for_someone_else(moneybird: Sim) -> None:
+    ref = moneybird.ref("contact_person", FLEUR_PERSON)
+    daan = Identity.of(emails=[DAAN])
+    with pytest.raises(ConnectorError) as info:
+        moneybird.connector.apply_correction(ref, "phone", "+31 10 0000000", identity=daan)
+    assert info.value.kind == ErrorKind.MISMATCH
+    with pytest.raises(ConnectorError):
+        moneybird.connector.erase(ref, identity=daan)
+    assert moneybird.writes() == []

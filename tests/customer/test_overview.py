@@ -186,6 +186,29 @@ def test_a_customer_sees_only_their_own_data(app: Flask, client: FlaskClient) ->
         assert db.session.scalar(sa.select(sa.func.count()).select_from(GatheredSnapshot)) == 2
 
 
+def test_a_contact_person_at_a_company_sees_their_own_entry(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Fleur is in the bookkeeping only as a contact person of Daan's company: she sees that
+    entry (naming the company) and can ask to correct it, never the company's account, its
+    invoices or her colleague."""
+    sign_in(app, client, "fleur@jansenkoffie.example.nl")
+    overview = _page(client)
+    assert "Boekhouding (Moneybird)" in overview
+    identity = _page(client, "/mijn-gegevens/identity")
+    assert "Boekhouding (Moneybird): Contactpersoon bij een bedrijf" in identity
+    assert "Fleur" in identity and "Jansen" in identity
+    account = _page(client, "/mijn-gegevens/customer_account")
+    assert "Jansen Koffie &amp; Co" in account and "Administratie" in account
+    assert "Bedrijf" in account and "Afdeling" in account
+    correction = "record_type=contact_person&amp;record_id=431877251405932555/431877251522324493"
+    assert correction in identity
+    invoices = _page(client, "/mijn-gegevens/invoices")
+    assert "We hebben in deze soort niets van u gevonden." in invoices
+    pages = overview + identity + account + invoices
+    assert "Daan" not in pages and "daan.jansen" not in pages and "Witte de With" not in pages
+
+
 def test_unknown_category_is_not_found(sanne: FlaskClient) -> None:
     assert sanne.get("/mijn-gegevens/geheim").status_code == 404
 
