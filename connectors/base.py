@@ -467,6 +467,9 @@ class BaseConnector(ABC):
     record_places: ClassVar[Mapping[str, str]] = MappingProxyType({})
     #: ``record_type.field`` -> UI label of fields that are not correctable (read-only ones).
     field_places: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    #: record type -> fields copied from another record for context (a contact person's
+    #: company): shown, but a correction of them is never asked of this record.
+    context_fields: ClassVar[Mapping[str, frozenset[str]]] = MappingProxyType({})
 
     def __init__(
         self,

@@ -11,6 +11,10 @@ matched on its own e-mail and phone and becomes a ``contact_person`` record (id
 ``{contact id}/{person id}``) that names the company. A matched contact lists none of its
 contact people: a colleague's name, e-mail and phone are not the customer's data. A person
 matched only as a contact person sees their own entry, not the company's account or invoices.
+A person's phone counts only when nobody else on the contact has the same number (the
+company's switchboard is nobody's own). That ``query=`` searches contact people too, and that
+``GET``/``DELETE`` answer at ``contacts/{id}/contact_people/{id}.json`` (only ``PATCH`` is
+confirmed there), are unverified; the simulator behaves so.
 
 Config: ``administration_id``, ``token`` (secret), ``base_url`` (default
 ``https://moneybird.com/api/v2``; the administration id is appended), ``web_url`` (default
@@ -27,6 +31,7 @@ accounting records the firm must keep (7-year fiscal retention duty).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import date
 from functools import partial
@@ -49,9 +54,9 @@ from .base import (
     Run,
     write_payload,
 )
-from .errors import NotConfigured, NotFound
+from .errors import NotConfigured, NotFound, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
-from .identity import IdentifierKind
+from .identity import IdentifierKind, try_normalize
 from .pagination import items, link_header_pages
 from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_date, parse_datetime, pick
 from .registry import register
@@ -124,6 +129,8 @@ ERASURE: Mapping[str, ErasureAction] = MappingProxyType(
     {"contact": "delete", "contact_person": "delete", "invoice": "none"}
 )
 
+#: A record's identifying values, as :class:`Candidate` holds them.
+Identifiers = tuple[tuple[IdentifierKind, object], ...]
 #: A contact person, under their contact.
 PERSON_PATH = "contacts/{cid}/contact_people/{pid}.json"
 
@@ -160,6 +167,7 @@ class MoneyBirdConnector(BaseConnector):
             "contact.bank_account": "Bank account",
         }
     )
+    context_fields = MappingProxyType({"contact_person": frozenset({"company_name"})})
 
     def make_http(
         self,
@@ -225,7 +233,7 @@ class MoneyBirdConnector(BaseConnector):
     def locate(self, ref: RecordRef) -> list[str]:
         """A contact person is found on its contact's page."""
         if ref.record_type == "contact_person":
-            contact_id, _, person_id = ref.record_id.partition("/")
+            contact_id, person_id = _person_ids(ref)
             return ["Contacts", f"#{contact_id}", "Contact persons", f"#{person_id}"]
         return super().locate(ref)
 
@@ -233,7 +241,7 @@ class MoneyBirdConnector(BaseConnector):
         """``contacts/{id}.json``, ``contacts/{id}/contact_people/{id}.json`` or
         ``sales_invoices/{id}.json``."""
         if ref.record_type == "contact_person":
-            contact_id, _, person_id = ref.record_id.partition("/")
+            contact_id, person_id = _person_ids(ref)
             return f"contacts/{contact_id}/contact_people/{person_id}.json"
         kind = "contacts" if ref.record_type == "contact" else "sales_invoices"
         return f"{kind}/{ref.record_id}.json"
@@ -246,10 +254,11 @@ class MoneyBirdConnector(BaseConnector):
         contact_id = ref.record_id
         if ref.record_type == "contact_person":
             contact_id, person_id = _person_ids(ref)
-            body, _ = session.get_json(
-                PERSON_PATH, path_params={"cid": contact_id, "pid": person_id}
-            )
-            return _person_identifiers(expect_dict(body, "moneybird contact person"))
+            body, _ = session.get_json("contacts/{id}.json", path_params={"id": contact_id})
+            for person, identifiers in _people(expect_dict(body, "moneybird contact")):
+                if str(person.get("id")) == person_id:
+                    return identifiers
+            raise NotFound("moneybird: the contact person is gone", vendor=self.name)
         if ref.record_type == "invoice":
             body, _ = session.get_json("sales_invoices/{id}.json", path_params={"id": contact_id})
             contact_id = str(expect_dict(body, "moneybird invoice").get("contact_id"))
@@ -294,6 +303,17 @@ class MoneyBirdConnector(BaseConnector):
                 idempotent=True,
             )
             return
+        # Deleting a contact deletes its contact people: people of their own, whose entries
+        # must not go on someone else's request. The customer's own entry is erased before
+        # the contact (children first), so any left belong to others.
+        body, _ = session.get_json("contacts/{id}.json", path_params={"id": ref.record_id})
+        contact = expect_dict(body, "moneybird contact")
+        if expect_list(contact.get("contact_people") or [], "moneybird contact people"):
+            raise RequestRejected(
+                "moneybird: the contact has contact people of its own; remove or move them "
+                "first, by hand",
+                vendor=self.name,
+            )
         session.request(
             "DELETE", "contacts/{id}.json", path_params={"id": ref.record_id}, idempotent=True
         )
@@ -308,12 +328,11 @@ class MoneyBirdConnector(BaseConnector):
         """The contact, then each of its contact people, each with its own identifiers."""
         yield self._candidate(contact)
         contact_id = expect_id(contact, "moneybird contact")
-        for person in expect_list(contact.get("contact_people") or [], "moneybird contact people"):
-            person = expect_dict(person, "moneybird contact person")
+        for person, identifiers in _people(contact):
             yield Candidate(
                 "contact_person",
                 f"{contact_id}/{expect_id(person, 'moneybird contact person')}",
-                _person_identifiers(person),
+                identifiers,
                 {**person, "company_name": contact.get("company_name")},
             )
 
@@ -407,8 +426,20 @@ def _person_ids(ref: RecordRef) -> tuple[str, str]:
     return contact_id, person_id
 
 
-def _person_identifiers(person: JSONDict) -> tuple[tuple[IdentifierKind, object], ...]:
-    return (
-        (IdentifierKind.EMAIL, person.get("email")),
-        (IdentifierKind.PHONE, person.get("phone")),
+def _people(contact: JSONDict) -> Iterator[tuple[JSONDict, Identifiers]]:
+    """Each contact person of ``contact`` with the values that identify them: their e-mail,
+    and their phone unless the company or a colleague has the same number (the switchboard is
+    nobody's own number: it would pull a colleague's entry in)."""
+    people = [
+        expect_dict(person, "moneybird contact person")
+        for person in expect_list(contact.get("contact_people") or [], "moneybird contact people")
+    ]
+    phones = Counter(
+        try_normalize(IdentifierKind.PHONE, holder.get("phone")) for holder in (contact, *people)
     )
+    for person in people:
+        phone = try_normalize(IdentifierKind.PHONE, person.get("phone"))
+        identifiers: Identifiers = ((IdentifierKind.EMAIL, person.get("email")),)
+        if phone is not None and phones[phone] == 1:
+            identifiers += ((IdentifierKind.PHONE, person.get("phone")),)
+        yield person, identifiers

@@ -28,7 +28,14 @@ from ..gathering.presentation import (
     plain_text,
 )
 from ..policy import Policy, Source
-from .texts import PERSON_TYPES, TITLE_FIELDS, field_correctable, field_label, record_type_label
+from .texts import (
+    PERSON_TYPES,
+    TITLE_FIELDS,
+    context_fields,
+    field_correctable,
+    field_label,
+    record_type_label,
+)
 
 #: Entries per page on a category's own page.
 PAGE_SIZE = 20
@@ -112,12 +119,13 @@ class Entry:
         value is empty (:data:`~portal.gathering.presentation.EMPTY`)."""
         locale = _locale()
         category = self.view.category
+        context = context_fields(self.part.record)
         return [
             FieldView(
                 name=name,
                 label=field_label(category, name, locale),
                 value=display_value(value),
-                correctable=field_correctable(category, name),
+                correctable=field_correctable(category, name, context),
             )
             for name, value in self.part.fields.items()
         ]

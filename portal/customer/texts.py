@@ -7,6 +7,9 @@ system's own name, so no field is ever hidden for lack of a label.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 
 from ..policy import Category
@@ -177,10 +180,26 @@ def field_label(category: Category | None, name: str, locale: str) -> str:
     return str(label) if label is not None else name.replace("_", " ")
 
 
-def field_correctable(category: Category | None, name: str) -> bool:
-    """Whether the customer may ask to correct field ``name``: unless the policy says not."""
+def field_correctable(category: Category | None, name: str, context: Collection[str] = ()) -> bool:
+    """Whether the customer may ask to correct field ``name``: unless the policy says not, or
+    the field is in ``context`` (:func:`context_fields`: another record's, shown for context)."""
+    if name in context:
+        return False
     if category is not None:
         for policy_field in category.fields:
             if policy_field.key == name:
                 return policy_field.correctable
     return True
+
+
+def context_fields(record: Mapping[str, Any]) -> frozenset[str]:
+    """The fields of ``record`` its system copied from another record for context (a contact
+    person's company): shown, never offered for correction on this record."""
+    from connectors import registry
+    from connectors.errors import NotConfigured
+
+    try:
+        connector = registry.get(str(record.get("system")))
+    except NotConfigured:
+        return frozenset()
+    return connector.context_fields.get(str(record.get("record_type")), frozenset())

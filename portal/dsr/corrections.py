@@ -15,7 +15,13 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
-from ..customer.texts import PERSON_TYPES, field_correctable, field_label, record_type_label
+from ..customer.texts import (
+    PERSON_TYPES,
+    context_fields,
+    field_correctable,
+    field_label,
+    record_type_label,
+)
 from ..gathering import Snapshot
 from ..gathering.presentation import plain_text
 from ..policy import Policy
@@ -128,7 +134,7 @@ def choice_for(
     if name not in fields:
         return None
     category = policy.category(str(record.get("categories", {}).get(name, "")))
-    if not field_correctable(category, name):
+    if not field_correctable(category, name, context_fields(record)):
         return None
     source, record_type, record_id = ref_of(record)
     return FieldChoice(

@@ -713,6 +713,51 @@ def test_moneybird_contact_person_is_not_written_for_someone_else(moneybird: Sim
     with pytest.raises(ConnectorError) as info:
         moneybird.connector.apply_correction(ref, "phone", "+31 10 0000000", identity=daan)
     assert info.value.kind == ErrorKind.MISMATCH
-    with pytest.raises(ConnectorError):
+    with pytest.raises(ConnectorError) as info:
         moneybird.connector.erase(ref, identity=daan)
+    assert info.value.kind == ErrorKind.MISMATCH
     assert moneybird.writes() == []
+
+
+def _jansen_koffie(moneybird: Sim) -> dict[str, Any]:
+    app: Any = moneybird.handle.app
+    contact: dict[str, Any] = app.contacts[JANSEN_KOFFIE]
+    return contact
+
+
+def test_moneybird_shared_phone_matches_no_contact_person(moneybird: Sim) -> None:
+    """The company's number (the switchboard) is nobody's own: a contact person without an
+    e-mail address of their own is found by their own number only."""
+    fleur = _jansen_koffie(moneybird)["contact_people"][1]
+    fleur["email"] = ""
+    by_phone = Identity.of(phones=["+31 10 1234568"])
+    assert [r.record_id for r in moneybird.connector.fetch(by_phone).records] == [FLEUR_PERSON]
+    fleur["phone"] = "+31 10 1234567"  # the company's and Daan's number
+    switchboard = Identity.of(phones=["010-1234567"])
+    found = moneybird.connector.fetch(switchboard).records
+    assert FLEUR_PERSON not in {r.record_id for r in found}
+    # nor can her entry be written on that number
+    with pytest.raises(ConnectorError) as info:
+        moneybird.connector.apply_correction(
+            moneybird.ref("contact_person", FLEUR_PERSON), "department", "X", identity=switchboard
+        )
+    assert info.value.kind == ErrorKind.MISMATCH
+
+
+def test_moneybird_a_contact_is_not_erased_with_a_colleague_s_entry(moneybird: Sim) -> None:
+    """Deleting a company contact deletes its contact people: while a colleague's entry is
+    there, erasing the contact is refused (and done by hand); the customer's own entry goes."""
+    app: Any = moneybird.handle.app
+    app.invoices[:] = [i for i in app.invoices if i["contact_id"] != JANSEN_KOFFIE]
+    daan = Identity.of(emails=[DAAN])
+    own = moneybird.ref("contact_person", f"{JANSEN_KOFFIE}/431877251522324492")
+    assert moneybird.connector.erase(own, identity=daan) is ErasureOutcome.DELETED
+    contact = moneybird.ref("contact", JANSEN_KOFFIE)
+    with pytest.raises(ConnectorError) as info:
+        moneybird.connector.erase(contact, identity=daan)
+    assert_kind(info, ErrorKind.REJECTED, DAAN, FLEUR, "Fleur")
+    assert JANSEN_KOFFIE in app.contacts
+    assert [r.record_id for r in moneybird.fetch(FLEUR)] == [FLEUR_PERSON]
+    # once her entry is gone (moved by hand, or erased on her own request), it can go
+    moneybird.connector.erase(moneybird.ref("contact_person", FLEUR_PERSON))
+    assert moneybird.connector.erase(contact, identity=daan) is ErasureOutcome.DELETED

@@ -201,8 +201,17 @@ def test_a_contact_person_at_a_company_sees_their_own_entry(
     account = _page(client, "/mijn-gegevens/customer_account")
     assert "Jansen Koffie &amp; Co" in account and "Administratie" in account
     assert "Bedrijf" in account and "Afdeling" in account
-    correction = "record_type=contact_person&amp;record_id=431877251405932555/431877251522324493"
-    assert correction in identity
+    correction = (
+        "source=invoicing&amp;record_type=contact_person"
+        "&amp;record_id=431877251405932555/431877251522324493"
+    )
+    assert correction in identity and f"{correction}&amp;field=department" in account
+    # the company's name is the company's: shown, never offered for correction on her entry
+    assert f"{correction}&amp;field=company_name" not in account
+    query = correction.replace("&amp;", "&")
+    form = _page(client, f"/verzoeken/nieuw/correctie?{query}&field=department")
+    assert "Nu: Administratie" in form
+    assert 'value="company_name"' not in form  # not among the fields offered either
     invoices = _page(client, "/mijn-gegevens/invoices")
     assert "We hebben in deze soort niets van u gevonden." in invoices
     pages = overview + identity + account + invoices

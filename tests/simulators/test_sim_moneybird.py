@@ -116,3 +116,27 @@ def test_patch_validates_email_addresses(mb_client: httpx.Client) -> None:
         json={"contact": {"send_invoices_to_email": "a@example.nl, b@example.nl"}},
     )
     assert several.status_code == 200
+
+
+def test_contact_people_are_searched_read_changed_and_deleted(mb_client: httpx.Client) -> None:
+    company, person = "431877251405932555", "431877251522324493"
+    found = mb_client.get("/contacts.json", params={"query": "fleur@jansenkoffie.example.nl"})
+    assert [c["id"] for c in found.json()] == [company]  # found through its contact person
+    path = f"/contacts/{company}/contact_people/{person}.json"
+    fleur = mb_client.get(path).json()
+    assert (fleur["firstname"], fleur["department"]) == ("Fleur", "Administratie")
+    changed = mb_client.patch(path, json={"contact_person": {"department": "Inkoop", "id": "1"}})
+    assert changed.status_code == 200
+    assert (changed.json()["department"], changed.json()["id"]) == ("Inkoop", person)
+    assert changed.json()["updated_at"] != fleur["updated_at"]
+    nameless = {"contact_person": {"firstname": "", "lastname": " "}}
+    assert mb_client.patch(path, json=nameless).status_code == 422
+    bad = mb_client.patch(path, json={"contact_person": {"email": "fleur(at)example.nl"}})
+    assert bad.status_code == 422 and bad.json() == {"error": {"email": ["is invalid"]}}
+    assert mb_client.patch(path, json={"person": {}}).status_code == 400
+    assert mb_client.get(f"/contacts/{company}/contact_people/1.json").status_code == 404
+    assert mb_client.delete(path).status_code == 204
+    assert mb_client.get(path).status_code == 404
+    assert mb_client.delete(path).status_code == 404
+    people = mb_client.get(f"/contacts/{company}.json").json()["contact_people"]
+    assert [p["firstname"] for p in people] == ["Daan"]
