@@ -16,6 +16,12 @@ company's switchboard is nobody's own). That ``query=`` searches contact people 
 ``GET``/``DELETE`` answer at ``contacts/{id}/contact_people/{id}.json`` (only ``PATCH`` is
 confirmed there), are unverified; the simulator behaves so.
 
+The addresses invoices and quotes are sent to (``send_invoices_to_email``,
+``send_estimates_to_email``, several may be separated by commas) identify the contact only
+when it has no e-mail address of its own. Otherwise each other address there is someone else's
+(a partner who pays, a bookkeeper): matched, it becomes a ``recipient`` record with only that
+address (and the company's name), never the contact's data. Staff change those by hand.
+
 Config: ``administration_id``, ``token`` (secret), ``base_url`` (default
 ``https://moneybird.com/api/v2``; the administration id is appended), ``web_url`` (default
 ``https://moneybird.com``, for links back to contacts).
@@ -85,6 +91,8 @@ DEFAULT_CATEGORIES = MappingProxyType(
         "contact_person.lastname": "identity",
         "contact_person.email": "contact",
         "contact_person.phone": "contact",
+        "recipient.*": "contact",
+        "recipient.company_name": "customer_account",
         "invoice.*": "invoices",
         "invoice.payments": "payment",
     }
@@ -131,6 +139,9 @@ ERASURE: Mapping[str, ErasureAction] = MappingProxyType(
 
 #: A record's identifying values, as :class:`Candidate` holds them.
 Identifiers = tuple[tuple[IdentifierKind, object], ...]
+#: The contact fields its invoices and quotes are e-mailed to (one address, or several
+#: separated by commas).
+DELIVERY_FIELDS = ("send_invoices_to_email", "send_estimates_to_email")
 #: A contact person, under their contact.
 PERSON_PATH = "contacts/{cid}/contact_people/{pid}.json"
 
@@ -165,9 +176,16 @@ class MoneyBirdConnector(BaseConnector):
             "contact.notes": "Notes",
             "contact.sepa_iban": "Direct debit › IBAN",
             "contact.bank_account": "Bank account",
+            "recipient.send_invoices_to_email": "Invoices › Send to e-mail address",
+            "recipient.send_estimates_to_email": "Estimates › Send to e-mail address",
         }
     )
-    context_fields = MappingProxyType({"contact_person": frozenset({"company_name"})})
+    context_fields = MappingProxyType(
+        {
+            "contact_person": frozenset({"company_name"}),
+            "recipient": frozenset({"company_name"}),
+        }
+    )
 
     def make_http(
         self,
@@ -198,7 +216,7 @@ class MoneyBirdConnector(BaseConnector):
             for value in run.identity.values(kind):
                 pages = link_header_pages(run.http, "contacts.json", params={"query": value})
                 for contact in items(pages):
-                    yield from self._candidates(contact)
+                    yield from self._candidates(run, contact)
         for number in run.identity.values(IdentifierKind.CUSTOMER_NUMBER):
             try:
                 body, _ = run.http.get_json(
@@ -206,12 +224,16 @@ class MoneyBirdConnector(BaseConnector):
                 )
             except NotFound:
                 continue
-            yield from self._candidates(expect_dict(body, "moneybird contact"))
+            yield from self._candidates(run, expect_dict(body, "moneybird contact"))
 
     def expand(self, run: Run, match: Match) -> Iterator[Draft]:
-        """The contact, then its sales invoices (all states); or one contact person."""
+        """The contact, then its sales invoices (all states); or one contact person, or one
+        address the contact's invoices or quotes are sent to."""
         if match.candidate.record_type == "contact_person":
             yield self._person(match.candidate)
+            return
+        if match.candidate.record_type == "recipient":
+            yield self._recipient(match.candidate)
             return
         contact_id = match.candidate.record_id
         invoices = run.related("sales_invoices", partial(self._invoices, run, contact_id))
@@ -235,6 +257,8 @@ class MoneyBirdConnector(BaseConnector):
         if ref.record_type == "contact_person":
             contact_id, person_id = _person_ids(ref)
             return ["Contacts", f"#{contact_id}", "Contact persons", f"#{person_id}"]
+        if ref.record_type == "recipient":
+            return ["Contacts", f"#{ref.record_id.partition('/')[0]}"]
         return super().locate(ref)
 
     def api_path(self, ref: RecordRef) -> str:
@@ -243,6 +267,8 @@ class MoneyBirdConnector(BaseConnector):
         if ref.record_type == "contact_person":
             contact_id, person_id = _person_ids(ref)
             return f"contacts/{contact_id}/contact_people/{person_id}.json"
+        if ref.record_type == "recipient":
+            return f"contacts/{ref.record_id.partition('/')[0]}.json"
         kind = "contacts" if ref.record_type == "contact" else "sales_invoices"
         return f"{kind}/{ref.record_id}.json"
 
@@ -324,10 +350,13 @@ class MoneyBirdConnector(BaseConnector):
         params = {"filter": f"contact_id:{contact_id},state:all,period:{ALL_PERIODS}"}
         return items(link_header_pages(run.http, "sales_invoices.json", params=params))
 
-    def _candidates(self, contact: JSONDict) -> Iterator[Candidate]:
-        """The contact, then each of its contact people, each with its own identifiers."""
-        yield self._candidate(contact)
-        contact_id = expect_id(contact, "moneybird contact")
+    def _candidates(self, run: Run, contact: JSONDict) -> Iterator[Candidate]:
+        """The contact, then each of its contact people, each with its own identifiers; and,
+        unless the contact itself is the customer's, the addresses its invoices and quotes are
+        sent to besides its own."""
+        own = self._candidate(contact)
+        yield own
+        contact_id = own.record_id
         for person, identifiers in _people(contact):
             yield Candidate(
                 "contact_person",
@@ -335,6 +364,31 @@ class MoneyBirdConnector(BaseConnector):
                 identifiers,
                 {**person, "company_name": contact.get("company_name")},
             )
+        if run.identity.match(own.identifiers) is not None:
+            return
+        for field_name, address in _recipients(contact):
+            yield Candidate(
+                "recipient",
+                f"{contact_id}/{field_name}",
+                ((IdentifierKind.EMAIL, address),),
+                {
+                    field_name: address,
+                    "company_name": contact.get("company_name"),
+                    "updated_at": contact.get("updated_at"),
+                },
+            )
+
+    def _recipient(self, candidate: Candidate) -> Draft:
+        """Only the address itself (and a company's name): the contact is someone else's."""
+        raw = candidate.raw
+        contact_id = candidate.record_id.partition("/")[0]
+        return Draft(
+            "recipient",
+            candidate.record_id,
+            pick(raw, *DELIVERY_FIELDS, "company_name"),
+            dates={"updated": parse_datetime(raw.get("updated_at"))},
+            link=f"{self.web_url}/{self.administration}/contacts/{contact_id}",
+        )
 
     def _person(self, candidate: Candidate) -> Draft:
         raw = candidate.raw
@@ -352,18 +406,21 @@ class MoneyBirdConnector(BaseConnector):
         )
 
     def _candidate(self, contact: JSONDict) -> Candidate:
-        return Candidate(
-            "contact",
-            expect_id(contact, "moneybird contact"),
-            (
-                (IdentifierKind.EMAIL, contact.get("email")),
-                (IdentifierKind.EMAIL, contact.get("send_invoices_to_email")),
-                (IdentifierKind.EMAIL, contact.get("send_estimates_to_email")),
-                (IdentifierKind.CUSTOMER_NUMBER, contact.get("customer_id")),
-                (IdentifierKind.PHONE, contact.get("phone")),
-            ),
-            contact,
+        """The contact, identified by its e-mail address, customer number and phone; by the
+        addresses its invoices and quotes are sent to only when it has no e-mail address of
+        its own (they may be someone else's: a partner who pays, a bookkeeper)."""
+        identifiers: Identifiers = (
+            (IdentifierKind.EMAIL, contact.get("email")),
+            (IdentifierKind.CUSTOMER_NUMBER, contact.get("customer_id")),
+            (IdentifierKind.PHONE, contact.get("phone")),
         )
+        if try_normalize(IdentifierKind.EMAIL, contact.get("email")) is None:
+            identifiers += tuple(
+                (IdentifierKind.EMAIL, address)
+                for field_name in DELIVERY_FIELDS
+                for address in _addresses(contact.get(field_name))
+            )
+        return Candidate("contact", expect_id(contact, "moneybird contact"), identifiers, contact)
 
     def _contact(self, raw: JSONDict, last_invoice: date | None) -> Draft:
         contact_id = expect_id(raw, "moneybird contact")
@@ -443,3 +500,20 @@ def _people(contact: JSONDict) -> Iterator[tuple[JSONDict, Identifiers]]:
         if phone is not None and phones[phone] == 1:
             identifiers += ((IdentifierKind.PHONE, person.get("phone")),)
         yield person, identifiers
+
+
+def _addresses(value: object) -> list[str]:
+    """The addresses in a delivery field (several may be separated by commas)."""
+    return [a.strip() for a in value.split(",") if a.strip()] if isinstance(value, str) else []
+
+
+def _recipients(contact: JSONDict) -> Iterator[tuple[str, str]]:
+    """(delivery field, address) for each address there that is not the contact's own."""
+    own = try_normalize(IdentifierKind.EMAIL, contact.get("email"))
+    if own is None:
+        return  # then the delivery addresses identify the contact itself
+    for field_name in DELIVERY_FIELDS:
+        for address in _addresses(contact.get(field_name)):
+            found = try_normalize(IdentifierKind.EMAIL, address)
+            if found is not None and found != own:
+                yield field_name, address

@@ -19,6 +19,7 @@ RECORD_TYPES = {
     "customer": _l("Customer record"),
     "contact": _l("Contact record"),
     "contact_person": _l("Contact person at a company"),
+    "recipient": _l("Your address for someone's invoices or quotes"),
     "user": _l("User account"),
     "order": _l("Order"),
     "order_note": _l("Order note"),

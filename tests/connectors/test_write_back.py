@@ -761,3 +761,59 @@ def test_moneybird_a_contact_is_not_erased_with_a_colleague_s_entry(moneybird: S
     # once her entry is gone (moved by hand, or erased on her own request), it can go
     moneybird.connector.erase(moneybird.ref("contact_person", FLEUR_PERSON))
     assert moneybird.connector.erase(contact, identity=daan) is ErasureOutcome.DELETED
+
+
+# -- MoneyBird: the addresses invoices and quotes are sent to ---------------------------------
+
+KEES = "kees.devries@example.nl"
+SANNE_CONTACT = MAIN["moneybird"][1]
+
+
+def test_moneybird_someone_else_s_invoice_address_shows_only_that_address(
+    moneybird: Sim,
+) -> None:
+    """Sanne's invoices go to her and to Kees, who pays them: Kees sees that his address is
+    there, never her contact (name, address, IBAN, notes) or her invoices."""
+    app: Any = moneybird.handle.app
+    contact = app.contacts[SANNE_CONTACT]
+    contact["send_invoices_to_email"] = f"{SANNE}, {KEES.upper()}"
+    contact["send_estimates_to_email"] = KEES
+    records = moneybird.fetch(KEES)
+    recipients = [r for r in records if r.record_type == "recipient"]
+    assert sorted((r.record_id, r.fields) for r in recipients) == [
+        (f"{SANNE_CONTACT}/send_estimates_to_email", {"send_estimates_to_email": KEES}),
+        (f"{SANNE_CONTACT}/send_invoices_to_email", {"send_invoices_to_email": KEES.upper()}),
+    ]
+    assert all(r.categories == {next(iter(r.fields)): "contact"} for r in recipients)
+    assert SANNE_CONTACT not in {r.record_id for r in records}
+    assert not [r for r in records if r.parent and r.parent.record_id == SANNE_CONTACT]
+    shown = _values(recipients)
+    assert "sanne" not in shown and "oudegracht" not in shown and "nl00test" not in shown
+    # Sanne herself still gets her contact, and no recipient record of her own contact
+    mine = moneybird.fetch(SANNE)
+    assert ("contact", SANNE_CONTACT) in {(r.record_type, r.record_id) for r in mine}
+    assert not [r for r in mine if r.record_type == "recipient"]
+    ref = moneybird.ref("recipient", f"{SANNE_CONTACT}/send_invoices_to_email")
+    assert moneybird.connector.erasure_action("recipient") == "none"
+    assert not moneybird.connector.correctable_fields("recipient")
+    assert moneybird.connector.describe_target(ref, "send_invoices_to_email") == (
+        f"MoneyBird › Contacts › #{SANNE_CONTACT} › Invoices › Send to e-mail address "
+        f"(API: contacts/{SANNE_CONTACT}.json)"
+    )
+
+
+def test_moneybird_invoice_address_of_a_contact_without_its_own_identifies_it(
+    moneybird: Sim,
+) -> None:
+    app: Any = moneybird.handle.app
+    contact = app.contacts[SANNE_CONTACT]
+    contact["email"] = ""
+    contact["send_invoices_to_email"] = f"boekhouding@example.nl, {SANNE}"
+    contact["send_estimates_to_email"] = ""
+    assert moneybird.find("contact", SANNE_CONTACT) is not None
+    assert not [r for r in moneybird.fetch() if r.record_type == "recipient"]
+    # the contact can still be corrected on that address (the write guard reads it the same way)
+    moneybird.connector.apply_correction(
+        moneybird.main, "phone", "+31 6 11112222", identity=Identity.of(emails=[SANNE])
+    )
+    assert contact["phone"] == "+31 6 11112222"

@@ -218,6 +218,25 @@ def test_a_contact_person_at_a_company_sees_their_own_entry(
     assert "Daan" not in pages and "daan.jansen" not in pages and "Witte de With" not in pages
 
 
+def test_someone_who_receives_another_customer_s_invoices_sees_only_their_address(
+    app: Flask, client: FlaskClient, simulators: SimulatorGroup
+) -> None:
+    """Sanne's invoices also go to Kees: Kees is told his address is there, and sees nothing
+    else of Sanne's (her bookkeeping contact, its invoices)."""
+    contact = simulators["moneybird"].app.contacts["431877251120719881"]
+    contact["send_invoices_to_email"] = "sanne.devries@example.nl, kees.devries@example.nl"
+    try:
+        sign_in(app, client, "kees.devries@example.nl")
+        page = _page(client, "/mijn-gegevens/contact")
+    finally:
+        simulators.reset()
+    assert "Boekhouding (Moneybird): Uw adres voor facturen of offertes van iemand" in page
+    assert "Facturen gestuurd naar" in page and "kees.devries@example.nl" in page
+    assert "sanne.devries@example.nl" not in page and "431877251120719881/" in page
+    invoices = _page(client, "/mijn-gegevens/invoices")
+    assert "2024-0187" not in invoices and "Oudegracht" not in page + invoices
+
+
 def test_unknown_category_is_not_found(sanne: FlaskClient) -> None:
     assert sanne.get("/mijn-gegevens/geheim").status_code == 404
 
