@@ -290,7 +290,8 @@ class FreshdeskConnector(BaseConnector):
             "conversation",
             conversation_id,
             {
-                **pick(raw, "body_text", "from_email", "to_emails", "cc_emails", "bcc_emails"),
+                # not bcc_emails: recipients hidden from the customer are other people's
+                **pick(raw, "body_text", "from_email", "to_emails", "cc_emails"),
                 **pick(raw, "incoming", "private"),
                 "attachments": [pick(a, "name", "size") for a in attachments],
             },

@@ -18,7 +18,8 @@ confirmed there), are unverified; the simulator behaves so.
 
 The addresses invoices and quotes are sent to (``send_invoices_to_email``,
 ``send_estimates_to_email``, several may be separated by commas) identify the contact only
-when it has no e-mail address of its own. Otherwise each other address there is someone else's
+when it has no e-mail address of its own and they are all one address. Otherwise each address
+there but the contact's own may be someone else's
 (a partner who pays, a bookkeeper): matched, it becomes a ``recipient`` record with only that
 address (and the company's name), never the contact's data. Staff change those by hand.
 
@@ -407,19 +408,17 @@ class MoneyBirdConnector(BaseConnector):
 
     def _candidate(self, contact: JSONDict) -> Candidate:
         """The contact, identified by its e-mail address, customer number and phone; by the
-        addresses its invoices and quotes are sent to only when it has no e-mail address of
-        its own (they may be someone else's: a partner who pays, a bookkeeper)."""
+        address its invoices and quotes are sent to only when it has no e-mail address of its
+        own and they all go to that one address (several may be different people's: the
+        customer, a partner who pays, a bookkeeper)."""
         identifiers: Identifiers = (
             (IdentifierKind.EMAIL, contact.get("email")),
             (IdentifierKind.CUSTOMER_NUMBER, contact.get("customer_id")),
             (IdentifierKind.PHONE, contact.get("phone")),
         )
-        if try_normalize(IdentifierKind.EMAIL, contact.get("email")) is None:
-            identifiers += tuple(
-                (IdentifierKind.EMAIL, address)
-                for field_name in DELIVERY_FIELDS
-                for address in _addresses(contact.get(field_name))
-            )
+        delivery = _delivery_addresses(contact)
+        if try_normalize(IdentifierKind.EMAIL, contact.get("email")) is None and len(delivery) == 1:
+            identifiers += ((IdentifierKind.EMAIL, next(iter(delivery.values()))),)
         return Candidate("contact", expect_id(contact, "moneybird contact"), identifiers, contact)
 
     def _contact(self, raw: JSONDict, last_invoice: date | None) -> Draft:
@@ -507,11 +506,24 @@ def _addresses(value: object) -> list[str]:
     return [a.strip() for a in value.split(",") if a.strip()] if isinstance(value, str) else []
 
 
+def _delivery_addresses(contact: JSONDict) -> dict[str, str]:
+    """The distinct addresses in the delivery fields: normalised -> as written first."""
+    found: dict[str, str] = {}
+    for field_name in DELIVERY_FIELDS:
+        for address in _addresses(contact.get(field_name)):
+            normal = try_normalize(IdentifierKind.EMAIL, address)
+            if normal is not None:
+                found.setdefault(normal, address)
+    return found
+
+
 def _recipients(contact: JSONDict) -> Iterator[tuple[str, str]]:
-    """(delivery field, address) for each address there that is not the contact's own."""
+    """(delivery field, address) for each address there that does not identify the contact
+    itself: every one but its own e-mail address (or, without one, every one unless they
+    are all the same)."""
     own = try_normalize(IdentifierKind.EMAIL, contact.get("email"))
-    if own is None:
-        return  # then the delivery addresses identify the contact itself
+    if own is None and len(_delivery_addresses(contact)) == 1:
+        return  # the one address identifies the contact itself
     for field_name in DELIVERY_FIELDS:
         for address in _addresses(contact.get(field_name)):
             found = try_normalize(IdentifierKind.EMAIL, address)

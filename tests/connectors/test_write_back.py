@@ -805,15 +805,49 @@ def test_moneybird_someone_else_s_invoice_address_shows_only_that_address(
 def test_moneybird_invoice_address_of_a_contact_without_its_own_identifies_it(
     moneybird: Sim,
 ) -> None:
+    """Without an e-mail address of its own, a contact whose invoices and quotes all go to one
+    address is that address's; when they go to several, none of them is known to be the
+    contact's: each sees only their own address, nobody the contact."""
     app: Any = moneybird.handle.app
     contact = app.contacts[SANNE_CONTACT]
     contact["email"] = ""
-    contact["send_invoices_to_email"] = f"boekhouding@example.nl, {SANNE}"
-    contact["send_estimates_to_email"] = ""
+    contact["send_invoices_to_email"] = "Sanne.DeVries@Example.NL"
+    contact["send_estimates_to_email"] = SANNE
     assert moneybird.find("contact", SANNE_CONTACT) is not None
     assert not [r for r in moneybird.fetch() if r.record_type == "recipient"]
-    # the contact can still be corrected on that address (the write guard reads it the same way)
-    moneybird.connector.apply_correction(
-        moneybird.main, "phone", "+31 6 11112222", identity=Identity.of(emails=[SANNE])
-    )
+    # the write guard reads the contact the same way
+    sanne = Identity.of(emails=[SANNE])
+    moneybird.connector.apply_correction(moneybird.main, "phone", "+31 6 11112222", identity=sanne)
     assert contact["phone"] == "+31 6 11112222"
+
+    contact["send_invoices_to_email"] = f"{SANNE}, {KEES}"
+    for email in (SANNE, KEES):
+        records = moneybird.fetch(email)
+        assert SANNE_CONTACT not in {r.record_id for r in records}
+        assert not [r for r in records if r.parent and r.parent.record_id == SANNE_CONTACT]
+        mine = {r.record_id: r.fields for r in records if r.record_type == "recipient"}
+        assert set(mine) <= {
+            f"{SANNE_CONTACT}/send_invoices_to_email",
+            f"{SANNE_CONTACT}/send_estimates_to_email",
+        }
+        assert mine and {v for fields in mine.values() for v in fields.values()} == {email}
+    with pytest.raises(ConnectorError) as info:
+        moneybird.connector.apply_correction(
+            moneybird.main, "phone", "+31 6 33334444", identity=Identity.of(emails=[KEES])
+        )
+    assert info.value.kind == ErrorKind.MISMATCH
+    assert contact["phone"] == "+31 6 11112222"
+
+
+def test_freshdesk_blind_copies_are_not_shown(freshdesk: Sim) -> None:
+    """Whom our staff blind-copied is hidden from the customer in the mail itself: those
+    addresses are other people's."""
+    app: Any = freshdesk.handle.app
+    ticket_ids = {r.record_id for r in freshdesk.fetch() if r.record_type == "ticket"}
+    copied = [cv for cv in app.conversations if str(cv["ticket_id"]) in ticket_ids]
+    assert copied
+    for conversation in copied:
+        conversation["bcc_emails"] = ["bookkeeping.partner@example.nl"]
+    records = freshdesk.fetch()
+    assert [r for r in records if r.record_type == "conversation"]
+    assert "bookkeeping.partner" not in _values(records)
