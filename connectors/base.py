@@ -8,7 +8,9 @@ steps; the base class does the rest:
    each with its identifying values.
 2. The base class keeps a candidate only if one of those values *equals* a verified identifier
    after normalisation (:meth:`connectors.identity.Identity.match`). Everything else is dropped
-   here, before anything leaves the connector.
+   here, before anything leaves the connector. A phone number that another row of the same
+   searches carries with someone else's e-mail address matches no row without an e-mail
+   (:meth:`~connectors.identity.Identity.contested_phones`): it is shared.
 3. :meth:`BaseConnector.expand` turns a :class:`Match` into :class:`Draft` records: the matched
    row itself plus records fetched by the matched row's id (orders, invoices, tickets ...).
 4. The base class finishes each draft into a :class:`Record`: source, category per field (vendor
@@ -546,11 +548,14 @@ class BaseConnector(ABC):
         records: list[Record] = []
         seen: set[tuple[str, str]] = set()
         dropped = 0
-        for candidate in self.find(run):
+        candidates = list(self.find(run))
+        # a phone number other rows of the searches show to be someone else's too matches none
+        contested = identity.contested_phones(c.identifiers for c in candidates)
+        for candidate in candidates:
             key = (candidate.record_type, candidate.record_id)
             if key in seen:
                 continue  # already emitted, e.g. an account order also found by e-mail search
-            matched = identity.match(candidate.identifiers)
+            matched = identity.match(candidate.identifiers, contested)
             if matched is None:
                 dropped += 1
                 continue

@@ -15,7 +15,7 @@ be normalised differently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -168,14 +168,20 @@ class Identity:
         """The kinds of identifier this identity holds."""
         return frozenset(i.kind for i in self.identifiers)
 
-    def match(self, candidates: Iterable[tuple[IdentifierKind, object]]) -> Identifier | None:
+    def match(
+        self,
+        candidates: Iterable[tuple[IdentifierKind, object]],
+        contested: Collection[str] = (),
+    ) -> Identifier | None:
         """Return the verified identifier that a vendor record's identifying values match.
 
         ``candidates`` are the record's identifying fields as ``(kind, raw value)`` pairs. Each
         value is normalised like the verified identifiers and compared for equality: no
         substring, prefix or fuzzy comparison. An e-mail or customer number match stands on its
         own. A phone match counts only if the record carries no e-mail address at all or one of
-        the verified ones; otherwise the number is shared with someone else.
+        the verified ones; otherwise the number is shared with someone else. Nor does it count
+        for a number in ``contested`` (:meth:`contested_phones`: other records of the same
+        search show it is someone else's too).
         Returns ``None`` when nothing matches.
         """
         normalised = [(kind, try_normalize(kind, raw)) for kind, raw in candidates]
@@ -193,11 +199,30 @@ class Identity:
             # returned above): a shared phone number must not pull this record in.
             return None
         for k, v in values:
-            if k == IdentifierKind.PHONE:
+            if k == IdentifierKind.PHONE and v not in contested:
                 hit = _lookup(verified, k, v)
                 if hit is not None:
                     return hit
         return None
+
+    def contested_phones(
+        self, records: Iterable[Iterable[tuple[IdentifierKind, object]]]
+    ) -> frozenset[str]:
+        """The verified phone numbers that ``records`` (each as its identifying values, e.g.
+        every row a search returned) show to be someone else's as well: a record carries the
+        number with e-mail addresses none of which is verified. A record with that number and
+        no e-mail address cannot be told apart from theirs, so it is not matched by it."""
+        phones = set(self.values(IdentifierKind.PHONE))
+        if not phones:
+            return frozenset()
+        emails = set(self.values(IdentifierKind.EMAIL))
+        contested: set[str] = set()
+        for values in records:
+            normalised = [(kind, try_normalize(kind, raw)) for kind, raw in values]
+            theirs = {v for k, v in normalised if k == IdentifierKind.EMAIL and v is not None}
+            if theirs and not theirs & emails:
+                contested |= {v for k, v in normalised if k == IdentifierKind.PHONE} & phones
+        return frozenset(contested)
 
     def __repr__(self) -> str:
         return f"Identity(kinds={sorted(k.value for k in self.kinds)})"

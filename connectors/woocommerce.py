@@ -3,7 +3,10 @@
 Lookup: ``GET customers?email={addr}&role=all`` (exact at WooCommerce, compared again here), then
 ``GET orders?customer={id}`` for the account's orders, ``GET orders/{id}/notes`` per order, and
 ``GET orders?search={addr}`` for guest orders (a fuzzy search: each order's own
-``billing.email`` must equal the address). Dates use the ``*_gmt`` fields (UTC without offset).
+``billing.email`` must equal the address). An order in someone else's account billed to the
+address is the account holder's: it becomes a ``billed_order`` record with only its number,
+date and that address (changed by hand by staff). Dates use the ``*_gmt`` fields (UTC without
+offset).
 
 Config: ``base_url`` (the shop, e.g. ``https://shop.example.nl``, or its ``…/wp-json/wc/v3``
 API root; plain HTTP only for localhost), ``consumer_key`` and ``consumer_secret`` (secrets; a
@@ -85,6 +88,8 @@ DEFAULT_CATEGORIES = MappingProxyType(
         "order.customer_ip_address": "technical",
         "order.customer_user_agent": "technical",
         "order_note.*": "orders",
+        "billed_order.*": "orders",
+        "billed_order.billing_email": "contact",
     }
 )
 
@@ -149,13 +154,19 @@ class WooCommerceConnector(BaseConnector):
     correctable = CORRECTABLE
     erasure = ERASURE
     record_places = MappingProxyType(
-        {"customer": "Customers", "order": "Orders", "order_note": "Orders"}
+        {
+            "customer": "Customers",
+            "order": "Orders",
+            "order_note": "Orders",
+            "billed_order": "Orders",
+        }
     )
     field_places = MappingProxyType(
         {
             "order.billing_address": "Billing",
             "order.shipping_address": "Shipping",
             "order.billing_email": "Billing › Email address",
+            "billed_order.billing_email": "Billing › Email address",
             "order.billing_phone": "Billing › Phone",
             "order.shipping_phone": "Shipping › Phone",
             "order.customer_note": "Customer provided note",
@@ -195,19 +206,27 @@ class WooCommerceConnector(BaseConnector):
         """
         emails = run.identity.values(IdentifierKind.EMAIL)
         searched = {email: self._billed_to(run, email) for email in emails}
+        accounts: set[str] = set()  # the customer's own accounts
         for email in emails:
             pages = link_header_pages(run.http, "customers", params={"email": email, "role": "all"})
             for customer in items(pages):
-                yield Candidate(
+                candidate = Candidate(
                     "customer",
                     expect_id(customer, "woocommerce customer"),
                     ((IdentifierKind.EMAIL, customer.get("email")),),
                     {**customer, _LAST_ORDER: searched[email][1]},
                 )
+                if run.identity.match(candidate.identifiers) is not None:
+                    accounts.add(candidate.record_id)
+                yield candidate
         for billed, last_order in searched.values():
             for order, billing in billed:
+                account = str(order.get("customer_id") or 0)
+                # An order in someone else's account billed to this address holds the account
+                # holder's data (delivery address, notes): only the address is the customer's.
+                own = account == "0" or account in accounts
                 yield Candidate(
-                    "order",
+                    "order" if own else "billed_order",
                     expect_id(order, "woocommerce order"),
                     ((IdentifierKind.EMAIL, billing.get("email")),),
                     {**order, _LAST_ORDER: last_order},
@@ -235,6 +254,9 @@ class WooCommerceConnector(BaseConnector):
         last_order = raw.pop(_LAST_ORDER, None)
         if match.candidate.record_type == "order":
             yield from self._order(run, raw, parent=None, last_order=last_order)
+            return
+        if match.candidate.record_type == "billed_order":
+            yield self._billed_order(raw, last_order)
             return
         customer_id = match.candidate.record_id
         orders = run.related(
@@ -293,19 +315,15 @@ class WooCommerceConnector(BaseConnector):
             # Erased before: its e-mail is ERASED_EMAIL now, which matches nobody.
             raise NotFound(f"woocommerce: order {order_id} is already anonymised", vendor=self.name)
         billing = expect_dict(order.get("billing") or {}, "woocommerce order billing")
-        found: list[tuple[IdentifierKind, object]] = [(IdentifierKind.EMAIL, billing.get("email"))]
-        if order.get("customer_id"):
-            try:
-                body, _ = session.get_json(
-                    "customers/{id}", path_params={"id": order["customer_id"]}
-                )
-            except NotFound:
-                pass  # the account was deleted; the order's own e-mail decides
-            else:
-                found.append(
-                    (IdentifierKind.EMAIL, expect_dict(body, "woocommerce customer").get("email"))
-                )
-        return found
+        billed: list[tuple[IdentifierKind, object]] = [(IdentifierKind.EMAIL, billing.get("email"))]
+        if ref.record_type == "billed_order" or not order.get("customer_id"):
+            return billed  # a guest order (or only its billing address): its e-mail decides
+        try:
+            body, _ = session.get_json("customers/{id}", path_params={"id": order["customer_id"]})
+        except NotFound:
+            return billed  # the account was deleted; the order's own e-mail decides
+        # an order in an account is the account holder's, whoever it was billed to
+        return [(IdentifierKind.EMAIL, expect_dict(body, "woocommerce customer").get("email"))]
 
     def write_field(
         self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
@@ -373,6 +391,22 @@ class WooCommerceConnector(BaseConnector):
                 "last_order": last_order,
             },
             link=f"{self.admin_url}/user-edit.php?user_id={customer_id}",
+        )
+
+    def _billed_order(self, raw: JSONDict, last_order: Any) -> Draft:
+        """Someone else's order billed to the customer's address: the order's number and date
+        and the address itself, nothing of the account holder's."""
+        order_id = expect_id(raw, "woocommerce order")
+        billing = expect_dict(raw.get("billing") or {}, "woocommerce order billing")
+        return Draft(
+            "billed_order",
+            order_id,
+            {**pick(raw, "number"), "billing_email": billing.get("email")},
+            dates={
+                "created": parse_datetime(raw.get("date_created_gmt")),
+                "last_order": last_order,
+            },
+            link=f"{self.admin_url}/post.php?post={order_id}&action=edit",
         )
 
     def _order(

@@ -23,6 +23,7 @@ RECORD_TYPES = {
     "user": _l("User account"),
     "order": _l("Order"),
     "order_note": _l("Order note"),
+    "billed_order": _l("Your e-mail address on someone else's order"),
     "invoice": _l("Invoice"),
     "ticket": _l("Ticket"),
     "article": _l("Ticket message"),

@@ -851,3 +851,44 @@ def test_freshdesk_blind_copies_are_not_shown(freshdesk: Sim) -> None:
     records = freshdesk.fetch()
     assert [r for r in records if r.record_type == "conversation"]
     assert "bookkeeping.partner" not in _values(records)
+
+
+def test_woocommerce_an_order_in_someone_else_s_account_billed_to_you(woo: Sim) -> None:
+    """Sanne ordered in her account with Kees's address for the invoice: Kees learns that his
+    address is on order 2088, nothing else of it (her delivery address, her phone number in
+    the staff note); he cannot have it erased either. Sanne still has all of it."""
+    app: Any = woo.handle.app
+    app.orders[2088]["billing"]["email"] = KEES
+    records = woo.fetch(KEES)
+    billed = [r for r in records if r.record_id == "2088" or r.record_id.startswith("2088/")]
+    assert [(r.record_type, r.fields) for r in billed] == [
+        ("billed_order", {"number": "2088", "billing_email": KEES})
+    ]
+    assert billed[0].categories == {"number": "orders", "billing_email": "contact"}
+    assert "sanne" not in _values(records) and "oudegracht" not in _values(billed)
+    assert woo.connector.erasure_action("billed_order") == "none"
+    with pytest.raises(ConnectorError) as info:
+        woo.connector.erase(woo.ref("order", "2088"), identity=Identity.of(emails=[KEES]))
+    assert info.value.kind == ErrorKind.MISMATCH
+    hers = woo.find("order", "2088")
+    assert hers is not None and hers.fields["billing_email"] == KEES
+    assert any(r.record_id.startswith("2088/") for r in woo.fetch())  # and its notes
+
+
+def test_zammad_a_household_number_pulls_in_no_record_without_e_mail(zammad: Sim) -> None:
+    """Kees and Sanne share a number. A user with only that number (nobody's e-mail) could be
+    either of them: Sanne, who verified the number, does not get it; a user with only a number
+    nobody else has is still hers."""
+    app: Any = zammad.handle.app
+    template = app.users[27]
+    app.users[990] = {
+        **template, "id": 990, "login": "huistelefoon", "email": "", "phone": "+31612345678",
+        "firstname": "Huis", "lastname": "telefoon", "note": "",
+    }  # fmt: skip
+    app.users[991] = {
+        **template, "id": 991, "login": "mobiel", "email": "", "phone": "",
+        "mobile": "+31 6 77778888", "firstname": "Mobiel", "lastname": "", "note": "",
+    }  # fmt: skip
+    sanne = Identity.of(emails=[SANNE], phones=["+31 6 12345678", "+31 6 77778888"])
+    users = {r.record_id for r in zammad.connector.fetch(sanne).records if r.record_type == "user"}
+    assert users == {"27", "991"}
