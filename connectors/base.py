@@ -10,7 +10,7 @@ steps; the base class does the rest:
    after normalisation (:meth:`connectors.identity.Identity.match`). Everything else is dropped
    here, before anything leaves the connector. A phone number that another row of the same
    searches carries with someone else's e-mail address matches no row without an e-mail
-   (:meth:`~connectors.identity.Identity.contested_phones`): it is shared.
+   (:meth:`~connectors.identity.Identity.contests`): it is shared.
 3. :meth:`BaseConnector.expand` turns a :class:`Match` into :class:`Draft` records: the matched
    row itself plus records fetched by the matched row's id (orders, invoices, tickets ...).
 4. The base class finishes each draft into a :class:`Record`: source, category per field (vendor
@@ -548,9 +548,17 @@ class BaseConnector(ABC):
         records: list[Record] = []
         seen: set[tuple[str, str]] = set()
         dropped = 0
-        candidates = list(self.find(run))
-        # a phone number other rows of the searches show to be someone else's too matches none
-        contested = identity.contested_phones(c.identifiers for c in candidates)
+        # Every row is looked at once, and only those that match are kept (a file may have
+        # many): then a phone number that other rows of the searches show to be someone
+        # else's too matches none of them.
+        contested: set[str] = set()
+        candidates: list[Candidate] = []
+        for candidate in self.find(run):
+            contested |= identity.contests(candidate.identifiers)
+            if identity.match(candidate.identifiers) is None:
+                dropped += 1
+            else:
+                candidates.append(candidate)
         for candidate in candidates:
             key = (candidate.record_type, candidate.record_id)
             if key in seen:

@@ -180,8 +180,8 @@ class Identity:
         substring, prefix or fuzzy comparison. An e-mail or customer number match stands on its
         own. A phone match counts only if the record carries no e-mail address at all or one of
         the verified ones; otherwise the number is shared with someone else. Nor does it count
-        for a number in ``contested`` (:meth:`contested_phones`: other records of the same
-        search show it is someone else's too).
+        for a number in ``contested`` (:meth:`contests`: other records of the same search show
+        it is someone else's too).
         Returns ``None`` when nothing matches.
         """
         normalised = [(kind, try_normalize(kind, raw)) for kind, raw in candidates]
@@ -205,24 +205,24 @@ class Identity:
                     return hit
         return None
 
-    def contested_phones(
-        self, records: Iterable[Iterable[tuple[IdentifierKind, object]]]
-    ) -> frozenset[str]:
-        """The verified phone numbers that ``records`` (each as its identifying values, e.g.
-        every row a search returned) show to be someone else's as well: a record carries the
-        number with e-mail addresses none of which is verified. A record with that number and
-        no e-mail address cannot be told apart from theirs, so it is not matched by it."""
-        phones = set(self.values(IdentifierKind.PHONE))
+    def contests(self, values: Iterable[tuple[IdentifierKind, object]]) -> frozenset[str]:
+        """The verified phone numbers that one record (its identifying values, e.g. a row a
+        search returned) shows to be someone else's as well: it carries the number with e-mail
+        addresses none of which is verified. A record with that number and no e-mail address
+        cannot be told apart from theirs, so it is not matched by it (see :meth:`match`)."""
+        phones = {i.value for i in self.identifiers if i.kind == IdentifierKind.PHONE}
         if not phones:
             return frozenset()
-        emails = set(self.values(IdentifierKind.EMAIL))
-        contested: set[str] = set()
-        for values in records:
-            normalised = [(kind, try_normalize(kind, raw)) for kind, raw in values]
-            theirs = {v for k, v in normalised if k == IdentifierKind.EMAIL and v is not None}
-            if theirs and not theirs & emails:
-                contested |= {v for k, v in normalised if k == IdentifierKind.PHONE} & phones
-        return frozenset(contested)
+        pairs = list(values)
+        theirs = {
+            v
+            for kind, raw in pairs
+            if kind == IdentifierKind.EMAIL and (v := try_normalize(kind, raw)) is not None
+        }
+        if not theirs or theirs & {i.value for i in self.identifiers}:
+            return frozenset()
+        numbers = {try_normalize(kind, raw) for kind, raw in pairs if kind == IdentifierKind.PHONE}
+        return frozenset(numbers & phones)
 
     def __repr__(self) -> str:
         return f"Identity(kinds={sorted(k.value for k in self.kinds)})"

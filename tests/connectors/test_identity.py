@@ -135,16 +135,18 @@ def test_a_number_a_search_shows_to_be_someone_else_s_too_matches_no_record(
     """A household number: the search by it returns Kees's record (his e-mail) and a record
     with only the number. Whose that is cannot be told, so it is nobody's here."""
     kees = [(EMAIL, "kees.devries@example.nl"), (PHONE, "+31612345678")]
-    hers = [(EMAIL, "SANNE.devries@example.nl"), (PHONE, "06 12345678")]
+    hers = [(EMAIL, "SANNE.devries@example.nl"), (EMAIL, "s.werk@example.nl")]
+    hers.append((PHONE, "06 12345678"))
     number_only = [(EMAIL, ""), (PHONE, "+31 6 12345678")]
-    contested = sanne.contested_phones([hers, kees, number_only])
+    contested = sanne.contests(kees)
     assert contested == {Identifier(PHONE, "0612345678").value}
     assert sanne.match(number_only, contested) is None
     assert sanne.match(hers, contested) is not None  # her e-mail still matches
-    # her own record and records without e-mail contest nothing
-    assert not sanne.contested_phones([hers, number_only, [(PHONE, "06 12345678")]])
-    assert sanne.match(number_only, sanne.contested_phones([hers, number_only])) is not None
-    # someone else's other number contests only that number
-    other = [(EMAIL, "kees.devries@example.nl"), (PHONE, "+31 6 99999999")]
-    assert not sanne.contested_phones([other])
-    assert not Identity.of(emails=["sanne.devries@example.nl"]).contested_phones([kees])
+    # her own record (one of its e-mail addresses is verified) and records without e-mail
+    # contest nothing
+    for record in (hers, number_only, [(PHONE, "06 12345678")]):
+        assert not sanne.contests(record)
+    assert sanne.match(number_only) is not None
+    # someone else's other number contests nothing; nor does anything without a verified phone
+    assert not sanne.contests([(EMAIL, "kees.devries@example.nl"), (PHONE, "+31 6 99999999")])
+    assert not Identity.of(emails=["sanne.devries@example.nl"]).contests(kees)
