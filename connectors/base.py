@@ -759,8 +759,15 @@ class BaseConnector(ABC):
         return self.http.session(deadline or Deadline(DEFAULT_BUDGET))
 
     def _guard(self, session: HttpSession, ref: RecordRef, identity: Identity) -> None:
-        """Refuse to write unless the record still matches ``identity`` exactly."""
-        if identity.match(self.read_identifiers(session, ref)) is None:
+        """Refuse to write unless the record still matches ``identity`` exactly: as when
+        reading, a phone number that the source shows to be someone else's too does not."""
+        matched = identity.match(self.read_identifiers(session, ref))
+        if matched is not None and matched.kind is IdentifierKind.PHONE:
+            # search by that number again, as a gathering would, to see whether it is shared
+            run = Run(Identity([matched]), session.deadline, session)
+            if any(matched.value in identity.contests(c.identifiers) for c in self.find(run)):
+                matched = None
+        if matched is None:
             raise IdentityMismatch(
                 f"{self.name}: {ref.record_type} {ref.record_id} no longer matches the "
                 "verified identity",

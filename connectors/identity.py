@@ -208,8 +208,9 @@ class Identity:
     def contests(self, values: Iterable[tuple[IdentifierKind, object]]) -> frozenset[str]:
         """The verified phone numbers that one record (its identifying values, e.g. a row a
         search returned) shows to be someone else's as well: it carries the number with e-mail
-        addresses none of which is verified. A record with that number and no e-mail address
-        cannot be told apart from theirs, so it is not matched by it (see :meth:`match`)."""
+        addresses none of which is verified (and no verified customer number). A record with
+        that number and no e-mail address cannot be told apart from theirs, so it is not
+        matched by it (see :meth:`match`)."""
         phones = {i.value for i in self.identifiers if i.kind == IdentifierKind.PHONE}
         if not phones:
             return frozenset()
@@ -221,6 +222,12 @@ class Identity:
         }
         if not theirs or theirs & {i.value for i in self.identifiers}:
             return frozenset()
+        own = {i.value for i in self.identifiers if i.kind == IdentifierKind.CUSTOMER_NUMBER}
+        if own and any(
+            kind == IdentifierKind.CUSTOMER_NUMBER and try_normalize(kind, raw) in own
+            for kind, raw in pairs
+        ):
+            return frozenset()  # the customer's own record (an old e-mail address on it)
         numbers = {try_normalize(kind, raw) for kind, raw in pairs if kind == IdentifierKind.PHONE}
         return frozenset(numbers & phones)
 

@@ -253,6 +253,13 @@ class MoneyBirdConnector(BaseConnector):
 
     # -- writing back -------------------------------------------------------------------------
 
+    def describe_target(self, ref: RecordRef, field_name: str | None = None) -> str:
+        """A ``recipient`` record is only an address in someone else's record: staff are
+        pointed at that address (to erase it by hand), never at the whole record."""
+        if ref.record_type == "recipient" and field_name is None:
+            field_name = ref.record_id.partition("/")[2]
+        return super().describe_target(ref, field_name)
+
     def locate(self, ref: RecordRef) -> list[str]:
         """A contact person is found on its contact's page."""
         if ref.record_type == "contact_person":
@@ -365,8 +372,9 @@ class MoneyBirdConnector(BaseConnector):
                 identifiers,
                 {**person, "company_name": contact.get("company_name")},
             )
-        if run.identity.match(own.identifiers) is not None:
-            return
+        matched = run.identity.match(own.identifiers)
+        if matched is not None and matched.kind is not IdentifierKind.PHONE:
+            return  # the customer's own contact (a phone may yet prove shared: see contests)
         for field_name, address in _recipients(contact):
             yield Candidate(
                 "recipient",

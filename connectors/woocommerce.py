@@ -44,7 +44,7 @@ from .base import (
     Run,
     write_payload,
 )
-from .errors import NotFound
+from .errors import NotFound, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, try_normalize
 from .pagination import items, link_header_pages
@@ -219,18 +219,39 @@ class WooCommerceConnector(BaseConnector):
                 if run.identity.match(candidate.identifiers) is not None:
                     accounts.add(candidate.record_id)
                 yield candidate
+        elsewhere: dict[str, bool] = {}  # someone else's account: does it still exist?
         for billed, last_order in searched.values():
             for order, billing in billed:
                 account = str(order.get("customer_id") or 0)
                 # An order in someone else's account billed to this address holds the account
                 # holder's data (delivery address, notes): only the address is the customer's.
+                # Once that account is deleted, the order's own e-mail decides (as WooCommerce
+                # itself has it: it makes such orders guest orders).
                 own = account == "0" or account in accounts
+                if not own and try_normalize(IdentifierKind.EMAIL, billing.get("email")):
+                    if account not in elsewhere:
+                        elsewhere[account] = self._account_exists(run, account)
+                    own = not elsewhere[account]
                 yield Candidate(
                     "order" if own else "billed_order",
                     expect_id(order, "woocommerce order"),
                     ((IdentifierKind.EMAIL, billing.get("email")),),
                     {**order, _LAST_ORDER: last_order},
                 )
+
+    def _account_exists(self, run: Run, account: str) -> bool:
+        """Whether customer ``account`` exists; when that cannot be told (the source failed),
+        it is taken to exist and the check is reported missing."""
+        exists = run.related("order_accounts", partial(self._lookup_account, run, account))
+        return exists != [False]
+
+    @staticmethod
+    def _lookup_account(run: Run, account: str) -> list[bool]:
+        try:
+            run.http.get_json("customers/{id}", path_params={"id": account})
+        except NotFound:
+            return [False]
+        return [True]
 
     def _billed_to(self, run: Run, email: str) -> tuple[list[tuple[JSONDict, JSONDict]], Any]:
         """The orders the search finds for ``email`` with their billing, and the latest date of
@@ -287,6 +308,13 @@ class WooCommerceConnector(BaseConnector):
 
     # -- writing back -------------------------------------------------------------------------
 
+    def describe_target(self, ref: RecordRef, field_name: str | None = None) -> str:
+        """A ``billed_order`` record is only an address in someone else's record: staff are
+        pointed at that address (to erase it by hand), never at the whole record."""
+        if ref.record_type == "billed_order" and field_name is None:
+            field_name = "billing_email"
+        return super().describe_target(ref, field_name)
+
     def locate(self, ref: RecordRef) -> list[str]:
         """Customers › #id, Orders › #id, or Orders › #id › Notes › #note."""
         if ref.record_type == "order_note":
@@ -342,6 +370,7 @@ class WooCommerceConnector(BaseConnector):
     def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
         """Delete a customer or an order note; anonymise an order."""
         if ref.record_type == "customer":
+            self._check_orders_stay_theirs(session, ref.record_id)
             session.request(
                 "DELETE",
                 "customers/{id}",
@@ -367,6 +396,28 @@ class WooCommerceConnector(BaseConnector):
                 idempotent=True,
             )
             expect_dict(session.decode(response, "orders/{id}"), "woocommerce order")
+
+    def _check_orders_stay_theirs(self, session: HttpSession, customer_id: str) -> None:
+        """Refuse to delete an account that still has orders billed to another address:
+        WooCommerce turns an account's orders into guest orders when it is deleted, and those
+        would then be that address's to see in full.
+
+        :raises RequestRejected: such an order is kept (staff decide by hand).
+        """
+        body, _ = session.get_json("customers/{id}", path_params={"id": customer_id})
+        own = try_normalize(
+            IdentifierKind.EMAIL, expect_dict(body, "woocommerce customer").get("email")
+        )
+        pages = link_header_pages(session, "orders", params={"customer": customer_id})
+        for order in items(pages):
+            billing = expect_dict(order.get("billing") or {}, "woocommerce order billing")
+            billed = try_normalize(IdentifierKind.EMAIL, billing.get("email"))
+            if billed is not None and billed != own and not _anonymised(order):
+                raise RequestRejected(
+                    "woocommerce: the account has orders billed to another e-mail address, "
+                    "which would become that address's guest orders; erase by hand",
+                    vendor=self.name,
+                )
 
     def _customer(self, raw: JSONDict, last_order: Any) -> Draft:
         billing = expect_dict(raw.get("billing") or {}, "woocommerce billing")

@@ -478,6 +478,11 @@ class WooCommerceSimulator(SimulatorApp):
             return self.json(body, 501)
         rendered = self._render_customer(request, c)
         del self.customers[cid]
+        # WooCommerce's wc_reset_order_customer_id_on_deleted_user: the account's orders
+        # become guest orders.
+        for order in self.orders.values():
+            if order["customer_id"] == cid:
+                order["customer_id"] = 0
         return self.json(rendered)
 
     # ---------------------------------------------------------------- orders

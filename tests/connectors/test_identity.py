@@ -150,3 +150,9 @@ def test_a_number_a_search_shows_to_be_someone_else_s_too_matches_no_record(
     # someone else's other number contests nothing; nor does anything without a verified phone
     assert not sanne.contests([(EMAIL, "kees.devries@example.nl"), (PHONE, "+31 6 99999999")])
     assert not Identity.of(emails=["sanne.devries@example.nl"]).contests(kees)
+    # a record the customer's verified customer number is on is theirs, whatever its e-mail
+    numbered = Identity.of(emails=["sanne.devries@example.nl"], phones=["06 12345678"],
+                           customer_numbers=["1042"])  # fmt: skip
+    old_address = [(EMAIL, "sanne.oud@example.nl"), (NUMBER, "1042"), (PHONE, "06 12345678")]
+    assert not numbered.contests(old_address)
+    assert numbered.contests(kees)

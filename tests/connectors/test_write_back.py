@@ -386,11 +386,15 @@ def test_erase_of_an_unknown_id_counts_as_done(sim: Sim) -> None:
 
 
 def test_woocommerce_customer_delete_keeps_orders(woo: Sim, sanne: Identity) -> None:
-    woo.connector.erase(woo.main, identity=sanne)
     app: Any = woo.handle.app
+    orders = {o["id"] for o in app.orders.values() if o["customer_id"] == 101}
+    woo.connector.erase(woo.main, identity=sanne)
     assert 101 not in app.customers
-    assert any(o["customer_id"] == 101 for o in app.orders.values())
+    # the orders stay, as guest orders (WooCommerce resets their customer), still hers
+    assert orders and all(app.orders[o]["customer_id"] == 0 for o in orders)
     assert any(r.method == "DELETE" and r.query.get("force") == "true" for r in woo.handle.requests)
+    found = {r.record_id: r.record_type for r in woo.fetch()}
+    assert all(found.get(str(o)) == "order" for o in orders)
 
 
 def test_woocommerce_order_is_anonymised(woo: Sim, sanne: Identity) -> None:
@@ -535,9 +539,10 @@ def test_rate_limit_is_waited_out_within_the_deadline(
 
 def test_idempotent_write_is_retried_after_a_rate_limit(woo: Sim, sleeps: list[float]) -> None:
     woo.handle.set_fault("rate_limit", count=1, retry_after=1)
-    assert woo.connector.erase(woo.main) is ErasureOutcome.DELETED  # the DELETE itself got 429
+    note = woo.ref("order_note", "2041/9852")
+    assert woo.connector.erase(note) is ErasureOutcome.DELETED  # the DELETE itself got 429
     assert sleeps == [1.0]
-    assert [r.status for r in woo.handle.requests] == [429, 200]
+    assert [(r.method, r.status) for r in woo.handle.requests] == [("DELETE", 429), ("DELETE", 200)]
 
 
 def test_rate_limit_beyond_the_deadline_fails_at_once(sim: Sim, sleeps: list[float]) -> None:
@@ -796,7 +801,7 @@ def test_moneybird_someone_else_s_invoice_address_shows_only_that_address(
     ref = moneybird.ref("recipient", f"{SANNE_CONTACT}/send_invoices_to_email")
     assert moneybird.connector.erasure_action("recipient") == "none"
     assert not moneybird.connector.correctable_fields("recipient")
-    assert moneybird.connector.describe_target(ref, "send_invoices_to_email") == (
+    assert moneybird.connector.describe_target(ref) == (
         f"MoneyBird › Contacts › #{SANNE_CONTACT} › Invoices › Send to e-mail address "
         f"(API: contacts/{SANNE_CONTACT}.json)"
     )
@@ -867,6 +872,9 @@ def test_woocommerce_an_order_in_someone_else_s_account_billed_to_you(woo: Sim) 
     assert billed[0].categories == {"number": "orders", "billing_email": "contact"}
     assert "sanne" not in _values(records) and "oudegracht" not in _values(billed)
     assert woo.connector.erasure_action("billed_order") == "none"
+    assert woo.connector.describe_target(woo.ref("billed_order", "2088")) == (
+        "WooCommerce › Orders › #2088 › Billing › Email address (API: orders/2088)"
+    )
     with pytest.raises(ConnectorError) as info:
         woo.connector.erase(woo.ref("order", "2088"), identity=Identity.of(emails=[KEES]))
     assert info.value.kind == ErrorKind.MISMATCH
@@ -892,3 +900,79 @@ def test_zammad_a_household_number_pulls_in_no_record_without_e_mail(zammad: Sim
     sanne = Identity.of(emails=[SANNE], phones=["+31 6 12345678", "+31 6 77778888"])
     users = {r.record_id for r in zammad.connector.fetch(sanne).records if r.record_type == "user"}
     assert users == {"27", "991"}
+
+
+def test_woocommerce_an_account_with_orders_billed_to_someone_else_is_not_deleted(
+    woo: Sim, sanne: Identity
+) -> None:
+    """Deleting an account turns its orders into guest orders, which the address they are
+    billed to would then see in full: while one is billed to Kees, the account stays."""
+    app: Any = woo.handle.app
+    app.orders[2088]["billing"]["email"] = KEES
+    with pytest.raises(ConnectorError) as info:
+        woo.connector.erase(woo.main, identity=sanne)
+    assert_kind(info, ErrorKind.REJECTED, KEES)
+    assert 101 in app.customers and app.orders[2088]["customer_id"] == 101
+    assert woo.connector.erase(woo.ref("order", "2088"), identity=sanne) is (
+        ErasureOutcome.ANONYMISED
+    )
+    assert woo.connector.erase(woo.main, identity=sanne) is ErasureOutcome.DELETED
+    assert app.orders[2088]["customer_id"] == 0
+    assert not [r for r in woo.fetch(KEES) if r.record_id == "2088"]  # anonymised: nobody's
+
+
+def test_woocommerce_an_order_of_a_deleted_account_is_its_billing_address_s(woo: Sim) -> None:
+    """An order whose account no longer exists is found by its billing address, in full (as
+    the write guard has it); the account is looked up once for all its orders."""
+    app: Any = woo.handle.app
+    orphans = [2041, 2088]
+    for order_id in orphans:
+        app.orders[order_id]["customer_id"] = 999
+    found = {r.record_id: r.record_type for r in woo.fetch()}
+    assert all(found.get(str(o)) == "order" for o in orphans)
+    assert any(key.startswith("2088/") for key in found)  # with its notes
+    lookups = [r for r in woo.handle.requests if r.path.endswith("/customers/999")]
+    assert len(lookups) == 1 and lookups[0].status == 404
+
+
+def test_moneybird_a_contact_on_a_shared_number_still_shows_the_customer_s_address(
+    moneybird: Sim,
+) -> None:
+    """A contact without an e-mail address of its own, its invoices going to Sanne and a
+    bookkeeper, with the household number Kees's contact has too: it is nobody's for sure,
+    but Sanne is still told her address is on it."""
+    app: Any = moneybird.handle.app
+    contact = app.contacts[SANNE_CONTACT]
+    contact["email"] = ""
+    contact["customer_id"] = ""
+    contact["send_invoices_to_email"] = f"{SANNE}, boekhouding@example.nl"
+    contact["send_estimates_to_email"] = "boekhouding@example.nl"
+    sanne = Identity.of(emails=[SANNE], phones=["+31 6 12345678"])
+    records = moneybird.connector.fetch(sanne).records
+    assert SANNE_CONTACT not in {r.record_id for r in records}  # the number is shared
+    assert [(r.record_id, r.fields) for r in records if r.record_type == "recipient"] == [
+        (f"{SANNE_CONTACT}/send_invoices_to_email", {"send_invoices_to_email": SANNE})
+    ]
+
+
+def test_zammad_a_record_on_a_shared_number_is_not_written_for_its_holder(zammad: Sim) -> None:
+    """The write guard weighs a phone number as a gathering does: a user with only the
+    household number, shown to nobody, is not corrected for Sanne either."""
+    app: Any = zammad.handle.app
+    app.users[990] = {
+        **app.users[27], "id": 990, "login": "huistelefoon", "email": "",
+        "phone": "+31612345678", "firstname": "Huis", "note": "",
+    }  # fmt: skip
+    sanne = Identity.of(emails=[SANNE], phones=["+31 6 12345678"])
+    with pytest.raises(ConnectorError) as info:
+        zammad.connector.apply_correction(
+            zammad.ref("user", "990"), "phone", "+31 6 11112222", identity=sanne
+        )
+    assert info.value.kind == ErrorKind.MISMATCH
+    assert app.users[990]["phone"] == "+31612345678"
+    del app.users[45]["phone"]  # Kees's user no longer carries it: now it is hers
+    app.users[45]["mobile"] = ""
+    zammad.connector.apply_correction(
+        zammad.ref("user", "990"), "phone", "+31 6 11112222", identity=sanne
+    )
+    assert app.users[990]["phone"] == "+31 6 11112222"

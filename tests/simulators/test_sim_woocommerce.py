@@ -120,8 +120,8 @@ def test_delete_needs_force(woo_client: httpx.Client) -> None:
     assert deleted.status_code == 200 and deleted.json()["id"] == 101
     gone = woo_client.get("/customers/101")
     assert gone.status_code == 404 and gone.json()["code"] == "wc_user_invalid_id"
-    # Orders stay, with their customer id.
-    assert woo_client.get("/orders/2041").json()["customer_id"] == 101
+    # Orders stay, as guest orders (wc_reset_order_customer_id_on_deleted_user).
+    assert woo_client.get("/orders/2041").json()["customer_id"] == 0
 
 
 def test_unknown_route(woo_client: httpx.Client) -> None:
