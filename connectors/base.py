@@ -52,7 +52,7 @@ from .errors import (
     RequestRejected,
 )
 from .http import DEFAULT_TIMEOUT, Deadline, HttpClient, HttpSession, RequestStats, RetryPolicy
-from .identity import Identifier, IdentifierKind, Identity
+from .identity import Identifier, IdentifierKind, Identity, try_normalize
 
 log = logging.getLogger(__name__)
 
@@ -761,12 +761,21 @@ class BaseConnector(ABC):
     def _guard(self, session: HttpSession, ref: RecordRef, identity: Identity) -> None:
         """Refuse to write unless the record still matches ``identity`` exactly: as when
         reading, a phone number that the source shows to be someone else's too does not."""
-        matched = identity.match(self.read_identifiers(session, ref))
+        values = list(self.read_identifiers(session, ref))
+        matched = identity.match(values)
         if matched is not None and matched.kind is IdentifierKind.PHONE:
-            # search by that number again, as a gathering would, to see whether it is shared
-            run = Run(Identity([matched]), session.deadline, session)
-            if any(matched.value in identity.contests(c.identifiers) for c in self.find(run)):
-                matched = None
+            # search by its verified numbers again, as a gathering would, to see which of
+            # them are shared; then match as the gathering did
+            on_record = {try_normalize(k, v) for k, v in values if k is IdentifierKind.PHONE}
+            phones = [
+                i for i in identity.identifiers
+                if i.kind is IdentifierKind.PHONE and i.value in on_record
+            ]  # fmt: skip
+            run = Run(Identity(phones), session.deadline, session)
+            contested: set[str] = set()
+            for candidate in self.find(run):
+                contested |= identity.contests(candidate.identifiers)
+            matched = None if run.missing else identity.match(values, contested)
         if matched is None:
             raise IdentityMismatch(
                 f"{self.name}: {ref.record_type} {ref.record_id} no longer matches the "

@@ -228,7 +228,8 @@ class WooCommerceConnector(BaseConnector):
                 # Once that account is deleted, the order's own e-mail decides (as WooCommerce
                 # itself has it: it makes such orders guest orders).
                 own = account == "0" or account in accounts
-                if not own and try_normalize(IdentifierKind.EMAIL, billing.get("email")):
+                theirs = ((IdentifierKind.EMAIL, billing.get("email")),)
+                if not own and run.identity.match(theirs) is not None:
                     if account not in elsewhere:
                         elsewhere[account] = self._account_exists(run, account)
                     own = not elsewhere[account]
@@ -412,7 +413,7 @@ class WooCommerceConnector(BaseConnector):
         for order in items(pages):
             billing = expect_dict(order.get("billing") or {}, "woocommerce order billing")
             billed = try_normalize(IdentifierKind.EMAIL, billing.get("email"))
-            if billed is not None and billed != own and not _anonymised(order):
+            if billed not in (None, own, ERASED_EMAIL) and not _anonymised(order):
                 raise RequestRejected(
                     "woocommerce: the account has orders billed to another e-mail address, "
                     "which would become that address's guest orders; erase by hand",

@@ -976,3 +976,29 @@ def test_zammad_a_record_on_a_shared_number_is_not_written_for_its_holder(zammad
         zammad.ref("user", "990"), "phone", "+31 6 11112222", identity=sanne
     )
     assert app.users[990]["phone"] == "+31 6 11112222"
+
+
+def test_zammad_a_record_with_a_shared_and_an_own_number_is_written(zammad: Sim) -> None:
+    """A user with the household number and Sanne's own mobile is hers when gathering (by
+    the mobile): the write guard sees it the same way."""
+    app: Any = zammad.handle.app
+    app.users[990] = {
+        **app.users[27], "id": 990, "login": "huistelefoon", "email": "",
+        "phone": "+31612345678", "mobile": "+31 6 77778888", "firstname": "Huis", "note": "",
+    }  # fmt: skip
+    sanne = Identity.of(emails=[SANNE], phones=["+31 6 12345678", "+31 6 77778888"])
+    assert "990" in {r.record_id for r in zammad.connector.fetch(sanne).records}
+    zammad.connector.apply_correction(
+        zammad.ref("user", "990"), "firstname", "Huisnummer", identity=sanne
+    )
+    assert app.users[990]["firstname"] == "Huisnummer"
+
+
+def test_woocommerce_only_orders_billed_to_you_have_their_account_looked_up(woo: Sim) -> None:
+    """The search also finds other people's orders; their accounts are none of Sanne's
+    business: not looked up, and a failure there cannot make her result partial."""
+    app: Any = woo.handle.app
+    app.orders[2092]["customer_id"] = 102  # billed to a near-miss address, in an account
+    result = woo.connector.fetch(Identity.of(emails=[SANNE]))
+    assert not result.missing
+    assert not [r for r in woo.handle.requests if r.path.endswith("/customers/102")]
