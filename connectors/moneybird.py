@@ -13,15 +13,15 @@ contact people: a colleague's name, e-mail and phone are not the customer's data
 matched only as a contact person sees their own entry, not the company's account or invoices.
 A person's phone counts only when nobody else on the contact has the same number (the
 company's switchboard is nobody's own). That ``query=`` searches contact people too, and that
-``GET``/``DELETE`` answer at ``contacts/{id}/contact_people/{id}.json`` (only ``PATCH`` is
-confirmed there), are unverified; the simulator behaves so.
+``DELETE`` answers at ``contacts/{id}/contact_people/{id}.json`` (only ``PATCH`` is confirmed
+there), are unverified; the simulator behaves so.
 
 The addresses invoices and quotes are sent to (``send_invoices_to_email``,
 ``send_estimates_to_email``, several may be separated by commas) identify the contact only
 when it has no e-mail address of its own and they are all one address. Otherwise each address
-there but the contact's own may be someone else's
-(a partner who pays, a bookkeeper): matched, it becomes a ``recipient`` record with only that
-address (and the company's name), never the contact's data. Staff change those by hand.
+there but the contact's own may be someone else's (a partner who pays, a bookkeeper): matched,
+it becomes a ``recipient`` record with only that address (and the company's name), never the
+contact's data. Staff change those by hand.
 
 Config: ``administration_id``, ``token`` (secret), ``base_url`` (default
 ``https://moneybird.com/api/v2``; the administration id is appended), ``web_url`` (default
@@ -257,7 +257,7 @@ class MoneyBirdConnector(BaseConnector):
         """A ``recipient`` record is only an address in someone else's record: staff are
         pointed at that address (to erase it by hand), never at the whole record."""
         if ref.record_type == "recipient" and field_name is None:
-            field_name = ref.record_id.partition("/")[2]
+            field_name = ref.record_id.partition("/")[2]  # {contact id}/{delivery field}
         return super().describe_target(ref, field_name)
 
     def locate(self, ref: RecordRef) -> list[str]:
@@ -266,7 +266,7 @@ class MoneyBirdConnector(BaseConnector):
             contact_id, person_id = _person_ids(ref)
             return ["Contacts", f"#{contact_id}", "Contact persons", f"#{person_id}"]
         if ref.record_type == "recipient":
-            return ["Contacts", f"#{ref.record_id.partition('/')[0]}"]
+            return ["Contacts", f"#{_contact_of(ref.record_id)}"]
         return super().locate(ref)
 
     def api_path(self, ref: RecordRef) -> str:
@@ -276,7 +276,7 @@ class MoneyBirdConnector(BaseConnector):
             contact_id, person_id = _person_ids(ref)
             return f"contacts/{contact_id}/contact_people/{person_id}.json"
         if ref.record_type == "recipient":
-            return f"contacts/{ref.record_id.partition('/')[0]}.json"
+            return f"contacts/{_contact_of(ref.record_id)}.json"
         kind = "contacts" if ref.record_type == "contact" else "sales_invoices"
         return f"{kind}/{ref.record_id}.json"
 
@@ -390,18 +390,17 @@ class MoneyBirdConnector(BaseConnector):
     def _recipient(self, candidate: Candidate) -> Draft:
         """Only the address itself (and a company's name): the contact is someone else's."""
         raw = candidate.raw
-        contact_id = candidate.record_id.partition("/")[0]
         return Draft(
             "recipient",
             candidate.record_id,
             pick(raw, *DELIVERY_FIELDS, "company_name"),
             dates={"updated": parse_datetime(raw.get("updated_at"))},
-            link=f"{self.web_url}/{self.administration}/contacts/{contact_id}",
+            link=self._contact_url(_contact_of(candidate.record_id)),
         )
 
     def _person(self, candidate: Candidate) -> Draft:
         raw = candidate.raw
-        contact_id = candidate.record_id.partition("/")[0]
+        contact_id = _contact_of(candidate.record_id)
         return Draft(
             "contact_person",
             candidate.record_id,
@@ -410,9 +409,13 @@ class MoneyBirdConnector(BaseConnector):
                 "created": parse_datetime(raw.get("created_at")),
                 "updated": parse_datetime(raw.get("updated_at")),
             },
-            link=f"{self.web_url}/{self.administration}/contacts/{contact_id}",
+            link=self._contact_url(contact_id),
             parent=("contact", contact_id),
         )
+
+    def _contact_url(self, contact_id: str) -> str:
+        """The contact's page in MoneyBird (its contact people are shown there too)."""
+        return f"{self.web_url}/{self.administration}/contacts/{contact_id}"
 
     def _candidate(self, contact: JSONDict) -> Candidate:
         """The contact, identified by its e-mail address, customer number and phone; by the
@@ -450,7 +453,7 @@ class MoneyBirdConnector(BaseConnector):
                 "updated": parse_datetime(raw.get("updated_at")),
                 "last_invoice": last_invoice,
             },
-            link=f"{self.web_url}/{self.administration}/contacts/{contact_id}",
+            link=self._contact_url(contact_id),
         )
 
     def _invoice(self, raw: JSONDict, contact_id: str) -> Draft:
@@ -480,6 +483,11 @@ class MoneyBirdConnector(BaseConnector):
             else f"{self.web_url}/{self.administration}/sales_invoices/{invoice_id}",
             parent=("contact", contact_id),
         )
+
+
+def _contact_of(record_id: str) -> str:
+    """The contact's id in a contact person's or recipient's id (``{contact id}/…``)."""
+    return record_id.partition("/")[0]
 
 
 def _person_ids(ref: RecordRef) -> tuple[str, str]:

@@ -236,7 +236,7 @@ class WooCommerceConnector(BaseConnector):
                 yield Candidate(
                     "order" if own else "billed_order",
                     expect_id(order, "woocommerce order"),
-                    ((IdentifierKind.EMAIL, billing.get("email")),),
+                    theirs,
                     {**order, _LAST_ORDER: last_order},
                 )
 
