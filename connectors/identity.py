@@ -31,6 +31,11 @@ class IdentifierKind(StrEnum):
     EMAIL = "email"
     PHONE = "phone"
     CUSTOMER_NUMBER = "customer_number"
+    #: Never verified: an e-mail address a record's mail goes to (an invoice's recipient) that
+    #: does not say whose the record is. It matches nobody, but like any e-mail address on a
+    #: record it keeps a shared phone number from pulling the record in (:meth:`Identity.match`,
+    #: :meth:`Identity.contests`).
+    ADDRESSEE = "addressee"
 
 
 class InvalidIdentifier(ValueError):
@@ -80,6 +85,7 @@ _NORMALIZERS = {
     IdentifierKind.EMAIL: normalize_email,
     IdentifierKind.PHONE: normalize_phone,
     IdentifierKind.CUSTOMER_NUMBER: normalize_customer_number,
+    IdentifierKind.ADDRESSEE: normalize_email,
 }
 
 
@@ -130,6 +136,8 @@ class Identifier:
 #: Identifier kinds that identify a person on their own. A phone number is weaker: households
 #: and companies share one, so it only matches a record that names no other e-mail address.
 STRONG_KINDS_ORDER = (IdentifierKind.EMAIL, IdentifierKind.CUSTOMER_NUMBER)
+#: The kinds of e-mail address a record may carry: any of them keeps a phone from matching.
+EMAIL_KINDS = frozenset({IdentifierKind.EMAIL, IdentifierKind.ADDRESSEE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +186,10 @@ class Identity:
         ``candidates`` are the record's identifying fields as ``(kind, raw value)`` pairs. Each
         value is normalised like the verified identifiers and compared for equality: no
         substring, prefix or fuzzy comparison. An e-mail or customer number match stands on its
-        own. A phone match counts only if the record carries no e-mail address at all or one of
-        the verified ones; otherwise the number is shared with someone else. Nor does it count
+        own; an addressee (:attr:`IdentifierKind.ADDRESSEE`) matches nothing. A phone match
+        counts only if the record carries no e-mail address of either kind (a verified one of
+        its own has matched above); otherwise the number is shared with someone else, or the
+        record's mail goes to an address that does not say whose it is. Nor does it count
         for a number in ``contested`` (:meth:`contests`: other records of the same search show
         it is someone else's too).
         Returns ``None`` when nothing matches.
@@ -193,7 +203,7 @@ class Identity:
                     hit = _lookup(verified, kind, v)
                     if hit is not None:
                         return hit
-        emails = [v for k, v in values if k == IdentifierKind.EMAIL]
+        emails = [v for k, v in values if k in EMAIL_KINDS]
         if emails:
             # Every e-mail on the record belongs to someone else (a strong match would have
             # returned above): a shared phone number must not pull this record in.
@@ -218,7 +228,7 @@ class Identity:
         theirs = {
             v
             for kind, raw in pairs
-            if kind == IdentifierKind.EMAIL and (v := try_normalize(kind, raw)) is not None
+            if kind in EMAIL_KINDS and (v := try_normalize(kind, raw)) is not None
         }
         if not theirs or theirs & {i.value for i in self.identifiers}:
             return frozenset()

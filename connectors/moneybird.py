@@ -330,12 +330,28 @@ class MoneyBirdConnector(BaseConnector):
         ``DELETE contacts/{id}/contact_people/{id}.json``."""
         if ref.record_type == "contact_person":
             contact_id, person_id = _person_ids(ref)
-            session.request(
-                "DELETE",
-                PERSON_PATH,
-                path_params={"cid": contact_id, "pid": person_id},
-                idempotent=True,
-            )
+            try:
+                session.request(
+                    "DELETE",
+                    PERSON_PATH,
+                    path_params={"cid": contact_id, "pid": person_id},
+                    idempotent=True,
+                )
+            except NotFound:
+                # That MoneyBird routes this DELETE is unverified: a 404 is "already gone" only
+                # when the contact no longer lists the person (its own 404 says it is gone too)
+                body, _ = session.get_json("contacts/{id}.json", path_params={"id": contact_id})
+                people = expect_list(
+                    expect_dict(body, "moneybird contact").get("contact_people") or [],
+                    "moneybird contact people",
+                )
+                if any(str(p.get("id")) == person_id for p in people if isinstance(p, dict)):
+                    raise RequestRejected(
+                        "moneybird: the contact person could not be deleted through the API; "
+                        "remove them from the contact by hand",
+                        vendor=self.name,
+                    ) from None
+                raise
             return
         # Deleting a contact deletes its contact people: people of their own, whose entries
         # must not go on someone else's request. The customer's own entry is erased before
@@ -421,7 +437,8 @@ class MoneyBirdConnector(BaseConnector):
         """The contact, identified by its e-mail address, customer number and phone; by the
         address its invoices and quotes are sent to only when it has no e-mail address of its
         own and they all go to that one address (several may be different people's: the
-        customer, a partner who pays, a bookkeeper)."""
+        customer, a partner who pays, a bookkeeper). Otherwise those addresses are addressees:
+        they identify nobody, and keep the phone from matching on its own."""
         identifiers: Identifiers = (
             (IdentifierKind.EMAIL, contact.get("email")),
             (IdentifierKind.CUSTOMER_NUMBER, contact.get("customer_id")),
@@ -430,6 +447,11 @@ class MoneyBirdConnector(BaseConnector):
         delivery = _delivery_addresses(contact)
         if try_normalize(IdentifierKind.EMAIL, contact.get("email")) is None and len(delivery) == 1:
             identifiers += ((IdentifierKind.EMAIL, next(iter(delivery.values()))),)
+        else:
+            # addresses that do not say whose the contact is: they match nobody, but a phone
+            # number (a household's, a firm's) must not pull in a contact whose mail goes to
+            # someone else
+            identifiers += tuple((IdentifierKind.ADDRESSEE, a) for a in delivery.values())
         return Candidate("contact", expect_id(contact, "moneybird contact"), identifiers, contact)
 
     def _contact(self, raw: JSONDict, last_invoice: date | None) -> Draft:

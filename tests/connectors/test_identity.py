@@ -156,3 +156,17 @@ def test_a_number_a_search_shows_to_be_someone_else_s_too_matches_no_record(
     old_address = [(EMAIL, "sanne.oud@example.nl"), (NUMBER, "1042"), (PHONE, "06 12345678")]
     assert not numbered.contests(old_address)
     assert numbered.contests(kees)
+
+
+def test_an_addressee_matches_nobody_and_keeps_a_number_from_matching(sanne: Identity) -> None:
+    """An address a record's mail goes to, which does not say whose the record is: not even
+    the customer's own address there matches, and with it on the record a number does not
+    either; beside a number it shows that number to be someone else's too."""
+    addressee = IdentifierKind.ADDRESSEE
+    assert sanne.match([(addressee, "Sanne.Devries@example.nl")]) is None
+    for mail_to in ("kees.devries@example.nl", "sanne.devries@example.nl"):
+        assert sanne.match([(addressee, mail_to), (PHONE, "06 12345678")]) is None
+    assert sanne.match([(addressee, ""), (PHONE, "06 12345678")]) is not None
+    kees = [(addressee, "kees.devries@example.nl"), (PHONE, "+31612345678")]
+    assert sanne.contests(kees) == {Identifier(PHONE, "0612345678").value}
+    assert not sanne.contests([(addressee, "sanne.devries@example.nl"), (PHONE, "0612345678")])

@@ -6,6 +6,7 @@ write shows what the vendor holds now, exactly as the portal would see it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -714,14 +715,19 @@ def test_moneybird_contact_person_corrected_and_erased(moneybird: Sim) -> None:
 
 def test_moneybird_contact_person_is_not_written_for_someone_else(moneybird: Sim) -> None:
     ref = moneybird.ref("contact_person", FLEUR_PERSON)
-    daan = Identity.of(emails=[DAAN])
+    assert_neither_written_nor_erased(moneybird, ref, Identity.of(emails=[DAAN]))
+
+
+def assert_neither_written_nor_erased(sim: Sim, ref: RecordRef, identity: Identity) -> None:
+    """The write guard refuses both a correction and an erasure of ``ref`` for ``identity``,
+    and nothing reaches the vendor."""
     with pytest.raises(ConnectorError) as info:
-        moneybird.connector.apply_correction(ref, "phone", "+31 10 0000000", identity=daan)
+        sim.connector.apply_correction(ref, "phone", "+31 6 11112222", identity=identity)
     assert info.value.kind == ErrorKind.MISMATCH
     with pytest.raises(ConnectorError) as info:
-        moneybird.connector.erase(ref, identity=daan)
+        sim.connector.erase(ref, identity=identity)
     assert info.value.kind == ErrorKind.MISMATCH
-    assert moneybird.writes() == []
+    assert sim.writes() == []
 
 
 def _jansen_koffie(moneybird: Sim) -> dict[str, Any]:
@@ -747,6 +753,24 @@ def test_moneybird_shared_phone_matches_no_contact_person(moneybird: Sim) -> Non
             moneybird.ref("contact_person", FLEUR_PERSON), "department", "X", identity=switchboard
         )
     assert info.value.kind == ErrorKind.MISMATCH
+
+
+def test_moneybird_a_contact_person_still_listed_after_a_404_is_not_reported_gone(
+    moneybird: Sim,
+) -> None:
+    """That MoneyBird routes ``DELETE`` of a contact person is unverified: answered 404 while
+    the contact still lists the person, the erasure is refused (staff remove them by hand),
+    never reported as done."""
+    app: Any = moneybird.handle.app
+    app.on_person_delete = lambda request, adm, cid, pid: app.json({"error": "Not found"}, 404)
+    ref = moneybird.ref("contact_person", FLEUR_PERSON)
+    with pytest.raises(ConnectorError) as info:
+        moneybird.connector.erase(ref, identity=Identity.of(emails=[FLEUR]))
+    assert_kind(info, ErrorKind.REJECTED, FLEUR)
+    assert [r.record_id for r in moneybird.fetch(FLEUR)] == [FLEUR_PERSON]
+    # gone from the contact: then the 404 means what it says
+    _jansen_koffie(moneybird)["contact_people"].pop(1)
+    assert moneybird.connector.erase(ref, identity=None) is ErasureOutcome.ALREADY_GONE
 
 
 def test_moneybird_a_contact_is_not_erased_with_a_colleague_s_entry(moneybird: Sim) -> None:
@@ -953,6 +977,40 @@ def test_moneybird_a_contact_on_a_shared_number_still_shows_the_customer_s_addre
     assert [(r.record_id, r.fields) for r in records if r.record_type == "recipient"] == [
         (f"{SANNE_CONTACT}/send_invoices_to_email", {"send_invoices_to_email": SANNE})
     ]
+
+
+def test_moneybird_a_number_does_not_pull_in_a_contact_whose_mail_goes_to_others(
+    moneybird: Sim,
+) -> None:
+    """Kees's contact has no e-mail address of its own; his invoices go to him, his quotes to
+    his bookkeeper, and its phone is the landline Sanne verified. No other contact carries the
+    number, yet the contact is not hers: not shown, not corrected, not erased for her. The
+    same contact with no address at all is the landline's."""
+    app: Any = moneybird.handle.app
+    kees_id = "431877251199999999"
+    app.contacts[kees_id] = {
+        **copy.deepcopy(app.contacts[SANNE_CONTACT]),
+        "id": kees_id, "firstname": "Kees", "email": "", "customer_id": "",
+        "phone": "+31 30 1234567", "send_invoices_to_email": KEES,
+        "send_estimates_to_email": "boekhouder@example.nl", "contact_people": [],
+    }  # fmt: skip
+    sanne = Identity.of(emails=[SANNE], phones=["030-1234567"])
+    records = moneybird.connector.fetch(sanne).records
+    assert kees_id not in {_contact_id(r.record_id) for r in records}
+    assert "kees" not in _values(list(records))
+    assert_neither_written_nor_erased(moneybird, moneybird.ref("contact", kees_id), sanne)
+    assert kees_id in app.contacts
+    # one address only: it says whose the contact is (Kees's), and the number is his as well
+    app.contacts[kees_id]["send_estimates_to_email"] = ""
+    assert kees_id not in {r.record_id for r in moneybird.connector.fetch(sanne).records}
+    assert kees_id in {r.record_id for r in moneybird.fetch(KEES)}
+    # no address at all: the landline is all there is, and it is Sanne's
+    app.contacts[kees_id]["send_invoices_to_email"] = ""
+    assert kees_id in {r.record_id for r in moneybird.connector.fetch(sanne).records}
+
+
+def _contact_id(record_id: str) -> str:
+    return record_id.partition("/")[0]
 
 
 def test_zammad_a_record_on_a_shared_number_is_not_written_for_its_holder(zammad: Sim) -> None:
