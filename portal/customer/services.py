@@ -93,14 +93,16 @@ class Entry:
 
     @property
     def title(self) -> str | None:
-        """A short name of the record taken from its own fields, e.g. a ticket's subject."""
+        """A short name of the record taken from its own fields, e.g. a ticket's subject; none
+        when it would only say the record's id again (an order's number)."""
         fields = self.part.record.get("fields", {})
         for name in TITLE_FIELDS:
             value = fields.get(name)
             if isinstance(value, str | int) and not isinstance(value, bool):
                 lines = plain_text(str(value)).strip().splitlines()
                 if lines:
-                    return lines[0][:80]
+                    title = lines[0][:80]
+                    return None if title == str(self.part.record_id) else title
         return None
 
     @property
