@@ -74,6 +74,9 @@ def test_the_overview_shows_every_source_summary_first_then_per_category(
     # collapsible groups without JavaScript
     assert '<details class="records">' in page and "<summary>" in page
     assert "<script" not in page
+    # how records are found, and where to add another address or number
+    assert "omdat wij niet kunnen zien van wie het is" in page
+    assert 'href="/account">Voeg een ander adres of nummer toe' in page
 
 
 def test_an_invoice_from_2019_shows_its_due_date_and_its_reference(sanne: FlaskClient) -> None:
@@ -250,6 +253,7 @@ def test_english(sanne: FlaskClient) -> None:
     assert "<h1>My data</h1>" in page
     assert "Web shop" in page and "Complete" in page
     assert "Why we have it" in page and "Invoices and tax records" in page
+    assert "because we cannot tell whose it is" in page
     invoices = _page(sanne, "/mijn-gegevens/invoices")
     assert "Dec 31, 2026" in invoices
     assert "Bookkeeping (Moneybird): Invoice" in invoices
