@@ -19,9 +19,9 @@ there), are unverified; the simulator behaves so.
 The addresses invoices and quotes are sent to (``send_invoices_to_email``,
 ``send_estimates_to_email``, several may be separated by commas) identify the contact only
 when it has no e-mail address of its own and they are all one address. Otherwise each address
-there but the contact's own may be someone else's (a partner who pays, a bookkeeper): matched,
-it becomes a ``recipient`` record with only that address (and the company's name), never the
-contact's data. Staff change those by hand.
+there but the contact's own may be someone else's (a partner who pays, a bookkeeper): per
+delivery field, the customer's addresses there become a ``recipient`` record with only those
+addresses (and the company's name), never the contact's data. Staff change those by hand.
 
 Config: ``administration_id``, ``token`` (secret), ``base_url`` (default
 ``https://moneybird.com/api/v2``; the administration id is appended), ``web_url`` (default
@@ -391,13 +391,19 @@ class MoneyBirdConnector(BaseConnector):
         matched = run.identity.match(own.identifiers)
         if matched is not None and matched.kind is not IdentifierKind.PHONE:
             return  # the customer's own contact (a phone may yet prove shared: see contests)
+        verified = set(run.identity.values(IdentifierKind.EMAIL))
+        by_field: dict[str, list[str]] = {}
         for field_name, address in _recipients(contact):
+            if try_normalize(IdentifierKind.EMAIL, address) in verified:
+                by_field.setdefault(field_name, []).append(address)
+        for field_name, addresses in by_field.items():
+            # one record per field, with each of the customer's addresses there (only theirs)
             yield Candidate(
                 "recipient",
                 f"{contact_id}/{field_name}",
-                ((IdentifierKind.EMAIL, address),),
+                tuple((IdentifierKind.EMAIL, address) for address in addresses),
                 {
-                    field_name: address,
+                    field_name: ", ".join(addresses),
                     "company_name": contact.get("company_name"),
                     "updated_at": contact.get("updated_at"),
                 },

@@ -979,6 +979,25 @@ def test_moneybird_a_contact_on_a_shared_number_still_shows_the_customer_s_addre
     ]
 
 
+def test_moneybird_each_of_the_customer_s_addresses_in_a_field_is_shown(moneybird: Sim) -> None:
+    """Kees's invoices go to him and to two addresses of Sanne's: her record of that field
+    holds both of hers, and nothing of his."""
+    app: Any = moneybird.handle.app
+    work = "s.werk@example.nl"
+    kees = next(c for c in app.contacts.values() if c.get("email") == KEES)
+    kees["send_invoices_to_email"] = f"{KEES}, {SANNE}, {work.upper()}"
+    sanne = Identity.of(emails=[SANNE, work])
+    records = moneybird.connector.fetch(sanne).records
+    mine = [(r.record_id, r.fields) for r in records if r.record_type == "recipient"]
+    assert mine == [
+        (
+            f"{kees['id']}/send_invoices_to_email",
+            {"send_invoices_to_email": f"{SANNE}, {work.upper()}"},
+        )
+    ]
+    assert "kees" not in _values(list(records))
+
+
 def test_moneybird_a_number_does_not_pull_in_a_contact_whose_mail_goes_to_others(
     moneybird: Sim,
 ) -> None:
