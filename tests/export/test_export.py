@@ -37,6 +37,15 @@ def _schema(client: FlaskClient) -> dict[str, Any]:
     return schema
 
 
+def test_the_schema_s_formats_are_checked_not_skipped() -> None:
+    """jsonschema skips a format it has no checker for: the export's moments and links are
+    checked (the test extras install the checkers)."""
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    assert {"date", "date-time", "uri", "email"} <= set(checker.checkers)
+    assert not checker.conforms("2026-12-06 04:00", "date-time")
+    assert not checker.conforms("geen adres", "uri")
+
+
 def _validate(client: FlaskClient, data: dict[str, Any]) -> None:
     validator = jsonschema.Draft202012Validator(
         _schema(client), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER

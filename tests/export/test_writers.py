@@ -72,6 +72,7 @@ def _records() -> list[dict[str, Any]]:
         # the same field names, another mapping; the same names in another order
         _record(categories={"number": "orders", "total": "invoices", "billing_email": "x"}),
         _record(fields={"total": "=1+1", "number": "-2", "billing_email": "@me"}),
+        _record(fields={"total": "\t=1+1", "number": "\r=2", "billing_email": "+31 6 1"}),
         _record(
             source="invoicing",
             system="moneybird",
@@ -264,10 +265,12 @@ def test_the_csv_due_dates_are_the_records(document: ExportDocument) -> None:
             dues = record["due_dates"]
             expected = ", ".join(f"{key}: {day}" for key, day in dues.items() if day)
             assert row[6:8] == [", ".join(dues), expected]
-            assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row), row
+            assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), row
     text = io.StringIO()
     csv.writer(text).writerows(csv_rows(document, record_types(document.records)[0]))
     assert "'=1+1" in text.getvalue() and "'-2" in text.getvalue()
+    assert "'\t=1+1" in text.getvalue() and "'\r=2" in text.getvalue()
+    assert "'+31 6 1" in text.getvalue()
 
 
 def test_the_html_tables_are_those_of_each_record_on_its_own(app: Flask) -> None:

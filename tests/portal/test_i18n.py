@@ -10,8 +10,14 @@ from babel.messages.pofile import read_po
 from portal import PROJECT_ROOT
 from portal.i18n import translation_directories
 
-METHOD_MAP = [("portal/**.py", "python"), ("templates/**.html", "jinja2")]
-OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+#: Pages, and the plain-text templates (mails, the export's README.txt).
+METHOD_MAP = [
+    ("portal/**.py", "python"),
+    ("templates/**.html", "jinja2"),
+    ("templates/**.txt", "jinja2"),
+]
+JINJA = {"extensions": "jinja2.ext.i18n", "trimmed": "true"}
+OPTIONS = {"templates/**.html": JINJA, "templates/**.txt": JINJA}
 
 
 def _translated(string: str | tuple[str, ...]) -> bool:
