@@ -41,3 +41,19 @@ class Page:
     @property
     def last_item(self) -> int:
         return min(self.offset + self.size, self.total)
+
+    def window(self, around: int = 2) -> list[int | None]:
+        """The page numbers to link: the first, the last, and ``around`` on either side of
+        this one; ``None`` where numbers are left out (shown as an ellipsis). A list of
+        hundreds of pages stays a short row of links."""
+        shown = {1, self.pages, *range(self.number - around, self.number + around + 1)}
+        numbers: list[int | None] = []
+        last = 0
+        for n in sorted(x for x in shown if 1 <= x <= self.pages):
+            if n - last == 2:
+                numbers.append(last + 1)  # an ellipsis would stand for just one page
+            elif n - last > 2 and numbers:
+                numbers.append(None)
+            numbers.append(n)
+            last = n
+        return numbers

@@ -41,6 +41,9 @@ from .texts import (
 PAGE_SIZE = 20
 #: Entries of a category shown on the overview before "show all".
 PREVIEW_SIZE = 5
+#: Related records (an order's notes, a ticket's messages) shown with a record before "show
+#: all"; all of them are on the record's own page, page by page.
+CHILDREN_PREVIEW = 10
 
 
 def display_value(value: Any) -> Any:
@@ -168,11 +171,25 @@ class CategorySection:
 
     def page(self, number: int, size: int = PAGE_SIZE) -> Page:
         """Entries of page ``number`` (1-based; out-of-range numbers are clamped)."""
-        shown = paging.Page.of(len(self.entries), number, size)
-        return Page(
-            shown.number, shown.pages, shown.total, size,
-            entries=self.entries[shown.offset : shown.offset + size],
-        )  # fmt: skip
+        return _page_of(self.entries, number, size)
+
+    def entry(self, source: str, record_type: str, record_id: str) -> Entry | None:
+        """The entry (a record with its related records) of this reference, or None."""
+        key = (source, record_type, record_id)
+        return next((e for e in self.entries if _key(e.part.record) == key), None)
+
+
+def _page_of(entries: Sequence[Entry], number: int, size: int) -> Page:
+    shown = paging.Page.of(len(entries), number, size)
+    return Page(
+        shown.number, shown.pages, shown.total, size,
+        entries=entries[shown.offset : shown.offset + size],
+    )  # fmt: skip
+
+
+def children_page(entry: Entry, number: int, size: int = PAGE_SIZE) -> Page:
+    """Page ``number`` of an entry's related records."""
+    return _page_of(entry.children, number, size)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ GATHER_LIMIT = "10 per minute"
 def _helpers() -> dict[str, object]:
     return {
         "day": services.format_day,
+        "children_preview": services.CHILDREN_PREVIEW,
         "sources": {source.key: source for source in current_policy().sources},
     }
 
@@ -60,6 +61,30 @@ def category(category: str) -> str:
     page = section.page(request.args.get("pagina", 1, type=int) or 1)
     return render_template(
         "customer/category.html", overview=overview, section=section, page=page, form=GatherForm()
+    )
+
+
+@bp.get("/<category>/gegeven")
+@login_required
+def record(category: str) -> str:
+    """One record of a category with all its related records (a ticket's messages, an
+    order's notes), page by page: ``?bron=…&soort=…&id=…&pagina=2``."""
+    overview = _overview()
+    section = overview.category(category)
+    if section is None:
+        abort(404)
+    args = request.args
+    entry = section.entry(args.get("bron", ""), args.get("soort", ""), args.get("id", ""))
+    if entry is None:
+        abort(404)  # not (or no longer) one of this customer's records
+    page = services.children_page(entry, args.get("pagina", 1, type=int) or 1)
+    return render_template(
+        "customer/record.html",
+        overview=overview,
+        section=section,
+        entry=entry,
+        page=page,
+        form=GatherForm(),
     )
 
 

@@ -474,3 +474,70 @@ def test_every_record_of_a_snapshot_is_listed_somewhere(app: Flask) -> None:
     assert empty is not None and empty.record_count == 3
     assert [f for e in empty.entries for f in e.fields] == []
     assert overview.categories[-1] is empty
+
+
+# Long lists: an order with hundreds of notes, and hundreds of orders.
+
+NOTES = 235
+ORDERS = 300  # 15 pages of 20
+
+
+def _long_records() -> list[Record]:
+    orders = {"number": "orders"}
+    order = {"source": "webshop", "record_type": "order", "record_id": "7000"}
+    records = [
+        _record("order", str(7000 + n), {"number": str(7000 + n)}, categories=orders)
+        for n in range(ORDERS)
+    ]
+    for n in range(NOTES):
+        created = f"2024-05-01T10:{n // 60:02d}:{n % 60:02d}+00:00"
+        records.append(
+            _record(
+                "order_note",
+                f"7000/{9000 + n}",
+                {"note": f"Bericht {n + 1}"},
+                categories={"note": "orders"},
+                parent=order,
+                dates={"created": created},
+            )  # fmt: skip
+        )
+    return records
+
+
+def test_a_long_thread_shows_its_first_messages_and_the_rest_page_by_page(
+    app: Flask, client: FlaskClient
+) -> None:
+    sanne = _signed_in_with(app, client, _long_records())
+    record = "/mijn-gegevens/orders/gegeven?bron=webshop&amp;soort=order&amp;id=7000"
+    for page in (_page(sanne), _page(sanne, "/mijn-gegevens/orders")):
+        block = page[page.index("<summary>Bestelling 7000") :]
+        block = block[: block.index("</details>")]
+        assert block.count('<p class="child-head">') == 10  # the first ten, oldest first
+        assert "Bericht 1<" in block and "Bericht 10<" in block and "Bericht 11<" not in block
+        assert f'<a href="{record}">Alle {NOTES} bijbehorende gegevens van Bestelling 7000' in block
+
+    first = _page(sanne, record.replace("&amp;", "&"))
+    assert "<h1>Bestelling 7000</h1>" in first
+    assert "Pagina 1 van 12." in first and f"{NOTES} bijbehorende gegevens." in first
+    assert first.count('<p class="child-head">') == 20 and '<ol class="children">' in first
+    assert 'class="correct"' in first  # each field still has its way to a correction
+    last = _page(sanne, record.replace("&amp;", "&") + "&pagina=12")
+    assert last.count('<p class="child-head">') == NOTES - 220
+    assert '<ol class="children" start="221">' in last and "Bericht 235<" in last
+    assert f'href="{record}&amp;pagina=11" rel="prev"' in last
+    # nobody else's record, and no made-up one
+    for query in ("bron=webshop&soort=order&id=9999", "bron=helpdesk&soort=order&id=7000", ""):
+        assert sanne.get(f"/mijn-gegevens/orders/gegeven?{query}").status_code == 404
+    assert sanne.get("/mijn-gegevens/geheim/gegeven?bron=webshop").status_code == 404
+
+
+def test_hundreds_of_orders_link_a_few_pages_around_this_one(
+    app: Flask, client: FlaskClient
+) -> None:
+    sanne = _signed_in_with(app, client, _long_records())
+    page = _page(sanne, "/mijn-gegevens/orders?pagina=7")
+    links = re.findall(r'href="/mijn-gegevens/orders\?pagina=(\d+)"( aria-current="page")?', page)
+    numbers = [int(n) for n, _current in links]
+    assert numbers == [6, 1, 5, 6, 7, 8, 9, 15, 8]  # previous, 1 … 5-9 … 15, next
+    assert [int(n) for n, current in links if current] == [7]
+    assert page.count('<li class="gap" aria-hidden="true">…</li>') == 2
