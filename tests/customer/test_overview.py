@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,17 +12,15 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal import crypto
 from portal.customer.services import Entry, build_overview
-from portal.export.prepare import prepare_records, stored
 from portal.extensions import db
 from portal.gathering import Snapshot, SourceOutcome
 from portal.models import GatheredSnapshot
 from portal.models.base import utcnow
 from portal.policy import current_policy
-from portal.settings import firm_zone
 from simulators import SimulatorGroup
 
+from ..snapshots import hold_snapshot
 from .conftest import sign_in
 
 NEAR_MISSES = ("sanne.de.vries@example.nl", "Groningen", "+shop")
@@ -344,27 +341,6 @@ def _record(record_type: str, record_id: str, fields: Record, **extra: object) -
     }
 
 
-def _hold_snapshot(app: Flask, customer_id: int, records: list[Record]) -> None:
-    """Store ``records`` as the customer's current gathering, as :func:`gather_for` would."""
-    now = utcnow()
-    outcome = SourceOutcome("webshop", "woocommerce", "complete", None, None, (), len(records), 0.1)
-    with app.app_context():
-        policy, zone = current_policy(), firm_zone()
-        db.session.add(
-            GatheredSnapshot(
-                customer_id=customer_id,
-                created_at=now,
-                expires_at=now + timedelta(hours=1),
-                summary=[outcome.as_dict()],
-                # prepared as gather_for stores them (a raw list would be stale: gathered anew)
-                payload_encrypted=crypto.encrypt(
-                    stored(prepare_records(records, policy, zone), policy, zone)
-                ),
-            )
-        )
-        db.session.commit()
-
-
 def _empty_records() -> list[Record]:
     """A record with a value, and three without: an order, its note, and another order."""
     order = {"source": "webshop", "record_type": "order", "record_id": "5001"}
@@ -377,7 +353,7 @@ def _empty_records() -> list[Record]:
 
 
 def _signed_in_with(app: Flask, client: FlaskClient, records: list[Record]) -> FlaskClient:
-    _hold_snapshot(app, sign_in(app, client), records)
+    hold_snapshot(app, sign_in(app, client), records)
     return client
 
 

@@ -18,9 +18,11 @@ from flask.testing import FlaskClient
 
 from portal.export import recent_exports
 from portal.extensions import db
+from portal.gathering import SourceOutcome
 from portal.models import AuditEvent, Customer, DataExport
 from simulators import SimulatorGroup
 
+from ..snapshots import hold_snapshot
 from .conftest import SANNE, download, sign_in
 
 NEAR_MISSES = ("sanne.de.vries@example.nl", "Groningen", "sanne.devries+shop@example.nl")
@@ -244,6 +246,40 @@ def test_an_export_while_a_source_is_down_says_so_inside_both_files(
     listed = " ".join(re.sub(r"<[^>]+>", " ", client.get("/export/").get_data(True)).split())
     assert "Storingsmeldingen (Zammad): antwoordde niet" in listed
     assert "Boekhouding (Moneybird): volledig" in listed
+
+
+def test_an_export_of_a_partial_answer_names_what_is_missing_inside_both_files(
+    app: Flask, client: FlaskClient
+) -> None:
+    """A system that answered, but not with everything (its order notes failed): both files
+    say which part is missing and why, next to the records it did give."""
+    order = {
+        "source": "webshop", "system": "woocommerce", "record_type": "order",
+        "record_id": "2110", "link": None, "fields": {"number": "2110"},
+        "categories": {"number": "orders"}, "dates": {"created": "2024-05-01T10:00:00+00:00"},
+        "matched": {"kind": "email", "value": SANNE}, "parent": None,
+    }  # fmt: skip
+    partial = SourceOutcome(
+        "webshop", "woocommerce", "partial", None, None, (("order_notes", "down"),), 1, 0.1
+    )
+    hold_snapshot(app, sign_in(app, client), [order], [partial])
+    data = _json(client)
+    webshop = next(s for s in data["sources"] if s["key"] == "webshop")
+    assert webshop["status"] == "partial" and data["complete"] is False
+    assert webshop["missing"] == [{"what": "order_notes", "kind": "down"}]
+    assert "Een deel van de gegevens ontbreekt: notities bij bestellingen" in webshop["reason"]
+    assert [r["record_id"] for r in data["records"]] == ["2110"]
+
+    archive = _zip(client)
+    readme = archive.read("README.txt").decode("utf-8-sig")
+    assert "DEZE KOPIE IS NIET VOLLEDIG" in readme and "partial" in readme
+    assert "notities bij bestellingen" in readme
+    page = archive.read("index.html").decode()
+    assert "Deze kopie is niet volledig" in page and "notities bij bestellingen" in page
+    assert 'class="status-partial">Gedeeltelijk<' in page
+    metadata = orjson.loads(archive.read("metadata.json"))
+    assert metadata["complete"] is False
+    assert [r["record_id"] for r in _csv(archive, "webshop-order.csv")] == ["2110"]
 
 
 def test_each_export_is_recorded_without_personal_data_and_audited(
