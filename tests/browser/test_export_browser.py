@@ -5,6 +5,7 @@ index.html have no accessibility violations found by axe-core (WCAG 2.1 A and AA
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import urllib.request
@@ -20,6 +21,7 @@ from flask import Flask
 
 from simulators import SimulatorGroup
 
+from ..clock import firm_today
 from .test_customer_browser import (
     AXE,
     CHROMIUM,
@@ -86,7 +88,7 @@ def _check_headers(headers: dict[str, str], extension: str) -> None:
     match = FILENAME.match(headers["content-disposition"])
     assert match, headers["content-disposition"]
     assert headers["content-disposition"].endswith(f'.{extension}"')
-    assert re.fullmatch(r"20\d\d-\d\d-\d\d", match.group(1))
+    assert match.group(1) == firm_today().isoformat()  # the day as the firm counts it
     assert headers["cache-control"] == "no-store"
 
 
@@ -169,6 +171,13 @@ def test_a_customer_downloads_both_files_with_only_her_data(
     assert {r["record_id"] for r in rows["invoicing-invoice.csv"]} == known["invoices"]
     assert {r["title"] for r in rows["helpdesk-ticket.csv"]} >= known["tickets"]
     assert not {r["record_id"] for r in rows["webshop-order.csv"]} & known["twin_orders"]
+    assert not {r["record_id"] for r in rows["invoicing-invoice.csv"]} & known["twin_invoices"]
+    # the offline page shows the same records: hers, and not her near-twin's
+    index = archive.read("index.html").decode()
+    captions = set(re.findall(r"<caption>[^<]*?(\d+)</caption>", index))
+    assert known["orders"] | known["invoices"] <= captions
+    assert not (known["twin_orders"] | known["twin_invoices"]) & captions
+    assert all(html.escape(title) in index for title in known["tickets"])
     metadata = orjson.loads(archive.read("metadata.json"))
     assert {s["key"]: s["status"] for s in metadata["sources"]} == dict.fromkeys(
         ALL_SOURCES, "complete"
@@ -208,3 +217,51 @@ def test_the_export_page_and_the_offline_index_have_no_accessibility_violations(
         for violation in violations:
             print(where, violation)
     assert found == {where: [] for where in found}
+
+
+def _tab_to(page: Any, label: str) -> None:
+    """Press Tab until the element named ``label`` has the focus."""
+    seen = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate("() => document.activeElement.textContent.trim()"))
+        if seen[-1] == label:
+            return
+    raise AssertionError(f"{label!r} not reached by Tab: {seen}")
+
+
+def test_both_downloads_by_keyboard_without_javascript_in_english(
+    app: Flask, server: str, chromium: Any, tmp_path: Path
+) -> None:
+    """With the keyboard alone and JavaScript off, an English-speaking customer downloads both
+    files; they are in English, and the English index.html passes axe-core too."""
+    context = chromium.new_context(accept_downloads=True, java_script_enabled=False)
+    page = context.new_page()
+    _sign_in(app, page, server)
+    page.goto(f"{server}/taal/en?next=/export/")
+    assert page.get_by_role("heading", name="Download your data", level=1).is_visible()
+    files = {}
+    for label in ("Download as JSON", "Download as spreadsheet files (CSV in a ZIP)"):
+        page.goto(server + "/export/")
+        _tab_to(page, label)
+        with page.expect_download() as download_info:
+            page.keyboard.press("Enter")
+        download = download_info.value
+        files[label] = tmp_path / download.suggested_filename
+        download.save_as(files[label])
+    context.close()
+
+    data = orjson.loads(files["Download as JSON"].read_bytes())
+    assert data["language"] == "en" and data["complete"] is True
+    archive = zipfile.ZipFile(files["Download as spreadsheet files (CSV in a ZIP)"])
+    assert "Every system answered completely." in archive.read("README.txt").decode("utf-8-sig")
+    index = tmp_path / "index.html"
+    index.write_bytes(archive.read("index.html"))
+    checker = chromium.new_context()  # axe-core runs as a script; the page has none of its own
+    view = checker.new_page()
+    view.goto(index.as_uri())
+    assert view.locator("html").get_attribute("lang") == "en"
+    assert view.get_by_role("heading", level=1).inner_text().startswith("Your data at")
+    assert "Why we use it" in view.locator("main").inner_text()
+    assert _axe_violations(view) == []
+    checker.close()
