@@ -59,6 +59,7 @@ def _validate(client: FlaskClient, data: dict[str, Any]) -> None:
 def _json(client: FlaskClient) -> dict[str, Any]:
     response = download(client, "json")
     assert response.mimetype == "application/json"
+    assert response.is_streamed  # written as it is sent, never held whole
     assert FILENAME.match(response.headers["Content-Disposition"])
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Pragma"] == "no-cache"
@@ -70,6 +71,7 @@ def _json(client: FlaskClient) -> dict[str, Any]:
 def _zip(client: FlaskClient) -> zipfile.ZipFile:
     response = download(client, "csv")
     assert response.mimetype == "application/zip"
+    assert response.is_streamed
     assert FILENAME.match(response.headers["Content-Disposition"])
     assert response.headers["Content-Disposition"].endswith('.zip"')
     assert response.headers["Cache-Control"] == "no-store"

@@ -360,3 +360,49 @@ def test_prepared_records_go_to_the_writers_as_they_are(app: Flask) -> None:
         assert again is not prepared
         invoice = next(r for r in again if r["record_type"] == "invoice")
         assert invoice["due_dates"]["invoices"] == "2026-06-30"  # fiscal year to 30 June
+
+
+def _many(n: int) -> list[dict[str, Any]]:
+    """``n`` records of a few kinds (orders, invoices, tickets with HTML), each its own id."""
+    kinds = [k for k in _records() if k.get("fields")][:12]
+    return [
+        {**copy.deepcopy(kinds[i % len(kinds)]), "record_id": str(100000 + i)} for i in range(n)
+    ]
+
+
+def _peak_growth(work: Iterator[bytes]) -> int:
+    """The most memory draining ``work`` held above what was held before (tracemalloc)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        for _chunk in work:
+            pass
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_writers_memory_stays_flat_however_many_records(app: Flask) -> None:
+    """Both writers stream: ten times the records take a few bytes a record more (positions
+    per record type and category), never the file. The records themselves are the gathered
+    snapshot's, held either way. bench/export_bench.py measures 100,000."""
+    from portal.export import offline
+    from portal.export.writers import zip_chunks
+
+    grown: dict[str, list[int]] = {"json": [], "zip": []}
+    with app.test_request_context():
+        for n in (200, 2_000, 20_000):  # the first warms up (templates compiled, imports)
+            document = _document(_many(n))
+            grown["json"].append(_peak_growth(json_chunks(document)))
+            zipped = zip_chunks(
+                document,
+                readme=lambda kinds, d=document: offline.readme(d, kinds),
+                index_html=lambda d=document: offline.index_html(d),
+            )
+            grown["zip"].append(_peak_growth(zipped))
+    for writer, (_warm_up, small, large) in grown.items():
+        # 18,000 more records: at most 64 bytes each more, and far below the file's size
+        assert large - small < 18_000 * 64, (writer, small, large)
+        assert large < 16_000_000, (writer, large)
