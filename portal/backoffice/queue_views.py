@@ -108,7 +108,7 @@ ACTION_STATUS_NAMES = {
 }
 
 ACTION_KIND_NAMES = {
-    ActionKind.CORRECT.value: _l("Correct"),
+    ActionKind.CORRECT.value: _l("Correct the record"),
     ActionKind.DELETE.value: _l("Delete"),
     ActionKind.ANONYMISE.value: _l("Anonymise"),
     ActionKind.KEEP.value: _l("Keep"),

@@ -118,6 +118,7 @@ def test_long_categories_are_paged(sanne: FlaskClient) -> None:
     second_orders = set(re.findall(r"<summary>Bestelling (\d+)", second))
     assert len(first_orders) == 20 and len(first_orders | second_orders) == 29
     assert not first_orders & second_orders
+    assert "<dt>Nummer</dt>" in first and "<dt>Aantal</dt>" not in first  # not a count
     # an order is named once: its number is its id (no "Bestelling 2110 · 2110")
     assert not re.search(r"<summary>Bestelling (\d+) · \1\b", first)
     assert re.search(r"<summary>Bestelling \d+ · ", first)  # its date follows

@@ -56,3 +56,20 @@ def test_catalogues_have_no_obsolete_or_fuzzy_entries() -> None:
                 catalogue = read_po(fh)
             assert not catalogue.obsolete, po
             assert not [m.id for m in catalogue if m.fuzzy and m.id], po
+
+
+def test_a_message_has_one_dutch_text_in_every_catalogue() -> None:
+    """The areas' catalogues are merged into one at run time, the last one read winning: a
+    message translated two ways shows one of them everywhere (an order's "Number" became the
+    dashboard's "Aantal"). Messages that mean different things need different texts."""
+    texts: dict[str, dict[str, str]] = {}
+    for directory in translation_directories():
+        for po in Path(directory).glob("nl/LC_MESSAGES/*.po"):
+            with po.open("rb") as fh:
+                for message in read_po(fh):
+                    if message.id and _translated(message.string):
+                        key = message.id if isinstance(message.id, str) else message.id[0]
+                        where = str(po.relative_to(PROJECT_ROOT))
+                        texts.setdefault(key, {})[where] = str(message.string)
+    differ = {key: by for key, by in texts.items() if len(set(by.values())) > 1}
+    assert not differ, "\n".join(f"{key!r}: {by}" for key, by in differ.items())
