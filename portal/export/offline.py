@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
@@ -24,14 +24,29 @@ from ..gathering.presentation import plain_text
 from .document import ExportDocument
 from .writers import BATCH_SIZE, INDEX_NAME, METADATA_NAME, README_NAME, RecordType
 
+#: Per language, the label of each name inside nested values seen so far (an order line's
+#: ``quantity`` is "Aantal" in Dutch), as the overview shows them.
+_PART_LABELS: dict[str, dict[str, str]] = {}
+
+
+def _part(key: str) -> str:
+    """The label of a name inside a nested value (a JSON object's key), in the current
+    language."""
+    locale = str(get_locale() or "nl")
+    labels = _PART_LABELS.setdefault(locale, {})
+    found = labels.get(key)
+    if found is None:
+        found = labels[key] = field_label(None, key, locale)
+    return found
+
 
 def display(value: Any) -> str:
-    """A field value as readable text (nested values as indented lines)."""
+    """A field value as readable text (nested values as lines, their names in words)."""
     kind = value.__class__
     if kind is str:
         return plain_text(value) if value else "–"
     if kind is dict:  # the common kinds first, each as the general rules below have it
-        return "\n".join([f"{key}: {display(item)}" for key, item in value.items()]) or "–"
+        return "\n".join([f"{_part(key)}: {display(item)}" for key, item in value.items()]) or "–"
     if kind is list:
         return "\n".join([display(item) for item in value]) if value else "–"
     if kind is int or kind is float:
@@ -43,7 +58,7 @@ def display(value: Any) -> str:
     if isinstance(value, str):
         return plain_text(value)
     if isinstance(value, Mapping):
-        return "\n".join(f"{key}: {display(item)}" for key, item in value.items())
+        return "\n".join(f"{_part(key)}: {display(item)}" for key, item in value.items())
     if isinstance(value, list | tuple):
         return "\n".join(display(item) for item in value)
     return str(value)
@@ -232,8 +247,6 @@ def moment(value: datetime) -> str:
 
 
 def _is_dutch() -> bool:
-    from flask_babel import get_locale
-
     return str(get_locale() or "nl").startswith("nl")
 
 

@@ -182,6 +182,8 @@ def test_the_zip_has_one_csv_per_record_type_a_readme_and_a_safe_index(
     assert "31-12-2026" in page  # the 2019 invoice's due date
     assert "Autoriteit Persoonsgegevens" in page  # the right to complain
     assert "Boekhouding (Moneybird)" in page  # source
+    # the names inside nested values in words too (an order line's article number)
+    assert "Artikelnummer: CK-SET-2" in page and "sku:" not in page
     for other in NEAR_MISSES:
         assert other not in page and other not in readme
 
@@ -361,6 +363,7 @@ def test_english_customers_get_english_files(app: Flask, sanne: FlaskClient) -> 
     assert "Your data at Voorbeeld IT Diensten B.V." in archive.read("README.txt").decode(
         "utf-8-sig"
     )
+    assert "Article number: CK-SET-2" in archive.read("index.html").decode()
     response = download(sanne, "json")
     assert "-data-" in response.headers["Content-Disposition"]
 
