@@ -4,16 +4,21 @@ Every entry's hash covers its content and the previous entry's hash, so editing 
 row breaks the chain from there on, which :func:`verify_chain` detects. Entries hold references
 (ids, keys, formats), never copies of personal data.
 
-A chain alone cannot show that its newest entries were cut off, or that someone with write
-access to the database rewrote an entry and computed every hash after it again. An *anchor*
-(an entry's number and hash, kept outside the database: the weekly e-mail to the privacy
-contact, :func:`mail_anchor`) can: checked against it (``flask audit verify --anchor``), the
-entry must still be there with the same hash.
+A chain alone cannot show that someone with write access to the database rewrote an entry and
+computed every hash after it again. So each entry is also *sealed*: an HMAC of its hash under
+the application's secret key, which is not in the database (:func:`seal`). Rewriting an entry
+then needs the key as well; an entry without a valid seal is a break.
+
+Nor can a chain show that its newest entries were cut off. An *anchor* (an entry's number and
+hash, kept outside the database: the weekly e-mail to the privacy contact, :func:`mail_anchor`)
+can: checked against it (``flask audit verify --anchor``), the entry must still be there with
+the same hash.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -22,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from .crypto import keyed_hash
 from .extensions import db
 from .models import AuditEvent, utcnow
 
@@ -46,6 +52,11 @@ def _digest(event: AuditEvent) -> str:
         separators=(",", ":"),
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def seal(entry_hash: str) -> str:
+    """An entry's seal: HMAC-SHA256 of its hash under the application's secret key."""
+    return keyed_hash("audit.seal", entry_hash)
 
 
 def record(
@@ -81,6 +92,7 @@ def record(
         prev_hash=last or GENESIS,
     )
     event.hash = _digest(event)
+    event.seal = seal(event.hash)
     db.session.add(event)
     db.session.flush()
     return event
@@ -96,6 +108,8 @@ class ChainBreak:
 
 #: Why an anchor does not hold (a :class:`ChainBreak` reason starts with it).
 ANCHOR_BROKEN = "anchor"
+#: An entry without a seal (a :class:`ChainBreak` reason starts with it).
+UNSEALED = "not sealed"
 _ANCHOR_RE = re.compile(r"^\s*(?:no\.?\s*)?(\d+)\s*[:/ ]\s*([0-9a-fA-F]{64})\s*$", re.IGNORECASE)
 
 
@@ -171,6 +185,14 @@ def verify_chain(
                 )
             if _digest(event) != event.hash:
                 yield ChainBreak(event.id, "content does not match its hash (row edited)")
+            if event.seal is None:
+                yield ChainBreak(
+                    event.id, f"{UNSEALED}: written before sealing, or its seal removed"
+                )
+            elif not hmac.compare_digest(event.seal, seal(event.hash)):
+                yield ChainBreak(
+                    event.id, "seal does not match (written or rewritten without the key)"
+                )
             prev = event.hash
             last_id = event.id
     for held in kept.values():
@@ -201,3 +223,48 @@ def mail_anchor() -> int | None:
         details={"through_id": anchor.event_id, "hash": anchor.hash},
     )  # fmt: skip
     return row.id
+
+
+class SealRefused(Exception):
+    """:func:`seal_unsealed` will not seal: the message says why."""
+
+
+def seal_unsealed(batch: int = 1000) -> int:
+    """Seal the entries written before sealing existed, once, after upgrading; returns how
+    many. Flushes; the caller commits.
+
+    Only an unbroken run of unsealed entries at the start of the log is sealed, and only when
+    the chain holds otherwise: an unsealed entry after a sealed one had its seal removed (or
+    was written without the key), and sealing it would hide that.
+
+    :raises SealRefused: when an unsealed entry follows a sealed one, or the chain is broken.
+    """
+    sealed_seen = False
+    unsealed: list[int] = []
+    last_id = 0
+    while rows := db.session.scalars(
+        select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+    ).all():
+        for event in rows:
+            if event.seal is not None:
+                sealed_seen = True
+            elif sealed_seen:
+                raise SealRefused(
+                    f"entry {event.id} has no seal but comes after sealed entries: its seal "
+                    "was removed or it was written without the key; investigate, do not seal"
+                )
+            else:
+                unsealed.append(event.id)
+            last_id = event.id
+    broken = [b for b in verify_chain(batch) if not b.reason.startswith(UNSEALED)]
+    if broken:
+        raise SealRefused(f"the chain is broken at entry {broken[0].event_id}: {broken[0].reason}")
+    for start in range(0, len(unsealed), batch):
+        for event in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.id.in_(unsealed[start : start + batch]))
+        ):
+            event.seal = seal(event.hash)
+    if unsealed:
+        record("audit.sealed", actor_type="system", details={"entries": len(unsealed)})
+    db.session.flush()
+    return len(unsealed)

@@ -138,7 +138,7 @@ def i18n_compile() -> None:
 )
 def audit_verify(anchors: tuple[str, ...]) -> None:
     """Prove the audit log's hash chain is intact; exit status 1 if it is not."""
-    from .audit import Anchor, head, verify_chain
+    from .audit import UNSEALED, Anchor, head, verify_chain
 
     try:
         parsed = [Anchor.parse(text) for text in anchors]
@@ -147,12 +147,32 @@ def audit_verify(anchors: tuple[str, ...]) -> None:
     breaks = list(verify_chain(anchors=parsed))
     for brk in breaks:
         click.echo(f"audit entry {brk.event_id}: {brk.reason}", err=True)
+    if any(brk.reason.startswith(UNSEALED) for brk in breaks):
+        click.echo(
+            "entries written before sealing existed are sealed once with 'audit seal'", err=True
+        )
     if breaks:
         sys.exit(1)
     newest = head()
     click.echo("audit log chain intact" + (f"; {len(parsed)} anchor(s) hold" if parsed else ""))
     if newest is not None:
         click.echo(f"newest entry: {newest} (keep it to check against later: --anchor {newest})")
+
+
+@audit_cli.command("seal")
+def audit_seal() -> None:
+    """Seal the entries written before sealing existed (once, after upgrading)."""
+    from .audit import SealRefused, seal_unsealed
+    from .extensions import db
+
+    try:
+        count = seal_unsealed()
+    except SealRefused as exc:
+        db.session.rollback()
+        click.echo(f"not sealed: {exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"sealed {count} audit entries" if count else "every audit entry is sealed")
 
 
 @mail_cli.command("sweep")

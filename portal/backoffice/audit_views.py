@@ -27,7 +27,7 @@ from wtforms.fields import DateField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
-from ..audit import ANCHOR_BROKEN, GENESIS, Anchor, head, verify_chain
+from ..audit import ANCHOR_BROKEN, GENESIS, UNSEALED, Anchor, head, verify_chain
 from ..audit import record as audit
 from ..export.writers import neutralise
 from ..extensions import db
@@ -430,6 +430,11 @@ def _break_text(reason: str) -> str:
         return _("The anchor's entry has another hash now: the log was rewritten since")
     if reason.startswith("previous"):
         return _("An entry before it was removed, or the order was changed")
+    if reason.startswith(UNSEALED):
+        return _("It has no seal: written before sealing existed (an administrator seals those"
+                 " once with 'flask audit seal'), or its seal was removed")  # fmt: skip
+    if reason.startswith("seal"):
+        return _("Its seal does not fit: it was written or rewritten without the portal's key")
     return _("Its content was changed after it was written")
 
 

@@ -29,3 +29,7 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    #: HMAC-SHA256 of ``hash`` under the application's secret (:func:`portal.audit.seal`):
+    #: without that key, nobody with only database access can write an entry that verifies.
+    #: Empty only on entries written before sealing existed, until ``flask audit seal``.
+    seal: Mapped[str | None] = mapped_column(String(64))

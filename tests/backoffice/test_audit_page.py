@@ -174,6 +174,24 @@ def test_verify_reports_intact_then_the_edited_entry(app: Flask, officer: Staff)
         assert checks[1].actor_type == "staff" and checks[1].actor_id == str(officer.id)
 
 
+def test_verify_shows_an_entry_rewritten_without_the_portal_s_key(
+    app: Flask, officer: Staff
+) -> None:
+    """Someone with only the database edits an entry and computes its hash again: the chain
+    holds, its seal does not."""
+    b = _signed_in(app, officer)
+    target = _add(app, "request.closed", subject_type="request", subject_id=3)
+    with app.app_context():
+        event = db.session.get(AuditEvent, target)
+        assert event is not None
+        event.subject_id = "4"
+        event.hash = audit_module._digest(event)  # noqa: SLF001 - the attacker's computation
+        db.session.commit()
+    html = b.post(VERIFY, page=PAGE).get_data(as_text=True)
+    assert "De auditlog is niet intact" in html and f"Nr. {target}</th>" in html
+    assert "Het zegel past niet" in html
+
+
 def test_verify_against_an_anchor_from_the_weekly_mail(app: Flask, officer: Staff) -> None:
     b = _signed_in(app, officer)
     _add(app, "request.submitted", subject_type="request", subject_id=3)

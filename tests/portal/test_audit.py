@@ -69,9 +69,10 @@ def test_verify_command_exit_status(app: Flask) -> None:
     assert result.exit_code == 1
 
 
-def _rewrite_and_rehash(event_id: int, action: str) -> None:
+def _rewrite_and_rehash(event_id: int, action: str, *, with_key: bool = True) -> None:
     """What someone with write access to the database could do: edit an entry and compute
-    every hash from there on again, so that the chain alone still holds."""
+    every hash from there on again, so that the chain alone still holds. ``with_key``: they
+    have the application's secret key too (the server itself is theirs), and seal anew."""
     events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
     prev = audit.GENESIS
     for event in events:
@@ -79,8 +80,68 @@ def _rewrite_and_rehash(event_id: int, action: str) -> None:
             event.action = action
         event.prev_hash = prev
         event.hash = audit._digest(event)  # noqa: SLF001 - the attacker's computation
+        if with_key:
+            event.seal = audit.seal(event.hash)
         prev = event.hash
     db.session.commit()
+
+
+def test_a_log_rewritten_without_the_key_breaks_its_seals(app: Flask) -> None:
+    """With only the database, a rewritten and rehashed log no longer carries valid seals:
+    the rewritten entry and every one after it are breaks, anchor or not."""
+    with app.app_context():
+        _three_events()
+        ids = db.session.scalars(sa.select(AuditEvent.id).order_by(AuditEvent.id)).all()
+        assert all(e.seal for e in db.session.scalars(sa.select(AuditEvent)))
+        _rewrite_and_rehash(ids[1], "export.downloaded.quietly", with_key=False)
+        breaks = list(audit.verify_chain())
+        assert [b.event_id for b in breaks] == ids[1:]
+        assert all("seal does not match" in b.reason for b in breaks)
+
+
+def test_a_removed_seal_is_a_break_and_is_not_sealed_again(app: Flask) -> None:
+    with app.app_context():
+        _three_events()
+        ids = db.session.scalars(sa.select(AuditEvent.id).order_by(AuditEvent.id)).all()
+        db.session.execute(sa.update(AuditEvent).where(AuditEvent.id == ids[2]).values(seal=None))
+        db.session.commit()
+        [brk] = audit.verify_chain()
+        assert brk.event_id == ids[2] and brk.reason.startswith(audit.UNSEALED)
+        with pytest.raises(audit.SealRefused, match="after sealed entries"):
+            audit.seal_unsealed()
+    result = app.test_cli_runner().invoke(args=["audit", "seal"])
+    assert result.exit_code == 1 and "investigate" in result.output
+
+
+def test_entries_from_before_sealing_are_sealed_once(app: Flask) -> None:
+    """An upgraded installation: its older entries have no seal (a break each) until
+    ``flask audit seal`` seals them, which is logged; a second run has nothing to do."""
+    with app.app_context():
+        _three_events()
+        db.session.execute(sa.update(AuditEvent).values(seal=None))
+        db.session.commit()
+        assert len(list(audit.verify_chain())) == 3
+    runner = app.test_cli_runner()
+    verify = runner.invoke(args=["audit", "verify"])
+    assert verify.exit_code == 1 and "audit seal" in verify.output
+    result = runner.invoke(args=["audit", "seal"])
+    assert result.exit_code == 0 and "sealed 3 audit entries" in result.output
+    with app.app_context():
+        assert list(audit.verify_chain()) == []
+        newest = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert newest is not None and newest.action == "audit.sealed"
+        assert newest.details == {"entries": 3}
+    assert "every audit entry is sealed" in runner.invoke(args=["audit", "seal"]).output
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_a_broken_chain_is_not_sealed(app: Flask) -> None:
+    with app.app_context():
+        _three_events()
+        db.session.execute(sa.update(AuditEvent).values(seal=None, action="tampered"))
+        db.session.commit()
+        with pytest.raises(audit.SealRefused, match="broken"):
+            audit.seal_unsealed()
 
 
 def test_an_anchor_shows_a_rewritten_and_rehashed_log(app: Flask) -> None:
@@ -91,9 +152,9 @@ def test_an_anchor_shows_a_rewritten_and_rehashed_log(app: Flask) -> None:
         assert anchor is not None and anchor.event_id == ids[-1]
         assert list(audit.verify_chain(anchor=anchor)) == []
 
-        _rewrite_and_rehash(ids[1], "export.downloaded.quietly")
+        _rewrite_and_rehash(ids[1], "export.downloaded.quietly")  # the key too
 
-        assert list(audit.verify_chain()) == []  # the chain alone cannot tell
+        assert list(audit.verify_chain()) == []  # chain and seals alone cannot tell
         [brk] = audit.verify_chain(anchor=anchor)
         assert brk.event_id == ids[-1] and brk.reason.startswith(audit.ANCHOR_BROKEN)
 
