@@ -189,7 +189,7 @@ def verify_chain(
                 yield ChainBreak(
                     event.id, f"{UNSEALED}: written before sealing, or its seal removed"
                 )
-            elif not hmac.compare_digest(event.seal, seal(event.hash)):
+            elif not hmac.compare_digest(event.seal.encode(), seal(event.hash).encode()):
                 yield ChainBreak(
                     event.id, "seal does not match (written or rewritten without the key)"
                 )
@@ -229,16 +229,38 @@ class SealRefused(Exception):
     """:func:`seal_unsealed` will not seal: the message says why."""
 
 
-def seal_unsealed(batch: int = 1000) -> int:
+def seal_unsealed(anchor: Anchor | None, batch: int = 1000) -> int:
     """Seal the entries written before sealing existed, once, after upgrading; returns how
     many. Flushes; the caller commits.
 
-    Only an unbroken run of unsealed entries at the start of the log is sealed, and only when
-    the chain holds otherwise: an unsealed entry after a sealed one had its seal removed (or
-    was written without the key), and sealing it would hide that.
+    Only an unbroken run of unsealed entries at the start of the log is sealed, only once (an
+    ``audit.sealed`` entry says it was done), and only when the chain holds with ``anchor``
+    (the newest weekly anchor, kept outside the database): an unsealed entry after a sealed
+    one, or a whole log without seals after sealing was done, had its seals removed, and
+    sealing would hide what was rewritten. ``anchor`` may be None only for a log that was
+    never anchored (no ``audit.anchored`` entry).
 
-    :raises SealRefused: when an unsealed entry follows a sealed one, or the chain is broken.
+    :raises SealRefused: when any of that does not hold.
     """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK)))
+
+    def logged(action: str) -> bool:
+        return (
+            db.session.scalars(select(AuditEvent.id).where(AuditEvent.action == action)).first()
+            is not None
+        )
+
+    if anchor is None and logged("audit.anchored"):
+        raise SealRefused(
+            "this log has been anchored: give the newest anchor from the weekly e-mail "
+            "(--anchor NUMBER:HASH), so that a rewritten log is not sealed"
+        )
+    if logged("audit.sealed"):
+        raise SealRefused(
+            "this log was sealed before: entries without a seal now had their seals removed; "
+            "investigate, do not seal"
+        )
     sealed_seen = False
     unsealed: list[int] = []
     last_id = 0
@@ -256,7 +278,7 @@ def seal_unsealed(batch: int = 1000) -> int:
             else:
                 unsealed.append(event.id)
             last_id = event.id
-    broken = [b for b in verify_chain(batch) if not b.reason.startswith(UNSEALED)]
+    broken = [b for b in verify_chain(batch, anchor=anchor) if not b.reason.startswith(UNSEALED)]
     if broken:
         raise SealRefused(f"the chain is broken at entry {broken[0].event_id}: {broken[0].reason}")
     for start in range(0, len(unsealed), batch):

@@ -149,7 +149,10 @@ def audit_verify(anchors: tuple[str, ...]) -> None:
         click.echo(f"audit entry {brk.event_id}: {brk.reason}", err=True)
     if any(brk.reason.startswith(UNSEALED) for brk in breaks):
         click.echo(
-            "entries written before sealing existed are sealed once with 'audit seal'", err=True
+            "an installation upgraded from before seals: seal its old entries once with "
+            "'audit seal --anchor NUMBER:HASH' (the newest weekly anchor); otherwise the seals "
+            "were removed: investigate",
+            err=True,
         )
     if breaks:
         sys.exit(1)
@@ -160,13 +163,23 @@ def audit_verify(anchors: tuple[str, ...]) -> None:
 
 
 @audit_cli.command("seal")
-def audit_seal() -> None:
+@click.option(
+    "--anchor",
+    metavar="NUMBER:HASH",
+    help="The newest anchor from the weekly e-mail: the log must still hold with it "
+    "(required once the log has been anchored).",
+)
+def audit_seal(anchor: str | None) -> None:
     """Seal the entries written before sealing existed (once, after upgrading)."""
-    from .audit import SealRefused, seal_unsealed
+    from .audit import Anchor, SealRefused, seal_unsealed
     from .extensions import db
 
     try:
-        count = seal_unsealed()
+        parsed = Anchor.parse(anchor) if anchor else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--anchor") from exc
+    try:
+        count = seal_unsealed(parsed)
     except SealRefused as exc:
         db.session.rollback()
         click.echo(f"not sealed: {exc}", err=True)

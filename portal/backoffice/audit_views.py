@@ -431,8 +431,9 @@ def _break_text(reason: str) -> str:
     if reason.startswith("previous"):
         return _("An entry before it was removed, or the order was changed")
     if reason.startswith(UNSEALED):
-        return _("It has no seal: written before sealing existed (an administrator seals those"
-                 " once with 'flask audit seal'), or its seal was removed")  # fmt: skip
+        return _("It has no seal: either it was written before seals existed (an administrator"
+                 " seals such entries once, checked against the newest weekly anchor), or its"
+                 " seal was removed")  # fmt: skip
     if reason.startswith("seal"):
         return _("Its seal does not fit: it was written or rewritten without the portal's key")
     return _("Its content was changed after it was written")

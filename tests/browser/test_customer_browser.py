@@ -159,10 +159,7 @@ def test_every_customer_page_in_both_languages_with_a_source_down_and_no_javascr
             checker.goto(f"{server}/taal/{language}?next=/mijn-gegevens/")
             for path in pages:
                 checker.goto(server + path)
-                # every group and record open: axe looks at what is shown
-                checker.evaluate(
-                    "() => document.querySelectorAll('details').forEach(d => d.open = true)"
-                )
+                checker.evaluate(OPEN_ALL)
                 assert checker.locator("html").get_attribute("lang") == language
                 if path == "/mijn-gegevens/":  # the notice, in the page's language
                     name = {"nl": "Storingsmeldingen", "en": "Incident desk"}[language]

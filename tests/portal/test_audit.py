@@ -108,31 +108,81 @@ def test_a_removed_seal_is_a_break_and_is_not_sealed_again(app: Flask) -> None:
         [brk] = audit.verify_chain()
         assert brk.event_id == ids[2] and brk.reason.startswith(audit.UNSEALED)
         with pytest.raises(audit.SealRefused, match="after sealed entries"):
-            audit.seal_unsealed()
+            audit.seal_unsealed(None)
     result = app.test_cli_runner().invoke(args=["audit", "seal"])
     assert result.exit_code == 1 and "investigate" in result.output
 
 
-def test_entries_from_before_sealing_are_sealed_once(app: Flask) -> None:
-    """An upgraded installation: its older entries have no seal (a break each) until
-    ``flask audit seal`` seals them, which is logged; a second run has nothing to do."""
+def test_a_seal_that_is_no_hash_is_a_break_not_a_crash(app: Flask) -> None:
     with app.app_context():
         _three_events()
+        ids = db.session.scalars(sa.select(AuditEvent.id).order_by(AuditEvent.id)).all()
+        db.session.execute(sa.update(AuditEvent).where(AuditEvent.id == ids[0]).values(seal="é"))
+        db.session.commit()
+        [brk] = audit.verify_chain()
+        assert brk.event_id == ids[0] and "seal does not match" in brk.reason
+
+
+def test_a_log_stripped_of_its_seals_is_never_sealed_again(app: Flask) -> None:
+    """Someone without the key rewrites the whole log and removes every seal, so that it looks
+    like a log from before sealing: once sealing was done (or the log was anchored and the
+    anchor is not given, or does not hold), it is refused."""
+    with app.app_context():
+        _three_events()
+        anchor = audit.head()
+        assert anchor is not None
+        audit.record("audit.anchored", actor_type="system", details={"hash": anchor.hash})
+        db.session.commit()
+        ids = db.session.scalars(sa.select(AuditEvent.id).order_by(AuditEvent.id)).all()
+        _rewrite_and_rehash(ids[1], "export.downloaded.quietly", with_key=False)
         db.session.execute(sa.update(AuditEvent).values(seal=None))
         db.session.commit()
-        assert len(list(audit.verify_chain())) == 3
+        with pytest.raises(audit.SealRefused, match="give the newest anchor"):
+            audit.seal_unsealed(None)
+        with pytest.raises(audit.SealRefused, match="broken"):
+            audit.seal_unsealed(anchor)  # the anchor shows the rewrite
+        assert db.session.scalars(sa.select(AuditEvent.seal)).all() == [None] * len(ids)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["audit", "seal", "--anchor", str(anchor)])
+    assert result.exit_code == 1 and "not sealed" in result.output
+    assert runner.invoke(args=["audit", "seal", "--anchor", "x"]).exit_code == 2
+
+
+def test_entries_from_before_sealing_are_sealed_once(app: Flask) -> None:
+    """An upgraded installation: its older entries have no seal (a break each) until
+    ``flask audit seal --anchor`` (the newest weekly anchor) seals them, which is logged; a
+    second run is refused: unsealed entries after that mean seals were removed."""
+    with app.app_context():
+        _three_events()
+        anchor = audit.head()
+        audit.record("audit.anchored", actor_type="system")
+        audit.record("auth.login", actor_type="customer", actor_id=2)
+        db.session.execute(sa.update(AuditEvent).values(seal=None))
+        db.session.commit()
+        assert len(list(audit.verify_chain())) == 5
     runner = app.test_cli_runner()
     verify = runner.invoke(args=["audit", "verify"])
-    assert verify.exit_code == 1 and "audit seal" in verify.output
-    result = runner.invoke(args=["audit", "seal"])
-    assert result.exit_code == 0 and "sealed 3 audit entries" in result.output
+    assert verify.exit_code == 1 and "audit seal --anchor" in verify.output
+    result = runner.invoke(args=["audit", "seal", "--anchor", str(anchor)])
+    assert result.exit_code == 0 and "sealed 5 audit entries" in result.output
     with app.app_context():
         assert list(audit.verify_chain()) == []
         newest = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
         assert newest is not None and newest.action == "audit.sealed"
-        assert newest.details == {"entries": 3}
-    assert "every audit entry is sealed" in runner.invoke(args=["audit", "seal"]).output
+        assert newest.details == {"entries": 5}
+    again = runner.invoke(args=["audit", "seal", "--anchor", str(anchor)])
+    assert again.exit_code == 1 and "sealed before" in again.output
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_a_log_never_anchored_is_sealed_without_an_anchor(app: Flask) -> None:
+    with app.app_context():
+        _three_events()
+        db.session.execute(sa.update(AuditEvent).values(seal=None))
+        db.session.commit()
+        assert audit.seal_unsealed(None) == 3
+        db.session.commit()
+        assert list(audit.verify_chain()) == []
 
 
 def test_a_broken_chain_is_not_sealed(app: Flask) -> None:
@@ -141,7 +191,7 @@ def test_a_broken_chain_is_not_sealed(app: Flask) -> None:
         db.session.execute(sa.update(AuditEvent).values(seal=None, action="tampered"))
         db.session.commit()
         with pytest.raises(audit.SealRefused, match="broken"):
-            audit.seal_unsealed()
+            audit.seal_unsealed(None)
 
 
 def test_an_anchor_shows_a_rewritten_and_rehashed_log(app: Flask) -> None:
