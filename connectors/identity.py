@@ -186,7 +186,8 @@ class Identity:
         ``candidates`` are the record's identifying fields as ``(kind, raw value)`` pairs. Each
         value is normalised like the verified identifiers and compared for equality: no
         substring, prefix or fuzzy comparison. An e-mail or customer number match stands on its
-        own; an addressee (:attr:`IdentifierKind.ADDRESSEE`) matches nothing. A phone match
+        own; addressees (:attr:`IdentifierKind.ADDRESSEE`) match only all together, on a record
+        with no e-mail address of its own whose every addressee is verified. A phone match
         counts only if the record carries no e-mail address of either kind (a verified one of
         its own has matched above); otherwise the number is shared with someone else, or the
         record's mail goes to an address that does not say whose it is. Nor does it count
@@ -203,6 +204,13 @@ class Identity:
                     hit = _lookup(verified, kind, v)
                     if hit is not None:
                         return hit
+        own = [v for k, v in values if k == IdentifierKind.EMAIL]
+        addressees = sorted({v for k, v in values if k == IdentifierKind.ADDRESSEE})
+        if addressees and not own:
+            # a record whose mail goes only to the customer's own addresses is theirs
+            hits = [_lookup(verified, IdentifierKind.EMAIL, a) for a in addressees]
+            if all(hits):
+                return hits[0]
         emails = [v for k, v in values if k in EMAIL_KINDS]
         if emails:
             # Every e-mail on the record belongs to someone else (a strong match would have

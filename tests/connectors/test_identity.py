@@ -159,14 +159,20 @@ def test_a_number_a_search_shows_to_be_someone_else_s_too_matches_no_record(
 
 
 def test_an_addressee_matches_nobody_and_keeps_a_number_from_matching(sanne: Identity) -> None:
-    """An address a record's mail goes to, which does not say whose the record is: not even
-    the customer's own address there matches, and with it on the record a number does not
-    either; beside a number it shows that number to be someone else's too."""
+    """An address a record's mail goes to does not say whose the record is: it matches only
+    when every such address of a record without one of its own is the customer's. With
+    someone else's there, a number does not match either, and beside a number it shows that
+    number to be someone else's too."""
     addressee = IdentifierKind.ADDRESSEE
-    assert sanne.match([(addressee, "Sanne.Devries@example.nl")]) is None
-    for mail_to in ("kees.devries@example.nl", "sanne.devries@example.nl"):
-        assert sanne.match([(addressee, mail_to), (PHONE, "06 12345678")]) is None
+    kees = "kees.devries@example.nl"
+    assert sanne.match([(addressee, kees), (PHONE, "06 12345678")]) is None
+    assert sanne.match([(addressee, kees), (addressee, "Sanne.Devries@example.nl")]) is None
+    # a record whose mail goes only to her is hers (but not one with an address of its own)
+    werk = Identity.of(emails=["sanne.devries@example.nl", "s.werk@example.nl"])
+    only_hers = [(addressee, "Sanne.Devries@example.nl"), (addressee, "s.werk@example.nl")]
+    assert werk.match(only_hers) is not None
+    assert werk.match([(EMAIL, kees), *only_hers]) is None
     assert sanne.match([(addressee, ""), (PHONE, "06 12345678")]) is not None
-    kees = [(addressee, "kees.devries@example.nl"), (PHONE, "+31612345678")]
-    assert sanne.contests(kees) == {Identifier(PHONE, "0612345678").value}
+    kees_row = [(addressee, kees), (PHONE, "+31612345678")]
+    assert sanne.contests(kees_row) == {Identifier(PHONE, "0612345678").value}
     assert not sanne.contests([(addressee, "sanne.devries@example.nl"), (PHONE, "0612345678")])

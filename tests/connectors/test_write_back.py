@@ -1028,6 +1028,25 @@ def test_moneybird_a_number_does_not_pull_in_a_contact_whose_mail_goes_to_others
     assert kees_id in {r.record_id for r in moneybird.connector.fetch(sanne).records}
 
 
+def test_moneybird_a_contact_whose_mail_goes_only_to_the_customer_is_hers(moneybird: Sim) -> None:
+    """No e-mail address of its own, invoices to one of Sanne's addresses and quotes to
+    another: the contact is hers, in full, and her corrections reach it."""
+    app: Any = moneybird.handle.app
+    work = "s.werk@example.nl"
+    contact = app.contacts[SANNE_CONTACT]
+    contact.update(email="", customer_id="", send_invoices_to_email=SANNE)
+    contact["send_estimates_to_email"] = work
+    sanne = Identity.of(emails=[SANNE, work])
+    records = moneybird.connector.fetch(sanne).records
+    assert ("contact", SANNE_CONTACT) in {(r.record_type, r.record_id) for r in records}
+    assert not [r for r in records if r.record_type == "recipient"]
+    assert any(r.parent and r.parent.record_id == SANNE_CONTACT for r in records)  # invoices
+    moneybird.connector.apply_correction(
+        moneybird.ref("contact", SANNE_CONTACT), "phone", "+31 6 11112222", identity=sanne
+    )
+    assert app.contacts[SANNE_CONTACT]["phone"] == "+31 6 11112222"
+
+
 def _contact_id(record_id: str) -> str:
     return record_id.partition("/")[0]
 
