@@ -34,6 +34,7 @@ from .texts import (
     context_fields,
     field_correctable,
     field_label,
+    part_labels,
     record_type_label,
 )
 
@@ -46,15 +47,16 @@ PREVIEW_SIZE = 5
 CHILDREN_PREVIEW = 10
 
 
-def display_value(value: Any) -> Any:
-    """A field value ready for the template: nested dicts and lists kept, texts made plain."""
+def display_value(value: Any, field: str | None = None) -> Any:
+    """A field value ready for the template: nested dicts and lists kept (the names inside in
+    words, as they mean under ``field``), texts made plain."""
     if isinstance(value, str):
         return plain_text(value)
     if isinstance(value, Mapping):
-        locale = _locale()
-        return {field_label(None, str(k), locale): display_value(v) for k, v in value.items()}
+        labels = part_labels(field, [str(k) for k in value], _locale())
+        return {labels[str(k)]: display_value(v, field) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [display_value(v) for v in value]
+        return [display_value(v, field) for v in value]
     return value
 
 
@@ -129,7 +131,7 @@ class Entry:
             FieldView(
                 name=name,
                 label=field_label(category, name, locale),
-                value=display_value(value),
+                value=display_value(value, name),
                 correctable=field_correctable(category, name, context),
             )
             for name, value in self.part.fields.items()

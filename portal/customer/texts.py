@@ -7,7 +7,8 @@ system's own name, so no field is ever hidden for lack of a label.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -19,7 +20,7 @@ RECORD_TYPES = {
     "customer": _l("Customer record"),
     "contact": _l("Contact record"),
     "contact_person": _l("Contact person at a company"),
-    "recipient": _l("Your address for someone's invoices or quotes"),
+    "recipient": _l("Your addresses on someone else's invoices or quotes"),
     "user": _l("User account"),
     "order": _l("Order"),
     "order_note": _l("Order note"),
@@ -173,7 +174,7 @@ FIELD_LABELS = {
     "payment_date": _l("Payment date"),
     "dueDate": _l("Payment due"),
     "consumerName": _l("Account holder"),
-    "consumerAccount": _l("Bank account"),
+    "consumerAccount": _l("Paid from"),  # an IBAN, or a PayPal account's e-mail address
     "consumerBic": _l("BIC"),
     "transferReference": _l("Transfer reference"),
     "creditorIdentifier": _l("Creditor identifier"),
@@ -183,6 +184,18 @@ FIELD_LABELS = {
     "bankReason": _l("Reason given by the bank"),
     "bankReasonCode": _l("Bank's reason code"),
 }
+
+#: Names inside nested values that mean something else under one field (the field's name, then
+#: the name inside): a MoneyBird invoice line's ``amount`` is how many, not money.
+PART_LABELS = {
+    ("lines", "amount"): _l("Quantity"),
+    ("lines", "price"): _l("Price each"),
+    ("payments", "price"): _l("Amount paid"),
+    ("address", "state"): _l("Province"),
+    ("billing_address", "state"): _l("Province"),
+    ("shipping_address", "state"): _l("Province"),
+}
+
 
 #: Fields that, in this order, best name a record in its one-line summary.
 TITLE_FIELDS = (
@@ -211,6 +224,20 @@ def field_label(category: Category | None, name: str, locale: str) -> str:
                 return policy_field.label.get(locale)
     label = FIELD_LABELS.get(name)
     return str(label) if label is not None else name.replace("_", " ")
+
+
+def part_labels(field: str | None, names: Iterable[str], locale: str) -> dict[str, str]:
+    """The labels of the names inside a nested value of ``field`` (a dict's keys), in words:
+    for that field where a name means something else there (:data:`PART_LABELS`). Two names
+    with one label (``key`` and ``name``) keep their own names, so no value hides another."""
+    labels = {}
+    for name in names:
+        part = PART_LABELS.get((field, name)) if field else None
+        labels[name] = str(part) if part is not None else field_label(None, name, locale)
+    seen = Counter(labels.values())
+    if len(seen) < len(labels):
+        labels = {n: f"{label} ({n})" if seen[label] > 1 else label for n, label in labels.items()}
+    return labels
 
 
 def field_correctable(category: Category | None, name: str, context: Collection[str] = ()) -> bool:

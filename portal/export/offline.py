@@ -19,36 +19,41 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from ..customer.texts import field_label, record_type_label
+from ..customer.texts import field_label, part_labels, record_type_label
 from ..gathering.presentation import plain_text
 from .document import ExportDocument
 from .writers import BATCH_SIZE, INDEX_NAME, METADATA_NAME, README_NAME, RecordType
 
-#: Per language, the label of each name inside nested values seen so far (an order line's
+#: Per language, field and names inside a nested value: their labels (an order line's
 #: ``quantity`` is "Aantal" in Dutch), as the overview shows them.
-_PART_LABELS: dict[str, dict[str, str]] = {}
+_PART_LABELS: dict[tuple[str, str | None, tuple[str, ...]], dict[str, str]] = {}
 
 
-def _part(key: str) -> str:
-    """The label of a name inside a nested value (a JSON object's key), in the current
-    language."""
-    locale = str(get_locale() or "nl")
-    labels = _PART_LABELS.setdefault(locale, {})
-    found = labels.get(key)
+def _parts(field: str | None, names: tuple[str, ...]) -> dict[str, str]:
+    """The labels of the names inside a nested value of ``field`` (a JSON object's keys)."""
+    key = (str(get_locale() or "nl"), field, names)
+    found = _PART_LABELS.get(key)
     if found is None:
-        found = labels[key] = field_label(None, key, locale)
+        if len(_PART_LABELS) >= 4096:
+            _PART_LABELS.clear()
+        found = _PART_LABELS[key] = part_labels(field, names, key[0])
     return found
 
 
-def display(value: Any) -> str:
-    """A field value as readable text (nested values as lines, their names in words)."""
+def display(value: Any, field: str | None = None) -> str:
+    """A field value as readable text (nested values as lines, the names inside in words, as
+    they mean under ``field``)."""
     kind = value.__class__
     if kind is str:
         return plain_text(value) if value else "–"
     if kind is dict:  # the common kinds first, each as the general rules below have it
-        return "\n".join([f"{_part(key)}: {display(item)}" for key, item in value.items()]) or "–"
+        labels = _parts(field, tuple(value))
+        return (
+            "\n".join([f"{labels[key]}: {display(item, field)}" for key, item in value.items()])
+            or "–"
+        )
     if kind is list:
-        return "\n".join([display(item) for item in value]) if value else "–"
+        return "\n".join([display(item, field) for item in value]) if value else "–"
     if kind is int or kind is float:
         return str(value)
     if value is None or value == "" or value == [] or value == {}:
@@ -58,9 +63,10 @@ def display(value: Any) -> str:
     if isinstance(value, str):
         return plain_text(value)
     if isinstance(value, Mapping):
-        return "\n".join(f"{_part(key)}: {display(item)}" for key, item in value.items())
+        labels = _parts(field, tuple(str(key) for key in value))
+        return "\n".join(f"{labels[str(k)]}: {display(item, field)}" for k, item in value.items())
     if isinstance(value, list | tuple):
-        return "\n".join(display(item) for item in value)
+        return "\n".join(display(item, field) for item in value)
     return str(value)
 
 
@@ -190,8 +196,8 @@ class HtmlRecords:
                 [
                     value
                     if value.__class__ is str and value and not special(value)
-                    else _escaped(display(value))
-                    for value in map(fields.get, names)
+                    else _escaped(display(value, name))
+                    for name, value in zip(names, map(fields.get, names), strict=True)
                 ]
             )
             record_id = record["record_id"]
@@ -227,7 +233,10 @@ class HtmlRecords:
         )
         head = self._head
         rows = "".join(
-            [f"{head(key, name)}{escape(display(fields.get(name)))}</td></tr>" for name in names]
+            [
+                f"{head(key, name)}{escape(display(fields.get(name), name))}</td></tr>"
+                for name in names
+            ]
         )
         due_row = self._due_row(due) if due else ""
         link = record.get("link")

@@ -237,7 +237,7 @@ def test_someone_who_receives_another_customer_s_invoices_sees_only_their_addres
         page = _page(client, "/mijn-gegevens/contact")
     finally:
         simulators.reset()
-    assert "Boekhouding (Moneybird): Uw adres voor facturen of offertes van iemand" in page
+    assert "Boekhouding (Moneybird): Uw adressen op facturen of offertes van iemand anders" in page
     assert "Facturen gestuurd naar" in page and "kees.devries@example.nl" in page
     assert "sanne.devries@example.nl" not in page and "431877251120719881/" in page
     invoices = _page(client, "/mijn-gegevens/invoices")
@@ -541,3 +541,45 @@ def test_hundreds_of_orders_link_a_few_pages_around_this_one(
     assert numbers == [6, 1, 5, 6, 7, 8, 9, 15, 8]  # previous, 1 … 5-9 … 15, next
     assert [int(n) for n, current in links if current] == [7]
     assert page.count('<li class="gap" aria-hidden="true">…</li>') == 2
+
+
+def test_names_inside_nested_values_are_named_as_they_mean_there(app: Flask) -> None:
+    """A MoneyBird invoice line's ``amount`` is how many (``2,5 uur``), a payment's ``amount``
+    money; an address's ``state`` a province; two names with one label keep both values."""
+    from flask_babel import force_locale
+
+    from portal.customer.services import display_value
+    from portal.export.offline import display
+
+    line = {"description": "Onderhoud", "amount": "2,5 uur", "price": "60.0"}
+    with app.test_request_context(), force_locale("nl"):
+        assert display_value([line], "lines") == [
+            {"Omschrijving": "Onderhoud", "Aantal": "2,5 uur", "Prijs per stuk": "60.0"}
+        ]
+        assert display_value({"amount": "10.00"}, "details") == {"Bedrag": "10.00"}
+        assert display_value({"state": "UT"}, "billing_address") == {"Provincie": "UT"}
+        both = display_value({"key": "_klant", "name": "Sanne"}, "meta_data")
+        assert both == {"Naam (key)": "_klant", "Naam (name)": "Sanne"}
+        # index.html says the same
+        assert (
+            display([line], "lines")
+            == "Omschrijving: Onderhoud\nAantal: 2,5 uur\nPrijs per stuk: 60.0"
+        )
+    with app.test_request_context(), force_locale("en"):
+        assert display_value({"state": "UT"}, "shipping_address") == {"Province": "UT"}
+
+
+def test_a_record_s_page_names_a_system_that_did_not_answer_completely(
+    app: Flask, client: FlaskClient
+) -> None:
+    partial = SourceOutcome(
+        "webshop", "woocommerce", "partial", None, None, (("order_notes", "down"),), 1, 0.1
+    )
+    order = _record("order", "7000", {"number": "7000"}, categories={"number": "orders"})
+    hold_snapshot(app, sign_in(app, client), [order], [partial])
+    page = _page(client, "/mijn-gegevens/orders/gegeven?bron=webshop&soort=order&id=7000")
+    problems = page[page.index('class="notice notice-warning problems"') :]
+    assert "Niet alles kon worden opgehaald" in problems
+    assert "notities bij bestellingen" in problems
+    assert 'action="/mijn-gegevens/opnieuw"' in problems  # try again
+    assert "bovenaan de pagina" not in page  # no pointer to a list this page does not have
