@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask, current_app
@@ -12,6 +13,9 @@ from flask.cli import AppGroup
 
 from . import migrate
 from .i18n import compile_catalogues
+
+if TYPE_CHECKING:
+    from .audit import Anchor
 
 db_cli = AppGroup("db", help="Database migrations.")
 policy_cli = AppGroup("policy", help="The firm's privacy policy file.")
@@ -127,24 +131,33 @@ def i18n_compile() -> None:
         click.echo(f"compiled {path}")
 
 
+def _anchors(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+    """An ``--anchor`` option's text read as an :class:`~portal.audit.Anchor` (or several)."""
+    from .audit import Anchor
+
+    try:
+        if isinstance(value, tuple):
+            return tuple(Anchor.parse(text) for text in value)
+        return Anchor.parse(value) if value else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
 @audit_cli.command("verify")
 @click.option(
     "--anchor",
     "anchors",
     multiple=True,
+    callback=_anchors,
     metavar="NUMBER:HASH",
     help="An entry's number and hash kept outside the database (the weekly e-mail): it must "
     "still be in the log with that hash. May be given more than once.",
 )
-def audit_verify(anchors: tuple[str, ...]) -> None:
+def audit_verify(anchors: tuple[Anchor, ...]) -> None:
     """Prove the audit log's hash chain is intact; exit status 1 if it is not."""
-    from .audit import UNSEALED, Anchor, head, verify_chain
+    from .audit import UNSEALED, head, verify_chain
 
-    try:
-        parsed = [Anchor.parse(text) for text in anchors]
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--anchor") from exc
-    breaks = list(verify_chain(anchors=parsed))
+    breaks = list(verify_chain(anchors=anchors))
     for brk in breaks:
         click.echo(f"audit entry {brk.event_id}: {brk.reason}", err=True)
     if any(brk.reason.startswith(UNSEALED) for brk in breaks):
@@ -157,7 +170,7 @@ def audit_verify(anchors: tuple[str, ...]) -> None:
     if breaks:
         sys.exit(1)
     newest = head()
-    click.echo("audit log chain intact" + (f"; {len(parsed)} anchor(s) hold" if parsed else ""))
+    click.echo("audit log chain intact" + (f"; {len(anchors)} anchor(s) hold" if anchors else ""))
     if newest is not None:
         click.echo(f"newest entry: {newest} (keep it to check against later: --anchor {newest})")
 
@@ -165,21 +178,18 @@ def audit_verify(anchors: tuple[str, ...]) -> None:
 @audit_cli.command("seal")
 @click.option(
     "--anchor",
+    callback=_anchors,
     metavar="NUMBER:HASH",
     help="The newest anchor from the weekly e-mail: the log must still hold with it "
     "(required once the log has been anchored).",
 )
-def audit_seal(anchor: str | None) -> None:
+def audit_seal(anchor: Anchor | None) -> None:
     """Seal the entries written before sealing existed (once, after upgrading)."""
-    from .audit import Anchor, SealRefused, seal_unsealed
+    from .audit import SealRefused, seal_unsealed
     from .extensions import db
 
     try:
-        parsed = Anchor.parse(anchor) if anchor else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--anchor") from exc
-    try:
-        count = seal_unsealed(parsed)
+        count = seal_unsealed(anchor)
     except SealRefused as exc:
         db.session.rollback()
         click.echo(f"not sealed: {exc}", err=True)
