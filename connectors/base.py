@@ -53,6 +53,7 @@ from .errors import (
 )
 from .http import DEFAULT_TIMEOUT, Deadline, HttpClient, HttpSession, RequestStats, RetryPolicy
 from .identity import Identifier, IdentifierKind, Identity, try_normalize
+from .parsing import json_value, valid_text
 
 log = logging.getLogger(__name__)
 
@@ -802,7 +803,7 @@ class BaseConnector(ABC):
         return f"{type(self).__name__}(instance_name={self.instance_name!r})"
 
     def _finish(self, draft: Draft, matched: Identifier) -> Record:
-        fields = {k: v for k, v in draft.fields.items() if v not in (None, "", [], {})}
+        fields = {k: json_value(v) for k, v in draft.fields.items() if v not in (None, "", [], {})}
         dates: dict[str, datetime | date] = {}
         for key, value in draft.dates.items():
             if isinstance(value, datetime) and value.tzinfo is None:
@@ -814,8 +815,8 @@ class BaseConnector(ABC):
             source=self.instance_name,
             system=self.name,
             record_type=draft.record_type,
-            record_id=draft.record_id,
-            link=draft.link,
+            record_id=valid_text(draft.record_id),
+            link=valid_text(draft.link) if draft.link else draft.link,
             fields=fields,
             categories={k: self.categories.category_for(draft.record_type, k) for k in fields},
             dates=dates,

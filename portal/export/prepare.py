@@ -172,7 +172,7 @@ class Preparer:
         self.policy = policy
         #: The firm's time zone (by default the running application's; None outside one).
         self.zone = zone if zone is not None else firm_zone()
-        self.hours = same_day_hours(zone)
+        self.hours = same_day_hours(self.zone)
         self.order = [c.key for c in policy.categories] + [OTHER]
         self._fiscal_year_end = policy.controller.fiscal_year_end_tuple
         self._retention = {c.key: c.retention for c in policy.categories}

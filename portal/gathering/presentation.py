@@ -119,7 +119,10 @@ def parse_date(value: str, zone: tzinfo | None) -> date | datetime | None:
     except (TypeError, ValueError):
         return None  # an unreadable date computes no due date rather than a wrong one
     if zone is not None and moment.tzinfo is not None:
-        moment = moment.astimezone(zone)
+        try:
+            moment = moment.astimezone(zone)
+        except OverflowError:  # 9999-12-31T23:59:59+00:00 is past the calendar's end there
+            return None
     return moment
 
 

@@ -222,11 +222,14 @@ class Retention(_Frozen):
             if value is None:
                 continue
             start = value.date() if isinstance(value, datetime) else value
-            if self.starts is RetentionStart.END_OF_FISCAL_YEAR:
-                month, day = fiscal_year_end
-                year_end = date(start.year, month, day)
-                start = year_end if start <= year_end else date(start.year + 1, month, day)
-            return self.period.after(start)
+            try:
+                if self.starts is RetentionStart.END_OF_FISCAL_YEAR:
+                    month, day = fiscal_year_end
+                    year_end = date(start.year, month, day)
+                    start = year_end if start <= year_end else date(start.year + 1, month, day)
+                return self.period.after(start)
+            except (ValueError, OverflowError):
+                return None  # past the calendar's end (a "never" date such as 9999-12-31)
         return None
 
 

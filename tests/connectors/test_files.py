@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -203,3 +204,69 @@ def test_invalid_source_config(csv_file: Path, bad: dict[str, Any]) -> None:
     entry = {k: v for k, v in entry.items() if v is not None}
     with pytest.raises(NotConfigured):
         create("files", {"sources": [entry]})
+
+
+def test_values_that_are_no_json_are_kept_as_text(tmp_path: Path) -> None:
+    """A BLOB, a NUMERIC and an hours cell ([h]:mm) are the customer's data too: they are
+    shown and exported as text instead of breaking the snapshot (orjson refuses them)."""
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    engine = sa.create_engine(url)
+    table = sa.Table(
+        "klanten",
+        sa.MetaData(),
+        sa.Column("nr", sa.Text),
+        sa.Column("email", sa.Text),
+        sa.Column("foto", sa.LargeBinary),
+        sa.Column("saldo", sa.Numeric(10, 2)),
+        sa.Column("notitie", sa.Text),
+    )
+    table.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            table.insert(),
+            [
+                {
+                    "nr": "1042",
+                    "email": "sanne.devries@example.nl",
+                    "foto": b"\x89PNG\r\n\x1a\n",
+                    "saldo": 12.5,
+                    "notitie": "Belt terug",
+                }
+            ],
+        )
+    engine.dispose()
+    sql = source(
+        "sql",
+        url=url,
+        table="klanten",
+        id_column="nr",
+        identifiers={"email": "email"},
+        categories={},
+        dates={},
+    )
+    sheet_path = tmp_path / "uren.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Uren"
+    sheet.append(["Nr", "E-mail", "Gewerkt"])
+    sheet.append(["7", "sanne.devries@example.nl", timedelta(hours=27, minutes=30)])
+    sheet["C2"].number_format = "[h]:mm"
+    workbook.save(sheet_path)
+    workbook.close()
+    hours = {
+        "name": "uren",
+        "kind": "xlsx",
+        "path": str(sheet_path),
+        "sheet": "Uren",
+        "record_type": "werkbon",
+        "id_column": "Nr",
+        "identifiers": {"email": "E-mail"},
+        "categories": {},
+    }
+    with create("files", {"sources": [sql, hours]}) as connector:
+        result = connector.fetch(Identity.of(emails=["sanne.devries@example.nl"]))
+    by_id = {r.record_id: r for r in result.records}
+    assert by_id["klanten:1042"].fields["foto"] == "base64:iVBORw0KGgo="
+    assert by_id["klanten:1042"].fields["saldo"] == 12.5  # SQLite hands NUMERIC over as a float
+    assert by_id["uren:7"].fields["Gewerkt"] == "27:30:00"
+    orjson.dumps([r.to_dict() for r in result.records])  # what a snapshot stores

@@ -286,6 +286,38 @@ def test_an_export_of_a_partial_answer_names_what_is_missing_inside_both_files(
     assert [r["record_id"] for r in _csv(archive, "webshop-order.csv")] == ["2110"]
 
 
+def test_dates_at_the_calendar_s_edge_show_no_due_date_and_break_nothing(
+    app: Flask, client: FlaskClient
+) -> None:
+    """A "never" date (9999-12-31) or a moment a time zone cannot reach leaves the due date
+    unknown; the pages and both files still show the record."""
+
+    def record(record_type: str, record_id: str, fields: dict[str, Any], **dates: str) -> Any:
+        return {
+            "source": "webshop", "system": "woocommerce", "record_type": record_type,
+            "record_id": record_id, "link": None, "fields": fields,
+            "categories": dict.fromkeys(fields, "orders"), "dates": dates,
+            "matched": {"kind": "email", "value": SANNE}, "parent": None,
+        }  # fmt: skip
+
+    records = [
+        record("order", "9001", {"number": "9001"}, created="9999-12-31"),
+        record("order", "9002", {"number": "9002"}, created="9999-12-31T23:59:59+00:00"),
+        record("order", "9003", {"number": "9003"}, created="0001-01-01T00:00:00+01:00"),
+        record("order", "9004", {"number": "9004"}, created="2024-05-01T10:00:00+00:00"),
+    ]
+    hold_snapshot(app, sign_in(app, client), records)
+    for path in ("/mijn-gegevens/", "/mijn-gegevens/orders"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert "Bestelling 9001" in page.get_data(as_text=True)
+    data = _json(client)
+    dues = {r["record_id"]: r["due_dates"]["orders"] for r in data["records"]}
+    assert dues == {"9001": None, "9002": None, "9003": None, "9004": "2026-05-01"}
+    rows = _csv(_zip(client), "webshop-order.csv")
+    assert [r["record_id"] for r in rows] == ["9001", "9002", "9003", "9004"]
+
+
 def test_each_export_is_recorded_without_personal_data_and_audited(
     app: Flask, sanne: FlaskClient
 ) -> None:

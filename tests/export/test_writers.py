@@ -256,6 +256,21 @@ def test_due_dates_count_from_the_firms_day(document: ExportDocument) -> None:
         assert due_date(policy, payment, {"created": created}).isoformat() == expected
 
 
+def test_records_prepared_without_a_zone_count_in_the_firms(app: Flask) -> None:
+    """Without a time zone given, records are prepared in the firm's (as they are marked):
+    23:30 UTC on New Year's Eve is New Year's Day in Amsterdam, the next fiscal year."""
+    payment = {
+        "source": "payments", "system": "mollie", "record_type": "payment",
+        "record_id": "tr_1", "link": None, "fields": {"payment_method": "ideal"},
+        "categories": {"payment_method": "payment"},
+        "dates": {"created": "2023-12-31T23:30:00+00:00"},
+        "matched": {"kind": "email", "value": EMAIL}, "parent": None,
+    }  # fmt: skip
+    with app.test_request_context():
+        (prepared,) = prepare_records([payment], current_policy())
+    assert prepared["due_dates"]["payment"] == "2031-12-31"
+
+
 def test_the_csv_due_dates_are_the_records(document: ExportDocument) -> None:
     for kind in record_types(document.records):
         rows = list(csv_rows(document, kind))
