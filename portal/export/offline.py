@@ -17,6 +17,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from ..customer.texts import field_label, part_labels, record_type_label
@@ -29,9 +30,9 @@ from .writers import BATCH_SIZE, INDEX_NAME, METADATA_NAME, README_NAME, RecordT
 _PART_LABELS: dict[tuple[str, str | None, tuple[str, ...]], dict[str, str]] = {}
 
 
-def _parts(field: str | None, names: tuple[str, ...]) -> dict[str, str]:
+def _parts(field: str | None, names: tuple[str, ...], locale: str | None) -> dict[str, str]:
     """The labels of the names inside a nested value of ``field`` (a JSON object's keys)."""
-    key = (str(get_locale() or "nl"), field, names)
+    key = (locale or str(get_locale() or "nl"), field, names)
     found = _PART_LABELS.get(key)
     if found is None:
         if len(_PART_LABELS) >= 4096:
@@ -40,20 +41,22 @@ def _parts(field: str | None, names: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
-def display(value: Any, field: str | None = None) -> str:
+def display(value: Any, field: str | None = None, locale: str | None = None) -> str:
     """A field value as readable text (nested values as lines, the names inside in words, as
-    they mean under ``field``)."""
+    they mean under ``field``, in ``locale``: by default the request's)."""
     kind = value.__class__
     if kind is str:
         return plain_text(value) if value else "–"
     if kind is dict:  # the common kinds first, each as the general rules below have it
-        labels = _parts(field, tuple(value))
+        labels = _parts(field, tuple(value), locale)
         return (
-            "\n".join([f"{labels[key]}: {display(item, field)}" for key, item in value.items()])
+            "\n".join(
+                [f"{labels[key]}: {display(item, field, locale)}" for key, item in value.items()]
+            )
             or "–"
         )
     if kind is list:
-        return "\n".join([display(item, field) for item in value]) if value else "–"
+        return "\n".join([display(item, field, locale) for item in value]) if value else "–"
     if kind is int or kind is float:
         return str(value)
     if value is None or value == "" or value == [] or value == {}:
@@ -63,10 +66,12 @@ def display(value: Any, field: str | None = None) -> str:
     if isinstance(value, str):
         return plain_text(value)
     if isinstance(value, Mapping):
-        labels = _parts(field, tuple(str(key) for key in value))
-        return "\n".join(f"{labels[str(k)]}: {display(item, field)}" for k, item in value.items())
+        labels = _parts(field, tuple(str(key) for key in value), locale)
+        return "\n".join(
+            f"{labels[str(k)]}: {display(item, field, locale)}" for k, item in value.items()
+        )
     if isinstance(value, list | tuple):
-        return "\n".join(display(item, field) for item in value)
+        return "\n".join(display(item, field, locale) for item in value)
     return str(value)
 
 
@@ -93,6 +98,7 @@ class HtmlRecords:
     def __init__(self, document: ExportDocument) -> None:
         self.document = document
         self.sources = document.source_names
+        self.locale = document.locale
         self._heads: dict[tuple[str, str], str] = {}
         self._types: dict[str, str] = {}
         self._captions: dict[tuple[str, str], str] = {}
@@ -150,6 +156,14 @@ class HtmlRecords:
         """How many records have fields in category ``key``."""
         return len(self._positions_of(key))
 
+    def came_from(self, key: str, listed: Iterable[str] = ()) -> list[str]:
+        """The names of the systems the customer's records in category ``key`` came from (in
+        the order of the sources), else of those the policy lists for it (``listed``)."""
+        records = self.document.records
+        found = {records[i]["source"] for i in self._positions_of(key)} or set(listed)
+        ordered = [k for k in self.sources if k in found] + sorted(found - set(self.sources))
+        return [self.sources.get(k, k) for k in ordered]
+
     def _empty_positions(self) -> array[int]:
         if self._empty is None:
             self._empty = self.document.positions_without_fields()
@@ -181,6 +195,7 @@ class HtmlRecords:
         records = document.records
         groups = document.groups
         special = _SPECIAL.search
+        locale = self.locale
         #: Per tuple of field names here: their rows' template.
         templates: dict[tuple[str, ...], str] = {}
         pieces: list[str] = []
@@ -196,7 +211,7 @@ class HtmlRecords:
                 [
                     value
                     if value.__class__ is str and value and not special(value)
-                    else _escaped(display(value, name))
+                    else _escaped(display(value, name, locale))
                     for name, value in zip(names, map(fields.get, names), strict=True)
                 ]
             )
@@ -234,7 +249,7 @@ class HtmlRecords:
         head = self._head
         rows = "".join(
             [
-                f"{head(key, name)}{escape(display(fields.get(name), name))}</td></tr>"
+                f"{head(key, name)}{escape(display(fields.get(name), name, self.locale))}</td></tr>"
                 for name in names
             ]
         )
@@ -259,6 +274,21 @@ def _is_dutch() -> bool:
     return str(get_locale() or "nl").startswith("nl")
 
 
+#: How a source answered, in the customer's words.
+STATUSES = {
+    "complete": _l("Complete"),
+    "partial": _l("Partly"),
+    "skipped": _l("Not consulted"),
+    "failed": _l("Failed"),
+}
+
+
+def status(value: str) -> str:
+    """A source's status in words (an unknown one as it is)."""
+    found = STATUSES.get(value)
+    return str(found) if found is not None else value
+
+
 def _context(document: ExportDocument) -> dict[str, Any]:
     return {
         "doc": document,
@@ -271,6 +301,7 @@ def _context(document: ExportDocument) -> dict[str, Any]:
         "index_name": INDEX_NAME,
         "locale": document.locale,
         "record_type": record_type_label,
+        "status": status,
     }
 
 

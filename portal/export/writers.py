@@ -127,21 +127,46 @@ class RecordType:
     rows: int = 0
     #: Where its records are in the document's records (a few bytes per record).
     positions: array[int] = field(default_factory=lambda: array("L"))
+    #: Its file's name in the ZIP, when another type's would be the same (see :attr:`filename`).
+    unique_filename: str | None = None
+
+    @property
+    def plain_filename(self) -> str:
+        """``<source>-<record type>.csv`` in lower case, other characters as ``-``."""
+        return re.sub(r"[^a-z0-9_-]+", "-", f"{self.source}-{self.record_type}".lower()) + ".csv"
 
     @property
     def filename(self) -> str:
-        return re.sub(r"[^a-z0-9_-]+", "-", f"{self.source}-{self.record_type}".lower()) + ".csv"
+        return self.unique_filename or self.plain_filename
 
     def field_column(self, name: str) -> str:
         return FIELD_PREFIX + name if name in FIXED_COLUMNS else name
 
     @property
     def columns(self) -> list[str]:
-        return [
-            *FIXED_COLUMNS,
-            *(self.field_column(name) for name in self.fields),
-            *(DATE_PREFIX + key for key in self.dates),
-        ]
+        """The header: the fixed columns, the fields, the dates; each name once (a field named
+        like a date column, ``date_created``, or like a prefixed field gets ``_2``)."""
+        return unique_names(
+            [
+                *FIXED_COLUMNS,
+                *(self.field_column(name) for name in self.fields),
+                *(DATE_PREFIX + key for key in self.dates),
+            ]
+        )
+
+
+def unique_names(names: list[str], suffix: str = "_{n}") -> list[str]:
+    """``names`` with every repeat given ``suffix`` (``_2``, ``_3``...) to a name not used."""
+    given = set(names)
+    taken: set[str] = set()
+    unique = []
+    for name in names:
+        candidate, n = name, 2
+        while candidate in taken or (candidate != name and candidate in given):
+            candidate, n = name + suffix.format(n=n), n + 1
+        taken.add(candidate)
+        unique.append(candidate)
+    return unique
 
 
 def record_types(records: Iterable[Mapping[str, Any]]) -> list[RecordType]:
@@ -164,7 +189,13 @@ def record_types(records: Iterable[Mapping[str, Any]]) -> list[RecordType]:
             kind.dates.update(dict.fromkeys(dates))
         kind.rows += 1
         kind.positions.append(position)
-    return list(found.values())
+    kinds = list(found.values())
+    # record types that differ only in case or punctuation ("Order", "order") get a file each
+    plain = [kind.plain_filename.removesuffix(".csv") for kind in kinds]
+    for kind, stem, name in zip(kinds, plain, unique_names(plain, "-{n}"), strict=True):
+        if name != stem:
+            kind.unique_filename = name + ".csv"
+    return kinds
 
 
 class _Sink:

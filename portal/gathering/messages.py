@@ -26,6 +26,7 @@ REASONS = {
 MISSING_PARTS = {
     "orders": _l("orders"),
     "guest_orders": _l("orders placed without an account"),
+    "order_accounts": _l("whether the accounts orders were placed with still exist"),
     "order_notes": _l("order notes"),
     "sales_invoices": _l("invoices"),
     "tickets": _l("tickets"),

@@ -235,7 +235,7 @@ def test_an_export_while_a_source_is_down_says_so_inside_both_files(
     archive = _zip(client)
     readme = archive.read("README.txt").decode("utf-8-sig")
     assert "DEZE KOPIE IS NIET VOLLEDIG" in readme
-    assert "helpdesk" in readme and "failed [down]" in readme
+    assert "(helpdesk): Mislukt, " in readme and "niet bereikbaar" in readme
     assert "niet bereikbaar" in readme
     page = archive.read("index.html").decode()
     assert "Deze kopie is niet volledig" in page and "niet bereikbaar" in page
@@ -276,7 +276,9 @@ def test_an_export_of_a_partial_answer_names_what_is_missing_inside_both_files(
 
     archive = _zip(client)
     readme = archive.read("README.txt").decode("utf-8-sig")
-    assert "DEZE KOPIE IS NIET VOLLEDIG" in readme and "partial" in readme
+    assert (
+        "DEZE KOPIE IS NIET VOLLEDIG" in readme and "(webshop): Gedeeltelijk, 1 gegeven" in readme
+    )
     assert "notities bij bestellingen" in readme
     page = archive.read("index.html").decode()
     assert "Deze kopie is niet volledig" in page and "notities bij bestellingen" in page
@@ -316,6 +318,65 @@ def test_dates_at_the_calendar_s_edge_show_no_due_date_and_break_nothing(
     assert dues == {"9001": None, "9002": None, "9003": None, "9004": "2026-05-01"}
     rows = _csv(_zip(client), "webshop-order.csv")
     assert [r["record_id"] for r in rows] == ["9001", "9002", "9003", "9004"]
+
+
+def test_every_file_and_column_has_a_name_of_its_own_and_the_readme_speaks_dutch(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Record types that differ only in case get a file each; a field named like a date
+    column or a prefixed field gets a column of its own; README.txt names each system's state
+    in words, with singular and plural; "Other data" says what the statement does not say."""
+    fields = {"number": "7", "date_created": "gisteren", "link": "a", "field_link": "b"}
+    records = [
+        {
+            "source": "webshop",
+            "system": "woocommerce",
+            "record_type": record_type,
+            "record_id": record_id,
+            "link": None,
+            "fields": fields,
+            "categories": {"number": "orders", "date_created": "x", "link": "x", "field_link": "x"},
+            "dates": {"created": "2024-05-01T10:00:00+00:00"},
+            "matched": {"kind": "email", "value": SANNE},
+            "parent": None,
+        }  # fmt: skip
+        for record_type, record_id in (("order", "1"), ("Order", "2"), ("order", "3"))
+    ]
+    outcomes = [
+        SourceOutcome("webshop", "woocommerce", "complete", None, None, (), 3, 0.1),
+        SourceOutcome("helpdesk", "zammad", "failed", "down", None, (), 1, 0.1),
+    ]
+    hold_snapshot(app, sign_in(app, client), records, outcomes)
+    archive = _zip(client)
+    names = archive.namelist()
+    assert len(names) == len(set(names))
+    assert {"webshop-order.csv", "webshop-order-2.csv"} <= set(names)
+    metadata = orjson.loads(archive.read("metadata.json"))
+    for name, ids in (("webshop-order.csv", ["1", "3"]), ("webshop-order-2.csv", ["2"])):
+        text = archive.read(name).decode("utf-8-sig")
+        header = next(csv.reader(io.StringIO(text), delimiter=";"))
+        assert len(header) == len(set(header)), header
+        assert {"date_created", "date_created_2", "field_link", "field_link_2"} <= set(header)
+        assert next(f for f in metadata["files"] if f["name"] == name)["columns"] == header
+        rows = _csv(archive, name)
+        assert [r["record_id"] for r in rows] == ids
+        assert {r["date_created"] for r in rows} == {"gisteren"}  # the field, not the date
+        assert {r["date_created_2"] for r in rows} == {"2024-05-01T10:00:00+00:00"}
+
+    readme = archive.read("README.txt").decode("utf-8-sig")
+    assert "Webwinkel (webshop): Volledig, 3 gegevens" in readme
+    assert "(helpdesk): Mislukt, 1 gegeven" in readme
+    assert "Bestelling uit Webwinkel, 2 regels." in readme
+    assert "uit Webwinkel, 1 regel." in readme
+    for english in (": complete", ": failed", "[down]", " records", " rows."):
+        assert english not in readme, english
+
+    page = archive.read("index.html").decode()
+    other = page[page.index('id="cat-other"') :]
+    other = other[: other.index("</dl>")]
+    assert "Deze gegevens staan niet in onze privacyverklaring." in other
+    assert "Niet vermeld." in other and "Niemand buiten ons bedrijf" not in other
+    assert "<dt>Waar ze vandaan komen</dt>\n<dd>Webwinkel</dd>" in other
 
 
 def test_each_export_is_recorded_without_personal_data_and_audited(

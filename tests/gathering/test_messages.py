@@ -1,0 +1,46 @@
+"""What a source's outcome means, in the customer's words."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask_babel import force_locale
+
+from portal import PROJECT_ROOT
+from portal.gathering import SourceOutcome
+from portal.gathering.messages import MISSING_PARTS, outcome_text
+
+#: ``run.related("order_notes", ...)`` in a connector: the name of a list that may go missing.
+RELATED = re.compile(r"""\.related\(\s*["']([a-z_]+)["']""")
+
+
+def _related_lists() -> set[str]:
+    names: set[str] = set()
+    for path in (PROJECT_ROOT / "connectors").glob("*.py"):
+        names.update(RELATED.findall(path.read_text(encoding="utf-8")))
+    return names
+
+
+def test_every_list_a_connector_may_miss_has_words() -> None:
+    names = _related_lists()
+    assert {"order_notes", "order_accounts", "ticket_articles"} <= names  # the scan works
+    assert names <= set(MISSING_PARTS), sorted(names - set(MISSING_PARTS))
+
+
+@pytest.mark.parametrize("what", sorted(_related_lists()))
+def test_a_missing_list_is_named_in_dutch_and_english(app: Flask, what: str) -> None:
+    outcome = SourceOutcome(
+        "webshop", "woocommerce", "partial", None, None, ((what, "down"),), 1, 0
+    )
+    with app.test_request_context():
+        with force_locale("nl"):
+            dutch = outcome_text(outcome)
+        with force_locale("en"):
+            english = outcome_text(outcome)
+    assert "_" not in dutch + english  # no internal name such as order_notes
+    assert dutch.startswith("Een deel van de gegevens ontbreekt: ")
+    assert english.startswith("Part of the data is missing: ")
+    parts = (dutch.split(": ", 1)[1].split(". ")[0], english.split(": ", 1)[1].split(". ")[0])
+    assert parts[0] != parts[1], parts  # translated
