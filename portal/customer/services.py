@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
+from functools import cached_property
 from typing import Any
 
 from flask_babel import format_date, get_locale
@@ -24,7 +25,8 @@ from ..gathering.presentation import (
     CategoryView,
     RecordPart,
     by_category,
-    parse_dates,
+    firm_zone,
+    parse_date,
     plain_text,
 )
 from ..policy import Policy, Source
@@ -86,6 +88,8 @@ class Entry:
     part: RecordPart
     view: CategoryView
     children: list[Entry] = field(default_factory=list)
+    #: The firm's time zone, the day of a record's moment is counted in (default: looked up).
+    zone: tzinfo | None = None
 
     @property
     def source(self) -> str:
@@ -110,12 +114,16 @@ class Entry:
                     return None if title == str(self.part.record_id) else title
         return None
 
-    @property
+    @cached_property
     def when(self) -> date | None:
-        """The record's own date (invoice date, else created), for sorting and showing."""
-        dates = parse_dates(self.part.record.get("dates", {}))
+        """The record's own date (invoice date, else created), for sorting and showing; read
+        once (a list of thousands is sorted by it)."""
+        dates = self.part.record.get("dates", {})
         for key in ("invoice_date", "created", "updated"):
-            value = dates.get(key)
+            raw = dates.get(key)
+            if raw is None:
+                continue
+            value = parse_date(raw, self.zone or firm_zone())
             if value is not None:
                 return value.date() if isinstance(value, datetime) else value
         return None
@@ -233,7 +241,8 @@ def _entries(view: CategoryView, source_order: Mapping[str, int]) -> list[Entry]
     """The category's parts as entries: a part whose parent record is also in this category
     is shown under it (under the topmost such ancestor), except under a person's own record:
     an order stays an entry of its own, its notes go with it."""
-    entries = {_key(p.record): Entry(p, view) for p in view.parts}
+    zone = firm_zone()
+    entries = {_key(p.record): Entry(p, view, zone=zone) for p in view.parts}
 
     def root(key: tuple[str, str, str]) -> tuple[str, str, str]:
         seen = {key}

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from functools import cached_property
 from typing import Any
 
 import nh3
@@ -87,7 +88,7 @@ class CategoryView:
         """Whether this is the group of records with every value empty (:data:`EMPTY`)."""
         return self.key == EMPTY
 
-    @property
+    @cached_property
     def due_dates_differ(self) -> bool:
         """Whether records of this category are due on different dates (then shown per record)."""
         return len({p.due_date for p in self.parts}) > 1
