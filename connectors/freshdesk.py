@@ -132,12 +132,25 @@ class FreshdeskConnector(BaseConnector):
         )
 
     def find(self, run: Run) -> Iterator[Candidate]:
-        """Contacts by ``email=``, ``mobile=`` and ``phone=`` filters."""
+        """Contacts by ``email=``, ``mobile=`` and ``phone=`` filters, each read in full.
+
+        The list leaves out a contact's other e-mail addresses and tags; only the single view
+        (``GET contacts/{id}``) has them, and both are the customer's data (and the other
+        addresses decide whose contact it is). When that view fails, the list's row is used
+        and the result says the details are missing.
+        """
         filters = [("email", email) for email in run.identity.values(IdentifierKind.EMAIL)]
         for phone in run.identity.values(IdentifierKind.PHONE):
             filters += [("mobile", phone), ("phone", phone)]
+        seen: set[str] = set()
         for key, value in filters:
-            for contact in items(link_header_pages(run.http, "contacts", params={key: value})):
+            for row in items(link_header_pages(run.http, "contacts", params={key: value})):
+                row_id = expect_id(row, "freshdesk contact")
+                if row_id in seen:
+                    continue
+                seen.add(row_id)
+                full = run.related("contact_details", partial(self._contact_view, run, row_id))
+                contact = full[0] if full else row
                 other = contact.get("other_emails")
                 others = other if isinstance(other, list) else []
                 yield Candidate(
@@ -151,6 +164,11 @@ class FreshdeskConnector(BaseConnector):
                     ),
                     contact,
                 )
+
+    @staticmethod
+    def _contact_view(run: Run, contact_id: str) -> list[JSONDict]:
+        body, _ = run.http.get_json("contacts/{id}", path_params={"id": contact_id})
+        return [expect_dict(body, "freshdesk contact")]
 
     def expand(self, run: Run, match: Match) -> Iterator[Draft]:
         """The contact, their tickets and each ticket's conversations."""

@@ -270,6 +270,8 @@ def freshdesk_route(request: httpx.Request) -> httpx.Response | None:
     path, params = request.url.path, request.url.params
     if path.endswith("/contacts"):
         return httpx.Response(200, json=load("freshdesk", "contacts_email_sanne"))
+    if path.endswith("/contacts/80012345671"):
+        return httpx.Response(200, json=load("freshdesk", "contact_80012345671"))
     if path.endswith("/tickets"):
         assert params["requester_id"] == "80012345671"
         assert params["updated_since"].startswith("2000-01-01")
@@ -295,6 +297,32 @@ def test_freshdesk_contact_tickets_conversations(no_wait: RetryPolicy, sanne: Id
     ticket = next(r for r in result.records if r.record_type == "ticket")
     assert ticket.fields["status"] in {"open", "pending", "resolved", "closed"}
     assert ticket.link is not None and "/a/tickets/" in ticket.link
+    # the list leaves out other addresses and tags: the contact is read in full
+    contact = next(r for r in result.records if r.record_type == "contact")
+    assert contact.fields["other_emails"] == ["s.devries.werk@example.nl"]
+    assert contact.fields["tags"] == ["abonnement"]
+    assert result.missing == ()
+
+
+def test_freshdesk_contact_without_its_full_view_is_partial(
+    no_wait: RetryPolicy, sanne: Identity
+) -> None:
+    """When the contact's own view fails, the list's row is shown and the result says its
+    details are missing: never silently without the other addresses."""
+
+    def route(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path.endswith("/contacts/80012345671"):
+            return httpx.Response(503, json={})
+        return freshdesk_route(request)
+
+    connector, _ = build(
+        "freshdesk", {"base_url": "https://kbu.freshdesk.example.test", "api_key": "k"}, route,
+        no_wait,
+    )  # fmt: skip
+    result = fetch(connector, sanne)
+    contact = next(r for r in result.records if r.record_type == "contact")
+    assert contact.fields["email"] == "sanne.devries@example.nl"
+    assert [(m.what, m.kind.value) for m in result.missing] == [("contact_details", "down")]
 
 
 def mollie_route(request: httpx.Request) -> httpx.Response | None:

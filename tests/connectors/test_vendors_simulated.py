@@ -113,6 +113,20 @@ def test_finds_sanne_and_nobody_else(simulator: Any, no_wait: RetryPolicy) -> No
         assert set(record.categories) == set(record.fields)
 
 
+def test_a_freshdesk_contact_holds_what_only_its_own_view_gives(no_wait: RetryPolicy) -> None:
+    handle = importlib.import_module("simulators.runner").start("freshdesk")
+    handle.vendor = "freshdesk"
+    try:
+        with connector_for(handle, no_wait) as connector:
+            result = connector.fetch(Identity.of(emails=[SANNE]))
+    finally:
+        handle.stop()
+    contact = next(r for r in result.records if r.record_type == "contact")
+    assert contact.fields["other_emails"] == ["s.devries.werk@example.nl"]
+    assert contact.fields["tags"] == ["abonnement"]
+    assert result.missing == ()
+
+
 def test_near_identical_people_are_not_found(simulator: Any, no_wait: RetryPolicy) -> None:
     with connector_for(simulator, no_wait) as connector:
         result = connector.fetch(Identity.of(emails=["sanne.devries@example.n"]))
