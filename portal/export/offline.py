@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_request_context, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -225,7 +225,8 @@ class HtmlRecords:
                 )
             caption = self._caption(record["source"], record["record_type"])
             pieces.append(
-                f"<table><caption>{caption}{record_id}</caption>{rows}{due_row}</table>\n"
+                f'<table class="record"><caption>{caption}{record_id}</caption>'
+                f"{rows}{due_row}</table>\n"
             )
             if len(pieces) >= BATCH_SIZE:
                 yield Markup("".join(pieces))  # noqa: S704 - escaped above
@@ -257,7 +258,7 @@ class HtmlRecords:
         link = record.get("link")
         if link:
             due_row += f'<tr><th scope="row">{self._link_label}</th><td>{escape(link)}</td></tr>'
-        return f"<table><caption>{caption}</caption>{rows}{due_row}</table>\n"
+        return f'<table class="record"><caption>{caption}</caption>{rows}{due_row}</table>\n'
 
 
 def day(value: date) -> str:
@@ -302,6 +303,9 @@ def _context(document: ExportDocument) -> dict[str, Any]:
         "locale": document.locale,
         "record_type": record_type_label,
         "status": status,
+        "portal_url": url_for("customer.overview", _external=True)
+        if has_request_context()
+        else None,
     }
 
 

@@ -156,7 +156,7 @@ def test_link_in_another_browser_is_refused(
     other = app.test_client()
     page = other.get(link)
     assert page.status_code == 400
-    assert "alleen in de browser waarin u de code hebt aangevraagd" in page.get_data(as_text=True)
+    assert "alleen in de browser waarin u de code heeft aangevraagd" in page.get_data(as_text=True)
     refused = forms.post(other, "/inloggen", link)
     assert refused.status_code == 400
     assert not signed_in(other)
@@ -369,7 +369,7 @@ def test_idle_timeout(app: Flask, client: FlaskClient, forms: Any, mailbox: Any)
         assert signed_in(client)  # active: the idle clock restarted
         traveller.shift(timedelta(minutes=30, seconds=1))
         response = client.get("/account", follow_redirects=True)
-        assert "omdat u een tijd niets hebt gedaan" in response.get_data(as_text=True)
+        assert "omdat u een tijd niets heeft gedaan" in response.get_data(as_text=True)
         assert not signed_in(client)
     with app.app_context():
         assert db.session.scalars(select(CustomerSession.end_reason)).one() == "idle"

@@ -265,3 +265,40 @@ def test_both_downloads_by_keyboard_without_javascript_in_english(
     assert "Why we use it" in view.locator("main").inner_text()
     assert _axe_violations(view) == []
     checker.close()
+
+
+#: How far the page is wider than the window: 0 when nothing runs off it sideways.
+OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+OPEN_ALL = "() => document.querySelectorAll('details').forEach(d => { d.open = true; })"
+
+
+def test_every_page_and_index_html_reflow_at_320_pixels(
+    signed_in: Any, server: str, tmp_path: Path
+) -> None:
+    """WCAG 1.4.10: at 320 CSS pixels wide (a phone, or 400% zoom) nothing needs scrolling
+    sideways; a wide table scrolls inside its own region. Every group and record open."""
+    page = signed_in
+    page.set_viewport_size({"width": 320, "height": 640})
+    wide: dict[str, int] = {}
+    for path in (
+        "/mijn-gegevens/",
+        "/mijn-gegevens/orders",
+        "/mijn-gegevens/invoices",
+        "/mijn-gegevens/support",
+        "/mijn-gegevens/orders/gegeven?bron=webshop&soort=order&id=2098",
+        "/export/",
+        "/account",
+        "/privacy",
+    ):
+        assert page.goto(server + path).status == 200, path
+        page.evaluate(OPEN_ALL)
+        wide[path] = page.evaluate(OVERFLOW)
+    page.goto(server + "/export/")
+    zip_file, _headers = _download(
+        page, "Download als spreadsheetbestanden (CSV in een ZIP)", "/export/csv", tmp_path
+    )
+    index = tmp_path / "index.html"
+    index.write_bytes(zipfile.ZipFile(zip_file).read("index.html"))
+    page.goto(index.as_uri())
+    wide["index.html"] = page.evaluate(OVERFLOW)
+    assert wide == dict.fromkeys(wide, 0)

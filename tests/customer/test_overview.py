@@ -583,3 +583,10 @@ def test_a_record_s_page_names_a_system_that_did_not_answer_completely(
     assert "notities bij bestellingen" in problems
     assert 'action="/mijn-gegevens/opnieuw"' in problems  # try again
     assert "bovenaan de pagina" not in page  # no pointer to a list this page does not have
+
+
+def test_a_recipient_outside_the_eea_is_shown_with_its_safeguards(sanne: FlaskClient) -> None:
+    """GDPR art. 15(2): the customer is told how data sent outside the EEA is safeguarded."""
+    page = _page(sanne, "/mijn-gegevens/support")
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "Verenigde Staten). EU-VS Data Privacy Framework en standaardcontractbepalingen." in text

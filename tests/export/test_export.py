@@ -184,6 +184,19 @@ def test_the_zip_has_one_csv_per_record_type_a_readme_and_a_safe_index(
     assert "Boekhouding (Moneybird)" in page  # source
     # the names inside nested values in words too (an order line's article number)
     assert "Artikelnummer: CK-SET-2" in page and "sku:" not in page
+    # a contents list to every category with data, the countries and safeguards in words,
+    # where to write and where the portal is; "Other data" only when there is some
+    contents = page[page.index('<nav aria-labelledby="toc-title">') : page.index("</nav>")]
+    assert '<a href="#cat-invoices">' in contents and '<a href="#rights">' in contents
+    for anchor in re.findall(r'href="#([^"]+)"', contents):
+        assert f'id="{anchor}"' in page, anchor
+    assert "Verenigde Staten). EU-VS Data Privacy Framework" in page and ", US)" not in page
+    assert (
+        '<a href="mailto:privacy@voorbeeld-it.example.nl">privacy@voorbeeld-it.example.nl</a>'
+        in page
+    )
+    assert "Het privacyportaal: http://localhost/mijn-gegevens/" in page
+    assert ('id="cat-other"' in page) == ('href="#cat-other"' in contents)
     for other in NEAR_MISSES:
         assert other not in page and other not in readme
 
