@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from ..extensions import db, limiter
 from ..gathering import current_or_gather, gather_for
 from ..policy import current_policy
+from ..settings import firm_today
 from . import services
 from .forms import GatherForm
 
@@ -28,6 +29,7 @@ def _helpers() -> dict[str, object]:
     return {
         "day": services.format_day,
         "children_preview": services.CHILDREN_PREVIEW,
+        "today": firm_today(),
         "sources": {source.key: source for source in current_policy().sources},
     }
 

@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 
 from ..customer.texts import field_label, part_labels, record_type_label
 from ..gathering.presentation import plain_text
+from ..settings import firm_today
 from .document import ExportDocument
 from .writers import BATCH_SIZE, INDEX_NAME, METADATA_NAME, README_NAME, RecordType
 
@@ -107,6 +108,8 @@ class HtmlRecords:
         self._empty: array[int] | None = None
         self._due_label = escape(_("To be removed on"))
         self._link_label = escape(_("Where our staff find it"))
+        self._today = firm_today()
+        self._ended = _("the retention period has ended; you may ask us to erase it")
 
     def _head(self, key: str, name: str) -> str:
         """The start of a field's row, up to its value."""
@@ -141,7 +144,10 @@ class HtmlRecords:
     def _due_row(self, due: str) -> str:
         found = self._due_rows.get(due)
         if found is None:
-            when = escape(day(date.fromisoformat(due)))
+            on = date.fromisoformat(due)
+            when = escape(day(on))
+            if on < self._today:
+                when += escape(" (" + self._ended + ")")
             found = self._due_rows[due] = (
                 f'<tr><th scope="row">{self._due_label}</th><td>{when}</td></tr>'
             )

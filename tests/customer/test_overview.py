@@ -126,8 +126,25 @@ def test_long_categories_are_paged(sanne: FlaskClient) -> None:
     assert not re.search(r"<summary>Bestelling (\d+) · \1\b", first)
     assert re.search(r"<summary>Bestelling \d+ · ", first)  # its date follows
     assert "Pagina 2 van 2." in _page(sanne, "/mijn-gegevens/orders?pagina=99")
+    # the count says how many are listed, and how many with their notes
+    counted = re.search(
+        r"Pagina 1 van 2\. 29 gegevens, (\d+) met de bijbehorende gegevens\.", first
+    )
+    assert counted and int(counted.group(1)) > 29
     overview = _page(sanne)
     assert 'href="/mijn-gegevens/orders"' in overview
+
+
+def test_every_category_with_data_links_to_its_own_page_outside_its_group(
+    sanne: FlaskClient,
+) -> None:
+    """A category page is reached without opening anything first, short categories too."""
+    overview = _page(sanne)
+    for key in ("orders", "invoices", "service_jobs"):
+        section = overview[overview.index(f'id="cat-{key}"') :]
+        section = section[: section.index("</section>")]
+        link = section.index(f'href="/mijn-gegevens/{key}"')
+        assert link < section.index("<details"), key
 
 
 def test_later_visits_use_the_held_snapshot(app: Flask, sanne: FlaskClient) -> None:

@@ -392,6 +392,40 @@ def test_every_file_and_column_has_a_name_of_its_own_and_the_readme_speaks_dutch
     assert "<dt>Waar ze vandaan komen</dt>\n<dd>Webwinkel</dd>" in other
 
 
+def test_a_due_date_that_has_passed_says_the_customer_may_ask_for_erasure(
+    app: Flask, client: FlaskClient
+) -> None:
+    """An order kept two years after it was placed, placed five years ago, is past its day:
+    the pages and index.html say so instead of announcing a day already gone."""
+    from datetime import timedelta
+
+    from ..clock import firm_today
+
+    today = firm_today()
+
+    def order(record_id: str, created: str) -> dict[str, Any]:
+        return {
+            "source": "webshop", "system": "woocommerce", "record_type": "order",
+            "record_id": record_id, "link": None, "fields": {"number": record_id},
+            "categories": {"number": "orders"}, "dates": {"created": created},
+            "matched": {"kind": "email", "value": SANNE}, "parent": None,
+        }  # fmt: skip
+
+    old = (today - timedelta(days=5 * 366)).isoformat()
+    hold_snapshot(app, sign_in(app, client), [order("1", old), order("2", today.isoformat())])
+    note = "de bewaartermijn is verstreken; u kunt ons vragen het te wissen"
+    page = " ".join(
+        re.sub(r"<[^>]+>", " ", client.get("/mijn-gegevens/orders").get_data(True)).split()
+    )
+    assert page.count(note) == 1
+    record = client.get("/mijn-gegevens/orders/gegeven?bron=webshop&soort=order&id=1")
+    assert note in record.get_data(as_text=True)
+    record = client.get("/mijn-gegevens/orders/gegeven?bron=webshop&soort=order&id=2")
+    assert note not in record.get_data(as_text=True)
+    index = _zip(client).read("index.html").decode()
+    assert index.count(note) == 1
+
+
 def test_each_export_is_recorded_without_personal_data_and_audited(
     app: Flask, sanne: FlaskClient
 ) -> None:
