@@ -258,16 +258,40 @@ def part_labels(field: str | None, names: Iterable[str], locale: str) -> dict[st
     return labels
 
 
+#: Fields in which a system records what happened or how it works (an order's status and
+#: totals, an invoice's lines, a message's format, who handles a ticket): no fact about the
+#: person that could be wrong, so no "Correct" beside them, unless the policy lists one as
+#: correctable. The customer can still object to them or ask for their erasure.
+SYSTEM_FIELDS = frozenset(
+    {
+        # orders, invoices, payments
+        "number", "status", "state", "currency", "total", "total_tax", "discount_total",
+        "shipping_total", "shipping_lines", "line_items", "lines", "payments", "invoice_id",
+        "total_price_excl_tax", "total_price_incl_tax", "total_paid", "total_unpaid",
+        "reminder_count", "due_date", "payment_reference", "transaction_id", "created_via",
+        "payment_method", "payment_method_title", "method", "amount", "amount_refunded",
+        "sequenceType", "mandateId", "subscriptionId", "mandateReference", "mode",
+        # tickets and messages
+        "content_type", "sender", "type", "internal", "incoming", "private", "priority",
+        "group", "owner", "attachments", "tags",
+        # accounts
+        "is_paying_customer", "role", "active", "verified", "vip", "archived", "last_login",
+        "unique_external_id", "customer_id", "company_id", "organization_id", "avatar_url",
+    }
+)  # fmt: skip
+
+
 def field_correctable(category: Category | None, name: str, context: Collection[str] = ()) -> bool:
-    """Whether the customer may ask to correct field ``name``: unless the policy says not, or
-    the field is in ``context`` (:func:`context_fields`: another record's, shown for context)."""
+    """Whether the customer may ask to correct field ``name``: as the policy says, else unless
+    it is a system's own record (:data:`SYSTEM_FIELDS`) or in ``context``
+    (:func:`context_fields`: another record's, shown for context)."""
     if name in context:
         return False
     if category is not None:
         for policy_field in category.fields:
             if policy_field.key == name:
                 return policy_field.correctable
-    return True
+    return name not in SYSTEM_FIELDS
 
 
 def context_fields(record: Mapping[str, Any]) -> frozenset[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..customer.texts import (
@@ -51,7 +52,7 @@ def display(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(display(v) for v in value if display(v))
     if isinstance(value, bool):
-        return str(value).lower()
+        return _("yes") if value else _("no")
     return plain_text(str(value)).strip()
 
 

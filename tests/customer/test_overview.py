@@ -281,7 +281,14 @@ def test_each_shown_field_links_to_a_correction_request(sanne: FlaskClient) -> N
     page = _page(sanne, "/mijn-gegevens/identity")
     link = "/verzoeken/nieuw/correctie?source=webshop&amp;record_type=customer&amp;record_id=101"
     assert f'href="{link}' in page
-    assert 'Wijzig<span class="visually-hidden">: Voornaam</span>' in page
+    # the link's name says which field of which record (a screen reader lists links alone)
+    assert 'Wijzig<span class="visually-hidden"> Voornaam van Klantgegevens 101</span>' in page
+    # a system's own record of what happened is not offered for correction
+    orders = _page(sanne, "/mijn-gegevens/orders")
+    assert "Voornaam van Klantgegevens" not in orders
+    addresses = _page(sanne, "/mijn-gegevens/address")
+    assert re.search(r"Wijzig<span[^>]*> Factuuradres van Bestelling \d+<", addresses)
+    assert not re.search(r"Wijzig<span[^>]*> (Status|Nummer|Totaal) van Bestelling", orders)
 
 
 def test_no_correction_links_where_the_policy_does_not_offer_correction(
