@@ -37,6 +37,7 @@ from .texts import (
     field_correctable,
     field_label,
     part_labels,
+    readable_moment,
     record_type_label,
 )
 
@@ -53,7 +54,7 @@ def display_value(value: Any, field: str | None = None) -> Any:
     """A field value ready for the template: nested dicts and lists kept (the names inside in
     words, as they mean under ``field``), texts made plain."""
     if isinstance(value, str):
-        return plain_text(value)
+        return readable_moment(value) or plain_text(value)
     if isinstance(value, Mapping):
         labels = part_labels(field, [str(k) for k in value], _locale())
         return {labels[str(k)]: display_value(v, field) for k, v in value.items()}

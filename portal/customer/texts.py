@@ -7,10 +7,13 @@ system's own name, so no field is ever hidden for lack of a label.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
+from datetime import date, datetime
 from typing import Any
 
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
 from ..policy import Category
@@ -305,3 +308,31 @@ def context_fields(record: Mapping[str, Any]) -> frozenset[str]:
     except NotConfigured:
         return frozenset()
     return connector.context_fields.get(str(record.get("record_type")), frozenset())
+
+
+#: A date or a moment as systems write them (ISO 8601), the whole value and nothing else.
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_MOMENT = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def readable_moment(value: str) -> str | None:
+    """A value that is an ISO date or moment (``2025-01-06T10:03:11.890Z``) as the visitor
+    reads one (``6 jan 2025, 11:03:11``, in the firm's time zone); None for any other text."""
+    if not 10 <= len(value) <= 32 or value[4:5] != "-" or not value[:4].isdigit():
+        return None
+    dutch = str(get_locale() or "nl").startswith("nl")
+    try:
+        if _ISO_DAY.fullmatch(value):
+            return format_date(date.fromisoformat(value), "short" if dutch else "medium")
+        if _ISO_MOMENT.fullmatch(value):
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is None:  # the system's own time, whatever it is: shown as it is
+                return format_date(moment, "short" if dutch else "medium") + moment.strftime(
+                    ", %H:%M"
+                )
+            return format_datetime(moment, "medium")
+    except (ValueError, OverflowError):
+        return None
+    return None

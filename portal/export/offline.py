@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from ..customer.texts import field_label, part_labels, record_type_label
+from ..customer.texts import field_label, part_labels, readable_moment, record_type_label
 from ..gathering.presentation import plain_text
 from ..settings import firm_today
 from .document import ExportDocument
@@ -47,7 +47,7 @@ def display(value: Any, field: str | None = None, locale: str | None = None) -> 
     they mean under ``field``, in ``locale``: by default the request's)."""
     kind = value.__class__
     if kind is str:
-        return plain_text(value) if value else "–"
+        return (readable_moment(value) or plain_text(value)) if value else "–"
     if kind is dict:  # the common kinds first, each as the general rules below have it
         labels = _parts(field, tuple(value), locale)
         return (
@@ -65,7 +65,7 @@ def display(value: Any, field: str | None = None, locale: str | None = None) -> 
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, str):
-        return plain_text(value)
+        return readable_moment(value) or plain_text(value)
     if isinstance(value, Mapping):
         labels = _parts(field, tuple(str(key) for key in value), locale)
         return "\n".join(
@@ -216,7 +216,10 @@ class HtmlRecords:
             rows = template % tuple(
                 [
                     value
-                    if value.__class__ is str and value and not special(value)
+                    if value.__class__ is str
+                    and value
+                    and not special(value)
+                    and value[4:5] != "-"  # no ISO date (shown in words)
                     else _escaped(display(value, name, locale))
                     for name, value in zip(names, map(fields.get, names), strict=True)
                 ]
@@ -274,7 +277,7 @@ def day(value: date) -> str:
 
 def moment(value: datetime) -> str:
     """A date and time in the customer's language and the firm's time zone."""
-    return format_datetime(value, "short" if _is_dutch() else "medium")
+    return format_datetime(value, "medium")
 
 
 def _is_dutch() -> bool:

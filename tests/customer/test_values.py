@@ -1,0 +1,41 @@
+"""Values that are dates or moments are shown as the customer reads them, not as ISO text."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask_babel import force_locale
+
+from portal.customer.services import display_value
+from portal.customer.texts import readable_moment
+from portal.export.offline import display
+
+
+@pytest.mark.parametrize(
+    ("value", "dutch", "english"),
+    [
+        ("2019-05-17", "17-05-2019", "May 17, 2019"),
+        # a moment in UTC is shown in the firm's time zone (Amsterdam, winter: UTC+1)
+        ("2025-01-06T10:03:11.890Z", "6 jan 2025, 11:03:11", "Jan 6, 2025, 11:03:11\u202fAM"),
+        ("2024-06-30T22:15:00+00:00", "1 jul 2024, 00:15:00", "Jul 1, 2024, 12:15:00\u202fAM"),
+        # without an offset it is the system's own time: shown as it is
+        ("2024-03-14 09:12", "14-03-2024, 09:12", "Mar 14, 2024, 09:12"),
+    ],
+)
+def test_iso_dates_and_moments_in_words(app: Flask, value: str, dutch: str, english: str) -> None:
+    with app.test_request_context():
+        with force_locale("nl"):
+            assert readable_moment(value) == dutch
+            assert display_value(value) == dutch
+            assert display({"paid": value}) == f"paid: {dutch}"
+        with force_locale("en"):
+            assert readable_moment(value) == english
+
+
+@pytest.mark.parametrize(
+    "value", ["2019-000044", "2019-05-17 en later", "20250101..20250131", "9999-99-99", "Sanne"]
+)
+def test_other_text_stays_as_it_is(app: Flask, value: str) -> None:
+    with app.test_request_context():
+        assert readable_moment(value) is None
+        assert display_value(value) == value
