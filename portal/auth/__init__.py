@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from ..extensions import login_manager
 from . import services
+from .targets import remember_requested_page
 from .views import bp
 
 __all__ = ["bp", "init_app"]
@@ -34,6 +35,7 @@ def _load_customer(token: str) -> services.Customer | None:
 @login_manager.unauthorized_handler
 def _unauthorized() -> Response:
     flash(_("Sign in to see this page."), "info")
+    remember_requested_page()
     return redirect(url_for("auth.login"))
 
 

@@ -34,6 +34,7 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..settings import Settings
+from .targets import after_sign_in_url
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,7 @@ def callback() -> Response | tuple[str, int]:
 
     from .services import InvalidIdentifier, sign_in_with_verified_email
 
+    target = after_sign_in_url()  # signing in starts a new session
     try:
         sign_in_with_verified_email(email, method=METHOD)
     except InvalidIdentifier:
@@ -172,7 +174,7 @@ def callback() -> Response | tuple[str, int]:
         log.info("sign-in through the identity provider refused (no_email)")
         return _failure("no_email")
     db.session.commit()
-    return redirect(_after_sign_in_url())
+    return redirect(target)
 
 
 def _verified_email() -> str:
@@ -237,11 +239,6 @@ def _absolute_url(path: str) -> str:
     """``path`` on the portal's public address (``base_url``), as registered at the provider."""
     settings: Settings = current_app.extensions["portal.settings"]
     return str(settings.base_url).rstrip("/") + path
-
-
-def _after_sign_in_url() -> str:
-    """Where a customer lands after signing in: the same page as after an e-mail code."""
-    return url_for("auth.account")
 
 
 def _failure(reason: str) -> tuple[str, int]:

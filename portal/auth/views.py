@@ -37,6 +37,7 @@ from .services import (
     IdentifierTaken,
     InvalidIdentifier,
 )
+from .targets import after_sign_in_url
 
 bp = Blueprint("auth", __name__)
 
@@ -200,6 +201,7 @@ def enter_code() -> Response | tuple[str, int]:
     form = CodeForm()
     problem: ChallengeProblem | None = None
     if form.validate_on_submit():
+        target = after_sign_in_url()  # signing in starts a new session
         try:
             challenge = services.redeem_code(
                 attempt["id"], attempt["nonce"], form.code.data or "", "login"
@@ -213,7 +215,7 @@ def enter_code() -> Response | tuple[str, int]:
         else:
             db.session.commit()
             flash(_("You are signed in."), "success")
-            return redirect(url_for("auth.account"), code=303)
+            return redirect(target, code=303)
     status = 400 if (form.errors or problem) else 200
     return render_template(
         "auth/code.html",
@@ -254,6 +256,7 @@ def link(token: str) -> Response | tuple[str, int]:
     nonce = (session.get(LOGIN_ATTEMPT) or {}).get("nonce")
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
+        target = after_sign_in_url()  # signing in starts a new session
         try:
             challenge = services.redeem_link(token, nonce)
             services.complete_login(challenge, "email_link")
@@ -263,7 +266,7 @@ def link(token: str) -> Response | tuple[str, int]:
         else:
             db.session.commit()
             flash(_("You are signed in."), "success")
-            return redirect(url_for("auth.account"), code=303)
+            return redirect(target, code=303)
     else:
         problem = services.link_problem(token, nonce)
     return render_template(

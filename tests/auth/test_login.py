@@ -479,3 +479,43 @@ def test_pages_for_a_signed_in_customer_are_never_cached(
     for path in ("/account", "/privacy", "/"):
         response = client.get(path)
         assert response.headers["Cache-Control"] == "no-store", path
+
+
+def test_sign_in_returns_to_the_page_that_asked_for_it(
+    client: FlaskClient, forms: Any, mailbox: Any
+) -> None:
+    """A signed-out visitor who opens a deep link (a bookmark, a link in our e-mail) signs in
+    and lands on that page, by code or by link; no address from outside is ever followed."""
+    response = client.get("/mijn-gegevens/orders?pagina=2")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/inloggen")
+    before = len(mailbox.messages)
+    ask_code(client, forms)
+    code = mailbox.code_in(mailbox.wait_for(before + 1)[-1])
+    response = enter_code(client, forms, code)
+    assert response.headers["Location"] == "/mijn-gegevens/orders?pagina=2"
+    client.post("/uitloggen", data={"csrf_token": forms.token(client, "/account")})
+
+    client.get("/export/")
+    ask_code(client, forms)
+    link = mailbox.link_in(mailbox.last()).removeprefix("http://127.0.0.1:5000")
+    assert forms.post(client, link).headers["Location"] == "/export/"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/export/", "/mijn-gegevens/orders?pagina=2"],
+)
+def test_a_local_path_is_followed(path: str) -> None:
+    from portal.auth.targets import is_local_path
+
+    assert is_local_path(path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["//evil.example/", "/\\evil.example", "https://evil.example/", "evil", "/a\nb", "", None],
+)
+def test_another_site_is_never_followed(path: object) -> None:
+    from portal.auth.targets import is_local_path
+
+    assert not is_local_path(path)

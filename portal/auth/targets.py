@@ -1,0 +1,39 @@
+"""Where a customer goes after signing in: back to the page that asked them to, if any.
+
+The page is kept in the session (never in the URL, so no link can send someone elsewhere)
+and only a path on this site is followed.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import request, session, url_for
+
+#: The session key of the page a signed-out visitor asked for.
+AFTER_SIGN_IN = "after_sign_in"
+
+
+def remember_requested_page() -> None:
+    """Keep the page of this request (a GET) to return to after signing in."""
+    if request.method == "GET":
+        path = request.full_path.rstrip("?")
+        if is_local_path(path):
+            session[AFTER_SIGN_IN] = path
+
+
+def is_local_path(path: object) -> bool:
+    """Whether ``path`` is a path on this site (``/export/``), not another site's address."""
+    if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
+        return False
+    if "\\" in path or any(ord(c) < 32 for c in path):
+        return False  # browsers read "/\\evil.example" as another host
+    parts = urlsplit(path)
+    return not parts.scheme and not parts.netloc
+
+
+def after_sign_in_url() -> str:
+    """The page to go to once signed in: the one asked for (read before the session is
+    renewed), else the customer's account page."""
+    target = session.get(AFTER_SIGN_IN)
+    return target if is_local_path(target) else url_for("auth.account")
