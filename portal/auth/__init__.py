@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from ..extensions import login_manager
 from . import services
-from .targets import remember_requested_page
+from .targets import local_path, remember_requested_page
 from .views import bp
 
 __all__ = ["bp", "init_app"]
@@ -53,4 +53,5 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
     app.before_request(_load_session_first)
+    app.add_template_global(local_path, "local_path")
     app.register_blueprint(bp)

@@ -32,6 +32,11 @@ def is_local_path(path: object) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+def local_path(path: object) -> str | None:
+    """``path`` when it is a path on this site, else None (for a "back" link from a form)."""
+    return path if is_local_path(path) else None  # type: ignore[return-value]
+
+
 def after_sign_in_url() -> str:
     """The page to go to once signed in: the one asked for (read before the session is
     renewed), else the customer's account page."""

@@ -281,6 +281,13 @@ def test_each_shown_field_links_to_a_correction_request(sanne: FlaskClient) -> N
     page = _page(sanne, "/mijn-gegevens/identity")
     link = "/verzoeken/nieuw/correctie?source=webshop&amp;record_type=customer&amp;record_id=101"
     assert f'href="{link}' in page
+    # the form leads back to the page the customer came from (never to another site)
+    href = re.search(r'href="(/verzoeken/nieuw/correctie\?[^"]+field=first_name[^"]*)"', page)
+    assert href and "terug=/mijn-gegevens/identity" in href.group(1).replace("%2F", "/")
+    form = _page(sanne, href.group(1).replace("&amp;", "&"))
+    assert '<a href="/mijn-gegevens/identity">' in form
+    foreign = href.group(1).replace("&amp;", "&").split("&terug=")[0] + "&terug=//evil.example/"
+    assert '<a href="/mijn-gegevens/">' in _page(sanne, foreign)
     # the link's name says which field of which record (a screen reader lists links alone)
     assert 'Wijzig<span class="visually-hidden"> Voornaam van Klantgegevens 101</span>' in page
     # a system's own record of what happened is not offered for correction
