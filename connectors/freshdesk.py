@@ -53,6 +53,7 @@ API_PATH = "/api/v2"
 UPDATED_SINCE = "2000-01-01T00:00:00Z"
 TICKET_STATUS = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
 TICKET_SOURCE = {1: "email", 2: "portal", 3: "phone", 7: "chat", 9: "feedback_widget"}
+TICKET_PRIORITY = {1: "low", 2: "medium", 3: "high", 4: "urgent"}
 
 DEFAULT_CATEGORIES = MappingProxyType(
     {
@@ -282,14 +283,15 @@ class FreshdeskConnector(BaseConnector):
     def _ticket(self, raw: JSONDict, contact_id: str) -> Draft:
         ticket_id = expect_id(raw, "freshdesk ticket")
         stats = expect_dict(raw.get("stats") or {}, "freshdesk ticket stats")
-        status, source = raw.get("status"), raw.get("source")
+        status, source, priority = raw.get("status"), raw.get("source"), raw.get("priority")
         return Draft(
             "ticket",
             ticket_id,
             {
-                **pick(raw, "subject", "description_text", "type", "priority", "tags"),
-                "status": TICKET_STATUS.get(status, status) if isinstance(status, int) else status,
-                "source": TICKET_SOURCE.get(source, source) if isinstance(source, int) else source,
+                **pick(raw, "subject", "description_text", "type", "tags"),
+                "priority": _named(TICKET_PRIORITY, priority),
+                "status": _named(TICKET_STATUS, status),
+                "source": _named(TICKET_SOURCE, source),
                 **pick(raw, "to_emails", "cc_emails", "custom_fields"),
             },
             dates={
@@ -321,3 +323,9 @@ class FreshdeskConnector(BaseConnector):
             link=f"{self.web_url}/a/tickets/{ticket_id}",
             parent=("ticket", ticket_id),
         )
+
+
+def _named(names: dict[int, str], value: object) -> object:
+    """Freshdesk's number for a status, source or priority as its name (unknown ones as they
+    are)."""
+    return names.get(value, value) if isinstance(value, int) else value

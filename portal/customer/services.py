@@ -39,6 +39,7 @@ from .texts import (
     part_labels,
     readable_moment,
     record_type_label,
+    value_label,
 )
 
 #: Entries per page on a category's own page.
@@ -54,7 +55,7 @@ def display_value(value: Any, field: str | None = None) -> Any:
     """A field value ready for the template: nested dicts and lists kept (the names inside in
     words, as they mean under ``field``), texts made plain."""
     if isinstance(value, str):
-        return readable_moment(value) or plain_text(value)
+        return value_label(field, value) or readable_moment(value) or plain_text(value)
     if isinstance(value, Mapping):
         labels = part_labels(field, [str(k) for k in value], _locale())
         return {labels[str(k)]: display_value(v, field) for k, v in value.items()}

@@ -218,6 +218,108 @@ PART_LABELS = {
 }
 
 
+#: What the systems' own codes in some fields mean, per field (the codes of WooCommerce,
+#: Moneybird, Zammad, Freshdesk and Mollie): shown in words, kept as codes in the CSV files.
+_STATES = {
+    # orders (WooCommerce)
+    "pending": _l("Waiting"),
+    "processing": _l("Being processed"),
+    "on-hold": _l("On hold"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+    "canceled": _l("Cancelled"),
+    "refunded": _l("Refunded"),
+    "failed": _l("Failed"),
+    "checkout-draft": _l("Not yet ordered"),
+    # invoices (Moneybird)
+    "draft": _l("Draft"),
+    "open": _l("Open"),
+    "scheduled": _l("Scheduled"),
+    "pending_payment": _l("Awaiting payment"),
+    "late": _l("Overdue"),
+    "reminded": _l("Reminder sent"),
+    "paid": _l("Paid"),
+    "uncollectible": _l("Uncollectible"),
+    # tickets (Zammad, Freshdesk)
+    "new": _l("New"),
+    "closed": _l("Closed"),
+    "resolved": _l("Resolved"),
+    "merged": _l("Merged with another ticket"),
+    "pending reminder": _l("Waiting (reminder set)"),
+    "pending close": _l("Waiting to be closed"),
+    "in process": _l("Being processed"),
+    # payments and mandates (Mollie)
+    "authorized": _l("Authorised"),
+    "expired": _l("Expired"),
+    "valid": _l("Valid"),
+    "invalid": _l("Invalid"),
+    "active": _l("Active"),
+}
+VALUE_LABELS: dict[str, dict[str, Any]] = {
+    "status": _STATES,
+    "state": _STATES,
+    "priority": {
+        "1 low": _l("Low"),
+        "2 normal": _l("Normal"),
+        "3 high": _l("High"),
+        "low": _l("Low"),
+        "medium": _l("Normal"),
+        "high": _l("High"),
+        "urgent": _l("Urgent"),
+    },
+    "type": {
+        "email": _l("E-mail"),
+        "note": _l("Note"),
+        "phone": _l("Phone call"),
+        "web": _l("Web form"),
+        "sms": _l("Text message"),
+        "chat": _l("Chat"),
+        "Question": _l("Question"),
+        "Incident": _l("Incident"),
+        "Problem": _l("Problem"),
+        "Feature Request": _l("Request for a feature"),
+        "Refund": _l("Refund"),
+    },
+    "source": {
+        "email": _l("E-mail"),
+        "portal": _l("Customer portal"),
+        "phone": _l("Phone call"),
+        "chat": _l("Chat"),
+        "feedback_widget": _l("Feedback form"),
+    },
+    "sender": {"Agent": _l("Our staff"), "Customer": _l("You"), "System": _l("The system")},
+    "method": {
+        "ideal": "iDEAL",
+        "creditcard": _l("Credit card"),
+        "directdebit": _l("Direct debit"),
+        "banktransfer": _l("Bank transfer"),
+        "bancontact": "Bancontact",
+        "paypal": "PayPal",
+        "applepay": "Apple Pay",
+    },
+    "sequenceType": {
+        "oneoff": _l("One-off payment"),
+        "first": _l("First payment of a series"),
+        "recurring": _l("Recurring payment"),
+    },
+    "mode": {"live": _l("Real payment"), "test": _l("Test payment")},
+    "delivery_method": {
+        "Email": _l("By e-mail"),
+        "Post": _l("By post"),
+        "Manual": _l("By hand"),
+        "Simplerinvoicing": _l("E-invoice (Peppol)"),
+    },
+    "content_type": {"text/html": _l("Formatted text (HTML)"), "text/plain": _l("Plain text")},
+}
+
+
+def value_label(field: str | None, value: str) -> str | None:
+    """The words for a system's code ``value`` in ``field`` (``late`` in ``state``:
+    "Overdue"), or None for any other value."""
+    found = VALUE_LABELS.get(field or "", {}).get(value)
+    return str(found) if found is not None else None
+
+
 #: Fields that, in this order, best name a record in its one-line summary.
 TITLE_FIELDS = (
     "title",

@@ -20,7 +20,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from ..customer.texts import field_label, part_labels, readable_moment, record_type_label
+from ..customer.texts import (
+    VALUE_LABELS,
+    field_label,
+    part_labels,
+    readable_moment,
+    record_type_label,
+    value_label,
+)
 from ..gathering.presentation import plain_text
 from ..settings import firm_today
 from .document import ExportDocument
@@ -47,7 +54,9 @@ def display(value: Any, field: str | None = None, locale: str | None = None) -> 
     they mean under ``field``, in ``locale``: by default the request's)."""
     kind = value.__class__
     if kind is str:
-        return (readable_moment(value) or plain_text(value)) if value else "–"
+        if not value:
+            return "–"
+        return value_label(field, value) or readable_moment(value) or plain_text(value)
     if kind is dict:  # the common kinds first, each as the general rules below have it
         labels = _parts(field, tuple(value), locale)
         return (
@@ -65,7 +74,7 @@ def display(value: Any, field: str | None = None, locale: str | None = None) -> 
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, str):
-        return readable_moment(value) or plain_text(value)
+        return value_label(field, value) or readable_moment(value) or plain_text(value)
     if isinstance(value, Mapping):
         labels = _parts(field, tuple(str(key) for key in value), locale)
         return "\n".join(
@@ -202,6 +211,7 @@ class HtmlRecords:
         groups = document.groups
         special = _SPECIAL.search
         locale = self.locale
+        coded = VALUE_LABELS
         #: Per tuple of field names here: their rows' template.
         templates: dict[tuple[str, ...], str] = {}
         pieces: list[str] = []
@@ -220,6 +230,7 @@ class HtmlRecords:
                     and value
                     and not special(value)
                     and value[4:5] != "-"  # no ISO date (shown in words)
+                    and name not in coded  # no system's code (shown in words)
                     else _escaped(display(value, name, locale))
                     for name, value in zip(names, map(fields.get, names), strict=True)
                 ]

@@ -296,6 +296,7 @@ def test_freshdesk_contact_tickets_conversations(no_wait: RetryPolicy, sanne: Id
     assert types.count("conversation") >= 1
     ticket = next(r for r in result.records if r.record_type == "ticket")
     assert ticket.fields["status"] in {"open", "pending", "resolved", "closed"}
+    assert ticket.fields["priority"] in {"low", "medium", "high", "urgent"}  # not 1 to 4
     assert ticket.link is not None and "/a/tickets/" in ticket.link
     # the list leaves out other addresses and tags: the contact is read in full
     contact = next(r for r in result.records if r.record_type == "contact")

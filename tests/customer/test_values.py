@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 from flask_babel import force_locale
@@ -39,3 +41,47 @@ def test_other_text_stays_as_it_is(app: Flask, value: str) -> None:
     with app.test_request_context():
         assert readable_moment(value) is None
         assert display_value(value) == value
+
+
+@pytest.mark.parametrize(
+    ("field", "code", "dutch", "english"),
+    [
+        ("status", "completed", "Afgerond", "Completed"),
+        ("state", "late", "Te laat", "Overdue"),
+        ("priority", "2 normal", "Normaal", "Normal"),
+        ("sender", "Agent", "Onze medewerkers", "Our staff"),
+        ("method", "directdebit", "Automatische incasso", "Direct debit"),
+        ("sequenceType", "oneoff", "Eenmalige betaling", "One-off payment"),
+        ("content_type", "text/html", "Opgemaakte tekst (HTML)", "Formatted text (HTML)"),
+    ],
+)
+def test_a_systems_codes_are_shown_in_words(
+    app: Flask, field: str, code: str, dutch: str, english: str
+) -> None:
+    with app.test_request_context():
+        with force_locale("nl"):
+            assert display_value(code, field) == dutch
+            assert display(code, field) == dutch  # index.html
+        with force_locale("en"):
+            assert display_value(code, field) == english
+        # the same text in another field is not a code: shown as it is
+        assert display_value(code, "note") == code
+
+
+def test_the_overview_and_the_csv_files(app: Flask, sanne: Any) -> None:
+    """The pages say an order is completed in words; the CSV keeps the system's code."""
+    import csv
+    import io
+    import re
+    import zipfile
+
+    from ..export.conftest import download
+
+    page = sanne.get("/mijn-gegevens/orders").get_data(as_text=True)
+    assert re.search(r"<dt>Status</dt>\s*<dd><span class=\"text\">Afgerond</span>", page)
+    assert ">completed<" not in page
+    archive = zipfile.ZipFile(io.BytesIO(download(sanne, "csv").data))
+    rows = csv.DictReader(
+        io.StringIO(archive.read("webshop-order.csv").decode("utf-8-sig")), delimiter=";"
+    )
+    assert "completed" in {row["status"] for row in rows}
