@@ -113,7 +113,9 @@ class Entry:
                 lines = plain_text(str(value)).strip().splitlines()
                 if lines:
                     title = lines[0][:80]
-                    return None if title == str(self.part.record_id) else title
+                    # not the id again (an order's number; a file's row "werkbonnen:WB-7")
+                    record_id = str(self.part.record_id)
+                    return None if record_id.rpartition(":")[2] == title else title
         return None
 
     @cached_property

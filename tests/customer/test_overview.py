@@ -124,6 +124,9 @@ def test_long_categories_are_paged(sanne: FlaskClient) -> None:
     assert not re.search("<dt>Aantal" + number, first)
     # an order is named once: its number is its id (no "Bestelling 2110 · 2110")
     assert not re.search(r"<summary>Bestelling (\d+) · \1\b", first)
+    jobs = _page(sanne, "/mijn-gegevens/service_jobs")  # a row of the firm's own file
+    assert re.search(r"<summary>Werkbon werkbonnen:WB-[\d-]+ · ", jobs)
+    assert not re.search(r"<summary>Werkbon werkbonnen:(WB-[\d-]+) · \1\b", jobs)
     assert re.search(r"<summary>Bestelling \d+ · ", first)  # its date follows
     assert "Pagina 2 van 2." in _page(sanne, "/mijn-gegevens/orders?pagina=99")
     # the count says how many are listed, and how many with their notes
