@@ -424,17 +424,16 @@ def readable_moment(value: str) -> str | None:
     reads one (``6 jan 2025, 11:03:11``, in the firm's time zone); None for any other text."""
     if not 10 <= len(value) <= 32 or value[4:5] != "-" or not value[:4].isdigit():
         return None
+    day = _ISO_DAY.fullmatch(value)
+    if day is None and _ISO_MOMENT.fullmatch(value) is None:
+        return None  # an invoice number such as 2019-000044
     dutch = str(get_locale() or "nl").startswith("nl")
     try:
-        if _ISO_DAY.fullmatch(value):
+        if day is not None:
             return format_date(date.fromisoformat(value), "short" if dutch else "medium")
-        if _ISO_MOMENT.fullmatch(value):
-            moment = datetime.fromisoformat(value)
-            if moment.tzinfo is None:  # the system's own time, whatever it is: shown as it is
-                return format_date(moment, "short" if dutch else "medium") + moment.strftime(
-                    ", %H:%M"
-                )
-            return format_datetime(moment, "medium")
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:  # the system's own time, whatever it is: shown as it is
+            return format_date(moment, "short" if dutch else "medium") + moment.strftime(", %H:%M")
+        return format_datetime(moment, "medium")
     except (ValueError, OverflowError):
         return None
-    return None

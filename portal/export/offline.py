@@ -212,6 +212,17 @@ class HtmlRecords:
         special = _SPECIAL.search
         locale = self.locale
         coded = VALUE_LABELS
+        #: A system's code in a field, in words (escaped): looked up once per export.
+        worded: dict[tuple[str, str], str] = {}
+
+        def shown(name: str, value: Any) -> str:
+            if value.__class__ is str and name in coded:
+                found = worded.get((name, value))
+                if found is None:
+                    found = worded[(name, value)] = _escaped(display(value, name, locale))
+                return found
+            return _escaped(display(value, name, locale))
+
         #: Per tuple of field names here: their rows' template.
         templates: dict[tuple[str, ...], str] = {}
         pieces: list[str] = []
@@ -231,7 +242,7 @@ class HtmlRecords:
                     and not special(value)
                     and value[4:5] != "-"  # no ISO date (shown in words)
                     and name not in coded  # no system's code (shown in words)
-                    else _escaped(display(value, name, locale))
+                    else shown(name, value)
                     for name, value in zip(names, map(fields.get, names), strict=True)
                 ]
             )
