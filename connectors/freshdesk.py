@@ -133,25 +133,12 @@ class FreshdeskConnector(BaseConnector):
         )
 
     def find(self, run: Run) -> Iterator[Candidate]:
-        """Contacts by ``email=``, ``mobile=`` and ``phone=`` filters, each read in full.
-
-        The list leaves out a contact's other e-mail addresses and tags; only the single view
-        (``GET contacts/{id}``) has them, and both are the customer's data (and the other
-        addresses decide whose contact it is). When that view fails, the list's row is used
-        and the result says the details are missing.
-        """
+        """Contacts by ``email=``, ``mobile=`` and ``phone=`` filters."""
         filters = [("email", email) for email in run.identity.values(IdentifierKind.EMAIL)]
         for phone in run.identity.values(IdentifierKind.PHONE):
             filters += [("mobile", phone), ("phone", phone)]
-        seen: set[str] = set()
         for key, value in filters:
-            for row in items(link_header_pages(run.http, "contacts", params={key: value})):
-                row_id = expect_id(row, "freshdesk contact")
-                if row_id in seen:
-                    continue
-                seen.add(row_id)
-                full = run.related("contact_details", partial(self._contact_view, run, row_id))
-                contact = full[0] if full else row
+            for contact in items(link_header_pages(run.http, "contacts", params={key: value})):
                 other = contact.get("other_emails")
                 others = other if isinstance(other, list) else []
                 yield Candidate(
@@ -172,9 +159,16 @@ class FreshdeskConnector(BaseConnector):
         return [expect_dict(body, "freshdesk contact")]
 
     def expand(self, run: Run, match: Match) -> Iterator[Draft]:
-        """The contact, their tickets and each ticket's conversations."""
+        """The contact (read in full), their tickets and each ticket's conversations.
+
+        The contacts list leaves out a contact's other e-mail addresses and tags; only the
+        contact's own view (``GET contacts/{id}``) has them. It is read for the customer's
+        contact only, once it matched; when it fails, the list's row is shown and the result
+        says the contact's details are missing.
+        """
         contact_id = match.candidate.record_id
-        yield self._contact(dict(match.candidate.raw))
+        full = run.related("contact_details", partial(self._contact_view, run, contact_id))
+        yield self._contact(dict(full[0] if full else match.candidate.raw))
         for ticket in run.related("tickets", partial(self._tickets, run, contact_id)):
             ticket_id = expect_id(ticket, "freshdesk ticket")
             if str(ticket.get("requester_id")) != contact_id:

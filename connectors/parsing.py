@@ -114,6 +114,8 @@ def json_value(value: Any, depth: int = 0) -> Any:
         return value if value.isascii() else valid_text(value)
     if value is None or kind is bool or kind is float and isfinite(value):
         return value
+    if isinstance(value, float):
+        return float(value) if isfinite(value) else None  # NaN or infinity: no number
     if isinstance(value, int) and not isinstance(value, bool):
         return int(value) if _INT_RANGE[0] <= value <= _INT_RANGE[1] else str(value)
     if isinstance(value, str):
@@ -121,7 +123,13 @@ def json_value(value: Any, depth: int = 0) -> Any:
     if isinstance(value, Mapping):
         if depth >= MAX_DEPTH:
             return _json_text(value)
-        return {json_value(str(k), depth): json_value(v, depth + 1) for k, v in value.items()}
+        made: dict[str, Any] = {}
+        for k, v in value.items():
+            name = json_value(str(k), depth)
+            while name in made:  # {1: "a", "1": "b"}: both kept
+                name += "'"
+            made[name] = json_value(v, depth + 1)
+        return made
     if isinstance(value, list | tuple | set | frozenset):
         if depth >= MAX_DEPTH:
             return _json_text(value)
@@ -139,8 +147,6 @@ def json_value(value: Any, depth: int = 0) -> Any:
         return _duration(value)
     if isinstance(value, Decimal):
         return str(value) if value.is_finite() else None
-    if isinstance(value, float):
-        return None  # NaN or infinity: no number
     return valid_text(str(value))
 
 

@@ -12,14 +12,21 @@ from flask import request, session, url_for
 
 #: The session key of the page a signed-out visitor asked for.
 AFTER_SIGN_IN = "after_sign_in"
+#: The longest page address kept: the session is a cookie, and a crafted long link must not
+#: fill it so far that signing in no longer fits.
+MAX_PATH = 512
 
 
 def remember_requested_page() -> None:
-    """Keep the page of this request (a GET) to return to after signing in."""
-    if request.method == "GET":
-        path = request.full_path.rstrip("?")
-        if is_local_path(path):
+    """Keep the page of this request (a GET) to return to after signing in: with its query
+    when short enough, else without, else not at all."""
+    if request.method != "GET":
+        return
+    for path in (request.full_path.rstrip("?"), request.path):
+        if len(path) <= MAX_PATH and is_local_path(path):
             session[AFTER_SIGN_IN] = path
+            return
+    session.pop(AFTER_SIGN_IN, None)
 
 
 def is_local_path(path: object) -> bool:

@@ -39,6 +39,7 @@ from .texts import (
     part_labels,
     readable_moment,
     record_type_label,
+    speaks_codes,
     value_label,
 )
 
@@ -51,16 +52,17 @@ PREVIEW_SIZE = 5
 CHILDREN_PREVIEW = 10
 
 
-def display_value(value: Any, field: str | None = None) -> Any:
+def display_value(value: Any, field: str | None = None, codes: bool = True) -> Any:
     """A field value ready for the template: nested dicts and lists kept (the names inside in
-    words, as they mean under ``field``), texts made plain."""
+    words, as they mean under ``field``), texts made plain, dates and (with ``codes``) a
+    system's codes in words."""
     if isinstance(value, str):
-        return value_label(field, value) or readable_moment(value) or plain_text(value)
+        return (codes and value_label(field, value)) or readable_moment(value) or plain_text(value)
     if isinstance(value, Mapping):
         labels = part_labels(field, [str(k) for k in value], _locale())
-        return {labels[str(k)]: display_value(v, field) for k, v in value.items()}
+        return {labels[str(k)]: display_value(v, field, codes) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [display_value(v, field) for v in value]
+        return [display_value(v, field, codes) for v in value]
     return value
 
 
@@ -139,11 +141,12 @@ class Entry:
         locale = _locale()
         category = self.view.category
         context = context_fields(self.part.record)
+        codes = speaks_codes(self.part.record)
         return [
             FieldView(
                 name=name,
                 label=field_label(category, name, locale),
-                value=display_value(value, name),
+                value=display_value(value, name, codes),
                 correctable=field_correctable(category, name, context),
             )
             for name, value in self.part.fields.items()

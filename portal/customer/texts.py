@@ -313,6 +313,16 @@ VALUE_LABELS: dict[str, dict[str, Any]] = {
 }
 
 
+#: Systems whose field names the firm chooses (the columns of its own files): their values
+#: are never read as another system's codes.
+FIRM_CHOSEN_SYSTEMS = frozenset({"files"})
+
+
+def speaks_codes(record: Mapping[str, Any]) -> bool:
+    """Whether ``record``'s fields hold a built-in connector's codes (:data:`VALUE_LABELS`)."""
+    return record.get("system") not in FIRM_CHOSEN_SYSTEMS
+
+
 def value_label(field: str | None, value: str) -> str | None:
     """The words for a system's code ``value`` in ``field`` (``late`` in ``state``:
     "Overdue"), or None for any other value."""
@@ -433,7 +443,8 @@ def readable_moment(value: str) -> str | None:
             return format_date(date.fromisoformat(value), "short" if dutch else "medium")
         moment = datetime.fromisoformat(value)
         if moment.tzinfo is None:  # the system's own time, whatever it is: shown as it is
-            return format_date(moment, "short" if dutch else "medium") + moment.strftime(", %H:%M")
+            day_text = format_date(moment.date(), "short" if dutch else "medium")
+            return day_text + moment.strftime(", %H:%M")
         return format_datetime(moment, "medium")
     except (ValueError, OverflowError):
         return None

@@ -21,11 +21,13 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from ..customer.texts import (
+    FIRM_CHOSEN_SYSTEMS,
     VALUE_LABELS,
     field_label,
     part_labels,
     readable_moment,
     record_type_label,
+    speaks_codes,
     value_label,
 )
 from ..gathering.presentation import plain_text
@@ -49,24 +51,29 @@ def _parts(field: str | None, names: tuple[str, ...], locale: str | None) -> dic
     return found
 
 
-def display(value: Any, field: str | None = None, locale: str | None = None) -> str:
+def display(
+    value: Any, field: str | None = None, locale: str | None = None, codes: bool = True
+) -> str:
     """A field value as readable text (nested values as lines, the names inside in words, as
     they mean under ``field``, in ``locale``: by default the request's)."""
     kind = value.__class__
     if kind is str:
         if not value:
             return "–"
-        return value_label(field, value) or readable_moment(value) or plain_text(value)
+        return (codes and value_label(field, value)) or readable_moment(value) or plain_text(value)
     if kind is dict:  # the common kinds first, each as the general rules below have it
         labels = _parts(field, tuple(value), locale)
         return (
             "\n".join(
-                [f"{labels[key]}: {display(item, field, locale)}" for key, item in value.items()]
+                [
+                    f"{labels[key]}: {display(item, field, locale, codes)}"
+                    for key, item in value.items()
+                ]
             )
             or "–"
         )
     if kind is list:
-        return "\n".join([display(item, field, locale) for item in value]) if value else "–"
+        return "\n".join([display(item, field, locale, codes) for item in value]) if value else "–"
     if kind is int or kind is float:
         return str(value)
     if value is None or value == "" or value == [] or value == {}:
@@ -74,16 +81,19 @@ def display(value: Any, field: str | None = None, locale: str | None = None) -> 
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, str):
-        return value_label(field, value) or readable_moment(value) or plain_text(value)
+        return (codes and value_label(field, value)) or readable_moment(value) or plain_text(value)
     if isinstance(value, Mapping):
         labels = _parts(field, tuple(str(key) for key in value), locale)
         return "\n".join(
-            f"{labels[str(k)]}: {display(item, field, locale)}" for k, item in value.items()
+            f"{labels[str(k)]}: {display(item, field, locale, codes)}" for k, item in value.items()
         )
     if isinstance(value, list | tuple):
-        return "\n".join(display(item, field, locale) for item in value)
+        return "\n".join(display(item, field, locale, codes) for item in value)
     return str(value)
 
+
+#: The codes of a record whose fields the firm named: none.
+_NO_CODES: dict[str, Any] = {}
 
 #: The characters :func:`markupsafe.escape` replaces: text without them is its own escaped form
 #: (and has no tag for :func:`~portal.gathering.presentation.plain_text` to remove).
@@ -215,13 +225,13 @@ class HtmlRecords:
         #: A system's code in a field, in words (escaped): looked up once per export.
         worded: dict[tuple[str, str], str] = {}
 
-        def shown(name: str, value: Any) -> str:
-            if value.__class__ is str and name in coded:
+        def shown(name: str, value: Any, codes: bool) -> str:
+            if codes and value.__class__ is str and name in coded:
                 found = worded.get((name, value))
                 if found is None:
                     found = worded[(name, value)] = _escaped(display(value, name, locale))
                 return found
-            return _escaped(display(value, name, locale))
+            return _escaped(display(value, name, locale, codes))
 
         #: Per tuple of field names here: their rows' template.
         templates: dict[tuple[str, ...], str] = {}
@@ -234,6 +244,8 @@ class HtmlRecords:
                 template = templates[shape] = self._rows(key, names)
             due = record["due_dates"][key]
             due_row = self._due_row(due) if due else ""
+            codes = record["system"] not in FIRM_CHOSEN_SYSTEMS
+            here = coded if codes else _NO_CODES
             rows = template % tuple(
                 [
                     value
@@ -241,8 +253,8 @@ class HtmlRecords:
                     and value
                     and not special(value)
                     and value[4:5] != "-"  # no ISO date (shown in words)
-                    and name not in coded  # no system's code (shown in words)
-                    else shown(name, value)
+                    and name not in here  # no system's code (shown in words)
+                    else shown(name, value, codes)
                     for name, value in zip(names, map(fields.get, names), strict=True)
                 ]
             )
@@ -279,9 +291,11 @@ class HtmlRecords:
             f"{record['record_id']}"
         )
         head = self._head
+        codes = speaks_codes(record)
         rows = "".join(
             [
-                f"{head(key, name)}{escape(display(fields.get(name), name, self.locale))}</td></tr>"
+                f"{head(key, name)}{escape(display(fields.get(name), name, self.locale, codes))}"
+                "</td></tr>"
                 for name in names
             ]
         )
@@ -321,6 +335,15 @@ def status(value: str) -> str:
     return str(found) if found is not None else value
 
 
+def _portal_url() -> str | None:
+    """The portal's address as the firm configured it (``base_url``, as in the e-mails), not
+    as this request reached it (behind a proxy that may be an internal address)."""
+    if not has_request_context():
+        return None
+    base = str(current_app.extensions["portal.settings"].base_url).rstrip("/")
+    return base + url_for("customer.overview")
+
+
 def _context(document: ExportDocument) -> dict[str, Any]:
     return {
         "doc": document,
@@ -334,9 +357,7 @@ def _context(document: ExportDocument) -> dict[str, Any]:
         "locale": document.locale,
         "record_type": record_type_label,
         "status": status,
-        "portal_url": url_for("customer.overview", _external=True)
-        if has_request_context()
-        else None,
+        "portal_url": _portal_url(),
     }
 
 

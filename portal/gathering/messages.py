@@ -32,7 +32,7 @@ MISSING_PARTS = {
     "tickets": _l("tickets"),
     "ticket_articles": _l("ticket messages"),
     "conversations": _l("ticket messages"),
-    "contact_details": _l("some details of your contact record (such as other e-mail addresses)"),
+    "contact_details": _l("details of your contact record (such as other e-mail addresses)"),
     "payments": _l("payments"),
     "mandates": _l("direct debit mandates"),
 }

@@ -519,3 +519,15 @@ def test_another_site_is_never_followed(path: object) -> None:
     from portal.auth.targets import is_local_path
 
     assert not is_local_path(path)
+
+
+def test_a_very_long_deep_link_is_kept_without_its_query(
+    client: FlaskClient, forms: Any, mailbox: Any
+) -> None:
+    """The page asked for lives in the session cookie: a crafted long link must not fill it
+    so far that signing in no longer fits (then the code would seem from another browser)."""
+    client.get("/mijn-gegevens/orders?q=" + "x" * 3800)
+    before = len(mailbox.messages)
+    ask_code(client, forms)
+    code = mailbox.code_in(mailbox.wait_for(before + 1)[-1])
+    assert enter_code(client, forms, code).headers["Location"] == "/mijn-gegevens/orders"

@@ -62,3 +62,15 @@ def test_deep_nesting_is_kept_as_text_below_the_limit() -> None:
 def test_valid_text_keeps_whole_emoji_and_replaces_halves() -> None:
     assert valid_text("Fijn 😀") == "Fijn 😀"
     assert valid_text("\ude00 en \ud83d") == "\ufffd en \ufffd"
+
+
+def test_keys_that_become_the_same_text_keep_both_values() -> None:
+    assert json_value({1: "a", "1": "b"}) == {"1": "a", "1'": "b"}
+
+
+def test_a_float_subclass_is_a_number() -> None:
+    class Money(float):
+        pass
+
+    assert json_value(Money(2.5)) == 2.5 and type(json_value(Money(2.5))) is float
+    assert json_value(Money("nan")) is None

@@ -326,6 +326,36 @@ def test_freshdesk_contact_without_its_full_view_is_partial(
     assert [(m.what, m.kind.value) for m in result.missing] == [("contact_details", "down")]
 
 
+def test_freshdesk_reads_only_the_customers_own_contact_in_full(no_wait: RetryPolicy) -> None:
+    """Someone else found by a shared phone number is dropped without reading their contact
+    (no extra request, nothing of theirs fetched); that their contact cannot be read does not
+    make the customer's answer partial."""
+
+    def route(request: httpx.Request) -> httpx.Response | None:
+        path, params = request.url.path, request.url.params
+        if path.endswith("/contacts") and "mobile" in params:
+            stranger = {"id": 999, "name": "Partner", "email": "partner@example.nl",
+                        "mobile": "+31 6 12345678", "phone": None}  # fmt: skip
+            return httpx.Response(200, json=[stranger])
+        if path.endswith("/contacts") and "phone" in params:
+            return httpx.Response(200, json=[])
+        if path.endswith("/contacts/999"):
+            return httpx.Response(503, json={})
+        return freshdesk_route(request)
+
+    connector, requests = build(
+        "freshdesk", {"base_url": "https://kbu.freshdesk.example.test", "api_key": "k"}, route,
+        no_wait,
+    )  # fmt: skip
+    both = Identity.of(emails=["sanne.devries@example.nl"], phones=["+31612345678"])
+    result = fetch(connector, both)
+    assert {r.record_id for r in result.records if r.record_type == "contact"} == {"80012345671"}
+    assert result.missing == ()
+    assert not [r for r in requests if r.url.path.endswith("/contacts/999")]
+    contact = next(r for r in result.records if r.record_type == "contact")
+    assert contact.fields["other_emails"] == ["s.devries.werk@example.nl"]
+
+
 def mollie_route(request: httpx.Request) -> httpx.Response | None:
     path, params = request.url.path, request.url.params
     if path.endswith("/v2/customers"):

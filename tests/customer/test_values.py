@@ -22,6 +22,7 @@ from portal.export.offline import display
         ("2024-06-30T22:15:00+00:00", "1 jul 2024, 00:15:00", "Jul 1, 2024, 12:15:00\u202fAM"),
         # without an offset it is the system's own time: shown as it is
         ("2024-03-14 09:12", "14-03-2024, 09:12", "Mar 14, 2024, 09:12"),
+        ("2024-12-31T23:30:00", "31-12-2024, 23:30", "Dec 31, 2024, 23:30"),  # not next year
     ],
 )
 def test_iso_dates_and_moments_in_words(app: Flask, value: str, dutch: str, english: str) -> None:
@@ -85,3 +86,16 @@ def test_the_overview_and_the_csv_files(app: Flask, sanne: Any) -> None:
         io.StringIO(archive.read("webshop-order.csv").decode("utf-8-sig")), delimiter=";"
     )
     assert "completed" in {row["status"] for row in rows}
+
+
+def test_the_firms_own_files_name_their_columns_themselves(app: Flask) -> None:
+    """A job sheet's "type" column holding "phone" (the device) is not a phone call: the
+    codes are read only in the built-in connectors' records."""
+    from portal.customer.texts import speaks_codes
+
+    with app.test_request_context():
+        with force_locale("nl"):
+            assert display_value("phone", "type", codes=False) == "phone"
+            assert display("phone", "type", codes=False) == "phone"
+            assert display_value("phone", "type") == "Telefoongesprek"
+    assert not speaks_codes({"system": "files"}) and speaks_codes({"system": "zammad"})

@@ -195,7 +195,7 @@ def test_the_zip_has_one_csv_per_record_type_a_readme_and_a_safe_index(
         '<a href="mailto:privacy@voorbeeld-it.example.nl">privacy@voorbeeld-it.example.nl</a>'
         in page
     )
-    assert "Het privacyportaal: http://localhost/mijn-gegevens/" in page
+    assert "Het privacyportaal: http://127.0.0.1:5000/mijn-gegevens/" in page  # base_url
     assert ('id="cat-other"' in page) == ('href="#cat-other"' in contents)
     for other in NEAR_MISSES:
         assert other not in page and other not in readme

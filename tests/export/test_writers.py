@@ -421,3 +421,25 @@ def test_the_writers_memory_stays_flat_however_many_records(app: Flask) -> None:
         # 18,000 more records: at most 64 bytes each more, and far below the file's size
         assert large - small < 18_000 * 64, (writer, small, large)
         assert large < 16_000_000, (writer, large)
+
+
+def test_index_html_reads_codes_only_in_the_built_in_connectors_records(app: Flask) -> None:
+    """A ticket's "type" of "phone" is a phone call; a job sheet's "type" column (the firm's
+    own file) holding "phone" is the device."""
+
+    def record(system: str, record_id: str) -> dict[str, Any]:
+        return {
+            "source": "helpdesk" if system == "zammad" else "workshop", "system": system,
+            "record_type": "article" if system == "zammad" else "service_job",
+            "record_id": record_id, "link": None, "fields": {"type": "phone"},
+            "categories": {"type": "support"}, "dates": {},
+            "matched": {"kind": "email", "value": EMAIL}, "parent": None,
+        }  # fmt: skip
+
+    with app.test_request_context():
+        html = "".join(
+            HtmlRecords(_document([record("zammad", "1"), record("files", "2")])).section("support")
+        )
+    ticket, job = html.split("</table>")[:2]
+    assert "<td>Telefoongesprek</td>" in ticket
+    assert "<td>phone</td>" in job
