@@ -283,13 +283,13 @@ def freshdesk_route(request: httpx.Request) -> httpx.Response | None:
     return None
 
 
+def freshdesk(route: Route, no_wait: RetryPolicy) -> tuple[BaseConnector, list[httpx.Request]]:
+    config = {"base_url": "https://kbu.freshdesk.example.test", "api_key": "k"}
+    return build("freshdesk", config, route, no_wait)
+
+
 def test_freshdesk_contact_tickets_conversations(no_wait: RetryPolicy, sanne: Identity) -> None:
-    connector, _ = build(
-        "freshdesk",
-        {"base_url": "https://kbu.freshdesk.example.test", "api_key": "k"},
-        freshdesk_route,
-        no_wait,
-    )
+    connector, _ = freshdesk(freshdesk_route, no_wait)
     result = fetch(connector, sanne)
     types = [r.record_type for r in result.records]
     assert types.count("contact") == 1 and types.count("ticket") == 3
@@ -316,10 +316,7 @@ def test_freshdesk_contact_without_its_full_view_is_partial(
             return httpx.Response(503, json={})
         return freshdesk_route(request)
 
-    connector, _ = build(
-        "freshdesk", {"base_url": "https://kbu.freshdesk.example.test", "api_key": "k"}, route,
-        no_wait,
-    )  # fmt: skip
+    connector, _ = freshdesk(route, no_wait)
     result = fetch(connector, sanne)
     contact = next(r for r in result.records if r.record_type == "contact")
     assert contact.fields["email"] == "sanne.devries@example.nl"
@@ -343,10 +340,7 @@ def test_freshdesk_reads_only_the_customers_own_contact_in_full(no_wait: RetryPo
             return httpx.Response(503, json={})
         return freshdesk_route(request)
 
-    connector, requests = build(
-        "freshdesk", {"base_url": "https://kbu.freshdesk.example.test", "api_key": "k"}, route,
-        no_wait,
-    )  # fmt: skip
+    connector, requests = freshdesk(route, no_wait)
     both = Identity.of(emails=["sanne.devries@example.nl"], phones=["+31612345678"])
     result = fetch(connector, both)
     assert {r.record_id for r in result.records if r.record_type == "contact"} == {"80012345671"}
