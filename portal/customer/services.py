@@ -31,12 +31,14 @@ from ..gathering.presentation import (
 )
 from ..policy import Policy, Source
 from .texts import (
+    MONEY,
     PERSON_TYPES,
     TITLE_FIELDS,
     context_fields,
     field_correctable,
     field_label,
     part_labels,
+    readable_amount,
     readable_moment,
     record_type_label,
     speaks_codes,
@@ -52,17 +54,25 @@ PREVIEW_SIZE = 5
 CHILDREN_PREVIEW = 10
 
 
-def display_value(value: Any, field: str | None = None, codes: bool = True) -> Any:
+def display_value(
+    value: Any, field: str | None = None, codes: bool = True, part: str | None = None
+) -> Any:
     """A field value ready for the template: nested dicts and lists kept (the names inside in
-    words, as they mean under ``field``), texts made plain, dates and (with ``codes``) a
-    system's codes in words."""
+    words, as they mean under ``field``), texts made plain, dates, amounts (the built-in
+    connectors' ones) and (with ``codes``) a system's codes in words. ``part`` is the name
+    inside a nested value the value is under."""
     if isinstance(value, str):
-        return (codes and value_label(field, value)) or readable_moment(value) or plain_text(value)
+        if codes:
+            money = (field, part) in MONEY if part is not None else field in MONEY
+            words = (money and readable_amount(value)) or value_label(field, value)
+            if words:
+                return words
+        return readable_moment(value) or plain_text(value)
     if isinstance(value, Mapping):
         labels = part_labels(field, [str(k) for k in value], _locale())
-        return {labels[str(k)]: display_value(v, field, codes) for k, v in value.items()}
+        return {labels[str(k)]: display_value(v, field, codes, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [display_value(v, field, codes) for v in value]
+        return [display_value(v, field, codes, part) for v in value]
     return value
 
 

@@ -11,8 +11,10 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel.numbers import format_decimal
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -448,3 +450,31 @@ def readable_moment(value: str) -> str | None:
         return format_datetime(moment, "medium")
     except (ValueError, OverflowError):
         return None
+
+
+#: Fields, and (field, part) names inside nested values, that hold an amount of money as the
+#: systems write it ("306.00", Mollie's "215.99 EUR"); a Moneybird line's ``amount`` is a
+#: quantity, so not here.
+MONEY = frozenset(
+    {
+        "total", "total_tax", "shipping_total", "discount_total", "total_price_excl_tax",
+        "total_price_incl_tax", "total_paid", "total_unpaid", "amount", "amount_refunded",
+        ("line_items", "total"), ("shipping_lines", "total"), ("lines", "price"),
+        ("payments", "price"),
+    }
+)  # fmt: skip
+_AMOUNT = re.compile(r"(-?\d{1,15}(?:\.\d{1,6})?)( [A-Z]{3})?")
+
+
+def readable_amount(value: str) -> str | None:
+    """An amount as a system writes it (``1234.5``, ``215.99 EUR``) as the visitor reads one
+    (``1.234,50``, ``215,99 EUR`` in Dutch); None for any other text."""
+    match = _AMOUNT.fullmatch(value)
+    if match is None:
+        return None
+    try:
+        number = Decimal(match[1])
+    except InvalidOperation:
+        return None
+    locale = str(get_locale() or "nl")
+    return format_decimal(number, "#,##0.00####", locale=locale) + (match[2] or "")

@@ -22,9 +22,11 @@ from markupsafe import Markup, escape
 
 from ..customer.texts import (
     FIRM_CHOSEN_SYSTEMS,
+    MONEY,
     VALUE_LABELS,
     field_label,
     part_labels,
+    readable_amount,
     readable_moment,
     record_type_label,
     speaks_codes,
@@ -52,28 +54,35 @@ def _parts(field: str | None, names: tuple[str, ...], locale: str | None) -> dic
 
 
 def display(
-    value: Any, field: str | None = None, locale: str | None = None, codes: bool = True
+    value: Any,
+    field: str | None = None,
+    locale: str | None = None,
+    codes: bool = True,
+    part: str | None = None,
 ) -> str:
     """A field value as readable text (nested values as lines, the names inside in words, as
-    they mean under ``field``, in ``locale``: by default the request's)."""
+    they mean under ``field``, in ``locale``: by default the request's); dates, amounts and
+    (with ``codes``) a system's codes in words. ``part``: the name inside a nested value."""
     kind = value.__class__
     if kind is str:
         if not value:
             return "–"
-        return (codes and value_label(field, value)) or readable_moment(value) or plain_text(value)
+        return _words(value, field, codes, part) or readable_moment(value) or plain_text(value)
     if kind is dict:  # the common kinds first, each as the general rules below have it
         labels = _parts(field, tuple(value), locale)
         return (
             "\n".join(
                 [
-                    f"{labels[key]}: {display(item, field, locale, codes)}"
+                    f"{labels[key]}: {display(item, field, locale, codes, key)}"
                     for key, item in value.items()
                 ]
             )
             or "–"
         )
     if kind is list:
-        return "\n".join([display(item, field, locale, codes) for item in value]) if value else "–"
+        if not value:
+            return "–"
+        return "\n".join([display(item, field, locale, codes, part) for item in value])
     if kind is int or kind is float:
         return str(value)
     if value is None or value == "" or value == [] or value == {}:
@@ -81,19 +90,30 @@ def display(
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, str):
-        return (codes and value_label(field, value)) or readable_moment(value) or plain_text(value)
+        return _words(value, field, codes, part) or readable_moment(value) or plain_text(value)
     if isinstance(value, Mapping):
         labels = _parts(field, tuple(str(key) for key in value), locale)
         return "\n".join(
-            f"{labels[str(k)]}: {display(item, field, locale, codes)}" for k, item in value.items()
+            f"{labels[str(k)]}: {display(item, field, locale, codes, str(k))}"
+            for k, item in value.items()
         )
     if isinstance(value, list | tuple):
-        return "\n".join(display(item, field, locale, codes) for item in value)
+        return "\n".join(display(item, field, locale, codes, part) for item in value)
     return str(value)
 
 
+def _words(value: str, field: str | None, codes: bool, part: str | None) -> str | None:
+    """An amount or a system's code in words, for a built-in connector's record (``codes``)."""
+    if not codes:
+        return None
+    money = (field, part) in MONEY if part is not None else field in MONEY
+    return (money and readable_amount(value)) or value_label(field, value)
+
+
 #: The codes of a record whose fields the firm named: none.
-_NO_CODES: dict[str, Any] = {}
+_NO_CODES: frozenset[str] = frozenset()
+#: Fields whose text is shown in words in a built-in connector's record: codes and amounts.
+_IN_WORDS = frozenset(VALUE_LABELS) | {name for name in MONEY if isinstance(name, str)}
 
 #: The characters :func:`markupsafe.escape` replaces: text without them is its own escaped form
 #: (and has no tag for :func:`~portal.gathering.presentation.plain_text` to remove).
@@ -221,7 +241,7 @@ class HtmlRecords:
         groups = document.groups
         special = _SPECIAL.search
         locale = self.locale
-        coded = VALUE_LABELS
+        coded = _IN_WORDS
         #: A system's code in a field, in words (escaped): looked up once per export.
         worded: dict[tuple[str, str], str] = {}
 

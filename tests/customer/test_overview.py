@@ -587,7 +587,7 @@ def test_names_inside_nested_values_are_named_as_they_mean_there(app: Flask) -> 
     line = {"description": "Onderhoud", "amount": "2,5 uur", "price": "60.0"}
     with app.test_request_context(), force_locale("nl"):
         assert display_value([line], "lines") == [
-            {"Omschrijving": "Onderhoud", "Aantal": "2,5 uur", "Prijs per stuk": "60.0"}
+            {"Omschrijving": "Onderhoud", "Aantal": "2,5 uur", "Prijs per stuk": "60,00"}
         ]
         assert display_value({"amount": "10.00"}, "details") == {"Bedrag": "10.00"}
         assert display_value({"state": "UT"}, "billing_address") == {"Provincie": "UT"}
@@ -596,7 +596,7 @@ def test_names_inside_nested_values_are_named_as_they_mean_there(app: Flask) -> 
         # index.html says the same
         assert (
             display([line], "lines")
-            == "Omschrijving: Onderhoud\nAantal: 2,5 uur\nPrijs per stuk: 60.0"
+            == "Omschrijving: Onderhoud\nAantal: 2,5 uur\nPrijs per stuk: 60,00"
         )
     with app.test_request_context(), force_locale("en"):
         assert display_value({"state": "UT"}, "shipping_address") == {"Province": "UT"}

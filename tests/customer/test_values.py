@@ -99,3 +99,34 @@ def test_the_firms_own_files_name_their_columns_themselves(app: Flask) -> None:
             assert display("phone", "type", codes=False) == "phone"
             assert display_value("phone", "type") == "Telefoongesprek"
     assert not speaks_codes({"system": "files"}) and speaks_codes({"system": "zammad"})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "dutch", "english"),
+    [
+        ("total", "306.00", "306,00", "306.00"),
+        ("total_price_incl_tax", "1234.5", "1.234,50", "1,234.50"),
+        ("amount", "215.99 EUR", "215,99 EUR", "215.99 EUR"),  # Mollie's amount and currency
+        ("discount_total", "-5.95", "-5,95", "-5.95"),
+        ("total", "gratis", "gratis", "gratis"),  # no amount: as it is
+    ],
+)
+def test_amounts_are_written_as_the_customer_reads_them(
+    app: Flask, field: str, value: str, dutch: str, english: str
+) -> None:
+    with app.test_request_context():
+        with force_locale("nl"):
+            assert display_value(value, field) == dutch
+            assert display(value, field) == dutch
+            assert display_value(value, field, codes=False) == value  # the firm's own file
+        with force_locale("en"):
+            assert display_value(value, field) == english
+
+
+def test_amounts_inside_lines_but_not_a_quantity(app: Flask) -> None:
+    order_line = {"name": "Espressomachine", "quantity": 1, "total": "99.0"}
+    with app.test_request_context(), force_locale("nl"):
+        assert display_value([order_line], "line_items") == [
+            {"Naam": "Espressomachine", "Aantal": 1, "Totaal": "99,00"}
+        ]
+        assert display_value({"amount": "2.5"}, "lines") == {"Aantal": "2.5"}
