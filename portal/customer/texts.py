@@ -11,7 +11,8 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from babel.numbers import format_decimal
@@ -472,9 +473,11 @@ def readable_amount(value: str) -> str | None:
     match = _AMOUNT.fullmatch(value)
     if match is None:
         return None
-    try:
-        number = Decimal(match[1])
-    except InvalidOperation:
-        return None
-    locale = str(get_locale() or "nl")
-    return format_decimal(number, "#,##0.00####", locale=locale) + (match[2] or "")
+    return _amount(match[1], str(get_locale() or "nl")) + (match[2] or "")
+
+
+@lru_cache(maxsize=4096)
+def _amount(number: str, locale: str) -> str:
+    """``number`` (``-?digits[.digits]``) written in ``locale``, with at least two decimals;
+    remembered, as an export writes the same prices many times."""
+    return format_decimal(Decimal(number), "#,##0.00####", locale=locale)
