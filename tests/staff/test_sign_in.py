@@ -121,20 +121,23 @@ def test_enrolment_with_qr_code_then_recovery_codes_shown_once(app: Flask) -> No
 
 
 def test_totp_code_works_once(app: Flask, officer: Staff) -> None:
-    b = Browser(app)
-    assert b.sign_in(officer).status_code == 303
-    assert b.get("/beheer/").status_code == 200
-    # The same code in another browser (an eavesdropper replaying it) is refused.
-    other = Browser(app, "10.1.0.2")
-    assert other.password(officer).status_code == 303
-    replay = other.post("/beheer/tweestaps", code=officer.code())
-    assert replay.status_code == 400
-    assert "Deze code werkt niet" in replay.get_data(as_text=True)
-    assert other.get("/beheer/").status_code == 303
-    # So is an older code, even inside the window.
-    assert other.post("/beheer/tweestaps", code=officer.code(steps=-1)).status_code == 400
-    # The next step's code works.
-    assert other.post("/beheer/tweestaps", code=officer.code(steps=1)).status_code == 303
+    # the clock stands still: a 30-second step ending mid-test would make "the same code" the
+    # next step's, which rightly works
+    with time_machine.travel(utcnow().replace(microsecond=0), tick=False):
+        b = Browser(app)
+        assert b.sign_in(officer).status_code == 303
+        assert b.get("/beheer/").status_code == 200
+        # The same code in another browser (an eavesdropper replaying it) is refused.
+        other = Browser(app, "10.1.0.2")
+        assert other.password(officer).status_code == 303
+        replay = other.post("/beheer/tweestaps", code=officer.code())
+        assert replay.status_code == 400
+        assert "Deze code werkt niet" in replay.get_data(as_text=True)
+        assert other.get("/beheer/").status_code == 303
+        # So is an older code, even inside the window.
+        assert other.post("/beheer/tweestaps", code=officer.code(steps=-1)).status_code == 400
+        # The next step's code works.
+        assert other.post("/beheer/tweestaps", code=officer.code(steps=1)).status_code == 303
 
 
 def test_valid_window_is_one_step_either_side(app: Flask, officer: Staff) -> None:
