@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     #: The provider's name on the button ("Inloggen met <name>"); default: the issuer's host.
     oidc_name: str = Field(default="", max_length=60)
 
+    def public_url(self, path: str) -> str:
+        """``path`` (``/mijn-gegevens/``) on the portal's public address, ``base_url``: what
+        e-mails, the identity provider and the downloads name, whatever host a request used."""
+        return str(self.base_url).rstrip("/") + path
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -143,7 +143,10 @@ def start() -> Response | tuple[str, int]:
     """Send the visitor to the provider to sign in."""
     try:
         client = get_client()
-        redirect_uri = _absolute_url(url_for("oidc.callback"))
+        # as registered at the provider
+        redirect_uri = current_app.extensions["portal.settings"].public_url(
+            url_for("oidc.callback")
+        )
         response: Response = client.authorize_redirect(
             redirect_uri, ui_locales=str(get_locale() or "nl")
         )
@@ -233,12 +236,6 @@ def _email_from(claims: dict[str, Any]) -> str:
     if not (verified is True or (isinstance(verified, str) and verified.lower() == "true")):
         raise SignInRefused("unverified")
     return email
-
-
-def _absolute_url(path: str) -> str:
-    """``path`` on the portal's public address (``base_url``), as registered at the provider."""
-    settings: Settings = current_app.extensions["portal.settings"]
-    return str(settings.base_url).rstrip("/") + path
 
 
 def _failure(reason: str) -> tuple[str, int]:

@@ -189,8 +189,7 @@ def _issue(
     db.session.flush()
     link = None
     if link_endpoint is not None:
-        base = str(settings.base_url).rstrip("/")
-        link = base + current_app.url_for(link_endpoint, token=token, _external=False)
+        link = settings.public_url(current_app.url_for(link_endpoint, token=token, _external=False))
     outbox: OutboxMessage = queue_mail(
         email,
         template,

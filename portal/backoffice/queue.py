@@ -579,7 +579,7 @@ def kept_of(request: DataRequest) -> list[KeptGroup]:
 def closing_message(request: DataRequest, message: str | None) -> str | None:
     """The message of the closing e-mail, in the customer's language. For an erasure it lists
     what was kept: which data, where, on which ground and until which date."""
-    from ..customer.services import format_day
+    from ..customer.texts import format_day
 
     parts = [message.strip()] if message and message.strip() else []
     kept = kept_of(request) if request.kind == RequestKind.ERASURE.value else []

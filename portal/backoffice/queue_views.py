@@ -523,7 +523,7 @@ def extend(reference: str) -> Any:
         return _step_error(found, exc)
     db.session.commit()
     _send(outbox)
-    from ..customer.services import format_day
+    from ..customer.texts import format_day
 
     _told(
         outbox,

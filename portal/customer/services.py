@@ -16,7 +16,7 @@ from datetime import date, datetime, tzinfo
 from functools import cached_property
 from typing import Any
 
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 
 from .. import paging
 from ..gathering import Snapshot, SourceOutcome
@@ -31,18 +31,16 @@ from ..gathering.presentation import (
 )
 from ..policy import Policy, Source
 from .texts import (
-    MONEY,
     PERSON_TYPES,
     TITLE_FIELDS,
     context_fields,
     field_correctable,
     field_label,
     part_labels,
-    readable_amount,
     readable_moment,
     record_type_label,
     speaks_codes,
-    value_label,
+    value_words,
 )
 
 #: Entries per page on a category's own page.
@@ -62,12 +60,8 @@ def display_value(
     connectors' ones) and (with ``codes``) a system's codes in words. ``part`` is the name
     inside a nested value the value is under."""
     if isinstance(value, str):
-        if codes:
-            money = (field, part) in MONEY if part is not None else field in MONEY
-            words = (money and readable_amount(value)) or value_label(field, value)
-            if words:
-                return words
-        return readable_moment(value) or plain_text(value)
+        words = codes and value_words(value, field, part)
+        return words or readable_moment(value) or plain_text(value)
     if isinstance(value, Mapping):
         labels = part_labels(field, [str(k) for k in value], _locale())
         return {labels[str(k)]: display_value(v, field, codes, str(k)) for k, v in value.items()}
@@ -78,11 +72,6 @@ def display_value(
 
 def _locale() -> str:
     return str(get_locale() or "nl")
-
-
-def format_day(day: date) -> str:
-    """A date in the visitor's language: ``31-12-2026`` in Dutch, ``Dec 31, 2026`` in English."""
-    return format_date(day, "short" if _locale().startswith("nl") else "medium")
 
 
 @dataclass(frozen=True)

@@ -432,6 +432,11 @@ _ISO_MOMENT = re.compile(
 )
 
 
+def format_day(day: date) -> str:
+    """A date in the visitor's language: ``31-12-2026`` in Dutch, ``Dec 31, 2026`` in English."""
+    return format_date(day, "short" if str(get_locale() or "nl").startswith("nl") else "medium")
+
+
 def readable_moment(value: str) -> str | None:
     """A value that is an ISO date or moment (``2025-01-06T10:03:11.890Z``) as the visitor
     reads one (``6 jan 2025, 11:03:11``, in the firm's time zone); None for any other text."""
@@ -440,14 +445,12 @@ def readable_moment(value: str) -> str | None:
     day = _ISO_DAY.fullmatch(value)
     if day is None and _ISO_MOMENT.fullmatch(value) is None:
         return None  # an invoice number such as 2019-000044
-    dutch = str(get_locale() or "nl").startswith("nl")
     try:
         if day is not None:
-            return format_date(date.fromisoformat(value), "short" if dutch else "medium")
+            return format_day(date.fromisoformat(value))
         moment = datetime.fromisoformat(value)
         if moment.tzinfo is None:  # the system's own time, whatever it is: shown as it is
-            day_text = format_date(moment.date(), "short" if dutch else "medium")
-            return day_text + moment.strftime(", %H:%M")
+            return format_day(moment.date()) + moment.strftime(", %H:%M")
         return format_datetime(moment, "medium")
     except (ValueError, OverflowError):
         return None
@@ -481,3 +484,10 @@ def _amount(number: str, locale: str) -> str:
     """``number`` (``-?digits[.digits]``) written in ``locale``, with at least two decimals;
     remembered, as an export writes the same prices many times."""
     return format_decimal(Decimal(number), "#,##0.00####", locale=locale)
+
+
+def value_words(value: str, field: str | None, part: str | None = None) -> str | None:
+    """An amount (:data:`MONEY`) or a system's code (:data:`VALUE_LABELS`) in a built-in
+    connector's field ``field`` (``part``: the name inside a nested value) in words, or None."""
+    money = (field, part) in MONEY if part is not None else field in MONEY
+    return (money and readable_amount(value)) or value_label(field, value)

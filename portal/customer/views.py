@@ -17,6 +17,7 @@ from ..policy import current_policy
 from ..settings import firm_today
 from . import services
 from .forms import GatherForm
+from .texts import format_day
 
 bp = Blueprint("customer", __name__, url_prefix="/mijn-gegevens")
 
@@ -27,7 +28,7 @@ GATHER_LIMIT = "10 per minute"
 @bp.context_processor
 def _helpers() -> dict[str, object]:
     return {
-        "day": services.format_day,
+        "day": format_day,
         "children_preview": services.CHILDREN_PREVIEW,
         "today": firm_today(),
         "sources": {source.key: source for source in current_policy().sources},

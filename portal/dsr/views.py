@@ -49,7 +49,7 @@ def _locale() -> str:
 @bp.app_context_processor
 def _helpers() -> dict[str, object]:
     # App-wide: the e-mail templates are also rendered from staff pages and tasks.
-    from ..customer.services import format_day
+    from ..customer.texts import format_day
 
     return {
         "request_day": format_day,

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, has_request_context, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -25,12 +25,12 @@ from ..customer.texts import (
     MONEY,
     VALUE_LABELS,
     field_label,
+    format_day,
     part_labels,
-    readable_amount,
     readable_moment,
     record_type_label,
     speaks_codes,
-    value_label,
+    value_words,
 )
 from ..gathering.presentation import plain_text
 from ..settings import firm_today
@@ -67,7 +67,11 @@ def display(
     if kind is str:
         if not value:
             return "–"
-        return _words(value, field, codes, part) or readable_moment(value) or plain_text(value)
+        return (
+            (codes and value_words(value, field, part))
+            or readable_moment(value)
+            or plain_text(value)
+        )
     if kind is dict:  # the common kinds first, each as the general rules below have it
         labels = _parts(field, tuple(value), locale)
         return (
@@ -90,7 +94,11 @@ def display(
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, str):
-        return _words(value, field, codes, part) or readable_moment(value) or plain_text(value)
+        return (
+            (codes and value_words(value, field, part))
+            or readable_moment(value)
+            or plain_text(value)
+        )
     if isinstance(value, Mapping):
         labels = _parts(field, tuple(str(key) for key in value), locale)
         return "\n".join(
@@ -100,14 +108,6 @@ def display(
     if isinstance(value, list | tuple):
         return "\n".join(display(item, field, locale, codes, part) for item in value)
     return str(value)
-
-
-def _words(value: str, field: str | None, codes: bool, part: str | None) -> str | None:
-    """An amount or a system's code in words, for a built-in connector's record (``codes``)."""
-    if not codes:
-        return None
-    money = (field, part) in MONEY if part is not None else field in MONEY
-    return (money and readable_amount(value)) or value_label(field, value)
 
 
 #: The codes of a record whose fields the firm named: none.
@@ -184,7 +184,7 @@ class HtmlRecords:
         found = self._due_rows.get(due)
         if found is None:
             on = date.fromisoformat(due)
-            when = escape(day(on))
+            when = escape(format_day(on))
             if on < self._today:
                 when += escape(" (" + self._ended + ")")
             found = self._due_rows[due] = (
@@ -326,18 +326,9 @@ class HtmlRecords:
         return f'<table class="record"><caption>{caption}</caption>{rows}{due_row}</table>\n'
 
 
-def day(value: date) -> str:
-    """A date in the customer's language: ``31-12-2026`` in Dutch, ``Dec 31, 2026`` in English."""
-    return format_date(value, "short" if _is_dutch() else "medium")
-
-
 def moment(value: datetime) -> str:
     """A date and time in the customer's language and the firm's time zone."""
     return format_datetime(value, "medium")
-
-
-def _is_dutch() -> bool:
-    return str(get_locale() or "nl").startswith("nl")
 
 
 #: How a source answered, in the customer's words.
@@ -360,15 +351,14 @@ def _portal_url() -> str | None:
     as this request reached it (behind a proxy that may be an internal address)."""
     if not has_request_context():
         return None
-    base = str(current_app.extensions["portal.settings"].base_url).rstrip("/")
-    return base + url_for("customer.overview")
+    return current_app.extensions["portal.settings"].public_url(url_for("customer.overview"))
 
 
 def _context(document: ExportDocument) -> dict[str, Any]:
     return {
         "doc": document,
         "sources": document.sources,
-        "day": day,
+        "day": format_day,
         "moment": moment,
         "records_html": HtmlRecords(document),
         "readme_name": README_NAME,
