@@ -36,6 +36,7 @@ from .texts import (
     context_fields,
     field_correctable,
     field_label,
+    pairs,
     part_labels,
     readable_moment,
     record_type_label,
@@ -62,6 +63,8 @@ def display_value(
     if isinstance(value, str):
         words = codes and value_words(value, field, part)
         return words or readable_moment(value) or plain_text(value)
+    if codes and (named := pairs(field, value)) is not None:
+        return {label: display_value(v, field, codes, "value") for label, v in named.items()}
     if isinstance(value, Mapping):
         labels = part_labels(field, [str(k) for k in value], _locale())
         return {labels[str(k)]: display_value(v, field, codes, str(k)) for k, v in value.items()}
@@ -141,12 +144,13 @@ class Entry:
         category = self.view.category
         context = context_fields(self.part.record)
         codes = speaks_codes(self.part.record)
+        record_type = self.part.record_type
         return [
             FieldView(
                 name=name,
-                label=field_label(category, name, locale),
+                label=field_label(category, name, locale, record_type),
                 value=display_value(value, name, codes),
-                correctable=field_correctable(category, name, context),
+                correctable=field_correctable(category, name, context, record_type),
             )
             for name, value in self.part.fields.items()
         ]

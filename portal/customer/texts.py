@@ -221,6 +221,67 @@ PART_LABELS = {
 }
 
 
+#: Fields that mean something else in one kind of record (its type, then the field's name):
+#: a WooCommerce order note's ``customer_note`` says whether the note was sent to the customer,
+#: not what the customer wrote with the order. These win over the policy's label of the name.
+TYPE_FIELD_LABELS = {
+    ("order_note", "customer_note"): _l("Sent to you"),
+}
+
+#: Lists of name and value pairs a system keeps extra data in (WooCommerce's ``meta_data``):
+#: shown as one list of names with their values.
+PAIR_FIELDS = frozenset({"meta_data"})
+
+#: The names of common pairs (:data:`PAIR_FIELDS`), in words; any other name is shown as the
+#: system writes it, without the underscores.
+PAIR_LABELS = {
+    "_mollie_payment_id": _l("Payment number at Mollie"),
+    "_mollie_order_id": _l("Order number at Mollie"),
+    "_mollie_customer_id": _l("Customer number at Mollie"),
+    "is_vat_exempt": _l("Exempt from VAT"),
+    "_anonymized": _l("Anonymised"),
+    "_wc_order_attribution_source_type": _l("How you came to the shop"),
+    "_wc_order_attribution_utm_source": _l("Where you came from"),
+    "_wc_order_attribution_referrer": _l("The page you came from"),
+    "_wc_order_attribution_session_entry": _l("First page you visited"),
+    "_wc_order_attribution_session_pages": _l("Pages you visited"),
+    "_wc_order_attribution_session_count": _l("Visits"),
+    "_wc_order_attribution_device_type": _l("Kind of device"),
+    "_wc_order_attribution_user_agent": _l("Browser"),
+}
+
+
+def pairs(field: str | None, value: Any) -> dict[str, Any] | None:
+    """A list of name and value pairs in ``field`` (:data:`PAIR_FIELDS`) as one mapping of
+    the names in words to the values; None for any other value. A name that occurs twice keeps
+    every value (numbered)."""
+    if field not in PAIR_FIELDS or not isinstance(value, list) or not value:
+        return None
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str):
+            return None
+        if not item.keys() <= {"key", "value"}:
+            return None
+    labels = [_pair_label(item["key"]) for item in value]
+    seen = Counter(labels)
+    numbers: Counter[str] = Counter()
+    found: dict[str, Any] = {}
+    for label, item in zip(labels, value, strict=True):
+        if seen[label] > 1:
+            numbers[label] += 1
+            label = f"{label} ({numbers[label]})"
+        found[label] = item.get("value")
+    return found
+
+
+def _pair_label(name: str) -> str:
+    label = PAIR_LABELS.get(name)
+    if label is not None:
+        return str(label)
+    words = name.strip("_").replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else name
+
+
 #: What the systems' own codes in some fields mean, per field (the codes of WooCommerce,
 #: Moneybird, Zammad, Freshdesk and Mollie): shown in words, kept as codes in the CSV files.
 _STATES = {
@@ -313,6 +374,10 @@ VALUE_LABELS: dict[str, dict[str, Any]] = {
         "Simplerinvoicing": _l("E-invoice (Peppol)"),
     },
     "content_type": {"text/html": _l("Formatted text (HTML)"), "text/plain": _l("Plain text")},
+    # a WooCommerce order note written by the shop itself, not by a member of staff
+    "author": {"system": _l("The shop's system")},
+    # the values of WooCommerce's meta data (:data:`PAIR_FIELDS`)
+    "meta_data": {"yes": _l("Yes"), "no": _l("No")},
 }
 
 
@@ -352,8 +417,16 @@ def record_type_label(record_type: str) -> str:
     return str(label) if label is not None else record_type.replace("_", " ")
 
 
-def field_label(category: Category | None, name: str, locale: str) -> str:
-    """The label of field ``name``: the policy's, else a common one, else the system's name."""
+def field_label(
+    category: Category | None, name: str, locale: str, record_type: str | None = None
+) -> str:
+    """The label of field ``name`` (of a ``record_type`` record): what it means in that kind of
+    record (:data:`TYPE_FIELD_LABELS`), else the policy's, else a common one, else the
+    system's name."""
+    if record_type is not None:
+        typed = TYPE_FIELD_LABELS.get((record_type, name))
+        if typed is not None:
+            return str(typed)
     if category is not None:
         for policy_field in category.fields:
             if policy_field.key == name:
@@ -398,12 +471,23 @@ SYSTEM_FIELDS = frozenset(
     }
 )  # fmt: skip
 
+#: Fields that are a system's own record in one kind of record only (its type, then the
+#: field's name): who wrote a WooCommerce order note and whether it was sent to the customer
+#: (an order's ``customer_note`` is what the customer wrote, and may be corrected).
+TYPE_SYSTEM_FIELDS = frozenset({("order_note", "author"), ("order_note", "customer_note")})
 
-def field_correctable(category: Category | None, name: str, context: Collection[str] = ()) -> bool:
-    """Whether the customer may ask to correct field ``name``: as the policy says, else unless
-    it is a system's own record (:data:`SYSTEM_FIELDS`) or in ``context``
-    (:func:`context_fields`: another record's, shown for context)."""
-    if name in context:
+
+def field_correctable(
+    category: Category | None,
+    name: str,
+    context: Collection[str] = (),
+    record_type: str | None = None,
+) -> bool:
+    """Whether the customer may ask to correct field ``name`` (of a ``record_type`` record):
+    as the policy says, else unless it is a system's own record (:data:`SYSTEM_FIELDS`,
+    :data:`TYPE_SYSTEM_FIELDS`) or in ``context`` (:func:`context_fields`: another record's,
+    shown for context)."""
+    if name in context or (record_type, name) in TYPE_SYSTEM_FIELDS:
         return False
     if category is not None:
         for policy_field in category.fields:

@@ -135,15 +135,15 @@ def choice_for(
     if name not in fields:
         return None
     category = policy.category(str(record.get("categories", {}).get(name, "")))
-    if not field_correctable(category, name, context_fields(record)):
-        return None
     source, record_type, record_id = ref_of(record)
+    if not field_correctable(category, name, context_fields(record), record_type):
+        return None
     return FieldChoice(
         source=source,
         record_type=record_type,
         record_id=record_id,
         field=name,
-        label=field_label(category, name, locale),
+        label=field_label(category, name, locale, record_type),
         record_label=record_label(policy, record, locale),
         current=display(fields[name]),
         kind=field_kind(_connector(policy, source), record_type, name),

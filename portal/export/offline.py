@@ -26,6 +26,7 @@ from ..customer.texts import (
     VALUE_LABELS,
     field_label,
     format_day,
+    pairs,
     part_labels,
     readable_moment,
     record_type_label,
@@ -86,6 +87,13 @@ def display(
     if kind is list:
         if not value:
             return "–"
+        if codes and (named := pairs(field, value)) is not None:
+            return "\n".join(
+                [
+                    f"{label}: {display(item, field, locale, codes, 'value')}"
+                    for label, item in named.items()
+                ]
+            )
         return "\n".join([display(item, field, locale, codes, part) for item in value])
     if kind is int or kind is float:
         return str(value)
@@ -139,7 +147,7 @@ class HtmlRecords:
         self.document = document
         self.sources = document.source_names
         self.locale = document.locale
-        self._heads: dict[tuple[str, str], str] = {}
+        self._heads: dict[tuple[str, str, str], str] = {}
         self._types: dict[str, str] = {}
         self._captions: dict[tuple[str, str], str] = {}
         self._due_rows: dict[str, str] = {}
@@ -150,19 +158,24 @@ class HtmlRecords:
         self._today = firm_today()
         self._ended = _("the retention period has ended; you may ask us to erase it")
 
-    def _head(self, key: str, name: str) -> str:
+    def _head(self, key: str, name: str, record_type: str) -> str:
         """The start of a field's row, up to its value."""
-        found = self._heads.get((key, name))
+        found = self._heads.get((key, name, record_type))
         if found is None:
             category = self.document.categories[key].category
-            label = field_label(category, name, self.document.locale)
-            found = self._heads[(key, name)] = f'<tr><th scope="row">{escape(label)}</th><td>'
+            label = field_label(category, name, self.document.locale, record_type)
+            found = self._heads[(key, name, record_type)] = (
+                f'<tr><th scope="row">{escape(label)}</th><td>'
+            )
         return found
 
-    def _rows(self, key: str, names: list[str]) -> str:
+    def _rows(self, key: str, names: list[str], record_type: str) -> str:
         """The rows of these fields, a ``%s`` for each value (``%`` formatting)."""
         return "".join(
-            [self._head(key, name).replace("%", "%%") + "%s</td></tr>" for name in names]
+            [
+                self._head(key, name, record_type).replace("%", "%%") + "%s</td></tr>"
+                for name in names
+            ]
         )
 
     def _type(self, record_type: str) -> str:
@@ -253,15 +266,16 @@ class HtmlRecords:
                 return found
             return _escaped(display(value, name, locale, codes))
 
-        #: Per tuple of field names here: their rows' template.
+        #: Per record type and tuple of field names here: their rows' template.
         templates: dict[tuple[str, ...], str] = {}
         pieces: list[str] = []
         for record in map(records.__getitem__, self._positions_of(key)):
             fields = record["fields"]
             names = groups(record)[key]
-            template = templates.get(shape := tuple(names))
+            record_type = record["record_type"]
+            template = templates.get(shape := (record_type, *names))
             if template is None:
-                template = templates[shape] = self._rows(key, names)
+                template = templates[shape] = self._rows(key, names, record_type)
             due = record["due_dates"][key]
             due_row = self._due_row(due) if due else ""
             codes = record["system"] not in FIRM_CHOSEN_SYSTEMS
@@ -312,9 +326,11 @@ class HtmlRecords:
         )
         head = self._head
         codes = speaks_codes(record)
+        record_type = record["record_type"]
         rows = "".join(
             [
-                f"{head(key, name)}{escape(display(fields.get(name), name, self.locale, codes))}"
+                f"{head(key, name, record_type)}"
+                f"{escape(display(fields.get(name), name, self.locale, codes))}"
                 "</td></tr>"
                 for name in names
             ]

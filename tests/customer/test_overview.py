@@ -602,6 +602,58 @@ def test_names_inside_nested_values_are_named_as_they_mean_there(app: Flask) -> 
         assert display_value({"state": "UT"}, "shipping_address") == {"Province": "UT"}
 
 
+def test_an_order_s_extra_data_and_its_notes_read_as_they_mean(sanne: FlaskClient) -> None:
+    """WooCommerce's meta data is a list of names with values: shown as names in words with
+    their values; an order note's ``customer_note`` says whether it was sent to the customer,
+    and who wrote a note and whether it was sent are the shop's record, not to correct."""
+    orders = _page(sanne, "/mijn-gegevens/orders")
+    assert '<dt>Betalingsnummer bij Mollie</dt><dd><span class="text">tr_' in orders
+    assert '<dt>Vrijgesteld van btw</dt><dd><span class="text">Nee</span>' in orders
+    assert "_mollie_payment_id" not in orders and "is_vat_exempt" not in orders
+    assert "<dt>Aan u gestuurd</dt>" in orders
+    assert "Het systeem van de webwinkel" in orders
+    assert not re.search(r"> (Aan u gestuurd|Geschreven door) van Notitie bij bestelling", orders)
+    assert re.search(r"> Notitie van Notitie bij bestelling", orders)  # the text may be wrong
+    # an order's own customer_note is what the customer wrote, and may be corrected
+    assert "<dt>Opmerking van u</dt>" in orders
+    assert re.search(r"> Opmerking van u van Bestelling \d+<", orders)
+    sanne.set_cookie("portal_lang", "en")
+    english = _page(sanne, "/mijn-gegevens/orders")
+    assert "<dt>Payment number at Mollie</dt>" in english and "<dt>Sent to you</dt>" in english
+
+
+def test_pairs_of_names_and_values_keep_every_value(app: Flask) -> None:
+    from flask_babel import force_locale
+
+    from portal.customer.services import display_value
+    from portal.export.offline import display
+
+    meta = [
+        {"key": "_marketing_opt_in", "value": "yes"},
+        {"key": "gift", "value": "a"},
+        {"key": "gift", "value": "b"},
+        {"key": "is_vat_exempt", "value": "no"},
+    ]
+    with app.test_request_context(), force_locale("nl"):
+        assert display_value(meta, "meta_data") == {
+            "Marketing opt in": "Ja", "Gift (1)": "a", "Gift (2)": "b",
+            "Vrijgesteld van btw": "Nee",
+        }  # fmt: skip
+        assert display(meta, "meta_data") == (
+            "Marketing opt in: Ja\nGift (1): a\nGift (2): b\nVrijgesteld van btw: Nee"
+        )
+        # anything else in that field, or such pairs in another field, is shown as it is
+        odd = [{"key": "x", "value": "1", "id": 7}]
+        assert display_value(odd, "meta_data") == [{"Naam": "x", "Waarde": "1", "id": 7}]
+        assert display_value(meta[:1], "custom_fields") == [
+            {"Naam": "_marketing_opt_in", "Waarde": "yes"}
+        ]
+        # a firm's own file is never read as a system's pairs
+        assert display_value(meta[:1], "meta_data", codes=False) == [
+            {"Naam": "_marketing_opt_in", "Waarde": "yes"}
+        ]
+
+
 def test_a_record_s_page_names_a_system_that_did_not_answer_completely(
     app: Flask, client: FlaskClient
 ) -> None:

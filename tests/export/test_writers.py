@@ -443,3 +443,29 @@ def test_index_html_reads_codes_only_in_the_built_in_connectors_records(app: Fla
     ticket, job = html.split("</table>")[:2]
     assert "<td>Telefoongesprek</td>" in ticket
     assert "<td>phone</td>" in job
+
+
+def test_index_html_names_an_order_note_s_fields_as_they_mean_there(app: Flask) -> None:
+    """An order note's ``customer_note`` is whether it was sent to the customer; an order's is
+    what the customer wrote. Meta data reads as names in words with their values."""
+
+    def record(record_type: str, record_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "source": "webshop", "system": "woocommerce", "record_type": record_type,
+            "record_id": record_id, "link": None, "fields": fields,
+            "categories": dict.fromkeys(fields, "orders"), "dates": {},
+            "matched": {"kind": "email", "value": EMAIL}, "parent": None,
+        }  # fmt: skip
+
+    note = record("order_note", "1/2", {"customer_note": False, "author": "system"})
+    order = record(
+        "order", "1",
+        {"customer_note": "Bij de buren", "meta_data": [{"key": "is_vat_exempt", "value": "no"}]},
+    )  # fmt: skip
+    with app.test_request_context():
+        html = "".join(HtmlRecords(_document([note, order])).section("orders"))
+    first, second = html.split("</table>")[:2]
+    assert '<th scope="row">Aan u gestuurd</th><td>nee</td>' in first
+    assert "<td>Het systeem van de webwinkel</td>" in first
+    assert '<th scope="row">Opmerking van u</th><td>Bij de buren</td>' in second
+    assert "<td>Vrijgesteld van btw: Nee</td>" in second
