@@ -15,8 +15,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from babel.numbers import format_decimal
 from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..policy import Category
@@ -374,6 +376,25 @@ VALUE_LABELS: dict[str, dict[str, Any]] = {
         "Simplerinvoicing": _l("E-invoice (Peppol)"),
     },
     "content_type": {"text/html": _l("Formatted text (HTML)"), "text/plain": _l("Plain text")},
+    # how a WooCommerce order was placed
+    "created_via": {
+        "checkout": _l("At the web shop's checkout"),
+        "store-api": _l("At the web shop's checkout"),
+        "admin": _l("By our staff"),
+        "rest-api": _l("By another of our systems"),
+    },
+    "role": {
+        "customer": _l("Customer"),
+        "subscriber": _l("Subscriber"),
+        "Customer": _l("Customer"),
+    },
+    # WooCommerce's own payment methods (a payment plugin's are read by :func:`value_label`)
+    "payment_method": {
+        "bacs": _l("Bank transfer"),
+        "cheque": _l("Cheque"),
+        "cod": _l("Cash on delivery"),
+        "paypal": "PayPal",
+    },
     # a WooCommerce order note written by the shop itself, not by a member of staff
     "author": {"system": _l("The shop's system")},
     # the values of WooCommerce's meta data (:data:`PAIR_FIELDS`)
@@ -391,11 +412,45 @@ def speaks_codes(record: Mapping[str, Any]) -> bool:
     return record.get("system") not in FIRM_CHOSEN_SYSTEMS
 
 
+#: Fields that hold a language code (``nl``, ``nl_NL``, ``en-GB``): shown as the language's
+#: name in the visitor's language.
+LANGUAGE_FIELDS = frozenset({"locale", "language"})
+
+#: The payment methods of Mollie's WooCommerce plugin (``mollie_wc_gateway_ideal``): the
+#: method's name (:data:`VALUE_LABELS` ``method``), "via Mollie".
+_MOLLIE_GATEWAY = "mollie_wc_gateway_"
+
+#: Every field :func:`value_label` may put in words.
+CODED_FIELDS = frozenset(VALUE_LABELS) | LANGUAGE_FIELDS
+
+
 def value_label(field: str | None, value: str) -> str | None:
     """The words for a system's code ``value`` in ``field`` (``late`` in ``state``:
-    "Overdue"), or None for any other value."""
+    "Overdue"; ``nl_NL`` in ``locale``: "Nederlands (Nederland)"), or None for any other
+    value."""
     found = VALUE_LABELS.get(field or "", {}).get(value)
-    return str(found) if found is not None else None
+    if found is not None:
+        return str(found)
+    if field in LANGUAGE_FIELDS:
+        return _language(value, str(get_locale() or "nl"))
+    if field == "payment_method" and value.startswith(_MOLLIE_GATEWAY):
+        method = VALUE_LABELS["method"].get(value.removeprefix(_MOLLIE_GATEWAY))
+        if method is not None:
+            return _("%(method)s via Mollie", method=method)
+    return None
+
+
+@lru_cache(maxsize=256)
+def _language(code: str, locale: str) -> str | None:
+    """The name of language ``code`` in ``locale``, or None if it is no language code."""
+    if not 2 <= len(code) <= 16:
+        return None
+    try:
+        language = Locale.parse(code.replace("-", "_"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+    name = language.get_display_name(locale)
+    return name[:1].upper() + name[1:] if name else None
 
 
 #: Fields that, in this order, best name a record in its one-line summary.

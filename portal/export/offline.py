@@ -21,9 +21,9 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from ..customer.texts import (
+    CODED_FIELDS,
     FIRM_CHOSEN_SYSTEMS,
     MONEY,
-    VALUE_LABELS,
     field_label,
     format_day,
     pairs,
@@ -121,7 +121,7 @@ def display(
 #: The codes of a record whose fields the firm named: none.
 _NO_CODES: frozenset[str] = frozenset()
 #: Fields whose text is shown in words in a built-in connector's record: codes and amounts.
-_IN_WORDS = frozenset(VALUE_LABELS) | {name for name in MONEY if isinstance(name, str)}
+_IN_WORDS = CODED_FIELDS | {name for name in MONEY if isinstance(name, str)}
 
 #: The characters :func:`markupsafe.escape` replaces: text without them is its own escaped form
 #: (and has no tag for :func:`~portal.gathering.presentation.plain_text` to remove).

@@ -622,6 +622,38 @@ def test_an_order_s_extra_data_and_its_notes_read_as_they_mean(sanne: FlaskClien
     assert "<dt>Payment number at Mollie</dt>" in english and "<dt>Sent to you</dt>" in english
 
 
+def test_codes_of_how_an_order_was_placed_and_paid_and_languages_read_in_words(
+    app: Flask, sanne: FlaskClient
+) -> None:
+    orders = _page(sanne, "/mijn-gegevens/orders")
+    assert (
+        '<dt>Aangemaakt via</dt>\n  <dd><span class="text">Bij het afrekenen in de webwinkel'
+        in (orders)
+    )
+    assert ">checkout<" not in orders
+    payment = _page(sanne, "/mijn-gegevens/payment")
+    assert ">iDEAL via Mollie<" in payment and "mollie_wc_gateway" not in payment
+    assert ">Bankoverschrijving<" in payment and ">bacs<" not in payment
+    account = _page(sanne, "/mijn-gegevens/customer_account")
+    assert ">Nederlands (Nederland)<" in account or ">Nederlands<" in account
+    assert ">nl_NL<" not in account and ">nl<" not in account
+
+    from flask_babel import force_locale
+
+    from portal.customer.texts import value_label
+
+    with app.test_request_context(), force_locale("en"):
+        assert value_label("locale", "nl_NL") == "Dutch (Netherlands)"
+        assert value_label("language", "en-GB") == "English (United Kingdom)"
+        assert value_label("locale", "not a language") is None
+        assert value_label("payment_method", "bacs") == "Bank transfer"
+        assert value_label("payment_method", "mollie_wc_gateway_creditcard") == (
+            "Credit card via Mollie"
+        )
+        assert value_label("payment_method", "mollie_wc_gateway_unknown") is None
+        assert value_label("created_via", "admin") == "By our staff"
+
+
 def test_pairs_of_names_and_values_keep_every_value(app: Flask) -> None:
     from flask_babel import force_locale
 
