@@ -375,7 +375,7 @@ def start_session(customer: Customer, method: str) -> str:
     """
     settings = _settings()
     end_current_session("replaced")
-    session.clear()
+    clear_cookie_session()
     now = utcnow()
     token = secrets.token_urlsafe(32)
     row = CustomerSession(
@@ -400,6 +400,20 @@ def start_session(customer: Customer, method: str) -> str:
         subject_type="customer", subject_id=customer.id, details={"method": method},
     )  # fmt: skip
     return token
+
+
+def clear_cookie_session() -> None:
+    """Drop all this browser's cookie session holds, except a staff member's back-office
+    session: signing in or out as a customer in the same browser leaves that as it is. It is
+    only a token that the staff side checks server-side on every request (and ends itself), so
+    keeping it lets nothing set before a customer's sign-in survive into the customer's
+    session."""
+    from ..staff.auth import SESSION_KEY as STAFF_SESSION_KEY
+
+    staff = session.get(STAFF_SESSION_KEY)
+    session.clear()
+    if staff is not None:
+        session[STAFF_SESSION_KEY] = staff
 
 
 def load_session(token: str) -> tuple[Customer | None, str | None]:

@@ -282,7 +282,7 @@ def logout() -> Response:
     """Sign out: the server-side session ends, so the old cookie no longer works anywhere."""
     if ConfirmForm().validate_on_submit():
         services.end_current_session("logout")
-        session.clear()
+        services.clear_cookie_session()
         db.session.commit()
         flash(_("You are signed out."), "success")
     return redirect(url_for("public.home"), code=303)

@@ -115,3 +115,37 @@ def test_customer_and_staff_sessions_are_separate(app: Flask, officer: Staff) ->
     b.post("/beheer/uitloggen", page="/beheer/")
     assert b.get("/beheer/").status_code == 303
     assert b.get("/account").status_code == 200
+
+
+def test_a_customer_sign_in_and_out_in_the_same_browser_leaves_the_back_office_open(
+    app: Flask, officer: Staff
+) -> None:
+    """Signing in as a customer drops everything else the cookie held (fixation), except a
+    staff session: that is only a token the back office checks on every request."""
+    from flask import session
+
+    from portal.auth import services
+
+    b = Browser(app)
+    b.sign_in(officer)
+    with b.client.session_transaction() as stored:
+        before = dict(stored)
+    with app.test_request_context():
+        session.update(before)
+        session["planted"] = "by someone else"
+        services.sign_in_with_verified_email("klant@example.nl", "test")
+        db.session.commit()
+        data = dict(session)
+    assert "planted" not in data
+    with b.client.session_transaction() as stored:
+        stored.clear()
+        stored.update(data)
+    assert b.get("/account").status_code == 200
+    assert b.get("/beheer/").status_code == 200
+    # Signing out as the customer leaves the back office open, and ends the customer session.
+    b.post("/uitloggen", page="/account")
+    assert b.get("/account").status_code in (302, 303)
+    assert b.get("/beheer/").status_code == 200
+    # Signing out of the back office then ends that too.
+    b.post("/beheer/uitloggen", page="/beheer/")
+    assert b.get("/beheer/").status_code == 303
