@@ -490,6 +490,10 @@ def field_label(
     return str(label) if label is not None else name.replace("_", " ")
 
 
+#: How Freshdesk names the fields a firm adds to its tickets and contacts (``cf_ordernummer``).
+_CUSTOM_PREFIX = "cf_"
+
+
 def part_labels(field: str | None, names: Iterable[str], locale: str) -> dict[str, str]:
     """The labels of the names inside a nested value of ``field`` (a dict's keys), in words:
     for that field where a name means something else there (:data:`PART_LABELS`). Two names
@@ -497,6 +501,8 @@ def part_labels(field: str | None, names: Iterable[str], locale: str) -> dict[st
     labels = {}
     for name in names:
         part = PART_LABELS.get((field, name)) if field else None
+        if part is None and field == "custom_fields" and name.startswith(_CUSTOM_PREFIX):
+            part = _pair_label(name.removeprefix(_CUSTOM_PREFIX))  # the firm's own field
         labels[name] = str(part) if part is not None else field_label(None, name, locale)
     seen = Counter(labels.values())
     if len(seen) < len(labels):

@@ -680,6 +680,9 @@ def test_pairs_of_names_and_values_keep_every_value(app: Flask) -> None:
         assert display_value(meta[:1], "custom_fields") == [
             {"Naam": "_marketing_opt_in", "Waarde": "yes"}
         ]
+        # the fields a firm added in Freshdesk, named as the firm named them
+        assert display_value({"cf_order_nummer": None}, "custom_fields") == {"Order nummer": None}
+        assert display({"cf_ordernummer": "2110"}, "custom_fields") == "Ordernummer: 2110"
         # a firm's own file is never read as a system's pairs
         assert display_value(meta[:1], "meta_data", codes=False) == [
             {"Naam": "_marketing_opt_in", "Waarde": "yes"}
