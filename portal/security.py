@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, g
+from flask import Flask, Response, g, request
 
 #: No inline script or style, nothing from another host, no framing.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -38,12 +38,16 @@ HEADERS = {
 def _set_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    # Anything shown to a signed-in person may hold personal data: no browser or proxy keeps
-    # it. (Flask-Login keeps the user it loaded for this request on g.)
-    # A view may mark a response that holds nothing personal as public (the JSON Schema).
+    # No browser or proxy keeps a page that may hold personal data: anything shown to a
+    # signed-in person, and every page but the public ones (the sign-in code page names the
+    # address the code went to). Static files may be kept, and so may a response a view marks
+    # public because it holds nothing personal (the JSON Schema). (Flask-Login keeps the user
+    # it loaded for this request on g.)
     user = g.get("_login_user")
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
     public = "public" in response.headers.get("Cache-Control", "")
-    if user is not None and getattr(user, "is_authenticated", False) and not public:
+    open_page = request.endpoint == "static" or (request.blueprint == "public" and not signed_in)
+    if not public and not open_page:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     return response

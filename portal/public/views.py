@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
+from ..auth.targets import is_local_path
 from ..i18n import LANGUAGE_COOKIE, LOCALES
 from ..policy import current_policy
 
@@ -28,12 +27,7 @@ def privacy() -> str:
 
 def _safe_next(target: str | None) -> str:
     """Only a local path is followed back, never another host (open-redirect guard)."""
-    if not target:
-        return url_for("public.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("public.home")
-    return target
+    return target if is_local_path(target) else url_for("public.home")
 
 
 @bp.get("/taal/<lang>")

@@ -475,6 +475,14 @@ def test_pages_for_a_signed_in_customer_are_never_cached(
     client: FlaskClient, forms: Any, mailbox: Any
 ) -> None:
     assert "no-store" not in client.get("/privacy").headers.get("Cache-Control", "")
+    with client.get("/static/portal.css") as static:
+        assert "no-store" not in static.headers.get("Cache-Control", "")
+    # before signing in: the page for the code names the address it went to
+    forms.post(client, "/inloggen", email=EMAIL)
+    code_page = client.get("/inloggen/code")
+    assert EMAIL in code_page.get_data(as_text=True)
+    assert code_page.headers["Cache-Control"] == "no-store"
+    assert client.get("/inloggen").headers["Cache-Control"] == "no-store"
     sign_in(client, forms, mailbox)
     for path in ("/account", "/privacy", "/"):
         response = client.get(path)

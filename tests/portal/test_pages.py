@@ -53,7 +53,10 @@ def test_language_switch_works_without_javascript_and_is_remembered(client: Flas
 
 
 def test_language_switch_never_redirects_to_another_host(client: FlaskClient) -> None:
-    for target in ("//evil.example/x", "https://evil.example/", "javascript:alert(1)"):
+    for target in (
+        "//evil.example/x", "https://evil.example/", "javascript:alert(1)", "/\\evil.example/",
+        "/\t/evil.example/",
+    ):  # fmt: skip
         response = client.get("/taal/en", query_string={"next": target})
         assert response.headers["Location"] == "/"
 
