@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import phonenumbers
+from email_validator import EmailNotValidError, validate_email
 
 #: Region used to read phone numbers written without a country code.
 DEFAULT_REGION = "NL"
@@ -45,12 +46,43 @@ class InvalidIdentifier(ValueError):
 def normalize_email(value: str) -> str:
     """Return ``value`` trimmed and lower-cased.
 
+    A character that only lower-cases to a plain ASCII letter (the Kelvin sign ``K`` to ``k``)
+    is kept as it is, so ``\u212aim@x`` never equals ``kim@x``.
+
     :raises InvalidIdentifier: if it is not shaped like ``local@domain``.
     """
-    email = value.strip().lower()
+    email = _lower(value.strip())
     local, sep, domain = email.partition("@")
     if not sep or not local or not domain or "@" in domain or any(c.isspace() for c in email):
         raise InvalidIdentifier("not an e-mail address")
+    return email
+
+
+def _lower(text: str) -> str:
+    """``text`` lower-cased, except a character that lower-cases to plain ASCII only."""
+    if text.isascii():
+        return text.lower()
+    return "".join(c if not c.isascii() and c.lower().isascii() else c.lower() for c in text)
+
+
+def normalize_mailbox(value: str) -> str:
+    """Return ``value`` as :func:`normalize_email` does, if it is one mailbox that mail can
+    be sent to: a single ``local@domain`` (email-validator's syntax check), with no name,
+    comment, quotes, list of addresses or encoded word. For an address a customer is to prove
+    they control: the code must go to that mailbox and no other.
+
+    :raises InvalidIdentifier: if it is anything else.
+    """
+    email = normalize_email(value)
+    if "=?" in email:
+        raise InvalidIdentifier("not a single mailbox")
+    try:
+        valid = validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        raise InvalidIdentifier("not a single mailbox") from None
+    if _lower(valid.local_part) != email.rpartition("@")[0]:
+        # written with look-alike or decomposed characters (NFC makes the Kelvin sign a K)
+        raise InvalidIdentifier("not a single mailbox")
     return email
 
 

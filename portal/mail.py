@@ -21,6 +21,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from datetime import timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import SMTP as SMTP_POLICY
@@ -65,7 +66,9 @@ def render_message(to: str, template: str, locale: str, context: dict[str, Any])
     message = EmailMessage()
     message["Subject"] = subject.strip()
     message["From"] = str(settings.mail_from)
-    message["To"] = to
+    # One mailbox and nothing else: a list of addresses, a name or an encoded word would
+    # make the header send the mail (a sign-in code) to more than the address meant.
+    message["To"] = Address(addr_spec=to)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=str(settings.mail_from).rpartition("@")[2])
     message["Auto-Submitted"] = "auto-generated"

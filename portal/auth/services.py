@@ -35,7 +35,7 @@ from connectors.identity import (
     Identity,
     InvalidIdentifier,
     normalize,
-    normalize_email,
+    normalize_mailbox,
 )
 
 from .. import crypto
@@ -202,9 +202,9 @@ def _issue(
 def request_login_code(email: str, locale: str) -> IssuedChallenge:
     """Start a sign-in for ``email``: the same work whether or not anyone knows the address.
 
-    :raises InvalidIdentifier: if ``email`` is not shaped like an address.
+    :raises InvalidIdentifier: if ``email`` is not one mailbox (:func:`normalize_mailbox`).
     """
-    return _issue("login", normalize_email(email), locale, "auth/email/login_code", "auth.link")
+    return _issue("login", normalize_mailbox(email), locale, "auth/email/login_code", "auth.link")
 
 
 def resend_login_code(challenge_id: int, nonce: str, locale: str) -> IssuedChallenge:
@@ -346,9 +346,9 @@ def sign_in_with_verified_email(email: str, method: str) -> Customer:
 
     :param email: the address (normalised here: trimmed and lower-cased).
     :param method: how it was proved: ``email_code``, ``email_link``, ``oidc``, ...
-    :raises InvalidIdentifier: if ``email`` is not shaped like an address.
+    :raises InvalidIdentifier: if ``email`` is not one mailbox (:func:`normalize_mailbox`).
     """
-    value = normalize_email(email)
+    value = normalize_mailbox(email)
     ident = _find_verified(IdentifierKind.EMAIL.value, value)
     if ident is None:
         customer = Customer()
@@ -575,10 +575,10 @@ def request_email_verification(
 ) -> tuple[CustomerIdentifier, IssuedChallenge]:
     """Add another address as pending and send a code to it. Flushes.
 
-    :raises InvalidIdentifier: if it is not shaped like an address.
+    :raises InvalidIdentifier: if it is not one mailbox (:func:`normalize_mailbox`).
     :raises IdentifierTaken: if this customer already has it verified.
     """
-    value = normalize_email(email)
+    value = normalize_mailbox(email)
     kind = IdentifierKind.EMAIL.value
     ident = _existing(customer, kind, value) or _new_identifier(customer, kind, value)
     if ident.is_verified:

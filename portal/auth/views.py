@@ -72,7 +72,7 @@ def _address_key() -> str:
             typed = request.form.get("value")
     if typed is not None:
         try:
-            return "addr:" + services.email_hash(services.normalize_email(typed))
+            return "addr:" + services.email_hash(services.normalize_mailbox(typed))
         except InvalidIdentifier:
             return "addr:invalid"
     key = VERIFY_ATTEMPT if request.endpoint == "auth.verify_email" else LOGIN_ATTEMPT

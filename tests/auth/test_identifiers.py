@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from connectors.identity import IdentifierKind
 from portal.auth import services
 from portal.extensions import db
-from portal.models import Customer, CustomerIdentifier
+from portal.models import Customer, CustomerIdentifier, OutboxMessage
 
 EMAIL = "sanne.devries@example.nl"
 
@@ -59,6 +60,34 @@ def test_another_address_counts_after_its_code(
     code = mailbox.code_in(message)
     assert forms.post(signed_in, "/account/adres-bevestigen", code=code).status_code == 303
     assert _identity(app).values(IdentifierKind.EMAIL) == sorted([EMAIL, "sanne@werk.example.nl"])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "=?utf-8?q?mallory=40evil.example?=,sanne.devries@example.nl",
+        "a,sanne.devries@example.nl",
+        "mallory@evil.example, sanne.devries@example.nl",
+    ],
+)
+def test_an_address_that_names_more_than_one_mailbox_is_refused(
+    app: Flask, signed_in: FlaskClient, forms: Any, mailbox: Any, value: str
+) -> None:
+    """A code must go to the one mailbox being added: a list or an encoded word in the "To"
+    header would also send it to a mailbox of the attacker's choosing."""
+    outbox = sa.select(sa.func.count()).select_from(OutboxMessage)
+    with app.app_context():
+        queued = db.session.scalar(outbox)
+    response = forms.post(signed_in, "/account/toevoegen", kind="email", value=value)
+    assert response.status_code == 400
+    assert 'href="#value"' in response.get_data(as_text=True)
+    with app.app_context():
+        emails = db.session.scalars(
+            select(CustomerIdentifier).where(CustomerIdentifier.kind == "email")
+        ).all()
+        assert len(emails) == 1  # only the address signed in with
+        assert db.session.scalar(outbox) == queued  # no code sent anywhere
+    assert all("evil" not in str(m["To"]) for m in mailbox.messages)
 
 
 def test_phone_number_with_proof_stays_pending_for_staff(

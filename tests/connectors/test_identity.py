@@ -11,6 +11,7 @@ from connectors.identity import (
     InvalidIdentifier,
     normalize_customer_number,
     normalize_email,
+    normalize_mailbox,
     normalize_phone,
     try_normalize,
 )
@@ -35,6 +36,49 @@ def test_invalid_email_is_refused_without_echoing_it(raw: str) -> None:
     with pytest.raises(InvalidIdentifier) as info:
         normalize_email(raw)
     assert raw.strip() == "" or raw not in str(info.value)
+
+
+def test_a_look_alike_that_lower_cases_to_ascii_stays_itself() -> None:
+    """The Kelvin sign lower-cases to "k": a vendor's "\u212aim@x" is not kim@x."""
+    assert normalize_email("\u212aim@Example.NL") == "\u212aim@example.nl"
+    assert normalize_email("\u212aim@example.nl") != normalize_email("kim@example.nl")
+    assert normalize_email("ÖZIL@Example.de") == "özil@example.de"  # other letters as before
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (" Sanne.DeVries@Example.NL ", "sanne.devries@example.nl"),
+        ("sanne.devries+shop@example.nl", "sanne.devries+shop@example.nl"),
+        ("jörg@bücher.de", "jörg@bücher.de"),
+        ("sanne@xn--bcher-kva.de", "sanne@xn--bcher-kva.de"),
+    ],
+)
+def test_a_mailbox_is_one_address(raw: str, expected: str) -> None:
+    assert normalize_mailbox(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # lists and encoded words that a mail header would read as several recipients
+        "=?utf-8?q?mallory=40evil.example?=,sanne.devries@example.nl",
+        "=?utf-8?q?mallory=40evil.example?=@example.nl",
+        "a,b@example.nl",
+        "a;b@example.nl",
+        "x(comment)y@example.nl",
+        '"quoted"@example.nl',
+        "Sanne <sanne@example.nl>",
+        "sanne@[127.0.0.1]",
+        "sanne@localhost",
+        "\u212aim@example.nl",  # the Kelvin sign
+        "jo\u0308rg@example.nl",  # a decomposed letter
+        "a@b@example.nl",
+    ],
+)
+def test_anything_but_one_mailbox_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidIdentifier):
+        normalize_mailbox(raw)
 
 
 @pytest.mark.parametrize(

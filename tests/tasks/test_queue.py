@@ -374,3 +374,20 @@ def test_periodic_tasks_are_registered_with_their_schedules(queue_mode: str) -> 
     reminders = runs("remind_deadlines")
     assert [t.hour for t in reminders] == list(range(7, 17))  # hourly from 07:00 UTC ...
     assert {t.minute for t in reminders} == {0}  # ... on the hour; one mail a day at most
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "=?utf-8?q?mallory=40evil.example?=,sanne.devries@example.nl",
+        "mallory@evil.example, sanne.devries@example.nl",
+        "Mallory <mallory@evil.example>",
+    ],
+)
+def test_a_message_goes_to_one_mailbox_or_is_not_made(app: Flask, to: str) -> None:
+    """Whatever passed the checks before it, the "To" header never names a second mailbox."""
+    with pytest.raises(ValueError, match="addr_spec"):
+        _queue_login_mail(app, to, enqueue=False)
+    assert _outbox(app) == []
+    _queue_login_mail(app, "sanne.devries@example.nl", enqueue=False)
+    assert len(_outbox(app)) == 1
