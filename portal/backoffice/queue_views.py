@@ -343,7 +343,12 @@ def _render(
         "backoffice/request.html",
         req=found,
         details=details,
-        rows=describe(found.kind, found.scope, details, policy, locale) if details else [],
+        # a withdrawal of consent holds only its purposes, in the scope
+        rows=(
+            describe(found.kind, found.scope, details, policy, locale)
+            if details or found.scope.get("purposes")
+            else []
+        ),
         requester=dsr.requester_of(found),
         identifiers=queue.identifiers_of(customer) if customer is not None else [],
         customer=customer,

@@ -348,6 +348,17 @@ def test_the_request_page_shows_the_request_and_audits_every_view_of_data(
     assert b.page(f"{QUEUE}/AVG-ZZZZZZZZ", status=404)
 
 
+def test_staff_see_which_consent_is_withdrawn(app: Flask, officer: Staff) -> None:
+    """A withdrawal holds only its purposes (in the scope), no other details."""
+    sanne = customer(app)
+    reference = submit(
+        app, sanne, RequestKind.WITHDRAW_CONSENT, details={}, scope={"purposes": ["newsletter"]}
+    )
+    page = text(desk(app, officer).page(f"{QUEUE}/{reference}"))
+    assert "Nieuwsbrief" in page
+    assert "Niets te tonen" not in page
+
+
 # --- steps ----------------------------------------------------------------------------------
 
 
