@@ -37,6 +37,7 @@ from ..settings import firm_zone
 from ..staff.decorators import current_staff, officer_required
 from ..staff.forms import ConfirmForm
 from .blueprint import bp
+from .queue_views import EVENT_NAMES
 
 __all__ = ["bp"]
 
@@ -95,6 +96,25 @@ ACTION_NAMES = {
     "audit.purged": _l("Old audit entries deleted (retention)"),
     "audit.verified": _l("Audit log verified"),
     "audit.exported": _l("Audit log exported"),
+    "audit.anchored": _l("Audit log anchor sent"),
+    "audit.sealed": _l("Audit entries sealed"),
+    "action.skipped": _l("Change at a source not needed"),
+    "action.cancelled": _l("Change at a source cancelled: the request ended first"),
+    "action.unconfirmed": _l("Change at a source not confirmed by reading it again"),
+    "request.viewed": _l("Request opened"),
+    "request.data_viewed": _l("Customer's data viewed"),
+    "request.assignee": _l("Request assigned"),
+    "request.linked": _l("Request linked to a customer"),
+    "request.close_override": _l("Request closed with changes still open (officer)"),
+    "staff.created": _l("Staff member added"),
+    "staff.disabled": _l("Staff member disabled"),
+    "staff.enabled": _l("Staff member enabled again"),
+    "staff.unlocked": _l("Staff account unlocked"),
+    "staff.password_changed": _l("Staff member changed their password"),
+    "staff.password_reset": _l("Staff member given a new one-time password"),
+    "staff.second_factor_reset": _l("Staff member's authenticator app reset"),
+    "staff.passkey_added": _l("Passkey added"),
+    "staff.passkey_removed": _l("Passkey removed"),
 }
 ACTOR_TYPES = {
     "staff": _l("Staff member"),
@@ -104,8 +124,11 @@ ACTOR_TYPES = {
 
 
 def action_name(action: str) -> str:
-    """Plain words for an action, else the action itself."""
+    """Plain words for an action (a request's step as its history names it), else the
+    action itself."""
     name = ACTION_NAMES.get(action)
+    if name is None and action.startswith("request."):
+        name = EVENT_NAMES.get(action.removeprefix("request."))
     return str(name) if name is not None else action
 
 

@@ -350,3 +350,38 @@ def test_customers_anonymous_and_password_only_are_sent_away(
             sa.select(AuditEvent.action).where(AuditEvent.action.like("audit.%"))
         ).all()
         assert done == []
+
+
+def test_every_action_the_portal_writes_has_plain_words(app: Flask) -> None:
+    """Each audit action written with a fixed name, each request step (``request.<step>``)
+    and each outcome of a change at a source is named in words in the log."""
+    import ast
+    from pathlib import Path
+
+    from portal.backoffice.audit_views import ACTION_NAMES, action_name
+    from portal.models import ActionStatus
+
+    root = Path(__file__).resolve().parents[2] / "portal"
+    written: set[str] = set()
+    steps: set[str] = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            first = node.args[0]
+            if name in {"audit", "record", "_record_change"} and isinstance(first, ast.Constant):
+                if isinstance(first.value, str) and "." in first.value:
+                    written.add(first.value)
+            if name in {"change", "_internal_event", "_add_event"} and len(node.args) > 1:
+                second = node.args[1]
+                if isinstance(second, ast.Constant) and isinstance(second.value, str):
+                    steps.add(second.value)
+    assert len(written) > 30 and len(steps) > 5  # the scan found the calls
+    written |= {f"request.{step}" for step in steps}
+    written |= {f"action.{status.value}" for status in ActionStatus if status.value != "pending"}
+    written -= {"action.running"}  # never audited: a claim, not an outcome
+    with app.test_request_context():
+        unnamed = sorted(a for a in written if action_name(a) == a)
+    assert unnamed == [], unnamed
+    assert "staff.created" in written and "staff.created" in ACTION_NAMES
