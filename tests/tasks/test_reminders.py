@@ -93,7 +93,9 @@ def test_the_privacy_contact_gets_the_requests_near_or_past_their_deadline(
     assert text.index(refs["overdue"]) < text.index(refs["due"])  # earliest deadline first
     assert refs["not_due"] not in text and refs["closed"] not in text
     assert "Autoriteit Persoonsgegevens" in text  # a deadline has passed
+    assert re.search(r": http://\S+/beheer/verzoeken\r?\n", text)
     html = mailbox.html_of(message)
+    assert re.search(r'<a href="http://[^"]+/beheer/verzoeken">', html)
     assert refs["overdue"] in html and refs["due"] in html and refs["not_due"] not in html
     # Nothing about the customer: not who wrote, nor what they asked.
     for personal in ("Sanne", "Vries", "Dorpsstraat", "Utrecht", "Welke gegevens"):
