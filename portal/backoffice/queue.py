@@ -595,7 +595,8 @@ def closing_message(request: DataRequest, message: str | None) -> str | None:
                 names_of = {
                     "category": category.name.get(request.locale) if category else group.category,
                     "source": source.get(request.locale) if source else group.source,
-                    "ground": ground.get(request.locale) if ground else "-",
+                    # the policy's words may end a sentence; the line ends it once
+                    "ground": ground.get(request.locale).rstrip().rstrip(".") if ground else "-",
                 }
                 if group.until is not None:
                     line = _(

@@ -636,6 +636,7 @@ def test_an_erasure_end_to_end(app: Flask, officer: Staff, mailbox: Mailbox) -> 
     until = max(a.keep_until for a in invoices if a.keep_until)
     assert until.strftime("%d-%m-%Y") in body
     assert "Facturen" in body or "facturen" in body
+    assert "Grond: " in body and ".." not in body  # the policy's ground ends a sentence too
     with app.app_context():
         assert db.session.get(Customer, sanne) is None
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerIdentifier)) == 0
