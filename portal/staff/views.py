@@ -380,7 +380,11 @@ def logout() -> Response:
 @bp.get("/")
 @staff_required
 def dashboard() -> str:
-    """Open requests by status (the request queue itself comes later)."""
+    """Open requests by status, with what needs attention first: overdue, due soon, waiting
+    for the customer, not assigned, and assigned to this staff member (each a link into the
+    queue)."""
+    from ..backoffice import queue
+
     rows = db.session.execute(
         select(DataRequest.status, func.count())
         .where(DataRequest.status.in_([s.value for s in STATUS_NAMES]))
@@ -388,10 +392,18 @@ def dashboard() -> str:
     ).all()
     found = {status: count for status, count in rows}
     counts = [(name, found.get(status.value, 0)) for status, name in STATUS_NAMES.items()]
+    mine = db.session.scalar(
+        select(func.count())
+        .select_from(DataRequest)
+        .where(DataRequest.status.in_(queue.OPEN_STATUSES), DataRequest.assignee_id == g.staff.id)
+    )
     return render_template(
         "staff/dashboard.html",
         counts=counts,
         total=sum(count for _name, count in counts),
+        attention=queue.counts(),
+        mine=int(mine or 0),
+        due_soon_days=queue.DUE_SOON_DAYS,
         recovery_left=auth.recovery_codes_left(g.staff),
     )
 

@@ -254,6 +254,22 @@ def test_the_queue_is_sorted_by_deadline_with_counts_and_highlights(
     assert [r for r, _ in ROW_RE.findall(b.page(QUEUE + "?status=done"))] == [done]
 
 
+def test_the_dashboard_shows_what_needs_attention_and_leads_to_the_queue(
+    app: Flask, officer: Staff
+) -> None:
+    sanne = customer(app)
+    today = firm_today()
+    submit(app, sanne, received_on=today - timedelta(days=45))  # overdue
+    submit(app, sanne, received_on=today - timedelta(days=27), assignee_id=officer.id)
+    submit(app, sanne)
+    html = desk(app, officer).page("/beheer/")
+    assert re.search(r'<dd id="dash-overdue"><strong>1</strong></dd>', html)
+    assert '<dd id="dash-due-soon">1</dd>' in html
+    assert re.search(r'<dd id="dash-mine"><a href="/beheer/verzoeken\?assignee=me">1<', html)
+    assert 'href="/beheer/verzoeken?assignee=nobody">2<' in html
+    assert "komt hier later" not in html  # no promise of a queue that exists
+
+
 def test_the_queue_filters_by_kind_status_and_assignee(
     app: Flask, officer: Staff, agent: Staff
 ) -> None:
