@@ -166,11 +166,19 @@ def _code_account_limit() -> str:
     return _settings().code_rate_per_address
 
 
+def _refused(response: Response) -> bool:
+    """Whether a sign-in step was refused (a wrong password or code, a form error: 4xx). Only
+    these count towards the limits: a colleague who signs in several times a day, or an office
+    behind one address, is never blocked by attempts that worked."""
+    return response.status_code >= 400
+
+
 def _limited(ip_limit: Any, account_limit: Any, scope: str) -> Any:
-    ip = limiter.shared_limit(ip_limit, scope=f"{scope}-ip", methods=["POST"])
+    ip = limiter.shared_limit(ip_limit, scope=f"{scope}-ip", methods=["POST"], deduct_when=_refused)
     account = limiter.shared_limit(
-        account_limit, scope=f"{scope}-account", key_func=_account_key, methods=["POST"]
-    )
+        account_limit, scope=f"{scope}-account", key_func=_account_key, methods=["POST"],
+        deduct_when=_refused,
+    )  # fmt: skip
 
     def decorate(view: Any) -> Any:
         return ip(account(view))

@@ -108,3 +108,16 @@ class TestRateLimits:
         assert b.password(officer).status_code == 303
         statuses = [b.post("/beheer/tweestaps", code="000000").status_code for _ in range(4)]
         assert statuses == [400, 400, 400, 429]
+
+    def test_sign_ins_that_work_do_not_count_towards_the_limits(
+        self, app: Flask, officer: Staff
+    ) -> None:
+        """A colleague who signs in several times, or an office behind one address, is not
+        blocked by attempts that worked: only refused ones count."""
+        for _ in range(5):  # over both limits (3 per address, 4 per IP), all of them right
+            b = Browser(app, "10.5.0.1")
+            assert b.password(officer).status_code == 303
+        statuses = [Browser(app, "10.5.0.1").password(officer, "wrong").status_code
+                    for _ in range(3)]  # fmt: skip
+        assert statuses == [400, 400, 400]
+        assert Browser(app, "10.5.0.1").password(officer).status_code == 429  # now it counts
