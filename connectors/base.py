@@ -466,6 +466,10 @@ class BaseConnector(ABC):
     correctable: ClassVar[Mapping[str, Mapping[str, CorrectableField]]] = MappingProxyType({})
     #: record type -> what :meth:`erase` does; record types not listed: ``"none"``.
     erasure: ClassVar[Mapping[str, ErasureAction]] = MappingProxyType({})
+    #: Record types the vendor deletes with their parent record (a helpdesk ticket's
+    #: messages go when the ticket is deleted): an erasure that deletes the parent needs no
+    #: step of their own.
+    erased_with_parent: ClassVar[frozenset[str]] = frozenset()
     #: record type -> its place in the vendor UI (``Customers``), for :meth:`describe_target`.
     record_places: ClassVar[Mapping[str, str]] = MappingProxyType({})
     #: ``record_type.field`` -> UI label of fields that are not correctable (read-only ones).

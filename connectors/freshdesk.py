@@ -106,8 +106,9 @@ class FreshdeskConnector(BaseConnector):
     correctable = CORRECTABLE
     erasure = ERASURE
     record_places = MappingProxyType(
-        {"contact": "Contacts", "ticket": "Tickets", "conversation": "Tickets"}
+        {"contact": "Contacts", "ticket": "Tickets", "conversation": "Ticket conversations"}
     )
+    erased_with_parent = frozenset({"conversation"})
     field_places = MappingProxyType(
         {"contact.other_emails": "Other emails", "ticket.description_text": "Description"}
     )

@@ -118,7 +118,11 @@ class ZammadConnector(BaseConnector):
     capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
     correctable = CORRECTABLE
     erasure = ERASURE
-    record_places = MappingProxyType({"user": "Users", "ticket": "Tickets", "article": "Tickets"})
+    erased_with_parent = frozenset({"article"})
+    # An article is found under its ticket in the UI; its own id is not the ticket's number.
+    record_places = MappingProxyType(
+        {"user": "Users", "ticket": "Tickets", "article": "Ticket articles"}
+    )
     field_places = MappingProxyType(
         {"user.note": "Note", "ticket.title": "Title", "article.body": "Article text"}
     )

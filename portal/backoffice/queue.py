@@ -525,10 +525,15 @@ def carry_out_erasure(
     by_ref = {_ref(r): r for r in snapshot.records}
     records.sort(key=lambda r: -_depth(r, by_ref))  # stable: children before their parents
     to_run: list[int] = []
-    kept = 0
-    for record in records:
-        decision = erasure.decide(policy, record, today, action_of, categories or None)
+    kept = with_parent = 0
+    decided = erasure.decide_all(
+        policy, records, today, action_of, erasure.connector_with_parent(policy)
+    )
+    for record, decision in decided:
         source, record_type, record_id = _ref(record)
+        if decision.action == "with_parent":
+            with_parent += 1  # goes with its parent's deletion: no step of its own
+            continue
         if decision.action == "keep":
             actions.add_kept(
                 request, source, record_type, record_id,
@@ -545,7 +550,8 @@ def carry_out_erasure(
     audit(
         "request.erasure_started", actor_type="staff", actor_id=staff_id,
         subject_type="request", subject_id=request.id,
-        details={"snapshot": snapshot.id, "actions": to_run, "kept": kept},
+        details={"snapshot": snapshot.id, "actions": to_run, "kept": kept,
+                 "with_parent": with_parent},
     )  # fmt: skip
     db.session.flush()
     return to_run

@@ -36,6 +36,9 @@ from ..policy.schema import Category, LegalBasis, Policy, Text
 Action = Literal["delete", "anonymise", "none"]
 #: (source key, record type) -> what the source's connector does to such a record.
 ActionOf = Callable[[str, str], Action]
+#: (source key, record type) -> whether the source erases such a record with its parent (a
+#: helpdesk ticket's messages go when the ticket is deleted).
+WithParent = Callable[[str, str], bool]
 
 ACTIONS: tuple[Action, ...] = ("delete", "anonymise", "none")
 
@@ -48,7 +51,9 @@ _STATUTORY = re.compile(r"\b(art(ikel|icle)?\.?\s*\d|wettelijk|statutory)", re.I
 class Decision:
     """What happens to one record."""
 
-    action: Literal["keep", "delete", "anonymise", "none"]
+    #: ``with_parent``: deleted at its source with its parent record, which this erasure
+    #: deletes (nothing to do for the record itself).
+    action: Literal["keep", "delete", "anonymise", "none", "with_parent"]
     #: The category that keeps it, the date it is kept until and the ground (when kept).
     category: str | None = None
     until: date | None = None
@@ -179,6 +184,42 @@ def decide(
     return Decision(action if action in ACTIONS else "none")
 
 
+def _never(source: str, record_type: str) -> bool:
+    return False
+
+
+def _ref(record: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (str(record.get("source")), str(record.get("record_type")), str(record.get("record_id")))
+
+
+def decide_all(
+    policy: Policy,
+    records: Iterable[Mapping[str, Any]],
+    today: date,
+    action_of: ActionOf,
+    with_parent: WithParent = _never,
+) -> list[tuple[Mapping[str, Any], Decision]]:
+    """:func:`decide` for each of ``records``; a record its source cannot erase on its own
+    (``none``) but erases with its parent is ``with_parent`` when its parent is among
+    ``records`` and is deleted: a ticket's messages need no step of their own, by hand or
+    otherwise, when the ticket goes."""
+    decided = [(record, decide(policy, record, today, action_of)) for record in records]
+    by_ref = {_ref(record): decision for record, decision in decided}
+    result = []
+    for record, decision in decided:
+        parent = record.get("parent")
+        if decision.action == "none" and isinstance(parent, Mapping):
+            parent_decision = by_ref.get(_ref(parent))
+            if (
+                parent_decision is not None
+                and parent_decision.action == "delete"
+                and with_parent(str(record["source"]), str(record["record_type"]))
+            ):
+                decision = Decision("with_parent")
+        result.append((record, decision))
+    return result
+
+
 def _counts_from_a_date(category: Category) -> bool:
     """Whether the category's retention runs for a period from a date in the record."""
     retention = category.retention
@@ -203,6 +244,7 @@ def preview(
     sources: Sequence[str] = (),
     categories: Sequence[str] = (),
     outcomes: Iterable[tuple[str, str]] = (),
+    with_parent: WithParent = _never,
 ) -> Preview:
     """What erasing the records in scope would do, per source (in the policy's order).
 
@@ -213,12 +255,13 @@ def preview(
     names = {s.key: s.name for s in policy.sources}
     order = {s.key: i for i, s in enumerate(policy.sources)}
     per_source: dict[str, SourcePreview] = {}
-    for record in records:
-        if not in_scope(record, sources, categories):
-            continue
+    chosen = [record for record in records if in_scope(record, sources, categories)]
+    for record, decision in decide_all(policy, chosen, today, action_of, with_parent):
         key = str(record["source"])
         source = per_source.setdefault(key, SourcePreview(key, names.get(key)))
-        decision = decide(policy, record, today, action_of, categories or None)
+        if decision.action == "with_parent":
+            source.counts["delete"] += 1  # deleted, with its parent
+            continue
         if decision.action != "keep":
             source.counts[decision.action] += 1
             continue
@@ -241,6 +284,24 @@ def preview(
         key=lambda item: order.get(item[0], len(order)),
     )  # fmt: skip
     return Preview(today, ordered, unchecked)
+
+
+def connector_with_parent(policy: Policy) -> WithParent:
+    """Whether each source's connector erases a record type with its parent record
+    (``erased_with_parent``), from the connector registry; an unknown connector does not."""
+    from connectors import registry
+    from connectors.errors import NotConfigured
+
+    slugs = {s.key: s.connector for s in policy.sources}
+
+    def with_parent(source: str, record_type: str) -> bool:
+        try:
+            cls = registry.get(slugs.get(source, source))
+        except NotConfigured:
+            return False
+        return record_type in getattr(cls, "erased_with_parent", frozenset())
+
+    return with_parent
 
 
 def connector_actions(policy: Policy) -> ActionOf:

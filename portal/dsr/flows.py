@@ -279,6 +279,7 @@ class ErasureFlow(Flow):
             sources=sources,
             categories=categories,
             outcomes=[(o.key, o.status) for o in ctx.snapshot.sources],
+            with_parent=erasure.connector_with_parent(ctx.policy),
         )
         details = {
             "scope": form.scope.data,

@@ -633,6 +633,13 @@ def test_an_erasure_end_to_end(app: Flask, officer: Staff, mailbox: Mailbox) -> 
     assert {a.source for a in deleted} >= {"webshop", "payments", "helpdesk"}
     manual = [a for a in rows if a.status == ActionStatus.MANUAL.value]
     assert any(a.source == "workshop" for a in manual) and all(a.instructions for a in manual)
+    # A deleted ticket's messages go with it: no step by hand for each message.
+    assert {a.record_type for a in rows if a.source in {"helpdesk", "customer-service"}} >= {
+        "ticket"
+    }
+    assert not [a for a in manual if a.record_type in {"article", "conversation"}]
+    started = [d for a, d in audit_actions(app) if a == "request.erasure_started"]
+    assert started[-1]["with_parent"] > 0
     page = text(b.page(f"{QUEUE}/{reference}"))
     assert "Met de hand doen" in page or "To do by hand" in page
     # Closing is not possible while changes are open.

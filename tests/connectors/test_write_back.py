@@ -232,6 +232,18 @@ def test_describe_target_names_the_place_not_the_value(woo: Sim) -> None:
     assert "Customer IP" in woo.connector.describe_target(order, "customer_ip_address")
 
 
+def test_a_ticket_message_is_not_described_as_the_ticket_of_its_own_id(
+    zammad: Sim, freshdesk: Sim
+) -> None:
+    """A message's id is not a ticket number: "Tickets › #518" would send staff to someone
+    else's ticket."""
+    article = zammad.connector.describe_target(zammad.ref("article", "518"))
+    assert article.startswith("Zammad › Ticket articles › #518")
+    assert "Tickets › #518" not in article
+    reply = freshdesk.connector.describe_target(freshdesk.ref("conversation", "80044400169"))
+    assert reply.startswith("Freshdesk › Ticket conversations › #80044400169")
+
+
 def test_describe_target_of_every_correctable_field_holds_no_personal_data(sim: Sim) -> None:
     record = sim.find(*MAIN[sim.vendor])
     assert record is not None

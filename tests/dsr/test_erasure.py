@@ -136,6 +136,42 @@ def test_connector_actions_come_from_the_registry(policy: Policy) -> None:
     assert action_of("nowhere", "thing") == "none"  # no such connector: staff do it
 
 
+def test_messages_go_with_their_ticket_when_the_ticket_is_deleted(policy: Policy) -> None:
+    """A helpdesk cannot delete a ticket's messages on their own, but deleting the ticket
+    deletes them: no step by hand for each message. Only then: a message whose ticket is
+    kept, or not in the erasure, stays a step for staff."""
+
+    def helpdesk(record_type: str, record_id: str, parent: str | None) -> dict[str, object]:
+        record = _record("helpdesk", record_type, {"title": "support"}, {})
+        record["record_id"] = record_id
+        record["parent"] = (
+            {"source": "helpdesk", "record_type": "ticket", "record_id": parent} if parent else None
+        )
+        return record
+
+    def actions(source: str, record_type: str) -> erasure.Action:
+        return "none" if record_type == "article" else "delete"
+
+    def with_parent(source: str, record_type: str) -> bool:
+        return record_type == "article"
+
+    ticket, message = helpdesk("ticket", "172", None), helpdesk("article", "518", "172")
+    stray = helpdesk("article", "519", "999")  # its ticket is not in the erasure
+    decided = erasure.decide_all(policy, [message, ticket, stray], TODAY, actions, with_parent)
+    assert [(r["record_id"], d.action) for r, d in decided] == [
+        ("518", "with_parent"), ("172", "delete"), ("519", "none")
+    ]  # fmt: skip
+    # without the connector saying so, a message stays a step of its own
+    assert erasure.decide_all(policy, [message, ticket], TODAY, actions)[0][1].action == "none"
+    preview = erasure.preview(
+        policy, [message, ticket, stray], TODAY, actions, with_parent=with_parent
+    )
+    assert preview.sources[0].counts == {"delete": 2, "anonymise": 0, "none": 1}
+    registry = erasure.connector_with_parent(policy)
+    assert registry("helpdesk", "article") and registry("customer-service", "conversation")
+    assert not registry("helpdesk", "ticket") and not registry("nowhere", "article")
+
+
 def test_the_preview_of_the_demo_data(app: Flask, simulated_connectors: object) -> None:
     from portal.auth.services import sign_in_with_verified_email
     from portal.policy import current_policy
