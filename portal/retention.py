@@ -15,6 +15,10 @@ finished requests             anonymised ``finished_requests`` after closing: wh
                               who wrote, the messages and the link to the customer go; kind,
                               dates and outcome stay as proof the request was handled; the
                               anonymised row is deleted after ``audit_log``
+kept records                  a record an erasure had to keep (by law, until a date) becomes
+                              a step for staff when that date has passed: delete it at its
+                              source, as the customer was told; its reference is kept (even in
+                              an anonymised request) until that step is confirmed
 erased customers              forgotten once their erasure of everything is done and nothing
                               else of theirs is open (the back office does it at closing)
 inactive customers            forgotten after ``inactive_customers`` without a sign-in, unless
@@ -28,6 +32,7 @@ audit entries                 deleted after ``audit_log``; a ``audit.purged`` en
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +42,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 from .audit import record as audit
 from .extensions import db
 from .models import (
+    ActionKind,
     ActionStatus,
     AuditEvent,
     Customer,
@@ -56,6 +62,8 @@ from .models import (
 from .policy import current_policy
 from .policy.schema import PortalRetention
 
+log = logging.getLogger(__name__)
+
 FINAL_STATUSES = [status.value for status in RequestStatus if status.final]
 
 
@@ -64,6 +72,8 @@ class PurgeReport:
     """How many rows each step removed or anonymised (no personal data)."""
 
     counts: dict[str, int] = field(default_factory=dict)
+    #: Messages queued to the privacy contact: the caller hands them to the queue after commit.
+    outbox: list[int] = field(default_factory=list)
 
     def add(self, what: str, count: int) -> None:
         if count:
@@ -88,6 +98,7 @@ def purge(now: datetime | None = None, rules: PortalRetention | None = None) -> 
     report.add("sessions", _purge_sessions(rules.sessions.before(now)))
     report.add("sent_mail", _purge_sent_mail(rules.sent_mail.before(now)))
     report.add("exports", _purge_exports(rules.exports.before(now)))
+    report.add("kept_records_due", due_kept(now, outbox=report.outbox))
     report.add("customers_erased", _forget_erased())
     report.add("customers_forgotten", _forget_inactive(rules.inactive_customers.before(now)))
     report.add(
@@ -229,8 +240,27 @@ def forget_customer(customer_id: int, *, reason: str) -> None:
 ANONYMISED_RECORD = "-"
 
 
+def _owed() -> Any:
+    """A record kept by law that must still be deleted when its date comes (or whose date
+    staff must still check), or such a deletion not confirmed yet: its reference stays."""
+    return or_(
+        and_(
+            RequestAction.action == ActionKind.KEEP.value,
+            RequestAction.status == ActionStatus.SKIPPED.value,
+        ),
+        and_(
+            RequestAction.keep_until.is_not(None),
+            RequestAction.status.not_in(_settled_actions()),
+        ),
+    )
+
+
 def anonymise_request(request: DataRequest, now: datetime | None = None) -> None:
-    """Remove the personal data of one request; keep kind, dates, status and its history steps."""
+    """Remove the personal data of one request; keep kind, dates, status and its history steps.
+
+    A record kept by law keeps its reference (where, which record) until it is deleted when
+    its retention ends (:func:`due_kept`): without it, nobody could delete it then.
+    """
     request.details_encrypted = None
     request.requester_encrypted = None
     request.idempotency_key = None
@@ -245,8 +275,13 @@ def anonymise_request(request: DataRequest, now: datetime | None = None) -> None
     # so can the instructions that name it: what stays is where and what was done, and when.
     db.session.execute(
         update(RequestAction)
-        .where(RequestAction.request_id == request.id)
+        .where(RequestAction.request_id == request.id, ~_owed())
         .values(value_encrypted=None, record_id=ANONYMISED_RECORD, instructions=None)
+    )
+    db.session.execute(
+        update(RequestAction)
+        .where(RequestAction.request_id == request.id, _owed())
+        .values(value_encrypted=None)
     )
 
 
@@ -267,10 +302,11 @@ def anonymise_finished(cutoff: datetime, now: datetime | None = None) -> int:
 
 
 def _delete_old_requests(cutoff: datetime) -> int:
+    owed = exists().where(RequestAction.request_id == DataRequest.id, _owed())
     ids = list(
         db.session.scalars(
             select(DataRequest.id).where(
-                DataRequest.anonymised_at.is_not(None), DataRequest.closed_at <= cutoff
+                DataRequest.anonymised_at.is_not(None), DataRequest.closed_at <= cutoff, ~owed
             )
         )
     )
@@ -280,6 +316,59 @@ def _delete_old_requests(cutoff: datetime) -> int:
     db.session.execute(delete(RequestAction).where(RequestAction.request_id.in_(ids)))
     db.session.execute(delete(DataRequest).where(DataRequest.id.in_(ids)))
     return len(ids)
+
+
+def due_kept(now: datetime | None = None, *, outbox: list[int] | None = None) -> int:
+    """Turn every kept record whose retention has ended (``keep_until`` before the firm's
+    today) into a step for staff: delete (or anonymise, as its source does) the record at its
+    source, named exactly, as the customer was told. The privacy contact is told by e-mail.
+    Returns how many became due; the mail's outbox id is added to ``outbox``. Flushes; the
+    caller commits, then hands the mail to the queue."""
+    from .backoffice.actions import ActionKind, describe_follow_up
+    from .dsr.erasure import connector_actions
+    from .reminders import mail_privacy_contact
+    from .settings import firm_zone
+
+    today = (now or utcnow()).astimezone(firm_zone()).date()
+    due = db.session.scalars(
+        select(RequestAction)
+        .where(
+            RequestAction.action == ActionKind.KEEP.value,
+            RequestAction.status == ActionStatus.SKIPPED.value,
+            RequestAction.keep_until.is_not(None),
+            RequestAction.keep_until < today,
+            RequestAction.record_id != ANONYMISED_RECORD,
+        )
+        .order_by(RequestAction.request_id, RequestAction.id)
+    ).all()
+    if not due:
+        return 0
+    action_of = connector_actions(current_policy())
+    references: dict[str, int] = {}
+    for action in due:
+        kind = action_of(action.source, action.record_type)
+        action.action = (
+            ActionKind.ANONYMISE.value if kind == "anonymise" else ActionKind.DELETE.value
+        )
+        action.status = ActionStatus.MANUAL.value
+        action.next_attempt_at = None
+        action.updated_at = now or utcnow()
+        action.instructions = describe_follow_up(action)
+        reference = action.request.reference
+        references[reference] = references.get(reference, 0) + 1
+    audit(
+        "retention.kept_due", actor_type="system",
+        details={"actions": [a.id for a in due], "requests": sorted(references)},
+    )  # fmt: skip
+    row = mail_privacy_contact(
+        "backoffice/email/kept_due", {"requests": sorted(references.items()), "count": len(due)}
+    )
+    if row is None:
+        log.warning("kept records are due for deletion, but the policy names nobody to tell")
+    elif outbox is not None:
+        outbox.append(row.id)
+    db.session.flush()
+    return len(due)
 
 
 def _purge_source_log(cutoff: datetime) -> int:

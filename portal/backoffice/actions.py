@@ -296,7 +296,12 @@ def _cancel(action: RequestAction, request_status: str) -> bool:
     reason = f"request_{request_status}"
     cancelled = db.session.execute(
         RequestAction.__table__.update()
-        .where(RequestAction.id == action.id, RequestAction.status.in_(CANCELLABLE))
+        .where(
+            RequestAction.id == action.id,
+            RequestAction.status.in_(CANCELLABLE),
+            # a kept record due for deletion is owed whatever became of its request
+            RequestAction.keep_until.is_(None),
+        )
         .values(
             status=ActionStatus.CANCELLED.value, last_error=reason, next_attempt_at=None,
             value_encrypted=None, updated_at=utcnow(),
@@ -457,6 +462,21 @@ def _internal_error(action_id: int, exc: Exception) -> str:
     )  # fmt: skip
     db.session.commit()
     return action.status
+
+
+def describe_follow_up(action: RequestAction) -> str:
+    """Where staff find a kept record that is now due for deletion (for the step by hand):
+    its source's own words for the place, else the source, kind and id."""
+    connector, _unavailable, built = _connector(action.source)
+    try:
+        if connector is not None:
+            return connector.describe_target(_ref(action))
+    except Exception:  # noqa: BLE001 - the plain reference below is enough to act on
+        log.warning("no description of a kept record at %s", action.source)
+    finally:
+        if built is not None:
+            built.close()
+    return f"{action.source} › {action.record_type} #{action.record_id}"
 
 
 def _manual(action: RequestAction, connector: BaseConnector) -> None:
@@ -656,6 +676,12 @@ def _settle(action: RequestAction, *, staff_id: int | None) -> None:
     action.confirmed_by = staff_id
     action.next_attempt_at = None
     _drop_written_values(action)
+    if action.follow_up and action.request.anonymised_at is not None:
+        # the request was anonymised while this was owed: now nothing is left to find
+        from ..retention import ANONYMISED_RECORD
+
+        action.record_id = ANONYMISED_RECORD
+        action.instructions = None
     audit(
         "action.confirmed", actor_type="staff" if staff_id else "system", actor_id=staff_id,
         subject_type="request", subject_id=action.request_id,

@@ -93,6 +93,7 @@ ACTION_NAMES = {
     "staff.recovery_codes_generated": _l("New recovery codes made"),
     "staff.totp_enrolled": _l("Authenticator app set up"),
     "retention.purged": _l("Old data deleted (retention)"),
+    "retention.kept_due": _l("Kept records due for deletion: steps for staff made"),
     "audit.purged": _l("Old audit entries deleted (retention)"),
     "audit.verified": _l("Audit log verified"),
     "audit.exported": _l("Audit log exported"),

@@ -20,6 +20,7 @@ PURGE_STEPS = (
     "sessions",
     "sent_mail",
     "exports",
+    "kept_records_due",
     "customers_forgotten",
     "requests_anonymised",
     "requests_deleted",
@@ -91,7 +92,11 @@ def retention_purge(dry_run: bool) -> None:
         db.session.rollback()
         click.echo(f"dry run: {report.total} rows would be removed or anonymised; nothing changed")
     else:
+        from ..tasks import enqueue_mail
+
         db.session.commit()
+        for outbox_id in report.outbox:
+            enqueue_mail(outbox_id)
         click.echo(f"{report.total} rows removed or anonymised")
 
 

@@ -51,7 +51,10 @@ def purge_portal_data() -> dict[str, int]:
     """Apply the policy's ``[portal_retention]`` periods (:func:`portal.retention.purge`)."""
     from ..extensions import db
     from ..retention import purge
+    from ..tasks import enqueue_mail
 
     report = purge()
     db.session.commit()
+    for outbox_id in report.outbox:
+        enqueue_mail(outbox_id)
     return dict(report.counts)

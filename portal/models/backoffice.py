@@ -109,6 +109,12 @@ class RequestAction(Base):
     request: Mapped[DataRequest] = relationship()
 
     @property
+    def follow_up(self) -> bool:
+        """A kept record whose retention has ended: to delete now, whatever the state of the
+        request it was kept for (:func:`portal.retention.due_kept`)."""
+        return self.keep_until is not None and self.action != ActionKind.KEEP.value
+
+    @property
     def status_enum(self) -> ActionStatus:
         return ActionStatus(self.status)
 

@@ -37,7 +37,16 @@ from werkzeug.wrappers import Response
 
 from .. import crypto
 from ..extensions import db, limiter
-from ..models import DataRequest, RequestStatus, StaffMember, StaffRole, StaffSession
+from ..models import (
+    ActionKind,
+    ActionStatus,
+    DataRequest,
+    RequestAction,
+    RequestStatus,
+    StaffMember,
+    StaffRole,
+    StaffSession,
+)
 from ..settings import Settings
 from . import auth, passkeys
 from .decorators import (
@@ -405,8 +414,21 @@ def dashboard() -> str:
         .select_from(DataRequest)
         .where(DataRequest.status.in_(queue.OPEN_STATUSES), DataRequest.assignee_id == g.staff.id)
     )
+    # kept records whose retention ended: steps by hand, on requests that may be closed
+    follow_ups = db.session.execute(
+        select(DataRequest.reference, func.count())
+        .join(RequestAction, RequestAction.request_id == DataRequest.id)
+        .where(
+            RequestAction.keep_until.is_not(None),
+            RequestAction.action != ActionKind.KEEP.value,
+            RequestAction.status.in_([ActionStatus.MANUAL.value, ActionStatus.FAILED.value]),
+        )
+        .group_by(DataRequest.reference)
+        .order_by(DataRequest.reference)
+    ).all()
     return render_template(
         "staff/dashboard.html",
+        follow_ups=[(reference, int(count)) for reference, count in follow_ups],
         counts=counts,
         total=sum(count for _name, count in counts),
         attention=queue.counts(),

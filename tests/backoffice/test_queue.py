@@ -28,6 +28,7 @@ from portal.models import (
     Customer,
     CustomerIdentifier,
     DataRequest,
+    OutboxMessage,
     RequestAction,
     RequestEvent,
     RequestKind,
@@ -720,3 +721,84 @@ def test_every_route_needs_staff_with_both_factors(app: Flask, officer: Staff) -
         assert response.headers["Location"].endswith("/beheer/tweestaps"), path
     # Nothing changed.
     assert get_request(app, reference).status == "received"
+
+
+def test_kept_records_become_steps_to_delete_when_their_retention_ends(
+    app: Flask, officer: Staff
+) -> None:
+    """The customer was told: kept until a date, deleted after it. The portal keeps where
+    those records are, even once the person is forgotten, and on the day after that date
+    each becomes a step for staff; the privacy contact is told."""
+    from datetime import UTC, datetime
+
+    from portal import retention
+
+    sanne = customer(app)
+    reference = submit(app, sanne, RequestKind.ERASURE, details={"scope": "all"})
+    b = desk(app, officer)
+    assert b.step(reference, "wissen").status_code == 303
+    for a in actions_of(app, reference):
+        if not ActionStatus(a.status).settled:
+            b.step(reference, f"acties/{a.id}/bevestigen")
+    assert b.step(reference, "afsluiten").status_code == 303
+    found = get_request(app, reference)
+    assert found.anonymised_at is not None  # the person is forgotten...
+    kept = [a for a in actions_of(app, reference) if a.action == "keep"]
+    assert kept and all(a.record_id != retention.ANONYMISED_RECORD for a in kept)  # ...not where
+    others = [a for a in actions_of(app, reference) if a.action != "keep"]
+    assert all(a.record_id == retention.ANONYMISED_RECORD for a in others)
+    first = min(a.keep_until for a in kept if a.keep_until)
+
+    def purge_on(day: date) -> retention.PurgeReport:
+        with app.test_request_context():
+            report = retention.purge(now=datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
+            db.session.commit()
+            return report
+
+    assert purge_on(first).counts.get("kept_records_due", 0) == 0  # kept until that day
+    report = purge_on(first + timedelta(days=1))
+    due = [a for a in actions_of(app, reference) if a.follow_up]
+    assert report.counts["kept_records_due"] == len(due) > 0 and len(report.outbox) == 1
+    for a in due:
+        assert a.status == ActionStatus.MANUAL.value and a.action == "delete"
+        assert a.instructions and a.record_id in a.instructions  # where to delete it
+    with app.app_context():
+        mail = db.session.get(OutboxMessage, report.outbox[0])
+        assert mail is not None and mail.template == "backoffice.email.kept_due"
+    assert "retention.kept_due" in [name for name, _ in audit_actions(app)]
+    # a closed request: no retry, but staff confirm the deletion by hand
+    dashboard = b.page("/beheer/")
+    assert f'href="/beheer/verzoeken/{reference}#actions">{reference}</a>' in dashboard
+    page = b.page(f"{QUEUE}/{reference}")
+    assert "nu te verwijderen" in page
+    for a in due:
+        assert b.step(reference, f"acties/{a.id}/bevestigen").status_code == 303
+    done = [a for a in actions_of(app, reference) if a.follow_up]
+    assert all(a.status == ActionStatus.CONFIRMED.value for a in done)
+    assert all(a.record_id == retention.ANONYMISED_RECORD for a in done)  # nothing left to find
+    assert f"/beheer/verzoeken/{reference}#actions" not in b.page("/beheer/")
+    assert purge_on(first + timedelta(days=2)).counts.get("kept_records_due", 0) == 0
+
+
+def test_a_request_with_records_still_owed_is_not_deleted_with_old_requests(app: Flask) -> None:
+    from datetime import UTC, datetime
+
+    from portal import retention
+
+    sanne = customer(app)
+    reference = submit(app, sanne, RequestKind.ERASURE, details={"scope": "all"})
+    with app.test_request_context():
+        request = queue.find(reference)
+        assert request is not None
+        actions.add_kept(request, "invoicing", "invoice", "42", until=date(2033, 12, 31),
+                         category="invoices")  # fmt: skip
+        request.status = RequestStatus.DONE.value
+        request.closed_at = datetime(2026, 1, 1, tzinfo=UTC)
+        retention.anonymise_request(request)
+        db.session.commit()
+        report = retention.purge(now=datetime(2031, 1, 1, tzinfo=UTC))
+        db.session.commit()
+        assert report.counts.get("requests_deleted", 0) == 0
+        assert queue.find(reference) is not None
+        [kept] = actions.actions_of(queue.find(reference))  # type: ignore[arg-type]
+        assert kept.record_id == "42"
