@@ -13,6 +13,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, request
 from flask_babel import get_locale, refresh, to_user_timezone
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from .extensions import babel
 
@@ -61,6 +63,7 @@ def init_app(app: Flask, default_locale: str, timezone: str = "Europe/Amsterdam"
     # around several (tests, CLI); choose it afresh for every request.
     app.before_request(refresh)
     app.context_processor(_locale_context)
+    app.add_template_global(language_return_path, "language_return_path")
     # The day of a moment as the firm counts it (its time zone), not the UTC date: a request
     # sent at 00:30 in Amsterdam was received that day, not the day before.
     app.jinja_env.filters["local_day"] = lambda moment: to_user_timezone(moment).date()
@@ -73,3 +76,22 @@ def _locale_context() -> dict[str, object]:
         "other_locales": [code for code in LOCALES if code != locale],
         "language_names": {"nl": "Nederlands", "en": "English"},
     }
+
+
+def language_return_path() -> str:
+    """Where the language switch returns to: this page, or, for a page shown in answer to a
+    form (a POST, whose address may take no GET), the nearest page above it that a browser
+    can open (``/beheer/verzoeken/AVG-X/verlengen`` → ``/beheer/verzoeken/AVG-X``)."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    adapter = current_app.url_map.bind("")
+    path = request.path.rstrip("/")
+    while path:
+        try:
+            adapter.match(path, method="GET")
+            return path
+        except RequestRedirect as redirect:  # the same page with a trailing slash
+            return str(redirect.new_url).removeprefix("http://")
+        except HTTPException:
+            path = path.rpartition("/")[0]
+    return "/"

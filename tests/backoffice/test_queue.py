@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import sqlalchemy as sa
@@ -669,6 +670,26 @@ def test_an_erasure_end_to_end(app: Flask, officer: Staff, mailbox: Mailbox) -> 
     assert found.details_encrypted is None and found.status == "done"
     assert "customer.forgotten" in [a for a, _ in audit_actions(app)]
     assert SANNE not in b.page(f"{QUEUE}/{reference}")
+
+
+def test_the_language_switch_on_a_page_shown_after_a_form_leads_to_a_page_that_opens(
+    app: Flask, officer: Staff
+) -> None:
+    """A form with an error is shown at the form's address, which takes only POST: switching
+    the language there leads to the request's page, not to an error."""
+    reference = submit(app, customer(app))
+    b = desk(app, officer)
+    refused = b.step(reference, "verlengen")  # no reason, no months
+    assert refused.status_code == 400
+    links = re.findall(r'href="(/taal/en\?next=[^"]+)"', refused.get_data(as_text=True))
+    assert links == [f"/taal/en?next=/beheer/verzoeken/{reference}"]
+    switched = b.get(html_lib.unescape(links[0]))
+    assert switched.headers["Location"] == f"/beheer/verzoeken/{reference}"
+    assert b.get(switched.headers["Location"]).status_code == 200
+    # an ordinary page returns to itself, its query too
+    page = b.page(f"{QUEUE}?kind=question")  # in English now
+    [back] = re.findall(r'href="/taal/nl\?next=([^"]+)"', page)
+    assert unquote(html_lib.unescape(back)) == "/beheer/verzoeken?kind=question"
 
 
 # --- who may open it ------------------------------------------------------------------------
