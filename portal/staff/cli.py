@@ -16,7 +16,8 @@ from . import auth
 staff_cli = AppGroup("staff", help="Staff accounts of the back office (/beheer).")
 
 _PASSWORD_RULES = (
-    f"at least {auth.MIN_PASSWORD_LENGTH} characters, not containing the e-mail address"
+    f"at least {auth.MIN_PASSWORD_LENGTH} characters, not containing the part of the e-mail"
+    " address before the @"
 )
 
 

@@ -477,7 +477,11 @@ def account() -> Response | tuple[str, int]:
         new = form.new_password.data or ""
         if auth.password_problem(new, member.email) is not None:
             form.new_password.errors = [
-                _("Choose a password that does not contain your e-mail address.")
+                _(
+                    "Choose a password that does not contain the name in your e-mail address"
+                    " (%(name)s, the part before the @).",
+                    name=member.email.partition("@")[0],
+                )
             ]
         else:
             try:

@@ -69,6 +69,7 @@ def test_officer_adds_a_colleague_who_enrols_and_chooses_a_password(
         confirm_password="nina-is-great",
     )
     assert weak.status_code == 400
+    assert "het deel voor de @" in weak.get_data(as_text=True)  # says which rule, and why
     done = n.post(
         "/beheer/account",
         current_password=one_time,
