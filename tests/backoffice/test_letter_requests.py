@@ -85,6 +85,10 @@ def test_staff_are_told_to_answer_a_writer_without_email_by_post(
     b = desk(app, officer)
     page = b.post(NEW, **_form(received_on=firm_today().isoformat())).headers["Location"]
     reference = page.rsplit("/", 1)[1]
+    # the form to ask a question says so beforehand, not that the portal mails them
+    before = b.page(page)
+    assert "Vraag het per post of telefoon" in before
+    assert "krijgt dit per e-mail" not in before
 
     def flashed(step: str, **data: str) -> str:
         response = b.post(f"{page}/{step}", page=page, **data)
