@@ -13,7 +13,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
@@ -95,7 +105,9 @@ def _mine(reference: str) -> Any:
     """The signed-in customer's request, or 404 (also for another customer's)."""
     found = services.request_of(current_user, reference)
     if found is None:
-        abort(404)
+        # The same page whether the reference exists or not: it tells nobody anything. A
+        # customer who had all their data erased lands here from their last e-mails.
+        abort(make_response(render_template("dsr/request_not_found.html"), 404))
     return found
 
 

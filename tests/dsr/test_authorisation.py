@@ -63,6 +63,8 @@ def test_another_customers_request_is_not_found_like_an_unknown_one(
         as_text=True
     ).replace(UNKNOWN, UNKNOWN)
     assert "Geheim" not in theirs.get_data(as_text=True)
+    # the page says why a request may not show (after an erasure of everything), for both
+    assert "alle gegevens te verwijderen" in unknown.get_data(as_text=True)
     assert stored(app, sannes_request).status == "received"
     assert [e.action for e in stored(app, sannes_request).events] == ["received"]
 
