@@ -619,7 +619,34 @@ def closing_message(request: DataRequest, message: str | None) -> str | None:
                 lines.append("- " + line)
             lines.append(_("After that date we delete it. We use it only for this obligation."))
             parts.append("\n".join(lines))
+    if request.kind == RequestKind.CORRECTION.value:
+        corrected = _corrected_lines(request)
+        if corrected:
+            with force_locale(request.locale):
+                parts.append("\n".join([_("We corrected:"), *corrected]))
     return "\n\n".join(parts) or None
+
+
+def _corrected_lines(request: DataRequest) -> list[str]:
+    """A line per field a correction request changed at its source (confirmed): which field
+    of which record, where; never the values."""
+    from ..customer.texts import field_label, record_type_label
+
+    policy = current_policy()
+    names = {s.key: s.name for s in policy.sources}
+    lines = []
+    with force_locale(request.locale):
+        for action in actions.actions_of(request):
+            if action.action != ActionKind.CORRECT.value or action.field is None:
+                continue
+            if action.status != ActionStatus.CONFIRMED.value:
+                continue
+            source = names.get(action.source)
+            label = field_label(None, action.field, request.locale, action.record_type)
+            record = f"{record_type_label(action.record_type)} {action.record_id}"
+            where = source.get(request.locale) if source else action.source
+            lines.append(f"- {label} ({where}: {record})")
+    return lines
 
 
 def covers_everything(request: DataRequest) -> bool:

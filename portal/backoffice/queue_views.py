@@ -345,7 +345,14 @@ def _render(
         details=details,
         # a withdrawal of consent holds only its purposes, in the scope
         rows=(
-            describe(found.kind, found.scope, details, policy, locale)
+            describe(
+                found.kind,
+                found.scope,
+                details,
+                policy,
+                locale,
+                finished=found.status_enum.final,
+            )  # fmt: skip
             if details or found.scope.get("purposes")
             else []
         ),

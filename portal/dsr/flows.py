@@ -392,16 +392,22 @@ def describe(
     details: Mapping[str, Any],
     policy: Policy,
     locale: str,
+    *,
+    finished: bool = False,
 ) -> list[Row]:
-    """What was asked, as rows of a summary (labels in the current language)."""
+    """What was asked, as rows of a summary (labels in the current language). Once the request
+    is ``finished``, a correction's old value is what there was, not what there is now."""
     rows: list[Row] = []
     if kind == RequestKind.CORRECTION:
         for item in details.get("items", []):
+            old = item.get("current") or _("(empty)")
             rows.append(
                 Row(
                     f"{item.get('label')} ({item.get('record')})",
                     [
-                        _("Now: %(value)s", value=item.get("current") or _("(empty)")),
+                        _("Was: %(value)s", value=old)
+                        if finished
+                        else _("Now: %(value)s", value=old),
                         _("New: %(value)s", value=item.get("new")),
                     ],
                     f"items-{item.get('index', 0)}-new_value",

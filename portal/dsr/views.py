@@ -78,8 +78,9 @@ def _fromiso(value: str) -> date:
 
 def _rows(found: Any) -> list[Any]:
     return describe(
-        found.kind, found.scope, services.details_of(found), current_policy(), _locale()
-    )
+        found.kind, found.scope, services.details_of(found), current_policy(), _locale(),
+        finished=found.status_enum.final,
+    )  # fmt: skip
 
 
 def _context() -> Context:

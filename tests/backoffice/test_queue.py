@@ -552,8 +552,16 @@ def test_approving_a_correction_writes_it_back_and_confirms_it(
     assert get_request(app, reference).status == "in_progress"
     assert "Bevestigd" in text(b.page(f"{QUEUE}/{reference}"))
     assert b.step(reference, "goedkeuren").status_code == 409  # not twice
-    assert b.step(reference, "afsluiten", closing_message="Aangepast.").status_code == 303
+    assert b.step(reference, "afsluiten", closing_message="").status_code == 303
     assert get_request(app, reference).status == "done"
+    # without a message of staff's own, the e-mail still says what was corrected (not values)
+    body = Mailbox.text_of(mailbox.last())
+    assert "We hebben gecorrigeerd:" in body
+    assert f"- Achternaam (Webwinkel: Klantgegevens {record_id})" in body
+    assert "Bakker" not in body
+    # the finished request shows the old value as what was there, not what is there now
+    page = text(b.page(f"{QUEUE}/{reference}"))
+    assert "Was: " in page and "Nu: " not in page
 
 
 def test_a_correction_the_vendor_refuses_stays_failed_and_visible(
