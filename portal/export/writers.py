@@ -52,7 +52,14 @@ METADATA_NAME = "metadata.json"
 INDEX_NAME = "index.html"
 
 
-_FORMULA_STARTS = frozenset(FORMULA_STARTS)
+#: Characters a spreadsheet may skip before a formula (blanks and control characters) and
+#: the full-width forms of the formula characters, which some read as the plain ones (OWASP).
+_BLANKS = "".join(chr(c) for c in range(32)) + " \u00a0\u1680\u2000\u2001\u2002\u2003" + (
+    "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_FORMULAS = frozenset((*FORMULA_STARTS, "\uff1d", "\uff0b", "\uff0d", "\uff20"))
+#: A cell starting with one of these is looked at closer (:func:`neutralise`).
+_FORMULA_STARTS = _FORMULAS | frozenset(_BLANKS)
 #: Record shapes (field and date names) remembered in the first pass over the records.
 _SHAPES_REMEMBERED = 4096
 #: Records serialised, or CSV rows written, per batch.
@@ -63,8 +70,13 @@ _EMPTY = (b"",)
 
 
 def neutralise(text: str) -> str:
-    """Make a cell that a spreadsheet could run as a formula plain text (prefix ``'``)."""
-    if text[:1] in _FORMULA_STARTS:
+    """Make a cell that a spreadsheet could run as a formula plain text (prefix ``'``): one
+    that starts with ``= + - @``, a tab or a carriage return, also in their full-width forms
+    or after blanks and control characters (``" =1+1"``)."""
+    first = text[:1]
+    if first not in _FORMULA_STARTS:
+        return text
+    if first in _FORMULAS or text.lstrip(_BLANKS)[:1] in _FORMULAS:
         return "'" + text
     return text
 
@@ -72,7 +84,7 @@ def neutralise(text: str) -> str:
 def cell(value: Any) -> str:
     """A field value as CSV cell text: nested values as JSON, vendor text neutralised."""
     if value.__class__ is str:
-        return "'" + value if value[:1] in _FORMULA_STARTS else value
+        return neutralise(value) if value[:1] in _FORMULA_STARTS else value
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -27,7 +27,7 @@ from portal.export.document import ExportDocument, build_document
 from portal.export.offline import HtmlRecords
 from portal.export.prepare import Preparer, from_stored, prepare_records, stored
 from portal.export.schema import RECORD_KEYS, json_schema
-from portal.export.writers import csv_rows, json_chunks, record_types
+from portal.export.writers import cell, csv_rows, json_chunks, neutralise, record_types
 from portal.gathering import SourceOutcome
 from portal.gathering.presentation import OTHER, due_date
 from portal.policy import current_policy
@@ -469,3 +469,21 @@ def test_index_html_names_an_order_note_s_fields_as_they_mean_there(app: Flask) 
     assert "<td>Het systeem van de webwinkel</td>" in first
     assert '<th scope="row">Opmerking van u</th><td>Bij de buren</td>' in second
     assert "<td>Vrijgesteld van btw: Nee</td>" in second
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "=1+1", "+31 6", "-5", "@SUM(A1)", "\t=1", "\r=1",
+        " =1+1", "\u00a0=1+1", "\n=HYPERLINK(\"x\")", "\x00@x", "\u3000+1",
+        "\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20x",  # full-width forms
+    ],
+)  # fmt: skip
+def test_a_cell_that_could_become_a_formula_is_text(text: str) -> None:
+    assert neutralise(text) == "'" + text
+    assert cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["Sanne", " de Vries", "\u00a0Utrecht", "a=b", "06-1234"])
+def test_other_cells_are_left_as_they_are(text: str) -> None:
+    assert neutralise(text) == text and cell(text) == text
