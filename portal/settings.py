@@ -173,10 +173,11 @@ class Settings(BaseSettings):
                 raise ValueError("database_url: production runs on PostgreSQL")
             if self.task_queue == "immediate":
                 raise ValueError("task_queue: production needs a queue with a worker (redis)")
-            if self.task_queue == "auto" and not self.redis_url:
+            if not self.redis_url:
+                # the sign-in rate limits must count across every web worker, and the task
+                # queue must reach the workers
                 raise ValueError(
-                    "redis_url: required in production for the task queue"
-                    ' (or task_queue = "sqlite" on a single machine)'
+                    "redis_url: required in production (shared rate limits and the task queue)"
                 )
         if self.secret_key is not None:
             if len(self.secret_key.get_secret_value()) < MIN_SECRET_LENGTH:

@@ -85,7 +85,12 @@ def test_production_needs_a_real_task_queue(empty_instance: Path) -> None:
         load_settings(empty_instance, {**base, "task_queue": "immediate"})
     with_redis = load_settings(empty_instance, {**base, "redis_url": "redis://127.0.0.1:6379/0"})
     assert queue_mode(with_redis) == "redis"
-    one_machine = load_settings(empty_instance, {**base, "task_queue": "sqlite"})
+    # a queue file on one machine does not share the sign-in rate limits between web workers
+    with pytest.raises(SettingsError, match=r"redis_url \(PORTAL_REDIS_URL\): required"):
+        load_settings(empty_instance, {**base, "task_queue": "sqlite"})
+    one_machine = load_settings(
+        empty_instance, {**base, "task_queue": "sqlite", "redis_url": "redis://127.0.0.1:6379/0"}
+    )
     assert queue_mode(one_machine) == "sqlite"
 
 
