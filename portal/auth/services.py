@@ -152,22 +152,25 @@ def _issue(
     link_endpoint: str | None,
     customer: Customer | None = None,
     identifier: CustomerIdentifier | None = None,
+    replacing: tuple[int, str] | None = None,
 ) -> IssuedChallenge:
-    """Create a challenge for ``email``, revoke older ones, and queue the e-mail."""
+    """Create a challenge for ``email`` and queue the e-mail.
+
+    It replaces only this browser's earlier attempt (``replacing``: its id and nonce, from the
+    session), never another browser's: anyone may ask for a code for any address, and that
+    must not stop the code its owner is about to type from working. Each code works only in
+    the browser that asked anyway.
+    """
     settings = _settings()
     now = utcnow()
     address_hash = email_hash(email)
-    # A newer code replaces older ones for the same address and purpose.
-    db.session.execute(
-        update(LoginChallenge)
-        .where(
-            LoginChallenge.email_hash == address_hash,
-            LoginChallenge.purpose == purpose,
-            LoginChallenge.used_at.is_(None),
-            LoginChallenge.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
+    if replacing is not None:
+        try:
+            earlier = _challenge_for_browser(*replacing)
+        except ChallengeError:
+            earlier = None
+        if earlier is not None and earlier.used_at is None and earlier.revoked_at is None:
+            earlier.revoked_at = now
     nonce = secrets.token_urlsafe(32)
     browser_hash = crypto.keyed_hash(_HASH_BROWSER, nonce)
     code = _new_code()
@@ -199,12 +202,18 @@ def _issue(
     return IssuedChallenge(challenge.id, nonce, address_hash, outbox.id)
 
 
-def request_login_code(email: str, locale: str) -> IssuedChallenge:
+def request_login_code(
+    email: str, locale: str, replacing: tuple[int, str] | None = None
+) -> IssuedChallenge:
     """Start a sign-in for ``email``: the same work whether or not anyone knows the address.
+    ``replacing``: this browser's earlier attempt (id, nonce), whose code stops working.
 
     :raises InvalidIdentifier: if ``email`` is not one mailbox (:func:`normalize_mailbox`).
     """
-    return _issue("login", normalize_mailbox(email), locale, "auth/email/login_code", "auth.link")
+    return _issue(
+        "login", normalize_mailbox(email), locale, "auth/email/login_code", "auth.link",
+        replacing=replacing,
+    )  # fmt: skip
 
 
 def resend_login_code(challenge_id: int, nonce: str, locale: str) -> IssuedChallenge:
@@ -214,7 +223,7 @@ def resend_login_code(challenge_id: int, nonce: str, locale: str) -> IssuedChall
     """
     challenge = _challenge_for_browser(challenge_id, nonce)
     email = crypto.decrypt_text(challenge.email_encrypted)
-    return request_login_code(email, locale)
+    return request_login_code(email, locale, replacing=(challenge_id, nonce))
 
 
 def challenge_email(challenge_id: int, nonce: str) -> str:
@@ -571,7 +580,7 @@ def add_identifier(
 
 
 def request_email_verification(
-    customer: Customer, email: str, locale: str
+    customer: Customer, email: str, locale: str, replacing: tuple[int, str] | None = None
 ) -> tuple[CustomerIdentifier, IssuedChallenge]:
     """Add another address as pending and send a code to it. Flushes.
 
@@ -584,7 +593,10 @@ def request_email_verification(
     if ident.is_verified:
         raise IdentifierTaken()
     db.session.flush()
-    issued = _issue("verify_email", value, locale, "auth/email/verify_email", None, customer, ident)
+    issued = _issue(
+        "verify_email", value, locale, "auth/email/verify_email", None, customer, ident,
+        replacing=replacing,
+    )  # fmt: skip
     return ident, issued
 
 

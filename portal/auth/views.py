@@ -170,7 +170,11 @@ def login() -> Response | tuple[str, int]:
     form = EmailForm()
     if form.validate_on_submit():
         try:
-            issued = services.request_login_code(form.email.data or "", _locale())
+            earlier = session.get(LOGIN_ATTEMPT) or {}
+            issued = services.request_login_code(
+                form.email.data or "", _locale(),
+                replacing=(int(earlier.get("id", 0)), str(earlier.get("nonce", ""))),
+            )  # fmt: skip
         except InvalidIdentifier:
             form.email.errors = [_("Enter an e-mail address in the right format")]
         else:
@@ -313,7 +317,11 @@ def add_identifier() -> Response | tuple[str, int]:
         value = form.value.data or ""
         try:
             if kind == "email":
-                _ident, issued = services.request_email_verification(current_user, value, _locale())
+                earlier = session.get(VERIFY_ATTEMPT) or {}
+                _ident, issued = services.request_email_verification(
+                    current_user, value, _locale(),
+                    replacing=(int(earlier.get("id", 0)), str(earlier.get("nonce", ""))),
+                )  # fmt: skip
                 db.session.commit()
                 _remember_attempt(VERIFY_ATTEMPT, issued)
                 enqueue_mail(issued.outbox_id)

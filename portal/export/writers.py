@@ -54,8 +54,10 @@ INDEX_NAME = "index.html"
 
 #: Characters a spreadsheet may skip before a formula (blanks and control characters) and
 #: the full-width forms of the formula characters, which some read as the plain ones (OWASP).
-_BLANKS = "".join(chr(c) for c in range(32)) + " \u00a0\u1680\u2000\u2001\u2002\u2003" + (
-    "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_BLANKS = (
+    "".join(chr(c) for c in range(32))
+    + " \u00a0\u1680\u2000\u2001\u2002\u2003"
+    + ("\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff")
 )
 _FORMULAS = frozenset((*FORMULA_STARTS, "\uff1d", "\uff0b", "\uff0d", "\uff20"))
 #: A cell starting with one of these is looked at closer (:func:`neutralise`).
