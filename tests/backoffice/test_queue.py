@@ -700,6 +700,35 @@ def test_the_language_switch_on_a_page_shown_after_a_form_leads_to_a_page_that_o
     assert unquote(html_lib.unescape(back)) == "/beheer/verzoeken?kind=question"
 
 
+def test_the_request_page_names_each_change_s_buttons_and_repeats_no_id(
+    app: Flask, officer: Staff
+) -> None:
+    """A screen reader lists buttons on their own: "Try again" must say which record and
+    field, not an internal number; and an id is used once per page."""
+    sanne = customer(app)
+    details = correction_details(app, sanne, "webshop", "customer", "last_name", "Bakker")
+    reference = submit(app, sanne, RequestKind.CORRECTION, details=details)
+    b = desk(app, officer)
+    with app.app_context():
+        request = queue.find(reference)
+        assert request is not None
+        for record_id in ("101", "102"):
+            action = actions.add_erasure(request, "webshop", "customer", record_id, anonymise=False)
+            action.status = ActionStatus.MANUAL.value
+        db.session.commit()
+    html = b.page(f"{QUEUE}/{reference}")
+    names = re.findall(r'<span class="visually-hidden"> ([^<]+)</span></button>', html)
+    assert names.count("Webwinkel: Klantgegevens 101") == 2  # try again, done by hand
+    assert "Webwinkel: Klantgegevens 102" in names
+    assert not [n for n in names if re.fullmatch(r"wijziging \d+", n)]
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    staff_list = b.page("/beheer/medewerkers")
+    assert '<span class="tag">dat bent u</span>' in staff_list
+    ids = re.findall(r'\sid="([^"]+)"', staff_list)
+    assert len(ids) == len(set(ids))
+
+
 # --- who may open it ------------------------------------------------------------------------
 
 
