@@ -699,6 +699,56 @@ def staff_new() -> Response | tuple[str, int]:
     return render_template("staff/staff_new.html", form=form), 400 if form.errors else 200
 
 
+def _other_member(staff_id: int) -> StaffMember:
+    member = db.session.get(StaffMember, staff_id)
+    if member is None:
+        abort(404)
+    if member.id == g.staff.id:
+        abort(403)  # not on oneself: use the account page
+    return member
+
+
+#: What an officer confirms before a step that locks a colleague out or signs them out (the
+#: endpoint, then the question and what happens; the button says the step again).
+CONFIRMATIONS = {
+    "staff.staff_disable": (
+        _l("Disable %(name)s?"),
+        _l("%(name)s can no longer sign in, and is signed out everywhere at once."),
+        _l("Disable"),
+    ),
+    "staff.staff_reset_second_factor": (
+        _l("Reset the authenticator app of %(name)s?"),
+        _l(
+            "%(name)s is signed out everywhere and must set up an authenticator app again at the"
+            " next sign-in. Their recovery codes and passkeys stop working. Do this when their"
+            " phone is lost."
+        ),
+        _l("Reset authenticator app"),
+    ),
+    "staff.staff_new_password": (
+        _l("Give %(name)s a new one-time password?"),
+        _l(
+            "Their current password stops working and they are signed out everywhere. You see"
+            " the new one-time password once, on the next page."
+        ),
+        _l("New one-time password"),
+    ),
+}
+
+
+def _confirm_page(member: StaffMember) -> tuple[str, int]:
+    """The page that asks before a step on a colleague (GET of the step's own address)."""
+    question, effect, button = CONFIRMATIONS[str(request.endpoint)]
+    return render_template(
+        "staff/confirm.html",
+        member=member,
+        question=str(question) % {"name": member.display_name},
+        effect=str(effect) % {"name": member.display_name},
+        button=button,
+        form=ConfirmForm(),
+    ), 200
+
+
 def _target(staff_id: int) -> StaffMember:
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -710,10 +760,12 @@ def _target(staff_id: int) -> StaffMember:
     return member
 
 
-@bp.post("/medewerkers/<int:staff_id>/uitschakelen")
+@bp.route("/medewerkers/<int:staff_id>/uitschakelen", methods=["GET", "POST"])
 @officer_required
-def staff_disable(staff_id: int) -> Response:
+def staff_disable(staff_id: int) -> Response | tuple[str, int]:
     """Disable a staff member: they can no longer sign in, and are signed out everywhere."""
+    if request.method == "GET":
+        return _confirm_page(_other_member(staff_id))
     member = _target(staff_id)
     auth.set_active(member, False, actor_id=g.staff.id)
     db.session.commit()
@@ -732,11 +784,13 @@ def staff_enable(staff_id: int) -> Response:
     return redirect(url_for("staff.staff_list"), code=303)
 
 
-@bp.post("/medewerkers/<int:staff_id>/tweestaps-herstellen")
+@bp.route("/medewerkers/<int:staff_id>/tweestaps-herstellen", methods=["GET", "POST"])
 @officer_required
-def staff_reset_second_factor(staff_id: int) -> Response:
+def staff_reset_second_factor(staff_id: int) -> Response | tuple[str, int]:
     """Forget a staff member's authenticator app, recovery codes and passkeys (a lost phone):
     they set up the app again at their next sign-in."""
+    if request.method == "GET":
+        return _confirm_page(_other_member(staff_id))
     member = _target(staff_id)
     auth.reset_second_factor(member, actor_id=g.staff.id)
     db.session.commit()
@@ -762,10 +816,12 @@ def staff_unlock(staff_id: int) -> Response:
     return redirect(url_for("staff.staff_list"), code=303)
 
 
-@bp.post("/medewerkers/<int:staff_id>/wachtwoord")
+@bp.route("/medewerkers/<int:staff_id>/wachtwoord", methods=["GET", "POST"])
 @officer_required
 def staff_new_password(staff_id: int) -> Response | tuple[str, int]:
     """Give a staff member who forgot their password a new one-time password, shown once."""
+    if request.method == "GET":
+        return _confirm_page(_other_member(staff_id))
     member = _target(staff_id)
     password = auth.new_one_time_password()
     auth.set_one_time_password(member, password, actor_id=g.staff.id)

@@ -99,6 +99,35 @@ def test_disable_signs_out_everywhere_and_enable_lets_back_in(
     assert Browser(app, "10.7.1.3").password(agent).status_code == 303
 
 
+def test_steps_that_lock_a_colleague_out_ask_first(
+    app: Flask, officer: Staff, agent: Staff
+) -> None:
+    """Disabling, resetting the authenticator app and a new one-time password each sign the
+    colleague out everywhere: the list leads to a page that asks (no JavaScript needed), and
+    only its button does it."""
+    o = Browser(app)
+    o.sign_in(officer)
+    listing = o.get("/beheer/medewerkers").get_data(as_text=True)
+    for step, question in (
+        ("uitschakelen", "Arie Agent uitschakelen?"),
+        ("tweestaps-herstellen", "De authenticator-app van Arie Agent herstellen?"),
+        ("wachtwoord", "Arie Agent een nieuw eenmalig wachtwoord geven?"),
+    ):
+        path = f"/beheer/medewerkers/{agent.id}/{step}"
+        assert f'href="{path}"' in listing
+        asked = o.get(path)
+        assert asked.status_code == 200
+        page = asked.get_data(as_text=True)
+        assert f"<h1>{question}</h1>" in page, page
+        assert f'<form method="post" action="{path}"' in page
+        row = member(app, agent.id)
+        assert row.active and row.totp_enrolled and not row.must_change_password  # not yet
+    confirm = f"/beheer/medewerkers/{agent.id}/uitschakelen"
+    assert o.post(confirm, page=confirm).status_code == 303
+    assert not member(app, agent.id).active
+    assert o.get(f"/beheer/medewerkers/{officer.id}/uitschakelen").status_code == 403  # oneself
+
+
 def test_reset_second_factor_means_enrolling_again(
     app: Flask, officer: Staff, agent: Staff
 ) -> None:
