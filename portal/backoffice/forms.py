@@ -22,6 +22,9 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..dsr.forms import RequestForm
+from ..dsr.services import consent_purposes, objectable_purposes
+from ..models import RequestKind
+from ..policy import current_policy
 from ..settings import firm_today
 from .queue import MAX_RECEIVED_AGE
 
@@ -128,6 +131,17 @@ class ActionForm(FlaskForm):
     """A button and nothing else (the CSRF token): start, approve, retry, confirm."""
 
 
+def _purpose_keys(purposes: Any) -> list[tuple[str, str]]:
+    return [(p.key, p.key) for p in purposes(current_policy())]
+
+
+#: The kinds of request that are about purposes, and the purposes each may name.
+PURPOSE_KINDS = {
+    RequestKind.OBJECTION.value: lambda: _purpose_keys(objectable_purposes),
+    RequestKind.WITHDRAW_CONSENT.value: lambda: _purpose_keys(consent_purposes),
+}
+
+
 class NewRequestForm(RequestForm):
     """A request received by post, e-mail or phone. Its hidden one-time ``key`` (made when the
     form is first shown) makes the same form sent twice enter one request."""
@@ -203,6 +217,7 @@ class NewRequestForm(RequestForm):
     )
     text = _message(_l("What do they ask, in their words"), _l("Enter what they ask"))
     sources = MultiCheckboxField(_l("Only these systems (leave empty for all)"), default=[])
+    purposes = MultiCheckboxField(_l("Which purposes"), default=[])
     locale = RadioField(
         _l("Language for the answer"),
         choices=[SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")],
@@ -224,4 +239,16 @@ class NewRequestForm(RequestForm):
         if self.identity_verification.data == "other" and not self.identity_note.data:
             self.identity_note.errors = [_l("Explain how you verified who they are")]
             valid = False
+        # an objection or a withdrawal of consent is about purposes of the policy
+        wanted = PURPOSE_KINDS.get(self.kind.data or "")
+        if wanted is not None:
+            allowed = {key for key, _label in wanted()}
+            chosen = set(self.purposes.data or [])
+            if not chosen or not chosen <= allowed:
+                self.purposes.errors = [
+                    _l("Choose what they object to")
+                    if self.kind.data == RequestKind.OBJECTION.value
+                    else _l("Choose what they withdraw their consent for")
+                ]
+                valid = False
         return valid

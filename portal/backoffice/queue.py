@@ -856,6 +856,7 @@ def enter_request(
     locale: str,
     staff_id: int,
     idempotency_key: str | None = None,
+    purposes: Sequence[str] = (),
 ) -> dsr.Submitted:
     """Store a request received by post, e-mail or phone. The deadline runs from the day it
     was received. A request from a verified e-mail address of a customer is theirs. Flushes;
@@ -887,6 +888,8 @@ def enter_request(
         details["scope"] = "sources" if sources else "all"
         if sources:
             scope["sources"] = list(sources)
+    elif kind in (RequestKind.OBJECTION, RequestKind.WITHDRAW_CONSENT):
+        scope["purposes"] = list(purposes)
     result = dsr.submit(
         customer, kind, scope=scope, details=details, locale=locale, received_on=received_on,
         channel=channel, requester=requester, identity_verification=identity_verification,

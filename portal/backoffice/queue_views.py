@@ -694,8 +694,20 @@ def _new_form() -> NewRequestForm:
     form = NewRequestForm()
     form.kind.choices = [SelectChoice(k.value, kind_name(k.value)) for k in RequestKind]
     locale = _locale()
-    form.sources.choices = [
-        SelectChoice(s.key, s.name.get(locale)) for s in current_policy().sources
+    policy = current_policy()
+    form.sources.choices = [SelectChoice(s.key, s.name.get(locale)) for s in policy.sources]
+    objectable = {p.key for p in dsr.objectable_purposes(policy)}
+    consent = {p.key for p in dsr.consent_purposes(policy)}
+    form.purposes.choices = [
+        SelectChoice(
+            p.key,
+            p.name.get(locale)
+            + " ("
+            + (_("consent") if p.key in consent else _("legitimate interest"))
+            + ")",
+        )
+        for p in policy.purposes
+        if p.key in objectable | consent
     ]
     return form
 
@@ -721,6 +733,7 @@ def new_request() -> Any:
                 text=form.text.data,
                 subject=form.subject.data or None,
                 sources=form.sources.data or [],
+                purposes=form.purposes.data or [],
                 locale=form.locale.data,
                 staff_id=_me().id,
                 idempotency_key=key,

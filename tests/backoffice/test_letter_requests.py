@@ -244,3 +244,23 @@ def test_a_double_click_at_the_same_moment_enters_one_request(
 
     assert codes == [303, 303]
     assert _counts(app) == (1, 1)
+
+
+def test_an_objection_by_letter_names_what_it_objects_to(app: Flask, officer: Staff) -> None:
+    """As a customer's own objection or withdrawal of consent, one entered for a letter says
+    which purposes it is about: staff see them on the request."""
+    b = desk(app, officer)
+    today = firm_today().isoformat()
+    form = b.page(NEW)
+    assert 'name="purposes" type="checkbox" value="newsletter"' in form
+    missing = b.post(NEW, **_form(kind="objection", received_on=today))
+    assert missing.status_code == 400
+    assert "Kies waartegen bezwaar wordt gemaakt" in missing.get_data(as_text=True)
+    wrong = b.post(NEW, **_form(kind="withdraw_consent", received_on=today, purposes="support"))
+    assert wrong.status_code == 400  # support does not rest on consent
+    done = b.post(NEW, **_form(kind="withdraw_consent", received_on=today, purposes="newsletter"))
+    assert done.status_code == 303
+    request = _only_request(app)
+    assert request.scope == {"purposes": ["newsletter"]}
+    page = b.page(done.headers["Location"])
+    assert "Nieuwsbrief" in page and "Niets te tonen" not in page
