@@ -70,6 +70,9 @@ class Kept:
     #: None: at least one of the records has no computable date (staff check it).
     until: date | None
     count: int = 0
+    #: The other categories these records hold: kept with them, as the sources keep or
+    #: delete whole records (the customer is told).
+    also: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -121,6 +124,7 @@ class Preview:
                             "count": k.count,
                             "until": k.until.isoformat() if k.until else None,
                             "ground": k.ground.model_dump() if k.ground else None,
+                            "also": sorted(k.also),
                         }
                         for k in s.kept
                     ],
@@ -277,6 +281,7 @@ def preview(
         elif kept.until is not None:
             kept.until = None if decision.until is None else max(kept.until, decision.until)
         kept.count += 1
+        kept.also |= set(record.get("categories", {}).values()) - {decision.category}
     ordered = sorted(per_source.values(), key=lambda s: order.get(s.key, len(order)))
     unchecked = sorted(
         ((key, status) for key, status in outcomes

@@ -124,8 +124,24 @@ def test_the_preview_counts_per_source_in_scope(policy: Policy) -> None:
     ]
     summary = result.summary()
     assert summary["sources"][1]["kept"][0]["until"] == "2032-12-31"
+    assert summary["sources"][1]["kept"][0]["also"] == []  # the invoices hold nothing else
     only_shop = erasure.preview(policy, records, TODAY, _actions, sources=["webshop"])
     assert [s.key for s in only_shop.sources] == ["webshop"]
+
+
+def test_the_preview_says_what_else_a_kept_record_holds(policy: Policy) -> None:
+    """A source keeps or deletes whole records: an order kept for its payment keeps its IP
+    address too, and the customer is told so before sending."""
+    order = _record(
+        "webshop", "order", {"payment_method": "payment", "customer_ip_address": "technical"},
+        {"created": "2026-01-02"},
+    )  # fmt: skip
+    [webshop] = erasure.preview(policy, [order], TODAY, _actions).sources
+    [kept] = webshop.kept
+    assert kept.category == "payment" and kept.also == {"technical"}
+    assert erasure.preview(policy, [order], TODAY, _actions).summary()["sources"][0]["kept"][0][
+        "also"
+    ] == ["technical"]
 
 
 def test_connector_actions_come_from_the_registry(policy: Policy) -> None:

@@ -293,6 +293,8 @@ def test_an_erasure_shows_the_preview_per_source_and_stores_it(
     assert "Wettelijke bewaarplicht, artikel 52 AWR." in page_
     assert "moeten wij bewaren (Facturen)" in page_
     assert "worden verwijderd" in page_
+    # an order kept for its payment keeps its technical data with it: said before sending
+    assert re.search(r"daarmee bewaren we ook: [^.<]*Technische gegevens", page_)
     reference = reference_of(send(sanne, "wissen", page_))
     _assert_stored(app, reference, "erasure", "Oudegracht")
     preview = _details(app, reference)["preview"]
