@@ -733,6 +733,28 @@ def confirm_by_hand(action: RequestAction, *, staff_id: int) -> None:
     db.session.flush()
 
 
+def set_keep_until(action: RequestAction, until: date, *, staff_id: int) -> None:
+    """Staff checked until when a record kept by law must be kept (its date could not be read
+    from the record): from then on it becomes a step to delete it like any other
+    (:func:`portal.retention.due_kept`), also on a finished request. Flushes.
+
+    :raises ValueError: for an action that is no kept record without a date.
+    """
+    if (
+        action.action != ActionKind.KEEP.value
+        or action.status != ActionStatus.SKIPPED.value
+        or action.keep_until is not None
+    ):
+        raise ValueError("not a kept record without a date")
+    action.keep_until = until
+    action.updated_at = utcnow()
+    audit(
+        "action.keep_until_set", actor_type="staff", actor_id=staff_id, subject_type="request",
+        subject_id=action.request_id, details={"action": action.id, "until": until.isoformat()},
+    )  # fmt: skip
+    db.session.flush()
+
+
 def retry(action: RequestAction, *, staff_id: int) -> None:
     """Put a failed (or manual) action back in the queue. Flushes; caller commits, enqueues.
 

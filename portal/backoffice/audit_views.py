@@ -100,6 +100,7 @@ ACTION_NAMES = {
     "audit.anchored": _l("Audit log anchor sent"),
     "audit.sealed": _l("Audit entries sealed"),
     "action.skipped": _l("Change at a source not needed"),
+    "action.keep_until_set": _l("Date until which a kept record must be kept, checked by staff"),
     "action.cancelled": _l("Change at a source cancelled: the request ended first"),
     "action.unconfirmed": _l("Change at a source not confirmed by reading it again"),
     "request.viewed": _l("Request opened"),

@@ -131,6 +131,15 @@ class ActionForm(FlaskForm):
     """A button and nothing else (the CSRF token): start, approve, retry, confirm."""
 
 
+class KeepUntilForm(FlaskForm):
+    """The date until which the law requires keeping a record, once staff checked it."""
+
+    keep_until = DayField(
+        _l("Kept until (the date you checked)"),
+        validators=[InputRequired(message=_l("Enter the date until which we must keep it"))],
+    )
+
+
 def _purpose_keys(purposes: Any) -> list[tuple[str, str]]:
     return [(p.key, p.key) for p in purposes(current_policy())]
 

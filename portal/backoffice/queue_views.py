@@ -47,6 +47,7 @@ from .forms import (
     AssignForm,
     CloseForm,
     ExtendForm,
+    KeepUntilForm,
     NewRequestForm,
     NoteForm,
     QueueFilterForm,
@@ -294,6 +295,7 @@ def _forms() -> dict[str, Any]:
         "refuse_form": RefuseForm(formdata=None),
         "close_form": CloseForm(formdata=None),
         "action_form": ActionForm(formdata=None),
+        "keep_form": KeepUntilForm(formdata=None),
     }
 
 
@@ -684,6 +686,25 @@ def confirm_action(reference: str, action_id: int) -> Any:
         return _render(found, status=409, extra_error=_("This change cannot be confirmed now."))
     db.session.commit()
     flash(_("You confirmed that the change was made."), "success")
+    return _back(found, "actions")
+
+
+@bp.post("/verzoeken/<reference>/acties/<int:action_id>/bewaren-tot")
+@staff_required
+def keep_until_action(reference: str, action_id: int) -> Any:
+    """Record until when a kept record must be kept, once staff checked it (its date could
+    not be read from the record); also on a finished request, as the deletion is owed."""
+    found = _found(reference)
+    action = _action_of(found, action_id)
+    form = KeepUntilForm()
+    if not form.validate_on_submit() or form.keep_until.data is None:
+        return _render(found, status=400, keep_form=form)
+    try:
+        actions.set_keep_until(action, form.keep_until.data, staff_id=_me().id)
+    except ValueError:
+        return _render(found, status=409, extra_error=_("This date cannot be set now."))
+    db.session.commit()
+    flash(_("Saved. The record becomes a step to delete it the day after that date."), "success")
     return _back(found, "actions")
 
 

@@ -860,3 +860,41 @@ def test_a_request_with_records_still_owed_is_not_deleted_with_old_requests(app:
         assert queue.find(reference) is not None
         [kept] = actions.actions_of(queue.find(reference))  # type: ignore[arg-type]
         assert kept.record_id == "42"
+
+
+def test_staff_record_the_date_of_a_kept_record_whose_date_could_not_be_read(
+    app: Flask, officer: Staff
+) -> None:
+    """ "Until unknown: check the date" has a place for the date staff found; from then on the
+    record becomes a step to delete it the day after, like any other kept record."""
+    from datetime import UTC, datetime
+
+    from portal import retention
+
+    reference = submit(app, customer(app), RequestKind.ERASURE, details={"scope": "all"})
+    with app.test_request_context():
+        request = queue.find(reference)
+        assert request is not None
+        kept = actions.add_kept(request, "invoicing", "invoice", "77", until=None,
+                                category="invoices")  # fmt: skip
+        request.status = RequestStatus.DONE.value
+        db.session.commit()
+        kept_id = kept.id
+    b = desk(app, officer)
+    page = b.page(f"{QUEUE}/{reference}")
+    assert f'action="/beheer/verzoeken/{reference}/acties/{kept_id}/bewaren-tot"' in page
+    step = f"acties/{kept_id}/bewaren-tot"
+    refused = b.step(reference, step, keep_until="31-12-2030")  # not a date
+    assert refused.status_code == 400
+    assert "Vul een bestaande datum in" in refused.get_data(as_text=True)
+    assert b.step(reference, step, keep_until="2030-12-31").status_code == 303
+    [action] = [a for a in actions_of(app, reference) if a.id == kept_id]
+    assert action.keep_until == date(2030, 12, 31)
+    assert b.step(reference, step, keep_until="2031-01-01").status_code == 409  # once
+    assert "action.keep_until_set" in [name for name, _ in audit_actions(app)]
+    with app.test_request_context():
+        report = retention.purge(now=datetime(2031, 1, 1, 12, tzinfo=UTC))
+        db.session.commit()
+    assert report.counts["kept_records_due"] == 1
+    [action] = [a for a in actions_of(app, reference) if a.id == kept_id]
+    assert action.follow_up and action.status == ActionStatus.MANUAL.value
