@@ -242,15 +242,21 @@ ANONYMISED_RECORD = "-"
 
 def _owed() -> Any:
     """A record kept by law that must still be deleted when its date comes (or whose date
-    staff must still check), or such a deletion not confirmed yet: its reference stays."""
-    return or_(
-        and_(
-            RequestAction.action == ActionKind.KEEP.value,
-            RequestAction.status == ActionStatus.SKIPPED.value,
-        ),
-        and_(
-            RequestAction.keep_until.is_not(None),
-            RequestAction.status.not_in(_settled_actions()),
+    staff must still check), or such a deletion not confirmed yet: its reference stays. Only
+    for an erasure that was done (the customer was told); not for one withdrawn or refused."""
+    done = select(DataRequest.id).where(DataRequest.status == RequestStatus.DONE.value)
+    return and_(
+        RequestAction.request_id.in_(done),
+        RequestAction.record_id != ANONYMISED_RECORD,
+        or_(
+            and_(
+                RequestAction.action == ActionKind.KEEP.value,
+                RequestAction.status == ActionStatus.SKIPPED.value,
+            ),
+            and_(
+                RequestAction.keep_until.is_not(None),
+                RequestAction.status.not_in(_settled_actions()),
+            ),
         ),
     )
 
@@ -332,14 +338,19 @@ def due_kept(now: datetime | None = None, *, outbox: list[int] | None = None) ->
     today = (now or utcnow()).astimezone(firm_zone()).date()
     due = db.session.scalars(
         select(RequestAction)
+        .join(DataRequest, DataRequest.id == RequestAction.request_id)
         .where(
             RequestAction.action == ActionKind.KEEP.value,
             RequestAction.status == ActionStatus.SKIPPED.value,
             RequestAction.keep_until.is_not(None),
             RequestAction.keep_until < today,
             RequestAction.record_id != ANONYMISED_RECORD,
+            # what the customer was told at the end of an erasure; not one withdrawn or
+            # refused (nothing was promised there)
+            DataRequest.status == RequestStatus.DONE.value,
         )
         .order_by(RequestAction.request_id, RequestAction.id)
+        .with_for_update(of=RequestAction, skip_locked=True)  # two runs at once: one takes it
     ).all()
     if not due:
         return 0

@@ -35,6 +35,7 @@ from connectors.identity import (
     Identity,
     InvalidIdentifier,
     normalize,
+    normalize_email,
     normalize_mailbox,
 )
 
@@ -355,9 +356,10 @@ def sign_in_with_verified_email(email: str, method: str) -> Customer:
 
     :param email: the address (normalised here: trimmed and lower-cased).
     :param method: how it was proved: ``email_code``, ``email_link``, ``oidc``, ...
-    :raises InvalidIdentifier: if ``email`` is not one mailbox (:func:`normalize_mailbox`).
+    :raises InvalidIdentifier: if ``email`` is not shaped like an address (no code is sent
+        here: the address was proved by a code, or by the identity provider).
     """
-    value = normalize_mailbox(email)
+    value = normalize_email(email)
     ident = _find_verified(IdentifierKind.EMAIL.value, value)
     if ident is None:
         customer = Customer()

@@ -288,6 +288,18 @@ def _request_open() -> ColumnElement[bool]:
     )
 
 
+def _may_run() -> ColumnElement[bool]:
+    """The action may be carried out: its request is open, or it is the deletion of a kept
+    record whose retention ended (owed whatever became of the request)."""
+    return or_(
+        _request_open(),
+        and_(
+            RequestAction.keep_until.is_not(None),
+            RequestAction.action != ActionKind.KEEP.value,
+        ),
+    )
+
+
 def _cancel(action: RequestAction, request_status: str) -> bool:
     """Cancel ``action`` if it is still open; conditional, so a worker's claim wins a race.
 
@@ -362,7 +374,7 @@ def run(action_id: int) -> str:
             RequestAction.id == action_id,
             RequestAction.status.in_([ActionStatus.PENDING.value, ActionStatus.FAILED.value]),
             or_(RequestAction.next_attempt_at.is_(None), RequestAction.next_attempt_at <= now),
-            _request_open(),
+            _may_run(),
         )
         .values(
             status=ActionStatus.RUNNING.value,
@@ -763,7 +775,7 @@ def retry(action: RequestAction, *, staff_id: int) -> None:
     """
     if action.status not in (ActionStatus.FAILED.value, ActionStatus.MANUAL.value):
         raise ValueError(f"action is {action.status}")
-    if action.request.status_enum.final:
+    if action.request.status_enum.final and not action.follow_up:
         raise ValueError(f"request is {action.request.status}")
     action.status = ActionStatus.PENDING.value
     action.next_attempt_at = utcnow()
@@ -824,7 +836,7 @@ def sweep(now: datetime | None = None) -> int:
                         RequestAction.status != ActionStatus.DONE.value,
                         RequestAction.next_attempt_at.is_not(None),
                         RequestAction.next_attempt_at <= now,
-                        _request_open(),
+                        _may_run(),
                     ),
                 ),
             )

@@ -353,7 +353,7 @@ def _render(
                 details,
                 policy,
                 locale,
-                finished=found.status_enum.final,
+                finished=found.status == "done",
             )  # fmt: skip
             if details or found.scope.get("purposes")
             else []
@@ -698,7 +698,7 @@ def keep_until_action(reference: str, action_id: int) -> Any:
     action = _action_of(found, action_id)
     form = KeepUntilForm()
     if not form.validate_on_submit() or form.keep_until.data is None:
-        return _render(found, status=400, keep_form=form)
+        return _render(found, status=400, keep_form=form, keep_error_for=action.id)
     try:
         actions.set_keep_until(action, form.keep_until.data, staff_id=_me().id)
     except ValueError:

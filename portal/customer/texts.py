@@ -440,10 +440,14 @@ def value_label(field: str | None, value: str) -> str | None:
     return None
 
 
+#: Codes that name no language (undetermined, several, none): Babel would guess one.
+_NO_LANGUAGE = frozenset({"und", "root", "mul", "zxx", "mis"})
+
+
 @lru_cache(maxsize=256)
 def _language(code: str, locale: str) -> str | None:
     """The name of language ``code`` in ``locale``, or None if it is no language code."""
-    if not 2 <= len(code) <= 16:
+    if not 2 <= len(code) <= 16 or code.lower() in _NO_LANGUAGE:
         return None
     try:
         language = Locale.parse(code.replace("-", "_"))

@@ -209,6 +209,28 @@ def decide_all(
     otherwise, when the ticket goes."""
     decided = [(record, decide(policy, record, today, action_of)) for record in records]
     by_ref = {_ref(record): decision for record, decision in decided}
+    # A record kept by law that its source deletes with its parent keeps the parent too:
+    # deleting the ticket would delete the message the law makes us keep.
+    kept: dict[tuple[str, str, str], Decision] = {}
+    for record, decision in decided:
+        parent = record.get("parent")
+        if decision.action != "keep" or not isinstance(parent, Mapping):
+            continue
+        if not with_parent(str(record["source"]), str(record["record_type"])):
+            continue
+        held = by_ref.get(_ref(parent))
+        if held is None or held.action == "none":
+            continue
+        if held.action == "keep":
+            if held.until is not None:
+                until = None if decision.until is None else max(held.until, decision.until)
+                by_ref[_ref(parent)] = kept[_ref(parent)] = Decision(
+                    "keep", held.category, until, held.ground
+                )
+            continue
+        by_ref[_ref(parent)] = kept[_ref(parent)] = decision
+    if kept:
+        decided = [(r, kept.get(_ref(r), d)) for r, d in decided]
     result = []
     for record, decision in decided:
         parent = record.get("parent")

@@ -396,7 +396,8 @@ def describe(
     finished: bool = False,
 ) -> list[Row]:
     """What was asked, as rows of a summary (labels in the current language). Once the request
-    is ``finished``, a correction's old value is what there was, not what there is now."""
+    is ``finished`` (done: the correction was made), a correction's old value is what there
+    was, not what there is now."""
     rows: list[Row] = []
     if kind == RequestKind.CORRECTION:
         for item in details.get("items", []):

@@ -22,6 +22,7 @@ audit log carry ids only.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,8 @@ from ..settings import firm_today
 from .deadlines import MAX_EXTENSION_MONTHS, response_deadline
 
 #: Unambiguous characters for references (no 0/O, 1/I/L).
+log = logging.getLogger(__name__)
+
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_PREFIX = "AVG-"
 REFERENCE_LENGTH = 8
@@ -567,18 +570,24 @@ def _notify(
     to = recipient_of(request, customer)
     if to is None:
         return []  # a letter writer without e-mail is answered by post, by staff
-    row = queue_mail(
-        to,
-        template,
-        request.locale,
-        {
-            "request": request,
-            "details": details_of(request),
-            "message": message,
-            "policy": current_policy(),
-            "base_url": current_app.extensions["portal.settings"].base_url,
-        },
-    )
+    try:
+        row = queue_mail(
+            to,
+            template,
+            request.locale,
+            {
+                "request": request,
+                "details": details_of(request),
+                "message": message,
+                "policy": current_policy(),
+                "base_url": current_app.extensions["portal.settings"].base_url,
+            },
+        )
+    except ValueError:
+        # An address that fits no mail header (one verified before addresses were checked
+        # strictly): the request is stored all the same, and staff answer another way.
+        log.warning("request %s: no mail sent, its address fits no mail header", request.id)
+        return []
     return [row.id]
 
 

@@ -79,7 +79,7 @@ def _fromiso(value: str) -> date:
 def _rows(found: Any) -> list[Any]:
     return describe(
         found.kind, found.scope, services.details_of(found), current_policy(), _locale(),
-        finished=found.status_enum.final,
+        finished=found.status == "done",
     )  # fmt: skip
 
 

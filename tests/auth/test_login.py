@@ -131,6 +131,10 @@ def test_invalid_address_shows_error_summary_and_field_error(
     assert 'href="#email"' in page
     assert 'class="error-message"' in page and 'aria-invalid="true"' in page
     assert not mailbox.messages
+    # a name before the @ that no mail header takes: a clear error, not a server error
+    unicode = forms.post(client, "/inloggen", email="jörg@example.nl")
+    assert unicode.status_code == 400 and 'href="#email"' in unicode.get_data(as_text=True)
+    assert not mailbox.messages
 
 
 def test_link_get_shows_a_button_and_post_signs_in(

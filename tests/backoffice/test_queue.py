@@ -838,20 +838,31 @@ def test_kept_records_become_steps_to_delete_when_their_retention_ends(
     assert purge_on(first + timedelta(days=2)).counts.get("kept_records_due", 0) == 0
 
 
+def _closed_erasure_keeping(app: Flask, until: date, status: RequestStatus) -> str:
+    """An erasure closed with ``status`` on 1 January 2026 that kept invoice 42 until
+    ``until``; its reference."""
+    from datetime import UTC, datetime
+
+    reference = submit(app, customer(app), RequestKind.ERASURE, details={"scope": "all"})
+    with app.test_request_context():
+        request = queue.find(reference)
+        assert request is not None
+        actions.add_kept(request, "invoicing", "invoice", "42", until=until, category="invoices")
+        request.status = status.value
+        request.closed_at = datetime(2026, 1, 1, tzinfo=UTC)
+        db.session.commit()
+    return reference
+
+
 def test_a_request_with_records_still_owed_is_not_deleted_with_old_requests(app: Flask) -> None:
     from datetime import UTC, datetime
 
     from portal import retention
 
-    sanne = customer(app)
-    reference = submit(app, sanne, RequestKind.ERASURE, details={"scope": "all"})
+    reference = _closed_erasure_keeping(app, date(2033, 12, 31), RequestStatus.DONE)
     with app.test_request_context():
         request = queue.find(reference)
         assert request is not None
-        actions.add_kept(request, "invoicing", "invoice", "42", until=date(2033, 12, 31),
-                         category="invoices")  # fmt: skip
-        request.status = RequestStatus.DONE.value
-        request.closed_at = datetime(2026, 1, 1, tzinfo=UTC)
         retention.anonymise_request(request)
         db.session.commit()
         report = retention.purge(now=datetime(2031, 1, 1, tzinfo=UTC))
@@ -898,3 +909,44 @@ def test_staff_record_the_date_of_a_kept_record_whose_date_could_not_be_read(
     assert report.counts["kept_records_due"] == 1
     [action] = [a for a in actions_of(app, reference) if a.id == kept_id]
     assert action.follow_up and action.status == ActionStatus.MANUAL.value
+
+
+def test_records_kept_for_an_erasure_that_was_refused_are_not_owed(
+    app: Flask, officer: Staff
+) -> None:
+    """Nothing was promised to a customer whose erasure was refused or withdrawn: its kept
+    records make no steps later, and their references go with the request's anonymisation."""
+    from datetime import UTC, datetime
+
+    from portal import retention
+
+    reference = _closed_erasure_keeping(app, date(2027, 12, 31), RequestStatus.REFUSED)
+    with app.test_request_context():
+        report = retention.purge(now=datetime(2028, 6, 1, tzinfo=UTC))
+        db.session.commit()
+    assert report.counts.get("kept_records_due", 0) == 0
+    [kept] = actions_of(app, reference)
+    assert kept.record_id == retention.ANONYMISED_RECORD  # anonymised with its request
+
+
+def test_a_deletion_step_of_a_kept_record_runs_on_a_finished_request(
+    app: Flask, officer: Staff
+) -> None:
+    """Tried again (or taken back from a worker that died), it is still carried out after the
+    request was closed: never stranded as waiting."""
+    reference = submit(app, customer(app), RequestKind.ERASURE, details={"scope": "all"})
+    with app.test_request_context():
+        request = queue.find(reference)
+        assert request is not None
+        action = actions.add_kept(request, "webshop", "customer", "999999", until=date(2020, 1, 1),
+                                  category="invoices")  # fmt: skip
+        action.action = "delete"
+        action.status = ActionStatus.MANUAL.value
+        request.status = RequestStatus.DONE.value
+        db.session.commit()
+        action_id = action.id
+    b = desk(app, officer)
+    assert b.step(reference, f"acties/{action_id}/opnieuw").status_code == 303
+    [after] = [a for a in actions_of(app, reference) if a.id == action_id]
+    assert after.status != ActionStatus.PENDING.value  # a worker took it: not left waiting
+    assert after.attempts >= 1

@@ -646,6 +646,7 @@ def test_codes_of_how_an_order_was_placed_and_paid_and_languages_read_in_words(
         assert value_label("locale", "nl_NL") == "Dutch (Netherlands)"
         assert value_label("language", "en-GB") == "English (United Kingdom)"
         assert value_label("locale", "not a language") is None
+        assert value_label("language", "und") is None  # undetermined: no guess
         assert value_label("payment_method", "bacs") == "Bank transfer"
         assert value_label("payment_method", "mollie_wc_gateway_creditcard") == (
             "Credit card via Mollie"

@@ -183,6 +183,14 @@ def test_messages_go_with_their_ticket_when_the_ticket_is_deleted(policy: Policy
         policy, [message, ticket, stray], TODAY, actions, with_parent=with_parent
     )
     assert preview.sources[0].counts == {"delete": 2, "anonymise": 0, "none": 1}
+    # a message kept by law keeps its ticket: deleting the ticket would delete it
+    law = helpdesk("article", "520", "172")
+    law["categories"] = {"invoice_id": "invoices"}
+    law["dates"] = {"invoice_date": "2025-02-01"}
+    kept = erasure.decide_all(policy, [law, ticket], TODAY, actions, with_parent)
+    assert [(r["record_id"], d.action, d.until) for r, d in kept] == [
+        ("520", "keep", date(2032, 12, 31)), ("172", "keep", date(2032, 12, 31))
+    ]  # fmt: skip
     registry = erasure.connector_with_parent(policy)
     assert registry("helpdesk", "article") and registry("customer-service", "conversation")
     assert not registry("helpdesk", "ticket") and not registry("nowhere", "article")

@@ -463,3 +463,23 @@ def test_the_list_shows_every_request_newest_first_with_its_deadline(
              "Uw toestemming intrekken", "Een vraag over uw privacy")  # fmt: skip
     for name in names:
         assert name in start
+
+
+def test_a_request_of_an_address_no_mail_header_takes_is_stored_without_a_receipt(
+    app: Flask,
+) -> None:
+    """A customer who signed in before addresses were checked strictly (or through an identity
+    provider) may have an address with a non-ASCII name: the request is stored all the same."""
+    from portal.auth.services import sign_in_with_verified_email
+    from portal.models import RequestKind
+
+    with app.test_request_context():
+        customer = sign_in_with_verified_email("jörg@example.nl", "oidc")
+        submitted = services.submit(
+            customer, RequestKind.QUESTION, details={"subject": "Vraag", "question": "Hoe?"},
+            locale="nl",
+        )  # fmt: skip
+        db.session.commit()
+        assert submitted.created and submitted.outbox_ids == []
+        assert db.session.get(DataRequest, submitted.request.id) is not None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0

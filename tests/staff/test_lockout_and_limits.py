@@ -66,6 +66,16 @@ def test_officer_unlocks(app: Flask, officer: Staff, agent: Staff) -> None:
     assert Browser(app, "10.1.0.6").password(agent).status_code == 303
 
 
+def test_every_attempt_counts_in_a_roomy_limit_of_its_own(app: Flask, officer: Staff) -> None:
+    """The per-address and per-IP limits count a refusal once it is answered, so attempts sent
+    at the same moment would all pass their check; every attempt from one address also counts
+    in a roomy limit (20 a minute) that a burst meets. (Roomy limits otherwise, here.)"""
+    b = Browser(app, "10.6.0.1")
+    statuses = [b.post("/beheer/inloggen", email=f"x{i}@firm.example",
+                       password="y" * 12).status_code for i in range(22)]  # fmt: skip
+    assert statuses[:20] == [400] * 20 and statuses[20:] == [429, 429]
+
+
 class TestRateLimits:
     @pytest.fixture
     def settings_overrides(self) -> dict[str, object]:
