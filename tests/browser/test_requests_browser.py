@@ -590,8 +590,7 @@ def test_an_erasure_shows_per_system_what_is_deleted_anonymised_and_kept(
     assert stored.details["explanation"] == "Ik ben geen klant meer."
     invoices = next(s for s in stored.details["preview"]["sources"] if s["source"] == "invoicing")
     assert {"category": "invoices", "count": count, "until": until.isoformat()} in [
-        {k: v for k, v in kept.items() if k not in ("ground", "also")}
-        for kept in invoices["kept"]
+        {k: v for k, v in kept.items() if k not in ("ground", "also")} for kept in invoices["kept"]
     ]
     # what else the kept invoices hold, as the customer was told
     assert all(isinstance(kept["also"], list) for kept in invoices["kept"])
