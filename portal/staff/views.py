@@ -439,8 +439,23 @@ def dashboard() -> str:
         .group_by(DataRequest.reference)
         .order_by(DataRequest.reference)
     ).all()
+    # kept by law until a date that could not be read from the record: staff date them
+    undated = db.session.execute(
+        select(DataRequest.reference, func.count())
+        .join(RequestAction, RequestAction.request_id == DataRequest.id)
+        .where(
+            DataRequest.status == RequestStatus.DONE.value,
+            RequestAction.action == ActionKind.KEEP.value,
+            RequestAction.status == ActionStatus.SKIPPED.value,
+            RequestAction.keep_until.is_(None),
+            RequestAction.record_id != "-",
+        )
+        .group_by(DataRequest.reference)
+        .order_by(DataRequest.reference)
+    ).all()
     return render_template(
         "staff/dashboard.html",
+        undated=[(reference, int(count)) for reference, count in undated],
         follow_ups=[(reference, int(count)) for reference, count in follow_ups],
         counts=counts,
         total=sum(count for _name, count in counts),

@@ -892,6 +892,9 @@ def test_staff_record_the_date_of_a_kept_record_whose_date_could_not_be_read(
         db.session.commit()
         kept_id = kept.id
     b = desk(app, officer)
+    dashboard = b.page("/beheer/")  # listed where staff look first
+    assert f'href="/beheer/verzoeken/{reference}#actions">{reference}</a>: 1 gegeven' in dashboard
+    assert "Bewaarde gegevens zonder datum" in dashboard
     page = b.page(f"{QUEUE}/{reference}")
     assert f'action="/beheer/verzoeken/{reference}/acties/{kept_id}/bewaren-tot"' in page
     step = f"acties/{kept_id}/bewaren-tot"
@@ -899,6 +902,7 @@ def test_staff_record_the_date_of_a_kept_record_whose_date_could_not_be_read(
     assert refused.status_code == 400
     assert "Vul een bestaande datum in" in refused.get_data(as_text=True)
     assert b.step(reference, step, keep_until="2030-12-31").status_code == 303
+    assert "Bewaarde gegevens zonder datum" not in b.page("/beheer/")
     [action] = [a for a in actions_of(app, reference) if a.id == kept_id]
     assert action.keep_until == date(2030, 12, 31)
     assert b.step(reference, step, keep_until="2031-01-01").status_code == 409  # once
