@@ -52,9 +52,9 @@ from ..policy.schema import Policy, Right
 from ..settings import firm_today
 from .deadlines import MAX_EXTENSION_MONTHS, response_deadline
 
-#: Unambiguous characters for references (no 0/O, 1/I/L).
 log = logging.getLogger(__name__)
 
+#: Unambiguous characters for references (no 0/O, 1/I/L).
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_PREFIX = "AVG-"
 REFERENCE_LENGTH = 8

@@ -778,14 +778,10 @@ def _confirm_page(member: StaffMember) -> tuple[str, int]:
 
 
 def _target(staff_id: int) -> StaffMember:
+    """The colleague a step (a POST with its confirmation form) is about."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    member = db.session.get(StaffMember, staff_id)
-    if member is None:
-        abort(404)
-    if member.id == g.staff.id:
-        abort(403)  # not on oneself: use the account page
-    return member
+    return _other_member(staff_id)
 
 
 @bp.route("/medewerkers/<int:staff_id>/uitschakelen", methods=["GET", "POST"])
