@@ -33,6 +33,7 @@ audit entries                 deleted after ``audit_log``; a ``audit.purged`` en
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -253,10 +254,7 @@ def _owed() -> Any:
                 RequestAction.action == ActionKind.KEEP.value,
                 RequestAction.status == ActionStatus.SKIPPED.value,
             ),
-            and_(
-                RequestAction.keep_until.is_not(None),
-                RequestAction.status.not_in(_settled_actions()),
-            ),
+            and_(RequestAction.follow_up, RequestAction.status.not_in(_settled_actions())),
         ),
     )
 
@@ -330,7 +328,7 @@ def due_kept(now: datetime | None = None, *, outbox: list[int] | None = None) ->
     source, named exactly, as the customer was told. The privacy contact is told by e-mail.
     Returns how many became due; the mail's outbox id is added to ``outbox``. Flushes; the
     caller commits, then hands the mail to the queue."""
-    from .backoffice.actions import ActionKind, describe_follow_up
+    from .backoffice.actions import describe_follow_ups
     from .dsr.erasure import connector_actions
     from .reminders import mail_privacy_contact
     from .settings import firm_zone
@@ -355,7 +353,6 @@ def due_kept(now: datetime | None = None, *, outbox: list[int] | None = None) ->
     if not due:
         return 0
     action_of = connector_actions(current_policy())
-    references: dict[str, int] = {}
     for action in due:
         kind = action_of(action.source, action.record_type)
         action.action = (
@@ -364,9 +361,8 @@ def due_kept(now: datetime | None = None, *, outbox: list[int] | None = None) ->
         action.status = ActionStatus.MANUAL.value
         action.next_attempt_at = None
         action.updated_at = now or utcnow()
-        action.instructions = describe_follow_up(action)
-        reference = action.request.reference
-        references[reference] = references.get(reference, 0) + 1
+    describe_follow_ups(due)
+    references = Counter(action.request.reference for action in due)
     audit(
         "retention.kept_due", actor_type="system",
         details={"actions": [a.id for a in due], "requests": sorted(references)},
@@ -380,6 +376,35 @@ def due_kept(now: datetime | None = None, *, outbox: list[int] | None = None) ->
         outbox.append(row.id)
     db.session.flush()
     return len(due)
+
+
+def deletions_due_by_request() -> list[tuple[str, int]]:
+    """Per request reference, how many deletions of kept records (:func:`due_kept`) are not
+    settled yet (for the back office's dashboard)."""
+    return _count_by_request(
+        RequestAction.follow_up, RequestAction.status.not_in(_settled_actions())
+    )
+
+
+def undated_by_request() -> list[tuple[str, int]]:
+    """Per request reference, how many records a done erasure keeps by law until a date that
+    could not be read from them (staff date them)."""
+    return _count_by_request(
+        _owed(),
+        RequestAction.action == ActionKind.KEEP.value,
+        RequestAction.keep_until.is_(None),
+    )
+
+
+def _count_by_request(*where: Any) -> list[tuple[str, int]]:
+    rows = db.session.execute(
+        select(DataRequest.reference, func.count())
+        .join(RequestAction, RequestAction.request_id == DataRequest.id)
+        .where(*where)
+        .group_by(DataRequest.reference)
+        .order_by(DataRequest.reference)
+    ).all()
+    return [(reference, int(count)) for reference, count in rows]
 
 
 def _purge_source_log(cutoff: datetime) -> int:

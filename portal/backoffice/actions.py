@@ -291,13 +291,7 @@ def _request_open() -> ColumnElement[bool]:
 def _may_run() -> ColumnElement[bool]:
     """The action may be carried out: its request is open, or it is the deletion of a kept
     record whose retention ended (owed whatever became of the request)."""
-    return or_(
-        _request_open(),
-        and_(
-            RequestAction.keep_until.is_not(None),
-            RequestAction.action != ActionKind.KEEP.value,
-        ),
-    )
+    return or_(_request_open(), RequestAction.follow_up)
 
 
 def _cancel(action: RequestAction, request_status: str) -> bool:
@@ -476,18 +470,28 @@ def _internal_error(action_id: int, exc: Exception) -> str:
     return action.status
 
 
-def describe_follow_up(action: RequestAction) -> str:
-    """Where staff find a kept record that is now due for deletion (for the step by hand):
-    its source's own words for the place, else the source, kind and id."""
-    connector, _unavailable, built = _connector(action.source)
-    try:
-        if connector is not None:
+def describe_follow_ups(due: Iterable[RequestAction]) -> None:
+    """Set where staff find each kept record now due for deletion (for the step by hand): its
+    source's own words for the place, else the source, kind and id. One connector per source."""
+    by_source: dict[str, list[RequestAction]] = {}
+    for action in due:
+        by_source.setdefault(action.source, []).append(action)
+    for source, some in by_source.items():
+        connector, _unavailable, built = _connector(source)
+        try:
+            for action in some:
+                action.instructions = _place_of(action, connector)
+        finally:
+            if built is not None:
+                built.close()
+
+
+def _place_of(action: RequestAction, connector: BaseConnector | None) -> str:
+    if connector is not None:
+        try:
             return connector.describe_target(_ref(action))
-    except Exception:  # noqa: BLE001 - the plain reference below is enough to act on
-        log.warning("no description of a kept record at %s", action.source)
-    finally:
-        if built is not None:
-            built.close()
+        except Exception:  # noqa: BLE001 - the plain reference below is enough to act on
+            log.warning("no description of a kept record at %s", action.source)
     return f"{action.source} › {action.record_type} #{action.record_id}"
 
 

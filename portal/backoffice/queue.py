@@ -122,6 +122,8 @@ class QueueCounts:
     due_soon: int = 0
     waiting: int = 0
     unassigned: int = 0
+    #: Assigned to the staff member :func:`counts` was asked for.
+    mine: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
@@ -166,8 +168,9 @@ def queue(
     return rows, shown
 
 
-def counts(today: date | None = None) -> QueueCounts:
-    """How many open requests there are, overdue, due within a week, waiting, per kind."""
+def counts(today: date | None = None, staff_id: int | None = None) -> QueueCounts:
+    """How many open requests there are, overdue, due within a week, waiting, not assigned,
+    assigned to ``staff_id``, per kind."""
     today = today or firm_today()
     result = QueueCounts()
     rows = db.session.execute(
@@ -187,6 +190,8 @@ def counts(today: date | None = None) -> QueueCounts:
             result.waiting += 1
         if assignee_id is None:
             result.unassigned += 1
+        elif assignee_id == staff_id:
+            result.mine += 1
     order = [k.value for k in RequestKind]
     result.by_kind = {k: kinds[k] for k in order if kinds[k]}
     return result

@@ -17,7 +17,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    and_,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
@@ -108,11 +119,16 @@ class RequestAction(Base):
 
     request: Mapped[DataRequest] = relationship()
 
-    @property
+    @hybrid_property
     def follow_up(self) -> bool:
         """A kept record whose retention has ended: to delete now, whatever the state of the
-        request it was kept for (:func:`portal.retention.due_kept`)."""
+        request it was kept for (:func:`portal.retention.due_kept`). Also a SQL condition."""
         return self.keep_until is not None and self.action != ActionKind.KEEP.value
+
+    @follow_up.inplace.expression
+    @classmethod
+    def _follow_up_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.keep_until.is_not(None), cls.action != ActionKind.KEEP.value)
 
     @property
     def status_enum(self) -> ActionStatus:

@@ -38,10 +38,7 @@ from werkzeug.wrappers import Response
 from .. import crypto
 from ..extensions import db, limiter
 from ..models import (
-    ActionKind,
-    ActionStatus,
     DataRequest,
-    RequestAction,
     RequestStatus,
     StaffMember,
     StaffRole,
@@ -407,6 +404,7 @@ def dashboard() -> str:
     """Open requests by status, with what needs attention first: overdue, due soon, waiting
     for the customer, not assigned, and assigned to this staff member (each a link into the
     queue)."""
+    from .. import retention
     from ..backoffice import queue
 
     rows = db.session.execute(
@@ -416,51 +414,13 @@ def dashboard() -> str:
     ).all()
     found = {status: count for status, count in rows}
     counts = [(name, found.get(status.value, 0)) for status, name in STATUS_NAMES.items()]
-    mine = db.session.scalar(
-        select(func.count())
-        .select_from(DataRequest)
-        .where(DataRequest.status.in_(queue.OPEN_STATUSES), DataRequest.assignee_id == g.staff.id)
-    )
-    # kept records whose retention ended: steps by hand, on requests that may be closed
-    follow_ups = db.session.execute(
-        select(DataRequest.reference, func.count())
-        .join(RequestAction, RequestAction.request_id == DataRequest.id)
-        .where(
-            RequestAction.keep_until.is_not(None),
-            RequestAction.action != ActionKind.KEEP.value,
-            RequestAction.status.not_in(
-                [
-                    ActionStatus.CONFIRMED.value,
-                    ActionStatus.SKIPPED.value,
-                    ActionStatus.CANCELLED.value,
-                ]
-            ),  # fmt: skip
-        )
-        .group_by(DataRequest.reference)
-        .order_by(DataRequest.reference)
-    ).all()
-    # kept by law until a date that could not be read from the record: staff date them
-    undated = db.session.execute(
-        select(DataRequest.reference, func.count())
-        .join(RequestAction, RequestAction.request_id == DataRequest.id)
-        .where(
-            DataRequest.status == RequestStatus.DONE.value,
-            RequestAction.action == ActionKind.KEEP.value,
-            RequestAction.status == ActionStatus.SKIPPED.value,
-            RequestAction.keep_until.is_(None),
-            RequestAction.record_id != "-",
-        )
-        .group_by(DataRequest.reference)
-        .order_by(DataRequest.reference)
-    ).all()
     return render_template(
         "staff/dashboard.html",
-        undated=[(reference, int(count)) for reference, count in undated],
-        follow_ups=[(reference, int(count)) for reference, count in follow_ups],
+        undated=retention.undated_by_request(),
+        follow_ups=retention.deletions_due_by_request(),
         counts=counts,
         total=sum(count for _name, count in counts),
-        attention=queue.counts(),
-        mine=int(mine or 0),
+        attention=queue.counts(staff_id=g.staff.id),
         due_soon_days=queue.DUE_SOON_DAYS,
         recovery_left=auth.recovery_codes_left(g.staff),
     )
