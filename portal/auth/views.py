@@ -170,11 +170,9 @@ def login() -> Response | tuple[str, int]:
     form = EmailForm()
     if form.validate_on_submit():
         try:
-            earlier = session.get(LOGIN_ATTEMPT) or {}
             issued = services.request_login_code(
-                form.email.data or "", _locale(),
-                replacing=(int(earlier.get("id", 0)), str(earlier.get("nonce", ""))),
-            )  # fmt: skip
+                form.email.data or "", _locale(), replacing=_attempt(LOGIN_ATTEMPT)
+            )
         except InvalidIdentifier:
             form.email.errors = [_("Enter an e-mail address in the right format")]
         else:
@@ -185,10 +183,16 @@ def login() -> Response | tuple[str, int]:
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
 
-def _attempt_email(key: str) -> str | None:
+def _attempt(key: str) -> tuple[int, str]:
+    """This browser's attempt kept under ``key``: its challenge id and nonce (0 and "" for
+    none, which no challenge has)."""
     attempt = session.get(key) or {}
+    return int(attempt.get("id", 0)), str(attempt.get("nonce", ""))
+
+
+def _attempt_email(key: str) -> str | None:
     try:
-        return services.challenge_email(int(attempt.get("id", 0)), str(attempt.get("nonce", "")))
+        return services.challenge_email(*_attempt(key))
     except ChallengeError:
         return None
 
@@ -237,11 +241,8 @@ def enter_code() -> Response | tuple[str, int]:
 @_limited(limit_requests)
 def resend() -> Response:
     """Send a new code to the address of this browser's attempt; older codes stop working."""
-    attempt = session.get(LOGIN_ATTEMPT) or {}
     try:
-        issued = services.resend_login_code(
-            int(attempt.get("id", 0)), str(attempt.get("nonce", "")), _locale()
-        )
+        issued = services.resend_login_code(*_attempt(LOGIN_ATTEMPT), _locale())
     except ChallengeError:
         flash(_("Enter your e-mail address to get a sign-in code."), "info")
         return redirect(url_for("auth.login"), code=303)
@@ -317,11 +318,9 @@ def add_identifier() -> Response | tuple[str, int]:
         value = form.value.data or ""
         try:
             if kind == "email":
-                earlier = session.get(VERIFY_ATTEMPT) or {}
                 _ident, issued = services.request_email_verification(
-                    current_user, value, _locale(),
-                    replacing=(int(earlier.get("id", 0)), str(earlier.get("nonce", ""))),
-                )  # fmt: skip
+                    current_user, value, _locale(), replacing=_attempt(VERIFY_ATTEMPT)
+                )
                 db.session.commit()
                 _remember_attempt(VERIFY_ATTEMPT, issued)
                 enqueue_mail(issued.outbox_id)
