@@ -273,16 +273,12 @@ def concerned_records(request: DataRequest, snapshot: Snapshot) -> list[dict[str
             (str(i.get("source")), str(i.get("record_type")), str(i.get("record_id")))
             for i in dsr.details_of(request).get("items", [])
         }
-        records = [r for r in snapshot.records if _ref(r) in refs]
+        records = [r for r in snapshot.records if erasure.record_ref(r) in refs]
     else:
         sources = list(request.scope.get("sources", []))
         categories = list(request.scope.get("categories", []))
         records = [r for r in snapshot.records if erasure.in_scope(r, sources, categories)]
     return sorted(records, key=lambda r: order.get(str(r["source"]), len(order)))
-
-
-def _ref(record: Mapping[str, Any]) -> tuple[str, str, str]:
-    return (str(record.get("source")), str(record.get("record_type")), str(record.get("record_id")))
 
 
 # --- claiming a request for one step --------------------------------------------------------
@@ -485,10 +481,12 @@ def _usable(snapshot: Snapshot, sources: Sequence[str]) -> list[str]:
 
 def _depth(record: Mapping[str, Any], by_ref: Mapping[tuple[str, str, str], Any]) -> int:
     depth, seen, parent = 0, set(), record.get("parent")
-    while parent and _ref(parent) in by_ref and _ref(parent) not in seen:
-        seen.add(_ref(parent))
+    while (
+        parent and erasure.record_ref(parent) in by_ref and erasure.record_ref(parent) not in seen
+    ):
+        seen.add(erasure.record_ref(parent))
         depth += 1
-        parent = by_ref[_ref(parent)].get("parent")
+        parent = by_ref[erasure.record_ref(parent)].get("parent")
     return depth
 
 
@@ -527,7 +525,7 @@ def carry_out_erasure(
     _claim(request, state)
     action_of = erasure.connector_actions(policy)
     records = [r for r in snapshot.records if erasure.in_scope(r, sources, categories)]
-    by_ref = {_ref(r): r for r in snapshot.records}
+    by_ref = {erasure.record_ref(r): r for r in snapshot.records}
     records.sort(key=lambda r: -_depth(r, by_ref))  # stable: children before their parents
     to_run: list[int] = []
     kept = with_parent = 0
@@ -535,7 +533,7 @@ def carry_out_erasure(
         policy, records, today, action_of, erasure.connector_with_parent(policy)
     )
     for record, decision in decided:
-        source, record_type, record_id = _ref(record)
+        source, record_type, record_id = erasure.record_ref(record)
         if decision.action == "with_parent":
             with_parent += 1  # goes with its parent's deletion: no step of its own
             continue

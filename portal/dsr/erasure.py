@@ -192,7 +192,8 @@ def _never(source: str, record_type: str) -> bool:
     return False
 
 
-def _ref(record: Mapping[str, Any]) -> tuple[str, str, str]:
+def record_ref(record: Mapping[str, Any]) -> tuple[str, str, str]:
+    """A gathered record's (or its parent's) source, type and id."""
     return (str(record.get("source")), str(record.get("record_type")), str(record.get("record_id")))
 
 
@@ -208,7 +209,7 @@ def decide_all(
     ``records`` and is deleted: a ticket's messages need no step of their own, by hand or
     otherwise, when the ticket goes."""
     decided = [(record, decide(policy, record, today, action_of)) for record in records]
-    by_ref = {_ref(record): decision for record, decision in decided}
+    by_ref = {record_ref(record): decision for record, decision in decided}
     # A record kept by law that its source deletes with its parent keeps the parent too:
     # deleting the ticket would delete the message the law makes us keep.
     kept: dict[tuple[str, str, str], Decision] = {}
@@ -218,24 +219,24 @@ def decide_all(
             continue
         if not with_parent(str(record["source"]), str(record["record_type"])):
             continue
-        held = by_ref.get(_ref(parent))
+        held = by_ref.get(record_ref(parent))
         if held is None or held.action == "none":
             continue
         if held.action == "keep":
             if held.until is not None:
                 until = None if decision.until is None else max(held.until, decision.until)
-                by_ref[_ref(parent)] = kept[_ref(parent)] = Decision(
+                by_ref[record_ref(parent)] = kept[record_ref(parent)] = Decision(
                     "keep", held.category, until, held.ground
                 )
             continue
-        by_ref[_ref(parent)] = kept[_ref(parent)] = decision
+        by_ref[record_ref(parent)] = kept[record_ref(parent)] = decision
     if kept:
-        decided = [(r, kept.get(_ref(r), d)) for r, d in decided]
+        decided = [(r, kept.get(record_ref(r), d)) for r, d in decided]
     result = []
     for record, decision in decided:
         parent = record.get("parent")
         if decision.action == "none" and isinstance(parent, Mapping):
-            parent_decision = by_ref.get(_ref(parent))
+            parent_decision = by_ref.get(record_ref(parent))
             if (
                 parent_decision is not None
                 and parent_decision.action == "delete"
