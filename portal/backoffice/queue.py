@@ -481,12 +481,13 @@ def _usable(snapshot: Snapshot, sources: Sequence[str]) -> list[str]:
 
 def _depth(record: Mapping[str, Any], by_ref: Mapping[tuple[str, str, str], Any]) -> int:
     depth, seen, parent = 0, set(), record.get("parent")
-    while (
-        parent and erasure.record_ref(parent) in by_ref and erasure.record_ref(parent) not in seen
-    ):
-        seen.add(erasure.record_ref(parent))
+    while parent:
+        ref = erasure.record_ref(parent)
+        if ref not in by_ref or ref in seen:
+            break
+        seen.add(ref)
         depth += 1
-        parent = by_ref[erasure.record_ref(parent)].get("parent")
+        parent = by_ref[ref].get("parent")
     return depth
 
 
