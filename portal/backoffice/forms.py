@@ -140,14 +140,10 @@ class KeepUntilForm(FlaskForm):
     )
 
 
-def _purpose_keys(purposes: Any) -> list[tuple[str, str]]:
-    return [(p.key, p.key) for p in purposes(current_policy())]
-
-
-#: The kinds of request that are about purposes, and the purposes each may name.
+#: The kinds of request that are about purposes, and the policy's purposes each may name.
 PURPOSE_KINDS = {
-    RequestKind.OBJECTION.value: lambda: _purpose_keys(objectable_purposes),
-    RequestKind.WITHDRAW_CONSENT.value: lambda: _purpose_keys(consent_purposes),
+    RequestKind.OBJECTION.value: objectable_purposes,
+    RequestKind.WITHDRAW_CONSENT.value: consent_purposes,
 }
 
 
@@ -249,9 +245,9 @@ class NewRequestForm(RequestForm):
             self.identity_note.errors = [_l("Explain how you verified who they are")]
             valid = False
         # an objection or a withdrawal of consent is about purposes of the policy
-        wanted = PURPOSE_KINDS.get(self.kind.data or "")
-        if wanted is not None:
-            allowed = {key for key, _label in wanted()}
+        purposes_of = PURPOSE_KINDS.get(self.kind.data or "")
+        if purposes_of is not None:
+            allowed = {purpose.key for purpose in purposes_of(current_policy())}
             chosen = set(self.purposes.data or [])
             if not chosen or not chosen <= allowed:
                 self.purposes.errors = [

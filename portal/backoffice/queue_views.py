@@ -42,6 +42,7 @@ from ..tasks import enqueue_mail
 from . import actions, health, queue
 from .blueprint import bp
 from .forms import (
+    PURPOSE_KINDS,
     ActionForm,
     AskInformationForm,
     AssignForm,
@@ -717,18 +718,12 @@ def _new_form() -> NewRequestForm:
     locale = _locale()
     policy = current_policy()
     form.sources.choices = [SelectChoice(s.key, s.name.get(locale)) for s in policy.sources]
-    objectable = {p.key for p in dsr.objectable_purposes(policy)}
-    consent = {p.key for p in dsr.consent_purposes(policy)}
+    basis = {RequestKind.OBJECTION.value: _("legitimate interest"),
+             RequestKind.WITHDRAW_CONSENT.value: _("consent")}  # fmt: skip
     form.purposes.choices = [
-        SelectChoice(
-            p.key,
-            p.name.get(locale)
-            + " ("
-            + (_("consent") if p.key in consent else _("legitimate interest"))
-            + ")",
-        )
-        for p in policy.purposes
-        if p.key in objectable | consent
+        SelectChoice(p.key, f"{p.name.get(locale)} ({basis[kind]})")
+        for kind, purposes_of in PURPOSE_KINDS.items()
+        for p in purposes_of(policy)
     ]
     return form
 
