@@ -123,6 +123,11 @@ def _configure(app: Flask, settings: Settings, instance: Path) -> None:
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead, which has its own lifetime
+        # Flask-WTF's https check wants a same-origin Referer, which our Referrer-Policy
+        # (no-referrer: link tokens never leave a page) keeps browsers from sending; every
+        # form over https would fail. The token, SameSite cookies and the Sec-Fetch-Site check
+        # (portal.security) stand in for it.
+        WTF_CSRF_SSL_STRICT=False,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         PREFERRED_URL_SCHEME=settings.base_url.scheme,
     )

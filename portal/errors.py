@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 _OWN_PAGES = (400, 403, 404, 405, 413, 429, 500)
@@ -17,6 +18,13 @@ def _render(error: HTTPException) -> tuple[str, int]:
     return render_template("errors/error.html", code=code), code
 
 
+def _form_expired(error: CSRFError) -> tuple[str, int]:
+    # The form's token is missing or no longer fits the session (it ended, or the page was
+    # open too long): say so, and that nothing was saved, rather than "not understood".
+    return render_template("errors/error.html", code=400, form_expired=True), 400
+
+
 def init_app(app: Flask) -> None:
     """Register the error pages."""
+    app.register_error_handler(CSRFError, _form_expired)
     app.register_error_handler(HTTPException, _render)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, abort, g, request
 
 #: No inline script or style, nothing from another host, no framing.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -53,6 +53,23 @@ def _set_headers(response: Response) -> Response:
     return response
 
 
+#: Methods that change nothing; any other must come from one of our own pages.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: ``Sec-Fetch-Site`` values a browser sends for a request another site's page started.
+_FOREIGN = frozenset({"cross-site", "same-site"})
+
+
+def _refuse_foreign_posts() -> None:
+    """Refuse a form or fetch that another site's page sent, by the browser's own word.
+
+    Browsers send ``Sec-Fetch-Site`` whatever the Referrer-Policy (which keeps ``Referer`` and
+    ``Origin`` from us); a request without it (an older browser, a script) still needs the CSRF
+    token. A sibling subdomain (``same-site``) is another site too.
+    """
+    if request.method not in _SAFE_METHODS and request.headers.get("Sec-Fetch-Site") in _FOREIGN:
+        abort(403)
+
+
 def init_app(app: Flask, secure_cookies: bool) -> None:
     """Apply headers to every response and harden the session cookie."""
     app.config.update(
@@ -64,4 +81,5 @@ def init_app(app: Flask, secure_cookies: bool) -> None:
         REMEMBER_COOKIE_SECURE=secure_cookies,
         REMEMBER_COOKIE_SAMESITE="Lax",
     )
+    app.before_request(_refuse_foreign_posts)
     app.after_request(_set_headers)

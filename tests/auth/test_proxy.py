@@ -70,3 +70,35 @@ def test_the_scheme_and_address_the_proxy_saw_are_used(app: Flask) -> None:
     client.environ_base["HTTP_X_FORWARDED_PROTO"] = "https"
     client.get("/_seen")
     assert seen == {"scheme": "https", "remote": "203.0.113.8"}
+
+
+def test_forms_work_over_https_without_a_referer(app: Flask, forms: Any, mailbox: Any) -> None:
+    # Our Referrer-Policy (no-referrer) keeps browsers from sending Referer, and Chromium sends
+    # "Origin: null": the sign-in form must still be accepted once the proxy says https.
+    client = via_proxy(app, "203.0.113.9")
+    client.environ_base["HTTP_X_FORWARDED_PROTO"] = "https"
+    client.environ_base["HTTP_ORIGIN"] = "null"
+    client.environ_base["HTTP_SEC_FETCH_SITE"] = "same-origin"
+    response = forms.post(client, "/inloggen", email="https@example.nl")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert response.headers["Location"].endswith("/inloggen/code")
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_a_form_another_site_sent_is_refused(
+    app: Flask, forms: Any, mailbox: Any, site: str
+) -> None:
+    client = via_proxy(app, "203.0.113.10")
+    client.environ_base["HTTP_SEC_FETCH_SITE"] = site
+    assert client.get("/inloggen").status_code == 200  # a link from elsewhere still opens
+    response = forms.post(client, "/inloggen", email="foreign@example.nl")
+    assert response.status_code == 403
+
+
+def test_an_expired_form_says_so_and_that_nothing_was_saved(app: Flask) -> None:
+    client = app.test_client()
+    response = client.post("/inloggen", data={"email": "late@example.nl"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Dit formulier is verlopen" in page
+    assert "Er is niets opgeslagen" in page
