@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
@@ -40,6 +41,9 @@ C = TypeVar("C", bound=type[BaseConnector])
 
 _registry: dict[str, type[BaseConnector]] = {}
 _loaded = False
+#: A queue worker's threads may all ask for a connector at once: one loads, the others wait
+#: for it (re-entrant: a module being imported may itself look in the registry).
+_loading = threading.RLock()
 
 
 def register(cls: C) -> C:
@@ -61,17 +65,23 @@ def _load() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            cls = entry_point.load()
-            if entry_point.name != getattr(cls, "name", None):
-                raise ValueError("entry-point name differs from the class's name")
-            register(cls)
-        except Exception as exc:  # a broken plugin must not take the portal down
-            log.error("connector plugin %s not loaded: %s", entry_point.name, type(exc).__name__)
+    with _loading:
+        if _loaded:
+            return
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                cls = entry_point.load()
+                if entry_point.name != getattr(cls, "name", None):
+                    raise ValueError("entry-point name differs from the class's name")
+                register(cls)
+            except Exception as exc:  # a broken plugin must not take the portal down
+                log.error(
+                    "connector plugin %s not loaded: %s", entry_point.name, type(exc).__name__
+                )
+        # Only now: a thread that saw _loaded before the imports ended found no connectors.
+        _loaded = True
 
 
 def available() -> dict[str, type[BaseConnector]]:

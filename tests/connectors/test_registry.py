@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from importlib.metadata import EntryPoint
 
@@ -93,3 +96,34 @@ def test_build_all_uses_section_names_and_connector_key() -> None:
 def test_bad_category_override_is_not_configured() -> None:
     with pytest.raises(NotConfigured):
         create("mollie", {"api_key": "x", "categories": {"customer.email": 3}})
+
+
+def test_threads_asking_at_once_in_a_new_process_all_find_the_connectors() -> None:
+    # A queue worker's threads start several write-back jobs at once; before the first import
+    # of the registry ended, the others found no connector ("not configured").
+    script = textwrap.dedent(
+        """
+        import threading
+        from connectors import registry
+        from connectors.errors import NotConfigured
+        missing = []
+        barrier = threading.Barrier(8)
+        def ask():
+            barrier.wait()
+            try:
+                registry.get("woocommerce")
+            except NotConfigured:
+                missing.append(1)
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(len(missing))
+        """
+    )
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+        )
+        assert done.stdout.strip() == "0", done.stderr
