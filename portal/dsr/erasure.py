@@ -5,16 +5,17 @@ The rule, for each gathered record in the request's scope:
 * it is **kept** when one of its categories must be kept by law and its due date is still in
   the future: the category rests on a purpose with legal basis *legal obligation*, or its
   retention names a statutory ground (an article of a law), and the retention's due date of
-  that record (:func:`portal.gathering.presentation.due_date`) is after today. It is kept until
-  that date (the latest one, when several categories keep it), on the retention's ground or
-  else the obligation of the purpose (art. 17(3)(b)). When that due date cannot be computed
-  (the record lacks the date it counts from, or holds one that cannot be read) the record is
+  that record (:func:`portal.gathering.presentation.due_date`, the last day of its retention
+  period) is today or later. It is kept until that date (the latest one, when several
+  categories keep it), on the retention's ground or else the obligation of the purpose (art.
+  17(3)(b)). When that due date cannot be computed (the record lacks the date it counts from,
+  holds one that cannot be read, or the firm has not decided the period yet) the record is
   kept all the same, "until unknown": deleting what the law may require is not undone, and
   staff check the date by hand;
 * otherwise it is **deleted** or **anonymised**, as the source's connector does that to records
   of its type (``erasure_action``); ``"none"`` means the connector cannot do it, and our staff
-  remove it by hand. Categories kept "while you are a customer" have no date in a record, so
-  they are not kept against an erasure request.
+  remove it by hand. Categories kept "while you are a customer" or until consent is
+  withdrawn are not kept against an erasure request, which ends both.
 
 :func:`preview` is pure (the policy, the records, today and a function that says what a
 connector does are its only inputs) so it is tested on its own; :func:`connector_actions` gives
@@ -139,7 +140,9 @@ def statutory(policy: Policy, category: Category) -> Text | None:
     """The ground on which the law makes the firm keep ``category``, or None.
 
     The retention's own ground when it cites the law, else the obligation of a purpose on
-    legal obligation (or its name, if the policy states no obligation text).
+    legal obligation (or its name, if the policy states no obligation text): a ground that
+    cites no law is the firm's own reasoning ("after that we delete old customer data"),
+    which is no reason to keep data against an erasure request.
     """
     retention = category.retention
     ground = retention.ground if retention is not None else None
@@ -147,7 +150,7 @@ def statutory(policy: Policy, category: Category) -> Text | None:
         return ground
     for purpose in policy.purposes_of(category):
         if purpose.legal_basis is LegalBasis.LEGAL_OBLIGATION:
-            return ground or purpose.obligation or purpose.name
+            return purpose.obligation or purpose.name
     return None
 
 
@@ -176,9 +179,9 @@ def decide(
         if ground is None:
             continue
         until = due_date(policy, category, record.get("dates", {}))
-        if until is not None and until <= today:
-            continue
-        if until is None and not _counts_from_a_date(category):
+        if until is not None and until < today:
+            continue  # its last day to keep has passed
+        if until is None and _ends_with_the_relationship(category):
             continue  # kept "while you are a customer": nothing to keep against an erasure
         if keep is None or (keep.until is not None and (until is None or until > keep.until)):
             keep = Decision("keep", key, until, ground)
@@ -247,10 +250,14 @@ def decide_all(
     return result
 
 
-def _counts_from_a_date(category: Category) -> bool:
-    """Whether the category's retention runs for a period from a date in the record."""
+def _ends_with_the_relationship(category: Category) -> bool:
+    """Whether the category is kept only while the person is a customer (the law's claim on
+    it rests on other records: the invoice keeps the name on it) or until they withdraw their
+    consent: an erasure request ends both. Any other retention of data the law makes us keep
+    (a period, or one the firm has not decided yet) keeps the record, with staff to date it
+    where its own dates do not tell."""
     retention = category.retention
-    return retention is not None and retention.kind == "period" and retention.starts is not None
+    return retention is not None and retention.kind in ("while_customer", "until_withdrawn")
 
 
 def in_scope(record: Mapping[str, Any], sources: Sequence[str], categories: Sequence[str]) -> bool:

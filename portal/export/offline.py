@@ -153,7 +153,7 @@ class HtmlRecords:
         self._due_rows: dict[str, str] = {}
         self._positions: dict[str, array[int]] | None = None
         self._empty: array[int] | None = None
-        self._due_label = escape(_("To be removed on"))
+        self._due_label = escape(_("Kept until"))
         self._link_label = escape(_("Where our staff find it"))
         self._today = firm_today()
         self._ended = _("the retention period has ended; you may ask us to erase it")

@@ -252,8 +252,9 @@ _RECORD_V2: dict[str, Any] = {
     },
     "due_dates": {
         "description": (
-            "Per category the record has fields in (the policy's order), the date that part "
-            "is due to be removed, or null where the record's own dates do not tell."
+            "Per category the record has fields in (the policy's order), the last day that "
+            "part is kept (its retention period ends that day; it is due to be removed after "
+            "it), or null where the record's own dates do not tell."
         ),
         "type": "object",
         "additionalProperties": {"type": ["string", "null"], "format": "date"},

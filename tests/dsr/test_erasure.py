@@ -69,6 +69,38 @@ def test_an_invoice_without_a_readable_date_is_kept_not_deleted(
     assert result.summary()["sources"][0]["kept"][0]["until"] is None
 
 
+def test_an_invoice_is_kept_on_the_last_day_of_its_retention(policy: Policy) -> None:
+    # 7 years from the end of 2020 run from 1-1-2021 to 31-12-2027, that day included: the
+    # nightly run deletes kept records the day after (keep_until < today), and so does this.
+    invoice = _record("invoicing", "invoice", {"invoice_id": "invoices"},
+                      {"invoice_date": "2020-06-01"})  # fmt: skip
+    last_day = erasure.decide(policy, invoice, date(2027, 12, 31), _actions)
+    assert (last_day.action, last_day.until) == ("keep", date(2027, 12, 31))
+    assert erasure.decide(policy, invoice, date(2028, 1, 1), _actions).action == "delete"
+
+
+def test_data_the_law_keeps_for_a_period_the_firm_has_not_decided_is_kept_undated() -> None:
+    # Koper's statement names statutory and fiscal duties but no period for names: deleting
+    # what the law may require cannot be undone, so staff date it by hand.
+    koper = load_policy(PROJECT_ROOT / "instance" / "examples" / "koper-computer-support.toml")
+    person = _record("crm", "customer", {"name": "identity"}, {"created": "2025-06-01"})
+    decision = erasure.decide(koper, person, TODAY, _actions)
+    assert (decision.action, decision.category, decision.until) == ("keep", "identity", None)
+
+
+def test_the_ground_given_for_keeping_is_the_law_not_the_firms_own_reasoning(
+    policy: Policy,
+) -> None:
+    # Name rests partly on invoicing (artikel 52 AWR); its retention's own ground ("after that
+    # we delete old customer data") is no reason to keep anything against an erasure.
+    category = policy.category("identity")
+    assert category is not None and category.retention is not None
+    assert category.retention.ground is not None
+    ground = erasure.statutory(policy, category)
+    assert ground is not None and ground != category.retention.ground
+    assert "artikel 52" in ground.nl
+
+
 def test_data_kept_while_a_customer_is_not_kept_against_an_erasure(policy: Policy) -> None:
     # identity rests partly on the invoicing purpose (legal obligation), but its retention
     # ("while you are a customer") gives no date in a record
