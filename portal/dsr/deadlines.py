@@ -82,4 +82,9 @@ def response_deadline(received: date, extension_months: int = 0) -> date:
     """
     if not 0 <= extension_months <= MAX_EXTENSION_MONTHS:
         raise ValueError("a deadline can be extended by at most two further months")
-    return next_working_day(add_months(received, BASE_MONTHS + extension_months))
+    # The further months may be read as running from the receipt (three months from 30
+    # January: 30 April) or from the end of the first month (28 February, then 28 April):
+    # the earlier of the two is never late under either reading.
+    whole = add_months(received, BASE_MONTHS + extension_months)
+    in_steps = add_months(add_months(received, BASE_MONTHS), extension_months)
+    return next_working_day(min(whole, in_steps))

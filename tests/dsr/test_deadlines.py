@@ -84,3 +84,14 @@ def test_extension_by_up_to_two_months() -> None:
     assert response_deadline(received, extension_months=2) == date(2027, 3, 1)  # 28 Feb: Sun
     with pytest.raises(ValueError, match="at most two further months"):
         response_deadline(received, extension_months=3)
+
+
+def test_extension_counted_from_the_end_of_the_first_month_when_that_is_earlier() -> None:
+    # 30 January + 1 month ends 28 February; two further months from then end 28 April, two
+    # days before three months from receipt would (30 April): the earlier reading counts.
+    assert response_deadline(date(2026, 1, 30), extension_months=2) == date(2026, 4, 28)
+    # 31 August: first month ends 30 September, one more month 30 October (a Friday), not
+    # 31 October (a Saturday, which would move to Monday 2 November).
+    assert response_deadline(date(2026, 8, 31), extension_months=1) == date(2026, 10, 30)
+    # Where both readings agree nothing changes.
+    assert response_deadline(date(2026, 3, 10), extension_months=2) == date(2026, 6, 10)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -172,3 +174,23 @@ def test_a_withdrawal_racing_a_staff_step_loses_cleanly(app: Flask, sanne: Flask
     assert row.status == "in_progress"
     assert [e.action for e in row.events] == ["received"]
     assert "intrekken" in html.lower()
+
+
+def test_a_deadline_passed_while_we_wait_for_the_customer_is_not_called_overdue(
+    app: Flask, sanne: FlaskClient, mailbox: Mailbox
+) -> None:
+    reference = _question(sanne)
+    _staff(app, reference, "ask_information", "Welk klantnummer heeft u?")
+    with app.app_context():
+        row = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        row.deadline = row.received_on - timedelta(days=3)
+        db.session.commit()
+    html = page(sanne, f"/verzoeken/{reference}")
+    assert "verstreken; wij wachten op uw antwoord" in html
+    assert "te laat" not in html
+    # Once answered, the request is ours again and the days count as overdue.
+    post(sanne, f"/verzoeken/{reference}/aanvullen",
+         {"csrf_token": token_in(html), "text": "Klantnummer 1042"})  # fmt: skip
+    assert "te laat" in page(sanne, f"/verzoeken/{reference}")
