@@ -15,6 +15,8 @@ from . import policy as policy_module
 from .extensions import csrf, db, limiter
 from .logging import configure_logging
 from .policy import PolicyError, load_policy
+from .policy.check import check_policy
+from .policy.schema import Policy
 from .settings import Settings, SettingsError, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +61,8 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: Path | No
         policy = load_policy(instance / settings.policy_file)
     except PolicyError as exc:
         raise StartupError(str(exc)) from None
+    if settings.environment == "production":
+        _refuse_an_unfinished_policy(instance / settings.policy_file, policy)
 
     app = Flask(
         __name__,
@@ -131,6 +135,19 @@ def _configure(app: Flask, settings: Settings, instance: Path) -> None:
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         PREFERRED_URL_SCHEME=settings.base_url.scheme,
     )
+
+
+def _refuse_an_unfinished_policy(path: Path, policy: Policy) -> None:
+    """Production does not show customers a statement that lacks what GDPR art. 13/14 asks,
+    or still holds template text ("[AANBIEDER]"): the firm finishes it first."""
+    errors = [
+        f for f in check_policy(policy, path.read_text(encoding="utf-8")) if f.severity == "error"
+    ]
+    if errors:
+        raise StartupError(
+            f"{path}: the privacy policy has {len(errors)} error(s) customers would see, the"
+            f" first: {errors[0]}; run `flask --app portal policy check` and fix them"
+        )
 
 
 def _database_url(url: str) -> str:

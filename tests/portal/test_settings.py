@@ -178,3 +178,20 @@ def test_demo_configuration_is_valid(empty_instance: Path) -> None:
         "customer-service",
         "payments",
     }
+
+
+def test_production_refuses_a_policy_customers_should_not_see_yet(tmp_path: Path) -> None:
+    """A statement with template text ("[AANBIEDER]") or without what art. 13/14 asks is
+    finished first; the demo and the tests still start with it, to work on it."""
+    (tmp_path / "policy.toml").write_bytes(
+        (PROJECT_ROOT / "instance/examples/it-services-best.toml").read_bytes()
+    )
+    production = {
+        "environment": "production", "secret_key": SECRET, "data_keys": SECRET,
+        "database_url": "postgresql://h/db", "redis_url": "redis://127.0.0.1:6379/0",
+    }  # fmt: skip
+    with pytest.raises(StartupError) as refused:
+        create_app(production, instance_path=tmp_path)
+    message = str(refused.value)
+    assert "policy check" in message and "13 error(s)" in message
+    assert SECRET not in message
