@@ -165,8 +165,10 @@ def has_unfinished_business(customer_id: int, *, except_request_id: int | None =
     """Whether the portal still needs to know this customer to finish something for them.
 
     True while another request of theirs is open (its answer must reach them; a correction
-    needs their identity to be written back) or any change at a source for one of their
-    requests is not settled (confirming it reads the source with their identifiers).
+    needs their identity to be written back), any change at a source for one of their
+    requests is not settled (confirming it reads the source with their identifiers), or an
+    erasure of theirs keeps a record by law until a date staff must still check (the closing
+    e-mail promised to tell them that date).
     """
     other_open = select(DataRequest.id).where(
         DataRequest.customer_id == customer_id, DataRequest.status.not_in(FINAL_STATUSES)
@@ -176,7 +178,18 @@ def has_unfinished_business(customer_id: int, *, except_request_id: int | None =
     unsettled = select(DataRequest.id).where(
         DataRequest.customer_id == customer_id, _unsettled_action_of(DataRequest.id)
     )
-    return bool(db.session.scalar(select(exists(other_open) | exists(unsettled))))
+    undated = (
+        select(RequestAction.id)
+        .join(DataRequest, RequestAction.request_id == DataRequest.id)
+        .where(
+            DataRequest.customer_id == customer_id,
+            DataRequest.status.not_in([RequestStatus.WITHDRAWN.value, RequestStatus.REFUSED.value]),
+            RequestAction.action == ActionKind.KEEP.value,
+            RequestAction.status == ActionStatus.SKIPPED.value,
+            RequestAction.keep_until.is_(None),
+        )
+    )
+    return bool(db.session.scalar(select(exists(other_open) | exists(unsettled) | exists(undated))))
 
 
 def _forget_erased() -> int:

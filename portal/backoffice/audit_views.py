@@ -108,6 +108,7 @@ ACTION_NAMES = {
     "request.assignee": _l("Request assigned"),
     "request.linked": _l("Request linked to a customer"),
     "request.close_override": _l("Request closed with changes still open (officer)"),
+    "request.recipients_told": _l("Recipients of the data told of the change (art. 19)"),
     "staff.created": _l("Staff member added"),
     "staff.disabled": _l("Staff member disabled"),
     "staff.enabled": _l("Staff member enabled again"),

@@ -10,6 +10,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     RadioField,
     SelectField,
@@ -109,6 +110,12 @@ class RefuseForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
+    recipients_told = BooleanField(
+        _l(
+            "We told the recipients listed above of this change, or doing so proved impossible"
+            " or would take disproportionate effort"
+        )
+    )
     closing_message = TextAreaField(
         _l("Message to the customer (optional)"),
         validators=[

@@ -19,12 +19,14 @@ changed and the step stops with :class:`RequestError` ``conflict``, before it di
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import Select, false, func, select, update
@@ -40,6 +42,7 @@ from ..dsr import services as dsr
 from ..dsr.services import RequestError
 from ..extensions import db
 from ..gathering import Snapshot, gather_for, latest
+from ..mail import queue_mail
 from ..models import (
     ActionKind,
     ActionStatus,
@@ -56,8 +59,11 @@ from ..models import (
 )
 from ..paging import Page
 from ..policy import current_policy
+from ..policy.schema import Policy, Recipient
 from ..settings import firm_today
 from . import actions
+
+log = logging.getLogger(__name__)
 
 #: Requests due within this many days are highlighted ("due this week").
 DUE_SOON_DAYS = 7
@@ -586,41 +592,76 @@ def kept_of(request: DataRequest) -> list[KeptGroup]:
     return list(groups.values())
 
 
-def closing_message(request: DataRequest, message: str | None) -> str | None:
-    """The message of the closing e-mail, in the customer's language. For an erasure it lists
-    what was kept: which data, where, on which ground and until which date."""
+def kept_line(request: DataRequest, source_key: str, category_key: str, until: date | None) -> str:
+    """What the customer is told of data an erasure keeps by law, in the current locale:
+    which data, where, until when and on which ground."""
     from ..customer.texts import format_day
 
+    policy = current_policy()
+    category = policy.category(category_key)
+    ground = erasure.statutory(policy, category) if category else None
+    source = next((s.name for s in policy.sources if s.key == source_key), None)
+    names_of = {
+        "category": category.name.get(request.locale) if category else category_key,
+        "source": source.get(request.locale) if source else source_key,
+        # the policy's words may end a sentence; the line ends it once
+        "ground": ground.get(request.locale).rstrip().rstrip(".") if ground else "-",
+    }
+    if until is not None:
+        return _(
+            "%(category)s in %(source)s: kept until %(date)s. Ground: %(ground)s.",
+            date=format_day(until), **names_of,
+        )  # fmt: skip
+    return _(
+        "%(category)s in %(source)s: kept as the law requires; we could not"
+        " read from the record until when, and will tell you. Ground:"
+        " %(ground)s.",
+        **names_of,
+    )
+
+
+def date_kept(
+    request: DataRequest, action: RequestAction, until: date, *, staff_id: int
+) -> list[int]:
+    """Staff checked until when a record an erasure keeps by law must be kept: record it
+    (:func:`portal.backoffice.actions.set_keep_until`) and tell the customer, as the closing
+    e-mail promised. Once nothing else is owed to them, the portal forgets a customer who
+    asked to erase everything (:func:`forget_after_erasure`). Flushes; returns outbox ids.
+
+    :raises ValueError: as :func:`~portal.backoffice.actions.set_keep_until`.
+    """
+    actions.set_keep_until(action, until, staff_id=staff_id)
+    outbox: list[int] = []
+    to = dsr.recipient_of(request)
+    if to is not None and action.keep_category is not None:
+        with force_locale(request.locale):
+            line = kept_line(request, action.source, action.keep_category, until)
+        try:
+            row = queue_mail(
+                to, "dsr/email/kept_dated", request.locale,
+                {"request": request, "line": line, "policy": current_policy(),
+                 "base_url": current_app.extensions["portal.settings"].base_url},
+            )  # fmt: skip
+            outbox.append(row.id)
+        except ValueError:  # an address that fits no mail header: staff write another way
+            log.warning("request %s: no mail sent, its address fits no mail header", request.id)
+    if request.customer_id is not None:
+        forget_after_erasure(request.customer_id)
+    return outbox
+
+
+def closing_message(
+    request: DataRequest, message: str | None, *, told_recipients: bool = False
+) -> str | None:
+    """The message of the closing e-mail, in the customer's language. For an erasure it lists
+    what was kept: which data, where, on which ground and until which date. When staff told
+    the recipients of the data (art. 19), it says so."""
     parts = [message.strip()] if message and message.strip() else []
     kept = kept_of(request) if request.kind == RequestKind.ERASURE.value else []
     if kept:
-        policy = current_policy()
-        names = {s.key: s.name for s in policy.sources}
         with force_locale(request.locale):
             lines = [_("The law requires us to keep some of your data:")]
-            for group in kept:
-                category = policy.category(group.category)
-                ground = erasure.statutory(policy, category) if category else None
-                source = names.get(group.source)
-                names_of = {
-                    "category": category.name.get(request.locale) if category else group.category,
-                    "source": source.get(request.locale) if source else group.source,
-                    # the policy's words may end a sentence; the line ends it once
-                    "ground": ground.get(request.locale).rstrip().rstrip(".") if ground else "-",
-                }
-                if group.until is not None:
-                    line = _(
-                        "%(category)s in %(source)s: kept until %(date)s. Ground: %(ground)s.",
-                        date=format_day(group.until), **names_of,
-                    )  # fmt: skip
-                else:
-                    line = _(
-                        "%(category)s in %(source)s: kept as the law requires; we could not"
-                        " read from the record until when, and will tell you. Ground:"
-                        " %(ground)s.",
-                        **names_of,
-                    )
-                lines.append("- " + line)
+            lines += ["- " + kept_line(request, g.source, g.category, g.until) for g in kept]
             lines.append(_("After that date we delete it. We use it only for this obligation."))
             parts.append("\n".join(lines))
     if request.kind == RequestKind.CORRECTION.value:
@@ -628,6 +669,14 @@ def closing_message(request: DataRequest, message: str | None) -> str | None:
         if corrected:
             with force_locale(request.locale):
                 parts.append("\n".join([_("We corrected:"), *corrected]))
+    if told_recipients:
+        with force_locale(request.locale):
+            parts.append(
+                _(
+                    "We have told the parties who received this data from us of this change,"
+                    " as the law requires. You may ask us who they are."
+                )
+            )
     return "\n\n".join(parts) or None
 
 
@@ -655,11 +704,7 @@ def _corrected_lines(request: DataRequest) -> list[str]:
 
 def covers_everything(request: DataRequest) -> bool:
     """Whether an erasure request asked to delete all data (no sources or categories chosen)."""
-    return (
-        request.kind == RequestKind.ERASURE.value
-        and not request.scope.get("sources")
-        and not request.scope.get("categories")
-    )
+    return request.erases_everything
 
 
 #: History steps (internal) that show the work at the sources was started, also when an
@@ -763,12 +808,42 @@ class Closed:
     kept: str | None = None
 
 
+#: Requests that change data others may have received from the firm (art. 19).
+TELLS_RECIPIENTS = frozenset(
+    {RequestKind.CORRECTION.value, RequestKind.ERASURE.value, RequestKind.RESTRICTION.value}
+)
+
+
+def recipients_to_tell(request: DataRequest, policy: Policy | None = None) -> list[Recipient]:
+    """The policy's recipients of the data a correction, erasure or restriction concerns, whom
+    the firm must tell of it unless that proves impossible or disproportionate (GDPR art. 19).
+
+    Processors are left out: they work in the firm's own systems on its instructions, where
+    the change itself is made. The data concerned is the request's categories; else those of
+    its sources; else everything the policy names.
+    """
+    if request.kind not in TELLS_RECIPIENTS:
+        return []
+    policy = policy or current_policy()
+    scope = request.scope or {}
+    categories = set(scope.get("categories") or [])
+    if not categories:
+        sources = set(scope.get("sources") or [])
+        categories = (
+            {c for s in policy.sources if s.key in sources for c in s.categories}
+            if sources
+            else {c.key for c in policy.categories}
+        )
+    return [r for r in policy.recipients if r.role != "processor" and categories & set(r.receives)]
+
+
 def close_request(
     request: DataRequest,
     message: str | None,
     *,
     staff: StaffMember,
     override_reason: str | None = None,
+    recipients_told: bool = False,
 ) -> Closed:
     """Close a request as done with a message.
 
@@ -782,8 +857,13 @@ def close_request(
     them (:func:`forget_after_erasure`). An erasure closed without erasing anything never
     forgets the person, nor does one whose unwritten changes the override cancelled. Flushes.
 
+    A correction, erasure or restriction that was carried out closes only once staff say they
+    told its recipients (``recipients_told``; :func:`recipients_to_tell`, art. 19); the
+    closing e-mail then says the customer may ask who they are.
+
     :raises RequestError: ``not_erased``, ``not_corrected``, ``unsettled`` (no valid override),
-        ``final`` or ``conflict`` (someone else changed the request at the same moment).
+        ``recipients`` (not told), ``final`` or ``conflict`` (someone else changed the request
+        at the same moment).
     """
     state = seen(request)
     if request.status_enum.final:
@@ -797,7 +877,17 @@ def close_request(
             "unsettled": "changes at the sources are not all confirmed",
         }
         raise RequestError(problem, messages[problem])
+    # Nothing carried out (closed by the override) is nothing to tell anyone of.
+    to_tell = [] if problem is not None else recipients_to_tell(request)
+    if to_tell and not recipients_told:
+        raise RequestError("recipients", "the recipients were not told")
     _claim(request, state)
+    if to_tell:
+        audit(
+            "request.recipients_told", actor_type="staff", actor_id=staff.id,
+            subject_type="request", subject_id=request.id,
+            details={"recipients": [r.key for r in to_tell]},
+        )  # fmt: skip
     if problem is not None:
         add_note(request, str(override_reason), staff_id=staff.id)
         audit(
@@ -807,7 +897,10 @@ def close_request(
                      "unsettled": [a.id for a in actions.actions_of(request)
                                    if not a.status_enum.settled]},
         )  # fmt: skip
-    outbox = dsr.close(request, closing_message(request, message), staff_id=staff.id)
+    outbox = dsr.close(
+        request, closing_message(request, message, told_recipients=bool(to_tell)),
+        staff_id=staff.id,
+    )  # fmt: skip
     closed = Closed(outbox)
     customer_id = request.customer_id
     if customer_id is not None:

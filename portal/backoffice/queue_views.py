@@ -126,6 +126,14 @@ STEP_ERRORS = {
         " within one month of receipt, and that month is over."
     ),
     "approved": _l("This was done already: see the changes at the sources."),
+    "recipients": _l(
+        'Tell the recipients listed under "Recipients to tell" of this change first, and'
+        " tick that you did (or that it proved impossible or disproportionate)."
+    ),
+    "unconditional": _l(
+        "A withdrawal of consent or an objection to direct marketing cannot be refused: stop"
+        " that use and close the request."
+    ),
     "kind": _l("This step does not fit this kind of request."),
     "empty": _l("There is nothing to correct in this request."),
     "no_customer": _l(
@@ -360,6 +368,12 @@ def _render(
             else []
         ),
         requester=dsr.requester_of(found),
+        direct_marketing=[
+            policy.purpose(key).name.get(locale)  # type: ignore[union-attr]
+            for key in dsr.direct_marketing_objected(found, policy)
+        ],
+        unconditional=dsr.unconditional(found, policy),
+        recipients_to_tell=queue.recipients_to_tell(found, policy),
         identifiers=queue.identifiers_of(customer) if customer is not None else [],
         customer=customer,
         days_left=dsr.days_left(found),
@@ -579,6 +593,7 @@ def close(reference: str) -> Any:
         closed = queue.close_request(
             found, form.closing_message.data, staff=me,
             override_reason=form.override_reason.data if me.is_officer else None,
+            recipients_told=bool(form.recipients_told.data),
         )  # fmt: skip
     except RequestError as exc:
         return _step_error(found, exc)
@@ -701,11 +716,16 @@ def keep_until_action(reference: str, action_id: int) -> Any:
     if not form.validate_on_submit() or form.keep_until.data is None:
         return _render(found, status=400, keep_form=form, keep_error_for=action.id)
     try:
-        actions.set_keep_until(action, form.keep_until.data, staff_id=_me().id)
+        outbox = queue.date_kept(found, action, form.keep_until.data, staff_id=_me().id)
     except ValueError:
         return _render(found, status=409, extra_error=_("This date cannot be set now."))
     db.session.commit()
-    flash(_("Saved. The record becomes a step to delete it the day after that date."), "success")
+    _send(outbox)
+    _told(
+        outbox,
+        _("Saved, and the customer was told the date. The record becomes a step to delete it"
+          " the day after that date."),
+    )  # fmt: skip
     return _back(found, "actions")
 
 

@@ -188,8 +188,28 @@ def offered_kinds(policy: Policy) -> list[RequestKind]:
 
 
 def objectable_purposes(policy: Policy) -> list[Any]:
-    """Purposes on legitimate interests: those a customer may object to (art. 21)."""
+    """Purposes on legitimate interests, and direct marketing: those a customer may object to
+    (art. 21)."""
     return [p for p in policy.purposes if p.objectable]
+
+
+def direct_marketing_objected(request: DataRequest, policy: Policy | None = None) -> list[str]:
+    """The direct-marketing purposes an objection names: no reason outweighs the customer's,
+    so staff stop them and cannot refuse the request (art. 21(3))."""
+    if request.kind_enum is not RequestKind.OBJECTION:
+        return []
+    policy = policy or current_policy()
+    named = set((request.scope or {}).get("purposes") or [])
+    return [p.key for p in policy.purposes if p.direct_marketing and p.key in named]
+
+
+def unconditional(request: DataRequest, policy: Policy | None = None) -> bool:
+    """Whether the request takes effect as asked, with nothing to weigh: a withdrawal of
+    consent (art. 7(3)) or an objection to direct marketing (art. 21(3)). It applies from
+    its receipt, and staff cannot refuse it."""
+    return request.kind_enum is RequestKind.WITHDRAW_CONSENT or bool(
+        direct_marketing_objected(request, policy)
+    )
 
 
 def consent_purposes(policy: Policy) -> list[Any]:
@@ -518,9 +538,15 @@ def extend(request: DataRequest, months: int, reason: str, *, staff_id: int) -> 
 
 
 def refuse(request: DataRequest, reason: str, *, staff_id: int) -> list[int]:
-    """Refuse a request with the reason; the customer is told it and their right to complain."""
+    """Refuse a request with the reason; the customer is told it and their right to complain.
+
+    A withdrawal of consent or an objection to direct marketing cannot be refused
+    (:func:`unconditional`).
+    """
     if not reason.strip():
         raise RequestError("refusal", "a refusal needs a reason")
+    if unconditional(request):
+        raise RequestError("unconditional", "this request takes effect as asked")
     return change(
         request, "refused", status=RequestStatus.REFUSED, actor_type="staff",
         actor_id=staff_id, message=reason.strip(),

@@ -67,6 +67,7 @@ def _helpers() -> dict[str, object]:
         "request_status_name": status_name,
         "request_event_name": event_name,
         "request_rows": _rows,
+        "request_unconditional": services.unconditional,
     }
 
 

@@ -147,6 +147,17 @@ class DataRequest(Base):
         """Whether the request still needs work (or the customer's answer)."""
         return not self.status_enum.final
 
+    @property
+    def erases_everything(self) -> bool:
+        """Whether this is an erasure of all data (no sources or categories chosen): once it is
+        carried out the portal forgets the customer, and this request's page with them."""
+        scope = self.scope or {}
+        return (
+            self.kind == RequestKind.ERASURE.value
+            and not scope.get("sources")
+            and not scope.get("categories")
+        )
+
     def __repr__(self) -> str:
         return f"DataRequest(id={self.id}, kind={self.kind!r}, status={self.status!r})"
 

@@ -293,6 +293,9 @@ class Purpose(_Frozen):
     legitimate_interest: Text | None = None
     #: Which legal obligation (with ``legal_obligation``), e.g. "art. 52 AWR".
     obligation: Text | None = None
+    #: Direct marketing (offers, newsletters): an objection to it is always honoured, with no
+    #: reason asked and none weighed (art. 21(2)-(3)).
+    direct_marketing: bool = False
 
     @field_validator("legal_basis", mode="before")
     @classmethod
@@ -308,8 +311,9 @@ class Purpose(_Frozen):
 
     @property
     def objectable(self) -> bool:
-        """Objection (art. 21) applies to processing on legitimate interests."""
-        return self.legal_basis is LegalBasis.LEGITIMATE_INTERESTS
+        """Objection (art. 21) applies to processing on legitimate interests, and to direct
+        marketing on any basis."""
+        return self.legal_basis is LegalBasis.LEGITIMATE_INTERESTS or self.direct_marketing
 
 
 class Field_(_Frozen):

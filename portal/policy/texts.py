@@ -40,7 +40,10 @@ RIGHTS = {
     ),
     Right.ERASURE: (
         _l("Erasure"),
-        _l("You may have your data deleted, unless the law obliges us to keep it."),
+        _l(
+            "You may have your data deleted, for example when we no longer need it, unless the"
+            " law obliges us to keep it or we need it for a legal claim."
+        ),
     ),
     Right.RESTRICTION: (
         _l("Restriction"),
@@ -52,7 +55,10 @@ RIGHTS = {
     ),
     Right.OBJECTION: (
         _l("Objection"),
-        _l("You may object to use of your data that rests on our legitimate interest."),
+        _l(
+            "You may object to use of your data that rests on our legitimate interest, and"
+            " always to its use for direct marketing, such as offers and newsletters."
+        ),
     ),
     Right.WITHDRAW_CONSENT: (
         _l("Withdrawing consent"),

@@ -377,6 +377,30 @@ def test_staff_see_which_consent_is_withdrawn(app: Flask, officer: Staff) -> Non
     assert "Niets te tonen" not in page
 
 
+def test_an_objection_to_direct_marketing_is_not_offered_for_refusal(
+    app: Flask, officer: Staff
+) -> None:
+    sanne = customer(app)
+    reference = submit(
+        app, sanne, RequestKind.OBJECTION, details={}, scope={"purposes": ["newsletter"]}
+    )
+    b = desk(app, officer)
+    html = b.page(f"{QUEUE}/{reference}")
+    page = text(html)
+    assert "Bezwaar tegen direct marketing (Nieuwsbrief): stop dit gebruik nu." in page
+    assert "/weigeren" not in html and "Niet mogelijk: een intrekking van toestemming" in page
+    refused = b.step(reference, "weigeren", refuse_reason="Ons belang weegt zwaarder")
+    assert refused.status_code == 409
+    assert "kan niet worden geweigerd" in text(refused.get_data(as_text=True))
+    assert get_request(app, reference).status == "received"
+    withdrawal = submit(
+        app, sanne, RequestKind.WITHDRAW_CONSENT, details={}, scope={"purposes": ["newsletter"]}
+    )
+    html = b.page(f"{QUEUE}/{withdrawal}")
+    assert "Intrekking van toestemming: stop dit gebruik nu." in text(html)
+    assert "/weigeren" not in html
+
+
 # --- steps ----------------------------------------------------------------------------------
 
 
@@ -552,7 +576,9 @@ def test_approving_a_correction_writes_it_back_and_confirms_it(
     assert get_request(app, reference).status == "in_progress"
     assert "Bevestigd" in text(b.page(f"{QUEUE}/{reference}"))
     assert b.step(reference, "goedkeuren").status_code == 409  # not twice
-    assert b.step(reference, "afsluiten", closing_message="").status_code == 303
+    assert (
+        b.step(reference, "afsluiten", closing_message="", recipients_told="y").status_code == 303
+    )
     assert get_request(app, reference).status == "done"
     # without a message of staff's own, the e-mail still says what was corrected (not values)
     body = Mailbox.text_of(mailbox.last())
@@ -659,10 +685,19 @@ def test_an_erasure_end_to_end(app: Flask, officer: Staff, mailbox: Mailbox) -> 
             assert b.step(reference, f"acties/{a.id}/bevestigen").status_code == 303, a
     assert all(ActionStatus(a.status).settled for a in actions_of(app, reference))
 
+    # The tax authority receives invoices (art. 19): staff say they told it first.
+    untold = b.step(reference, "afsluiten", closing_message="Uw gegevens zijn gewist.")
+    assert untold.status_code == 409
+    assert "Ontvangers om in te lichten" in text(untold.get_data(as_text=True))
+    assert "Belastingdienst" in text(untold.get_data(as_text=True))
+    assert get_request(app, reference).status != "done"
     assert (
-        b.step(reference, "afsluiten", closing_message="Uw gegevens zijn gewist.").status_code
+        b.step(
+            reference, "afsluiten", closing_message="Uw gegevens zijn gewist.",
+            recipients_told="y",
+        ).status_code
         == 303
-    )
+    )  # fmt: skip
 
     body = Mailbox.text_of(mailbox.last())
     assert "Uw gegevens zijn gewist." in body
@@ -670,6 +705,11 @@ def test_an_erasure_end_to_end(app: Flask, officer: Staff, mailbox: Mailbox) -> 
     assert until.strftime("%d-%m-%Y") in body
     assert "Facturen" in body or "facturen" in body
     assert "Grond: " in body and ".." not in body  # the policy's ground ends a sentence too
+    assert "U kunt ons vragen wie dat zijn." in body
+    told = [d for a, d in audit_actions(app) if a == "request.recipients_told"]
+    assert told and told[-1]["recipients"] == ["tax-authority"]
+    # The person is forgotten with their requests: no link to a page that no longer opens.
+    assert f"/verzoeken/{reference}" not in body and "Bewaar deze e-mail" in body
     with app.app_context():
         assert db.session.get(Customer, sanne) is None
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerIdentifier)) == 0
@@ -798,7 +838,7 @@ def test_kept_records_become_steps_to_delete_when_their_retention_ends(
     for a in actions_of(app, reference):
         if not ActionStatus(a.status).settled:
             b.step(reference, f"acties/{a.id}/bevestigen")
-    assert b.step(reference, "afsluiten").status_code == 303
+    assert b.step(reference, "afsluiten", recipients_told="y").status_code == 303
     found = get_request(app, reference)
     assert found.anonymised_at is not None  # the person is forgotten...
     kept = [a for a in actions_of(app, reference) if a.action == "keep"]
@@ -874,15 +914,19 @@ def test_a_request_with_records_still_owed_is_not_deleted_with_old_requests(app:
 
 
 def test_staff_record_the_date_of_a_kept_record_whose_date_could_not_be_read(
-    app: Flask, officer: Staff
+    app: Flask,
+    officer: Staff,
+    mailbox: Mailbox,  # noqa: F811
 ) -> None:
-    """ "Until unknown: check the date" has a place for the date staff found; from then on the
-    record becomes a step to delete it the day after, like any other kept record."""
+    """ "Until unknown: check the date" has a place for the date staff found; the customer is
+    told it, as the closing e-mail promised, and from then on the record becomes a step to
+    delete it the day after, like any other kept record."""
     from datetime import UTC, datetime
 
     from portal import retention
 
-    reference = submit(app, customer(app), RequestKind.ERASURE, details={"scope": "all"})
+    sanne = customer(app)
+    reference = submit(app, sanne, RequestKind.ERASURE, details={"scope": "all"})
     with app.test_request_context():
         request = queue.find(reference)
         assert request is not None
@@ -891,6 +935,9 @@ def test_staff_record_the_date_of_a_kept_record_whose_date_could_not_be_read(
         request.status = RequestStatus.DONE.value
         db.session.commit()
         kept_id = kept.id
+    with app.test_request_context():  # the portal keeps knowing them, to tell them the date
+        assert queue.forget_after_erasure(sanne) is False
+        assert db.session.get(Customer, sanne) is not None
     b = desk(app, officer)
     dashboard = b.page("/beheer/")  # listed where staff look first
     assert f'href="/beheer/verzoeken/{reference}#actions">{reference}</a>: 1 gegeven' in dashboard
@@ -902,6 +949,12 @@ def test_staff_record_the_date_of_a_kept_record_whose_date_could_not_be_read(
     assert refused.status_code == 400
     assert "Vul een bestaande datum in" in refused.get_data(as_text=True)
     assert b.step(reference, step, keep_until="2030-12-31").status_code == 303
+    told = mailbox.wait_for(1)[-1]
+    assert told["To"] == SANNE and reference in told["Subject"]
+    body = Mailbox.text_of(told)
+    assert "Facturen" in body and "bewaard tot 31-12-2030" in body and "Grond: " in body
+    with app.app_context():  # nothing is owed to them any more: forgotten
+        assert db.session.get(Customer, sanne) is None
     assert "Bewaarde gegevens zonder datum" not in b.page("/beheer/")
     [action] = [a for a in actions_of(app, reference) if a.id == kept_id]
     assert action.keep_until == date(2030, 12, 31)

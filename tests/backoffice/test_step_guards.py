@@ -114,7 +114,7 @@ def test_an_agent_cannot_close_an_erasure_that_was_not_carried_out(
     b = desk(app, agent)
     assert "Nog niets verwijderd" in text(b.page(f"{QUEUE}/{reference}"))
 
-    response = b.step(reference, "afsluiten", closing_message="Gewist.")
+    response = b.step(reference, "afsluiten", closing_message="Gewist.", recipients_told="y")
 
     assert response.status_code == 409
     assert "Er is nog niets verwijderd" in text(response.get_data(as_text=True))
@@ -173,13 +173,18 @@ def test_a_correction_is_closed_only_after_it_was_approved(app: Flask, agent: St
     reference = submit(app, sanne, RequestKind.CORRECTION, details=details)
     b = desk(app, agent)
 
-    refused = b.step(reference, "afsluiten", closing_message="Aangepast.")
+    refused = b.step(reference, "afsluiten", closing_message="Aangepast.", recipients_told="y")
 
     assert refused.status_code == 409
     assert "Er is nog niets gecorrigeerd" in text(refused.get_data(as_text=True))
     assert get_request(app, reference).status == "received"
     assert b.step(reference, "goedkeuren").status_code == 303
-    assert b.step(reference, "afsluiten", closing_message="Aangepast.").status_code == 303
+    assert (
+        b.step(
+            reference, "afsluiten", closing_message="Aangepast.", recipients_told="y"
+        ).status_code
+        == 303
+    )
     assert get_request(app, reference).status == "done"
     assert "correction_approved" in events_of(app, reference)
 
@@ -192,8 +197,18 @@ def test_a_correction_without_fields_and_an_erasure_without_customer_close_as_be
     letter = submit(app, None, RequestKind.ERASURE, details=ERASE_ALL)  # erased by hand
     b = desk(app, agent)
 
-    assert b.step(empty, "afsluiten", closing_message="Niets te doen.").status_code == 303
-    assert b.step(letter, "afsluiten", closing_message="Met de hand gewist.").status_code == 303
+    assert (
+        b.step(
+            empty, "afsluiten", closing_message="Niets te doen.", recipients_told="y"
+        ).status_code
+        == 303
+    )
+    assert (
+        b.step(
+            letter, "afsluiten", closing_message="Met de hand gewist.", recipients_told="y"
+        ).status_code
+        == 303
+    )
     assert customer_exists(app, sanne)
 
 
@@ -208,7 +223,10 @@ def test_an_erasure_that_found_nothing_to_change_can_be_closed(app: Flask, offic
     assert "Verwijderen uitvoeren" not in text(b.page(f"{QUEUE}/{reference}"))  # not twice
     assert b.step(reference, "wissen").status_code == 409
 
-    assert b.step(reference, "afsluiten", closing_message="Gewist.").status_code == 303
+    assert (
+        b.step(reference, "afsluiten", closing_message="Gewist.", recipients_told="y").status_code
+        == 303
+    )
     assert not customer_exists(app, nobody)
     assert get_request(app, reference).anonymised_at is not None
 
@@ -227,7 +245,9 @@ def test_closing_an_erasure_keeps_a_customer_with_other_open_requests(
     b = desk(app, officer)
     erased(b, erasure)
 
-    response = b.step(erasure, "afsluiten", closing_message="Uw gegevens zijn gewist.")
+    response = b.step(
+        erasure, "afsluiten", closing_message="Uw gegevens zijn gewist.", recipients_told="y"
+    )
 
     assert response.status_code == 303
     assert customer_exists(app, sanne)
@@ -269,9 +289,15 @@ def test_refusing_the_last_open_request_forgets_the_person(app: Flask, officer: 
     everything = submit(app, sanne, RequestKind.ERASURE, details=ERASE_ALL)
     b = desk(app, officer)
     erased(b, erasure)
-    assert b.step(erasure, "afsluiten", closing_message="Gewist.").status_code == 303
+    assert (
+        b.step(erasure, "afsluiten", closing_message="Gewist.", recipients_told="y").status_code
+        == 303
+    )
     erased(b, everything)
-    assert b.step(everything, "afsluiten", closing_message="Gewist.").status_code == 303
+    assert (
+        b.step(everything, "afsluiten", closing_message="Gewist.", recipients_told="y").status_code
+        == 303
+    )
     assert customer_exists(app, sanne)  # her correction is open: it still needs her identity
     assert get_request(app, correction).customer_id == sanne
     assert get_request(app, erasure).anonymised_at is None  # a partial erasure forgets no one

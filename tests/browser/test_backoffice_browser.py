@@ -52,7 +52,10 @@ def _setup(app: Flask) -> tuple[str, str]:
         item = {"source": "webshop", "record_type": "customer", "record_id": record["record_id"],
                 "record": "Klant", "field": "last_name", "label": "Achternaam", "kind": "text",
                 "current": record["fields"].get("last_name"), "new": "Bakker"}  # fmt: skip
-        submitted = dsr.submit(customer, RequestKind.CORRECTION, details={"items": [item]})
+        submitted = dsr.submit(
+            customer, RequestKind.CORRECTION, details={"items": [item]},
+            scope={"sources": ["webshop"], "categories": ["identity"]},  # as the portal sends it
+        )  # fmt: skip
         reference = submitted.request.reference
         db.session.commit()
         return secret, reference

@@ -194,3 +194,21 @@ def test_a_deadline_passed_while_we_wait_for_the_customer_is_not_called_overdue(
     post(sanne, f"/verzoeken/{reference}/aanvullen",
          {"csrf_token": token_in(html), "text": "Klantnummer 1042"})  # fmt: skip
     assert "te laat" in page(sanne, f"/verzoeken/{reference}")
+
+
+def test_an_objection_to_direct_marketing_cannot_be_refused(app: Flask, sanne: FlaskClient) -> None:
+    page_ = check(sanne, "/verzoeken/nieuw/bezwaar", [("purposes", "newsletter")])
+    reference = reference_of(send(sanne, "bezwaar", page_))
+    with app.test_request_context(), pytest.raises(services.RequestError) as refused:
+        row = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        assert services.direct_marketing_objected(row) == ["newsletter"]
+        services.refuse(row, "Wij wegen ons belang zwaarder", staff_id=1)
+    assert refused.value.code == "unconditional"
+    assert stored(app, reference).status == "received"
+    # An objection to a purpose on legitimate interests can still be refused, with a reason.
+    other = reference_of(send(sanne, "bezwaar", check(
+        sanne, "/verzoeken/nieuw/bezwaar", [("purposes", "service-improvement")])))  # fmt: skip
+    _staff(app, other, "refuse", "Dwingende redenen: beveiliging van onze systemen")
+    assert stored(app, other).status == "refused"

@@ -352,13 +352,17 @@ def test_a_restriction_on_chosen_kinds_with_a_ground(app: Flask, sanne: FlaskCli
     assert _details(app, reference)["ground"] == "accuracy"
 
 
-def test_an_objection_offers_only_purposes_on_legitimate_interests(
+def test_an_objection_offers_purposes_on_legitimate_interests_and_direct_marketing(
     app: Flask, sanne: FlaskClient
 ) -> None:
     form = page(sanne, "/verzoeken/nieuw/bezwaar")
     assert 'value="service-improvement"' in form
     assert "Ons belang: Wij willen terugkerende problemen herkennen en voorkomen." in form
-    assert 'value="newsletter"' not in form and 'value="contract"' not in form
+    assert 'value="contract"' not in form
+    # The newsletter rests on consent, but it is direct marketing: an objection always stops it.
+    assert 'value="newsletter"' in form and "Direct marketing: wij stoppen altijd." in form
+    assert "U hoeft daarvoor geen reden te geven." in form
+    assert "dwingende redenen" in form  # art. 21(1): not "our reasons weigh more heavily"
     text = post(
         sanne, "/verzoeken/nieuw/bezwaar", [("csrf_token", token_in(form)), ("key", key_in(form)),
         ("purposes", "contract")],
