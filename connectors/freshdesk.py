@@ -1,10 +1,11 @@
 """Freshdesk (API v2): contacts, their tickets and the tickets' conversations.
 
-Lookup: ``GET contacts?email={addr}`` (exact at Freshdesk, compared again here, including
-``other_emails``), ``GET contacts?mobile={e164}`` and ``?phone={e164}``. Tickets of a matched
-contact: ``GET tickets?requester_id={id}&updated_since=2000-01-01T00:00:00Z`` (without
-``updated_since`` Freshdesk only returns the last 30 days), conversations per ticket from
-``GET tickets/{id}/conversations``. All lists follow ``Link: rel="next"``.
+Lookup: ``GET contacts?email={addr}`` (exact at Freshdesk on the main and the other addresses,
+compared again here; a row found by another address is compared on the contact's own view, as
+the list leaves ``other_emails`` out), ``GET contacts?mobile={e164}`` and ``?phone={e164}``.
+Tickets of a matched contact: ``GET tickets?requester_id={id}&updated_since=2000-01-01T00:00:00Z``
+(without ``updated_since`` Freshdesk only returns the last 30 days), conversations per ticket
+from ``GET tickets/{id}/conversations``. All lists follow ``Link: rel="next"``.
 
 Config: ``base_url`` (``https://{sub}.freshdesk.com`` or its ``/api/v2`` root), ``api_key``
 (secret; HTTP Basic with ``X`` as the password).
@@ -42,7 +43,7 @@ from .base import (
 )
 from .errors import NotFound
 from .http import HttpClient, HttpSession, RetryPolicy
-from .identity import IdentifierKind
+from .identity import IdentifierKind, try_normalize
 from .pagination import items, link_header_pages
 from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
 from .registry import register
@@ -54,6 +55,9 @@ UPDATED_SINCE = "2000-01-01T00:00:00Z"
 TICKET_STATUS = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
 TICKET_SOURCE = {1: "email", 2: "portal", 3: "phone", 7: "chat", 9: "feedback_widget"}
 TICKET_PRIORITY = {1: "low", 2: "medium", 3: "high", 4: "urgent"}
+#: Key added to a candidate's payload when :meth:`FreshdeskConnector.find` tried to read the
+#: contact's own view: ``True`` (the payload is that view) or ``False`` (it could not be read).
+FULL_VIEW = "__full_view__"
 
 DEFAULT_CATEGORIES = MappingProxyType(
     {
@@ -134,25 +138,36 @@ class FreshdeskConnector(BaseConnector):
         )
 
     def find(self, run: Run) -> Iterator[Candidate]:
-        """Contacts by ``email=``, ``mobile=`` and ``phone=`` filters."""
-        filters = [("email", email) for email in run.identity.values(IdentifierKind.EMAIL)]
+        """Contacts by ``email=``, ``mobile=`` and ``phone=`` filters.
+
+        The ``email=`` filter also finds a contact by one of its other addresses, but the list
+        rows leave ``other_emails`` out: compared on the row alone, the customer's own contact
+        found by her second address would be dropped and the source would look complete.
+        So a row is compared on the contact's own view (``GET contacts/{id}``) when the list
+        cannot decide: its main address is not a verified one although the e-mail filter
+        returned it, or it has no main address at all (its other addresses may be someone
+        else's, which keeps a shared phone number from matching it). The view read here is
+        handed on to :meth:`expand`; when it cannot be read, the row is compared as it is and
+        the result says the contact's details are missing.
+        """
+        emails = run.identity.values(IdentifierKind.EMAIL)
+        filters = [("email", email) for email in emails]
         for phone in run.identity.values(IdentifierKind.PHONE):
             filters += [("mobile", phone), ("phone", phone)]
+        views: dict[str, JSONDict | None] = {}
         for key, value in filters:
-            for contact in items(link_header_pages(run.http, "contacts", params={key: value})):
-                other = contact.get("other_emails")
-                others = other if isinstance(other, list) else []
-                yield Candidate(
-                    "contact",
-                    expect_id(contact, "freshdesk contact"),
-                    (
-                        (IdentifierKind.EMAIL, contact.get("email")),
-                        *((IdentifierKind.EMAIL, e) for e in others),
-                        (IdentifierKind.PHONE, contact.get("mobile")),
-                        (IdentifierKind.PHONE, contact.get("phone")),
-                    ),
-                    contact,
-                )
+            for row in items(link_header_pages(run.http, "contacts", params={key: value})):
+                contact_id = expect_id(row, "freshdesk contact")
+                contact = row
+                main = try_normalize(IdentifierKind.EMAIL, row.get("email"))
+                if main is None or (key == "email" and main not in emails):
+                    if contact_id not in views:
+                        full = run.related(
+                            "contact_details", partial(self._contact_view, run, contact_id)
+                        )
+                        views[contact_id] = {**full[0], FULL_VIEW: True} if full else None
+                    contact = views[contact_id] or {**row, FULL_VIEW: False}
+                yield Candidate("contact", contact_id, _identifiers(contact), contact)
 
     @staticmethod
     def _contact_view(run: Run, contact_id: str) -> list[JSONDict]:
@@ -164,12 +179,16 @@ class FreshdeskConnector(BaseConnector):
 
         The contacts list leaves out a contact's other e-mail addresses and tags; only the
         contact's own view (``GET contacts/{id}``) has them. It is read for the customer's
-        contact only, once it matched; when it fails, the list's row is shown and the result
-        says the contact's details are missing.
+        contact only, once it matched (unless :meth:`find` read it already); when it fails,
+        the list's row is shown and the result says the contact's details are missing.
         """
         contact_id = match.candidate.record_id
-        full = run.related("contact_details", partial(self._contact_view, run, contact_id))
-        yield self._contact(dict(full[0] if full else match.candidate.raw))
+        raw = match.candidate.raw
+        if FULL_VIEW in raw:
+            full: list[JSONDict] = [dict(raw)] if raw[FULL_VIEW] else []
+        else:
+            full = run.related("contact_details", partial(self._contact_view, run, contact_id))
+        yield self._contact(dict(full[0] if full else raw))
         for ticket in run.related("tickets", partial(self._tickets, run, contact_id)):
             ticket_id = expect_id(ticket, "freshdesk ticket")
             if str(ticket.get("requester_id")) != contact_id:
@@ -206,14 +225,7 @@ class FreshdeskConnector(BaseConnector):
             body, _ = session.get_json("tickets/{id}", path_params={"id": contact_id})
             contact_id = str(expect_dict(body, "freshdesk ticket").get("requester_id"))
         body, _ = session.get_json("contacts/{id}", path_params={"id": contact_id})
-        contact = expect_dict(body, "freshdesk contact")
-        other = contact.get("other_emails")
-        return [
-            (IdentifierKind.EMAIL, contact.get("email")),
-            *((IdentifierKind.EMAIL, e) for e in (other if isinstance(other, list) else [])),
-            (IdentifierKind.PHONE, contact.get("mobile")),
-            (IdentifierKind.PHONE, contact.get("phone")),
-        ]
+        return list(_identifiers(expect_dict(body, "freshdesk contact")))
 
     def write_field(
         self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
@@ -318,6 +330,17 @@ class FreshdeskConnector(BaseConnector):
             link=f"{self.web_url}/a/tickets/{ticket_id}",
             parent=("ticket", ticket_id),
         )
+
+
+def _identifiers(contact: JSONDict) -> tuple[tuple[IdentifierKind, object], ...]:
+    """A contact's e-mail addresses (main and other) and phone numbers."""
+    other = contact.get("other_emails")
+    return (
+        (IdentifierKind.EMAIL, contact.get("email")),
+        *((IdentifierKind.EMAIL, e) for e in (other if isinstance(other, list) else [])),
+        (IdentifierKind.PHONE, contact.get("mobile")),
+        (IdentifierKind.PHONE, contact.get("phone")),
+    )
 
 
 def _named(names: dict[int, str], value: object) -> object:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from connectors import ErrorKind, Identity, RetryPolicy, SourceStatus, create, gather
@@ -125,6 +126,58 @@ def test_a_freshdesk_contact_holds_what_only_its_own_view_gives(no_wait: RetryPo
     assert contact.fields["other_emails"] == ["s.devries.werk@example.nl"]
     assert contact.fields["tags"] == ["abonnement"]
     assert result.missing == ()
+
+
+@pytest.fixture
+def freshdesk_sim() -> Iterator[Any]:
+    """A fresh Freshdesk simulator of its own (its data may be changed)."""
+    handle = importlib.import_module("simulators.runner").start("freshdesk")
+    handle.vendor = "freshdesk"
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def test_a_freshdesk_contact_is_found_by_its_other_address(
+    freshdesk_sim: Any, no_wait: RetryPolicy
+) -> None:
+    """Freshdesk's ``email=`` filter finds a contact by one of its other addresses, whose list
+    row does not carry them: the contact is compared on its own view, not dropped."""
+    second = "s.devries.werk@example.nl"
+    with connector_for(freshdesk_sim, no_wait) as connector:
+        result = connector.fetch(Identity.of(emails=[second]))
+    contact = next(r for r in result.records if r.record_type == "contact")
+    assert contact.record_id == "80012345671" and contact.fields["email"] == SANNE
+    assert contact.fields["other_emails"] == [second] and contact.fields["tags"] == ["abonnement"]
+    assert [r for r in result.records if r.record_type == "ticket"]
+    assert all(r.matched.value == second for r in result.records)
+    assert (result.dropped, result.missing) == (0, ())
+    # the contact's own view, read to compare it, is not read a second time
+    assert result.stats.duplicates == 0
+    assert freshdesk_sim.request_count("GET", "/api/v2/contacts/80012345671") == 1
+
+
+def test_a_freshdesk_contact_found_by_phone_with_someone_else_s_address_is_not_matched(
+    freshdesk_sim: Any, no_wait: RetryPolicy
+) -> None:
+    """A contact without a main address whose other address is someone else's is not the
+    phone holder's: the list row alone would have matched on the number."""
+    auth = (freshdesk_sim.credentials["api_key"], "X")
+    kees = "80012345702"
+    changed = httpx.put(
+        f"{freshdesk_sim.base_url}/contacts/{kees}",
+        json={"email": None, "other_emails": ["kees@example.nl"], "mobile": "+31699990000"},
+        auth=auth,
+    )
+    assert changed.status_code == 200
+    with connector_for(freshdesk_sim, no_wait) as connector:
+        result = connector.fetch(Identity.of(phones=["06-99990000"]))
+        assert result.records == () and result.dropped == 1 and result.missing == ()
+        # without the other address it is the phone holder's contact
+        httpx.put(f"{freshdesk_sim.base_url}/contacts/{kees}", json={"other_emails": []}, auth=auth)
+        found = connector.fetch(Identity.of(phones=["06-99990000"]))
+    assert [r.record_id for r in found.records if r.record_type == "contact"] == [kees]
 
 
 def test_near_identical_people_are_not_found(simulator: Any, no_wait: RetryPolicy) -> None:

@@ -33,6 +33,9 @@ def test_exact_filters(fd_client: httpx.Client) -> None:
     assert [c["id"] for c in other] == [80012345702]
     shared = fd_client.get("/contacts", params={"mobile": "+31612345678"}).json()
     assert {c["name"] for c in shared} == {"Sanne de Vries", "Kees de Vries"}
+    # the filter also matches other addresses, which only the contact's own view shows
+    second = fd_client.get("/contacts", params={"email": "S.devries.werk@example.nl"}).json()
+    assert [c["id"] for c in second] == [SANNE_ID] and "other_emails" not in second[0]
     full = fd_client.get(f"/contacts/{SANNE_ID}").json()
     assert full["other_emails"] == ["s.devries.werk@example.nl"] and full["deleted"] is False
     assert fd_client.get("/contacts/1").status_code == 404
