@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 
 import httpx
 
-from .errors import PaginationLoop
+from .errors import BadResponse, PaginationLoop
 from .http import HttpSession, Params
 from .parsing import JSONDict, expect_dict, expect_list
 
@@ -105,30 +105,45 @@ def cursor_pages(
 ) -> Iterator[list[JSONDict]]:
     """Yield the ``_embedded[embedded]`` items of a HAL list, following ``_links.next.href``.
 
+    Every page must carry both: ``_embedded[embedded]`` as an array (Mollie sends it for an
+    empty list too) and ``_links``, whose ``next`` is null on the last page. A page without
+    them is not an empty last page but an answer we cannot read (an error object, a proxy's
+    ``{}``): taking it for the end would report a partial list as complete. ``count``, the
+    number of items on the page, must agree with them when it is given.
+
     :raises PaginationLoop: a next cursor URL repeats, or more than ``max_pages`` pages.
     :raises BadResponse: a page lacks ``_embedded``/``_links`` of the expected shape.
     """
     url: str = path
     page_params = params
     seen: set[str] = set()
+    vendor = session.vendor
+    what = f"{vendor} list page"
     for _ in range(max_pages):
         body, response = session.get_json(url, params=page_params)
-        what = f"{session.vendor} list page"
         page = expect_dict(body, what)
-        items = expect_list(expect_dict(page.get("_embedded", {}), what).get(embedded, []), what)
-        yield items
-        links = expect_dict(page.get("_links", {}), what)
+        found = expect_dict(page.get("_embedded"), f"{what} _embedded").get(embedded)
+        if found is None:
+            raise BadResponse(f"{what}: no _embedded.{embedded}", vendor=vendor)
+        rows = expect_list(found, what)
+        count = page.get("count")
+        if count is not None and (
+            isinstance(count, bool) or not isinstance(count, int) or count != len(rows)
+        ):
+            raise BadResponse(f"{what}: count does not match its items", vendor=vendor)
+        links = expect_dict(page.get("_links"), f"{what} _links")
+        yield rows
         next_link = links.get("next")
         if next_link is None:
             return
         href = expect_dict(next_link, what).get("href")
         if not isinstance(href, str) or not href:
-            return
+            raise BadResponse(f"{what}: next link without href", vendor=vendor)
         if href in seen or href == str(response.request.url):
-            raise PaginationLoop(f"{session.vendor}: next cursor repeats", vendor=session.vendor)
+            raise PaginationLoop(f"{vendor}: next cursor repeats", vendor=vendor)
         seen.add(href)
         url, page_params = href, None
-    raise PaginationLoop(f"{session.vendor}: more than {max_pages} pages", vendor=session.vendor)
+    raise PaginationLoop(f"{vendor}: more than {max_pages} pages", vendor=vendor)
 
 
 def items(pages: Iterable[list[JSONDict]]) -> Iterator[JSONDict]:
