@@ -1,7 +1,8 @@
 """Page iterators for the vendors' pagination schemes, each with a loop guard.
 
 * :func:`link_header_pages`: ``Link: <…>; rel="next"`` plus ``page``/``per_page``
-  (WooCommerce, MoneyBird, Freshdesk).
+  (WooCommerce, MoneyBird, Freshdesk), checked against WordPress's ``X-WP-TotalPages`` and
+  ``X-WP-Total`` where a list carries them.
 * :func:`short_page_pages`: ``page``/``per_page`` until a page comes back shorter than
   ``per_page`` (Zammad).
 * :func:`cursor_pages`: HAL ``_links.next.href`` with the items in ``_embedded.<key>`` (Mollie).
@@ -41,23 +42,44 @@ def link_header_pages(
     The first request sends ``page=1&per_page={per_page}``; later requests use the next URL
     exactly as given (it must be on the configured host).
 
+    WordPress (WooCommerce) also says how long the list is: ``X-WP-TotalPages`` and
+    ``X-WP-Total``. A proxy, a security plugin or a shop without pretty permalinks may drop
+    or mangle the ``Link`` header; stopping there would pass the first page off as the whole
+    list. So when those headers say more pages follow and no next link came, the next page is
+    asked for by number (``page`` is a documented parameter; the URL is the one just read
+    with ``page`` raised by one), which reads the whole list instead of failing the source.
+    At the end, the number of items read must equal ``X-WP-Total`` of the last page: a list
+    that changed under our feet or headers that lie cannot be told from a complete one
+    otherwise.
+
     :raises PaginationLoop: a next URL repeats, or more than ``max_pages`` pages.
-    :raises BadResponse: a page is not a JSON array of objects.
+    :raises BadResponse: a page is not a JSON array of objects, the totals are not numbers,
+        or the items read do not add up to ``X-WP-Total``.
     """
     url: str = path
     page_params: Params | None = {**(params or {}), "page": 1, "per_page": per_page}
     seen: set[str] = set()
+    read = 0
+    vendor = session.vendor
     for _ in range(max_pages):
         body, response = session.get_json(url, params=page_params)
-        yield expect_list(body, f"{session.vendor} list page")
-        next_url = _next_link(response)
+        page = expect_list(body, f"{vendor} list page")
+        read += len(page)
+        yield page
+        next_url = _next_link(response) or _next_by_number(session, response)
         if next_url is None:
+            total = _header_count(session, response, "X-WP-Total")
+            if total is not None and total != read:
+                raise BadResponse(
+                    f"{vendor}: list pages hold {read} items, X-WP-Total says {total}",
+                    vendor=vendor,
+                )
             return
         if next_url in seen or next_url == str(response.request.url):
-            raise PaginationLoop(f"{session.vendor}: next-page link repeats", vendor=session.vendor)
+            raise PaginationLoop(f"{vendor}: next-page link repeats", vendor=vendor)
         seen.add(next_url)
         url, page_params = next_url, None
-    raise PaginationLoop(f"{session.vendor}: more than {max_pages} pages", vendor=session.vendor)
+    raise PaginationLoop(f"{vendor}: more than {max_pages} pages", vendor=vendor)
 
 
 def short_page_pages(
@@ -161,6 +183,36 @@ def _next_link(response: httpx.Response) -> str | None:
         return None
     # Resolve a relative link against the URL it came from.
     return str(response.request.url.join(url))
+
+
+def _next_by_number(session: HttpSession, response: httpx.Response) -> str | None:
+    """The URL of the next page by number, when ``X-WP-TotalPages`` says there is one."""
+    total_pages = _header_count(session, response, "X-WP-TotalPages")
+    if total_pages is None:
+        return None
+    url = response.request.url
+    try:
+        number = int(url.params.get("page", "1"))
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise BadResponse(
+            f"{session.vendor}: list page without a page number", vendor=session.vendor
+        )
+    if number >= total_pages:
+        return None
+    return str(url.copy_set_param("page", number + 1))
+
+
+def _header_count(session: HttpSession, response: httpx.Response, name: str) -> int | None:
+    """The count in header ``name``, or ``None`` without it. :raises BadResponse: not a count."""
+    value = response.headers.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()):
+        raise BadResponse(f"{session.vendor}: {name} is not a count", vendor=session.vendor)
+    return int(value)
 
 
 def _fingerprint(items: list[JSONDict]) -> str:

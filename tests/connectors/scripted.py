@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -59,6 +60,15 @@ class ScriptedServer:
         if answer is None:
             return self.app(environ, start_response)
         return answer(environ, start_response)
+
+    def forward(self, request: Request, **params: str) -> Response:
+        """The simulator's answer to ``request``, with query parameters ``params`` replaced;
+        a script may change it before sending it on."""
+        environ = dict(request.environ)
+        query = dict(request.args)
+        query.update(params)
+        environ["QUERY_STRING"] = urlencode(query)
+        return Response.from_app(self.app, environ)
 
     def config(self) -> dict[str, Any]:
         """The connector configuration for this simulator."""
