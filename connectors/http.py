@@ -8,6 +8,9 @@
   429, for idempotent requests only (a connection that was never made is retried for any
   method). A 429 ``Retry-After`` is honoured when it fits in the remaining time budget; otherwise
   :class:`~connectors.errors.RateLimited` is raised at once, carrying the retry-after.
+* A response body is read in chunks: the deadline holds while it comes in
+  (:class:`~connectors.errors.SourceTimeout`), and a body above :data:`MAX_BODY_BYTES` is a
+  :class:`~connectors.errors.BadResponse`.
 * :func:`error_for_response` maps every HTTP outcome to the typed errors of
   :mod:`connectors.errors`, in one place.
 
@@ -63,6 +66,9 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=15.0, write=15.0, pool=3.0)
+#: The largest response body read (after decompression). Pages of 100 records are far
+#: smaller; a larger body is a misbehaving server, and holding it would exhaust memory.
+MAX_BODY_BYTES = 32 * 1024 * 1024
 
 Params = Mapping[str, str | int | float | bool | None]
 
@@ -193,6 +199,8 @@ class HttpClient:
     :param timeout: per-attempt timeouts; each attempt is also capped by the deadline.
     :param retry: the :class:`RetryPolicy`.
     :param transport: an httpx transport (tests pass :class:`httpx.MockTransport`).
+    :param max_body_bytes: the largest (decoded) response body read; a larger one is a
+        :class:`~connectors.errors.BadResponse`.
     """
 
     def __init__(
@@ -205,8 +213,10 @@ class HttpClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ):
         self.vendor = vendor
+        self.max_body_bytes = max_body_bytes
         if not base_url.endswith("/"):
             base_url += "/"
         self.base_url = httpx.URL(base_url)
@@ -282,11 +292,13 @@ class HttpSession:
         with the new value) or delete by id, so 5xx, timeouts and 429 are retried for them
         too. A non-idempotent write is retried only when the connection was never made.
 
-        :raises SourceTimeout: the deadline passed, or the source did not answer in time.
+        :raises SourceTimeout: the deadline passed (also while the body came in), or the
+            source did not answer in time.
         :raises SourceUnavailable: network error or 5xx after the last attempt.
         :raises RateLimited: 429 whose wait does not fit the budget, or after the last attempt.
         :raises AuthFailed, NotFound, RequestRejected: as mapped by :func:`error_for_response`.
-        :raises BadResponse: a redirect, or an absolute URL on another host.
+        :raises BadResponse: a redirect, an absolute URL on another host, or a body larger
+            than :attr:`HttpClient.max_body_bytes`.
         """
         method = method.upper()
         url = path.format_map({k: quote(str(v), safe="") for k, v in (path_params or {}).items()})
@@ -354,7 +366,11 @@ class HttpSession:
         ).as_dict()
         started = time.monotonic()
         try:
-            response = self.client._client.send(request)
+            streamed = self.client._client.send(request, stream=True)
+            try:
+                response = self._read(streamed, log_path)
+            finally:
+                streamed.close()
         except httpx.TimeoutException:
             log.info("%s %s %s -> timeout (attempt %d)", vendor, method, log_path, attempt)
             # `from None`: httpx's exception text may contain the full URL with its query.
@@ -368,10 +384,6 @@ class HttpSession:
             )
             error.connect_failed = isinstance(exc, httpx.ConnectError)
             raise error from None
-        try:
-            response.read()
-        finally:
-            response.close()
         elapsed_ms = (time.monotonic() - started) * 1000
         log.info(
             "%s %s %s -> %d (attempt %d, %.0f ms)",
@@ -390,6 +402,56 @@ class HttpSession:
             )
         error_for_response(vendor, method, log_path, response)
         return response
+
+    def _read(self, streamed: httpx.Response, log_path: str) -> httpx.Response:
+        """Read the body of ``streamed`` within the deadline and the size cap, and return the
+        response with that body.
+
+        httpx's timeouts bound each read from the socket, not the whole body: a body that
+        trickles in a byte at a time would keep a gathering (or a write) busy long past its
+        budget, and a huge one would be held in memory whole. So the body is read in chunks,
+        with the deadline checked after each one (a chunk may still take up to the read
+        timeout, which was capped by the time left when the attempt started) and the
+        decoded size kept below :attr:`HttpClient.max_body_bytes`.
+
+        :raises SourceTimeout: the deadline passed while the body came in.
+        :raises BadResponse: the body is larger than the cap.
+        """
+        vendor, method = self.vendor, streamed.request.method
+        cap = self.client.max_body_bytes
+        too_large = BadResponse(
+            f"{vendor}: {method} {log_path} -> {streamed.status_code}: body larger than "
+            f"{cap} bytes",
+            vendor=vendor,
+            status=streamed.status_code,
+        )
+        length = streamed.headers.get("Content-Length", "")
+        if length.isascii() and length.isdigit() and int(length) > cap:
+            raise too_large
+        body = bytearray()
+        for chunk in streamed.iter_bytes():
+            body += chunk
+            if len(body) > cap:
+                raise too_large
+            if self.deadline.expired:
+                log.info("%s %s %s -> body not read in time", vendor, method, log_path)
+                raise SourceTimeout(
+                    f"{vendor}: {method} {log_path}: time budget used up reading the body",
+                    vendor=vendor,
+                )
+        # The body is decoded already: the new response must not decode it again.
+        headers = [
+            (key, value)
+            for key, value in streamed.headers.multi_items()
+            if key.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            streamed.status_code,
+            headers=headers,
+            content=bytes(body),
+            request=streamed.request,
+            extensions=streamed.extensions,
+        )
 
     def get_json(
         self,

@@ -4,14 +4,29 @@ never pass for a complete answer."""
 
 from __future__ import annotations
 
+import gzip
+import json
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from connectors import ErrorKind, Identity, RetryPolicy, SourceStatus, gather
+from connectors import (
+    BadResponse,
+    Deadline,
+    ErrorKind,
+    Identity,
+    RecordRef,
+    RetryPolicy,
+    SourceStatus,
+    SourceTimeout,
+    gather,
+)
+from connectors.http import HttpClient
 
-from .scripted import Script, ScriptedServer, json_answer
+from .scripted import Script, ScriptedServer, json_answer, trickle
 
 SANNE = Identity.of(emails=["sanne.devries@example.nl"])
 MOLLIE_SANNE = "cst_Vd3sNq7Lw2"
@@ -121,3 +136,77 @@ def test_woocommerce_pages_that_do_not_add_up_are_a_bad_answer(
         source = gather([connector], SANNE).sources["woocommerce"]
     assert source.status == SourceStatus.PARTIAL
     assert ("orders", ErrorKind.BAD_DATA) in [(m.what, m.kind) for m in source.missing]
+
+
+def dribble(first: bytes, last: bytes, seconds: float = 10.0) -> Iterator[bytes]:
+    """``first``, then a space every 0.2 s for ``seconds``, then ``last``: JSON that comes in
+    slowly enough for every single read to be quick."""
+    yield first
+    for _ in range(int(seconds / 0.2)):
+        time.sleep(0.2)
+        yield b" "
+    yield last
+
+
+def test_a_body_that_trickles_in_is_cut_off_at_the_deadline(no_wait: RetryPolicy) -> None:
+    def script(request: Request) -> Response | None:
+        if request.path == "/api/v1/users/search":
+            return trickle(dribble(b"[", b"]"))
+        return None
+
+    with ScriptedServer("zammad", script) as server, server.connector(no_wait) as connector:
+        started = time.monotonic()
+        with pytest.raises(SourceTimeout):
+            connector.fetch(SANNE, deadline=Deadline(1.0))
+        assert time.monotonic() - started < 2.5
+        started = time.monotonic()
+        source = gather([connector], SANNE, budget=1.0).sources["zammad"]
+        assert time.monotonic() - started < 2.5
+    assert (source.status, source.error_kind) == (SourceStatus.FAILED, ErrorKind.TIMEOUT)
+
+
+def test_a_write_whose_answer_trickles_in_is_cut_off_at_the_deadline(no_wait: RetryPolicy) -> None:
+    def script(request: Request) -> Response | None:
+        if request.method == "PUT":
+            return trickle(dribble(b"{", b'"id": 27}'))
+        return None
+
+    with ScriptedServer("zammad", script) as server, server.connector(no_wait) as connector:
+        started = time.monotonic()
+        with pytest.raises(SourceTimeout):
+            connector.apply_correction(
+                RecordRef("zammad", "user", "27"), "city", "Utrecht", deadline=Deadline(1.0)
+            )
+    assert time.monotonic() - started < 2.5
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_above_the_size_cap_is_a_bad_answer(no_wait: RetryPolicy, chunked: bool) -> None:
+    big = json.dumps([{"id": 27, "note": "A" * 5000}]).encode()
+
+    def script(request: Request) -> Response | None:
+        if chunked:  # no Content-Length: the cap is noticed while reading
+            return trickle(iter([big[:2000], big[2000:]]))
+        return Response(big, mimetype="application/json")
+
+    with ScriptedServer("zammad", script) as server:
+        client = HttpClient("zammad", server.base_url, retry=no_wait, max_body_bytes=4096)
+        with client:
+            session = client.session(Deadline(5))
+            with pytest.raises(BadResponse):
+                session.get_json("users/search")
+            assert session.stats.attempts == 1  # not retried: the answer is what it is
+            client.max_body_bytes = len(big)
+            body, _ = session.get_json("users/search")
+    assert body[0]["id"] == 27
+
+
+def test_a_compressed_body_is_read_once_decompressed(no_wait: RetryPolicy) -> None:
+    def script(request: Request) -> Response | None:
+        packed = gzip.compress(json.dumps([{"id": 27}]).encode())
+        return Response(packed, mimetype="application/json", headers={"Content-Encoding": "gzip"})
+
+    with ScriptedServer("zammad", script) as server:
+        with HttpClient("zammad", server.base_url, retry=no_wait) as client:
+            body, response = client.session(Deadline(5)).get_json("users/search")
+    assert body == [{"id": 27}] and response.headers["Content-Type"] == "application/json"
