@@ -43,6 +43,7 @@ from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 import httpx
 
 from .errors import (
+    Answer,
     ConnectorError,
     ErrorKind,
     IdentityMismatch,
@@ -704,12 +705,15 @@ class BaseConnector(ABC):
         """Erase (delete or anonymise, see :meth:`erasure_action`) a record at the source.
 
         Idempotent: a record the vendor no longer has counts as erased
-        (:attr:`ErasureOutcome.ALREADY_GONE`). With ``identity``, the record is re-read first
-        and must still match it exactly.
+        (:attr:`ErasureOutcome.ALREADY_GONE`), when the vendor's answer says so
+        (:meth:`gone_answer`). With ``identity``, the record is re-read first and must still
+        match it exactly.
 
         :raises NotSupported: the connector cannot erase records of this type.
         :raises RequestRejected: the vendor refused (e.g. a contact that invoices refer to).
         :raises IdentityMismatch: the record no longer matches ``identity``; nothing erased.
+        :raises NotConfigured: a 404 that is not the vendor's "no such record" (a wrong base
+            URL, a missing route).
         :raises ConnectorError: as :meth:`HttpSession.request` (timeout, auth, rate limit ...).
         """
         action = self.erasure_action(ref.record_type)
@@ -723,13 +727,38 @@ class BaseConnector(ABC):
             if identity is not None:
                 self._guard(session, ref, identity)
             self.erase_record(session, ref, action)
-        except NotFound:
+        except NotFound as error:
+            if error.answer is not None and not self.gone_answer(error.answer):
+                # A wrong base URL, a route the vendor does not have, a proxy's page: nothing
+                # was erased, and saying "already gone" would close the request for good.
+                log.warning(
+                    "%s: erasing a %s: %d that is not the vendor's 'no such record'",
+                    self.name,
+                    ref.record_type,
+                    error.answer.status,
+                )
+                raise NotConfigured(
+                    f"{self.name}: {ref.record_type} erasure answered {error.answer.status}, "
+                    "not as for a record that is gone: check base_url",
+                    vendor=self.name,
+                    status=error.answer.status,
+                ) from None
             log.info("%s: %s to erase was already gone", self.name, ref.record_type)
             return ErasureOutcome.ALREADY_GONE
         log.info("%s: erased one %s (%s)", self.name, ref.record_type, action)
         return ErasureOutcome.DELETED if action == "delete" else ErasureOutcome.ANONYMISED
 
     # -- writing back: to implement -----------------------------------------------------------
+
+    def gone_answer(self, answer: Answer) -> bool:
+        """Whether a 404/410 ``answer`` met while erasing is the vendor's own "no such record"
+        (then the record counts as erased: :attr:`ErasureOutcome.ALREADY_GONE`).
+
+        A 404 also comes from a wrong base URL, a route the vendor does not have or a page in
+        front of it; those must fail the erasure. By default no answer counts: a connector
+        that erases over HTTP says which of its vendor's answers do.
+        """
+        return False
 
     def read_identifiers(
         self, session: HttpSession, ref: RecordRef

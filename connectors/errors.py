@@ -9,6 +9,7 @@ contain credentials or personal data.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -111,10 +112,41 @@ class PaginationLoop(BadResponse):
     """A paginated list handed out a next-page URL or cursor it had already given."""
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What an HTTP error answer held, for code that must tell answers of one status apart
+    (a vendor's "no such record" from a wrong URL's 404). Never part of a message: the body
+    may quote personal data.
+
+    :ivar status: the HTTP status.
+    :ivar json: whether the answer's ``Content-Type`` says JSON.
+    :ivar body: the decoded JSON body; ``None`` when it is empty or not JSON.
+    """
+
+    status: int
+    json: bool
+    body: object
+
+
 class NotFound(ConnectorError):
-    """The addressed object does not exist at the source (404 or 410)."""
+    """The addressed object does not exist at the source (404 or 410).
+
+    :param answer: the HTTP answer that said so; ``None`` when a connector concluded it
+        from a successful answer (e.g. an order that is already anonymised).
+    """
 
     kind = ErrorKind.NOT_FOUND
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor: str | None = None,
+        status: int | None = None,
+        answer: Answer | None = None,
+    ):
+        super().__init__(message, vendor=vendor, status=status)
+        self.answer = answer
 
 
 class RequestRejected(ConnectorError):

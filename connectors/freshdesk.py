@@ -41,7 +41,7 @@ from .base import (
     Run,
     write_payload,
 )
-from .errors import NotFound
+from .errors import Answer, NotFound
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, try_normalize
 from .pagination import items, link_header_pages
@@ -236,6 +236,16 @@ class FreshdeskConnector(BaseConnector):
             "PUT", "contacts/{id}", path_params={"id": ref.record_id}, json=payload, idempotent=True
         )
         expect_dict(session.decode(response, "contacts/{id}"), "freshdesk contact")
+
+    def gone_answer(self, answer: Answer) -> bool:
+        """Freshdesk's 404 for a record URL: JSON by its content type, with an empty or
+        minimal body (the notes: do not rely on it). A page in front of it (HTML, a proxy's
+        text) is not."""
+        return (
+            answer.status == 404
+            and answer.json
+            and (answer.body is None or isinstance(answer.body, dict))
+        )
 
     def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
         """A contact: soft delete, then hard delete. A ticket: ``DELETE tickets/{id}``."""

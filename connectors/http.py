@@ -37,6 +37,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from .errors import (
+    Answer,
     AuthFailed,
     BadResponse,
     ConnectorError,
@@ -178,7 +179,9 @@ def error_for_response(vendor: str, method: str, path: str, response: httpx.Resp
     if status in (401, 402, 403):
         raise AuthFailed(f"{where}: credentials refused", vendor=vendor, status=status)
     if status in (404, 410):
-        raise NotFound(f"{where}: not found", vendor=vendor, status=status)
+        raise NotFound(
+            f"{where}: not found", vendor=vendor, status=status, answer=_answer(response)
+        )
     if status == 429:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise RateLimited(f"{where}: rate limited", retry_after=retry_after, vendor=vendor)
@@ -478,6 +481,17 @@ class HttpSession:
                 vendor=self.vendor,
                 status=response.status_code,
             ) from None
+
+
+def _answer(response: httpx.Response) -> Answer:
+    """The status, content type and decoded JSON body (if any) of an error answer."""
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    is_json = content_type == "application/json" or content_type.endswith("+json")
+    try:
+        body = response.json() if response.content.strip() else None
+    except ValueError:
+        body = None
+    return Answer(response.status_code, is_json, body)
 
 
 def _cap(value: float | None, remaining: float) -> float:

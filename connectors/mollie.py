@@ -39,6 +39,7 @@ from .base import (
     Run,
     write_payload,
 )
+from .errors import Answer
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind
 from .pagination import cursor_pages, items
@@ -178,6 +179,12 @@ class MollieConnector(BaseConnector):
             idempotent=True,
         )
         expect_dict(session.decode(response, "customers/{id}"), "mollie customer")
+
+    def gone_answer(self, answer: Answer) -> bool:
+        """Mollie's problem object for its own 404 (unknown id) or 410 (deleted): JSON whose
+        ``status`` is the answer's; a page from something in front of Mollie is not."""
+        body = answer.body
+        return answer.json and isinstance(body, dict) and body.get("status") == answer.status
 
     def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
         """``DELETE customers/{id}`` → 204."""

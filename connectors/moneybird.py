@@ -61,7 +61,7 @@ from .base import (
     Run,
     write_payload,
 )
-from .errors import NotConfigured, NotFound, RequestRejected
+from .errors import Answer, NotConfigured, NotFound, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, try_normalize
 from .pagination import items, link_header_pages
@@ -324,6 +324,12 @@ class MoneyBirdConnector(BaseConnector):
             idempotent=True,
         )
         expect_dict(session.decode(response, "contacts/{id}.json"), "moneybird contact")
+
+    def gone_answer(self, answer: Answer) -> bool:
+        """MoneyBird's 404 ``{"error": …}`` (the notes: shape assumed, unverified). A wrong
+        administration id answers the same way; a page in front of MoneyBird does not."""
+        body = answer.body
+        return answer.status == 404 and isinstance(body, dict) and "error" in body
 
     def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
         """``DELETE contacts/{id}.json`` (422 from MoneyBird while documents refer to it), or

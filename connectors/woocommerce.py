@@ -23,6 +23,7 @@ are read-only in the REST API: staff clear them with WordPress's "Erase Personal
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from functools import partial
 from types import MappingProxyType
@@ -44,7 +45,7 @@ from .base import (
     Run,
     write_payload,
 )
-from .errors import NotFound, RequestRejected
+from .errors import Answer, NotFound, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, try_normalize
 from .pagination import items, link_header_pages
@@ -53,6 +54,8 @@ from .registry import register
 from .urls import api_root, require_safe_scheme, site_root
 
 API_PATH = "/wp-json/wc/v3"
+#: WooCommerce's codes for "no record with this id" (see :meth:`WooCommerceConnector.gone_answer`).
+_INVALID_ID = re.compile(r"wc_user_invalid_id|woocommerce_rest_(?:\w+_)?invalid_id")
 ADDRESS_KEYS = (
     "first_name",
     "last_name",
@@ -367,6 +370,15 @@ class WooCommerceConnector(BaseConnector):
             idempotent=True,
         )
         expect_dict(session.decode(response, "customers/{id}"), "woocommerce customer")
+
+    def gone_answer(self, answer: Answer) -> bool:
+        """WooCommerce's "invalid id" codes (``wc_user_invalid_id`` for a customer,
+        ``woocommerce_rest_{type}_invalid_id`` or the older ``woocommerce_rest_invalid_id``
+        for orders and notes); not ``rest_no_route``, which a shop without pretty permalinks
+        or with a wrong base URL gives for every path."""
+        body = answer.body
+        code = body.get("code") if isinstance(body, dict) else None
+        return answer.status == 404 and isinstance(code, str) and bool(_INVALID_ID.fullmatch(code))
 
     def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
         """Delete a customer or an order note; anonymise an order."""

@@ -43,7 +43,7 @@ from .base import (
     Run,
     write_payload,
 )
-from .errors import RequestRejected, SourceTimeout
+from .errors import Answer, RequestRejected, SourceTimeout
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind
 from .pagination import items, short_page_pages
@@ -221,6 +221,13 @@ class ZammadConnector(BaseConnector):
             "PUT", "users/{id}", path_params={"id": ref.record_id}, json=payload, idempotent=True
         )
         expect_dict(session.decode(response, "users/{id}"), "zammad user")
+
+    def gone_answer(self, answer: Answer) -> bool:
+        """Zammad's (Rails') "Couldn't find User with 'id'=…" answer; not its "No route
+        matches" for a path it does not have."""
+        body = answer.body
+        error = body.get("error") if isinstance(body, dict) else None
+        return answer.status == 404 and isinstance(error, str) and error.startswith("Couldn't find")
 
     def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
         """A user through a data privacy task; a ticket with ``DELETE tickets/{id}``."""

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from connectors import (
     BadResponse,
+    ConnectorError,
     Deadline,
     ErrorKind,
     Identity,
@@ -26,10 +27,19 @@ from connectors import (
 )
 from connectors.http import HttpClient
 
-from .scripted import Script, ScriptedServer, json_answer, trickle
+from .scripted import Script, ScriptedServer, html_answer, json_answer, trickle
 
 SANNE = Identity.of(emails=["sanne.devries@example.nl"])
 MOLLIE_SANNE = "cst_Vd3sNq7Lw2"
+#: Sanne's main record in each system.
+MAIN = {
+    "woocommerce": ("customer", "101"),
+    "moneybird": ("contact", "431877251120719881"),
+    "zammad": ("user", "27"),
+    "freshdesk": ("contact", "80012345671"),
+    "mollie": ("customer", MOLLIE_SANNE),
+}
+VENDORS = list(MAIN)
 
 
 @pytest.mark.parametrize(
@@ -210,3 +220,38 @@ def test_a_compressed_body_is_read_once_decompressed(no_wait: RetryPolicy) -> No
         with HttpClient("zammad", server.base_url, retry=no_wait) as client:
             body, response = client.session(Deadline(5)).get_json("users/search")
     assert body == [{"id": 27}] and response.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+@pytest.mark.parametrize("checked", [False, True])
+def test_a_404_page_in_front_of_the_vendor_is_not_an_erased_record(
+    no_wait: RetryPolicy, vendor: str, checked: bool
+) -> None:
+    """A proxy's or a wrong host's 404 page says nothing about the record: the erasure fails
+    (not configured) instead of closing as "already gone"."""
+    with ScriptedServer(vendor, lambda request: html_answer(404)) as server:
+        with server.connector(no_wait) as connector, pytest.raises(ConnectorError) as info:
+            ref = RecordRef(vendor, *MAIN[vendor])
+            connector.erase(ref, identity=SANNE if checked else None)
+    assert info.value.kind == ErrorKind.NOT_CONFIGURED
+
+
+@pytest.mark.parametrize(
+    ("vendor", "body"),
+    [
+        (
+            "woocommerce",
+            {"code": "rest_no_route", "message": "No route was found.", "data": {"status": 404}},
+        ),
+        ("zammad", {"error": 'No route matches [DELETE] "/api/v1/users/27"'}),
+    ],
+)
+def test_a_route_the_vendor_does_not_have_is_not_an_erased_record(
+    no_wait: RetryPolicy, vendor: str, body: dict[str, Any]
+) -> None:
+    """Every path answering the vendor's own "no such route" (permalinks off, a wrong base
+    URL) is a configuration error, not a record that is gone."""
+    with ScriptedServer(vendor, lambda request: json_answer(body, 404)) as server:
+        with server.connector(no_wait) as connector, pytest.raises(ConnectorError) as info:
+            connector.erase(RecordRef(vendor, *MAIN[vendor]), identity=SANNE)
+    assert info.value.kind == ErrorKind.NOT_CONFIGURED
