@@ -300,8 +300,9 @@ class HttpSession:
         :raises SourceUnavailable: network error or 5xx after the last attempt.
         :raises RateLimited: 429 whose wait does not fit the budget, or after the last attempt.
         :raises AuthFailed, NotFound, RequestRejected: as mapped by :func:`error_for_response`.
-        :raises BadResponse: a redirect, an absolute URL on another host, or a body larger
-            than :attr:`HttpClient.max_body_bytes`.
+        :raises BadResponse: a redirect, an absolute URL on another host, a body larger
+            than :attr:`HttpClient.max_body_bytes`, or a DELETE answered by a 2xx whose body is
+            neither empty nor JSON (a firewall's or maintenance page).
         """
         method = method.upper()
         url = path.format_map({k: quote(str(v), safe="") for k, v in (path_params or {}).items()})
@@ -348,7 +349,32 @@ class HttpSession:
             sleep=policy.sleep,
             reraise=True,
         )
-        return retrying(self._attempt, request, log_path)
+        response: httpx.Response = retrying(self._attempt, request, log_path)
+        if method == "DELETE":
+            self._check_deleted(response, log_path)
+        return response
+
+    def _check_deleted(self, response: httpx.Response, log_path: str) -> None:
+        """Refuse a DELETE's 2xx answer that no vendor gives: the vendors answer a deletion
+        with an empty body (204, or Zammad's 200) or with JSON (the deleted record, ``{}``).
+        A firewall's or a maintenance page's 200 is not a deletion, and counting it as one
+        would report data erased that is still there.
+
+        :raises BadResponse: a body that is neither empty nor a JSON object or array.
+        """
+        if not response.content.strip():
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict | list):
+            raise BadResponse(
+                f"{self.vendor}: DELETE {log_path} -> {response.status_code}: the answer is "
+                "not a deletion's",
+                vendor=self.vendor,
+                status=response.status_code,
+            )
 
     def _attempt(self, request: httpx.Request, log_path: str) -> httpx.Response:
         """Send ``request`` once and map the outcome (raising typed errors)."""

@@ -255,3 +255,22 @@ def test_a_route_the_vendor_does_not_have_is_not_an_erased_record(
         with server.connector(no_wait) as connector, pytest.raises(ConnectorError) as info:
             connector.erase(RecordRef(vendor, *MAIN[vendor]), identity=SANNE)
     assert info.value.kind == ErrorKind.NOT_CONFIGURED
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_deletion_answered_by_a_200_page_is_not_a_deletion(
+    no_wait: RetryPolicy, vendor: str
+) -> None:
+    """A firewall's or maintenance page answering the DELETE with 200: nothing was deleted."""
+
+    def script(request: Request) -> Response | None:
+        return html_answer(200) if request.method == "DELETE" else None
+
+    with ScriptedServer(vendor, script) as server, server.connector(no_wait) as connector:
+        records = connector.fetch(SANNE).records
+        # (Zammad erases a user through a privacy task, a ticket with DELETE)
+        deleted = [r for r in records if connector.erasure_action(r.record_type) == "delete"]
+        record = next(r for r in deleted if vendor != "zammad" or r.record_type == "ticket")
+        with pytest.raises(BadResponse):
+            connector.erase(record.ref)
+    assert "DELETE" in {method for method, _ in server.requests}
