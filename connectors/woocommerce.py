@@ -263,7 +263,7 @@ class WooCommerceConnector(BaseConnector):
         only the orders billed to it can match)."""
         found = run.related("guest_orders", partial(self._search_orders, run, email))
         billed = [
-            (order, expect_dict(order.get("billing", {}), "woocommerce order billing"))
+            (order, expect_dict(order.get("billing") or {}, "woocommerce order billing"))
             for order in found
         ]
         theirs = [

@@ -274,3 +274,25 @@ def test_a_deletion_answered_by_a_200_page_is_not_a_deletion(
         with pytest.raises(BadResponse):
             connector.erase(record.ref)
     assert "DELETE" in {method for method, _ in server.requests}
+
+
+def test_a_woocommerce_search_row_without_billing_fails_nothing(no_wait: RetryPolicy) -> None:
+    """The order search is fuzzy: one row of someone else's with ``"billing": null`` is
+    dropped, it does not fail the shop."""
+
+    def script(request: Request) -> Response | None:
+        if request.path != "/wp-json/wc/v3/orders" or "search" not in request.args:
+            return None
+        answer = server.forward(request)
+        rows = json.loads(answer.get_data())
+        rows.append({**rows[0], "id": 999999, "customer_id": 0, "billing": None})
+        answer.set_data(json.dumps(rows))
+        answer.headers["X-WP-Total"] = str(len(rows))
+        return answer
+
+    with ScriptedServer("woocommerce") as server, server.connector(no_wait) as connector:
+        expected = woo_order_ids(gather([connector], SANNE).sources["woocommerce"].records)
+        server.script = script
+        source = gather([connector], SANNE).sources["woocommerce"]
+    assert (source.status, source.missing) == (SourceStatus.COMPLETE, ())
+    assert woo_order_ids(source.records) == expected
