@@ -109,6 +109,12 @@ class RefuseForm(FlaskForm):
     )
 
 
+class LiftRestrictionForm(FlaskForm):
+    lift_reason = _message(
+        _l("Why may the data be used again?"), _l("Enter why the restriction ends")
+    )
+
+
 class CloseForm(FlaskForm):
     recipients_told = BooleanField(
         _l(

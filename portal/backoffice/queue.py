@@ -669,6 +669,14 @@ def closing_message(
         if corrected:
             with force_locale(request.locale):
                 parts.append("\n".join([_("We corrected:"), *corrected]))
+    if request.kind == RequestKind.RESTRICTION.value:
+        with force_locale(request.locale):
+            parts.append(
+                _(
+                    "We have restricted the use of your data: we keep it, but do not use it"
+                    " until the reason has gone. Before we use it again, we tell you."
+                )
+            )
     if told_recipients:
         with force_locale(request.locale):
             parts.append(

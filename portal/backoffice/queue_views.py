@@ -8,6 +8,7 @@ changes at the sources are handed to the queue only after the commit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -49,6 +50,7 @@ from .forms import (
     CloseForm,
     ExtendForm,
     KeepUntilForm,
+    LiftRestrictionForm,
     NewRequestForm,
     NoteForm,
     QueueFilterForm,
@@ -130,6 +132,7 @@ STEP_ERRORS = {
         'Tell the recipients listed under "Recipients to tell" of this change first, and'
         " tick that you did (or that it proved impossible or disproportionate)."
     ),
+    "not_restricted": _l("No restriction of this request is in force."),
     "unconditional": _l(
         "A withdrawal of consent or an objection to direct marketing cannot be refused: stop"
         " that use and close the request."
@@ -302,6 +305,7 @@ def _forms() -> dict[str, Any]:
         "ask_form": AskInformationForm(formdata=None),
         "extend_form": ExtendForm(formdata=None),
         "refuse_form": RefuseForm(formdata=None),
+        "lift_form": LiftRestrictionForm(formdata=None),
         "close_form": CloseForm(formdata=None),
         "action_form": ActionForm(formdata=None),
         "keep_form": KeepUntilForm(formdata=None),
@@ -374,6 +378,12 @@ def _render(
         ],
         unconditional=dsr.unconditional(found, policy),
         recipients_to_tell=queue.recipients_to_tell(found, policy),
+        restricted=dsr.restriction_in_force(found),
+        other_restrictions=[
+            r for r in dsr.restrictions_in_force(found.customer_id) if r.id != found.id
+        ]
+        if found.customer_id is not None
+        else [],
         identifiers=queue.identifiers_of(customer) if customer is not None else [],
         customer=customer,
         days_left=dsr.days_left(found),
@@ -564,21 +574,49 @@ def extend(reference: str) -> Any:
     return _back(found)
 
 
-@bp.post("/verzoeken/<reference>/weigeren")
-@staff_required
-def refuse(reference: str) -> Any:
+def _step_with_reason(
+    reference: str,
+    form_class: type[Any],
+    form_key: str,
+    run: Callable[[DataRequest, Any], list[int]],
+    told: str,
+) -> Any:
+    """A step that needs a valid form and mails the customer (``told`` is flashed then)."""
     found = _found(reference)
-    form = RefuseForm()
+    form = form_class()
     if not form.validate_on_submit():
-        return _invalid(found, "refuse_form", form)
+        return _invalid(found, form_key, form)
     try:
-        outbox = queue.refuse(found, form.refuse_reason.data, staff_id=_me().id)
+        outbox = run(found, form)
     except RequestError as exc:
         return _step_error(found, exc)
     db.session.commit()
     _send(outbox)
-    _told(outbox, _("The request was refused. The customer was told why."))
+    _told(outbox, told)
     return _back(found)
+
+
+@bp.post("/verzoeken/<reference>/weigeren")
+@staff_required
+def refuse(reference: str) -> Any:
+    return _step_with_reason(
+        reference, RefuseForm, "refuse_form",
+        lambda found, form: queue.refuse(found, form.refuse_reason.data, staff_id=_me().id),
+        _("The request was refused. The customer was told why."),
+    )  # fmt: skip
+
+
+@bp.post("/verzoeken/<reference>/beperking-opheffen")
+@staff_required
+def lift_restriction(reference: str) -> Any:
+    """End a restriction in force; the customer is told first, with the reason (art. 18(3))."""
+    return _step_with_reason(
+        reference, LiftRestrictionForm, "lift_form",
+        lambda found, form: dsr.lift_restriction(
+            found, form.lift_reason.data, staff_id=_me().id
+        ),
+        _("The restriction is lifted. The customer was told why."),
+    )  # fmt: skip
 
 
 @bp.post("/verzoeken/<reference>/afsluiten")

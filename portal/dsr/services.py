@@ -135,6 +135,7 @@ NOTIFY_TEMPLATES = {
     "refused": "dsr/email/refused",
     "done": "dsr/email/done",
     "withdrawn": "dsr/email/withdrawn",
+    "restriction_lifted": "dsr/email/restriction_lifted",
 }
 
 
@@ -558,6 +559,52 @@ def close(request: DataRequest, message: str | None = None, *, staff_id: int) ->
     return change(
         request, "done", status=RequestStatus.DONE, actor_type="staff", actor_id=staff_id,
         message=(message or "").strip() or None,
+    )  # fmt: skip
+
+
+# --- restrictions (art. 18) -----------------------------------------------------------------
+
+
+#: The history step that ends a restriction.
+RESTRICTION_LIFTED = "restriction_lifted"
+
+
+def restriction_in_force(request: DataRequest) -> bool:
+    """Whether this is a restriction that staff carried out (closed as done) and have not
+    lifted: the data it covers is kept but not used (art. 18(2))."""
+    return (
+        request.kind == RequestKind.RESTRICTION.value
+        and request.status == RequestStatus.DONE.value
+        and request.anonymised_at is None
+        and not any(e.action == RESTRICTION_LIFTED for e in request.events)
+    )
+
+
+def restrictions_in_force(customer_id: int | None = None) -> list[DataRequest]:
+    """The restrictions in force, of one customer or of everyone, oldest first."""
+    query = select(DataRequest).where(
+        DataRequest.kind == RequestKind.RESTRICTION.value,
+        DataRequest.status == RequestStatus.DONE.value,
+        DataRequest.anonymised_at.is_(None),
+    )
+    if customer_id is not None:
+        query = query.where(DataRequest.customer_id == customer_id)
+    found = db.session.scalars(query.order_by(DataRequest.closed_at, DataRequest.id))
+    return [r for r in found if restriction_in_force(r)]
+
+
+def lift_restriction(request: DataRequest, reason: str, *, staff_id: int) -> list[int]:
+    """End a restriction in force, telling the customer first, with the reason (art. 18(3)).
+
+    :raises RequestError: ``not_restricted`` (no restriction in force), ``lift_reason``.
+    """
+    if not restriction_in_force(request):
+        raise RequestError("not_restricted", "no restriction in force")
+    if not reason.strip():
+        raise RequestError("lift_reason", "lifting a restriction needs a reason")
+    return change(
+        request, RESTRICTION_LIFTED, actor_type="staff", actor_id=staff_id,
+        message=reason.strip(),
     )  # fmt: skip
 
 

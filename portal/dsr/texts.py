@@ -60,6 +60,7 @@ EVENT_NAMES = {
     "withdrawn": _l("You withdrew your request"),
     "refused": _l("We refused your request"),
     "done": _l("Your request is done"),
+    "restriction_lifted": _l("We use your data again: the restriction was lifted"),
 }
 
 #: GDPR art. 18(1) (a)-(d), in plain words.

@@ -68,6 +68,7 @@ def _helpers() -> dict[str, object]:
         "request_event_name": event_name,
         "request_rows": _rows,
         "request_unconditional": services.unconditional,
+        "request_restriction_in_force": services.restriction_in_force,
     }
 
 

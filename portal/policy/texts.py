@@ -80,8 +80,12 @@ ROLES = {
 
 
 def legal_basis_label(basis: LegalBasis) -> str:
-    """E.g. "A legal obligation (GDPR art. 6(1)(c))"."""
-    return _("%(label)s (GDPR art. %(article)s)", label=LEGAL_BASES[basis], article=basis.article)
+    """E.g. "A legal obligation (GDPR art. 6(1)(c))"; in Dutch as Dutch law is cited, "(AVG
+    art. 6 lid 1 sub c)"."""
+    article = basis.article
+    if str(get_locale() or "nl").startswith("nl"):
+        article = "6 lid 1 sub " + article.removeprefix("6(1)(").removesuffix(")")
+    return _("%(label)s (GDPR art. %(article)s)", label=LEGAL_BASES[basis], article=article)
 
 
 def retention_text(retention: Retention | None) -> str:

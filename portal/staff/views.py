@@ -406,6 +406,7 @@ def dashboard() -> str:
     queue)."""
     from .. import retention
     from ..backoffice import queue
+    from ..dsr import services as dsr_services
 
     rows = db.session.execute(
         select(DataRequest.status, func.count())
@@ -418,6 +419,7 @@ def dashboard() -> str:
         "staff/dashboard.html",
         undated=retention.undated_by_request(),
         follow_ups=retention.deletions_due_by_request(),
+        restrictions=dsr_services.restrictions_in_force(),
         counts=counts,
         total=sum(count for _name, count in counts),
         attention=queue.counts(staff_id=g.staff.id),

@@ -401,6 +401,48 @@ def test_an_objection_to_direct_marketing_is_not_offered_for_refusal(
     assert "/weigeren" not in html
 
 
+def test_a_restriction_stays_in_force_until_staff_lift_it_and_tell_the_customer(
+    app: Flask,
+    officer: Staff,
+    mailbox: Mailbox,  # noqa: F811
+) -> None:
+    """Art. 18: closing a restriction puts it in force (kept, not used); it shows on the
+    customer's other requests and on the dashboard until staff lift it, telling the customer
+    first, with the reason (art. 18(3))."""
+    sanne = customer(app)
+    restriction = submit(
+        app, sanne, RequestKind.RESTRICTION, scope={"categories": ["contact"]},
+        details={"scope": "categories", "ground": "legal_claim", "explanation": ""},
+    )  # fmt: skip
+    question = submit(app, sanne)
+    b = desk(app, officer)
+    assert "Beperking van kracht" not in b.page(f"{QUEUE}/{restriction}")  # not carried out yet
+    assert b.step(restriction, "afsluiten").status_code == 303
+    closing = Mailbox.text_of(mailbox.wait_for(1)[-1])
+    assert "Wij hebben het gebruik van uw gegevens beperkt" in closing
+
+    page = text(b.page(f"{QUEUE}/{restriction}"))
+    assert "Beperking van kracht" in page and "Beperking opheffen" in page
+    other_html = b.page(f"{QUEUE}/{question}")
+    assert "Voor deze klant geldt een beperking van gebruik" in text(other_html)
+    assert f"{restriction}</a>: sinds" in other_html and "(Contactgegevens)" in other_html
+    dashboard = b.page("/beheer/")
+    assert f'href="/beheer/verzoeken/{restriction}#restriction">{restriction}</a>' in dashboard
+
+    step = "beperking-opheffen"
+    assert b.step(restriction, step, lift_reason="").status_code == 400
+    assert b.step(restriction, step, lift_reason="De rechtszaak is afgerond.").status_code == 303
+    lifted = mailbox.wait_for(2)[-1]
+    assert restriction in lifted["Subject"] and "weer gebruiken" in lifted["Subject"]
+    body = Mailbox.text_of(lifted)
+    assert "De rechtszaak is afgerond." in body and "Autoriteit Persoonsgegevens" in body
+    assert "Beperking van kracht" not in text(b.page(f"{QUEUE}/{restriction}"))
+    assert "geldt een beperking" not in text(b.page(f"{QUEUE}/{question}"))
+    assert f"{restriction}</a>" not in b.page("/beheer/")
+    assert b.step(restriction, step, lift_reason="Nog eens.").status_code == 409
+    assert "request.restriction_lifted" in [a for a, _ in audit_actions(app)]
+
+
 # --- steps ----------------------------------------------------------------------------------
 
 

@@ -64,7 +64,7 @@ def test_the_overview_shows_every_source_summary_first_then_per_category(
     assert "Oudegracht 112" in page
     # why, how long, who else receives it, where it came from
     assert "Facturen en belastingadministratie" in page
-    assert "Een wettelijke verplichting (AVG art. 6(1)(c))" in page
+    assert "Een wettelijke verplichting (AVG art. 6 lid 1 sub c)" in page
     assert "Zolang u klant bij ons bent" in page
     assert "Freshworks Inc. (Verwerker (werkt in onze opdracht), Verenigde Staten)" in page
     assert "Waar het vandaan komt" in page

@@ -212,3 +212,18 @@ def test_an_objection_to_direct_marketing_cannot_be_refused(app: Flask, sanne: F
         sanne, "/verzoeken/nieuw/bezwaar", [("purposes", "service-improvement")])))  # fmt: skip
     _staff(app, other, "refuse", "Dwingende redenen: beveiliging van onze systemen")
     assert stored(app, other).status == "refused"
+
+
+def test_the_customer_sees_a_restriction_in_force_and_when_it_was_lifted(
+    app: Flask, sanne: FlaskClient, mailbox: Mailbox
+) -> None:
+    page_ = check(sanne, "/verzoeken/nieuw/beperken",
+                  [("scope", "all"), ("ground", "accuracy")])  # fmt: skip
+    reference = reference_of(send(sanne, "beperken", page_))
+    assert "Van kracht" not in page(sanne, f"/verzoeken/{reference}")
+    _staff(app, reference, "close")
+    assert "Van kracht: wij bewaren deze gegevens" in page(sanne, f"/verzoeken/{reference}")
+    _staff(app, reference, "lift_restriction", "Uw gegevens bleken juist.")
+    html = page(sanne, f"/verzoeken/{reference}")
+    assert "Opgeheven" in html and "Van kracht" not in html
+    assert "Wij gebruiken uw gegevens weer" in html and "Uw gegevens bleken juist." in html

@@ -177,7 +177,7 @@ def test_the_zip_has_one_csv_per_record_type_a_readme_and_a_safe_index(
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page, re.I)
     assert "@import" not in page and "url(" not in page
     assert "Facturen en belastingadministratie" in page  # purposes
-    assert "Een wettelijke verplichting (AVG art. 6(1)(c))" in page  # legal basis
+    assert "Een wettelijke verplichting (AVG art. 6 lid 1 sub c)" in page  # legal basis
     assert "Moneybird B.V." in page  # recipients
     assert "31-12-2026" in page  # the 2019 invoice's due date
     assert "Autoriteit Persoonsgegevens" in page  # the right to complain

@@ -25,7 +25,8 @@ def test_privacy_statement_renders_the_policy(client: FlaskClient) -> None:
     assert "Voorbeeld IT Diensten B.V." in html
     assert "12345678" in html
     assert "Facturen en belastingadministratie" in html
-    assert "AVG art. 6(1)(c)" in html
+    assert "AVG art. 6 lid 1 sub c" in html  # as Dutch law is cited
+    assert "Geldig vanaf 01-01-2026." in html  # a date as people write it, not 2026-01-01
     assert "7 jaar na het einde van het boekjaar" in html
     assert "Freshworks Inc." in html
     assert "Verenigde Staten" in html
