@@ -134,7 +134,7 @@ def _category_info(policy: Policy, key: str, locale: str) -> CategoryInfo:
     recipients = tuple(
         {
             "key": r.key,
-            "name": r.name,
+            "name": r.name.get(locale),
             "role": r.role,
             "role_text": str(ROLES[r.role]) if r.role else None,
             "country": r.country,

@@ -74,9 +74,15 @@ def find_placeholders(text: str) -> list[str]:
 
 
 def _walk_strings(node: Any, path: str) -> Iterator[tuple[str, str]]:
-    """Yield ``(dotted path, string)`` for every string in dumped policy data."""
+    """Yield ``(dotted path, string)`` for every string in dumped policy data.
+
+    A text that is the same in Dutch and English (a recipient's proper name, written once as a
+    plain string) is one string at the text's own path, not one per language.
+    """
     if isinstance(node, str):
         yield path, node
+    elif isinstance(node, dict) and node.keys() == {"nl", "en"} and node["nl"] == node["en"]:
+        yield path, node["nl"]
     elif isinstance(node, dict):
         for name, value in node.items():
             yield from _walk_strings(value, f"{path}.{name}" if path else str(name))
@@ -322,7 +328,7 @@ def _recipient_findings(policy: Policy) -> list[Finding]:
                     "warning",
                     f"{where}.role",
                     "recipient-role-missing",
-                    f'It is unclear whether "{recipient.name}" is a processor, a controller or '
+                    f'It is unclear whether "{recipient.name.nl}" is a processor, a controller or '
                     "an authority; add role (and a processing agreement for a processor).",
                 )
             )
@@ -332,7 +338,7 @@ def _recipient_findings(policy: Policy) -> list[Finding]:
                     "warning",
                     f"{where}.country",
                     "recipient-country-missing",
-                    f'It is unknown where "{recipient.name}" processes the data, so a transfer '
+                    f'It is unknown where "{recipient.name.nl}" processes the data, so a transfer '
                     "outside the EEA cannot be ruled out; add country.",
                 )
             )
@@ -342,7 +348,7 @@ def _recipient_findings(policy: Policy) -> list[Finding]:
                     "error",
                     f"{where}.safeguards",
                     "transfer-safeguards-missing",
-                    f'"{recipient.name}" receives data outside the EEA ({recipient.country}) '
+                    f'"{recipient.name.nl}" receives data outside the EEA ({recipient.country}) '
                     "without a stated safeguard (art. 13(1)(f)); add safeguards, e.g. standard "
                     "contractual clauses or an adequacy decision.",
                 )

@@ -347,7 +347,10 @@ class Recipient(_Frozen):
     """Someone who receives personal data (art. 13(1)(e)-(f))."""
 
     key: Key
-    name: NonEmpty
+    #: The recipient's name in both languages. A plain string is a proper name that reads the
+    #: same in Dutch and English ("Moneybird B.V."); a descriptive name ("Bevoegde
+    #: autoriteiten") needs ``{ nl = "…", en = "…" }``.
+    name: Text
     role: RecipientRole | None = None
     #: ISO 3166 country code where the data is processed.
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
@@ -356,6 +359,11 @@ class Recipient(_Frozen):
     purpose: Text | None = None
     #: Safeguard for a transfer outside the EEA (art. 46), e.g. standard contractual clauses.
     safeguards: Text | None = None
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _same_in_both_languages(cls, value: object) -> object:
+        return {"nl": value, "en": value} if isinstance(value, str) else value
 
 
 class Source(_Frozen):

@@ -81,7 +81,7 @@ def test_an_invoice_from_2019_shows_its_due_date_and_its_reference(sanne: FlaskC
     assert "Boekhouding (Moneybird): Factuur" in page
     assert "31-12-2026" in page  # 7 years after the end of fiscal year 2019
     assert "Moneybird B.V. (Verwerker (werkt in onze opdracht), Nederland)" in page
-    assert "Belastingdienst" in page
+    assert "Belastingdienst (" in page and "Dutch Tax Administration" not in page
     assert "Waar onze medewerkers het vinden:" in page
     assert '<a href="https://moneybird.com' not in page  # a reference, not a link to click
 
@@ -278,6 +278,7 @@ def test_english(sanne: FlaskClient) -> None:
     invoices = _page(sanne, "/mijn-gegevens/invoices")
     assert "Dec 31, 2026" in invoices
     assert "Bookkeeping (Moneybird): Invoice" in invoices
+    assert "Belastingdienst (Dutch Tax Administration) (" in invoices  # the recipient's name
 
 
 def test_each_shown_field_links_to_a_correction_request(sanne: FlaskClient) -> None:

@@ -129,7 +129,9 @@ def test_the_json_export_holds_everything_of_the_demo_customer_and_validates(
     assert invoices_category["retention"]["period"] == "P7Y"
     assert invoices_category["retention"]["starts"] == "end_of_fiscal_year"
     assert "7 jaar" in invoices_category["retention"]["text"]
-    assert {"moneybird", "tax-authority"} <= {r["key"] for r in invoices_category["recipients"]}
+    names = {r["key"]: r["name"] for r in invoices_category["recipients"]}
+    assert names["moneybird"] == "Moneybird B.V."
+    assert names["tax-authority"] == "Belastingdienst"  # a string, in the export's language
     for record in records:
         assert record["matched"]["value"] == SANNE
         assert record["categories"], record["record_id"]
@@ -499,6 +501,10 @@ def test_english_customers_get_english_files(app: Flask, sanne: FlaskClient) -> 
     sanne.set_cookie("portal_lang", "en")
     data = _json(sanne)
     assert data["language"] == "en"
+    invoices = next(c for c in data["categories"] if c["key"] == "invoices")
+    names = {r["key"]: r["name"] for r in invoices["recipients"]}
+    assert names["tax-authority"] == "Belastingdienst (Dutch Tax Administration)"
+    assert names["moneybird"] == "Moneybird B.V."
     archive = _zip(sanne)
     assert "Your data at Voorbeeld IT Diensten B.V." in archive.read("README.txt").decode(
         "utf-8-sig"

@@ -203,6 +203,32 @@ def test_recipient_without_role_or_country() -> None:
     }
 
 
+def test_a_plain_recipient_name_is_a_proper_name_that_reads_the_same_in_both_languages() -> None:
+    (recipient,) = parse_policy(_base(), Path("test.toml")).recipients
+    assert (recipient.name.nl, recipient.name.en) == ("Moneybird B.V.", "Moneybird B.V.")
+    assert recipient.name.get("nl") == recipient.name.get("en") == "Moneybird B.V."
+
+
+def test_a_descriptive_recipient_name_has_both_languages_and_findings_use_the_dutch() -> None:
+    data = _base()
+    data["recipients"][0]["name"] = {"nl": "Bevoegde autoriteiten", "en": "Competent authorities"}
+    del data["recipients"][0]["role"]
+    (recipient,) = parse_policy(data, Path("test.toml")).recipients
+    assert recipient.name.get("en") == "Competent authorities"
+    assert recipient.name.get("nl") == "Bevoegde autoriteiten"
+    (finding,) = _check(data)
+    assert finding.key == 'recipients[0] ("moneybird").role'
+    assert '"Bevoegde autoriteiten"' in finding.message
+
+
+def test_a_recipient_name_needs_its_dutch() -> None:
+    data = _base()
+    data["recipients"][0]["name"] = {"en": "Competent authorities"}
+    with pytest.raises(PolicyError) as info:
+        parse_policy(data, Path("test.toml"))
+    assert info.value.problems == ['recipients[0] ("moneybird").name.nl: required but missing']
+
+
 @pytest.mark.parametrize("country", ["NL", "DE", "NO", "IS", "LI"])
 def test_recipient_in_the_eea_needs_no_safeguards(country: str) -> None:
     data = _base()

@@ -57,6 +57,22 @@ def test_language_switch_works_without_javascript_and_is_remembered(client: Flas
     assert '<html lang="nl">' in client.get("/").get_data(as_text=True)
 
 
+def test_privacy_statement_names_each_recipient_in_the_visitor_s_language(
+    client: FlaskClient,
+) -> None:
+    """The example policy names the tax authority in both languages and its processors by a
+    plain proper name, which reads the same in both."""
+    dutch = client.get("/privacy").get_data(as_text=True)
+    assert '<th scope="row">Belastingdienst</th>' in dutch
+    assert "Dutch Tax Administration" not in dutch
+    assert '<th scope="row">Moneybird B.V.</th>' in dutch
+    client.get("/taal/en?next=/privacy")
+    english = client.get("/privacy").get_data(as_text=True)
+    assert '<html lang="en">' in english
+    assert '<th scope="row">Belastingdienst (Dutch Tax Administration)</th>' in english
+    assert '<th scope="row">Moneybird B.V.</th>' in english
+
+
 def test_language_switch_never_redirects_to_another_host(client: FlaskClient) -> None:
     for target in (
         "//evil.example/x", "https://evil.example/", "javascript:alert(1)", "/\\evil.example/",
