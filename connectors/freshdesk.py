@@ -2,7 +2,8 @@
 
 Lookup: ``GET contacts?email={addr}`` (exact at Freshdesk on the main and the other addresses,
 compared again here; a row found by another address is compared on the contact's own view, as
-the list leaves ``other_emails`` out), ``GET contacts?mobile={e164}`` and ``?phone={e164}``.
+the list leaves ``other_emails`` out), ``GET contacts?mobile={number}`` and ``?phone={number}``
+for each usual spelling of a verified number (the filters match the stored string exactly).
 Tickets of a matched contact: ``GET tickets?requester_id={id}&updated_since=2000-01-01T00:00:00Z``
 (without ``updated_since`` Freshdesk only returns the last 30 days), conversations per ticket
 from ``GET tickets/{id}/conversations``. All lists follow ``Link: rel="next"``.
@@ -43,7 +44,7 @@ from .base import (
 )
 from .errors import Answer, NotFound
 from .http import HttpClient, HttpSession, RetryPolicy
-from .identity import IdentifierKind, try_normalize
+from .identity import IdentifierKind, phone_spellings, try_normalize
 from .pagination import items, link_header_pages
 from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
 from .registry import register
@@ -138,7 +139,11 @@ class FreshdeskConnector(BaseConnector):
         )
 
     def find(self, run: Run) -> Iterator[Candidate]:
-        """Contacts by ``email=``, ``mobile=`` and ``phone=`` filters.
+        """Contacts by ``email=``, ``mobile=`` and ``phone=`` filters, each contact once.
+
+        Freshdesk's phone filters match the number as it is stored, so each verified number
+        is looked up in its usual spellings (:func:`~connectors.identity.phone_spellings`);
+        whether a row found so matches is decided by the exact comparison as always.
 
         The ``email=`` filter also finds a contact by one of its other addresses, but the list
         rows leave ``other_emails`` out: compared on the row alone, the customer's own contact
@@ -153,11 +158,16 @@ class FreshdeskConnector(BaseConnector):
         emails = run.identity.values(IdentifierKind.EMAIL)
         filters = [("email", email) for email in emails]
         for phone in run.identity.values(IdentifierKind.PHONE):
-            filters += [("mobile", phone), ("phone", phone)]
+            for spelling in phone_spellings(phone):
+                filters += [("mobile", spelling), ("phone", spelling)]
         views: dict[str, JSONDict | None] = {}
+        found: set[str] = set()
         for key, value in filters:
             for row in items(link_header_pages(run.http, "contacts", params={key: value})):
                 contact_id = expect_id(row, "freshdesk contact")
+                if contact_id in found:
+                    continue  # also found by another filter or spelling
+                found.add(contact_id)
                 contact = row
                 main = try_normalize(IdentifierKind.EMAIL, row.get("email"))
                 if main is None or (key == "email" and main not in emails):

@@ -15,6 +15,7 @@ be normalised differently.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -105,6 +106,50 @@ def normalize_phone(value: str, region: str = DEFAULT_REGION) -> str:
     if not phonenumbers.is_possible_number(number):
         raise InvalidIdentifier("not a possible phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_spellings(value: str) -> list[str]:
+    """The usual spellings of the E.164 phone number ``value``, E.164 first, for lookups that
+    match the stored string exactly (Freshdesk's ``mobile=``/``phone=`` filters, Zammad's
+    ``phone:`` search): systems keep a number as it was typed.
+
+    For ``+31612345678``: ``+31612345678``, ``+31 6 12345678``, ``0612345678``,
+    ``06 12345678`` and ``06-12345678`` (a landline alike: ``010-1234567``). A number of
+    another country is looked up in international spellings only (``+32470123456``,
+    ``+32 470 12 34 56``, ``+32 470 123456``): written nationally (``0470 12 34 56``) it reads
+    as a Dutch number, so a record holding it could never match and the lookup would be
+    wasted. Finding a row by one of these spellings decides nothing: whether it matches is
+    still decided by the exact comparison after normalisation.
+
+    :raises InvalidIdentifier: if ``value`` is not a phone number.
+    """
+    e164 = normalize_phone(value)
+    number = phonenumbers.parse(e164)
+    fmt = phonenumbers.PhoneNumberFormat
+    international = phonenumbers.format_number(number, fmt.INTERNATIONAL)
+    national = "".join(re.findall(r"\d", phonenumbers.format_number(number, fmt.NATIONAL)))
+    # area code (or mobile prefix) and the rest: "+31 6 12345678" -> "6", "12345678"
+    groups = re.findall(r"\d+", international.partition(" ")[2])
+    spellings = [e164]
+    if len(groups) > 1:
+        area, rest = groups[0], "".join(groups[1:])
+        spellings.append(f"+{number.country_code} {area} {rest}")
+        if national.endswith(area + rest) and _reads_as(national, e164):
+            head = national[: len(national) - len(rest)]
+            return _unique([*spellings, national, f"{head} {rest}", f"{head}-{rest}"], e164)
+    return _unique([*spellings, international], e164)
+
+
+def _unique(spellings: list[str], e164: str) -> list[str]:
+    """``spellings`` that read back as ``e164``, each once, in order."""
+    return list(dict.fromkeys(s for s in spellings if _reads_as(s, e164)))
+
+
+def _reads_as(spelling: str, e164: str) -> bool:
+    try:
+        return normalize_phone(spelling) == e164
+    except InvalidIdentifier:
+        return False
 
 
 def normalize_customer_number(value: str) -> str:

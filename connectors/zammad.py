@@ -2,7 +2,8 @@
 
 Lookup: ``GET users/search?query=email:{addr}`` (fuzzy: tokenised or a SQL "contains"), so the
 user's ``email`` is compared exactly here; phone numbers are searched as ``phone:`` and
-``mobile:`` and compared after E.164 normalisation. Tickets of a matched user come from
+``mobile:`` in each usual spelling (Zammad keeps them as typed) and compared after E.164
+normalisation. Tickets of a matched user come from
 ``GET tickets/search?query=customer_id:{id}&expand=true`` (page/per_page until a short page),
 articles from ``GET ticket_articles/by_ticket/{id}`` (not paginated). Internal notes are
 included: they are personal data about the customer too.
@@ -45,7 +46,7 @@ from .base import (
 )
 from .errors import Answer, RequestRejected, SourceTimeout
 from .http import HttpClient, HttpSession, RetryPolicy
-from .identity import IdentifierKind
+from .identity import IdentifierKind, phone_spellings
 from .pagination import items, short_page_pages
 from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
 from .registry import register
@@ -148,18 +149,30 @@ class ZammadConnector(BaseConnector):
         )
 
     def find(self, run: Run) -> Iterator[Candidate]:
-        """Fuzzy user searches by ``email:`` and ``phone:``/``mobile:``; matched exactly later."""
+        """Fuzzy user searches by ``email:`` and ``phone:``/``mobile:``, each user once;
+        matched exactly later.
+
+        Zammad stores a phone number as it was typed and its search needs the spelling, so
+        each verified number is searched in its usual spellings
+        (:func:`~connectors.identity.phone_spellings`).
+        """
         queries = [f"email:{email}" for email in run.identity.values(IdentifierKind.EMAIL)]
         for phone in run.identity.values(IdentifierKind.PHONE):
-            queries += [f'phone:"{phone}"', f'mobile:"{phone}"']
+            for spelling in phone_spellings(phone):
+                queries += [f'phone:"{spelling}"', f'mobile:"{spelling}"']
+        found: set[str] = set()
         for query in queries:
             pages = short_page_pages(
                 run.http, "users/search", params={"query": query}, per_page=PER_PAGE
             )
             for user in items(pages):
+                user_id = expect_id(user, "zammad user")
+                if user_id in found:
+                    continue  # also found by another search or spelling
+                found.add(user_id)
                 yield Candidate(
                     "user",
-                    expect_id(user, "zammad user"),
+                    user_id,
                     (
                         (IdentifierKind.EMAIL, user.get("email")),
                         (IdentifierKind.PHONE, user.get("phone")),

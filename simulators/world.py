@@ -27,6 +27,9 @@ __all__ = [
     "ADMINISTRATION_ID",
     "DEMO_CUSTOMER",
     "DEMO_SEED",
+    "PHONE_ONLY_FRESHDESK_ID",
+    "PHONE_ONLY_NUMBER",
+    "PHONE_ONLY_ZAMMAD_ID",
     "Person",
     "World",
     "build_world",
@@ -39,6 +42,12 @@ DEMO_SEED = 20250301
 ADMINISTRATION_ID = "431877250663540736"
 #: Key of the demo data subject in :attr:`World.people`.
 DEMO_CUSTOMER = "sanne"
+#: A caller who only ever phoned (Lieke Hoekstra): a Freshdesk contact and a Zammad user
+#: without an e-mail address, her number stored as the agent typed it, in a national
+#: spelling that differs per system. Only her verified number finds her, in any spelling.
+PHONE_ONLY_NUMBER = "+31613572468"
+PHONE_ONLY_FRESHDESK_ID = 80012349001
+PHONE_ONLY_ZAMMAD_ID = 901
 
 SAMPLES_DIR = Path(__file__).parent / "data" / "samples"
 
@@ -1371,6 +1380,24 @@ def _build_zammad(
             if p.key == "devries_advies":
                 u["department"] = p.company
         users.append(u)
+    caller = copy.deepcopy(template)
+    caller.update(
+        {
+            "id": PHONE_ONLY_ZAMMAD_ID,
+            "login": "lieke.hoekstra",
+            "firstname": "Lieke",
+            "lastname": "Hoekstra",
+            "email": "",
+            "phone": "06-13572468",
+            "mobile": "",
+            "address": "",
+            "note": "Belt altijd; geen e-mailadres.",
+            "created_at": "2024-03-12T10:20:31.000Z",
+            "updated_at": "2024-03-12T10:22:05.000Z",
+            "preferences": {"tickets_closed": 0, "tickets_open": 0},
+        }
+    )
+    users.append(caller)
     users.sort(key=lambda u: u["id"])
 
     ticket_sample = load_sample(
@@ -1649,6 +1676,27 @@ def _build_freshdesk(
         c.setdefault("last_name", last)
         c["_state"] = "verified"
         contacts.append(c)
+    caller = copy.deepcopy(listed[80012345702])
+    caller.update(
+        {
+            "id": PHONE_ONLY_FRESHDESK_ID,
+            "name": "Lieke Hoekstra",
+            "first_name": "Lieke",
+            "last_name": "Hoekstra",
+            "email": None,
+            "mobile": "06 13572468",
+            "phone": None,
+            "address": None,
+            "custom_fields": {"klantnummer": None},
+            "unique_external_id": None,
+            "preferred_source": "phone",
+            "created_at": "2024-03-12T10:24:10Z",
+            "updated_at": "2024-03-12T10:24:10Z",
+            **copy.deepcopy(extra_defaults),
+            "_state": "verified",
+        }
+    )
+    contacts.append(caller)
     contacts.sort(key=lambda c: (c["created_at"], c["id"]))
 
     sample_list = load_sample(

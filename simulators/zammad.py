@@ -3,11 +3,14 @@
 Auth quirks from the reference: no credentials → **403** "Authentication required"; a wrong
 token → 401 "Can't find User for Token"; wrong Basic → 401 "Invalid BasicAuth credentials";
 both carry an ``X-Failure`` header. ``users/search`` is fuzzy (``query=email:…`` still
-returns both Sannes), pagination is ``page``/``per_page`` (``limit`` alias) with silent
-clamping and no Link header or total. Tickets come from ``tickets/search`` with
-``query=customer_id:{id}`` and ``expand=true`` (or ``full=true`` for the assets shape);
-articles from ``ticket_articles/by_ticket/{id}`` (not paginated). Deletion goes through
-``POST /data_privacy_tasks`` and polling ``GET /data_privacy_tasks/{id}``; ``GET
+returns both Sannes), but a phone number is stored as typed and ``phone:``/``mobile:``/
+``fax:`` only find the spelling searched for (``phone:"+31612345678"`` misses
+``06 12345678``; a part of the stored string is found, as by a "contains" search).
+Pagination is ``page``/``per_page`` (``limit`` alias) with silent clamping and no Link
+header or total. Tickets come from ``tickets/search`` with ``query=customer_id:{id}`` and
+``expand=true`` (or ``full=true`` for the assets shape); articles from
+``ticket_articles/by_ticket/{id}`` (not paginated). Deletion goes through ``POST
+/data_privacy_tasks`` and polling ``GET /data_privacy_tasks/{id}``; ``GET
 /data_privacy_tasks`` lists the tasks (paged), and a second task for an object that already has
 one that has not failed is refused with 422 (text invented). ``DELETE /tickets/{id}`` removes a
 ticket with its articles.
@@ -55,6 +58,8 @@ _USER_SEARCH_FIELDS = (
     "department",
 )  # fmt: skip
 _FIELD_RE = re.compile(r'([\w.]+):("[^"]*"|\S+)')
+#: Fields holding a phone number as typed: a search finds only the spelling searched for.
+_PHONE_FIELDS = frozenset({"phone", "mobile", "fax"})
 
 
 def mask(text: str) -> str:
@@ -236,7 +241,10 @@ class ZammadSimulator(SimulatorApp):
         for fld, value in terms:
             value = value.strip('"')
             values = [str(user.get(fld) or "")] if fld in user else []
-            if not values or not fuzzy_match(value, values):
+            if fld in _PHONE_FIELDS:
+                if not value.strip() or not any(value.strip() in v for v in values):
+                    return False
+            elif not values or not fuzzy_match(value, values):
                 return False
         if rest:
             rest = rest.replace("*", "").strip()

@@ -13,6 +13,7 @@ from connectors.identity import (
     normalize_email,
     normalize_mailbox,
     normalize_phone,
+    phone_spellings,
     try_normalize,
 )
 
@@ -93,6 +94,27 @@ def test_phone_numbers_become_e164_with_nl_default(raw: str) -> None:
 
 def test_foreign_phone_keeps_its_country() -> None:
     assert normalize_phone("+32 470 12 34 56") == "+32470123456"
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        (
+            "+31612345678",
+            ["+31612345678", "+31 6 12345678", "0612345678", "06 12345678", "06-12345678"],
+        ),
+        (
+            "+31101234567",
+            ["+31101234567", "+31 10 1234567", "0101234567", "010 1234567", "010-1234567"],
+        ),
+        # written nationally a Belgian number would read as a Dutch one: international only
+        ("+32470123456", ["+32470123456", "+32 470 123456", "+32 470 12 34 56"]),
+    ],
+)
+def test_a_number_is_looked_up_in_its_usual_spellings(number: str, expected: list[str]) -> None:
+    """Systems keep a number as it was typed; every spelling reads back as the number."""
+    assert phone_spellings(number) == expected
+    assert {normalize_phone(s) for s in expected} == {number}
 
 
 @pytest.mark.parametrize("raw", ["", "abc", "12"])

@@ -17,6 +17,7 @@ import pytest
 
 from connectors import ErrorKind, Identity, RetryPolicy, SourceStatus, create, gather
 from connectors.base import BaseConnector
+from simulators.world import PHONE_ONLY_FRESHDESK_ID, PHONE_ONLY_NUMBER, PHONE_ONLY_ZAMMAD_ID
 
 SANNE = "sanne.devries@example.nl"
 VENDORS = ["woocommerce", "moneybird", "zammad", "freshdesk", "mollie"]
@@ -178,6 +179,38 @@ def test_a_freshdesk_contact_found_by_phone_with_someone_else_s_address_is_not_m
         httpx.put(f"{freshdesk_sim.base_url}/contacts/{kees}", json={"other_emails": []}, auth=auth)
         found = connector.fetch(Identity.of(phones=["06-99990000"]))
     assert [r.record_id for r in found.records if r.record_type == "contact"] == [kees]
+
+
+@pytest.mark.parametrize(
+    ("vendor", "caller"), [("freshdesk", PHONE_ONLY_FRESHDESK_ID), ("zammad", PHONE_ONLY_ZAMMAD_ID)]
+)
+def test_a_caller_without_an_e_mail_address_is_found_by_a_national_spelling(
+    no_wait: RetryPolicy, vendor: str, caller: int
+) -> None:
+    """Freshdesk's phone filters and Zammad's phone search match the number as stored, here
+    "06 13572468" and "06-13572468": a record without an e-mail address, which only the
+    verified number can find. Each usual spelling is looked up, a handful of requests per
+    number. Sanne's number finds Sanne's own record in its spelling too, and the household
+    number of Kees: neither is matched by the number (both name an e-mail address), and
+    Kees's shows it is someone else's too."""
+    handle = importlib.import_module("simulators.runner").start(vendor)
+    handle.vendor = vendor
+    identity = Identity.of(phones=[PHONE_ONLY_NUMBER, "+31612345678"])
+    try:
+        with connector_for(handle, no_wait) as connector:
+            result = connector.fetch(identity)
+    finally:
+        handle.stop()
+    top = [r for r in result.records if r.parent is None]
+    assert [(r.record_id, r.matched.value) for r in top] == [(str(caller), PHONE_ONLY_NUMBER)]
+    assert result.records == tuple(top)  # she has no tickets
+    kees, sanne = ("80012345764", "80012345671") if vendor == "freshdesk" else ("45", "27")
+    assert result.dropped == 2 and {kees, sanne}.isdisjoint(r.record_id for r in result.records)
+    # two fields, five spellings, two numbers; then her tickets (Freshdesk also reads her
+    # contact's own view: without a main address the row cannot decide)
+    searches = 2 * 5 * 2
+    assert result.stats.requests == searches + (2 if vendor == "freshdesk" else 1)
+    assert result.stats.duplicates == 0
 
 
 def test_near_identical_people_are_not_found(simulator: Any, no_wait: RetryPolicy) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from simulators import SimulatorHandle, World
+from simulators.world import PHONE_ONLY_FRESHDESK_ID
 
 SANNE = "sanne.devries@example.nl"
 SANNE_ID = 80012345671
@@ -31,14 +32,27 @@ def test_exact_filters(fd_client: httpx.Client) -> None:
     assert none.status_code == 200 and none.json() == []
     other = fd_client.get("/contacts", params={"email": "sanne.de.vries@example.nl"}).json()
     assert [c["id"] for c in other] == [80012345702]
+    # a phone filter matches the number as stored: Kees's "+31612345678", Sanne's
+    # "+31 6 12345678"
     shared = fd_client.get("/contacts", params={"mobile": "+31612345678"}).json()
-    assert {c["name"] for c in shared} == {"Sanne de Vries", "Kees de Vries"}
+    assert {c["name"] for c in shared} == {"Kees de Vries"}
+    spelled = fd_client.get("/contacts", params={"mobile": "+31 6 12345678"}).json()
+    assert [c["id"] for c in spelled] == [SANNE_ID]
     # the filter also matches other addresses, which only the contact's own view shows
     second = fd_client.get("/contacts", params={"email": "S.devries.werk@example.nl"}).json()
     assert [c["id"] for c in second] == [SANNE_ID] and "other_emails" not in second[0]
     full = fd_client.get(f"/contacts/{SANNE_ID}").json()
     assert full["other_emails"] == ["s.devries.werk@example.nl"] and full["deleted"] is False
     assert fd_client.get("/contacts/1").status_code == 404
+
+
+def test_phone_filters_match_the_stored_spelling_only(fd_client: httpx.Client) -> None:
+    """Lieke's mobile is stored as "06 13572468": only that spelling finds her."""
+    for spelling in ("+31613572468", "0613572468", "06-13572468", "+31 6 13572468"):
+        assert fd_client.get("/contacts", params={"mobile": spelling}).json() == []
+    found = fd_client.get("/contacts", params={"mobile": "06 13572468"}).json()
+    assert [(c["id"], c["email"]) for c in found] == [(PHONE_ONLY_FRESHDESK_ID, None)]
+    assert fd_client.get("/contacts", params={"phone": "06 13572468"}).json() == []
 
 
 def test_pagination_link_next_only(fd_client: httpx.Client) -> None:

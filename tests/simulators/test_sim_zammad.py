@@ -7,6 +7,7 @@ import base64
 import httpx
 
 from simulators import SimulatorHandle
+from simulators.world import PHONE_ONLY_ZAMMAD_ID
 
 
 def test_auth_errors(zammad: SimulatorHandle) -> None:
@@ -46,6 +47,20 @@ def test_user_search_is_fuzzy(zammad_client: httpx.Client) -> None:
     clamped = zammad_client.get("/users", params={"per_page": 10_000})
     assert clamped.status_code == 200 and len(clamped.json()) > 30
     assert zammad_client.get("/users/9999").json()["error"] == "Couldn't find User with 'id'=9999"
+
+
+def test_a_phone_search_needs_the_stored_spelling(zammad_client: httpx.Client) -> None:
+    """Zammad keeps a number as typed: Lieke's "06-13572468" is found by that spelling (or a
+    part of it), not by another one; Sanne's "+31 6 12345678" not by "+31612345678"."""
+
+    def ids(query: str) -> list[int]:
+        return [u["id"] for u in zammad_client.get("/users/search", params={"query": query}).json()]
+
+    for spelling in ("+31613572468", "0613572468", "06 13572468", "+31 6 13572468"):
+        assert ids(f'phone:"{spelling}"') == []
+    assert ids('phone:"06-13572468"') == ids("phone:13572468") == [PHONE_ONLY_ZAMMAD_ID]
+    assert ids('mobile:"06-13572468"') == []
+    assert 27 not in ids('phone:"+31612345678"')
 
 
 def test_ticket_search_shapes_and_paging(zammad_client: httpx.Client) -> None:
