@@ -61,12 +61,27 @@ class ConnectorError(Exception):
 
 
 class SourceUnavailable(ConnectorError):
-    """The source is down: connection refused or reset, DNS failure, or a 5xx answer."""
+    """The source is down: connection refused or reset, DNS failure, or a 5xx answer.
+
+    :param retry_after: seconds the source asked us to wait (a 503's ``Retry-After``, e.g.
+        during maintenance), or ``None`` if it did not say.
+    """
 
     kind = ErrorKind.DOWN
     retryable = True
     #: True when the connection was never made, so even a write may safely be retried.
     connect_failed = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        vendor: str | None = None,
+        status: int | None = None,
+    ):
+        super().__init__(message, vendor=vendor, status=status)
+        self.retry_after = retry_after
 
 
 class SourceTimeout(SourceUnavailable):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .base import Connector, MissingPart, Record
-from .errors import ConnectorError, ErrorKind, RateLimited
+from .errors import ConnectorError, ErrorKind, RateLimited, SourceUnavailable
 from .http import Deadline
 from .identity import Identity
 
@@ -50,7 +50,8 @@ class SourceResult:
     :ivar status: see :class:`SourceStatus`.
     :ivar records: the customer's records (empty unless complete or partial).
     :ivar error_kind: why it failed or was skipped, else ``None``.
-    :ivar retry_after: seconds the source asked us to wait, when rate limited.
+    :ivar retry_after: seconds the source asked us to wait, when rate limited or down for
+        maintenance (a 503 with ``Retry-After``).
     :ivar missing: for ``partial``: which related lists failed, and why.
     :ivar requests: logical HTTP requests made (retries not counted).
     :ivar attempts: HTTP attempts, including retries.
@@ -174,7 +175,9 @@ def fetch_source(connector: Connector, identity: Identity, deadline: Deadline) -
             connector.name,
             SourceStatus.FAILED,
             error_kind=error.kind,
-            retry_after=error.retry_after if isinstance(error, RateLimited) else None,
+            retry_after=(
+                error.retry_after if isinstance(error, RateLimited | SourceUnavailable) else None
+            ),
             elapsed=time.monotonic() - started,
         )
     except Exception as error:  # the task boundary: a connector bug must not end the gathering

@@ -6,8 +6,10 @@
   :class:`Deadline` and counts requests, so concurrent gatherings never share counters.
 * Retries go through :mod:`tenacity`: exponential backoff with jitter on network errors, 5xx and
   429, for idempotent requests only (a connection that was never made is retried for any
-  method). A 429 ``Retry-After`` is honoured when it fits in the remaining time budget; otherwise
-  :class:`~connectors.errors.RateLimited` is raised at once, carrying the retry-after.
+  method). A ``Retry-After`` of a 429 or a 503 (maintenance) is honoured when it fits in the
+  remaining time budget; otherwise :class:`~connectors.errors.RateLimited` (429) or
+  :class:`~connectors.errors.SourceUnavailable` (503) is raised at once, carrying the
+  retry-after.
 * A response body is read in chunks: the deadline holds while it comes in
   (:class:`~connectors.errors.SourceTimeout`), and a body above :data:`MAX_BODY_BYTES` is a
   :class:`~connectors.errors.BadResponse`.
@@ -170,6 +172,7 @@ def error_for_response(vendor: str, method: str, path: str, response: httpx.Resp
     401/402/403 → :class:`AuthFailed`, 404/410 → :class:`NotFound`, 429 → :class:`RateLimited`,
     500/502/503/504 → :class:`SourceUnavailable` (retryable), other 5xx → non-retryable
     :class:`SourceUnavailable`, other 4xx (and unexpected 1xx/3xx) → :class:`RequestRejected`.
+    The ``Retry-After`` of a 429 or 503 is carried as the error's ``retry_after``.
     Vendor error bodies are not copied into the message: they may quote personal data.
     """
     status = response.status_code
@@ -186,7 +189,13 @@ def error_for_response(vendor: str, method: str, path: str, response: httpx.Resp
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise RateLimited(f"{where}: rate limited", retry_after=retry_after, vendor=vendor)
     if status >= 500:
-        error = SourceUnavailable(f"{where}: server error", vendor=vendor, status=status)
+        # a 503 says when to come back (maintenance, an overloaded host)
+        retry_after = (
+            parse_retry_after(response.headers.get("Retry-After")) if status == 503 else None
+        )
+        error = SourceUnavailable(
+            f"{where}: server error", retry_after=retry_after, vendor=vendor, status=status
+        )
         error.retryable = status in RETRYABLE_STATUSES
         raise error
     raise RequestRejected(f"{where}: request refused", vendor=vendor, status=status)
@@ -297,7 +306,8 @@ class HttpSession:
 
         :raises SourceTimeout: the deadline passed (also while the body came in), or the
             source did not answer in time.
-        :raises SourceUnavailable: network error or 5xx after the last attempt.
+        :raises SourceUnavailable: network error or 5xx after the last attempt, or a 503 whose
+            ``Retry-After`` does not fit the budget.
         :raises RateLimited: 429 whose wait does not fit the budget, or after the last attempt.
         :raises AuthFailed, NotFound, RequestRejected: as mapped by :func:`error_for_response`.
         :raises BadResponse: a redirect, an absolute URL on another host, a body larger
@@ -328,7 +338,7 @@ class HttpSession:
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, RateLimited) and error.retry_after is not None:
+            if isinstance(error, RateLimited | SourceUnavailable) and error.retry_after is not None:
                 return error.retry_after
             return policy.backoff(state.attempt_number)
 

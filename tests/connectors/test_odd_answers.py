@@ -296,3 +296,46 @@ def test_a_woocommerce_search_row_without_billing_fails_nothing(no_wait: RetryPo
         source = gather([connector], SANNE).sources["woocommerce"]
     assert (source.status, source.missing) == (SourceStatus.COMPLETE, ())
     assert woo_order_ids(source.records) == expected
+
+
+def maintenance(retry_after: str) -> Response:
+    """A host's maintenance page: 503 with ``Retry-After``."""
+    answer = html_answer(503, "<html><body>Onderhoud, zo terug.</body></html>")
+    answer.headers["Retry-After"] = retry_after
+    return answer
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_503_asking_to_wait_beyond_the_budget_fails_the_source_at_once(
+    no_wait: RetryPolicy, sleeps: list[float], vendor: str
+) -> None:
+    """Retrying within the budget is futile when the vendor says it is back in an hour: the
+    source fails without retrying or waiting, and says how long to wait. (WooCommerce's guest
+    order search, a related list, is asked before the customer lookup that fails the shop.)"""
+    with (
+        ScriptedServer(vendor, lambda request: maintenance("3600")) as server,
+        server.connector(no_wait) as connector,
+    ):
+        source = gather([connector], SANNE, budget=20.0).sources[vendor]
+    assert (source.status, source.error_kind) == (SourceStatus.FAILED, ErrorKind.DOWN)
+    assert source.retry_after == 3600.0
+    assert len(server.requests) == len(set(server.requests)) and sleeps == []
+
+
+def test_a_503_asking_to_wait_within_the_budget_is_waited_for(
+    no_wait: RetryPolicy, sleeps: list[float]
+) -> None:
+    """A short maintenance window is waited out, as the vendor asked, and then read."""
+    refused: list[str] = []
+
+    def script(request: Request) -> Response | None:
+        if refused:
+            return None
+        refused.append(request.path)
+        return maintenance("2")
+
+    with ScriptedServer("woocommerce", script) as server, server.connector(no_wait) as connector:
+        source = gather([connector], SANNE, budget=20.0).sources["woocommerce"]
+    assert (source.status, source.error_kind) == (SourceStatus.COMPLETE, None)
+    assert source.records and sleeps == [2.0]
+    assert server.requests[:2] == [("GET", refused[0])] * 2
