@@ -546,11 +546,21 @@ class BaseConnector(ABC):
         """Return every record this source holds about ``identity``, matched exactly.
 
         :raises ConnectorError: when the primary lookup fails (a failing related list is
-            reported in :attr:`FetchResult.missing` instead).
+            reported in :attr:`FetchResult.missing` instead); its ``stats`` are the request
+            counters of this fetch up to the failure.
         """
         deadline = deadline or Deadline(DEFAULT_BUDGET)
         session = self.http.session(deadline) if self.http is not None else None
         run = Run(identity, deadline, session)
+        try:
+            return self._fetch(run, identity, session)
+        except ConnectorError as error:
+            if session is not None:
+                error.stats = session.stats
+            raise
+
+    def _fetch(self, run: Run, identity: Identity, session: HttpSession | None) -> FetchResult:
+        """The body of :meth:`fetch`."""
         records: list[Record] = []
         seen: set[tuple[str, str]] = set()
         dropped = 0

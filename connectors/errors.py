@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .http import RequestStats
 
 
 class ErrorKind(StrEnum):
@@ -53,6 +57,9 @@ class ConnectorError(Exception):
     kind: ErrorKind = ErrorKind.INTERNAL
     #: Whether an idempotent request that failed like this may be retried.
     retryable: bool = False
+    #: The request counters of the fetch this error ended, up to the failure (set by
+    #: :meth:`~connectors.base.BaseConnector.fetch`), else ``None``.
+    stats: RequestStats | None = None
 
     def __init__(self, message: str, *, vendor: str | None = None, status: int | None = None):
         super().__init__(message)

@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from .base import Connector, MissingPart, Record
 from .errors import ConnectorError, ErrorKind, RateLimited, SourceUnavailable
-from .http import Deadline
+from .http import Deadline, RequestStats
 from .identity import Identity
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ class SourceResult:
     :ivar retry_after: seconds the source asked us to wait, when rate limited or down for
         maintenance (a 503 with ``Retry-After``).
     :ivar missing: for ``partial``: which related lists failed, and why.
-    :ivar requests: logical HTTP requests made (retries not counted).
+    :ivar requests: logical HTTP requests made (retries not counted); for a failed source,
+        those made before it failed (0 when it overran the budget).
     :ivar attempts: HTTP attempts, including retries.
     :ivar duplicates: requests repeated within this gathering (should be 0).
     :ivar dropped: vendor rows dropped because they did not match exactly.
@@ -170,6 +171,7 @@ def fetch_source(connector: Connector, identity: Identity, deadline: Deadline) -
         fetched = connector.fetch(identity, deadline=deadline)
     except ConnectorError as error:
         log.warning("source %s failed: %s", name, error.kind.value)
+        made = error.stats or RequestStats()  # the requests made before it failed
         return SourceResult(
             name,
             connector.name,
@@ -178,6 +180,9 @@ def fetch_source(connector: Connector, identity: Identity, deadline: Deadline) -
             retry_after=(
                 error.retry_after if isinstance(error, RateLimited | SourceUnavailable) else None
             ),
+            requests=made.requests,
+            attempts=made.attempts,
+            duplicates=made.duplicates,
             elapsed=time.monotonic() - started,
         )
     except Exception as error:  # the task boundary: a connector bug must not end the gathering

@@ -339,3 +339,17 @@ def test_a_503_asking_to_wait_within_the_budget_is_waited_for(
     assert (source.status, source.error_kind) == (SourceStatus.COMPLETE, None)
     assert source.records and sleeps == [2.0]
     assert server.requests[:2] == [("GET", refused[0])] * 2
+
+
+def test_a_failed_source_reports_the_requests_it_made(no_wait: RetryPolicy) -> None:
+    """A source that fails still shows what it cost: its requests and attempts up to the
+    failure, here the guest order search and the customer lookup tried four times."""
+
+    def script(request: Request) -> Response | None:
+        return html_answer(502) if request.path.endswith("/customers") else None
+
+    with ScriptedServer("woocommerce", script) as server, server.connector(no_wait) as connector:
+        source = gather([connector], SANNE).sources["woocommerce"]
+    assert (source.status, source.error_kind) == (SourceStatus.FAILED, ErrorKind.DOWN)
+    assert (source.requests, source.attempts, source.duplicates) == (2, 5, 0)
+    assert source.attempts == len(server.requests)
