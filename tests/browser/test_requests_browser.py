@@ -654,9 +654,12 @@ def test_an_objection_to_a_purpose_on_legitimate_interests(page: Page, live: Liv
     expect(purpose).to_have_accessible_description(
         "Ons belang: Wij willen terugkerende problemen herkennen en voorkomen."
     )
-    # only purposes on legitimate interests can be objected to
+    # only purposes on legitimate interests can be objected to, and direct marketing always
     expect(page.get_by_role("group", name="Waartegen maakt u bezwaar?").get_by_role(
-        "checkbox")).to_have_count(1)  # fmt: skip
+        "checkbox")).to_have_count(2)  # fmt: skip
+    expect(page.get_by_label("Nieuwsbrief")).to_have_accessible_description(
+        "Direct marketing: wij stoppen altijd."
+    )
     axe.check(page, "objection form")
     situation = page.get_by_label("Uw situatie (niet verplicht)")
     situation.fill("Mijn meldingen gaan over mijn gezondheid.")
