@@ -19,14 +19,12 @@ changed and the step stops with :class:`RequestError` ``conflict``, before it di
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import Select, false, func, select, update
@@ -42,7 +40,6 @@ from ..dsr import services as dsr
 from ..dsr.services import RequestError
 from ..extensions import db
 from ..gathering import Snapshot, gather_for, latest
-from ..mail import queue_mail
 from ..models import (
     ActionKind,
     ActionStatus,
@@ -62,8 +59,6 @@ from ..policy import current_policy
 from ..policy.schema import Policy, Recipient
 from ..settings import firm_today
 from . import actions
-
-log = logging.getLogger(__name__)
 
 #: Requests due within this many days are highlighted ("due this week").
 DUE_SOON_DAYS = 7
@@ -632,19 +627,10 @@ def date_kept(
     """
     actions.set_keep_until(action, until, staff_id=staff_id)
     outbox: list[int] = []
-    to = dsr.recipient_of(request)
-    if to is not None and action.keep_category is not None:
+    if action.keep_category is not None:
         with force_locale(request.locale):
             line = kept_line(request, action.source, action.keep_category, until)
-        try:
-            row = queue_mail(
-                to, "dsr/email/kept_dated", request.locale,
-                {"request": request, "line": line, "policy": current_policy(),
-                 "base_url": current_app.extensions["portal.settings"].base_url},
-            )  # fmt: skip
-            outbox.append(row.id)
-        except ValueError:  # an address that fits no mail header: staff write another way
-            log.warning("request %s: no mail sent, its address fits no mail header", request.id)
+        outbox = dsr.mail_customer(request, "kept_dated", message=line)
     if request.customer_id is not None:
         forget_after_erasure(request.customer_id)
     return outbox

@@ -136,6 +136,9 @@ NOTIFY_TEMPLATES = {
     "done": "dsr/email/done",
     "withdrawn": "dsr/email/withdrawn",
     "restriction_lifted": "dsr/email/restriction_lifted",
+    #: Not a step: the date until which a record an erasure kept must be kept, once staff
+    #: checked it (the message is the line saying so).
+    "kept_dated": "dsr/email/kept_dated",
 }
 
 
@@ -356,7 +359,7 @@ def submit(
         subject_type="request", subject_id=request.id,
         details={"kind": kind.value, "channel": channel.value, "scope": request.scope},
     )  # fmt: skip
-    result.outbox_ids += _notify(request, "received", customer=customer)
+    result.outbox_ids += mail_customer(request, "received", customer=customer)
     db.session.flush()
     return result
 
@@ -457,7 +460,7 @@ def change(
         subject_type="request", subject_id=request.id,
         details={"status": request.status},
     )  # fmt: skip
-    outbox = _notify(request, action, message=message) if notify and visible else []
+    outbox = mail_customer(request, action, message=message) if notify and visible else []
     db.session.flush()
     return outbox
 
@@ -630,13 +633,16 @@ def recipient_of(request: DataRequest, customer: Customer | None = None) -> str 
     return str(email) if email else None
 
 
-def _notify(
+def mail_customer(
     request: DataRequest,
     action: str,
     *,
     customer: Customer | None = None,
     message: str | None = None,
 ) -> list[int]:
+    """Queue the e-mail :data:`NOTIFY_TEMPLATES` names for ``action`` to the requester, in
+    the request's language; none for a letter writer without e-mail, or an address that fits
+    no mail header (staff answer another way). Flushes; returns outbox ids."""
     template = NOTIFY_TEMPLATES.get(action)
     if template is None:
         return []
