@@ -181,13 +181,7 @@ def has_unfinished_business(customer_id: int, *, except_request_id: int | None =
     undated = (
         select(RequestAction.id)
         .join(DataRequest, RequestAction.request_id == DataRequest.id)
-        .where(
-            DataRequest.customer_id == customer_id,
-            DataRequest.status.not_in([RequestStatus.WITHDRAWN.value, RequestStatus.REFUSED.value]),
-            RequestAction.action == ActionKind.KEEP.value,
-            RequestAction.status == ActionStatus.SKIPPED.value,
-            RequestAction.keep_until.is_(None),
-        )
+        .where(DataRequest.customer_id == customer_id, _undated_kept())
     )
     return bool(db.session.scalar(select(exists(other_open) | exists(unsettled) | exists(undated))))
 
@@ -399,14 +393,18 @@ def deletions_due_by_request() -> list[tuple[str, int]]:
     )
 
 
+def _undated_kept() -> Any:
+    """A record a done erasure keeps by law until a date that could not be read from it:
+    staff date it (and the customer is told)."""
+    return and_(
+        _owed(), RequestAction.action == ActionKind.KEEP.value, RequestAction.keep_until.is_(None)
+    )
+
+
 def undated_by_request() -> list[tuple[str, int]]:
     """Per request reference, how many records a done erasure keeps by law until a date that
     could not be read from them (staff date them)."""
-    return _count_by_request(
-        _owed(),
-        RequestAction.action == ActionKind.KEEP.value,
-        RequestAction.keep_until.is_(None),
-    )
+    return _count_by_request(_undated_kept())
 
 
 def _count_by_request(*where: Any) -> list[tuple[str, int]]:
