@@ -110,8 +110,8 @@ def normalize_phone(value: str, region: str = DEFAULT_REGION) -> str:
 
 def phone_spellings(value: str) -> list[str]:
     """The usual spellings of the E.164 phone number ``value``, E.164 first, for lookups that
-    match the stored string exactly (Freshdesk's ``mobile=``/``phone=`` filters, Zammad's
-    ``phone:`` search): systems keep a number as it was typed.
+    match the stored string (Freshdesk's ``mobile=``/``phone=`` filters, Zammad's ``phone:``
+    search, MoneyBird's text search): systems keep a number as it was typed.
 
     For ``+31612345678``: ``+31612345678``, ``+31 6 12345678``, ``0612345678``,
     ``06 12345678`` and ``06-12345678`` (a landline alike: ``010-1234567``). A number of

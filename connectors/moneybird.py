@@ -1,6 +1,7 @@
 """MoneyBird (API v2): contacts and their sales invoices.
 
-Lookup: ``GET contacts.json?query={e-mail or phone}`` is a fuzzy full-text search, so each
+Lookup: ``GET contacts.json?query={e-mail or phone}`` is a fuzzy full-text search (a phone
+number is searched in each of its usual spellings: it is stored as typed), so each
 contact's e-mail fields (``email``, ``send_invoices_to_email``, ``send_estimates_to_email``),
 phone and customer number are compared exactly here. A customer number is looked up exactly
 with ``GET contacts/customer_id/{number}.json``. Invoices come from
@@ -63,7 +64,7 @@ from .base import (
 )
 from .errors import Answer, NotConfigured, NotFound, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
-from .identity import IdentifierKind, try_normalize
+from .identity import IdentifierKind, phone_spellings, try_normalize
 from .pagination import items, link_header_pages
 from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_date, parse_datetime, pick
 from .registry import register
@@ -212,12 +213,16 @@ class MoneyBirdConnector(BaseConnector):
         )
 
     def find(self, run: Run) -> Iterator[Candidate]:
-        """Fuzzy ``query=`` by e-mail and phone; exact lookup by customer number."""
-        for kind in (IdentifierKind.EMAIL, IdentifierKind.PHONE):
-            for value in run.identity.values(kind):
-                pages = link_header_pages(run.http, "contacts.json", params={"query": value})
-                for contact in items(pages):
-                    yield from self._candidates(run, contact)
+        """Fuzzy ``query=`` by e-mail and by each usual spelling of a phone number (MoneyBird
+        keeps a number as it was typed, and whether its search finds one spelling by another
+        is not known); exact lookup by customer number."""
+        queries = list(run.identity.values(IdentifierKind.EMAIL))
+        for phone in run.identity.values(IdentifierKind.PHONE):
+            queries += phone_spellings(phone)
+        for query in queries:
+            pages = link_header_pages(run.http, "contacts.json", params={"query": query})
+            for contact in items(pages):
+                yield from self._candidates(run, contact)
         for number in run.identity.values(IdentifierKind.CUSTOMER_NUMBER):
             try:
                 body, _ = run.http.get_json(

@@ -767,6 +767,16 @@ def test_moneybird_shared_phone_matches_no_contact_person(moneybird: Sim) -> Non
     assert info.value.kind == ErrorKind.MISMATCH
 
 
+def test_moneybird_a_number_typed_in_a_national_spelling_is_found(moneybird: Sim) -> None:
+    """MoneyBird keeps a number as it was typed and its search is by text: each usual
+    spelling of a verified number is searched, so "010-1234568" is found by +31101234568."""
+    fleur = _jansen_koffie(moneybird)["contact_people"][1]
+    fleur["email"], fleur["phone"] = "", "010-1234568"
+    result = moneybird.connector.fetch(Identity.of(phones=["+31101234568"]))
+    assert [r.record_id for r in result.records] == [FLEUR_PERSON]
+    assert result.stats.duplicates == 0
+
+
 def test_moneybird_a_contact_person_still_listed_after_a_404_is_not_reported_gone(
     moneybird: Sim,
 ) -> None:
