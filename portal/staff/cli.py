@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import click
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask.cli import AppGroup
 
@@ -46,6 +47,15 @@ def _member(email: str) -> StaffMember:
 def staff_create(email: str, name: str, role: str, password_stdin: bool) -> None:
     """Create a staff member (the first privacy officer, for instance). They set up an
     authenticator app at their first sign-in at /beheer/inloggen."""
+    # What can be wrong with the address or name is said before the password is asked.
+    try:
+        validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise click.ClickException("give a valid e-mail address, like name@firm.nl") from None
+    if not name.strip():
+        raise click.ClickException("give a name")
+    if auth.find_by_email(email) is not None:
+        raise click.ClickException("a staff member with that e-mail address exists")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -55,8 +65,6 @@ def staff_create(email: str, name: str, role: str, password_stdin: bool) -> None
     problem = auth.password_problem(password, email)
     if problem is not None:
         raise click.ClickException(f"password refused: it needs {_PASSWORD_RULES}")
-    if "@" not in email or not name.strip():
-        raise click.ClickException("give an e-mail address and a name")
     try:
         member = auth.create_staff(email, name, role, password)
     except auth.StaffExists:

@@ -73,6 +73,26 @@ def test_duplicate_and_unknown_role_refused(app: Flask, officer: Staff) -> None:
     assert role.exit_code == 2
 
 
+@pytest.mark.parametrize(
+    ("email", "name", "said"),
+    [
+        ("jansen-at-firm.example", "J", "valid e-mail address"),
+        ("jansen@", "J", "valid e-mail address"),
+        ("jansen@firm.example", "  ", "give a name"),
+        ("officer@firm.example", "X", "exists"),
+    ],
+)
+def test_a_wrong_address_or_name_is_said_before_the_password_is_asked(
+    app: Flask, officer: Staff, email: str, name: str, said: str
+) -> None:
+    """Nobody types a password twice only to hear the address was wrong."""
+    result: Any = _run(app, "create", "--email", email, "--name", name, stdin="")
+    assert result.exit_code == 1
+    assert said in result.output and "Password" not in result.output
+    with app.app_context():
+        assert auth.find_by_email(email) is None or email == officer.email
+
+
 def test_list_disable_enable_unlock_reset(app: Flask, officer: Staff, agent: Staff) -> None:
     listed = _run(app, "list")
     assert officer.email in listed.output and agent.email in listed.output  # type: ignore[attr-defined]
