@@ -128,6 +128,10 @@ class ErasureOutcome(StrEnum):
     ANONYMISED = "anonymised"
     ALREADY_GONE = "already_gone"
     """The vendor no longer had the record (404/410): nothing left to erase."""
+    TRASHED = "trashed"
+    """Deleted as far as the vendor's API allows: the record is in the vendor's trash, which
+    the vendor empties itself after a while (Freshdesk: 30 days). Until then it still exists
+    and can be restored, so a fresh read may still show it (marked as in the trash)."""
 
 
 @dataclass(frozen=True)
@@ -716,8 +720,9 @@ class BaseConnector(ABC):
 
         Idempotent: a record the vendor no longer has counts as erased
         (:attr:`ErasureOutcome.ALREADY_GONE`), when the vendor's answer says so
-        (:meth:`gone_answer`). With ``identity``, the record is re-read first and must still
-        match it exactly.
+        (:meth:`gone_answer`). A vendor that only moves the record to its trash says so
+        (:attr:`ErasureOutcome.TRASHED`, also when it was in the trash before). With
+        ``identity``, the record is re-read first and must still match it exactly.
 
         :raises NotSupported: the connector cannot erase records of this type.
         :raises RequestRejected: the vendor refused (e.g. a contact that invoices refer to).
@@ -736,7 +741,7 @@ class BaseConnector(ABC):
         try:
             if identity is not None:
                 self._guard(session, ref, identity)
-            self.erase_record(session, ref, action)
+            outcome = self.erase_record(session, ref, action)
         except NotFound as error:
             if error.answer is not None and not self.gone_answer(error.answer):
                 # A wrong base URL, a route the vendor does not have, a proxy's page: nothing
@@ -755,6 +760,9 @@ class BaseConnector(ABC):
                 ) from None
             log.info("%s: %s to erase was already gone", self.name, ref.record_type)
             return ErasureOutcome.ALREADY_GONE
+        if outcome is not None:
+            log.info("%s: one %s erased: %s", self.name, ref.record_type, outcome.value)
+            return outcome
         log.info("%s: erased one %s (%s)", self.name, ref.record_type, action)
         return ErasureOutcome.DELETED if action == "delete" else ErasureOutcome.ANONYMISED
 
@@ -787,8 +795,15 @@ class BaseConnector(ABC):
         """Send one checked correction to the vendor (``value`` as :meth:`apply_correction`)."""
         raise NotSupported(f"{self.name}: corrections are not supported", vendor=self.name)
 
-    def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
-        """Delete or anonymise one record. :raises NotFound: when it is already gone."""
+    def erase_record(
+        self, session: HttpSession, ref: RecordRef, action: ErasureAction
+    ) -> ErasureOutcome | None:
+        """Delete or anonymise one record.
+
+        :returns: ``None`` when ``action`` was done as such, or what happened instead when
+            that says more (:attr:`ErasureOutcome.TRASHED`).
+        :raises NotFound: when it is already gone.
+        """
         raise NotSupported(f"{self.name}: erasure is not supported", vendor=self.name)
 
     # -- writing back: helpers ----------------------------------------------------------------

@@ -4,24 +4,45 @@ Lookup: ``GET contacts?email={addr}`` (exact at Freshdesk on the main and the ot
 compared again here; a row found by another address is compared on the contact's own view, as
 the list leaves ``other_emails`` out), ``GET contacts?mobile={number}`` and ``?phone={number}``
 for each usual spelling of a verified number (the filters match the stored string exactly).
+Each of these is asked again with ``state=deleted``: the list leaves soft-deleted contacts out
+(and blocked ones), but a deleted contact is only hidden, can be restored and still holds the
+person's data. The same exact comparison decides whether such a contact is the customer's.
 Tickets of a matched contact: ``GET tickets?requester_id={id}&updated_since=2000-01-01T00:00:00Z``
-(without ``updated_since`` Freshdesk only returns the last 30 days), conversations per ticket
-from ``GET tickets/{id}/conversations``. All lists follow ``Link: rel="next"``.
+(without ``updated_since`` Freshdesk only returns the last 30 days), and the same with
+``filter=deleted`` for the tickets in the trash, which the plain list leaves out; conversations
+per ticket (trashed ones too) from ``GET tickets/{id}/conversations``. All lists follow
+``Link: rel="next"``. A deleted contact is shown with ``deleted: "restorable"``, a ticket in
+the trash with ``deleted: "trash"``. When the lists of deleted contacts or of trashed tickets
+cannot be read, the result is partial (``deleted_contacts``, ``trashed_tickets``).
+
+How sure we are: Freshdesk's reference was not available. That ``state=deleted`` is one more
+condition on top of ``email=``/``mobile=``/``phone=`` (and ``filter=deleted`` on top of
+``requester_id`` and ``updated_since``), that the list rows of both carry ``"deleted": true``,
+that a deleted contact's tickets are listed by ``requester_id`` and that a trashed ticket's
+own view and conversations are served, was read in a public copy of Freshdesk's server code
+(``api_contacts_controller.rb``, ``tickets_controller.rb``, ``ticket_concern.rb``), not tried
+against a live help desk: *unverified*. The trash also holds deleted spam tickets; spam that is
+not deleted (``filter=spam``) is not read.
 
 Config: ``base_url`` (``https://{sub}.freshdesk.com`` or its ``/api/v2`` root), ``api_key``
 (secret; HTTP Basic with ``X`` as the password).
 
 Writing back: ``PUT contacts/{id}`` (name, e-mail, phone, mobile, address). Erasure of a contact
-is a soft delete (``DELETE contacts/{id}``) followed by the permanent
-``DELETE contacts/{id}/hard_delete``, Freshdesk's GDPR deletion, which also removes the
-contact's personal data from their tickets. A ticket is deleted with ``DELETE tickets/{id}``
-(Freshdesk moves it to the trash, which it empties after 30 days). Conversations cannot be
-erased on their own.
+is ``DELETE contacts/{id}/hard_delete?force=true``: Freshdesk's permanent GDPR deletion, of an
+active contact and of one that was only soft-deleted alike (``force`` does the soft delete
+first), which also removes the contact's tickets (trashed ones too) with their conversations.
+A ticket is deleted with ``DELETE tickets/{id}``: Freshdesk moves it to the trash, which it
+empties after 30 days; until then it can be restored, and it is still read (in the trash).
+A ticket that is in the trash already answers 405 (only ``GET`` allowed): its own view, which
+says ``deleted``, tells that apart from a refusal. Either way the erasure says
+:attr:`~connectors.base.ErasureOutcome.TRASHED`. The API cannot empty the trash. Conversations
+cannot be erased on their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import logging
+from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -36,19 +57,22 @@ from .base import (
     CorrectableField,
     Draft,
     ErasureAction,
+    ErasureOutcome,
     FieldKind,
     Match,
     RecordRef,
     Run,
     write_payload,
 )
-from .errors import Answer, NotFound
+from .errors import Answer, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, phone_spellings, try_normalize
 from .pagination import items, link_header_pages
 from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
 from .registry import register
 from .urls import api_root, require_safe_scheme, site_root
+
+log = logging.getLogger(__name__)
 
 API_PATH = "/api/v2"
 #: Far enough back to cover every ticket; without it Freshdesk lists only 30 days.
@@ -59,6 +83,10 @@ TICKET_PRIORITY = {1: "low", 2: "medium", 3: "high", 4: "urgent"}
 #: Key added to a candidate's payload when :meth:`FreshdeskConnector.find` tried to read the
 #: contact's own view: ``True`` (the payload is that view) or ``False`` (it could not be read).
 FULL_VIEW = "__full_view__"
+#: The ``deleted`` field of a soft-deleted contact: hidden, but kept and restorable.
+CONTACT_DELETED = "restorable"
+#: The ``deleted`` field of a ticket in the trash: restorable until Freshdesk empties it.
+TICKET_TRASHED = "trash"
 
 DEFAULT_CATEGORIES = MappingProxyType(
     {
@@ -154,6 +182,10 @@ class FreshdeskConnector(BaseConnector):
         else's, which keeps a shared phone number from matching it). The view read here is
         handed on to :meth:`expand`; when it cannot be read, the row is compared as it is and
         the result says the contact's details are missing.
+
+        Then each filter again with ``state=deleted``, for the soft-deleted contacts the lists
+        leave out: compared in the same way, and marked deleted. When these lists fail, the
+        result says deleted contacts are missing.
         """
         emails = run.identity.values(IdentifierKind.EMAIL)
         filters = [("email", email) for email in emails]
@@ -163,21 +195,53 @@ class FreshdeskConnector(BaseConnector):
         views: dict[str, JSONDict | None] = {}
         found: set[str] = set()
         for key, value in filters:
-            for row in items(link_header_pages(run.http, "contacts", params={key: value})):
-                contact_id = expect_id(row, "freshdesk contact")
-                if contact_id in found:
-                    continue  # also found by another filter or spelling
-                found.add(contact_id)
-                contact = row
-                main = try_normalize(IdentifierKind.EMAIL, row.get("email"))
-                if main is None or (key == "email" and main not in emails):
-                    if contact_id not in views:
-                        full = run.related(
-                            "contact_details", partial(self._contact_view, run, contact_id)
-                        )
-                        views[contact_id] = {**full[0], FULL_VIEW: True} if full else None
-                    contact = views[contact_id] or {**row, FULL_VIEW: False}
-                yield Candidate("contact", contact_id, _identifiers(contact), contact)
+            rows = items(link_header_pages(run.http, "contacts", params={key: value}))
+            yield from self._candidates(run, key, rows, views, found)
+        # Soft-deleted contacts are left out of the lists above, but still held. A failure
+        # here leaves the source partial, not failed: the active contacts are complete.
+        deleted = run.related("deleted_contacts", partial(self._deleted_contacts, run, filters))
+        for key, row in deleted:
+            yield from self._candidates(run, key, [{**row, "deleted": True}], views, found)
+
+    def _candidates(
+        self,
+        run: Run,
+        key: str,
+        rows: Iterable[JSONDict],
+        views: dict[str, JSONDict | None],
+        found: set[str],
+    ) -> Iterator[Candidate]:
+        """Candidates of the contact list ``rows`` found by the ``key`` filter, each contact
+        once (``found``); a row the list cannot decide is compared on its own view."""
+        emails = run.identity.values(IdentifierKind.EMAIL)
+        for row in rows:
+            contact_id = expect_id(row, "freshdesk contact")
+            if contact_id in found:
+                continue  # also found by another filter or spelling
+            found.add(contact_id)
+            contact = row
+            main = try_normalize(IdentifierKind.EMAIL, row.get("email"))
+            if main is None or (key == "email" and main not in emails):
+                if contact_id not in views:
+                    full = run.related(
+                        "contact_details", partial(self._contact_view, run, contact_id)
+                    )
+                    views[contact_id] = {**full[0], FULL_VIEW: True} if full else None
+                contact = views[contact_id] or {**row, FULL_VIEW: False}
+            if row.get("deleted") is True:
+                contact = {**contact, "deleted": True}  # the view says so too; the list did
+            yield Candidate("contact", contact_id, _identifiers(contact), contact)
+
+    @staticmethod
+    def _deleted_contacts(run: Run, filters: list[tuple[str, str]]) -> list[tuple[str, JSONDict]]:
+        """The soft-deleted contacts each filter finds (``state=deleted``), with the filter."""
+        return [
+            (key, row)
+            for key, value in filters
+            for row in items(
+                link_header_pages(run.http, "contacts", params={key: value, "state": "deleted"})
+            )
+        ]
 
     @staticmethod
     def _contact_view(run: Run, contact_id: str) -> list[JSONDict]:
@@ -185,12 +249,15 @@ class FreshdeskConnector(BaseConnector):
         return [expect_dict(body, "freshdesk contact")]
 
     def expand(self, run: Run, match: Match) -> Iterator[Draft]:
-        """The contact (read in full), their tickets and each ticket's conversations.
+        """The contact (read in full), their tickets (also those in the trash) and each
+        ticket's conversations.
 
         The contacts list leaves out a contact's other e-mail addresses and tags; only the
         contact's own view (``GET contacts/{id}``) has them. It is read for the customer's
         contact only, once it matched (unless :meth:`find` read it already); when it fails,
         the list's row is shown and the result says the contact's details are missing.
+        The tickets in the trash are a list of their own (``filter=deleted``); when it fails,
+        the result says trashed tickets are missing.
         """
         contact_id = match.candidate.record_id
         raw = match.candidate.raw
@@ -198,12 +265,21 @@ class FreshdeskConnector(BaseConnector):
             full: list[JSONDict] = [dict(raw)] if raw[FULL_VIEW] else []
         else:
             full = run.related("contact_details", partial(self._contact_view, run, contact_id))
-        yield self._contact(dict(full[0] if full else raw))
-        for ticket in run.related("tickets", partial(self._tickets, run, contact_id)):
+        deleted = raw.get("deleted") is True
+        yield self._contact(dict(full[0] if full else raw), deleted=deleted)
+        tickets = run.related("tickets", partial(self._tickets, run, contact_id))
+        trashed = run.related(
+            "trashed_tickets", partial(self._tickets, run, contact_id, trashed=True)
+        )
+        seen: set[str] = set()
+        for ticket, in_trash in [*((t, False) for t in tickets), *((t, True) for t in trashed)]:
             ticket_id = expect_id(ticket, "freshdesk ticket")
             if str(ticket.get("requester_id")) != contact_id:
                 continue  # defensive: a list filtered by requester must only hold theirs
-            draft = self._ticket(ticket, contact_id)
+            if ticket_id in seen:
+                continue  # moved to the trash between the two lists
+            seen.add(ticket_id)
+            draft = self._ticket(ticket, contact_id, trashed=in_trash)
             yield draft
             conversations = run.related(
                 "conversations", partial(self._conversations, run, ticket_id)
@@ -257,39 +333,58 @@ class FreshdeskConnector(BaseConnector):
             and (answer.body is None or isinstance(answer.body, dict))
         )
 
-    def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
-        """A contact: soft delete, then hard delete. A ticket: ``DELETE tickets/{id}``."""
-        if ref.record_type == "ticket":
-            session.request(
-                "DELETE", "tickets/{id}", path_params={"id": ref.record_id}, idempotent=True
-            )
-            return
-        try:
-            session.request(
-                "DELETE", "contacts/{id}", path_params={"id": ref.record_id}, idempotent=True
-            )
-        except NotFound:
-            pass  # soft-deleted before (or gone: then the hard delete answers 404 too)
-        session.request(
-            "DELETE",
-            "contacts/{id}/hard_delete",
-            path_params={"id": ref.record_id},
-            idempotent=True,
-        )
+    def erase_record(
+        self, session: HttpSession, ref: RecordRef, action: ErasureAction
+    ) -> ErasureOutcome | None:
+        """A contact: ``hard_delete?force=true``. A ticket: ``DELETE tickets/{id}`` (to the
+        trash; one that is there already is left there).
 
-    def _tickets(self, run: Run, contact_id: str) -> Iterator[JSONDict]:
+        :returns: :attr:`~connectors.base.ErasureOutcome.TRASHED` for a ticket.
+        """
+        path = {"id": ref.record_id}
+        if ref.record_type != "ticket":
+            # force: soft delete and permanent delete in one, whether or not it was soft-deleted
+            session.request(
+                "DELETE",
+                "contacts/{id}/hard_delete",
+                path_params=path,
+                params={"force": "true"},
+                idempotent=True,
+            )
+            return None
+        try:
+            session.request("DELETE", "tickets/{id}", path_params=path, idempotent=True)
+        except RequestRejected as error:
+            # Freshdesk answers 405 (only GET) for a ticket in the trash, and for spam
+            if error.status != 405 or not self._in_trash(session, ref.record_id):
+                raise
+            log.info("freshdesk: the ticket to erase was in the trash already")
+        return ErasureOutcome.TRASHED
+
+    @staticmethod
+    def _in_trash(session: HttpSession, ticket_id: str) -> bool:
+        """Whether the ticket's own view says it is deleted (in the trash).
+
+        :raises NotFound: the ticket is gone.
+        """
+        body, _ = session.get_json("tickets/{id}", path_params={"id": ticket_id})
+        return expect_dict(body, "freshdesk ticket").get("deleted") is True
+
+    def _tickets(self, run: Run, contact_id: str, *, trashed: bool = False) -> Iterator[JSONDict]:
         params = {
             "requester_id": contact_id,
             "updated_since": UPDATED_SINCE,
             "include": "description,stats",
         }
+        if trashed:
+            params["filter"] = "deleted"
         return items(link_header_pages(run.http, "tickets", params=params))
 
     def _conversations(self, run: Run, ticket_id: str) -> Iterator[JSONDict]:
         path = f"tickets/{ticket_id}/conversations"
         return items(link_header_pages(run.http, path))
 
-    def _contact(self, raw: JSONDict) -> Draft:
+    def _contact(self, raw: JSONDict, *, deleted: bool = False) -> Draft:
         contact_id = expect_id(raw, "freshdesk contact")
         return Draft(
             "contact",
@@ -299,6 +394,7 @@ class FreshdeskConnector(BaseConnector):
                 **pick(raw, "twitter_id", "facebook_id", "job_title", "language", "time_zone"),
                 **pick(raw, "company_id", "unique_external_id", "custom_fields", "description"),
                 **pick(raw, "active", "tags"),
+                "deleted": CONTACT_DELETED if deleted or raw.get("deleted") is True else None,
             },
             dates={
                 "created": parse_datetime(raw.get("created_at")),
@@ -307,7 +403,7 @@ class FreshdeskConnector(BaseConnector):
             link=f"{self.web_url}/a/contacts/{contact_id}",
         )
 
-    def _ticket(self, raw: JSONDict, contact_id: str) -> Draft:
+    def _ticket(self, raw: JSONDict, contact_id: str, *, trashed: bool = False) -> Draft:
         ticket_id = expect_id(raw, "freshdesk ticket")
         stats = expect_dict(raw.get("stats") or {}, "freshdesk ticket stats")
         status, source, priority = raw.get("status"), raw.get("source"), raw.get("priority")
@@ -320,6 +416,7 @@ class FreshdeskConnector(BaseConnector):
                 "status": _named(TICKET_STATUS, status),
                 "source": _named(TICKET_SOURCE, source),
                 **pick(raw, "to_emails", "cc_emails", "custom_fields"),
+                "deleted": TICKET_TRASHED if trashed or raw.get("deleted") is True else None,
             },
             dates={
                 "created": parse_datetime(raw.get("created_at")),

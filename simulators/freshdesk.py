@@ -6,9 +6,14 @@ exact ``email=``/``mobile=``/``phone=`` contact filters (200 ``[]`` when nothing
 ``X-RateLimit-Total``/``-Remaining``/``-Used-CurrentRequest`` on every answer; the ticket
 list **only covers tickets created in the last 30 days unless ``updated_since`` is sent**,
 stops at page 300, and embeds ``requester``/``stats``/``description`` only on ``include=``
-(each include costs one more credit). Soft delete, restore and ``hard_delete`` of contacts;
-``DELETE /tickets/{id}`` moves a ticket to the trash (``filter=deleted`` lists it, other reads
-answer 404) and ``PUT /tickets/{id}/restore`` brings it back.
+(each include costs one more credit). Soft delete, restore and ``hard_delete`` of contacts:
+the contact list leaves soft-deleted (and blocked) contacts out unless ``state=deleted`` is
+asked, which combines with the other filters, and their rows carry ``"deleted": true``.
+``DELETE /tickets/{id}`` moves a ticket to the trash: the ticket list leaves it out unless
+``filter=deleted`` is asked (on top of the other filters), its own view and conversations are
+still served with ``"deleted": true``, a second ``DELETE`` answers 405 (only ``GET``), and
+``PUT /tickets/{id}/restore`` brings it back. As Freshdesk's own code does (read in a public
+copy of it; see ``connectors/freshdesk.py``).
 """
 
 from __future__ import annotations
@@ -235,7 +240,10 @@ class FreshdeskSimulator(SimulatorApp):
 
     @staticmethod
     def _list_view(c: dict[str, Any]) -> dict[str, Any]:
-        return {k: copy.deepcopy(c.get(k)) for k in _LIST_KEYS}
+        view = {k: copy.deepcopy(c.get(k)) for k in _LIST_KEYS}
+        if c.get("deleted"):
+            view["deleted"] = True  # only a deleted contact's row has the key
+        return view
 
     @staticmethod
     def _full_view(c: dict[str, Any]) -> dict[str, Any]:
@@ -364,9 +372,9 @@ class FreshdeskSimulator(SimulatorApp):
         return self._ok(self._full_view(c))
 
     def on_contact_delete(self, request: Request, cid: int) -> Response:
-        """``DELETE /contacts/{id}``: soft delete → 204."""
+        """``DELETE /contacts/{id}``: soft delete → 204 (again 204 when it was deleted)."""
         c = self.contacts.get(cid)
-        if c is None or c["deleted"]:
+        if c is None:
             return self._not_found()
         c["deleted"] = True
         c["active"] = False
@@ -505,6 +513,8 @@ class FreshdeskSimulator(SimulatorApp):
                 if "description" not in includes:
                     continue
             out[key] = copy.deepcopy(value)
+        if t.get("_deleted"):
+            out["deleted"] = True  # only a trashed ticket has the key
         extra: dict[str, Any] = {}
         if "requester" in includes:
             extra["requester"] = self._requester(t)
@@ -548,9 +558,9 @@ class FreshdeskSimulator(SimulatorApp):
         items = list(self.tickets.values())
         flt = request.args.get("filter")
         if flt == "spam":
-            items = [t for t in items if t.get("spam")]
+            items = [t for t in items if t.get("spam") and not t.get("_deleted")]
         elif flt == "deleted":
-            items = [t for t in items if t.get("_deleted")]
+            items = [t for t in items if t.get("_deleted")]  # deleted spam too
         else:
             items = [t for t in items if not t.get("spam") and not t.get("_deleted")]
         if "email" in request.args:
@@ -593,9 +603,10 @@ class FreshdeskSimulator(SimulatorApp):
         return self._page(request, rendered, *paging, cost=1 + len(includes))
 
     def on_ticket(self, request: Request, tid: int) -> Response:
-        """``GET /tickets/{id}`` (``include=conversations,requester,stats,company``)."""
+        """``GET /tickets/{id}`` (``include=conversations,requester,stats,company``), also of
+        a ticket in the trash."""
         t = self.tickets.get(tid)
-        if t is None or t.get("_deleted"):
+        if t is None:
             return self._not_found()
         includes = self._includes(request, {"conversations", "requester", "stats", "company"})
         if isinstance(includes, Response):
@@ -606,10 +617,16 @@ class FreshdeskSimulator(SimulatorApp):
         return self._ok(out, cost=1 + len(includes))
 
     def on_ticket_delete(self, request: Request, tid: int) -> Response:
-        """``DELETE /tickets/{id}`` → 204: the ticket moves to the trash."""
+        """``DELETE /tickets/{id}`` → 204: the ticket moves to the trash. A ticket in the
+        trash (or spam) answers 405 with ``Allow: GET``: it can only be read."""
         t = self.tickets.get(tid)
-        if t is None or t.get("_deleted"):
+        if t is None:
             return self._not_found()
+        if t.get("_deleted") or t.get("spam"):
+            body = {
+                "message": "DELETE method is not allowed. It should be one of these method(s): GET"
+            }
+            return self._ok(body, 405, Allow="GET")
         t["_deleted"] = True
         t["updated_at"] = iso_s(self.now())
         return Response(status=204, headers=self._rate_headers())
@@ -630,8 +647,9 @@ class FreshdeskSimulator(SimulatorApp):
         )
 
     def on_conversations(self, request: Request, tid: int) -> Response:
-        """``GET /tickets/{id}/conversations`` (paged like every list)."""
-        if tid not in self.tickets or self.tickets[tid].get("_deleted"):
+        """``GET /tickets/{id}/conversations`` (paged like every list; a ticket in the trash
+        has them too)."""
+        if tid not in self.tickets:
             return self._not_found()
         paging = self._paging(request)
         if isinstance(paging, Response):

@@ -110,6 +110,7 @@ FIELD_LABELS = {
     "custom_fields": _l("Other fields"),
     "customer_id": _l("Customer number"),
     "customer_note": _l("Note from you"),
+    "deleted": _l("Deleted"),
     "delivery_method": _l("How invoices are sent"),
     "department": _l("Department"),
     "details": _l("Payment details"),
@@ -399,6 +400,12 @@ VALUE_LABELS: dict[str, dict[str, Any]] = {
     "author": {"system": _l("The shop's system")},
     # the values of WooCommerce's meta data (:data:`PAIR_FIELDS`)
     "meta_data": {"yes": _l("Yes"), "no": _l("No")},
+    # a record the system only hid when it was deleted (Freshdesk's soft-deleted contacts and
+    # the tickets in its trash, which Freshdesk empties after 30 days): still held
+    "deleted": {
+        "restorable": _l("Yes, but it is still kept and can be restored"),
+        "trash": _l("In the trash: deleted for good after 30 days, until then it can be restored"),
+    },
 }
 
 
@@ -533,6 +540,7 @@ SYSTEM_FIELDS = frozenset(
         # accounts
         "is_paying_customer", "role", "active", "verified", "vip", "archived", "last_login",
         "unique_external_id", "customer_id", "company_id", "organization_id", "avatar_url",
+        "deleted",
     }
 )  # fmt: skip
 

@@ -33,6 +33,8 @@ MISSING_PARTS = {
     "ticket_articles": _l("ticket messages"),
     "conversations": _l("ticket messages"),
     "contact_details": _l("details of your contact record (such as other e-mail addresses)"),
+    "deleted_contacts": _l("deleted contact records that can still be restored"),
+    "trashed_tickets": _l("tickets in the trash"),
     "payments": _l("payments"),
     "mandates": _l("direct debit mandates"),
 }

@@ -127,6 +127,9 @@ def test_soft_and_hard_delete(fd_client: httpx.Client) -> None:
     assert fd_client.get("/contacts", params={"email": SANNE}).json() == []
     deleted = fd_client.get("/contacts", params={"state": "deleted"}).json()
     assert SANNE_ID in [c["id"] for c in deleted]
+    found = fd_client.get("/contacts", params={"state": "deleted", "email": SANNE}).json()
+    assert [(c["id"], c["deleted"]) for c in found] == [(SANNE_ID, True)]
+    assert fd_client.delete(f"/contacts/{SANNE_ID}").status_code == 204  # again: still 204
     assert fd_client.get(f"/contacts/{SANNE_ID}").json()["deleted"] is True
     assert fd_client.delete(f"/contacts/{SANNE_ID}/hard_delete").status_code == 204
     assert fd_client.get(f"/contacts/{SANNE_ID}").status_code == 404
@@ -146,12 +149,16 @@ def test_search_api(fd_client: httpx.Client) -> None:
 def test_ticket_delete_moves_to_trash(fd_client: httpx.Client) -> None:
     since = {"updated_since": "2000-01-01T00:00:00Z", "requester_id": "80012345671"}
     assert fd_client.delete("/tickets/1207").status_code == 204
-    assert fd_client.get("/tickets/1207").status_code == 404
-    assert fd_client.get("/tickets/1207/conversations").status_code == 404
+    # as Freshdesk: a ticket in the trash is still read by its id, with its conversations
+    view = fd_client.get("/tickets/1207")
+    assert view.status_code == 200 and view.json()["deleted"] is True
+    assert fd_client.get("/tickets/1207/conversations").json()
     listed = {t["id"] for t in fd_client.get("/tickets", params=since).json()}
     assert 1207 not in listed
     trashed = fd_client.get("/tickets", params={**since, "filter": "deleted"}).json()
-    assert [t["id"] for t in trashed] == [1207]
-    assert fd_client.delete("/tickets/1207").status_code == 404
+    assert [(t["id"], t["deleted"]) for t in trashed] == [(1207, True)]
+    again = fd_client.delete("/tickets/1207")  # only GET is allowed on a trashed ticket
+    assert (again.status_code, again.headers["Allow"]) == (405, "GET")
     assert fd_client.put("/tickets/1207/restore").status_code == 204
-    assert fd_client.get("/tickets/1207").status_code == 200
+    assert "deleted" not in fd_client.get("/tickets/1207").json()
+    assert fd_client.put("/tickets/1207/restore").status_code == 404
