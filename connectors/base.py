@@ -766,6 +766,12 @@ class BaseConnector(ABC):
         log.info("%s: erased one %s (%s)", self.name, ref.record_type, action)
         return ErasureOutcome.DELETED if action == "delete" else ErasureOutcome.ANONYMISED
 
+    def awaits_purge(self, record: Record) -> bool:
+        """Whether ``record``, read after it was erased, is only waiting in the vendor's trash
+        to be emptied (:attr:`ErasureOutcome.TRASHED`): erased as far as the API allows. None
+        by default."""
+        return False
+
     # -- writing back: to implement -----------------------------------------------------------
 
     def gone_answer(self, answer: Answer) -> bool:

@@ -60,6 +60,7 @@ from .base import (
     ErasureOutcome,
     FieldKind,
     Match,
+    Record,
     RecordRef,
     Run,
     write_payload,
@@ -360,6 +361,10 @@ class FreshdeskConnector(BaseConnector):
                 raise
             log.info("freshdesk: the ticket to erase was in the trash already")
         return ErasureOutcome.TRASHED
+
+    def awaits_purge(self, record: Record) -> bool:
+        """A ticket in the trash: Freshdesk deletes it for good after 30 days."""
+        return record.record_type == "ticket" and record.fields.get("deleted") == TICKET_TRASHED
 
     @staticmethod
     def _in_trash(session: HttpSession, ticket_id: str) -> bool:

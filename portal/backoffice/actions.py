@@ -573,7 +573,9 @@ def confirm(action: RequestAction) -> str:
         # The record may stay (an order for the books), but nothing that identifies them.
         confirmed = record is None or not _holds_identifier(record.fields, identity)
     else:
-        confirmed = record is None
+        # A record in the vendor's trash is erased as far as its API allows; the vendor
+        # empties the trash itself (the customer's overview says so meanwhile).
+        confirmed = record is None or connector.awaits_purge(record)
     if not confirmed:
         return _unconfirmed(action, UNCONFIRMED, connector)
     _settle(action, staff_id=None)

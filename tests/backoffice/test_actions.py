@@ -127,6 +127,23 @@ def test_an_erasure_deletes_and_is_confirmed_when_the_record_is_gone(
     assert _fetch_fields("payments", "customer", record["record_id"], sanne) is None
 
 
+def test_a_ticket_erased_to_the_vendor_s_trash_is_confirmed(app: Flask, sanne: Customer) -> None:
+    """Freshdesk's API can only move a ticket to the trash, which Freshdesk empties after 30
+    days. Read again, the ticket is still there, marked as in the trash: erased as far as
+    the API allows, so confirmed, not left to staff after the confirming window."""
+    record = _record(sanne, "customer-service", "ticket")
+    assert record["fields"].get("deleted") is None
+    request = _request(sanne, RequestKind.ERASURE)
+    action = actions.add_erasure(
+        request, "customer-service", "ticket", record["record_id"], anonymise=False
+    )
+    db.session.commit()
+
+    assert actions.run(action.id) == ActionStatus.CONFIRMED.value
+    fields = _fetch_fields("customer-service", "ticket", record["record_id"], sanne)
+    assert fields is not None and fields["deleted"] == "trash"
+
+
 def test_an_order_is_anonymised_and_no_longer_matches_the_customer(
     app: Flask, sanne: Customer
 ) -> None:
