@@ -11,11 +11,18 @@ e-mail, URL and display name; the customer list only shows ``role=customer`` unl
 ``force=true`` (else 501). The simulator accepts Basic auth over plain HTTP (it stands in
 for an HTTPS shop).
 
+Orders in the trash: ``GET orders`` hides them unless ``status`` asks for ``trash`` (``trash``
+alone, or a list of statuses with it); ``status=any``, the default, hides them, and so does any
+list with ``any`` in it (WooCommerce's ``any`` wins over the rest of the list). Everything else
+treats a trashed order as an order: ``GET orders/{id}``, its notes, and ``PUT orders/{id}``
+(WooCommerce's update loads the order whatever its status and saves it; it stays in the trash).
+
 Writes: ``PUT customers/{id}`` and ``PUT orders/{id}`` (billing, shipping, customer note,
 meta data; a malformed non-empty ``billing.email`` is a 400 ``rest_invalid_param`` as WordPress's
-schema validation gives it), ``DELETE customers/{id}?force=true`` and
-``DELETE orders/{id}/notes/{note}?force=true`` (notes cannot be trashed either: 501 without
-``force``).
+schema validation gives it), ``DELETE customers/{id}?force=true``, ``DELETE orders/{id}`` (to the
+trash; 410 ``woocommerce_rest_already_trashed`` when it is there already; ``force=true`` deletes
+it for good, with its notes) and ``DELETE orders/{id}/notes/{note}?force=true`` (notes cannot be
+trashed: 501 without ``force``).
 """
 
 from __future__ import annotations
@@ -72,11 +79,28 @@ _PERMISSION_ERRORS = {
         "woocommerce_rest_cannot_edit",
         "Sorry, you are not allowed to edit this resource.",
     ),
+    "order_delete": (
+        "woocommerce_rest_cannot_delete",
+        "Sorry, you are not allowed to delete this resource.",
+    ),
     "order_note_delete": (
         "woocommerce_rest_cannot_delete",
         "Sorry, you are not allowed to delete this resource.",
     ),
 }
+#: The order statuses of a shop without status plugins (``wc_get_order_statuses`` without the
+#: ``wc-`` prefix, plus ``auto-draft``): what ``status`` may say, besides ``any`` and ``trash``.
+ORDER_STATUSES = (
+    "auto-draft",
+    "pending",
+    "processing",
+    "on-hold",
+    "completed",
+    "cancelled",
+    "refunded",
+    "failed",
+    "checkout-draft",
+)
 _SERVER_ERROR_HTML = (
     "<!DOCTYPE html><html><head><title>WordPress &rsaquo; Error</title></head><body>"
     "<p>There has been a critical error on this website.</p></body></html>"
@@ -111,6 +135,7 @@ class WooCommerceSimulator(SimulatorApp):
                 endpoint="order_update",
                 methods=["PUT", "POST", "PATCH"],
             ),
+            Rule(f"{PREFIX}/orders/<int:oid>", endpoint="order_delete", methods=["DELETE"]),
             Rule(f"{PREFIX}/orders/<int:oid>/notes", endpoint="order_notes", methods=["GET"]),
             Rule(
                 f"{PREFIX}/orders/<int:oid>/notes/<int:nid>",
@@ -500,17 +525,20 @@ class WooCommerceSimulator(SimulatorApp):
         paging = self._paging(request)
         if isinstance(paging, Response):
             return paging
-        items = [o for o in self.orders.values() if o["status"] != "trash"]
+        statuses = self._statuses(request)
+        if isinstance(statuses, Response):
+            return statuses
+        items = list(self.orders.values())
+        if statuses is None:  # ``any``: every status but the trash
+            items = [o for o in items if o["status"] != "trash"]
+        else:
+            items = [o for o in items if o["status"] in statuses]
         if "customer" in request.args:
             try:
                 customer = int(request.args["customer"])
             except ValueError:
                 return self._invalid_param("customer", "customer is not of type integer.")
             items = [o for o in items if o["customer_id"] == customer]
-        status = request.args.get("status", "any")
-        if status and status != "any":
-            wanted = {s.strip() for s in status.split(",")}
-            items = [o for o in items if o["status"] in wanted]
         search = request.args.get("search", "").strip().lower()
         if search:
             items = [o for o in items if search in self._order_index(o)]
@@ -547,6 +575,18 @@ class WooCommerceSimulator(SimulatorApp):
         rendered = [self._render_order(request, o) for o in items]
         return self._collection(request, rendered, *paging)
 
+    def _statuses(self, request: Request) -> set[str] | None | Response:
+        """The statuses ``status`` asks for (``status=a,b`` or ``status[]=a&status[]=b``), or
+        ``None`` for ``any``: WooCommerce turns a list with ``any`` in it into ``any``, which
+        leaves the trash out. An unknown status is a 400 ``rest_invalid_param``."""
+        raw = [*request.args.getlist("status"), *request.args.getlist("status[]")] or ["any"]
+        wanted = {part.strip() for value in raw for part in value.split(",")}
+        unknown = sorted(wanted - {"any", "trash", *ORDER_STATUSES})
+        if unknown:
+            allowed = ", ".join(("any", "trash", *ORDER_STATUSES))
+            return self._invalid_param("status", f"status[0] is not one of {allowed}.")
+        return None if "any" in wanted else wanted
+
     def _order_404(self) -> Response:
         body = self._error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
         return self.json(body, 404)
@@ -562,10 +602,13 @@ class WooCommerceSimulator(SimulatorApp):
         """``PUT /orders/{id}``: billing, shipping, customer note, status and meta_data.
 
         Only address and note changes are simulated: the real API also recalculates totals
-        when line items change, which no portal write does.
+        when line items change, which no portal write does. An order in the trash is updated
+        like any other and stays there (WooCommerce's ``update_item`` loads it with
+        ``wc_get_order``, which does not look at the status; ``trash`` is no status a PUT may
+        set).
         """
         o = self.orders.get(oid)
-        if o is None or o["status"] == "trash":
+        if o is None:
             return self._order_404()
         data = request.get_json(force=True, silent=True)
         if not isinstance(data, dict):
@@ -586,12 +629,38 @@ class WooCommerceSimulator(SimulatorApp):
             o["customer_id"] = customer
         if "customer_note" in data:
             o["customer_note"] = str(data["customer_note"] or "")
+        if "status" in data and str(data["status"]) not in ORDER_STATUSES:
+            allowed = ", ".join(ORDER_STATUSES)
+            return self._invalid_param("status", f"status is not one of {allowed}.")
         if "status" in data:
             o["status"] = str(data["status"])
         self._update_sections(o, data)
         self._update_meta(o, data, oid * 100)
         o["date_modified"], o["date_modified_gmt"] = wc_dates(self.now())
         return self.json(self._render_order(request, o))
+
+    def on_order_delete(self, request: Request, oid: int) -> Response:
+        """``DELETE /orders/{id}``: to the trash (410 ``woocommerce_rest_already_trashed`` if it
+        is there already); with ``force=true`` deleted for good, notes and all. The answer is
+        the order as it was before."""
+        o = self.orders.get(oid)
+        if o is None:
+            return self._order_404()
+        rendered = self._render_order(request, o)
+        if request.args.get("force", "").lower() in ("true", "1"):
+            del self.orders[oid]
+            self.order_notes.pop(oid, None)
+            return self.json(rendered)
+        if o["status"] == "trash":
+            body = self._error(
+                "woocommerce_rest_already_trashed",
+                "The shop_order has already been deleted.",
+                410,
+            )
+            return self.json(body, 410)
+        o["status"] = "trash"
+        o["date_modified"], o["date_modified_gmt"] = wc_dates(self.now())
+        return self.json(rendered)
 
     def on_order_note_delete(self, request: Request, oid: int, nid: int) -> Response:
         """``DELETE /orders/{id}/notes/{note}?force=true`` (501 without ``force``)."""

@@ -163,3 +163,52 @@ def test_order_note_delete_needs_force(woo_client: httpx.Client) -> None:
     assert 9852 not in notes and 9844 in notes
     again = woo_client.delete("/orders/2041/notes/9852", params={"force": "true"})
     assert again.status_code == 404
+
+
+def _ids(response: httpx.Response) -> set[int]:
+    assert response.status_code == 200, response.text
+    return {o["id"] for o in response.json()}
+
+
+def test_orders_in_the_trash_are_listed_only_when_asked_for(woo_client: httpx.Client) -> None:
+    """``DELETE orders/{id}`` moves an order to the trash; ``status`` (default ``any``) hides
+    it from the lists unless it asks for ``trash``, and a list with ``any`` is ``any``."""
+    before = _ids(woo_client.get("/orders", params={"customer": 101, "per_page": 100}))
+    trashed = woo_client.delete("/orders/2088")
+    assert trashed.status_code == 200 and trashed.json()["status"] != "trash"  # as it was
+    account = {"customer": 101, "per_page": 100}
+    assert _ids(woo_client.get("/orders", params=account)) == before - {2088}
+    assert _ids(woo_client.get("/orders", params={**account, "status": "any"})) == before - {2088}
+    assert _ids(woo_client.get("/orders", params={**account, "status": "trash"})) == {2088}
+    with_any = woo_client.get("/orders", params={**account, "status": "trash,any"})
+    assert 2088 not in _ids(with_any)
+    listed = woo_client.get("/orders", params=[("customer", 101), ("status[]", "trash")])
+    assert _ids(listed) == {2088}
+    searched = {"search": SANNE, "status": "trash"}
+    assert _ids(woo_client.get("/orders", params=searched)) == {2088}
+    unknown = woo_client.get("/orders", params={"status": "binned"})
+    assert unknown.status_code == 400 and unknown.json()["code"] == "rest_invalid_param"
+    # Read, noted and updated like any other order; a PUT leaves it in the trash.
+    assert woo_client.get("/orders/2088").json()["status"] == "trash"
+    assert any("06-12345678" in n["note"] for n in woo_client.get("/orders/2088/notes").json())
+    updated = woo_client.put("/orders/2088", json={"billing": {"phone": ""}})
+    assert updated.status_code == 200
+    assert updated.json()["status"] == "trash" and updated.json()["billing"]["phone"] == ""
+    to_trash = woo_client.put("/orders/2088", json={"status": "trash"})
+    assert to_trash.status_code == 400 and to_trash.json()["code"] == "rest_invalid_param"
+
+
+def test_an_order_in_the_trash_is_deleted_for_good_only_with_force(
+    woo_client: httpx.Client,
+) -> None:
+    assert woo_client.delete("/orders/1977").status_code == 200
+    again = woo_client.delete("/orders/1977")
+    assert again.status_code == 410
+    assert again.json()["code"] == "woocommerce_rest_already_trashed"
+    gone = woo_client.delete("/orders/1977", params={"force": "true"})
+    assert gone.status_code == 200 and gone.json()["status"] == "trash"
+    for path in ("/orders/1977", "/orders/1977/notes"):
+        assert woo_client.get(path).status_code == 404
+    assert woo_client.delete("/orders/1977").json()["code"] == (
+        "woocommerce_rest_shop_order_invalid_id"
+    )
