@@ -8,16 +8,27 @@ address is the account holder's: it becomes a ``billed_order`` record with only 
 date and that address (changed by hand by staff). Dates use the ``*_gmt`` fields (UTC without
 offset).
 
+Orders in the trash: ``status`` defaults to ``any``, which leaves them out, yet a trashed order
+still holds the person's name, addresses and e-mail until it is deleted for good. So both order
+lists are asked a second time with ``status=trash`` (``orders?customer={id}&status=trash`` and
+``orders?search={addr}&status=trash``; a list with ``any`` in it would be ``any`` again), read
+and matched exactly as the first, and the two are merged by order id. A trashed order keeps
+``status: "trash"``; its notes are read as any order's. A trash list that fails is reported
+missing under the same name as its first list (``orders``, ``guest_orders``). Trashed orders do
+not count as the customer's "last order", as in WooCommerce's own ``get_last_order``.
+
 Config: ``base_url`` (the shop, e.g. ``https://shop.example.nl``, or its ``…/wp-json/wc/v3``
 API root; plain HTTP only for localhost), ``consumer_key`` and ``consumer_secret`` (secrets; a
 read/write key for corrections and erasure).
 
 Writing back: ``PUT customers/{id}`` (names, e-mail, billing and shipping fields).
 Erasure: a customer account is deleted (``DELETE customers/{id}?force=true``; its orders stay,
-with their own copies of the addresses); an order is anonymised with ``PUT orders/{id}``, which
-blanks its billing and shipping fields and customer note the way WooCommerce's own privacy
-eraser does (billing e-mail ``deleted@site.invalid``, meta ``_anonymized``); an order note is
-deleted (``DELETE orders/{id}/notes/{note}?force=true``). The order's IP address and user agent
+with their own copies of the addresses, trashed ones too); an order is anonymised with
+``PUT orders/{id}``, which blanks its billing and shipping fields and customer note the way
+WooCommerce's own privacy eraser does (billing e-mail ``deleted@site.invalid``, meta
+``_anonymized``); an order note is deleted (``DELETE orders/{id}/notes/{note}?force=true``). An
+order in the trash is anonymised the same way: WooCommerce reads and updates it like any other
+(``GET``/``PUT orders/{id}``), and it stays in the trash. The order's IP address and user agent
 are read-only in the REST API: staff clear them with WordPress's "Erase Personal Data" tool.
 """
 
@@ -99,6 +110,9 @@ DEFAULT_CATEGORIES = MappingProxyType(
 
 #: What WordPress's privacy tools write into an erased e-mail field (wp_privacy_anonymize_data).
 ERASED_EMAIL = "deleted@site.invalid"
+
+#: The order lists' ``status`` for the orders in the trash, which the default ``any`` leaves out.
+TRASH = "trash"
 
 #: Where :meth:`WooCommerce.find` hands a guest order's "last order" to :meth:`expand` (a key no
 #: WooCommerce payload has).
@@ -200,7 +214,8 @@ class WooCommerceConnector(BaseConnector):
         )
 
     def find(self, run: Run) -> Iterator[Candidate]:
-        """Customers by exact e-mail, then guest orders by e-mail search (filtered exactly).
+        """Customers by exact e-mail, then guest orders by e-mail search (filtered exactly),
+        those in the trash too.
 
         The guest orders are searched first, so that a customer's "last order", which dates the
         account's orders and notes, also counts orders placed as a guest at the address their
@@ -261,7 +276,12 @@ class WooCommerceConnector(BaseConnector):
         """The orders the search finds for ``email`` with their billing, and the latest date of
         those billed to exactly this address (the search is fuzzy: others' orders never count;
         only the orders billed to it can match)."""
-        found = run.related("guest_orders", partial(self._search_orders, run, email))
+        found = _unique(
+            [
+                *run.related("guest_orders", partial(self._search_orders, run, email)),
+                *run.related("guest_orders", partial(self._search_orders, run, email, TRASH)),
+            ]
+        )
         billed = [
             (order, expect_dict(order.get("billing") or {}, "woocommerce order billing"))
             for order in found
@@ -270,6 +290,7 @@ class WooCommerceConnector(BaseConnector):
             parse_datetime(order.get("date_created_gmt"), "order date")
             for order, billing in billed
             if try_normalize(IdentifierKind.EMAIL, billing.get("email")) == email
+            and order.get("status") != TRASH
         ]
         return billed, max((d for d in theirs if d is not None), default=None)
 
@@ -284,11 +305,17 @@ class WooCommerceConnector(BaseConnector):
             yield self._billed_order(raw, last_order)
             return
         customer_id = match.candidate.record_id
-        orders = run.related(
-            "orders",
-            lambda: items(link_header_pages(run.http, "orders", params={"customer": customer_id})),
+        orders = _unique(
+            [
+                *run.related("orders", partial(_account_orders, run.http, customer_id)),
+                *run.related("orders", partial(_account_orders, run.http, customer_id, TRASH)),
+            ]
         )
-        created = [parse_datetime(o.get("date_created_gmt"), "order date") for o in orders]
+        created = [
+            parse_datetime(o.get("date_created_gmt"), "order date")
+            for o in orders
+            if o.get("status") != TRASH
+        ]
         # the latest of the account's orders and those billed to the address as a guest
         last_order = max((d for d in [*created, last_order] if d is not None), default=None)
         yield self._customer(raw, last_order)
@@ -299,9 +326,10 @@ class WooCommerceConnector(BaseConnector):
                 run, order, parent=("customer", customer_id), last_order=last_order
             )
 
-    def _search_orders(self, run: Run, email: str) -> Iterator[JSONDict]:
+    def _search_orders(self, run: Run, email: str, status: str | None = None) -> Iterator[JSONDict]:
         # A fuzzy search over names, addresses and e-mail: `find` filters each row exactly.
-        return items(link_header_pages(run.http, "orders", params={"search": email}))
+        params = {"search": email, **({"status": status} if status else {})}
+        return items(link_header_pages(run.http, "orders", params=params))
 
     def probe(self, run: Run) -> None:
         """List customers with an address nobody has: checks credentials, returns no data."""
@@ -421,8 +449,12 @@ class WooCommerceConnector(BaseConnector):
         own = try_normalize(
             IdentifierKind.EMAIL, expect_dict(body, "woocommerce customer").get("email")
         )
-        pages = link_header_pages(session, "orders", params={"customer": customer_id})
-        for order in items(pages):
+        # WooCommerce makes every order of a deleted account a guest order, trashed ones too.
+        orders = [
+            *_account_orders(session, customer_id),
+            *_account_orders(session, customer_id, TRASH),
+        ]
+        for order in _unique(orders):
             billing = expect_dict(order.get("billing") or {}, "woocommerce order billing")
             billed = try_normalize(IdentifierKind.EMAIL, billing.get("email"))
             if billed not in (None, own, ERASED_EMAIL) and not _anonymised(order):
@@ -542,6 +574,30 @@ ANONYMISED_ORDER: Mapping[str, Any] = MappingProxyType(
         "meta_data": [{"key": "_anonymized", "value": "yes"}],
     }
 )
+
+
+def _account_orders(
+    session: HttpSession, customer_id: str, status: str | None = None
+) -> Iterator[JSONDict]:
+    """The orders of account ``customer_id``: those of ``status`` (``trash``), or by default
+    those of every status but the trash."""
+    params = {"customer": customer_id, **({"status": status} if status else {})}
+    return items(link_header_pages(session, "orders", params=params))
+
+
+def _unique(orders: list[JSONDict]) -> list[JSONDict]:
+    """``orders`` without repeats of an id: an order trashed or restored between the reading
+    of two lists is in both."""
+    seen: set[str] = set()
+    unique: list[JSONDict] = []
+    for order in orders:
+        key = order.get("id")
+        if isinstance(key, int | str):
+            if str(key) in seen:
+                continue
+            seen.add(str(key))
+        unique.append(order)
+    return unique
 
 
 def _anonymised(order: JSONDict) -> bool:

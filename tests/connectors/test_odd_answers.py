@@ -278,10 +278,13 @@ def test_a_deletion_answered_by_a_200_page_is_not_a_deletion(
 
 def test_a_woocommerce_search_row_without_billing_fails_nothing(no_wait: RetryPolicy) -> None:
     """The order search is fuzzy: one row of someone else's with ``"billing": null`` is
-    dropped, it does not fail the shop."""
+    dropped, it does not fail the shop. (Only the search for orders not in the trash gets the
+    row: the trash holds none, so no row to copy.)"""
 
     def script(request: Request) -> Response | None:
         if request.path != "/wp-json/wc/v3/orders" or "search" not in request.args:
+            return None
+        if "status" in request.args:
             return None
         answer = server.forward(request)
         rows = json.loads(answer.get_data())
@@ -311,15 +314,19 @@ def test_a_503_asking_to_wait_beyond_the_budget_fails_the_source_at_once(
 ) -> None:
     """Retrying within the budget is futile when the vendor says it is back in an hour: the
     source fails without retrying or waiting, and says how long to wait. (WooCommerce's guest
-    order search, a related list, is asked before the customer lookup that fails the shop.)"""
-    with (
-        ScriptedServer(vendor, lambda request: maintenance("3600")) as server,
-        server.connector(no_wait) as connector,
-    ):
+    order searches, related lists, are asked before the customer lookup that fails the shop:
+    one for the orders and one for those in the trash, the same path with another query.)"""
+    asked: list[tuple[str, str]] = []
+
+    def script(request: Request) -> Response:
+        asked.append((request.method, request.full_path))
+        return maintenance("3600")
+
+    with ScriptedServer(vendor, script) as server, server.connector(no_wait) as connector:
         source = gather([connector], SANNE, budget=20.0).sources[vendor]
     assert (source.status, source.error_kind) == (SourceStatus.FAILED, ErrorKind.DOWN)
     assert source.retry_after == 3600.0
-    assert len(server.requests) == len(set(server.requests)) and sleeps == []
+    assert len(asked) == len(server.requests) == len(set(asked)) and sleeps == []
 
 
 def test_a_503_asking_to_wait_within_the_budget_is_waited_for(
@@ -343,7 +350,8 @@ def test_a_503_asking_to_wait_within_the_budget_is_waited_for(
 
 def test_a_failed_source_reports_the_requests_it_made(no_wait: RetryPolicy) -> None:
     """A source that fails still shows what it cost: its requests and attempts up to the
-    failure, here the guest order search and the customer lookup tried four times."""
+    failure, here the guest order searches (for the orders, and for those in the trash) and
+    the customer lookup tried four times."""
 
     def script(request: Request) -> Response | None:
         return html_answer(502) if request.path.endswith("/customers") else None
@@ -351,5 +359,5 @@ def test_a_failed_source_reports_the_requests_it_made(no_wait: RetryPolicy) -> N
     with ScriptedServer("woocommerce", script) as server, server.connector(no_wait) as connector:
         source = gather([connector], SANNE).sources["woocommerce"]
     assert (source.status, source.error_kind) == (SourceStatus.FAILED, ErrorKind.DOWN)
-    assert (source.requests, source.attempts, source.duplicates) == (2, 5, 0)
+    assert (source.requests, source.attempts, source.duplicates) == (3, 6, 0)
     assert source.attempts == len(server.requests)

@@ -47,6 +47,8 @@ def woo_route(request: httpx.Request) -> httpx.Response | None:
     path, params = request.url.path, request.url.params
     if path.endswith("/customers"):
         return httpx.Response(200, json=load("woocommerce", "customers_email_sanne"))
+    if path.endswith("/orders") and params.get("status") == "trash":
+        return httpx.Response(200, json=[])  # nothing in the shop's trash
     if path.endswith("/orders") and "customer" in params:
         return httpx.Response(200, json=load("woocommerce", "orders_customer_101"))
     if path.endswith("/orders") and "search" in params:
@@ -88,8 +90,14 @@ def test_woocommerce_customer_orders_notes_and_guest_orders(
     assert {i for t, i in kinds if t == "order"} == {"2103", "2088", "2041", "1977"}
     assert ("order", "1999") not in kinds  # the other Sanne's guest order
     assert result.dropped == 1
-    # 1 customer lookup + 1 order list + 1 guest search + 4 note lists; nothing twice.
-    assert result.stats.requests == len(requests) == 7
+    # 1 customer lookup + 2 order lists + 2 guest searches (each also for the orders in the
+    # trash, which WooCommerce's default status=any leaves out) + 4 note lists; nothing twice.
+    assert result.stats.requests == len(requests) == 9
+    trash = [r for r in requests if r.url.params.get("status") == "trash"]
+    assert {r.url.params.get("customer") or r.url.params["search"] for r in trash} == {
+        "101",
+        SANNE,
+    }
     assert result.stats.duplicates == 0
     customer = result.records[0]
     assert customer.categories["billing_address"] == "address"
