@@ -298,6 +298,8 @@ _STATES = {
     "refunded": _l("Refunded"),
     "failed": _l("Failed"),
     "checkout-draft": _l("Not yet ordered"),
+    # an order the shop moved to its trash: still held until the trash is emptied
+    "trash": _l("In the trash"),
     # invoices (Moneybird)
     "draft": _l("Draft"),
     "open": _l("Open"),

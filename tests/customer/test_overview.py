@@ -654,6 +654,8 @@ def test_codes_of_how_an_order_was_placed_and_paid_and_languages_read_in_words(
         )
         assert value_label("payment_method", "mollie_wc_gateway_unknown") is None
         assert value_label("created_via", "admin") == "By our staff"
+        # an order the shop moved to its trash: still held, so shown, in words
+        assert value_label("status", "trash") == "In the trash"
 
 
 def test_pairs_of_names_and_values_keep_every_value(app: Flask) -> None:
