@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 from portal import PROJECT_ROOT
@@ -17,6 +17,9 @@ METHOD_MAP = [
     ("templates/**.txt", "jinja2"),
 ]
 JINJA = {"extensions": "jinja2.ext.i18n", "trimmed": "true"}
+#: Babel's default keywords and the lazy ones the portal uses for texts made at import time
+#: (``_l``: labels, messages); the same as ``scripts/i18n.py`` extracts.
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
 OPTIONS = {"templates/**.html": JINJA, "templates/**.txt": JINJA}
 
 
@@ -41,7 +44,7 @@ def test_every_message_has_a_dutch_translation() -> None:
     dutch = _dutch_catalogue()
     missing = []
     for filename, _lineno, message, _comments, _context in extract_from_dir(
-        PROJECT_ROOT, METHOD_MAP, OPTIONS
+        PROJECT_ROOT, METHOD_MAP, OPTIONS, keywords=KEYWORDS
     ):
         msgid = message if isinstance(message, str) else message[0]
         if msgid and msgid not in dutch:
