@@ -8,8 +8,13 @@ together, and prints:
 
 - ``concurrent / slowest single source``: goal at most 1.3 (sequential gathering would be the
   sum of all sources, printed for comparison);
-- per source, the HTTP requests made (one lookup plus one per extra page and related list),
-  what they were, and how many were repeated (goal: none).
+- per source, the HTTP requests made (one lookup plus one per extra page and related list,
+  and, together, one per record read by the id another source's record names: Mollie's
+  payments of the guest orders), what they were, and how many were repeated (goal: none).
+
+Gathering together includes the second phase that follows links between the sources (a
+WooCommerce order's Mollie payment), which a source alone has no reason to take: it starts
+once WooCommerce and Mollie have both answered.
 
 It asserts nothing about time: the ratios are the result.
 """

@@ -19,6 +19,15 @@ steps; the base class does the rest:
 Related lists that fail (e.g. the notes of one order) are recorded with :meth:`Run.related`; the
 result then says which parts are missing instead of looking complete.
 
+Records may name records of *another* system by id (a WooCommerce order names its Mollie
+payment). Both sides declare it as data: the naming connector lists :class:`Link` s
+(:attr:`BaseConnector.links`), the named one the shape of the ids it can read
+(:attr:`BaseConnector.linkable`) and reads one by id (:meth:`BaseConnector.read_linked`).
+:func:`connectors.gather.gather` follows the links after the first phase
+(:meth:`BaseConnector.linked_ids`, :meth:`BaseConnector.fetch_linked`): a linked record is the
+customer's because the record naming it matched them exactly, so it carries that record's
+``matched`` and has it as its ``parent``.
+
 Writing back (issue #8) is the other direction: :meth:`BaseConnector.apply_correction` writes one
 corrected field, :meth:`BaseConnector.erase` deletes or anonymises one record. What a connector
 can write is declared as data (``correctable``, ``erasure``) and read through
@@ -31,10 +40,11 @@ matches exactly, the same rule as when reading.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -355,6 +365,62 @@ class MissingPart:
 
 
 @dataclass(frozen=True)
+class Link:
+    """Records of ``record_type`` name a record of another system by its id, in ``field``.
+
+    Declared by the connector whose records hold the id (:attr:`BaseConnector.links`); the
+    other system's connector says which of its ids it can read by id and what they look like
+    (:attr:`BaseConnector.linkable`). The record reached is shown as the customer's because
+    the record naming it is: declare a link only on a record type that is the customer's own
+    (their order), never on one that holds only their detail in someone else's record (a
+    ``billed_order``: someone else's order billed to their address).
+
+    :ivar record_type: the records that hold the id, e.g. ``order``.
+    :ivar field: the key in :attr:`Record.fields` that holds it, e.g. ``transaction_id``;
+        values that are not of the target's id shape (another payment provider's) are left
+        alone.
+    :ivar system: the slug of the connector the id belongs to, e.g. ``mollie``.
+    :ivar target_type: the record type there, e.g. ``payment``.
+    :ivar what: what the linked records are called when they cannot be read (a
+        :class:`MissingPart`), e.g. ``order_payments``.
+    """
+
+    record_type: str
+    field: str
+    system: str
+    target_type: str
+    what: str
+
+
+@dataclass(frozen=True)
+class LinkedId:
+    """A record of another system that one of the customer's records names (see :class:`Link`).
+
+    :ivar system: the slug of the connector to read it from.
+    :ivar record_type: its record type there.
+    :ivar record_id: its id as found in the naming record (untrusted until the target checks
+        it against :attr:`BaseConnector.linkable`).
+    :ivar what: the :attr:`Link.what` of the link.
+    :ivar via: the record that names it: the linked record's :attr:`Record.parent`.
+    :ivar matched: the identifier that record matched: the linked record's too.
+    """
+
+    system: str
+    record_type: str
+    record_id: str
+    what: str
+    via: RecordRef
+    matched: Identifier
+
+
+#: Error kinds after which a source is not asked for further linked records: it is down,
+#: slow, limiting us or refusing our key; asking again for each id would only wait longer.
+_SOURCE_WIDE = frozenset(
+    {ErrorKind.DOWN, ErrorKind.TIMEOUT, ErrorKind.RATE_LIMITED, ErrorKind.AUTH}
+)
+
+
+@dataclass(frozen=True)
 class FetchResult:
     """What :meth:`BaseConnector.fetch` returns.
 
@@ -420,6 +486,8 @@ class Connector(Protocol):
     capabilities: ClassVar[frozenset[Capability]]
     identifier_kinds: ClassVar[frozenset[IdentifierKind]]
     config_schema: ClassVar[tuple[ConfigField, ...]]
+    links: ClassVar[tuple[Link, ...]]
+    linkable: ClassVar[Mapping[str, re.Pattern[str]]]
     instance_name: str
 
     def can_search(self, identity: Identity) -> bool:
@@ -428,6 +496,20 @@ class Connector(Protocol):
 
     def fetch(self, identity: Identity, *, deadline: Deadline | None = None) -> FetchResult:
         """Return the records this source holds about ``identity``."""
+        ...
+
+    def linked_ids(self, records: Iterable[Record]) -> Iterator[LinkedId]:
+        """The records of other systems that this source's ``records`` name by id."""
+        ...
+
+    def fetch_linked(
+        self,
+        wanted: Iterable[LinkedId],
+        *,
+        known: Collection[tuple[str, str]] = (),
+        deadline: Deadline | None = None,
+    ) -> FetchResult:
+        """Read the records of this source that the customer's records elsewhere name."""
         ...
 
     def check(self, *, deadline: Deadline | None = None) -> Health:
@@ -482,6 +564,11 @@ class BaseConnector(ABC):
     #: record type -> fields copied from another record for context (a contact person's
     #: company): shown, but a correction of them is never asked of this record.
     context_fields: ClassVar[Mapping[str, frozenset[str]]] = MappingProxyType({})
+    #: Fields of this source's records that name records of other systems by id.
+    links: ClassVar[tuple[Link, ...]] = ()
+    #: record type -> the shape of its ids (matched in full) for the record types
+    #: :meth:`read_linked` reads by id; an id of another shape is never requested.
+    linkable: ClassVar[Mapping[str, re.Pattern[str]]] = MappingProxyType({})
 
     def __init__(
         self,
@@ -540,6 +627,17 @@ class BaseConnector(ABC):
     def probe(self, run: Run) -> None:
         """Make one cheap authenticated request; raise a :class:`ConnectorError` on failure."""
 
+    def read_linked(self, run: Run, record_type: str, record_id: str) -> Iterator[Draft]:
+        """Yield drafts for one record read by its id (checked against :attr:`linkable`): the
+        record itself first, then any records fetched through it (with their ``parent``).
+
+        :raises NotFound: the vendor does not have it (any longer).
+        :raises ConnectorError: as :meth:`HttpSession.request`.
+        """
+        raise NotSupported(
+            f"{self.name}: cannot read {record_type} records by id", vendor=self.name
+        )
+
     # -- provided -----------------------------------------------------------------------------
 
     def can_search(self, identity: Identity) -> bool:
@@ -595,6 +693,101 @@ class BaseConnector(ABC):
                 records.append(self._finish(draft, matched))
         stats = session.stats if session is not None else RequestStats()
         return FetchResult(tuple(records), tuple(run.missing), stats, dropped)
+
+    def linked_ids(self, records: Iterable[Record]) -> Iterator[LinkedId]:
+        """The records of other systems that ``records`` (this source's, as fetched) name by
+        id, through :attr:`links`. Only this source's own records of a linking type count, and
+        not one reached through another source's record: links are followed one step."""
+        for record in records:
+            if record.source != self.instance_name or (
+                record.parent is not None and record.parent.source != record.source
+            ):
+                continue
+            for link in self.links:
+                if record.record_type != link.record_type:
+                    continue
+                value = record.fields.get(link.field)
+                if isinstance(value, str) and value.strip():
+                    yield LinkedId(
+                        link.system,
+                        link.target_type,
+                        value.strip(),
+                        link.what,
+                        record.ref,
+                        record.matched,
+                    )
+
+    def fetch_linked(
+        self,
+        wanted: Iterable[LinkedId],
+        *,
+        known: Collection[tuple[str, str]] = (),
+        deadline: Deadline | None = None,
+    ) -> FetchResult:
+        """Read the records of this source that the customer's records in other sources name
+        by id (:meth:`linked_ids`), one request per record (:meth:`read_linked`).
+
+        An id is requested once, and only if it has the shape :attr:`linkable` gives for its
+        record type (anything else, such as another payment provider's transaction id, is
+        left out) and is not in ``known``, the ``(record_type, record_id)`` of the records
+        this source already returned. Each record gets the ``matched`` of the record naming it
+        and that record as its ``parent``.
+
+        A record the vendor answers it does not have (its own 404/410, :meth:`gone_answer`)
+        is left out: it is not (any longer) held there. Any other failure is a
+        :class:`MissingPart` named by the link's ``what``; after a failure of the whole source
+        (down, timeout, rate limit, credentials) the remaining ids are not asked for and their
+        parts are missing too. Never raises a :class:`ConnectorError`.
+        """
+        deadline = deadline or Deadline(DEFAULT_BUDGET)
+        session = self.http.session(deadline) if self.http is not None else None
+        run = Run(Identity(()), deadline, session)
+        seen = set(known)
+        todo: list[LinkedId] = []
+        refused = 0
+        for linked in wanted:
+            shape = self.linkable.get(linked.record_type)
+            if linked.system != self.name or shape is None or not shape.fullmatch(linked.record_id):
+                refused += 1
+                continue
+            key = (linked.record_type, linked.record_id)
+            if key not in seen:
+                seen.add(key)
+                todo.append(linked)
+        if refused:
+            log.info("%s: %d linked ids not of a readable shape, not requested", self.name, refused)
+        records: list[Record] = []
+        emitted: set[tuple[str, str]] = set(known)
+        missing: dict[str, ErrorKind] = {}
+        for index, linked in enumerate(todo):
+            try:
+                drafts = list(self.read_linked(run, linked.record_type, linked.record_id))
+            except NotFound as error:
+                if error.answer is not None and self.gone_answer(error.answer):
+                    log.info("%s: a linked %s is not held there", self.name, linked.record_type)
+                    continue
+                missing.setdefault(linked.what, error.kind)
+                continue
+            except ConnectorError as error:
+                log.warning("%s: linked %s missing: %s", self.name, linked.what, error.kind.value)
+                missing.setdefault(linked.what, error.kind)
+                if error.kind in _SOURCE_WIDE:
+                    for rest in todo[index + 1 :]:
+                        missing.setdefault(rest.what, error.kind)
+                    break
+                continue
+            for draft in drafts:
+                key = (draft.record_type, draft.record_id)
+                if key in emitted:
+                    continue
+                emitted.add(key)
+                record = self._finish(draft, linked.matched)
+                if key == (linked.record_type, linked.record_id) and draft.parent is None:
+                    record = replace(record, parent=linked.via)
+                records.append(record)
+        stats = session.stats if session is not None else RequestStats()
+        parts = tuple(MissingPart(what, kind) for what, kind in missing.items())
+        return FetchResult(tuple(records), parts, stats)
 
     def check(self, *, deadline: Deadline | None = None) -> Health:
         """Check that the source answers our credentials; never raises a ConnectorError."""

@@ -3,11 +3,21 @@
 :func:`gather` runs each source's :meth:`~connectors.base.BaseConnector.fetch` in its own
 thread, all sharing one :class:`~connectors.http.Deadline`, so retries and ``Retry-After`` waits
 respect the overall budget and the whole gathering takes about as long as the slowest source.
+
+A second phase follows the links between systems (:class:`~connectors.base.Link`): a record
+that names a record of another source by id (a WooCommerce order its Mollie payment) has that
+record read by id from the source it belongs to
+(:meth:`~connectors.base.BaseConnector.fetch_linked`), unless that source already returned it.
+A target source's second phase starts as soon as it and every source that may link to it have
+answered, in the same budget; the records it reads are added to the target's result. The
+first phase is what makes a record the customer's; the second only reads what their own
+records name.
+
 Every source gets a :class:`SourceResult` with a status: ``complete``, ``partial`` (some related
-lists failed: see ``missing``), ``failed`` (see ``error_kind``) or ``skipped``. A failing source
-never crashes the gathering and never looks complete. Error kinds are stable strings
-(:class:`~connectors.errors.ErrorKind`); turning them into Dutch or English text is the portal's
-job.
+lists, or some linked records, failed: see ``missing``), ``failed`` (see ``error_kind``) or
+``skipped``. A failing source never crashes the gathering and never looks complete. Error kinds
+are stable strings (:class:`~connectors.errors.ErrorKind`); turning them into Dutch or English
+text is the portal's job.
 """
 
 from __future__ import annotations
@@ -15,11 +25,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
-from .base import Connector, MissingPart, Record
+from .base import Connector, FetchResult, LinkedId, MissingPart, Record
 from .errors import ConnectorError, ErrorKind, RateLimited, SourceUnavailable
 from .http import Deadline, RequestStats
 from .identity import Identity
@@ -140,27 +151,155 @@ def gather(
             max_workers=max_workers or len(runnable), thread_name_prefix="gather"
         )
         try:
-            futures: dict[Future[SourceResult], Connector] = {
-                executor.submit(fetch_source, connector, identity, deadline): connector
-                for connector in runnable
-            }
-            done, _ = wait(futures, timeout=deadline.remaining() + GRACE)
-            for future, connector in futures.items():
-                if future in done:
-                    results[connector.instance_name] = future.result()
-                else:
-                    log.warning("source %s overran the gathering budget", connector.instance_name)
-                    results[connector.instance_name] = SourceResult(
-                        connector.instance_name,
-                        connector.name,
-                        SourceStatus.FAILED,
-                        error_kind=ErrorKind.TIMEOUT,
-                        elapsed=time.monotonic() - started,
-                    )
+            results.update(_run(executor, runnable, identity, deadline, started))
         finally:
             # Do not wait for an overrunning source: its own timeouts will end it soon.
             executor.shutdown(wait=False, cancel_futures=True)
     return GatherResult(results, elapsed=time.monotonic() - started, budget=budget)
+
+
+def _run(
+    executor: ThreadPoolExecutor,
+    runnable: list[Connector],
+    identity: Identity,
+    deadline: Deadline,
+    started: float,
+) -> dict[str, SourceResult]:
+    """Both phases: every source's fetch, then per target source its linked records, started
+    once it and the sources that may link to it have answered."""
+    give_up = time.monotonic() + deadline.remaining() + GRACE
+    fetches: dict[Future[SourceResult], Connector] = {
+        executor.submit(fetch_source, connector, identity, deadline): connector
+        for connector in runnable
+    }
+    # target instance -> the sources whose answers it waits for (itself included)
+    waiting = {
+        target.instance_name: {target.instance_name} | {s.instance_name for s in linking}
+        for target in runnable
+        if target.linkable and (linking := _linking_to(target, runnable))
+    }
+    by_name = {connector.instance_name: connector for connector in runnable}
+    follow: dict[Future[FetchResult], tuple[Connector, float]] = {}
+    done_jobs: set[Future[FetchResult]] = set()
+    results: dict[str, SourceResult] = {}
+    pending: set[Future[Any]] = set(fetches)
+    while pending:
+        done, pending = wait(
+            pending, timeout=max(0.0, give_up - time.monotonic()), return_when=FIRST_COMPLETED
+        )
+        if not done:
+            break  # the budget is used up
+        for future in done:
+            source = fetches.get(future)
+            if source is not None:
+                results[source.instance_name] = future.result()  # fetch_source never raises
+                continue
+            done_jobs.add(future)
+            target, since = follow[future]
+            linked = _linked_outcome(future, target, runnable)
+            results[target.instance_name] = _with_linked(
+                results[target.instance_name], linked, time.monotonic() - since
+            )
+        for name, needs in list(waiting.items()):
+            if not needs <= results.keys():
+                continue
+            del waiting[name]
+            target = by_name[name]
+            wanted = _wanted(target, [by_name[n] for n in needs - {name}], results)
+            if wanted and results[name].status in (SourceStatus.COMPLETE, SourceStatus.PARTIAL):
+                known = {(r.record_type, r.record_id) for r in results[name].records}
+                job = executor.submit(target.fetch_linked, wanted, known=known, deadline=deadline)
+                follow[job] = (target, time.monotonic())
+                pending.add(job)
+    for connector in fetches.values():
+        if connector.instance_name not in results:
+            log.warning("source %s overran the gathering budget", connector.instance_name)
+            results[connector.instance_name] = SourceResult(
+                connector.instance_name,
+                connector.name,
+                SourceStatus.FAILED,
+                error_kind=ErrorKind.TIMEOUT,
+                elapsed=time.monotonic() - started,
+            )
+    for job, (target, since) in follow.items():
+        if job not in done_jobs:
+            log.warning("linked records of %s overran the gathering budget", target.instance_name)
+            overran = FetchResult(
+                (), _missing_of(target, runnable, ErrorKind.TIMEOUT), RequestStats()
+            )
+            results[target.instance_name] = _with_linked(
+                results[target.instance_name], overran, time.monotonic() - since
+            )
+    return {connector.instance_name: results[connector.instance_name] for connector in runnable}
+
+
+def _linking_to(target: Connector, runnable: Iterable[Connector]) -> list[Connector]:
+    """The sources whose records may name records of ``target``'s system."""
+    return [
+        source
+        for source in runnable
+        if source is not target
+        and any(link.system == target.name and link.target_type in target.linkable
+                for link in source.links)
+    ]  # fmt: skip
+
+
+def _wanted(
+    target: Connector, sources: Iterable[Connector], results: Mapping[str, SourceResult]
+) -> list[LinkedId]:
+    """The ids of ``target``'s records that the answered ``sources``' records name."""
+    wanted: list[LinkedId] = []
+    for source in sources:
+        result = results[source.instance_name]
+        if result.status in (SourceStatus.COMPLETE, SourceStatus.PARTIAL):
+            linked = source.linked_ids(result.records)
+            wanted.extend(one for one in linked if one.system == target.name)
+    return wanted
+
+
+def _missing_of(
+    target: Connector, runnable: Iterable[Connector], kind: ErrorKind
+) -> tuple[MissingPart, ...]:
+    """Every kind of linked record of ``target`` as missing, for ``kind``."""
+    whats = dict.fromkeys(
+        link.what
+        for source in _linking_to(target, runnable)
+        for link in source.links
+        if link.system == target.name
+    )
+    return tuple(MissingPart(what, kind) for what in whats)
+
+
+def _linked_outcome(
+    future: Future[FetchResult], target: Connector, runnable: Iterable[Connector]
+) -> FetchResult:
+    """The result of a target's linked fetch; a crash makes every linked part missing."""
+    try:
+        return future.result()
+    except Exception as error:  # the task boundary, as in fetch_source
+        # Only the type: an exception's text could quote personal data.
+        log.error("linked records of %s crashed: %s", target.instance_name, type(error).__name__)
+        return FetchResult((), _missing_of(target, runnable, ErrorKind.INTERNAL), RequestStats())
+
+
+def _with_linked(result: SourceResult, linked: FetchResult, elapsed: float) -> SourceResult:
+    """``result`` with the records and missing parts of its second phase added, which took
+    ``elapsed`` seconds."""
+    missing = result.missing + tuple(m for m in linked.missing if m not in result.missing)
+    status = result.status
+    if missing and status is SourceStatus.COMPLETE:
+        status = SourceStatus.PARTIAL
+    return replace(
+        result,
+        status=status,
+        records=result.records + linked.records,
+        missing=missing,
+        requests=result.requests + linked.stats.requests,
+        attempts=result.attempts + linked.stats.attempts,
+        duplicates=result.duplicates + linked.stats.duplicates,
+        dropped=result.dropped + linked.dropped,
+        elapsed=result.elapsed + elapsed,
+    )
 
 
 def fetch_source(connector: Connector, identity: Identity, deadline: Deadline) -> SourceResult:

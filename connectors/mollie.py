@@ -4,8 +4,16 @@ Mollie has **no customer search** (``GET customers`` only takes ``from``/``limit
 connector is the documented exception to "never download a whole customer list": it pages
 through ``GET customers?limit=250`` by cursor (``_links.next``) once per fetch and compares each
 customer's ``email`` exactly. Several Mollie customers may share one e-mail; all are returned.
-Payments and mandates come from ``GET customers/{id}/payments`` and ``…/mandates``. Payments
-made without a customer object cannot be reached this way.
+Payments and mandates come from ``GET customers/{id}/payments`` and ``…/mandates``.
+
+Payments made without a customer object (a web shop's guest checkout) cannot be reached this
+way: they are reached through the record that names them, by id (``GET payments/{id}``,
+:meth:`MollieConnector.read_linked`). A WooCommerce order paid through Mollie names its payment
+in ``transaction_id`` (:data:`connectors.woocommerce.WooCommerceConnector.links`); the gathering
+asks this connector for the ids its customers' payments did not already include. Such a payment
+is the customer's because the order is, and has the order as its parent. A payment id Mollie
+answers 404/410 for is not held at Mollie (any longer, or another profile's): it is left out,
+not reported as missing.
 
 Config: ``api_key`` (secret; ``live_…``/``test_…``, sent as Bearer), ``base_url`` (default
 ``https://api.mollie.com/v2``).
@@ -18,6 +26,7 @@ records, with the bank details they carry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from functools import partial
 from types import MappingProxyType
@@ -39,7 +48,7 @@ from .base import (
     Run,
     write_payload,
 )
-from .errors import Answer
+from .errors import Answer, BadResponse
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind
 from .pagination import cursor_pages, items
@@ -49,6 +58,8 @@ from .urls import require_safe_scheme
 
 #: Mollie's maximum page size.
 PAGE_LIMIT = 250
+#: A Mollie payment id (``tr_`` and letters and digits): the only shape read by id.
+PAYMENT_ID = re.compile(r"tr_[A-Za-z0-9]+")
 
 DEFAULT_CATEGORIES = MappingProxyType(
     {
@@ -98,6 +109,7 @@ class MollieConnector(BaseConnector):
     field_places = MappingProxyType(
         {"payment.details": "Payment details (from the bank)", "mandate.details": "Details"}
     )
+    linkable = MappingProxyType({"payment": PAYMENT_ID})
 
     def make_http(
         self,
@@ -146,6 +158,16 @@ class MollieConnector(BaseConnector):
             yield self._payment(payment, parent)
         for mandate in run.related("mandates", partial(self._list, run, customer_id, "mandates")):
             yield self._mandate(mandate, parent)
+
+    def read_linked(self, run: Run, record_type: str, record_id: str) -> Iterator[Draft]:
+        """``GET payments/{id}``: one payment named by a record elsewhere (a shop's order)."""
+        body, _ = run.http.get_json("payments/{id}", path_params={"id": record_id})
+        payment = expect_dict(body, "mollie payment")
+        if expect_id(payment, "mollie payment") != record_id:
+            raise BadResponse(
+                "mollie: GET payments/{id}: another payment answered", vendor=self.name
+            )
+        yield self._payment(payment, parent=None)
 
     def probe(self, run: Run) -> None:
         """``GET customers?limit=1``: checks the API key."""
@@ -196,7 +218,7 @@ class MollieConnector(BaseConnector):
         path = f"customers/{customer_id}/{what}"
         return items(cursor_pages(run.http, path, embedded=what, params={"limit": PAGE_LIMIT}))
 
-    def _payment(self, raw: JSONDict, parent: tuple[str, str]) -> Draft:
+    def _payment(self, raw: JSONDict, parent: tuple[str, str] | None) -> Draft:
         details = raw.get("details")
         return Draft(
             "payment",

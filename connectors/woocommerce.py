@@ -21,6 +21,9 @@ Config: ``base_url`` (the shop, e.g. ``https://shop.example.nl``, or its ``…/w
 API root; plain HTTP only for localhost), ``consumer_key`` and ``consumer_secret`` (secrets; a
 read/write key for corrections and erasure).
 
+Links: an order paid through the Mollie plugin names its Mollie payment in ``transaction_id``
+(``tr_…``); the gathering reads that payment from the Mollie connector (:attr:`links`).
+
 Writing back: ``PUT customers/{id}`` (names, e-mail, billing and shipping fields).
 Erasure: a customer account is deleted (``DELETE customers/{id}?force=true``; its orders stay,
 with their own copies of the addresses, trashed ones too); an order is anonymised with
@@ -51,6 +54,7 @@ from .base import (
     Draft,
     ErasureAction,
     FieldKind,
+    Link,
     Match,
     RecordRef,
     Run,
@@ -170,6 +174,10 @@ class WooCommerceConnector(BaseConnector):
     capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
     correctable = CORRECTABLE
     erasure = ERASURE
+    #: An order paid through the Mollie plugin names its Mollie payment (``tr_…``) in
+    #: ``transaction_id``. Only the customer's own orders link: a ``billed_order`` is someone
+    #: else's order and has no such field.
+    links = (Link("order", "transaction_id", "mollie", "payment", "order_payments"),)
     record_places = MappingProxyType(
         {
             "customer": "Customers",

@@ -36,6 +36,7 @@ MISSING_PARTS = {
     "deleted_contacts": _l("deleted contact records that can still be restored"),
     "trashed_tickets": _l("tickets in the trash"),
     "payments": _l("payments"),
+    "order_payments": _l("payments of orders"),
     "mandates": _l("direct debit mandates"),
 }
 

@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from flask_babel import force_locale
 
+from connectors import available
 from portal import PROJECT_ROOT
 from portal.gathering import SourceOutcome
 from portal.gathering.messages import MISSING_PARTS, outcome_text
@@ -20,12 +21,18 @@ def _related_lists() -> set[str]:
     names: set[str] = set()
     for path in (PROJECT_ROOT / "connectors").glob("*.py"):
         names.update(RELATED.findall(path.read_text(encoding="utf-8")))
-    return names
+    return names | _linked_parts()
+
+
+def _linked_parts() -> set[str]:
+    """What the records reached through another system's records are called (``Link.what``)."""
+    return {link.what for cls in available().values() for link in cls.links}
 
 
 def test_every_list_a_connector_may_miss_has_words() -> None:
     names = _related_lists()
     assert {"order_notes", "order_accounts", "ticket_articles"} <= names  # the scan works
+    assert "order_payments" in _linked_parts()
     assert names <= set(MISSING_PARTS), sorted(names - set(MISSING_PARTS))
 
 
