@@ -107,6 +107,16 @@ class Entry:
         return record_type_label(self.part.record_type)
 
     @property
+    def found_through(self) -> tuple[str, str, str] | None:
+        """``(source, record type label, record id)`` of the record in another system this one
+        was found through (a Mollie payment through its web shop order), else None."""
+        parent = self.part.record.get("parent")
+        if not parent or str(parent.get("source")) == self.source:
+            return None
+        kind = record_type_label(str(parent.get("record_type")))
+        return str(parent.get("source")), kind, str(parent.get("record_id"))
+
+    @property
     def title(self) -> str | None:
         """A short name of the record taken from its own fields, e.g. a ticket's subject; none
         when it would only say the record's id again (an order's number)."""
@@ -249,8 +259,9 @@ def _key(ref: Mapping[str, Any]) -> tuple[str, str, str]:
 
 def _entries(view: CategoryView, source_order: Mapping[str, int]) -> list[Entry]:
     """The category's parts as entries: a part whose parent record is also in this category
-    is shown under it (under the topmost such ancestor), except under a person's own record:
-    an order stays an entry of its own, its notes go with it."""
+    is shown under it (under the topmost such ancestor), except under a person's own record
+    (an order stays an entry of its own, its notes go with it) or a record of another system
+    (a payment found through a web shop order stays with its own system's records)."""
     zone = firm_zone()
     entries = {_key(p.record): Entry(p, view, zone=zone) for p in view.parts}
 
@@ -263,6 +274,7 @@ def _entries(view: CategoryView, source_order: Mapping[str, int]) -> list[Entry]
                 or _key(parent) not in entries
                 or _key(parent) in seen
                 or str(parent.get("record_type")) in PERSON_TYPES
+                or str(parent.get("source")) != key[0]
             ):
                 return key
             key = _key(parent)

@@ -155,6 +155,7 @@ class HtmlRecords:
         self._empty: array[int] | None = None
         self._due_label = escape(_("Kept until"))
         self._link_label = escape(_("Where our staff find it"))
+        self._through_label = escape(_("Found through"))
         self._today = firm_today()
         self._ended = _("the retention period has ended; you may ask us to erase it")
 
@@ -192,6 +193,18 @@ class HtmlRecords:
                 f"{self.sources.get(source, source)}: {self._type(record_type)} "
             )
         return found
+
+    def _through_row(self, record: Mapping[str, Any]) -> str:
+        """The row naming the record of another system this one was found through (a payment
+        through its web shop order), else nothing."""
+        parent = record.get("parent")
+        if not parent or parent.get("source") == record["source"]:
+            return ""
+        caption = self._caption(str(parent.get("source")), str(parent.get("record_type")))
+        return (
+            f'<tr><th scope="row">{self._through_label}</th>'
+            f"<td>{caption}{escape(str(parent.get('record_id')))}</td></tr>"
+        )
 
     def _due_row(self, due: str) -> str:
         found = self._due_rows.get(due)
@@ -300,6 +313,8 @@ class HtmlRecords:
                 due_row += (
                     f'<tr><th scope="row">{self._link_label}</th><td>{escape(link)}</td></tr>'
                 )
+            if record.get("parent"):
+                due_row += self._through_row(record)
             caption = self._caption(record["source"], record["record_type"])
             pieces.append(
                 f'<table class="record"><caption>{caption}{record_id}</caption>'
@@ -339,6 +354,7 @@ class HtmlRecords:
         link = record.get("link")
         if link:
             due_row += f'<tr><th scope="row">{self._link_label}</th><td>{escape(link)}</td></tr>'
+        due_row += self._through_row(record)
         return f'<table class="record"><caption>{caption}</caption>{rows}{due_row}</table>\n'
 
 

@@ -714,3 +714,63 @@ def test_a_recipient_outside_the_eea_is_shown_with_its_safeguards(sanne: FlaskCl
     page = _page(sanne, "/mijn-gegevens/support")
     text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
     assert "Verenigde Staten). EU-VS Data Privacy Framework en standaardcontractbepalingen." in text
+
+
+# A record found through a record of another system: a guest order's Mollie payment.
+
+
+def _found_through_records() -> list[Record]:
+    order = _record("order", "1977", {"transaction_id": "tr_Gk2Mw8PxLs", "total": "35.97"})
+    order["categories"] = {"transaction_id": "payment", "total": "orders"}
+    payment = _record("payment", "tr_Gk2Mw8PxLs", {"amount": "35.97 EUR", "method": "ideal"})
+    payment.update(
+        source="payments",
+        system="mollie",
+        link=None,
+        categories={"amount": "payment", "method": "payment"},
+        parent={"source": "webshop", "record_type": "order", "record_id": "1977"},
+    )
+    return [order, payment]
+
+
+def test_a_record_found_through_another_system_s_record_says_so(
+    app: Flask, client: FlaskClient
+) -> None:
+    records = _found_through_records()
+    outcomes = [
+        SourceOutcome("webshop", "woocommerce", "complete", None, None, (), 1, 0.1),
+        SourceOutcome("payments", "mollie", "complete", None, None, (), 1, 0.1),
+    ]
+    hold_snapshot(app, sign_in(app, client), records, outcomes)
+    client.set_cookie("portal_lang", "en")
+    page = _page(client, "/mijn-gegevens/payment")
+    # an entry of its own system's, not a related record of the order in the other system
+    assert '<ol class="children">' not in page
+    assert "<summary>Payment tr_Gk2Mw8PxLs" in page and "<summary>Order 1977" in page
+    found = r"<dt>Found through</dt>\s*<dd>Web shop: Order 1977</dd>"
+    assert len(re.findall(found, page)) == 1  # the payment's; the order was found itself
+    record = _page(
+        client, "/mijn-gegevens/payment/gegeven?bron=payments&soort=payment&id=tr_Gk2Mw8PxLs"
+    )
+    assert re.search(found, record)
+    with app.test_request_context():
+        snapshot = Snapshot(
+            id=0, gathered_at=utcnow(), expires_at=utcnow(), sources=tuple(outcomes),
+            records=tuple(records),
+        )  # fmt: skip
+        section = build_overview(current_policy(), snapshot).category("payment")
+        assert section is not None
+        through = {e.part.record_id: e.found_through for e in section.entries}
+    assert through == {"1977": None, "tr_Gk2Mw8PxLs": ("webshop", "Bestelling", "1977")}
+
+
+def test_the_guest_order_s_mollie_payment_is_shown_found_through_the_order(
+    sanne: FlaskClient,
+) -> None:
+    sanne.set_cookie("portal_lang", "en")
+    record = _page(
+        sanne, "/mijn-gegevens/payment/gegeven?bron=payments&soort=payment&id=tr_Gk2Mw8PxLs"
+    )
+    assert "<h1>Payment tr_Gk2Mw8PxLs" in record
+    assert re.search(r"<dt>Found through</dt>\s*<dd>Web shop: Order 1977</dd>", record)
+    assert "NL00TEST0123456789" in record

@@ -115,6 +115,10 @@ def test_the_json_export_holds_everything_of_the_demo_customer_and_validates(
     her_invoices = {str(i["id"]) for i in books.invoices if i["contact_id"] == contact["id"]}
     invoices = [r for r in records if r["record_type"] == "invoice"]
     assert {r["record_id"] for r in invoices} == her_invoices
+    # the Mollie payment of her guest order, found through the order
+    guest = next(r for r in records if r["record_id"] == "tr_Gk2Mw8PxLs")
+    assert guest["source"] == "payments" and guest["record_type"] == "payment"
+    assert guest["parent"] == {"source": "webshop", "record_type": "order", "record_id": "1977"}
 
     # the 2019 invoice: 7 years after the end of fiscal year 2019
     old = next(r for r in invoices if r["dates"]["invoice_date"].startswith("2019"))
@@ -509,7 +513,12 @@ def test_english_customers_get_english_files(app: Flask, sanne: FlaskClient) -> 
     assert "Your data at Voorbeeld IT Diensten B.V." in archive.read("README.txt").decode(
         "utf-8-sig"
     )
-    assert "Article number: CK-SET-2" in archive.read("index.html").decode()
+    index = archive.read("index.html").decode()
+    assert "Article number: CK-SET-2" in index
+    # the guest order's Mollie payment says which order it was found through
+    payment = index[index.index("Payments (Mollie): Payment tr_Gk2Mw8PxLs</caption>") :]
+    payment = payment[: payment.index("</table>")]
+    assert '<th scope="row">Found through</th><td>Web shop: Order 1977</td>' in payment
     response = download(sanne, "json")
     assert "-data-" in response.headers["Content-Disposition"]
 
