@@ -252,3 +252,36 @@ def test_the_preview_of_the_demo_data(app: Flask, simulated_connectors: object) 
     assert webshop.counts["delete"] + webshop.counts["anonymise"] + webshop.kept_count == (
         webshop.total
     )
+
+
+def test_a_payment_found_through_an_order_is_erased_as_any_mollie_payment(
+    app: Flask, simulated_connectors: object
+) -> None:
+    """The guest order's Mollie payment has the order (another source) as its parent: it is
+    still a Mollie payment, which Mollie cannot erase and the law keeps, and it never goes
+    "with its parent" when the order is anonymised."""
+    from portal.auth.services import sign_in_with_verified_email
+    from portal.policy import current_policy
+
+    with app.test_request_context():
+        customer = sign_in_with_verified_email(SANNE, method="test")
+        snapshot = gather_for(customer)
+        policy = current_policy()
+        action_of = erasure.connector_actions(policy)
+        decided = erasure.decide_all(
+            policy, snapshot.records, TODAY, action_of, erasure.connector_with_parent(policy)
+        )
+    payments = {
+        r["record_id"]: (r, d)
+        for r, d in decided
+        if (r["source"], r["record_type"]) == ("payments", "payment")
+    }
+    linked, decision = payments["tr_Gk2Mw8PxLs"]
+    assert linked["parent"] == {"source": "webshop", "record_type": "order", "record_id": "1977"}
+    assert action_of("payments", "payment") == "none"  # Mollie keeps payments
+    # as the payments of her Mollie customers: kept by law, counted from its own date
+    theirs = {
+        (d.action, d.category) for r, d in payments.values() if r["parent"]["source"] == "payments"
+    }
+    assert theirs == {(decision.action, decision.category)} == {("keep", "payment")}
+    assert decision.until == date(2030, 12, 31)  # paid in 2023: 7 years after that year
