@@ -37,12 +37,16 @@ FIXED_COLUMNS = (
     "record_system",
     "record_type",
     "record_id",
+    "parent_record_source",
+    "parent_record_type",
     "parent_record_id",
     "link",
     "categories",
     "due_dates",
 )
 DATE_PREFIX = "date_"
+#: The parent of a record without one: its three parent cells stay empty.
+_NO_PARENT: dict[str, Any] = {}
 #: What the fields of a record are called when they would collide with a fixed column.
 FIELD_PREFIX = "field_"
 #: zlib's fastest level: several times faster than the default 6, a little larger.
@@ -263,14 +267,22 @@ def csv_rows(document: ExportDocument, kind: RecordType) -> Iterator[list[str]]:
             )
         system = record["system"]
         record_id = record["record_id"]
-        parent = record["parent"]
-        parent_id = parent.get("record_id") if parent else None
+        parent = record["parent"] or _NO_PARENT
+        parent_source = parent.get("source")
+        parent_type = parent.get("record_type")
+        parent_id = parent.get("record_id")
         link = record["link"]
         yield [
             source,
             system if system.__class__ is str and system[:1] not in starts else _text(system),
             record_type,
             record_id if record_id[:1] not in starts else _text(record_id),
+            parent_source
+            if parent_source.__class__ is str and parent_source[:1] not in starts
+            else _text(parent_source),
+            parent_type
+            if parent_type.__class__ is str and parent_type[:1] not in starts
+            else _text(parent_type),
             parent_id
             if parent_id.__class__ is str and parent_id[:1] not in starts
             else _text(parent_id),

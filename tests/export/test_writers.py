@@ -27,7 +27,14 @@ from portal.export.document import ExportDocument, build_document
 from portal.export.offline import HtmlRecords
 from portal.export.prepare import Preparer, from_stored, prepare_records, stored
 from portal.export.schema import RECORD_KEYS, json_schema
-from portal.export.writers import cell, csv_rows, json_chunks, neutralise, record_types
+from portal.export.writers import (
+    FIXED_COLUMNS,
+    cell,
+    csv_rows,
+    json_chunks,
+    neutralise,
+    record_types,
+)
 from portal.gathering import SourceOutcome
 from portal.gathering.presentation import OTHER, due_date
 from portal.policy import current_policy
@@ -271,6 +278,9 @@ def test_records_prepared_without_a_zone_count_in_the_firms(app: Flask) -> None:
     assert prepared["due_dates"]["payment"] == "2031-12-31"
 
 
+PARENT_KEYS = ("source", "record_type", "record_id")
+
+
 def test_the_csv_due_dates_are_the_records(document: ExportDocument) -> None:
     for kind in record_types(document.records):
         rows = list(csv_rows(document, kind))
@@ -279,7 +289,16 @@ def test_the_csv_due_dates_are_the_records(document: ExportDocument) -> None:
         for record, row in zip(records, rows, strict=True):
             dues = record["due_dates"]
             expected = ", ".join(f"{key}: {day}" for key, day in dues.items() if day)
-            assert row[6:8] == [", ".join(dues), expected]
+            at = FIXED_COLUMNS.index("categories")
+            assert row[at : at + 2] == [", ".join(dues), expected]
+            parent = record["parent"] or {}
+            cells = dict(zip(FIXED_COLUMNS, row, strict=False))
+            # vendor text, neutralised like every cell ("+77" is no formula)
+            assert [
+                cells["parent_record_source"],
+                cells["parent_record_type"],
+                cells["parent_record_id"],
+            ] == [neutralise(str(parent[key])) if parent else "" for key in PARENT_KEYS]
             assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), row
     text = io.StringIO()
     csv.writer(text).writerows(csv_rows(document, record_types(document.records)[0]))
