@@ -4,16 +4,21 @@ Lookup: ``GET contacts?email={addr}`` (exact at Freshdesk on the main and the ot
 compared again here; a row found by another address is compared on the contact's own view, as
 the list leaves ``other_emails`` out), ``GET contacts?mobile={number}`` and ``?phone={number}``
 for each usual spelling of a verified number (the filters match the stored string exactly).
-Each of these is asked again with ``state=deleted``: the list leaves soft-deleted contacts out
-(and blocked ones), but a deleted contact is only hidden, can be restored and still holds the
-person's data. The same exact comparison decides whether such a contact is the customer's.
+Each of these is asked again with ``state=deleted`` and with ``state=blocked``: the list leaves
+soft-deleted and blocked contacts out, but a deleted contact is only hidden, can be restored and
+still holds the person's data, and a blocked one is kept whole (Freshdesk only stops taking in
+its mail). The same exact comparison decides whether such a contact is the customer's; the
+blocked list also holds deleted contacts, which are then read once, as deleted.
 Tickets of a matched contact: ``GET tickets?requester_id={id}&updated_since=2000-01-01T00:00:00Z``
 (without ``updated_since`` Freshdesk only returns the last 30 days), and the same with
-``filter=deleted`` for the tickets in the trash, which the plain list leaves out; conversations
-per ticket (trashed ones too) from ``GET tickets/{id}/conversations``. All lists follow
-``Link: rel="next"``. A deleted contact is shown with ``deleted: "restorable"``, a ticket in
-the trash with ``deleted: "trash"``. When the lists of deleted contacts or of trashed tickets
-cannot be read, the result is partial (``deleted_contacts``, ``trashed_tickets``).
+``filter=deleted`` for the tickets in the trash and with ``filter=spam`` for those marked as
+spam, which the plain list leaves out; each ticket once; conversations per ticket (trashed and
+spam ones too) from ``GET tickets/{id}/conversations``. All lists follow ``Link: rel="next"``.
+A deleted contact is shown with ``deleted: "restorable"``, a ticket in the trash with
+``deleted: "trash"``, a blocked contact with ``set_aside: "blocked"`` and a ticket marked as
+spam (also one in the trash) with ``set_aside: "spam"``. When the lists of deleted or blocked
+contacts, or of trashed or spam tickets, cannot be read, the result is partial
+(``deleted_contacts``, ``blocked_contacts``, ``trashed_tickets``, ``spam_tickets``).
 
 How sure we are: Freshdesk's reference was not available. That ``state=deleted`` is one more
 condition on top of ``email=``/``mobile=``/``phone=`` (and ``filter=deleted`` on top of
@@ -21,22 +26,39 @@ condition on top of ``email=``/``mobile=``/``phone=`` (and ``filter=deleted`` on
 that a deleted contact's tickets are listed by ``requester_id`` and that a trashed ticket's
 own view and conversations are served, was read in a public copy of Freshdesk's server code
 (``api_contacts_controller.rb``, ``tickets_controller.rb``, ``ticket_concern.rb``), not tried
-against a live help desk: *unverified*. The trash also holds deleted spam tickets; spam that is
-not deleted (``filter=spam``) is not read.
+against a live help desk: *unverified*. Read in the same copy, also *unverified* live: the
+contact filters are a list of conditions joined by AND, the state (``default``, ``deleted``,
+``blocked`` ...) being one of them, so ``state=blocked`` narrows ``email=``/``mobile=``/
+``phone=`` like ``state=deleted`` (``ContactFilterValidation``, ``User.contact_filter``); the
+blocked state is "blocked, or deleted, and not whitelisted" (``api_contacts_controller_test``
+``test_contact_filter_state_blocked*``). The ticket filters are joined by AND too, and
+``filter=spam`` with ``requester_id`` and ``updated_since`` gives ``deleted = 0 AND
+requester_id = … AND spam = 1 AND updated_at >= …`` (``tickets_controller.rb``
+``tickets_filter``/``default_conditions``; the query traces in its channel API test): spam
+in the trash is only in ``filter=deleted``. A blocked contact's tickets are listed by
+``requester_id``: the requester is looked up among all users, blocked ones too
+(``TicketFilterValidation#verify_requester``), and the list filters on the ticket only.
 
 Config: ``base_url`` (``https://{sub}.freshdesk.com`` or its ``/api/v2`` root), ``api_key``
 (secret; HTTP Basic with ``X`` as the password).
 
 Writing back: ``PUT contacts/{id}`` (name, e-mail, phone, mobile, address). Erasure of a contact
 is ``DELETE contacts/{id}/hard_delete?force=true``: Freshdesk's permanent GDPR deletion, of an
-active contact and of one that was only soft-deleted alike (``force`` does the soft delete
-first), which also removes the contact's tickets (trashed ones too) with their conversations.
+active contact, of one that was only soft-deleted and of a blocked one alike (``force`` does the
+soft delete first; unlike ``PUT`` and ``DELETE contacts/{id}``, which answer 405 for a blocked
+contact, ``hard_delete`` does not check the state), which also removes the contact's tickets
+(trashed and spam ones too) with their conversations.
 A ticket is deleted with ``DELETE tickets/{id}``: Freshdesk moves it to the trash, which it
 empties after 30 days; until then it can be restored, and it is still read (in the trash).
 A ticket that is in the trash already answers 405 (only ``GET`` allowed): its own view, which
 says ``deleted``, tells that apart from a refusal. Either way the erasure says
-:attr:`~connectors.base.ErasureOutcome.TRASHED`. The API cannot empty the trash. Conversations
-cannot be erased on their own.
+:attr:`~connectors.base.ErasureOutcome.TRASHED`. The API cannot empty the trash. A ticket
+marked as spam also answers 405 to ``DELETE`` (and to ``PUT``: Freshdesk's ``destroy`` and
+``update`` only act on tickets neither deleted nor spam), and the public API has no call that
+takes a ticket out of spam (``unspam``, ``delete_forever`` and ``empty_spam`` are only in the
+web app's private ``/api/_/`` routes): its view saying ``spam`` makes the erasure
+:class:`~connectors.errors.NotSupported`, so staff delete it by hand with the instructions of
+:meth:`FreshdeskConnector.describe_target`. Conversations cannot be erased on their own.
 """
 
 from __future__ import annotations
@@ -65,7 +87,7 @@ from .base import (
     Run,
     write_payload,
 )
-from .errors import Answer, RequestRejected
+from .errors import Answer, NotSupported, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, phone_spellings, try_normalize
 from .pagination import items, link_header_pages
@@ -81,6 +103,14 @@ UPDATED_SINCE = "2000-01-01T00:00:00Z"
 TICKET_STATUS = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
 TICKET_SOURCE = {1: "email", 2: "portal", 3: "phone", 7: "chat", 9: "feedback_widget"}
 TICKET_PRIORITY = {1: "low", 2: "medium", 3: "high", 4: "urgent"}
+#: Added to the staff's instructions for a ticket marked as spam (:meth:`describe_target`):
+#: Freshdesk's public API answers 405 to ``DELETE tickets/{id}`` (and to ``PUT``) for spam
+#: and has no call that takes a ticket out of spam; only Freshdesk's own screens can.
+SPAM_BY_HAND = (
+    ": marked as spam, which Freshdesk's API cannot delete. Open the ticket in Freshdesk's"
+    " Spam view and delete it there (or choose 'Not spam' first, then delete it); it then"
+    " waits in the trash, which Freshdesk empties after 30 days."
+)
 #: Key added to a candidate's payload when :meth:`FreshdeskConnector.find` tried to read the
 #: contact's own view: ``True`` (the payload is that view) or ``False`` (it could not be read).
 FULL_VIEW = "__full_view__"
@@ -88,6 +118,13 @@ FULL_VIEW = "__full_view__"
 CONTACT_DELETED = "restorable"
 #: The ``deleted`` field of a ticket in the trash: restorable until Freshdesk empties it.
 TICKET_TRASHED = "trash"
+#: The ``set_aside`` field of a blocked contact: kept, but Freshdesk no longer takes its mail.
+CONTACT_BLOCKED = "blocked"
+#: The ``set_aside`` field of a ticket marked as spam: kept, but out of the agents' lists.
+TICKET_SPAM = "spam"
+#: Key added to a candidate's payload when :meth:`FreshdeskConnector.find` found the contact
+#: in the list of blocked contacts (its row does not say so itself).
+FOUND_BLOCKED = "__blocked__"
 
 DEFAULT_CATEGORIES = MappingProxyType(
     {
@@ -147,6 +184,12 @@ class FreshdeskConnector(BaseConnector):
         {"contact.other_emails": "Other emails", "ticket.description_text": "Description"}
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Tickets :meth:`erase_record` found marked as spam (ids only), for the staff's
+        #: instructions (:meth:`describe_target`) that follow from the same connector.
+        self._spam_seen: set[str] = set()
+
     def make_http(
         self,
         *,
@@ -200,9 +243,19 @@ class FreshdeskConnector(BaseConnector):
             yield from self._candidates(run, key, rows, views, found)
         # Soft-deleted contacts are left out of the lists above, but still held. A failure
         # here leaves the source partial, not failed: the active contacts are complete.
-        deleted = run.related("deleted_contacts", partial(self._deleted_contacts, run, filters))
+        deleted = run.related(
+            "deleted_contacts", partial(self._contacts_in_state, run, filters, "deleted")
+        )
         for key, row in deleted:
             yield from self._candidates(run, key, [{**row, "deleted": True}], views, found)
+        # Blocked contacts too (and, by Freshdesk's own code, deleted ones once more: those are
+        # found above already). A failure here leaves the source partial as well.
+        blocked = run.related(
+            "blocked_contacts", partial(self._contacts_in_state, run, filters, "blocked")
+        )
+        for key, row in blocked:
+            mark = {} if row.get("deleted") is True else {FOUND_BLOCKED: True}
+            yield from self._candidates(run, key, [{**row, **mark}], views, found)
 
     def _candidates(
         self,
@@ -231,16 +284,21 @@ class FreshdeskConnector(BaseConnector):
                 contact = views[contact_id] or {**row, FULL_VIEW: False}
             if row.get("deleted") is True:
                 contact = {**contact, "deleted": True}  # the view says so too; the list did
+            if row.get(FOUND_BLOCKED) is True:
+                contact = {**contact, FOUND_BLOCKED: True}  # only the list of blocked ones says so
             yield Candidate("contact", contact_id, _identifiers(contact), contact)
 
     @staticmethod
-    def _deleted_contacts(run: Run, filters: list[tuple[str, str]]) -> list[tuple[str, JSONDict]]:
-        """The soft-deleted contacts each filter finds (``state=deleted``), with the filter."""
+    def _contacts_in_state(
+        run: Run, filters: list[tuple[str, str]], state: str
+    ) -> list[tuple[str, JSONDict]]:
+        """The contacts each filter finds among the soft-deleted (``state=deleted``) or the
+        blocked ones (``state=blocked``), with the filter."""
         return [
             (key, row)
             for key, value in filters
             for row in items(
-                link_header_pages(run.http, "contacts", params={key: value, "state": "deleted"})
+                link_header_pages(run.http, "contacts", params={key: value, "state": state})
             )
         ]
 
@@ -267,20 +325,29 @@ class FreshdeskConnector(BaseConnector):
         else:
             full = run.related("contact_details", partial(self._contact_view, run, contact_id))
         deleted = raw.get("deleted") is True
-        yield self._contact(dict(full[0] if full else raw), deleted=deleted)
+        blocked = raw.get(FOUND_BLOCKED) is True
+        yield self._contact(dict(full[0] if full else raw), deleted=deleted, blocked=blocked)
         tickets = run.related("tickets", partial(self._tickets, run, contact_id))
         trashed = run.related(
-            "trashed_tickets", partial(self._tickets, run, contact_id, trashed=True)
+            "trashed_tickets", partial(self._tickets, run, contact_id, listed="deleted")
         )
+        spam = run.related("spam_tickets", partial(self._tickets, run, contact_id, listed="spam"))
+        listed = [
+            *((t, None) for t in tickets),
+            *((t, "deleted") for t in trashed),
+            *((t, "spam") for t in spam),
+        ]
         seen: set[str] = set()
-        for ticket, in_trash in [*((t, False) for t in tickets), *((t, True) for t in trashed)]:
+        for ticket, where in listed:
             ticket_id = expect_id(ticket, "freshdesk ticket")
             if str(ticket.get("requester_id")) != contact_id:
                 continue  # defensive: a list filtered by requester must only hold theirs
             if ticket_id in seen:
-                continue  # moved to the trash between the two lists
+                continue  # moved to the trash or to spam between the lists
             seen.add(ticket_id)
-            draft = self._ticket(ticket, contact_id, trashed=in_trash)
+            draft = self._ticket(
+                ticket, contact_id, trashed=where == "deleted", spam=where == "spam"
+            )
             yield draft
             conversations = run.related(
                 "conversations", partial(self._conversations, run, ticket_id)
@@ -357,39 +424,64 @@ class FreshdeskConnector(BaseConnector):
             session.request("DELETE", "tickets/{id}", path_params=path, idempotent=True)
         except RequestRejected as error:
             # Freshdesk answers 405 (only GET) for a ticket in the trash, and for spam
-            if error.status != 405 or not self._in_trash(session, ref.record_id):
+            if error.status != 405:
                 raise
-            log.info("freshdesk: the ticket to erase was in the trash already")
+            view = self._ticket_view(session, ref.record_id)
+            if view.get("deleted") is True:
+                log.info("freshdesk: the ticket to erase was in the trash already")
+            elif view.get("spam") is True:
+                # No call of the public API deletes spam or takes it out of spam: by hand.
+                self._spam_seen.add(ref.record_id)
+                raise NotSupported(
+                    "freshdesk: a ticket marked as spam cannot be deleted through the API",
+                    vendor=self.name,
+                    status=error.status,
+                ) from None
+            else:
+                raise
         return ErasureOutcome.TRASHED
 
     def awaits_purge(self, record: Record) -> bool:
         """A ticket in the trash: Freshdesk deletes it for good after 30 days."""
         return record.record_type == "ticket" and record.fields.get("deleted") == TICKET_TRASHED
 
+    def describe_target(self, ref: RecordRef, field_name: str | None = None) -> str:
+        """As always; for a ticket :meth:`erase_record` found marked as spam, also how staff
+        delete it by hand (the public API cannot)."""
+        text = super().describe_target(ref, field_name)
+        if ref.record_type == "ticket" and ref.record_id in self._spam_seen:
+            text += SPAM_BY_HAND
+        return text
+
     @staticmethod
-    def _in_trash(session: HttpSession, ticket_id: str) -> bool:
-        """Whether the ticket's own view says it is deleted (in the trash).
+    def _ticket_view(session: HttpSession, ticket_id: str) -> JSONDict:
+        """The ticket's own view: it says whether the ticket is deleted (in the trash) or
+        marked as spam.
 
         :raises NotFound: the ticket is gone.
         """
         body, _ = session.get_json("tickets/{id}", path_params={"id": ticket_id})
-        return expect_dict(body, "freshdesk ticket").get("deleted") is True
+        return expect_dict(body, "freshdesk ticket")
 
-    def _tickets(self, run: Run, contact_id: str, *, trashed: bool = False) -> Iterator[JSONDict]:
+    def _tickets(
+        self, run: Run, contact_id: str, *, listed: str | None = None
+    ) -> Iterator[JSONDict]:
+        """The contact's tickets: the plain list, or with ``filter=`` ``deleted`` (the trash)
+        or ``spam``."""
         params = {
             "requester_id": contact_id,
             "updated_since": UPDATED_SINCE,
             "include": "description,stats",
         }
-        if trashed:
-            params["filter"] = "deleted"
+        if listed is not None:
+            params["filter"] = listed
         return items(link_header_pages(run.http, "tickets", params=params))
 
     def _conversations(self, run: Run, ticket_id: str) -> Iterator[JSONDict]:
         path = f"tickets/{ticket_id}/conversations"
         return items(link_header_pages(run.http, path))
 
-    def _contact(self, raw: JSONDict, *, deleted: bool = False) -> Draft:
+    def _contact(self, raw: JSONDict, *, deleted: bool = False, blocked: bool = False) -> Draft:
         contact_id = expect_id(raw, "freshdesk contact")
         return Draft(
             "contact",
@@ -400,6 +492,7 @@ class FreshdeskConnector(BaseConnector):
                 **pick(raw, "company_id", "unique_external_id", "custom_fields", "description"),
                 **pick(raw, "active", "tags"),
                 "deleted": CONTACT_DELETED if deleted or raw.get("deleted") is True else None,
+                "set_aside": CONTACT_BLOCKED if blocked else None,
             },
             dates={
                 "created": parse_datetime(raw.get("created_at")),
@@ -408,7 +501,9 @@ class FreshdeskConnector(BaseConnector):
             link=f"{self.web_url}/a/contacts/{contact_id}",
         )
 
-    def _ticket(self, raw: JSONDict, contact_id: str, *, trashed: bool = False) -> Draft:
+    def _ticket(
+        self, raw: JSONDict, contact_id: str, *, trashed: bool = False, spam: bool = False
+    ) -> Draft:
         ticket_id = expect_id(raw, "freshdesk ticket")
         stats = expect_dict(raw.get("stats") or {}, "freshdesk ticket stats")
         status, source, priority = raw.get("status"), raw.get("source"), raw.get("priority")
@@ -422,6 +517,8 @@ class FreshdeskConnector(BaseConnector):
                 "source": _named(TICKET_SOURCE, source),
                 **pick(raw, "to_emails", "cc_emails", "custom_fields"),
                 "deleted": TICKET_TRASHED if trashed or raw.get("deleted") is True else None,
+                # spam in the trash too (filter=deleted lists deleted spam)
+                "set_aside": TICKET_SPAM if spam or raw.get("spam") is True else None,
             },
             dates={
                 "created": parse_datetime(raw.get("created_at")),

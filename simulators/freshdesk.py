@@ -9,6 +9,12 @@ stops at page 300, and embeds ``requester``/``stats``/``description`` only on ``
 (each include costs one more credit). Soft delete, restore and ``hard_delete`` of contacts:
 the contact list leaves soft-deleted (and blocked) contacts out unless ``state=deleted`` is
 asked, which combines with the other filters, and their rows carry ``"deleted": true``.
+A blocked contact (``_state`` ``"blocked"``) is listed only with ``state=blocked``, which also
+lists the deleted ones, as Freshdesk's own query does; its own view is served, ``hard_delete``
+erases it, a ``PUT`` or plain ``DELETE`` of it answers 405 (only ``GET``). Tickets marked as
+spam (``"spam": true``) are listed only with ``filter=spam`` (not those in the trash, which
+``filter=deleted`` lists); their view and conversations are served and a ``DELETE`` answers
+405.
 ``DELETE /tickets/{id}`` moves a ticket to the trash: the ticket list leaves it out unless
 ``filter=deleted`` is asked (on top of the other filters), its own view and conversations are
 still served with ``"deleted": true``, a second ``DELETE`` answers 405 (only ``GET``), and
@@ -135,6 +141,12 @@ class FreshdeskSimulator(SimulatorApp):
 
     def _validation(self, status: int, *errors: dict[str, Any]) -> Response:
         return self._ok({"description": "Validation failed", "errors": list(errors)}, status)
+
+    def _only_get(self, method: str) -> Response:
+        """405 with ``Allow: GET``: Freshdesk's answer to a write on a record it only shows
+        (a ticket in the trash or marked as spam, a blocked contact)."""
+        message = f"{method} method is not allowed. It should be one of these method(s): GET"
+        return self._ok({"message": message}, 405, Allow="GET")
 
     def _not_found(self) -> Response:
         return Response(
@@ -270,6 +282,9 @@ class FreshdeskSimulator(SimulatorApp):
                 )
             if state == "deleted":
                 items = [c for c in items if c["deleted"]]
+            elif state == "blocked":
+                # as Freshdesk's own code: blocked or deleted (and not whitelisted)
+                items = [c for c in items if c["_state"] == "blocked" or c["deleted"]]
             else:
                 items = [c for c in items if not c["deleted"] and c["_state"] == state]
         else:
@@ -309,6 +324,8 @@ class FreshdeskSimulator(SimulatorApp):
         c = self.contacts.get(cid)
         if c is None or c["deleted"]:
             return self._not_found()
+        if c["_state"] == "blocked":
+            return self._only_get(request.method)
         data = request.get_json(force=True, silent=True)
         if not isinstance(data, dict):
             return self._validation(
@@ -376,6 +393,8 @@ class FreshdeskSimulator(SimulatorApp):
         c = self.contacts.get(cid)
         if c is None:
             return self._not_found()
+        if c["_state"] == "blocked":
+            return self._only_get(request.method)
         c["deleted"] = True
         c["active"] = False
         c["updated_at"] = iso_s(self.now())
@@ -623,10 +642,7 @@ class FreshdeskSimulator(SimulatorApp):
         if t is None:
             return self._not_found()
         if t.get("_deleted") or t.get("spam"):
-            body = {
-                "message": "DELETE method is not allowed. It should be one of these method(s): GET"
-            }
-            return self._ok(body, 405, Allow="GET")
+            return self._only_get(request.method)
         t["_deleted"] = True
         t["updated_at"] = iso_s(self.now())
         return Response(status=204, headers=self._rate_headers())

@@ -145,6 +145,7 @@ FIELD_LABELS = {
     "sepa_mandate_date": _l("Mandate date"),
     "sepa_mandate_id": _l("Mandate reference"),
     "sequenceType": _l("Kind of payment (first or recurring)"),
+    "set_aside": _l("Set aside"),
     "shipping_lines": _l("Shipping"),
     "shipping_total": _l("Shipping costs"),
     "signatureDate": _l("Signed on"),
@@ -408,6 +409,12 @@ VALUE_LABELS: dict[str, dict[str, Any]] = {
         "restorable": _l("Yes, but it is still kept and can be restored"),
         "trash": _l("In the trash: deleted for good after 30 days, until then it can be restored"),
     },
+    # a record the system keeps but no longer deals with (Freshdesk's blocked contacts, whose
+    # mail it no longer takes in, and the tickets marked as spam): still held
+    "set_aside": {
+        "blocked": _l("Blocked: kept, but no longer answered"),
+        "spam": _l("Marked as spam: kept, but not dealt with"),
+    },
 }
 
 
@@ -542,7 +549,7 @@ SYSTEM_FIELDS = frozenset(
         # accounts
         "is_paying_customer", "role", "active", "verified", "vip", "archived", "last_login",
         "unique_external_id", "customer_id", "company_id", "organization_id", "avatar_url",
-        "deleted",
+        "deleted", "set_aside",
     }
 )  # fmt: skip
 

@@ -35,6 +35,8 @@ MISSING_PARTS = {
     "contact_details": _l("details of your contact record (such as other e-mail addresses)"),
     "deleted_contacts": _l("deleted contact records that can still be restored"),
     "trashed_tickets": _l("tickets in the trash"),
+    "blocked_contacts": _l("blocked contact records"),
+    "spam_tickets": _l("tickets marked as spam"),
     "payments": _l("payments"),
     "order_payments": _l("payments of orders"),
     "mandates": _l("direct debit mandates"),

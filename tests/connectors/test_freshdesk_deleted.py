@@ -107,8 +107,10 @@ def test_a_deleted_contact_is_found_by_its_phone_number(desk: Desk) -> None:
         (str(PHONE_ONLY_FRESHDESK_ID), "restorable")
     ]
     searches = [r.query for r in desk.handle.requests if r.path.endswith("/contacts")]
-    assert {q.get("state") for q in searches} == {None, "deleted"}
-    assert len(searches) == 2 * 5 * 2  # mobile and phone, five spellings, active and deleted
+    assert {q.get("state") for q in searches} == {None, "deleted", "blocked"}
+    # mobile and phone, five spellings; active, deleted and blocked (the blocked list also
+    # holds the deleted contact: read once)
+    assert len(searches) == 2 * 5 * 3
 
 
 def test_a_trashed_ticket_of_an_active_contact_is_found_with_its_conversations(
@@ -230,9 +232,22 @@ def test_a_trashed_ticket_is_erased_without_failing_and_says_it_is_in_the_trash(
 
 
 def test_a_spam_ticket_s_405_is_not_taken_for_the_trash(desk: Desk) -> None:
-    """Freshdesk answers 405 for spam too; a ticket whose view does not say deleted is a
-    refusal, not an erasure."""
+    """Freshdesk answers 405 for spam too; a ticket whose view does not say deleted is not
+    erased: the API cannot, so staff must (see test_freshdesk_blocked_spam.py)."""
     desk.app.tickets[1207]["spam"] = True
+    with pytest.raises(ConnectorError) as info:
+        desk.connector.erase(desk.ref("ticket", 1207))
+    assert info.value.kind is ErrorKind.NOT_SUPPORTED
+    assert desk.app.tickets[1207].get("_deleted") is not True
+
+
+def test_another_405_is_a_refusal(desk: Desk) -> None:
+    """A 405 for a ticket whose view says neither deleted nor spam is the vendor's refusal."""
+
+    def refuse(request: Request, original: Callable[..., Response], **kw: Any) -> Response:
+        return desk.app._only_get(request.method)
+
+    desk.patch("ticket_delete", refuse)
     with pytest.raises(ConnectorError) as info:
         desk.connector.erase(desk.ref("ticket", 1207))
     assert info.value.kind is ErrorKind.REJECTED
