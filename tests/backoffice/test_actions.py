@@ -144,6 +144,30 @@ def test_a_ticket_erased_to_the_vendor_s_trash_is_confirmed(app: Flask, sanne: C
     assert fields is not None and fields["deleted"] == "trash"
 
 
+def test_a_spam_ticket_the_vendor_s_api_cannot_delete_goes_to_staff_with_instructions(
+    app: Flask, sanne: Customer, simulators: SimulatorGroup
+) -> None:
+    """Freshdesk's API answers 405 to deleting a ticket marked as spam and cannot take it out
+    of spam: the erasure is never reported done, it goes to staff with the steps by hand."""
+    record = _record(sanne, "customer-service", "ticket")
+    simulators["freshdesk"].app.tickets[int(record["record_id"])]["spam"] = True
+    request = _request(sanne, RequestKind.ERASURE)
+    action = actions.add_erasure(
+        request, "customer-service", "ticket", record["record_id"], anonymise=False
+    )
+    db.session.commit()
+
+    assert actions.run(action.id) == ActionStatus.MANUAL.value
+    db.session.refresh(action)
+    assert action.done_at is None and action.confirmed_at is None
+    assert action.instructions is not None
+    assert f"Tickets › #{record['record_id']}" in action.instructions
+    assert "Spam view" in action.instructions
+    assert SANNE not in action.instructions
+    fields = _fetch_fields("customer-service", "ticket", record["record_id"], sanne)
+    assert fields is not None and fields["set_aside"] == "spam"
+
+
 def test_an_order_is_anonymised_and_no_longer_matches_the_customer(
     app: Flask, sanne: Customer
 ) -> None:
