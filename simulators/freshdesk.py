@@ -389,11 +389,12 @@ class FreshdeskSimulator(SimulatorApp):
         return self._ok(self._full_view(c))
 
     def on_contact_delete(self, request: Request, cid: int) -> Response:
-        """``DELETE /contacts/{id}``: soft delete → 204 (again 204 when it was deleted)."""
+        """``DELETE /contacts/{id}``: soft delete → 204. A contact deleted already, or blocked,
+        answers 405 (only ``GET``), as Freshdesk's own tests expect."""
         c = self.contacts.get(cid)
         if c is None:
             return self._not_found()
-        if c["_state"] == "blocked":
+        if c["_state"] == "blocked" or c["deleted"]:
             return self._only_get(request.method)
         c["deleted"] = True
         c["active"] = False

@@ -129,7 +129,8 @@ def test_soft_and_hard_delete(fd_client: httpx.Client) -> None:
     assert SANNE_ID in [c["id"] for c in deleted]
     found = fd_client.get("/contacts", params={"state": "deleted", "email": SANNE}).json()
     assert [(c["id"], c["deleted"]) for c in found] == [(SANNE_ID, True)]
-    assert fd_client.delete(f"/contacts/{SANNE_ID}").status_code == 204  # again: still 204
+    again = fd_client.delete(f"/contacts/{SANNE_ID}")  # deleted already: only GET is allowed
+    assert (again.status_code, again.headers["Allow"]) == (405, "GET")
     assert fd_client.get(f"/contacts/{SANNE_ID}").json()["deleted"] is True
     assert fd_client.delete(f"/contacts/{SANNE_ID}/hard_delete").status_code == 204
     assert fd_client.get(f"/contacts/{SANNE_ID}").status_code == 404
