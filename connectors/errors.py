@@ -197,6 +197,21 @@ class NotConfigured(ConnectorError):
 
 
 class NotSupported(ConnectorError):
-    """The connector does not offer the requested capability (e.g. erasure)."""
+    """The connector does not offer the requested capability (e.g. erasure).
+
+    :param reason: a stable code saying why, when the API cannot do it for this one record
+        while it can for others (Freshdesk: ``marked_spam``); the portal words it for staff.
+    """
 
     kind = ErrorKind.NOT_SUPPORTED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor: str | None = None,
+        status: int | None = None,
+        reason: str | None = None,
+    ):
+        super().__init__(message, vendor=vendor, status=status)
+        self.reason = reason

@@ -103,14 +103,6 @@ UPDATED_SINCE = "2000-01-01T00:00:00Z"
 TICKET_STATUS = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
 TICKET_SOURCE = {1: "email", 2: "portal", 3: "phone", 7: "chat", 9: "feedback_widget"}
 TICKET_PRIORITY = {1: "low", 2: "medium", 3: "high", 4: "urgent"}
-#: Added to the staff's instructions for a ticket marked as spam (:meth:`describe_target`):
-#: Freshdesk's public API answers 405 to ``DELETE tickets/{id}`` (and to ``PUT``) for spam
-#: and has no call that takes a ticket out of spam; only Freshdesk's own screens can.
-SPAM_BY_HAND = (
-    ": marked as spam, which Freshdesk's API cannot delete. Open the ticket in Freshdesk's"
-    " Spam view and delete it there (or choose 'Not spam' first, then delete it); it then"
-    " waits in the trash, which Freshdesk empties after 30 days."
-)
 #: Key added to a candidate's payload when :meth:`FreshdeskConnector.find` tried to read the
 #: contact's own view: ``True`` (the payload is that view) or ``False`` (it could not be read).
 FULL_VIEW = "__full_view__"
@@ -122,6 +114,10 @@ TICKET_TRASHED = "trash"
 CONTACT_BLOCKED = "blocked"
 #: The ``set_aside`` field of a ticket marked as spam: kept, but out of the agents' lists.
 TICKET_SPAM = "spam"
+#: Why a ticket's erasure is left to staff (:class:`~connectors.errors.NotSupported`): it is
+#: marked as spam. Freshdesk's public API answers 405 to deleting (and changing) spam and has
+#: no call that takes a ticket out of spam; only Freshdesk's own screens can.
+MARKED_SPAM = "marked_spam"
 #: Key added to a candidate's payload when :meth:`FreshdeskConnector.find` found the contact
 #: in the list of blocked contacts (its row does not say so itself).
 FOUND_BLOCKED = "__blocked__"
@@ -183,12 +179,6 @@ class FreshdeskConnector(BaseConnector):
     field_places = MappingProxyType(
         {"contact.other_emails": "Other emails", "ticket.description_text": "Description"}
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        #: Tickets :meth:`erase_record` found marked as spam (ids only), for the staff's
-        #: instructions (:meth:`describe_target`) that follow from the same connector.
-        self._spam_seen: set[str] = set()
 
     def make_http(
         self,
@@ -431,11 +421,11 @@ class FreshdeskConnector(BaseConnector):
                 log.info("freshdesk: the ticket to erase was in the trash already")
             elif view.get("spam") is True:
                 # No call of the public API deletes spam or takes it out of spam: by hand.
-                self._spam_seen.add(ref.record_id)
                 raise NotSupported(
                     "freshdesk: a ticket marked as spam cannot be deleted through the API",
                     vendor=self.name,
                     status=error.status,
+                    reason=MARKED_SPAM,
                 ) from None
             else:
                 raise
@@ -444,14 +434,6 @@ class FreshdeskConnector(BaseConnector):
     def awaits_purge(self, record: Record) -> bool:
         """A ticket in the trash: Freshdesk deletes it for good after 30 days."""
         return record.record_type == "ticket" and record.fields.get("deleted") == TICKET_TRASHED
-
-    def describe_target(self, ref: RecordRef, field_name: str | None = None) -> str:
-        """As always; for a ticket :meth:`erase_record` found marked as spam, also how staff
-        delete it by hand (the public API cannot)."""
-        text = super().describe_target(ref, field_name)
-        if ref.record_type == "ticket" and ref.record_id in self._spam_seen:
-            text += SPAM_BY_HAND
-        return text
 
     @staticmethod
     def _ticket_view(session: HttpSession, ticket_id: str) -> JSONDict:

@@ -495,9 +495,12 @@ def _place_of(action: RequestAction, connector: BaseConnector | None) -> str:
     return f"{action.source} › {action.record_type} #{action.record_id}"
 
 
-def _manual(action: RequestAction, connector: BaseConnector) -> None:
+def _manual(action: RequestAction, connector: BaseConnector, reason: str | None = None) -> None:
+    """Left to staff, with where the record is; ``reason`` says why when the system's API
+    cannot do it for this record only (shown in words: :data:`.health.FAILURE_KINDS`)."""
     action.status = ActionStatus.MANUAL.value
     action.next_attempt_at = None
+    action.last_error = reason
     action.instructions = connector.describe_target(_ref(action), action.field)
 
 
@@ -514,8 +517,8 @@ def _write(action: RequestAction, connector: BaseConnector, identity: Identity) 
             )  # fmt: skip
         else:
             connector.erase(ref, identity=identity, deadline=deadline)
-    except NotSupported:
-        _manual(action, connector)
+    except NotSupported as exc:
+        _manual(action, connector, exc.reason)
         return
     except ConnectorError as exc:
         _fail(action, exc.kind)

@@ -53,6 +53,12 @@ FAILURE_KINDS = {
     "mismatch": _l("record no longer matches"),
     "internal": _l("error in the portal"),
     "unconfirmed": _l("not confirmed by a fresh read"),
+    # why the API cannot change this one record (connectors.errors.NotSupported.reason)
+    "marked_spam": _l(
+        "marked as spam in Freshdesk, which its API cannot delete: open the ticket in"
+        " Freshdesk's Spam view and delete it there (or choose 'Not spam' first, then delete"
+        " it); it then waits in the trash, which Freshdesk empties after 30 days"
+    ),
 }
 
 
