@@ -733,9 +733,10 @@ class BaseConnector(ABC):
         this source already returned. Each record gets the ``matched`` of the record naming it
         and that record as its ``parent``.
 
-        A record the vendor answers it does not have (its own 404/410, :meth:`gone_answer`)
-        is left out: it is not (any longer) held there. Any other failure is a
-        :class:`MissingPart` named by the link's ``what``; after a failure of the whole source
+        Every failure is a :class:`MissingPart` named by the link's ``what``, also the vendor's
+        own 404 for the id: a record another system names but this key cannot read may still
+        be held (Mollie: under another website profile, or in test mode), so the customer is
+        told part is missing rather than nothing; after a failure of the whole source
         (down, timeout, rate limit, credentials) the remaining ids are not asked for and their
         parts are missing too. Never raises a :class:`ConnectorError`.
         """
@@ -762,12 +763,6 @@ class BaseConnector(ABC):
         for index, linked in enumerate(todo):
             try:
                 drafts = list(self.read_linked(run, linked.record_type, linked.record_id))
-            except NotFound as error:
-                if error.answer is not None and self.gone_answer(error.answer):
-                    log.info("%s: a linked %s is not held there", self.name, linked.record_type)
-                    continue
-                missing.setdefault(linked.what, error.kind)
-                continue
             except ConnectorError as error:
                 log.warning("%s: linked %s missing: %s", self.name, linked.what, error.kind.value)
                 missing.setdefault(linked.what, error.kind)

@@ -12,8 +12,8 @@ way: they are reached through the record that names them, by id (``GET payments/
 in ``transaction_id`` (:data:`connectors.woocommerce.WooCommerceConnector.links`); the gathering
 asks this connector for the ids its customers' payments did not already include. Such a payment
 is the customer's because the order is, and has the order as its parent. A payment id Mollie
-answers 404/410 for is not held at Mollie (any longer, or another profile's): it is left out,
-not reported as missing.
+answers 404/410 for may still be held where this key cannot read it (another website profile,
+test mode): the result says payments of orders are missing.
 
 Config: ``api_key`` (secret; ``live_…``/``test_…``, sent as Bearer), ``base_url`` (default
 ``https://api.mollie.com/v2``).
