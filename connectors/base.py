@@ -383,6 +383,9 @@ class Link:
     :ivar target_type: the record type there, e.g. ``payment``.
     :ivar what: what the linked records are called when they cannot be read (a
         :class:`MissingPart`), e.g. ``order_payments``.
+    :ivar hidden_by: the parts of the naming source (:attr:`MissingPart.what`) whose loss
+        may hide naming records, e.g. ``("orders", "guest_orders")``: when one is missing,
+        so is ``what`` at the target.
     """
 
     record_type: str
@@ -390,6 +393,7 @@ class Link:
     system: str
     target_type: str
     what: str
+    hidden_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -428,12 +432,16 @@ class FetchResult:
     :ivar missing: related lists that failed; empty when the result is complete.
     :ivar stats: request counters of this fetch.
     :ivar dropped: vendor rows dropped because they did not match exactly.
+    :ivar unread: of :meth:`BaseConnector.fetch_linked`: the linked ids the vendor answered
+        it does not have (its own 404/410). Whether part is missing is decided over every
+        source of the system (:func:`connectors.gather.gather`): another one may hold it.
     """
 
     records: tuple[Record, ...]
     missing: tuple[MissingPart, ...]
     stats: RequestStats
     dropped: int = 0
+    unread: tuple[LinkedId, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -473,7 +481,8 @@ class Run:
             return list(load())
         except ConnectorError as error:
             log.warning("related list %s missing: %s", what, error.kind.value)
-            self.missing.append(MissingPart(what, error.kind))
+            if MissingPart(what, error.kind) not in self.missing:  # a second list of it
+                self.missing.append(MissingPart(what, error.kind))
             return []
 
 
@@ -733,10 +742,12 @@ class BaseConnector(ABC):
         this source already returned. Each record gets the ``matched`` of the record naming it
         and that record as its ``parent``.
 
-        Every failure is a :class:`MissingPart` named by the link's ``what``, also the vendor's
-        own 404 for the id: a record another system names but this key cannot read may still
-        be held (Mollie: under another website profile, or in test mode), so the customer is
-        told part is missing rather than nothing; after a failure of the whole source
+        A failure is a :class:`MissingPart` named by the link's ``what``. The vendor's own
+        404 for an id is not decided here but listed in :attr:`FetchResult.unread`: another
+        source of the same system (a second Mollie profile) may hold it; if none does, the
+        gathering reports the part missing, as the record may still be held where no key of
+        ours can read it (Mollie: another website profile, test mode). After a failure of the
+        whole source
         (down, timeout, rate limit, credentials) the remaining ids are not asked for and their
         parts are missing too. Never raises a :class:`ConnectorError`.
         """
@@ -760,11 +771,20 @@ class BaseConnector(ABC):
         records: list[Record] = []
         emitted: set[tuple[str, str]] = set(known)
         missing: dict[str, ErrorKind] = {}
+        unread: list[LinkedId] = []
         for index, linked in enumerate(todo):
             try:
                 drafts = list(self.read_linked(run, linked.record_type, linked.record_id))
+            except NotFound as error:
+                if error.answer is not None and self.gone_answer(error.answer):
+                    unread.append(linked)  # maybe another source of the system has it
+                else:
+                    missing.setdefault(linked.what, error.kind)
+                continue
             except ConnectorError as error:
-                log.warning("%s: linked %s missing: %s", self.name, linked.what, error.kind.value)
+                log.warning(
+                    "%s: linked %s missing: %s", self.instance_name, linked.what, error.kind.value
+                )
                 missing.setdefault(linked.what, error.kind)
                 if error.kind in _SOURCE_WIDE:
                     for rest in todo[index + 1 :]:
@@ -782,7 +802,7 @@ class BaseConnector(ABC):
                 records.append(record)
         stats = session.stats if session is not None else RequestStats()
         parts = tuple(MissingPart(what, kind) for what, kind in missing.items())
-        return FetchResult(tuple(records), parts, stats)
+        return FetchResult(tuple(records), parts, stats, unread=tuple(unread))
 
     def check(self, *, deadline: Deadline | None = None) -> Health:
         """Check that the source answers our credentials; never raises a ConnectorError."""

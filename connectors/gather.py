@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from .base import Connector, FetchResult, LinkedId, MissingPart, Record
+from .base import Connector, FetchResult, Link, LinkedId, MissingPart, Record
 from .errors import ConnectorError, ErrorKind, RateLimited, SourceUnavailable
 from .http import Deadline, RequestStats
 from .identity import Identity
@@ -180,6 +180,7 @@ def _run(
     }
     by_name = {connector.instance_name: connector for connector in runnable}
     follow: dict[Future[FetchResult], tuple[Connector, float]] = {}
+    unread: dict[str, tuple[LinkedId, ...]] = {}
     done_jobs: set[Future[FetchResult]] = set()
     results: dict[str, SourceResult] = {}
     pending: set[Future[Any]] = set(fetches)
@@ -197,6 +198,8 @@ def _run(
             done_jobs.add(future)
             target, since = follow[future]
             linked = _linked_outcome(future, target, runnable)
+            if linked.unread:
+                unread[target.instance_name] = linked.unread
             results[target.instance_name] = _with_linked(
                 results[target.instance_name], linked, time.monotonic() - since
             )
@@ -205,8 +208,15 @@ def _run(
                 continue
             del waiting[name]
             target = by_name[name]
-            wanted = _wanted(target, [by_name[n] for n in needs - {name}], results)
-            if wanted and results[name].status in (SourceStatus.COMPLETE, SourceStatus.PARTIAL):
+            if results[name].status not in (SourceStatus.COMPLETE, SourceStatus.PARTIAL):
+                continue  # not asked by id: its own failure says enough
+            sources = [by_name[n] for n in needs - {name}]
+            wanted, unreached = _wanted(target, sources, results)
+            if unreached:
+                # A naming source failed or lost the lists that name them: say so here too,
+                # as these records cannot be reached any other way.
+                results[name] = _with_missing(results[name], unreached)
+            if wanted:
                 known = {(r.record_type, r.record_id) for r in results[name].records}
                 job = executor.submit(target.fetch_linked, wanted, known=known, deadline=deadline)
                 follow[job] = (target, time.monotonic())
@@ -224,37 +234,87 @@ def _run(
     for job, (target, since) in follow.items():
         if job not in done_jobs:
             log.warning("linked records of %s overran the gathering budget", target.instance_name)
-            overran = FetchResult(
-                (), _missing_of(target, runnable, ErrorKind.TIMEOUT), RequestStats()
-            )
-            results[target.instance_name] = _with_linked(
+            overran = _missing_of(target, runnable, ErrorKind.TIMEOUT)
+            results[target.instance_name] = _with_missing(
                 results[target.instance_name], overran, time.monotonic() - since
             )
+    for name in waiting:
+        # A naming source overran the budget before it answered: what it names is missing.
+        if results[name].status in (SourceStatus.COMPLETE, SourceStatus.PARTIAL):
+            overran = _missing_of(by_name[name], runnable, ErrorKind.TIMEOUT)
+            results[name] = _with_missing(results[name], overran)
+    _decide_unread(unread, results, by_name)
     return {connector.instance_name: results[connector.instance_name] for connector in runnable}
+
+
+def _decide_unread(
+    unread: Mapping[str, tuple[LinkedId, ...]],
+    results: dict[str, SourceResult],
+    by_name: Mapping[str, Connector],
+) -> None:
+    """The linked ids a source answered it does not have are missing there, unless another
+    source of the same system (a second Mollie profile) returned them."""
+    for name, ids in unread.items():
+        system = by_name[name].name
+        found = {
+            (record.record_type, record.record_id)
+            for result in results.values()
+            if result.system == system
+            for record in result.records
+        }
+        lost = dict.fromkeys(
+            linked.what for linked in ids if (linked.record_type, linked.record_id) not in found
+        )
+        if lost:
+            parts = tuple(MissingPart(what, ErrorKind.NOT_FOUND) for what in lost)
+            results[name] = _with_missing(results[name], parts)
+
+
+def _links(source: Connector, target: Connector) -> list[Link]:
+    """The links of ``source`` to records ``target`` can read by id."""
+    linkable = getattr(target, "linkable", {})
+    return [
+        link
+        for link in getattr(source, "links", ())
+        if link.system == target.name and link.target_type in linkable
+    ]
 
 
 def _linking_to(target: Connector, runnable: Iterable[Connector]) -> list[Connector]:
     """The sources whose records may name records of ``target``'s system."""
-    return [
-        source
-        for source in runnable
-        if source is not target
-        and any(link.system == target.name and link.target_type in target.linkable
-                for link in source.links)
-    ]  # fmt: skip
+    return [source for source in runnable if source is not target and _links(source, target)]
 
 
 def _wanted(
     target: Connector, sources: Iterable[Connector], results: Mapping[str, SourceResult]
-) -> list[LinkedId]:
-    """The ids of ``target``'s records that the answered ``sources``' records name."""
+) -> tuple[list[LinkedId], tuple[MissingPart, ...]]:
+    """The ids of ``target``'s records that the answered ``sources``' records name, and the
+    parts of ``target`` out of reach: a source that failed, lost a list that names them
+    (:attr:`Link.hidden_by`) or could not say which it names."""
     wanted: list[LinkedId] = []
+    unreached: dict[str, ErrorKind] = {}
     for source in sources:
         result = results[source.instance_name]
-        if result.status in (SourceStatus.COMPLETE, SourceStatus.PARTIAL):
-            linked = source.linked_ids(result.records)
-            wanted.extend(one for one in linked if one.system == target.name)
-    return wanted
+        links = _links(source, target)
+        if result.status is SourceStatus.FAILED:
+            for link in links:
+                unreached.setdefault(link.what, result.error_kind or ErrorKind.INTERNAL)
+            continue
+        if result.status not in (SourceStatus.COMPLETE, SourceStatus.PARTIAL):
+            continue  # skipped: not set up, or nothing to look it up by; said as such
+        for part in result.missing:
+            for link in links:
+                if part.what in link.hidden_by:
+                    unreached.setdefault(link.what, part.kind)
+        try:
+            wanted.extend(
+                one for one in source.linked_ids(result.records) if one.system == target.name
+            )
+        except Exception as error:  # a connector bug must not end the gathering
+            log.error("links of %s crashed: %s", source.instance_name, type(error).__name__)
+            for link in links:
+                unreached.setdefault(link.what, ErrorKind.INTERNAL)
+    return wanted, tuple(MissingPart(what, kind) for what, kind in unreached.items())
 
 
 def _missing_of(
@@ -262,10 +322,7 @@ def _missing_of(
 ) -> tuple[MissingPart, ...]:
     """Every kind of linked record of ``target`` as missing, for ``kind``."""
     whats = dict.fromkeys(
-        link.what
-        for source in _linking_to(target, runnable)
-        for link in source.links
-        if link.system == target.name
+        link.what for source in _linking_to(target, runnable) for link in _links(source, target)
     )
     return tuple(MissingPart(what, kind) for what in whats)
 
@@ -280,6 +337,13 @@ def _linked_outcome(
         # Only the type: an exception's text could quote personal data.
         log.error("linked records of %s crashed: %s", target.instance_name, type(error).__name__)
         return FetchResult((), _missing_of(target, runnable, ErrorKind.INTERNAL), RequestStats())
+
+
+def _with_missing(
+    result: SourceResult, parts: tuple[MissingPart, ...], elapsed: float = 0.0
+) -> SourceResult:
+    """``result`` with ``parts`` missing too (partial unless it failed)."""
+    return _with_linked(result, FetchResult((), parts, RequestStats()), elapsed)
 
 
 def _with_linked(result: SourceResult, linked: FetchResult, elapsed: float) -> SourceResult:

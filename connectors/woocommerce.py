@@ -177,7 +177,13 @@ class WooCommerceConnector(BaseConnector):
     #: An order paid through the Mollie plugin names its Mollie payment (``tr_…``) in
     #: ``transaction_id``. Only the customer's own orders link: a ``billed_order`` is someone
     #: else's order and has no such field.
-    links = (Link("order", "transaction_id", "mollie", "payment", "order_payments"),)
+    #: Without the order lists the payments they name are out of reach too.
+    links = (
+        Link(
+            "order", "transaction_id", "mollie", "payment", "order_payments",
+            hidden_by=("orders", "guest_orders"),
+        ),
+    )  # fmt: skip
     record_places = MappingProxyType(
         {
             "customer": "Customers",

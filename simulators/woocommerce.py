@@ -616,6 +616,10 @@ class WooCommerceSimulator(SimulatorApp):
         invalid = self._invalid_billing_email(data)
         if invalid is not None:
             return invalid
+        # Every check before any change: a refused update changes nothing.
+        if "status" in data and str(data["status"]) not in ORDER_STATUSES:
+            allowed = ", ".join(ORDER_STATUSES)
+            return self._invalid_param("status", f"status is not one of {allowed}.")
         if "customer_id" in data:
             try:
                 customer = int(data["customer_id"])
@@ -629,9 +633,6 @@ class WooCommerceSimulator(SimulatorApp):
             o["customer_id"] = customer
         if "customer_note" in data:
             o["customer_note"] = str(data["customer_note"] or "")
-        if "status" in data and str(data["status"]) not in ORDER_STATUSES:
-            allowed = ", ".join(ORDER_STATUSES)
-            return self._invalid_param("status", f"status is not one of {allowed}.")
         if "status" in data:
             o["status"] = str(data["status"])
         self._update_sections(o, data)

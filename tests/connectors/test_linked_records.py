@@ -365,3 +365,111 @@ def test_only_the_customer_s_own_orders_link() -> None:
         ("mollie", "payment", "tr_1", "1")
     ]
     assert linked[0].matched == SANNE_ID and linked[0].what == "order_payments"
+
+
+def _problem_answer(status: int) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, text="<h1>Error</h1>", request=request)
+
+    return answer
+
+
+def test_payments_of_orders_are_missing_when_the_shop_fails(
+    sims: dict[str, SimulatorHandle], no_wait: RetryPolicy
+) -> None:
+    """Mollie answers, but the payments only the shop's orders name cannot be reached while
+    the shop is down: Mollie says so too, rather than look complete."""
+    sims["woocommerce"].set_fault("server_error")
+    result = _gather(sims, no_wait)
+    assert result.sources["woocommerce"].status is SourceStatus.FAILED
+    mollie = result.sources["mollie"]
+    assert mollie.status is SourceStatus.PARTIAL
+    assert mollie.missing == (MissingPart("order_payments", ErrorKind.DOWN),)
+    assert _payment_reads(sims["mollie"]) == []
+
+
+def test_payments_of_orders_are_missing_when_the_guest_orders_are(
+    sims: dict[str, SimulatorHandle], no_wait: RetryPolicy
+) -> None:
+    """The shop answers but its guest orders cannot be read: the payments they name cannot
+    be either. Lost order notes hide no payment."""
+    shop = _connector(sims["woocommerce"], no_wait, Answering("/wp-json/wc/v3/orders", _search))
+    payments = _connector(sims["mollie"], no_wait)
+    try:
+        result = gather([shop, payments], Identity.of(emails=[SANNE]), budget=20.0)
+    finally:
+        shop.close()
+        payments.close()
+    assert MissingPart("guest_orders", ErrorKind.DOWN) in result.sources["woocommerce"].missing
+    mollie = result.sources["mollie"]
+    assert mollie.status is SourceStatus.PARTIAL
+    assert mollie.missing == (MissingPart("order_payments", ErrorKind.DOWN),)
+
+
+def _search(request: httpx.Request) -> httpx.Response:
+    """The order search (guest orders) is down; the other order lists answer."""
+    if "search" in request.url.params:
+        return _problem_answer(500)(request)
+    with httpx.Client() as client:
+        return client.send(request)
+
+
+def test_two_mollie_profiles_each_with_one_payment_are_both_complete(
+    no_wait: RetryPolicy,
+) -> None:
+    """A firm with two Mollie website profiles configures two sources. Each payment id goes
+    to both; the one that does not hold it answers 404, which is no missing part while the
+    other one returned it."""
+    names = (("woocommerce", "woocommerce"), ("shop-a", "mollie"), ("shop-b", "mollie"))
+    handles = {name: start(vendor) for name, vendor in names}
+    try:
+        guest = sorted(_guest_payments(handles["woocommerce"], SANNE))
+        assert len(guest) == 2
+        # each profile holds one of her two guest payments
+        del handles["shop-a"].app.payments[guest[0]]  # type: ignore[attr-defined]
+        del handles["shop-b"].app.payments[guest[1]]  # type: ignore[attr-defined]
+        connectors = [
+            create(
+                handle.vendor,
+                {"base_url": handle.base_url, **handle.credentials},
+                instance_name=name,
+                retry=no_wait,
+            )
+            for name, handle in handles.items()
+        ]
+        try:
+            result = gather(connectors, Identity.of(emails=[SANNE]), budget=20.0)
+        finally:
+            for connector in connectors:
+                connector.close()
+        for name in ("shop-a", "shop-b"):
+            assert (result.sources[name].status, result.sources[name].missing) == (
+                SourceStatus.COMPLETE,
+                (),
+            )
+        assert guest[1] in {r.record_id for r in result.sources["shop-a"].records}
+        assert guest[0] in {r.record_id for r in result.sources["shop-b"].records}
+        # held by neither: then both say so (which of them should hold it, nobody knows)
+        del handles["shop-a"].app.payments[guest[1]]  # type: ignore[attr-defined]
+        connectors = [
+            create(
+                handle.vendor,
+                {"base_url": handle.base_url, **handle.credentials},
+                instance_name=name,
+                retry=no_wait,
+            )
+            for name, handle in handles.items()
+        ]
+        try:
+            again = gather(connectors, Identity.of(emails=[SANNE]), budget=20.0)
+        finally:
+            for connector in connectors:
+                connector.close()
+        for name in ("shop-a", "shop-b"):
+            assert again.sources[name].missing == (
+                MissingPart("order_payments", ErrorKind.NOT_FOUND),
+            )
+        assert guest[0] in {r.record_id for r in again.sources["shop-b"].records}
+    finally:
+        for handle in handles.values():
+            handle.stop()
