@@ -414,6 +414,24 @@ def _search(request: httpx.Request) -> httpx.Response:
         return client.send(request)
 
 
+def _gather_named(handles: dict[str, SimulatorHandle], retry: RetryPolicy) -> Any:
+    """Gather for Sanne from every simulator, each a source named by its key."""
+    connectors = [
+        create(
+            handle.vendor,
+            {"base_url": handle.base_url, **handle.credentials},
+            instance_name=name,
+            retry=retry,
+        )
+        for name, handle in handles.items()
+    ]
+    try:
+        return gather(connectors, Identity.of(emails=[SANNE]), budget=20.0)
+    finally:
+        for connector in connectors:
+            connector.close()
+
+
 def test_two_mollie_profiles_each_with_one_payment_are_both_complete(
     no_wait: RetryPolicy,
 ) -> None:
@@ -428,20 +446,7 @@ def test_two_mollie_profiles_each_with_one_payment_are_both_complete(
         # each profile holds one of her two guest payments
         del handles["shop-a"].app.payments[guest[0]]  # type: ignore[attr-defined]
         del handles["shop-b"].app.payments[guest[1]]  # type: ignore[attr-defined]
-        connectors = [
-            create(
-                handle.vendor,
-                {"base_url": handle.base_url, **handle.credentials},
-                instance_name=name,
-                retry=no_wait,
-            )
-            for name, handle in handles.items()
-        ]
-        try:
-            result = gather(connectors, Identity.of(emails=[SANNE]), budget=20.0)
-        finally:
-            for connector in connectors:
-                connector.close()
+        result = _gather_named(handles, no_wait)
         for name in ("shop-a", "shop-b"):
             assert (result.sources[name].status, result.sources[name].missing) == (
                 SourceStatus.COMPLETE,
@@ -451,20 +456,7 @@ def test_two_mollie_profiles_each_with_one_payment_are_both_complete(
         assert guest[0] in {r.record_id for r in result.sources["shop-b"].records}
         # held by neither: then both say so (which of them should hold it, nobody knows)
         del handles["shop-a"].app.payments[guest[1]]  # type: ignore[attr-defined]
-        connectors = [
-            create(
-                handle.vendor,
-                {"base_url": handle.base_url, **handle.credentials},
-                instance_name=name,
-                retry=no_wait,
-            )
-            for name, handle in handles.items()
-        ]
-        try:
-            again = gather(connectors, Identity.of(emails=[SANNE]), budget=20.0)
-        finally:
-            for connector in connectors:
-                connector.close()
+        again = _gather_named(handles, no_wait)
         for name in ("shop-a", "shop-b"):
             assert again.sources[name].missing == (
                 MissingPart("order_payments", ErrorKind.NOT_FOUND),
