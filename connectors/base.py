@@ -747,9 +747,8 @@ class BaseConnector(ABC):
         source of the same system (a second Mollie profile) may hold it; if none does, the
         gathering reports the part missing, as the record may still be held where no key of
         ours can read it (Mollie: another website profile, test mode). After a failure of the
-        whole source
-        (down, timeout, rate limit, credentials) the remaining ids are not asked for and their
-        parts are missing too. Never raises a :class:`ConnectorError`.
+        whole source (down, timeout, rate limit, credentials) the remaining ids are not asked
+        for and their parts are missing too. Never raises a :class:`ConnectorError`.
         """
         deadline = deadline or Deadline(DEFAULT_BUDGET)
         session = self.http.session(deadline) if self.http is not None else None

@@ -176,12 +176,11 @@ def _run(
     waiting = {
         target.instance_name: {target.instance_name} | {s.instance_name for s in linking}
         for target in runnable
-        if target.linkable and (linking := _linking_to(target, runnable))
+        if (linking := _linking_to(target, runnable))
     }
     by_name = {connector.instance_name: connector for connector in runnable}
     follow: dict[Future[FetchResult], tuple[Connector, float]] = {}
     unread: dict[str, tuple[LinkedId, ...]] = {}
-    done_jobs: set[Future[FetchResult]] = set()
     results: dict[str, SourceResult] = {}
     pending: set[Future[Any]] = set(fetches)
     while pending:
@@ -195,7 +194,6 @@ def _run(
             if source is not None:
                 results[source.instance_name] = future.result()  # fetch_source never raises
                 continue
-            done_jobs.add(future)
             target, since = follow[future]
             linked = _linked_outcome(future, target, runnable)
             if linked.unread:
@@ -232,7 +230,7 @@ def _run(
                 elapsed=time.monotonic() - started,
             )
     for job, (target, since) in follow.items():
-        if job not in done_jobs:
+        if job in pending:  # still running when the budget ran out
             log.warning("linked records of %s overran the gathering budget", target.instance_name)
             overran = _missing_of(target, runnable, ErrorKind.TIMEOUT)
             results[target.instance_name] = _with_missing(

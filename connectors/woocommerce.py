@@ -38,7 +38,7 @@ are read-only in the REST API: staff clear them with WordPress's "Erase Personal
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -176,8 +176,8 @@ class WooCommerceConnector(BaseConnector):
     erasure = ERASURE
     #: An order paid through the Mollie plugin names its Mollie payment (``tr_…``) in
     #: ``transaction_id``. Only the customer's own orders link: a ``billed_order`` is someone
-    #: else's order and has no such field.
-    #: Without the order lists the payments they name are out of reach too.
+    #: else's order and has no such field. Without the order lists those payments are out of
+    #: reach too.
     links = (
         Link(
             "order", "transaction_id", "mollie", "payment", "order_payments",
@@ -290,12 +290,7 @@ class WooCommerceConnector(BaseConnector):
         """The orders the search finds for ``email`` with their billing, and the latest date of
         those billed to exactly this address (the search is fuzzy: others' orders never count;
         only the orders billed to it can match)."""
-        found = _unique(
-            [
-                *run.related("guest_orders", partial(self._search_orders, run, email)),
-                *run.related("guest_orders", partial(self._search_orders, run, email, TRASH)),
-            ]
-        )
+        found = _with_trash(run, "guest_orders", partial(_searched_orders, run.http, email))
         billed = [
             (order, expect_dict(order.get("billing") or {}, "woocommerce order billing"))
             for order in found
@@ -319,12 +314,7 @@ class WooCommerceConnector(BaseConnector):
             yield self._billed_order(raw, last_order)
             return
         customer_id = match.candidate.record_id
-        orders = _unique(
-            [
-                *run.related("orders", partial(_account_orders, run.http, customer_id)),
-                *run.related("orders", partial(_account_orders, run.http, customer_id, TRASH)),
-            ]
-        )
+        orders = _with_trash(run, "orders", partial(_account_orders, run.http, customer_id))
         created = [
             parse_datetime(o.get("date_created_gmt"), "order date")
             for o in orders
@@ -339,11 +329,6 @@ class WooCommerceConnector(BaseConnector):
             yield from self._order(
                 run, order, parent=("customer", customer_id), last_order=last_order
             )
-
-    def _search_orders(self, run: Run, email: str, status: str | None = None) -> Iterator[JSONDict]:
-        # A fuzzy search over names, addresses and e-mail: `find` filters each row exactly.
-        params = {"search": email, **({"status": status} if status else {})}
-        return items(link_header_pages(run.http, "orders", params=params))
 
     def probe(self, run: Run) -> None:
         """List customers with an address nobody has: checks credentials, returns no data."""
@@ -590,13 +575,39 @@ ANONYMISED_ORDER: Mapping[str, Any] = MappingProxyType(
 )
 
 
+def _orders(session: HttpSession, params: dict[str, str], status: str | None) -> Iterator[JSONDict]:
+    """The orders list for ``params``: those of ``status`` (``trash``), or by default those
+    of every status but the trash."""
+    return items(
+        link_header_pages(
+            session, "orders", params={**params, **({"status": status} if status else {})}
+        )
+    )
+
+
 def _account_orders(
     session: HttpSession, customer_id: str, status: str | None = None
 ) -> Iterator[JSONDict]:
-    """The orders of account ``customer_id``: those of ``status`` (``trash``), or by default
-    those of every status but the trash."""
-    params = {"customer": customer_id, **({"status": status} if status else {})}
-    return items(link_header_pages(session, "orders", params=params))
+    """The orders of account ``customer_id`` (see :func:`_orders`)."""
+    return _orders(session, {"customer": customer_id}, status)
+
+
+def _searched_orders(
+    session: HttpSession, email: str, status: str | None = None
+) -> Iterator[JSONDict]:
+    """The orders WooCommerce's fuzzy search over names, addresses and e-mail finds for
+    ``email`` (see :func:`_orders`): `find` compares each one's billing address exactly."""
+    return _orders(session, {"search": email}, status)
+
+
+def _with_trash(
+    run: Run, what: str, load: Callable[[str | None], Iterator[JSONDict]]
+) -> list[JSONDict]:
+    """The orders ``load`` lists, then those it lists in the trash, each once; either list
+    failing is the related list ``what`` missing."""
+    return _unique(
+        [*run.related(what, partial(load, None)), *run.related(what, partial(load, TRASH))]
+    )
 
 
 def _unique(orders: list[JSONDict]) -> list[JSONDict]:
