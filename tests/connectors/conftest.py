@@ -10,7 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors import Identity, RetryPolicy
+from connectors import Identity, RetryPolicy, create
+from simulators import start
+
+from .freshdesk_desk import WORLD, Desk
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -65,3 +68,16 @@ def recorded() -> Iterator[Callable[[Handler], tuple[httpx.MockTransport, list[h
         return httpx.MockTransport(record), requests
 
     yield make
+
+
+@pytest.fixture
+def desk(no_wait: RetryPolicy) -> Iterator[Desk]:
+    """A Freshdesk simulator of its own (its data may be changed) and a connector for it."""
+    handle = start("freshdesk", world=WORLD)
+    config = {"base_url": handle.base_url, **handle.credentials}
+    connector = create("freshdesk", config, retry=no_wait)
+    try:
+        yield Desk(handle, connector)
+    finally:
+        connector.close()
+        handle.stop()

@@ -9,8 +9,7 @@ delete a spam ticket, so its erasure goes to staff with instructions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from werkzeug.wrappers import Request, Response
@@ -20,41 +19,19 @@ from connectors import (
     ErrorKind,
     FetchResult,
     Identity,
-    MissingPart,
     NotSupported,
-    RetryPolicy,
-    SourceStatus,
-    create,
-    gather,
 )
-from simulators import start
 from simulators.world import PHONE_ONLY_FRESHDESK_ID, PHONE_ONLY_NUMBER
 
-from .test_freshdesk_deleted import OTHER_SANNE, OTHER_SANNE_ID, SANNE, SANNE_ID, WORLD, Desk
+from .freshdesk_desk import OTHER_SANNE, OTHER_SANNE_ID, SANNE, SANNE_ID, Desk, tickets_of
 
 #: Sanne's ticket with conversations, marked as spam at runtime.
 SPAM_TICKET = 1207
 
 
-@pytest.fixture
-def desk(no_wait: RetryPolicy) -> Iterator[Desk]:
-    handle = start("freshdesk", world=WORLD)
-    config = {"base_url": handle.base_url, **handle.credentials}
-    connector = create("freshdesk", config, retry=no_wait)
-    try:
-        yield Desk(handle, connector)
-    finally:
-        connector.close()
-        handle.stop()
-
-
 def _block(desk: Desk, contact_id: int) -> None:
     """Block a contact, as an agent does in Freshdesk (not possible through the API)."""
     desk.app.contacts[contact_id]["_state"] = "blocked"
-
-
-def _tickets(result: FetchResult) -> dict[str, dict[str, Any]]:
-    return {r.record_id: dict(r.fields) for r in result.records if r.record_type == "ticket"}
 
 
 def _children(result: FetchResult, ticket_id: object) -> set[str]:
@@ -80,7 +57,7 @@ def test_a_blocked_contact_is_found_with_its_tickets(desk: Desk) -> None:
     assert "deleted" not in contact.fields
     # what only the contact's own view gives is there too
     assert contact.fields["other_emails"] == ["s.devries.werk@example.nl"]
-    assert _tickets(result).keys() == _tickets(before).keys() and _tickets(result)
+    assert tickets_of(result).keys() == tickets_of(before).keys() and tickets_of(result)
     assert {r.record_type for r in result.records} == {"contact", "ticket", "conversation"}
     assert all(r.matched.value == SANNE for r in result.records)
     assert "set_aside" not in next(r for r in before.records if r.record_type == "contact").fields
@@ -112,10 +89,10 @@ def test_a_spam_ticket_is_found_with_its_conversations(desk: Desk) -> None:
     desk.app.tickets[SPAM_TICKET]["spam"] = True
     result = desk.fetch()
     assert result.missing == ()
-    tickets = _tickets(result)
-    assert tickets.keys() == _tickets(before).keys()
+    tickets = tickets_of(result)
+    assert tickets.keys() == tickets_of(before).keys()
     assert tickets[str(SPAM_TICKET)]["set_aside"] == "spam"
-    assert tickets[str(SPAM_TICKET)]["subject"] == _tickets(before)[str(SPAM_TICKET)]["subject"]
+    assert tickets[str(SPAM_TICKET)]["subject"] == tickets_of(before)[str(SPAM_TICKET)]["subject"]
     assert not [t for key, t in tickets.items() if key != str(SPAM_TICKET) and "set_aside" in t]
     assert _children(result, SPAM_TICKET) == conversations
     lists = [r.query.get("filter") for r in desk.handle.requests if r.path.endswith("/tickets")]
@@ -126,7 +103,7 @@ def test_a_spam_ticket_in_the_trash_is_read_once_as_both(desk: Desk) -> None:
     """Freshdesk lists deleted spam only in the trash (filter=deleted), marked spam."""
     desk.app.tickets[SPAM_TICKET].update(spam=True, _deleted=True)
     result = desk.fetch()
-    ticket = _tickets(result)[str(SPAM_TICKET)]
+    ticket = tickets_of(result)[str(SPAM_TICKET)]
     assert (ticket["deleted"], ticket["set_aside"]) == ("trash", "spam")
     ids = [r.record_id for r in result.records if r.record_type == "ticket"]
     assert ids.count(str(SPAM_TICKET)) == 1
@@ -163,33 +140,6 @@ def test_a_blocked_contact_the_vendor_returns_for_another_address_is_dropped(
     assert not [r for r in result.records if OTHER_SANNE in str(r.fields)]
     assert result.dropped == 1 and result.missing == ()
     assert [r.record_id for r in result.records if r.record_type == "contact"] == [str(SANNE_ID)]
-
-
-@pytest.mark.parametrize(
-    ("endpoint", "param", "value", "what"),
-    [
-        ("contacts", "state", "blocked", "blocked_contacts"),
-        ("tickets", "filter", "spam", "spam_tickets"),
-    ],
-)
-def test_a_failing_list_of_set_aside_records_leaves_the_source_partial(
-    desk: Desk, endpoint: str, param: str, value: str, what: str
-) -> None:
-    def failing(request: Request, original: Callable[..., Response]) -> Response:
-        if request.args.get(param) == value:
-            return desk.app.server_error_response()
-        return original(request)
-
-    complete = _tickets(desk.fetch())
-    desk.patch(endpoint, failing)
-    result = desk.fetch()
-    assert result.missing == (MissingPart(what, ErrorKind.DOWN),)
-    # the active contact and its tickets are all there
-    assert _tickets(result) == complete
-    gathered = gather([desk.connector], Identity.of(emails=[SANNE]))
-    source = gathered.sources["freshdesk"]
-    assert source.status is SourceStatus.PARTIAL
-    assert [m.what for m in source.missing] == [what]
 
 
 def test_a_blocked_contact_is_erased_for_good_with_its_tickets(desk: Desk) -> None:

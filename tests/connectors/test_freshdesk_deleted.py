@@ -8,78 +8,24 @@ as every other row: a deleted contact of someone else is never shown.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 from werkzeug.wrappers import Request, Response
 
 from connectors import (
-    BaseConnector,
     ConnectorError,
     ErasureOutcome,
     ErrorKind,
-    FetchResult,
     Identity,
     MissingPart,
-    RecordRef,
-    RetryPolicy,
     SourceStatus,
-    create,
     gather,
 )
-from simulators import SimulatorHandle, start
-from simulators.world import PHONE_ONLY_FRESHDESK_ID, PHONE_ONLY_NUMBER, build_world
+from simulators.world import PHONE_ONLY_FRESHDESK_ID, PHONE_ONLY_NUMBER
 
-SANNE = "sanne.devries@example.nl"
-SANNE_ID = 80012345671
-#: The other Sanne: same name, near-identical e-mail address, a different person.
-OTHER_SANNE = "sanne.de.vries@example.nl"
-OTHER_SANNE_ID = 80012345702
-WORLD = build_world()
-
-
-class Desk:
-    """A running Freshdesk simulator, a connector for it and plain HTTP calls to it."""
-
-    def __init__(self, handle: SimulatorHandle, connector: BaseConnector) -> None:
-        self.handle = handle
-        self.connector = connector
-        self.app: Any = handle.app
-        self.auth = (handle.credentials["api_key"], "X")
-
-    def call(self, method: str, path: str) -> httpx.Response:
-        return httpx.request(method, f"{self.handle.base_url}/{path}", auth=self.auth)
-
-    def fetch(self, email: str = SANNE) -> FetchResult:
-        return self.connector.fetch(Identity.of(emails=[email]))
-
-    def ref(self, record_type: str, record_id: object) -> RecordRef:
-        return RecordRef(self.connector.instance_name, record_type, str(record_id))
-
-    def patch(
-        self, endpoint: str, answer: Callable[[Request, Callable[..., Response]], Any]
-    ) -> None:
-        """Let ``answer(request, original)`` answer ``endpoint`` in place of the simulator."""
-        original = getattr(self.app, f"on_{endpoint}")
-        setattr(self.app, f"on_{endpoint}", lambda request, **kw: answer(request, original, **kw))
-
-
-@pytest.fixture
-def desk(no_wait: RetryPolicy) -> Iterator[Desk]:
-    handle = start("freshdesk", world=WORLD)
-    config = {"base_url": handle.base_url, **handle.credentials}
-    connector = create("freshdesk", config, retry=no_wait)
-    try:
-        yield Desk(handle, connector)
-    finally:
-        connector.close()
-        handle.stop()
-
-
-def _tickets(result: FetchResult) -> dict[str, dict[str, Any]]:
-    return {r.record_id: dict(r.fields) for r in result.records if r.record_type == "ticket"}
+from .freshdesk_desk import OTHER_SANNE, OTHER_SANNE_ID, SANNE, SANNE_ID, Desk, tickets_of
 
 
 def test_a_soft_deleted_contact_is_found_with_its_tickets(desk: Desk) -> None:
@@ -92,7 +38,7 @@ def test_a_soft_deleted_contact_is_found_with_its_tickets(desk: Desk) -> None:
     assert contact.fields["deleted"] == "restorable"
     # what only the contact's own view gives is there too
     assert contact.fields["other_emails"] == ["s.devries.werk@example.nl"]
-    assert _tickets(result).keys() == _tickets(before).keys() and _tickets(result)
+    assert tickets_of(result).keys() == tickets_of(before).keys() and tickets_of(result)
     assert {r.record_type for r in result.records} == {"contact", "ticket", "conversation"}
     assert all(r.matched.value == SANNE for r in result.records)
     assert "deleted" not in next(r for r in before.records if r.record_type == "contact").fields
@@ -124,10 +70,10 @@ def test_a_trashed_ticket_of_an_active_contact_is_found_with_its_conversations(
     assert desk.call("DELETE", "tickets/1207").status_code == 204
     result = desk.fetch()
     assert result.missing == ()
-    tickets = _tickets(result)
-    assert tickets.keys() == _tickets(before).keys()
+    tickets = tickets_of(result)
+    assert tickets.keys() == tickets_of(before).keys()
     assert tickets["1207"]["deleted"] == "trash"
-    assert tickets["1207"]["subject"] == _tickets(before)["1207"]["subject"]
+    assert tickets["1207"]["subject"] == tickets_of(before)["1207"]["subject"]
     assert not [t for key, t in tickets.items() if key != "1207" and "deleted" in t]
     kept = {r.record_id for r in result.records if r.parent and r.parent.record_id == "1207"}
     assert kept == conversations
@@ -185,9 +131,11 @@ def test_a_deleted_contact_the_vendor_returns_for_another_address_is_dropped(
     [
         ("contacts", "state", "deleted", "deleted_contacts"),
         ("tickets", "filter", "deleted", "trashed_tickets"),
+        ("contacts", "state", "blocked", "blocked_contacts"),
+        ("tickets", "filter", "spam", "spam_tickets"),
     ],
 )
-def test_a_failing_list_of_deleted_records_leaves_the_source_partial(
+def test_a_failing_list_of_deleted_or_set_aside_records_leaves_the_source_partial(
     desk: Desk, endpoint: str, param: str, value: str, what: str
 ) -> None:
     def failing(request: Request, original: Callable[..., Response]) -> Response:
@@ -195,12 +143,12 @@ def test_a_failing_list_of_deleted_records_leaves_the_source_partial(
             return desk.app.server_error_response()
         return original(request)
 
-    complete = _tickets(desk.fetch())
+    complete = tickets_of(desk.fetch())
     desk.patch(endpoint, failing)
     result = desk.fetch()
     assert result.missing == (MissingPart(what, ErrorKind.DOWN),)
     # the active contact and its tickets are all there
-    assert _tickets(result) == complete
+    assert tickets_of(result) == complete
     gathered = gather([desk.connector], Identity.of(emails=[SANNE]))
     source = gathered.sources["freshdesk"]
     assert source.status is SourceStatus.PARTIAL
