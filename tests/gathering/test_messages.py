@@ -13,8 +13,9 @@ from portal import PROJECT_ROOT
 from portal.gathering import SourceOutcome
 from portal.gathering.messages import MISSING_PARTS, outcome_text
 
-#: ``run.related("order_notes", ...)`` in a connector: the name of a list that may go missing.
-RELATED = re.compile(r"""\.related\(\s*["']([a-z_]+)["']""")
+#: ``run.related("order_notes", ...)`` in a connector, or ``_with_trash(run, "orders", ...)``
+#: (WooCommerce's plain and trash lists under one name): a list that may go missing.
+RELATED = re.compile(r"""(?:\.related\(|_with_trash\(\s*run,)\s*["']([a-z_]+)["']""")
 
 
 def _related_lists() -> set[str]:
@@ -31,7 +32,7 @@ def _linked_parts() -> set[str]:
 
 def test_every_list_a_connector_may_miss_has_words() -> None:
     names = _related_lists()
-    assert {"order_notes", "order_accounts", "ticket_articles"} <= names  # the scan works
+    assert {"order_notes", "order_accounts", "ticket_articles", "guest_orders"} <= names
     assert "order_payments" in _linked_parts()
     assert names <= set(MISSING_PARTS), sorted(names - set(MISSING_PARTS))
 
