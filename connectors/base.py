@@ -266,7 +266,8 @@ class Record:
     :ivar categories: field name -> policy category key, for every field.
     :ivar dates: dates retention rules need (``created``, ``updated``, ``last_order``,
         ``invoice_date``, ``closed`` ...): aware datetimes or plain dates.
-    :ivar matched: the verified identifier through which this record was found.
+    :ivar matched: the verified identifier through which this record was found; ``None`` for
+        a record read by id because the firm keeps it for this customer (:data:`KEPT`).
     :ivar parent: the record this one was fetched through (an order's customer), if any.
     """
 
@@ -278,7 +279,7 @@ class Record:
     fields: Mapping[str, Any]
     categories: Mapping[str, str]
     dates: Mapping[str, datetime | date]
-    matched: Identifier
+    matched: Identifier | None
     parent: RecordRef | None = None
 
     @property
@@ -297,7 +298,9 @@ class Record:
             "fields": dict(self.fields),
             "categories": dict(self.categories),
             "dates": {k: v.isoformat() for k, v in self.dates.items()},
-            "matched": {"kind": self.matched.kind.value, "value": self.matched.value},
+            "matched": None
+            if self.matched is None
+            else {"kind": self.matched.kind.value, "value": self.matched.value},
             "parent": None
             if self.parent is None
             else {
@@ -404,17 +407,26 @@ class LinkedId:
     :ivar record_type: its record type there.
     :ivar record_id: its id as found in the naming record (untrusted until the target checks
         it against :attr:`BaseConnector.linkable`).
-    :ivar what: the :attr:`Link.what` of the link.
-    :ivar via: the record that names it: the linked record's :attr:`Record.parent`.
-    :ivar matched: the identifier that record matched: the linked record's too.
+    :ivar what: the :attr:`Link.what` of the link (:data:`KEPT` for a kept record).
+    :ivar via: the record that names it: the linked record's :attr:`Record.parent`; ``None``
+        for a kept record.
+    :ivar matched: the identifier that record matched: the linked record's too; ``None`` for
+        a kept record.
     """
 
     system: str
     record_type: str
     record_id: str
     what: str
-    via: RecordRef
-    matched: Identifier
+    via: RecordRef | None
+    matched: Identifier | None
+
+
+#: :attr:`LinkedId.what` of the records the firm keeps for a customer by law after erasing the
+#: rest (an erasure's decision to keep them, recorded by the portal), read again by id: the
+#: records that led to them, such as a web shop order anonymised since, may no longer name
+#: them or match the customer (see :func:`connectors.gather.gather`).
+KEPT = "kept_records"
 
 
 #: Error kinds after which a source is not asked for further linked records: it is down,
@@ -1073,7 +1085,7 @@ class BaseConnector(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(instance_name={self.instance_name!r})"
 
-    def _finish(self, draft: Draft, matched: Identifier) -> Record:
+    def _finish(self, draft: Draft, matched: Identifier | None) -> Record:
         fields = {k: json_value(v) for k, v in draft.fields.items() if v not in (None, "", [], {})}
         dates: dict[str, datetime | date] = {}
         for key, value in draft.dates.items():

@@ -8,6 +8,9 @@ A second phase follows the links between systems (:class:`~connectors.base.Link`
 that names a record of another source by id (a WooCommerce order its Mollie payment) has that
 record read by id from the source it belongs to
 (:meth:`~connectors.base.BaseConnector.fetch_linked`), unless that source already returned it.
+The same phase reads the records the firm keeps for the customer by law (``kept``): an
+erasure kept them (a payment, for the tax years) but may have anonymised what led to them (the
+web shop order that named the payment), and they are still the customer's data.
 A target source's second phase starts as soon as it and every source that may link to it have
 answered, in the same budget; the records it reads are added to the target's result. The
 first phase is what makes a record the customer's; the second only reads what their own
@@ -30,7 +33,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from .base import Connector, FetchResult, Link, LinkedId, MissingPart, Record
+from .base import KEPT, Connector, FetchResult, Link, LinkedId, MissingPart, Record
 from .errors import ConnectorError, ErrorKind, RateLimited, SourceUnavailable
 from .http import Deadline, RequestStats
 from .identity import Identity
@@ -119,6 +122,7 @@ def gather(
     budget: float = DEFAULT_BUDGET,
     unavailable: Mapping[str, ErrorKind] | None = None,
     max_workers: int | None = None,
+    kept: Mapping[str, Iterable[tuple[str, str]]] | None = None,
 ) -> GatherResult:
     """Fetch ``identity``'s records from every connector concurrently within ``budget`` seconds.
 
@@ -128,6 +132,11 @@ def gather(
     :param unavailable: sources that could not be built, by instance name, with the kind
         (usually ``not_configured``); they are reported as skipped.
     :param max_workers: thread cap (default: one thread per source).
+    :param kept: per source instance name, the ``(record_type, record_id)`` of records the firm
+        keeps for this customer (an erasure decided so, for them). Read by id where the source
+        can (:attr:`~connectors.base.BaseConnector.linkable`) and did not return them itself;
+        one the source answers it no longer has is left out (deleted since), one it could not
+        be asked for makes the part :data:`~connectors.base.KEPT` missing.
     :returns: a :class:`GatherResult`; this function does not raise for source failures.
     """
     started = time.monotonic()
@@ -151,7 +160,8 @@ def gather(
             max_workers=max_workers or len(runnable), thread_name_prefix="gather"
         )
         try:
-            results.update(_run(executor, runnable, identity, deadline, started))
+            readable = _readable(runnable, kept or {})
+            results.update(_run(executor, runnable, identity, deadline, started, readable))
         finally:
             # Do not wait for an overrunning source: its own timeouts will end it soon.
             executor.shutdown(wait=False, cancel_futures=True)
@@ -164,9 +174,10 @@ def _run(
     identity: Identity,
     deadline: Deadline,
     started: float,
+    kept: Mapping[str, list[LinkedId]],
 ) -> dict[str, SourceResult]:
-    """Both phases: every source's fetch, then per target source its linked records, started
-    once it and the sources that may link to it have answered."""
+    """Both phases: every source's fetch, then per target source its linked records (and its
+    ``kept`` ones), started once it and the sources that may link to it have answered."""
     give_up = time.monotonic() + deadline.remaining() + GRACE
     fetches: dict[Future[SourceResult], Connector] = {
         executor.submit(fetch_source, connector, identity, deadline): connector
@@ -176,7 +187,7 @@ def _run(
     waiting = {
         target.instance_name: {target.instance_name} | {s.instance_name for s in linking}
         for target in runnable
-        if (linking := _linking_to(target, runnable))
+        if (linking := _linking_to(target, runnable)) or target.instance_name in kept
     }
     by_name = {connector.instance_name: connector for connector in runnable}
     follow: dict[Future[FetchResult], tuple[Connector, float]] = {}
@@ -195,9 +206,11 @@ def _run(
                 results[source.instance_name] = future.result()  # fetch_source never raises
                 continue
             target, since = follow[future]
-            linked = _linked_outcome(future, target, runnable)
-            if linked.unread:
-                unread[target.instance_name] = linked.unread
+            linked = _linked_outcome(future, target, runnable, kept)
+            # a kept record its source no longer has was deleted since: nothing is missing
+            gone = tuple(one for one in linked.unread if one.what != KEPT)
+            if gone:
+                unread[target.instance_name] = gone
             results[target.instance_name] = _with_linked(
                 results[target.instance_name], linked, time.monotonic() - since
             )
@@ -214,6 +227,7 @@ def _run(
                 # A naming source failed or lost the lists that name them: say so here too,
                 # as these records cannot be reached any other way.
                 results[name] = _with_missing(results[name], unreached)
+            wanted.extend(kept.get(name, ()))  # after the linked: a record keeps its parent
             if wanted:
                 known = {(r.record_type, r.record_id) for r in results[name].records}
                 job = executor.submit(target.fetch_linked, wanted, known=known, deadline=deadline)
@@ -232,14 +246,14 @@ def _run(
     for job, (target, since) in follow.items():
         if job in pending:  # still running when the budget ran out
             log.warning("linked records of %s overran the gathering budget", target.instance_name)
-            overran = _missing_of(target, runnable, ErrorKind.TIMEOUT)
+            overran = _missing_of(target, runnable, ErrorKind.TIMEOUT, kept)
             results[target.instance_name] = _with_missing(
                 results[target.instance_name], overran, time.monotonic() - since
             )
     for name in waiting:
         # A naming source overran the budget before it answered: what it names is missing.
         if results[name].status in (SourceStatus.COMPLETE, SourceStatus.PARTIAL):
-            overran = _missing_of(by_name[name], runnable, ErrorKind.TIMEOUT)
+            overran = _missing_of(by_name[name], runnable, ErrorKind.TIMEOUT, kept)
             results[name] = _with_missing(results[name], overran)
     _decide_unread(unread, results, by_name)
     return {connector.instance_name: results[connector.instance_name] for connector in runnable}
@@ -315,18 +329,45 @@ def _wanted(
     return wanted, tuple(MissingPart(what, kind) for what, kind in unreached.items())
 
 
+def _readable(
+    runnable: Iterable[Connector], kept: Mapping[str, Iterable[tuple[str, str]]]
+) -> dict[str, list[LinkedId]]:
+    """The kept records of each source that it can read by id, as linked ids without a
+    naming record."""
+    readable: dict[str, list[LinkedId]] = {}
+    for source in runnable:
+        linkable = getattr(source, "linkable", {})
+        ids = [
+            LinkedId(source.name, record_type, record_id, KEPT, None, None)
+            for record_type, record_id in kept.get(source.instance_name, ())
+            if record_type in linkable
+        ]
+        if ids:
+            readable[source.instance_name] = ids
+    return readable
+
+
 def _missing_of(
-    target: Connector, runnable: Iterable[Connector], kind: ErrorKind
+    target: Connector,
+    runnable: Iterable[Connector],
+    kind: ErrorKind,
+    kept: Mapping[str, list[LinkedId]],
 ) -> tuple[MissingPart, ...]:
-    """Every kind of linked record of ``target`` as missing, for ``kind``."""
+    """Every kind of linked record of ``target`` (its kept records too) as missing, for
+    ``kind``."""
     whats = dict.fromkeys(
         link.what for source in _linking_to(target, runnable) for link in _links(source, target)
     )
+    if target.instance_name in kept:
+        whats[KEPT] = None
     return tuple(MissingPart(what, kind) for what in whats)
 
 
 def _linked_outcome(
-    future: Future[FetchResult], target: Connector, runnable: Iterable[Connector]
+    future: Future[FetchResult],
+    target: Connector,
+    runnable: Iterable[Connector],
+    kept: Mapping[str, list[LinkedId]],
 ) -> FetchResult:
     """The result of a target's linked fetch; a crash makes every linked part missing."""
     try:
@@ -334,7 +375,8 @@ def _linked_outcome(
     except Exception as error:  # the task boundary, as in fetch_source
         # Only the type: an exception's text could quote personal data.
         log.error("linked records of %s crashed: %s", target.instance_name, type(error).__name__)
-        return FetchResult((), _missing_of(target, runnable, ErrorKind.INTERNAL), RequestStats())
+        missing = _missing_of(target, runnable, ErrorKind.INTERNAL, kept)
+        return FetchResult((), missing, RequestStats())
 
 
 def _with_missing(

@@ -253,8 +253,13 @@ def _owed() -> Any:
     staff must still check), or such a deletion not confirmed yet: its reference stays. Only
     for an erasure that was done (the customer was told); not for one withdrawn or refused."""
     done = select(DataRequest.id).where(DataRequest.status == RequestStatus.DONE.value)
+    return and_(RequestAction.request_id.in_(done), _still_kept())
+
+
+def _still_kept() -> Any:
+    """A record an erasure kept by law that is still kept: waiting for its date, or its
+    deletion once the date came not confirmed yet."""
     return and_(
-        RequestAction.request_id.in_(done),
         RequestAction.record_id != ANONYMISED_RECORD,
         or_(
             and_(
@@ -264,6 +269,25 @@ def _owed() -> Any:
             and_(RequestAction.follow_up, RequestAction.status.not_in(_settled_actions())),
         ),
     )
+
+
+def kept_for(customer_id: int) -> dict[str, list[tuple[str, str]]]:
+    """The records the firm still keeps by law after the customer's erasures, per source:
+    ``(record_type, record_id)``. They are the customer's data while kept, also when what led
+    to them was anonymised (the order that named a payment), so the overview reads them by
+    id (:func:`connectors.gather.gather`'s ``kept``)."""
+    rows = db.session.execute(
+        select(RequestAction.source, RequestAction.record_type, RequestAction.record_id)
+        .join(DataRequest, DataRequest.id == RequestAction.request_id)
+        .where(DataRequest.customer_id == customer_id, _still_kept())
+        .order_by(RequestAction.id)
+    ).all()
+    kept: dict[str, list[tuple[str, str]]] = {}
+    for source, record_type, record_id in rows:
+        pair = (record_type, record_id)
+        if pair not in kept.setdefault(source, []):
+            kept[source].append(pair)
+    return kept
 
 
 def anonymise_request(request: DataRequest, now: datetime | None = None) -> None:

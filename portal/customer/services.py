@@ -117,6 +117,13 @@ class Entry:
         return str(parent.get("source")), kind, str(parent.get("record_id"))
 
     @property
+    def kept(self) -> bool:
+        """Whether the record was read again by id as one the firm keeps by law after an
+        erasure, found through no record or identifier of the customer's any more."""
+        record = self.part.record
+        return not record.get("parent") and record.get("matched", False) is None
+
+    @property
     def title(self) -> str | None:
         """A short name of the record taken from its own fields, e.g. a ticket's subject; none
         when it would only say the record's id again (an order's number)."""

@@ -156,6 +156,7 @@ class HtmlRecords:
         self._due_label = escape(_("Kept until"))
         self._link_label = escape(_("Where our staff find it"))
         self._through_label = escape(_("Found through"))
+        self._kept_through = escape(_("What we must keep by law after your request to erase"))
         self._today = firm_today()
         self._ended = _("the retention period has ended; you may ask us to erase it")
 
@@ -196,8 +197,12 @@ class HtmlRecords:
 
     def _through_row(self, record: Mapping[str, Any]) -> str:
         """The row naming the record of another system this one was found through (a payment
-        through its web shop order), else nothing."""
+        through its web shop order), or saying it was read again as a record the firm keeps
+        by law after an erasure, else nothing."""
         parent = record.get("parent")
+        if not parent and record.get("matched", False) is None:  # read again as kept
+            label = self._through_label
+            return f'<tr><th scope="row">{label}</th><td>{self._kept_through}</td></tr>'
         if not parent or parent.get("source") == record["source"]:
             return ""
         caption = self._caption(str(parent.get("source")), str(parent.get("record_type")))
@@ -313,7 +318,7 @@ class HtmlRecords:
                 due_row += (
                     f'<tr><th scope="row">{self._link_label}</th><td>{escape(link)}</td></tr>'
                 )
-            if record.get("parent"):
+            if record.get("parent") or record.get("matched", False) is None:
                 due_row += self._through_row(record)
             caption = self._caption(record["source"], record["record_type"])
             pieces.append(

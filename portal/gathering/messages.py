@@ -40,6 +40,7 @@ MISSING_PARTS = {
     "payments": _l("payments"),
     "order_payments": _l("payments of orders"),
     "mandates": _l("direct debit mandates"),
+    "kept_records": _l("records kept as the law requires after an erasure"),
 }
 
 

@@ -25,6 +25,7 @@ from ..models import Customer
 from ..models.base import utcnow
 from ..models.gathering import GatheredSnapshot
 from ..policy import current_policy
+from ..retention import kept_for
 from ..settings import firm_zone
 from .sources import build_sources
 
@@ -112,7 +113,9 @@ def _answered(outcome: SourceOutcome) -> bool:
 
 
 def gather_for(customer: Customer, *, staff_id: int | None = None) -> Snapshot:
-    """Gather live from every source of the policy and store the result encrypted.
+    """Gather live from every source of the policy and store the result encrypted, with the
+    records the firm keeps for the customer by law after an erasure
+    (:func:`~portal.retention.kept_for`).
 
     Never raises for a failing source: its outcome says what is missing and why. The audit
     log names who asked: the customer, or the staff member ``staff_id``.
@@ -125,6 +128,7 @@ def gather_for(customer: Customer, *, staff_id: int | None = None) -> Snapshot:
             verified_identity(customer),
             budget=settings.gather_budget_seconds,
             unavailable=built.unavailable,
+            kept=kept_for(customer.id),
         )
     finally:
         built.close()

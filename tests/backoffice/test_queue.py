@@ -47,6 +47,8 @@ from ..staff.conftest import (  # noqa: F401 - shared fixtures
 )
 
 SANNE = "sanne.devries@example.nl"
+#: Her guest order's Mollie payment (read through the order while the order names it).
+GUEST_PAYMENT = "tr_Gk2Mw8PxLs"
 QUEUE = "/beheer/verzoeken"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ROW_RE = re.compile(r'<tr id="request-(AVG-[A-Z2-9]{8})"(?: class="([a-z-]+)")?>')
@@ -1049,3 +1051,52 @@ def test_a_deletion_step_of_a_kept_record_runs_on_a_finished_request(
     [after] = [a for a in actions_of(app, reference) if a.id == action_id]
     assert after.status != ActionStatus.PENDING.value  # a worker took it: not left waiting
     assert after.attempts >= 1
+
+
+def test_payments_kept_after_their_mollie_customer_was_deleted_are_still_shown(
+    app: Flask, officer: Staff
+) -> None:
+    """Erasing the shop and payments deletes Sanne's Mollie customers and keeps their
+    payments by law (Mollie keeps a payment when its customer is deleted). Nothing lists
+    them under her any more, yet they hold her name and IBAN while they are kept: the next
+    gathering reads them by id, and says nothing is missing."""
+    sanne = customer(app)
+    with app.test_request_context():
+        before = gather_for(db.session.get(Customer, sanne))
+        db.session.commit()
+    theirs = {  # listed under her Mollie customers
+        r["record_id"]: r
+        for r in before.records
+        if r["record_type"] == "payment" and r["parent"]["source"] == "payments"
+    }
+    assert len(theirs) >= 2
+    reference = submit(
+        app, sanne, RequestKind.ERASURE, details={"scope": "sources"},
+        scope={"sources": ["webshop", "payments"], "categories": []},
+    )  # fmt: skip
+    assert desk(app, officer).step(reference, "wissen").status_code == 303
+    done = {(a.source, a.record_type, a.record_id): a for a in actions_of(app, reference)}
+    customers = [a for k, a in done.items() if k[:2] == ("payments", "customer")]
+    assert customers and all(a.status == "confirmed" for a in customers)  # deleted at Mollie
+    assert all(done[("payments", "payment", p)].action == "keep" for p in theirs)
+    with app.test_request_context():
+        after = gather_for(db.session.get(Customer, sanne))
+        db.session.commit()
+    found = {r["record_id"]: r for r in after.records if r["record_type"] == "payment"}
+    assert set(theirs) <= set(found)
+    by_id = []
+    for payment_id, was in theirs.items():
+        now = found[payment_id]
+        assert now["fields"] == was["fields"] and now["categories"] == was["categories"]
+        if now["parent"] is None:  # read as kept: no record of hers names it any more
+            assert now["matched"] is None
+            by_id.append(payment_id)
+        else:  # a kept order of hers still names it
+            assert now["parent"]["source"] == "webshop" and now["matched"] is not None
+    assert by_id  # her subscription's payments, which no order names
+    assert found[GUEST_PAYMENT]["parent"]["source"] == "webshop"  # its order is kept too
+    payments = next(s for s in after.sources if s.key == "payments")
+    assert payments.status == "complete" and payments.missing == ()
+    assert not [
+        r for r in after.records if r["record_type"] == "customer" and r["source"] == "payments"
+    ]

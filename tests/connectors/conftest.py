@@ -12,6 +12,7 @@ import pytest
 
 from connectors import Identity, RetryPolicy, create
 from simulators import start
+from simulators.runner import SimulatorHandle
 
 from .freshdesk_desk import WORLD, Desk
 
@@ -43,6 +44,17 @@ def sleeps() -> Sleeps:
 def no_wait(sleeps: Sleeps) -> RetryPolicy:
     """A retry policy with zero backoff that records waits instead of sleeping."""
     return RetryPolicy(attempts=4, backoff_initial=0.0, backoff_max=0.0, jitter=0.0, sleep=sleeps)
+
+
+@pytest.fixture
+def sims() -> Iterator[dict[str, SimulatorHandle]]:
+    """A WooCommerce and a Mollie simulator of their own (their data may be changed)."""
+    handles = {vendor: start(vendor) for vendor in ("woocommerce", "mollie")}
+    try:
+        yield handles
+    finally:
+        for handle in handles.values():
+            handle.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -30,6 +30,8 @@ from connectors.base import BaseConnector, LinkedId
 from connectors.identity import Identifier, IdentifierKind
 from simulators.runner import SimulatorHandle, start
 
+from .over_http import Answering, connect, gather_shop_and_payments
+
 SANNE = "sanne.devries@example.nl"
 #: Her 2023 guest order and its Mollie payment (the samples' example of the gap).
 GUEST_ORDER, GUEST_PAYMENT = "1977", "tr_Gk2Mw8PxLs"
@@ -41,43 +43,6 @@ NEAR_MISSES = (
 )
 
 
-@pytest.fixture
-def sims() -> Iterator[dict[str, SimulatorHandle]]:
-    """A WooCommerce and a Mollie simulator of their own (their data may be changed)."""
-    handles = {vendor: start(vendor) for vendor in ("woocommerce", "mollie")}
-    try:
-        yield handles
-    finally:
-        for handle in handles.values():
-            handle.stop()
-
-
-def _connector(
-    handle: SimulatorHandle,
-    retry: RetryPolicy,
-    transport: httpx.BaseTransport | None = None,
-) -> BaseConnector:
-    config = {"base_url": handle.base_url, **handle.credentials}
-    return create(handle.vendor, config, retry=retry, transport=transport)
-
-
-class Answering(httpx.BaseTransport):
-    """Real HTTP, except that requests whose path starts with ``prefix`` get ``answer``."""
-
-    def __init__(self, prefix: str, answer: Callable[[httpx.Request], httpx.Response]) -> None:
-        self.prefix = prefix
-        self.answer = answer
-        self.inner = httpx.HTTPTransport()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.startswith(self.prefix):
-            return self.answer(request)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def _gather(
     sims: dict[str, SimulatorHandle],
     retry: RetryPolicy,
@@ -86,15 +51,7 @@ def _gather(
     mollie: httpx.BaseTransport | None = None,
     budget: float = 20.0,
 ) -> Any:
-    connectors = [
-        _connector(sims["woocommerce"], retry),
-        _connector(sims["mollie"], retry, mollie),
-    ]
-    try:
-        return gather(connectors, Identity.of(emails=[email]), budget=budget)
-    finally:
-        for connector in connectors:
-            connector.close()
+    return gather_shop_and_payments(sims, retry, email, mollie=mollie, budget=budget)
 
 
 def _guest_payments(handle: SimulatorHandle, email: str) -> set[str]:
@@ -148,7 +105,7 @@ def test_a_guest_order_s_mollie_payment_is_reached_through_the_order(
 def test_mollie_alone_cannot_reach_a_guest_payment(
     sims: dict[str, SimulatorHandle], no_wait: RetryPolicy
 ) -> None:
-    with _connector(sims["mollie"], no_wait) as connector:
+    with connect(sims["mollie"], no_wait) as connector:
         result = gather([connector], Identity.of(emails=[SANNE]))
     assert GUEST_PAYMENT not in {r.record_id for r in result.sources["mollie"].records}
     assert _payment_reads(sims["mollie"]) == []
@@ -393,8 +350,8 @@ def test_payments_of_orders_are_missing_when_the_guest_orders_are(
 ) -> None:
     """The shop answers but its guest orders cannot be read: the payments they name cannot
     be either. Lost order notes hide no payment."""
-    shop = _connector(sims["woocommerce"], no_wait, Answering("/wp-json/wc/v3/orders", _search))
-    payments = _connector(sims["mollie"], no_wait)
+    shop = connect(sims["woocommerce"], no_wait, Answering("/wp-json/wc/v3/orders", _search))
+    payments = connect(sims["mollie"], no_wait)
     try:
         result = gather([shop, payments], Identity.of(emails=[SANNE]), budget=20.0)
     finally:

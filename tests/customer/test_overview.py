@@ -764,6 +764,41 @@ def test_a_record_found_through_another_system_s_record_says_so(
     assert through == {"1977": None, "tr_Gk2Mw8PxLs": ("webshop", "Bestelling", "1977")}
 
 
+@pytest.mark.parametrize(
+    ("lang", "label", "words"),
+    [
+        ("nl", "Gevonden via", "Wat wij na uw verzoek tot wissen wettelijk moeten bewaren"),
+        ("en", "Found through", "What we must keep by law after your request to erase"),
+    ],
+)
+def test_a_record_kept_by_law_after_an_erasure_says_why_it_is_still_there(
+    app: Flask, client: FlaskClient, lang: str, label: str, words: str
+) -> None:
+    """A payment read again by id because the firm keeps it (no record or identifier of the
+    customer's names it any more) says so where another record says what it was found
+    through; a payment found the usual way says nothing of the kind."""
+    kept = _record("payment", "tr_6MVYvbBCmS", {"amount": "12.50 EUR"}, matched=None)
+    own = _record("payment", "tr_V6RyTnJoPb", {"amount": "8.00 EUR"})
+    for payment in (kept, own):
+        payment.update(
+            source="payments", system="mollie", link=None, categories={"amount": "payment"}
+        )
+    outcomes = [SourceOutcome("payments", "mollie", "complete", None, None, (), 2, 0.1)]
+    hold_snapshot(app, sign_in(app, client), [kept, own], outcomes)
+    client.set_cookie("portal_lang", lang)
+    page = _page(client, "/mijn-gegevens/payment")
+    found = rf"<dt>{label}</dt>\s*<dd>{words}</dd>"
+    assert len(re.findall(found, page)) == 1
+    record = _page(
+        client, "/mijn-gegevens/payment/gegeven?bron=payments&soort=payment&id=tr_6MVYvbBCmS"
+    )
+    assert re.search(found, record)
+    other = _page(
+        client, "/mijn-gegevens/payment/gegeven?bron=payments&soort=payment&id=tr_V6RyTnJoPb"
+    )
+    assert label not in other
+
+
 def test_the_guest_order_s_mollie_payment_is_shown_found_through_the_order(
     sanne: FlaskClient,
 ) -> None:

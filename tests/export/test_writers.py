@@ -506,3 +506,28 @@ def test_a_cell_that_could_become_a_formula_is_text(text: str) -> None:
 @pytest.mark.parametrize("text", ["Sanne", " de Vries", "\u00a0Utrecht", "a=b", "06-1234"])
 def test_other_cells_are_left_as_they_are(text: str) -> None:
     assert neutralise(text) == text and cell(text) == text
+
+
+def test_a_record_kept_by_law_after_an_erasure_says_why_in_index_html_and_the_json(
+    app: Flask,
+) -> None:
+    """A record read again by id because the firm keeps it (``matched`` null, no parent)
+    says so in index.html where another says what it was found through; the JSON keeps the
+    null, which the schema allows."""
+    kept = _record(record_id="2", matched=None)
+    own = _record(record_id="3")
+    with app.test_request_context():
+        document = _document([kept, own])
+        html = "".join(HtmlRecords(document).section("orders"))
+        exported = orjson.loads(b"".join(json_chunks(document)))
+    tables = {table.split("</caption>")[0][-1]: table for table in html.split("</table>")[:2]}
+    row = (
+        '<th scope="row">Gevonden via</th>'
+        "<td>Wat wij na uw verzoek tot wissen wettelijk moeten bewaren</td>"
+    )
+    assert row in tables["2"] and "Gevonden via" not in tables["3"]
+    matched = {r["record_id"]: r["matched"] for r in exported["records"]}
+    assert matched == {"2": None, "3": {"kind": "email", "value": EMAIL}}
+    jsonschema.Draft202012Validator(json_schema("http://localhost/export/schema/v2.json")).validate(
+        exported
+    )

@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import force_locale
 
 from connectors import available
+from connectors.base import KEPT
 from portal import PROJECT_ROOT
 from portal.gathering import SourceOutcome
 from portal.gathering.messages import MISSING_PARTS, outcome_text
@@ -26,8 +27,9 @@ def _related_lists() -> set[str]:
 
 
 def _linked_parts() -> set[str]:
-    """What the records reached through another system's records are called (``Link.what``)."""
-    return {link.what for cls in available().values() for link in cls.links}
+    """What the records reached through another system's records are called (``Link.what``),
+    and the records the firm keeps, read again by id."""
+    return {link.what for cls in available().values() for link in cls.links} | {KEPT}
 
 
 def test_every_list_a_connector_may_miss_has_words() -> None:
