@@ -24,9 +24,10 @@ payment). Both sides declare it as data: the naming connector lists :class:`Link
 (:attr:`BaseConnector.links`), the named one the shape of the ids it can read
 (:attr:`BaseConnector.linkable`) and reads one by id (:meth:`BaseConnector.read_linked`).
 :func:`connectors.gather.gather` follows the links after the first phase
-(:meth:`BaseConnector.linked_ids`, :meth:`BaseConnector.fetch_linked`): a linked record is the
-customer's because the record naming it matched them exactly, so it carries that record's
-``matched`` and has it as its ``parent``.
+(:meth:`BaseConnector.linked_ids`, :meth:`BaseConnector.fetch_linked`, which reads a few of
+them at once: :attr:`BaseConnector.linked_concurrency`): a linked record is the customer's
+because the record naming it matched them exactly, so it carries that record's ``matched`` and
+has it as its ``parent``.
 
 Writing back (issue #8) is the other direction: :meth:`BaseConnector.apply_correction` writes one
 corrected field, :meth:`BaseConnector.erase` deletes or anonymises one record. What a connector
@@ -41,9 +42,11 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -437,6 +440,109 @@ _SOURCE_WIDE = frozenset(
 
 
 @dataclass(frozen=True)
+class _LinkedRead:
+    """The outcome of reading one linked id (see :class:`_LinkedReads`).
+
+    :ivar drafts: what :meth:`BaseConnector.read_linked` yielded, when it did not fail.
+    :ivar error: what it raised instead.
+    :ivar missing: the lists it read through :meth:`Run.related` that failed.
+    :ivar unasked: when the id was never requested: the kind of the failure of the whole
+        source that came first; ``None`` when it was requested.
+    """
+
+    drafts: tuple[Draft, ...] = ()
+    error: Exception | None = None
+    missing: tuple[MissingPart, ...] = ()
+    unasked: ErrorKind | None = None
+
+
+class _LinkedReads:
+    """Reads the linked ids of one :meth:`BaseConnector.fetch_linked`, a few at once.
+
+    Each worker takes the next id in order, so the ids requested are always the first ones of
+    ``todo``. After a failure of the whole source (:data:`_SOURCE_WIDE`), or an error that is
+    no :class:`ConnectorError` (a bug), no worker takes another id; reads under way finish.
+    Each read has a :class:`Run` of its own (its ``missing`` is a plain list), sharing the
+    deadline and the HTTP session, whose counters are thread-safe.
+    """
+
+    def __init__(
+        self,
+        connector: BaseConnector,
+        todo: Sequence[LinkedId],
+        deadline: Deadline,
+        session: HttpSession | None,
+    ):
+        self._connector = connector
+        self._todo = todo
+        self._deadline = deadline
+        self._session = session
+        self._lock = threading.Lock()
+        self._next = 0  # the index in todo of the next id to request
+        self._stopped: ErrorKind | None = None
+        self._reads: list[_LinkedRead | None] = [None] * len(todo)
+
+    def run(self, workers: int) -> list[_LinkedRead]:
+        """Read the ids (until the source fails) on at most ``workers`` threads; return the
+        outcomes in the order of ``todo``."""
+        workers = max(1, min(workers, len(self._todo)))
+        if workers == 1:
+            self._work()  # in this thread
+        else:
+            with ThreadPoolExecutor(
+                max_workers=workers, thread_name_prefix=f"linked-{self._connector.instance_name}"
+            ) as pool:
+                for job in [pool.submit(self._work) for _ in range(workers)]:
+                    job.result()
+        # An id not read was never asked for: the source had been stopped first.
+        return [
+            read if read is not None else _LinkedRead(unasked=self._stopped or ErrorKind.INTERNAL)
+            for read in self._reads
+        ]
+
+    def _take(self) -> int | None:
+        """The index of the next id to request, or ``None`` when all are taken or stopped."""
+        with self._lock:
+            if self._stopped is not None or self._next >= len(self._todo):
+                return None
+            self._next += 1
+            return self._next - 1
+
+    def _stop(self, kind: ErrorKind) -> None:
+        """Request no further ids."""
+        with self._lock:
+            if self._stopped is not None:
+                return
+            self._stopped = kind
+            left = len(self._todo) - self._next
+        log.info(
+            "%s: linked records: %s, the %d ids left are not requested",
+            self._connector.instance_name,
+            kind.value,
+            left,
+        )
+
+    def _work(self) -> None:
+        while (index := self._take()) is not None:
+            read = self._read(self._todo[index])
+            self._reads[index] = read  # each index is written by the one worker that took it
+            error = read.error
+            if isinstance(error, ConnectorError):
+                if error.kind in _SOURCE_WIDE:
+                    self._stop(error.kind)
+            elif error is not None:
+                self._stop(ErrorKind.INTERNAL)
+
+    def _read(self, linked: LinkedId) -> _LinkedRead:
+        run = Run(Identity(()), self._deadline, self._session)
+        try:
+            drafts = tuple(self._connector.read_linked(run, linked.record_type, linked.record_id))
+        except Exception as error:  # handed back: fetch_linked decides, in the order of todo
+            return _LinkedRead(error=error, missing=tuple(run.missing))
+        return _LinkedRead(drafts, missing=tuple(run.missing))
+
+
+@dataclass(frozen=True)
 class FetchResult:
     """What :meth:`BaseConnector.fetch` returns.
 
@@ -590,6 +696,10 @@ class BaseConnector(ABC):
     #: record type -> the shape of its ids (matched in full) for the record types
     #: :meth:`read_linked` reads by id; an id of another shape is never requested.
     linkable: ClassVar[Mapping[str, re.Pattern[str]]] = MappingProxyType({})
+    #: How many records :meth:`fetch_linked` reads at once (its requests in flight to this
+    #: source). A connector whose vendor allows fewer concurrent requests lowers it; at 1 they
+    #: are read one after another in the calling thread.
+    linked_concurrency: ClassVar[int] = 4
 
     def __init__(
         self,
@@ -651,6 +761,10 @@ class BaseConnector(ABC):
     def read_linked(self, run: Run, record_type: str, record_id: str) -> Iterator[Draft]:
         """Yield drafts for one record read by its id (checked against :attr:`linkable`): the
         record itself first, then any records fetched through it (with their ``parent``).
+
+        Called from several threads at once (:attr:`linked_concurrency`), each read with a
+        :class:`Run` of its own on one shared session: keep state in ``run`` (lists through
+        :meth:`Run.related`, whose failures become missing parts), never on the connector.
 
         :raises NotFound: the vendor does not have it (any longer).
         :raises ConnectorError: as :meth:`HttpSession.request`.
@@ -746,25 +860,28 @@ class BaseConnector(ABC):
         deadline: Deadline | None = None,
     ) -> FetchResult:
         """Read the records of this source that the customer's records in other sources name
-        by id (:meth:`linked_ids`), one request per record (:meth:`read_linked`).
+        by id (:meth:`linked_ids`), one request per record (:meth:`read_linked`), up to
+        :attr:`linked_concurrency` of them at once.
 
         An id is requested once, and only if it has the shape :attr:`linkable` gives for its
         record type (anything else, such as another payment provider's transaction id, is
         left out) and is not in ``known``, the ``(record_type, record_id)`` of the records
         this source already returned. Each record gets the ``matched`` of the record naming it
-        and that record as its ``parent``.
+        and that record as its ``parent``. The records come in the order of ``wanted``, however
+        the reads overlapped.
 
         A failure is a :class:`MissingPart` named by the link's ``what``. The vendor's own
         404 for an id is not decided here but listed in :attr:`FetchResult.unread`: another
         source of the same system (a second Mollie profile) may hold it; if none does, the
         gathering reports the part missing, as the record may still be held where no key of
         ours can read it (Mollie: another website profile, test mode). After a failure of the
-        whole source (down, timeout, rate limit, credentials) the remaining ids are not asked
-        for and their parts are missing too. Never raises a :class:`ConnectorError`.
+        whole source (down, timeout, rate limit, credentials) no further ids are asked for
+        (reads already under way finish) and the parts of those not asked for are missing too.
+        A list read through a record (:meth:`Run.related`) that fails is a missing part as
+        well. Never raises a :class:`ConnectorError`.
         """
         deadline = deadline or Deadline(DEFAULT_BUDGET)
         session = self.http.session(deadline) if self.http is not None else None
-        run = Run(Identity(()), deadline, session)
         seen = set(known)
         todo: list[LinkedId] = []
         refused = 0
@@ -779,30 +896,35 @@ class BaseConnector(ABC):
                 todo.append(linked)
         if refused:
             log.info("%s: %d linked ids not of a readable shape, not requested", self.name, refused)
+        reads = _LinkedReads(self, todo, deadline, session).run(self.linked_concurrency)
         records: list[Record] = []
         emitted: set[tuple[str, str]] = set(known)
         missing: dict[str, ErrorKind] = {}
         unread: list[LinkedId] = []
-        for index, linked in enumerate(todo):
-            try:
-                drafts = list(self.read_linked(run, linked.record_type, linked.record_id))
-            except NotFound as error:
+        # In the order of `todo`, whichever read finished first: the result of reading them
+        # one after another, but for the reads that were under way when the source failed.
+        for linked, read in zip(todo, reads, strict=True):
+            if read.unasked is not None:  # the source had failed as a whole before its turn
+                missing.setdefault(linked.what, read.unasked)
+                continue
+            for part in read.missing:  # lists read through it (Run.related) that failed
+                missing.setdefault(part.what, part.kind)
+            error = read.error
+            if isinstance(error, NotFound):
                 if error.answer is not None and self.gone_answer(error.answer):
                     unread.append(linked)  # maybe another source of the system has it
                 else:
                     missing.setdefault(linked.what, error.kind)
                 continue
-            except ConnectorError as error:
+            if isinstance(error, ConnectorError):
                 log.warning(
                     "%s: linked %s missing: %s", self.instance_name, linked.what, error.kind.value
                 )
                 missing.setdefault(linked.what, error.kind)
-                if error.kind in _SOURCE_WIDE:
-                    for rest in todo[index + 1 :]:
-                        missing.setdefault(rest.what, error.kind)
-                    break
                 continue
-            for draft in drafts:
+            if error is not None:
+                raise error  # a bug, not the source's answer: raised as if read here
+            for draft in read.drafts:
                 key = (draft.record_type, draft.record_id)
                 if key in emitted:
                     continue

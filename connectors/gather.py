@@ -6,7 +6,7 @@ respect the overall budget and the whole gathering takes about as long as the sl
 
 A second phase follows the links between systems (:class:`~connectors.base.Link`): a record
 that names a record of another source by id (a WooCommerce order its Mollie payment) has that
-record read by id from the source it belongs to
+record read by id from the source it belongs to, a few such records at once
 (:meth:`~connectors.base.BaseConnector.fetch_linked`), unless that source already returned it.
 The same phase reads the records the firm keeps for the customer by law (``kept``): an
 erasure kept them (a payment, for the tax years) but may have anonymised what led to them (the

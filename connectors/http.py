@@ -3,7 +3,9 @@
 * :class:`HttpClient`: one pooled :class:`httpx.Client` per connector instance, with explicit
   timeouts, no redirects and no proxy surprises. Close it (or use it as a context manager).
 * :class:`HttpSession`: a light per-gathering view on the client that carries the
-  :class:`Deadline` and counts requests, so concurrent gatherings never share counters.
+  :class:`Deadline` and counts requests, so concurrent gatherings never share counters. One
+  session may be used from several threads at once (a source's linked records are read
+  concurrently): its counters are kept under a lock, and the client's pool is thread-safe.
 * Retries go through :mod:`tenacity`: exponential backoff with jitter on network errors, 5xx and
   429, for idempotent requests only (a connection that was never made is retried for any
   method). A ``Retry-After`` of a 429 or a 503 (maintenance) is honoured when it fits in the
@@ -28,6 +30,7 @@ import hashlib
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -127,7 +130,11 @@ class RetryPolicy:
 
 @dataclass
 class RequestStats:
-    """Counters for one gathering (one :class:`HttpSession`). No URLs or personal data."""
+    """Counters for one gathering (one :class:`HttpSession`). No URLs or personal data.
+
+    Safe to update from several threads at once: every change goes through a method that holds
+    the counters' lock (``+=`` on an attribute is not atomic between threads).
+    """
 
     #: Logical requests made (a retried request counts once).
     requests: int = 0
@@ -138,14 +145,27 @@ class RequestStats:
     #: Seconds spent waiting between attempts.
     waited: float = 0.0
     _seen: set[str] = field(default_factory=set, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def note_request(self, method: str, url: httpx.URL, body: bytes) -> None:
         """Count a logical request; remember only a hash of it to spot duplicates."""
-        self.requests += 1
         key = hashlib.sha256(f"{method} {url}".encode() + b"\0" + body).hexdigest()
-        if key in self._seen:
-            self.duplicates += 1
-        self._seen.add(key)
+        with self._lock:
+            self.requests += 1
+            if key in self._seen:
+                self.duplicates += 1
+            self._seen.add(key)
+
+    def note_attempt(self) -> int:
+        """Count an HTTP attempt; return how many this session has made, this one included."""
+        with self._lock:
+            self.attempts += 1
+            return self.attempts
+
+    def note_wait(self, seconds: float) -> None:
+        """Count ``seconds`` waited before a retry."""
+        with self._lock:
+            self.waited += seconds
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -271,7 +291,11 @@ class HttpClient:
 
 
 class HttpSession:
-    """Requests of one gathering: shares the client's pool, has its own deadline and stats."""
+    """Requests of one gathering: shares the client's pool, has its own deadline and stats.
+
+    Several threads may send requests through one session at once (its :class:`RequestStats`
+    are thread-safe, and so is the pooled :class:`httpx.Client`).
+    """
 
     def __init__(self, client: HttpClient, deadline: Deadline):
         self.client = client
@@ -349,7 +373,7 @@ class HttpSession:
             return (state.upcoming_sleep or 0.0) >= self.deadline.remaining()
 
         def before_sleep(state: RetryCallState) -> None:
-            self.stats.waited += state.upcoming_sleep or 0.0
+            self.stats.note_wait(state.upcoming_sleep or 0.0)
 
         retrying = Retrying(
             stop=stop,
@@ -388,8 +412,7 @@ class HttpSession:
 
     def _attempt(self, request: httpx.Request, log_path: str) -> httpx.Response:
         """Send ``request`` once and map the outcome (raising typed errors)."""
-        self.stats.attempts += 1
-        attempt = self.stats.attempts
+        attempt = self.stats.note_attempt()
         vendor, method = self.vendor, request.method
         remaining = self.deadline.remaining()
         if remaining <= 0:

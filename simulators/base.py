@@ -160,6 +160,8 @@ class SimulatorApp:
         self._fault = FaultConfig()
         self._latency = 0.0
         self._log: list[RequestRecord] = []
+        self._in_flight = 0
+        self._peak_in_flight = 0
         self._listeners: list[Callable[[FaultConfig], None]] = []
         self.load_state(self._fresh_world())
 
@@ -189,6 +191,7 @@ class SimulatorApp:
         with self._lock:
             self.load_state(self._fresh_world())
             self._log.clear()
+            self._peak_in_flight = self._in_flight
             self._latency = 0.0
         self.set_fault("none")
 
@@ -276,9 +279,17 @@ class SimulatorApp:
         )
 
     def clear_requests(self) -> None:
-        """Empty the request log."""
+        """Empty the request log (and start :attr:`peak_in_flight` over)."""
         with self._lock:
             self._log.clear()
+            self._peak_in_flight = self._in_flight
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most vendor requests being answered at once since the last reset or
+        :meth:`clear_requests`: how many a client had in flight together (latency included)."""
+        with self._lock:
+            return self._peak_in_flight
 
     # ------------------------------------------------------------------- WSGI
 
@@ -301,6 +312,16 @@ class SimulatorApp:
         return cfg
 
     def _vendor_request(self, request: Request) -> Response:
+        with self._lock:
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+        try:
+            return self._answer(request)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _answer(self, request: Request) -> Response:
         cfg = self._take_fault()
         pause = self._latency + (cfg.delay if cfg.mode == "slow" else 0.0)
         if pause > 0:

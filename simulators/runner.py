@@ -275,8 +275,13 @@ class SimulatorHandle:
         return self.app.request_count(method, path)
 
     def clear_requests(self) -> None:
-        """Empty the request log."""
+        """Empty the request log (and start :attr:`peak_in_flight` over)."""
         self.app.clear_requests()
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most vendor requests answered at once since the last reset or clear."""
+        return self.app.peak_in_flight
 
     def reset(self) -> None:
         """Restore the seeded data, clear the log, switch faults/latency off (restarts if down)."""

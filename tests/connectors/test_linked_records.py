@@ -8,9 +8,13 @@ the simulators, except where a test puts a failing answer in front of one path.
 
 from __future__ import annotations
 
+import logging
+import re
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -26,8 +30,10 @@ from connectors import (
     create,
     gather,
 )
-from connectors.base import BaseConnector, LinkedId
+from connectors.base import BaseConnector, Candidate, Draft, LinkedId, Match, Run
+from connectors.errors import SourceUnavailable
 from connectors.identity import Identifier, IdentifierKind
+from connectors.mollie import MollieConnector
 from simulators.runner import SimulatorHandle, start
 
 from .over_http import Answering, connect, gather_shop_and_payments
@@ -173,19 +179,6 @@ def test_a_failing_linked_read_makes_the_source_partial_with_the_part_named(
     assert result.sources["woocommerce"].status is SourceStatus.COMPLETE
 
 
-def test_a_source_wide_failure_stops_asking_for_more_linked_records(
-    sims: dict[str, SimulatorHandle], no_wait: RetryPolicy
-) -> None:
-    asked: list[str] = []
-
-    def down(request: httpx.Request) -> httpx.Response:
-        asked.append(request.url.path)
-        return _problem(500)(request)
-
-    _gather(sims, RetryPolicy(attempts=1), mollie=Answering("/v2/payments/", down))
-    assert len(asked) == 1  # two guest payments wanted, the first failure ends it
-
-
 def test_a_linked_payment_this_key_cannot_read_makes_the_part_missing(
     sims: dict[str, SimulatorHandle], no_wait: RetryPolicy
 ) -> None:
@@ -291,7 +284,7 @@ def test_an_id_is_read_once_and_not_when_already_there() -> None:
     ]
     with _mollie(transport) as connector:
         result = connector.fetch_linked(wanted, known={("payment", "tr_C3")})
-    assert transport.paths == ["/payments/tr_A1", "/payments/tr_B2"]
+    assert sorted(transport.paths) == ["/payments/tr_A1", "/payments/tr_B2"]  # read together
     assert [r.record_id for r in result.records] == ["tr_A1", "tr_B2"]
     assert result.stats.duplicates == 0
 
@@ -422,3 +415,270 @@ def test_two_mollie_profiles_each_with_one_payment_are_both_complete(
     finally:
         for handle in handles.values():
             handle.stop()
+
+
+# -- a few at once -----------------------------------------------------------------------------
+#
+# fetch_linked reads up to `linked_concurrency` ids at once, takes them in the order named, and
+# returns what it read in that order, however the reads overlapped. These tests assert on the
+# requests in flight, never on how long anything took.
+
+#: What :meth:`_LinkedReads._stop` logs when a failure of the whole source ends the reading.
+STOP_LINE = "not requested"
+
+
+@pytest.fixture
+def mollie_sim() -> Iterator[SimulatorHandle]:
+    """A Mollie simulator of its own (its payments may be deleted)."""
+    handle = start("mollie")
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def stop_logged(caplog: pytest.LogCaptureFixture) -> Iterator[threading.Event]:
+    """Set once fetch_linked logs that it requests no further ids (the stop is in place)."""
+    stopped = threading.Event()
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if STOP_LINE in record.getMessage():
+                stopped.set()
+
+    caplog.set_level(logging.INFO, logger="connectors.base")
+    watch = Watch()
+    logging.getLogger("connectors.base").addHandler(watch)
+    try:
+        yield stopped
+    finally:
+        logging.getLogger("connectors.base").removeHandler(watch)
+
+
+def _payment_ids(handle: SimulatorHandle, count: int) -> list[str]:
+    """``count`` payment ids the simulator holds, in neither its order nor sorted."""
+    return sorted(handle.app.payments, key=lambda pid: pid[::-1])[:count]  # type: ignore[attr-defined]
+
+
+def _named(ids: list[str], what: str = "order_payments", first: int = 100) -> list[LinkedId]:
+    """``ids`` as named by orders ``first``, ``first + 1`` ..."""
+    return [
+        LinkedId("mollie", "payment", pid, what,
+                 RecordRef("woocommerce", "order", str(first + n)), SANNE_ID)
+        for n, pid in enumerate(ids)
+    ]  # fmt: skip
+
+
+class Held(httpx.BaseTransport):
+    """Real HTTP, but each request first goes through ``before`` (in the thread reading it),
+    which may answer it instead; counts the requests that arrived."""
+
+    def __init__(self, before: Callable[[Held, httpx.Request], httpx.Response | None]) -> None:
+        self.before = before
+        self.inner = httpx.HTTPTransport()
+        self.paths: list[str] = []
+        self.arrived = threading.Condition()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self.arrived:
+            self.paths.append(request.url.path)
+            self.arrived.notify_all()
+        answer = self.before(self, request)
+        return answer if answer is not None else self.inner.handle_request(request)
+
+    def wait_for(self, count: int) -> None:
+        """Wait until ``count`` requests arrived (each of them held until then)."""
+        with self.arrived:
+            together = self.arrived.wait_for(lambda: len(self.paths) >= count, timeout=10)
+        assert together, f"{count} requests were never in flight at once"
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_linked_records_are_read_a_few_at_once_and_come_in_the_order_named(
+    mollie_sim: SimulatorHandle, no_wait: RetryPolicy
+) -> None:
+    bound = MollieConnector.linked_concurrency
+    ids = _payment_ids(mollie_sim, 3 * bound)
+    mollie_sim.set_latency(0.2)  # every answer takes a while: the reads overlap
+    with connect(mollie_sim, no_wait) as connector:
+        result = connector.fetch_linked(_named(ids))
+    assert bound == 4 and 1 < mollie_sim.peak_in_flight <= bound
+    assert [r.record_id for r in result.records] == ids
+    assert [r.parent for r in result.records] == [one.via for one in _named(ids)]
+    assert all(r.matched == SANNE_ID and r.record_type == "payment" for r in result.records)
+    assert sorted(_payment_reads(mollie_sim)) == sorted(f"/v2/payments/{p}" for p in ids)
+    # the counters of the session the reads share lost nothing
+    stats = result.stats
+    assert (stats.requests, stats.attempts, stats.duplicates) == (len(ids), len(ids), 0)
+    assert result.missing == () and result.unread == ()
+
+
+@pytest.mark.parametrize("bound", [1, 2])
+def test_a_connector_may_read_fewer_linked_records_at_once(
+    mollie_sim: SimulatorHandle, no_wait: RetryPolicy, bound: int
+) -> None:
+    class Fewer(MollieConnector):
+        linked_concurrency = bound
+
+    ids = _payment_ids(mollie_sim, 6)
+    mollie_sim.set_latency(0.1)
+    config = {"base_url": mollie_sim.base_url, **mollie_sim.credentials}
+    with Fewer(config, retry=no_wait) as connector:
+        result = connector.fetch_linked(_named(ids))
+    peak = mollie_sim.peak_in_flight
+    assert peak <= bound and (peak > 1) == (bound > 1)
+    if bound == 1:  # one after another, in the order named
+        assert _payment_reads(mollie_sim) == [f"/v2/payments/{p}" for p in ids]
+    assert [r.record_id for r in result.records] == ids
+
+
+def test_a_source_wide_failure_stops_asking_for_more_linked_records(
+    mollie_sim: SimulatorHandle,
+    no_wait: RetryPolicy,
+    stop_logged: threading.Event,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The first four ids are in flight together when Mollie answers the second one 429: the
+    other three finish, none of the six left is asked for, and every id not read is either
+    unread (Mollie's own 404) or makes its part missing."""
+    ids = _payment_ids(mollie_sim, 10)
+    del mollie_sim.app.payments[ids[2]]  # type: ignore[attr-defined]  # Mollie answers 404
+    limited = f"/v2/payments/{ids[1]}"
+
+    def before(held: Held, request: httpx.Request) -> httpx.Response | None:
+        held.wait_for(4)
+        if request.url.path == limited:
+            return _problem(429, **{"Retry-After": "600"})(request)
+        # the others are answered only once the reading has stopped taking ids
+        assert stop_logged.wait(10), "the 429 did not stop the reading"
+        return None
+
+    transport = Held(before)
+    wanted = _named(ids[:4]) + _named(ids[4:], "other_payments", first=200)
+    with connect(mollie_sim, no_wait, transport) as connector:
+        result = connector.fetch_linked(wanted)
+    assert sorted(transport.paths) == sorted(f"/v2/payments/{p}" for p in ids[:4])
+    assert result.stats.requests == 4
+    assert [r.record_id for r in result.records] == [ids[0], ids[3]]
+    assert result.unread == (wanted[2],)
+    assert result.missing == (
+        MissingPart("order_payments", ErrorKind.RATE_LIMITED),
+        MissingPart("other_payments", ErrorKind.RATE_LIMITED),  # none of them was asked for
+    )
+    # the log names the kinds of parts and failures, never a record's id
+    assert caplog.records and not any(pid in caplog.text for pid in ids)
+
+
+def test_without_a_source_wide_failure_every_id_is_read(
+    mollie_sim: SimulatorHandle, no_wait: RetryPolicy
+) -> None:
+    """A failure of one id (another payment's answer) stops nothing: the rest are read."""
+    ids = _payment_ids(mollie_sim, 8)
+    odd = f"/v2/payments/{ids[1]}"
+
+    def before(held: Held, request: httpx.Request) -> httpx.Response | None:
+        return _another(request) if request.url.path == odd else None
+
+    transport = Held(before)
+    with connect(mollie_sim, no_wait, transport) as connector:
+        result = connector.fetch_linked(_named(ids))
+    assert sorted(transport.paths) == sorted(f"/v2/payments/{p}" for p in ids)
+    assert [r.record_id for r in result.records] == [ids[0], *ids[2:]]
+    assert result.missing == (MissingPart("order_payments", ErrorKind.BAD_DATA),)
+
+
+# -- a few at once, without a vendor -----------------------------------------------------------
+
+
+class ByHand(BaseConnector):
+    """Reads linked ids by calling ``read``: the test decides what each read does and when."""
+
+    name = "byhand"
+    title = "By hand"
+    linkable = MappingProxyType({"payment": re.compile(r"p[0-9]+")})
+
+    def __init__(self, read: Callable[[Run, str], Iterator[Draft]]) -> None:
+        super().__init__({})
+        self.read = read
+
+    def find(self, run: Run) -> Iterator[Candidate]:
+        return iter(())
+
+    def expand(self, run: Run, match: Match) -> Iterator[Draft]:
+        return iter(())
+
+    def probe(self, run: Run) -> None:
+        return None
+
+    def read_linked(self, run: Run, record_type: str, record_id: str) -> Iterator[Draft]:
+        return self.read(run, record_id)
+
+
+def _by_hand(ids: list[str]) -> list[LinkedId]:
+    return [
+        LinkedId("byhand", "payment", pid, "order_payments",
+                 RecordRef("shop", "order", f"o{pid}"), SANNE_ID)
+        for pid in ids
+    ]  # fmt: skip
+
+
+def test_the_records_come_in_the_order_named_when_the_last_one_is_read_first() -> None:
+    """Each read waits for the next one to finish: they finish last first. The records still
+    come in the order named, and a record two reads both yield (a mandate of both payments)
+    comes once, with the first of them as its parent, as when read one after another."""
+    ids = [f"p{n}" for n in range(4)]
+    done = {pid: threading.Event() for pid in ids}
+
+    def read(run: Run, pid: str) -> Iterator[Draft]:
+        later = ids.index(pid) + 1
+        if later < len(ids):
+            assert done[ids[later]].wait(10), "the reads did not overlap"
+        if pid == "p2":  # a list read through it fails: its part is missing
+            run.related("refunds", _down)
+        done[pid].set()
+        return iter(
+            [
+                Draft("payment", pid, {"n": pid}),
+                Draft("mandate", "m1", {"of": pid}, parent=("payment", pid)),
+            ]
+        )
+
+    with ByHand(read) as connector:
+        result = connector.fetch_linked(_by_hand(ids))
+    assert [(r.record_type, r.record_id) for r in result.records] == [
+        ("payment", "p0"), ("mandate", "m1"), ("payment", "p1"), ("payment", "p2"),
+        ("payment", "p3"),
+    ]  # fmt: skip
+    mandate = result.records[1]
+    assert mandate.fields == {"of": "p0"} and mandate.parent == RecordRef("byhand", "payment", "p0")
+    assert result.records[0].parent == RecordRef("shop", "order", "op0")
+    assert result.missing == (MissingPart("refunds", ErrorKind.DOWN),)
+
+
+def _down() -> list[Any]:
+    raise SourceUnavailable("byhand: refunds: server error", vendor="byhand")
+
+
+def test_a_bug_in_a_read_stops_the_reading_and_is_raised(stop_logged: threading.Event) -> None:
+    """Not a source's answer but a bug: raised from fetch_linked as when read one at a time
+    (the gathering reports it as internal), after the reads under way finished."""
+    ids = [f"p{n}" for n in range(10)]
+    started: list[str] = []
+    lock = threading.Lock()
+    four = threading.Barrier(4, timeout=10)
+
+    def read(run: Run, pid: str) -> Iterator[Draft]:
+        with lock:
+            started.append(pid)
+        four.wait()  # the first four are under way together
+        if pid == "p1":
+            raise KeyError("a bug")
+        assert stop_logged.wait(10), "the bug did not stop the reading"
+        return iter([Draft("payment", pid, {})])
+
+    with ByHand(read) as connector, pytest.raises(KeyError):
+        connector.fetch_linked(_by_hand(ids))
+    assert sorted(started) == ["p0", "p1", "p2", "p3"]

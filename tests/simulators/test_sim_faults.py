@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,6 +143,20 @@ def test_slow_and_latency(handle: SimulatorHandle) -> None:
         started = time.monotonic()
         assert _get(client, handle).status_code == 200
         assert time.monotonic() - started >= 0.1
+
+
+def test_peak_in_flight_counts_the_requests_answered_at_once(handle: SimulatorHandle) -> None:
+    with httpx.Client() as client:
+        for _ in range(2):
+            assert _get(client, handle).status_code == 200
+    assert handle.peak_in_flight == 1  # one after another
+    handle.set_latency(0.3)
+    with httpx.Client() as client, ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(lambda _: _get(client, handle), range(3)))
+    assert [a.status_code for a in answers] == [200] * 3
+    assert 1 < handle.peak_in_flight <= 3
+    handle.clear_requests()
+    assert handle.peak_in_flight == 0
 
 
 def test_rate_limit_for_k_requests_then_success(handle: SimulatorHandle) -> None:
