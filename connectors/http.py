@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import itertools
 import logging
 import math
 import random
+import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -383,7 +385,8 @@ class HttpSession:
             sleep=policy.sleep,
             reraise=True,
         )
-        response: httpx.Response = retrying(self._attempt, request, log_path)
+        tries = itertools.count(1)  # this request's attempts, for the log
+        response: httpx.Response = retrying(self._attempt, request, log_path, tries)
         if method == "DELETE":
             self._check_deleted(response, log_path)
         return response
@@ -410,9 +413,13 @@ class HttpSession:
                 status=response.status_code,
             )
 
-    def _attempt(self, request: httpx.Request, log_path: str) -> httpx.Response:
-        """Send ``request`` once and map the outcome (raising typed errors)."""
-        attempt = self.stats.note_attempt()
+    def _attempt(
+        self, request: httpx.Request, log_path: str, tries: Iterator[int]
+    ) -> httpx.Response:
+        """Send ``request`` once and map the outcome (raising typed errors); ``tries`` numbers
+        this request's attempts."""
+        self.stats.note_attempt()
+        attempt = next(tries)
         vendor, method = self.vendor, request.method
         remaining = self.deadline.remaining()
         if remaining <= 0:
@@ -563,8 +570,30 @@ def _clean_params(params: Params | None) -> dict[str, str | int | float | bool] 
     return {k: v for k, v in params.items() if v is not None}
 
 
+#: A path segment that may be a record's id (vendor ids are the person's too): it has a digit,
+#: a capital or an ``@``, or the shape of Mollie's (``cst_`` and eight or more letters or
+#: digits); an API version (``v2``) is none. API words are lower case.
+_ID_SEGMENT = re.compile(r"(?!v\d+$)[^/]*[0-9A-Z@][^/]*|[a-z]{2,4}_[a-zA-Z0-9]{8,}")
+
+
 def _log_path(client: HttpClient, path: str) -> str:
-    """The loggable form of ``path``: its template or URL path, without any query string."""
+    """The loggable form of ``path``: its template, without any query string; a path given
+    whole (a next page's URL, ``customers/cst_8w…/payments``) has every segment after the API
+    root that may be an id logged as ``{id}`` (keeping a ``.json`` ending)."""
+    root = client.base_url.path
     if "://" in path:
-        return urlsplit(path).path or "/"
-    return client.base_url.path + path.split("?", 1)[0]
+        path = urlsplit(path).path or "/"
+        rest = path[len(root) :] if path.startswith(root) else path
+    else:
+        rest = path.split("?", 1)[0]
+        if "{" in rest:
+            return root + rest  # a template: its placeholders name what goes there
+    if path.startswith("/") and not path.startswith(root):
+        root = ""
+    return root + "/".join(_redacted(segment) for segment in rest.split("/"))
+
+
+def _redacted(segment: str) -> str:
+    if not _ID_SEGMENT.fullmatch(segment):
+        return segment
+    return "{id}.json" if segment.endswith(".json") else "{id}"

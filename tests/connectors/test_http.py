@@ -210,6 +210,46 @@ def test_logs_name_the_path_but_never_the_query_or_secrets(
     assert SECRET not in text
 
 
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("customers/cst_Tz4Kd8Wm1S/payments", "/v1/customers/{id}/payments"),
+        ("customers/cst_abcdefgh/mandates", "/v1/customers/{id}/mandates"),  # no digit
+        (
+            "https://api.example.test/v1/customers/cst_Tz4Kd8Wm1S/payments?from=tr_Gk2Mw8PxLs",
+            "/v1/customers/{id}/payments",
+        ),  # a next page's URL
+        ("orders/1977/notes/9268", "/v1/orders/{id}/notes/{id}"),
+        ("contacts/431877251120719881.json", "/v1/contacts/{id}.json"),
+        ("search/" + EMAIL, "/v1/search/{id}"),
+        ("ticket_articles/by_ticket/518", "/v1/ticket_articles/by_ticket/{id}"),
+        ("data_privacy_tasks", "/v1/data_privacy_tasks"),
+        ("sales_invoices.json", "/v1/sales_invoices.json"),
+    ],
+)
+def test_a_path_given_whole_is_logged_without_the_ids_in_it(
+    no_wait: RetryPolicy, caplog: pytest.LogCaptureFixture, path: str, logged: str
+) -> None:
+    """Vendor ids are the person's too: a path made with them (or a next page's URL) is
+    logged with each id as ``{id}``, and each request's attempts are counted from 1."""
+    statuses = [200, 503]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(statuses.pop() if statuses else 200, json=[])
+
+    caplog.set_level(logging.INFO, logger="connectors.http")
+    with client_for(handler, no_wait) as client:
+        session = client.session(Deadline(10))
+        session.get_json("contacts")  # answered 503, then 200
+        session.get_json(path)
+    lines = [r.getMessage() for r in caplog.records if r.name == "connectors.http"]
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("testvendor GET /v1/contacts -> 503 (attempt 1,")
+    assert lines[1].startswith("testvendor GET /v1/contacts -> 200 (attempt 2,")
+    assert lines[2].startswith(f"testvendor GET {logged} -> 200 (attempt 1,")  # its own count
+    assert session.stats.attempts == 3
+
+
 def test_duplicate_requests_are_counted(no_wait: RetryPolicy) -> None:
     with client_for(lambda request: httpx.Response(200, json=[]), no_wait) as client:
         session = client.session(Deadline(10))
