@@ -614,6 +614,7 @@ def _unconfirmed(
     since = now - written
     if not give_up and since < CONFIRM_WINDOW:
         action.next_attempt_at = now + max(BACKOFF_BASE, since)
+        action.last_error = reason[:32]  # staff see why it waits, and when it is read again
         db.session.commit()
         return action.status
     action.status = ActionStatus.MANUAL.value

@@ -401,6 +401,7 @@ def test_confirming_gives_up_after_the_window_and_staff_check_by_hand(
     assert actions.confirm(action) == ActionStatus.DONE.value
     first = _fresh(action).next_attempt_at
     assert first is not None
+    assert _fresh(action).last_error == actions.UNCONFIRMED  # staff see why it still waits
     assert actions.BACKOFF_BASE - timedelta(seconds=5) < first - utcnow() <= actions.BACKOFF_BASE
     assert actions.sweep() == 0  # not due yet
 

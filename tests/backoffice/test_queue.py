@@ -34,6 +34,7 @@ from portal.models import (
     RequestEvent,
     RequestKind,
     RequestStatus,
+    utcnow,
 )
 from simulators import SimulatorGroup
 
@@ -1100,3 +1101,33 @@ def test_payments_kept_after_their_mollie_customer_was_deleted_are_still_shown(
     assert not [
         r for r in after.records if r["record_type"] == "customer" and r["source"] == "payments"
     ]
+
+
+def test_a_change_not_confirmed_yet_says_why_and_when_it_is_read_again(
+    app: Flask, officer: Staff
+) -> None:
+    """A deletion the vendor accepted but a fresh read still shows waits to be read again:
+    staff see why, and when, instead of a bare "waiting for confirmation"."""
+    sanne = customer(app)
+    reference = submit(app, sanne, RequestKind.ERASURE, details={"scope": "all"})
+    with app.test_request_context():
+        snapshot = gather_for(db.session.get(Customer, sanne))
+        ticket = next(r for r in snapshot.records if r["record_type"] == "ticket")
+        request = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        action = actions.add_erasure(
+            request, ticket["source"], "ticket", ticket["record_id"], anonymise=False
+        )
+        # as if the vendor said yes, without deleting: the fresh read still shows it
+        action.status = ActionStatus.DONE.value
+        action.done_at = utcnow()
+        db.session.commit()
+        assert actions.confirm(action) == ActionStatus.DONE.value
+        action = db.session.get(RequestAction, action.id)
+        assert action.last_error == actions.UNCONFIRMED and action.next_attempt_at
+    page = text(desk(app, officer).page(f"{QUEUE}/{reference}"))
+    assert (
+        "Gedaan, wacht op bevestiging Nog niet bevestigd: niet bevestigd bij opnieuw lezen"
+        " (vanzelf opnieuw gelezen om "
+    ) in page
