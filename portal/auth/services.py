@@ -28,6 +28,8 @@ from typing import Protocol
 from flask import current_app, g, session
 from flask_login import login_user, logout_user
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from connectors.identity import (
     Identifier,
@@ -56,13 +58,16 @@ from ..settings import Settings
 __all__ = [
     "ChallengeError",
     "ChallengeProblem",
+    "DecisionError",
     "InvalidIdentifier",
     "add_identifier",
+    "approve_identifier",
     "complete_email_verification",
     "end_current_session",
     "load_session",
     "redeem_code",
     "redeem_link",
+    "reject_identifier",
     "request_email_verification",
     "request_login_code",
     "sign_in_with_verified_email",
@@ -547,11 +552,18 @@ class IdentifierTaken(Exception):
 
 
 def add_identifier(
-    customer: Customer, kind: str, value: str, proof_kind: str | None = None, proof: str = ""
+    customer: Customer,
+    kind: str,
+    value: str,
+    proof_kind: str | None = None,
+    proof: str = "",
+    locale: str = "nl",
 ) -> CustomerIdentifier:
     """Add a phone or customer number as *pending*, with a proof for the checker. Flushes.
 
-    E-mail addresses go through :func:`request_email_verification` instead.
+    E-mail addresses go through :func:`request_email_verification` instead. One that was not
+    accepted before is pending again, with the new proof: that is how a customer tries again.
+    ``locale`` is the language staff's decision is mailed in.
 
     :raises InvalidIdentifier: if the value is not valid for ``kind``.
     :raises IdentifierTaken: if this customer already has it verified.
@@ -562,6 +574,8 @@ def add_identifier(
     ident = _existing(customer, kind, normalised) or _new_identifier(customer, kind, normalised)
     if ident.is_verified:
         raise IdentifierTaken()
+    ident.status = "pending"
+    ident.locale = "en" if locale.startswith("en") else "nl"
     ident.proof_kind = proof_kind
     ident.proof_encrypted = crypto.encrypt(proof.strip()) if proof.strip() else None
     db.session.flush()
@@ -579,6 +593,85 @@ def add_identifier(
     )  # fmt: skip
     db.session.flush()
     return ident
+
+
+class DecisionError(Exception):
+    """Staff's decision on a pending identifier was not carried out; ``code`` says why:
+    ``decided`` (approved or rejected already, by someone else or a second submission),
+    ``taken`` (verified for another customer) or ``kind`` (an e-mail address, which only its
+    code verifies)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _claim_pending(ident: CustomerIdentifier, status: str) -> None:
+    """Move ``ident`` from pending to ``status`` atomically: a conditional ``UPDATE`` that only
+    one of two concurrent decisions gets through (the other finds nothing to update).
+
+    :raises DecisionError: ``decided`` if it is no longer pending.
+    """
+    result = db.session.execute(
+        update(CustomerIdentifier)
+        .where(CustomerIdentifier.id == ident.id, CustomerIdentifier.status == "pending")
+        .values(status=status)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        db.session.refresh(ident)
+        raise DecisionError("decided")
+    set_committed_value(ident, "status", status)
+
+
+def _check_decidable(ident: CustomerIdentifier) -> None:
+    if ident.kind == IdentifierKind.EMAIL.value:
+        raise DecisionError("kind")
+    if ident.status != "pending":
+        raise DecisionError("decided")
+
+
+def approve_identifier(ident: CustomerIdentifier, *, staff_id: int) -> None:
+    """Staff checked the proof: verify the phone or customer number, exactly as a proof
+    checker would (:func:`_mark_verified`, ``verified_by="staff"``). Flushes; the caller
+    commits, or rolls back on an error.
+
+    :raises DecisionError: ``decided``, ``kind``, or ``taken`` if another customer has it
+        verified (a verified identifier has one owner).
+    """
+    _check_decidable(ident)
+    if _find_verified(ident.kind, identifier_value(ident)) is not None:
+        raise DecisionError("taken")
+    _claim_pending(ident, "verified")
+    _mark_verified(ident, "staff")
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # another customer's identifier was verified between the check and the flush
+        raise DecisionError("taken") from None
+    record(
+        "identifier.verified", actor_type="staff", actor_id=staff_id,
+        subject_type="customer_identifier", subject_id=ident.id,
+        details={"kind": ident.kind, "customer": ident.customer_id},
+    )  # fmt: skip
+    db.session.flush()
+
+
+def reject_identifier(ident: CustomerIdentifier, *, staff_id: int, reason_given: bool) -> None:
+    """Staff could not accept the proof: the identifier is rejected and never used. Flushes.
+    Whether staff gave the customer a reason is logged, not the reason.
+
+    :raises DecisionError: ``decided`` or ``kind``.
+    """
+    _check_decidable(ident)
+    _claim_pending(ident, "rejected")
+    record(
+        "identifier.rejected", actor_type="staff", actor_id=staff_id,
+        subject_type="customer_identifier", subject_id=ident.id,
+        details={"kind": ident.kind, "customer": ident.customer_id,
+                 "reason_given": reason_given},
+    )  # fmt: skip
+    db.session.flush()
 
 
 def request_email_verification(

@@ -329,7 +329,7 @@ def add_identifier() -> Response | tuple[str, int]:
                 form.proof.errors = [_("Enter the number of an invoice we sent you")]
             else:
                 services.add_identifier(
-                    current_user, kind, value, "invoice_number", form.proof.data or ""
+                    current_user, kind, value, "invoice_number", form.proof.data or "", _locale()
                 )
                 db.session.commit()
                 flash(

@@ -6,7 +6,12 @@ allows it; ``health`` records how each source answers and flags one that keeps f
 pages (blueprint ``backoffice`` under ``/beheer``) are in the ``*_views`` modules.
 """
 
-from . import audit_views, health_views, queue_views  # noqa: F401 - they add routes to bp
+from . import (  # noqa: F401 - they add routes to bp
+    audit_views,
+    health_views,
+    identifier_views,
+    queue_views,
+)
 from .blueprint import bp
 
 __all__ = ["bp"]

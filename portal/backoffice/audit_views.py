@@ -74,6 +74,8 @@ ACTION_NAMES = {
     "customer.forgotten": _l("Customer forgotten"),
     "identifier.added": _l("Identifier added"),
     "identifier.verified": _l("Identifier confirmed"),
+    "identifier.rejected": _l("Identifier not accepted by staff"),
+    "identifiers.viewed": _l("Numbers to check viewed"),
     "data.gathered": _l("Data gathered from the sources"),
     "export.downloaded": _l("Customer downloaded their data"),
     "request.submitted": _l("Request submitted"),

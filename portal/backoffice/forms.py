@@ -270,3 +270,17 @@ class NewRequestForm(RequestForm):
                 ]
                 valid = False
         return valid
+
+
+class ApproveIdentifierForm(FlaskForm):
+    """A button and nothing else (the CSRF token): the number is the customer's."""
+
+
+class RejectIdentifierForm(FlaskForm):
+    """Why the number is not accepted: optional, mailed to the customer as typed."""
+
+    reject_reason = TextAreaField(
+        _l("Reason for the customer (optional)"),
+        validators=[Optional(), Length(max=MESSAGE_MAX, message=_l("Use at most 4000 characters"))],
+        filters=[_strip],
+    )

@@ -81,6 +81,10 @@ class CustomerIdentifier(Base):
     #: The kind of proof offered (e.g. ``invoice_number``), and the proof, encrypted.
     proof_kind: Mapped[str | None] = mapped_column(String(32))
     proof_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: The language the customer added it in: staff's decision is mailed in it.
+    locale: Mapped[str] = mapped_column(
+        String(8), nullable=False, default="nl", server_default="nl"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

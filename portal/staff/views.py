@@ -403,9 +403,9 @@ def logout() -> Response:
 def dashboard() -> str:
     """Open requests by status, with what needs attention first: overdue, due soon, waiting
     for the customer, not assigned, and assigned to this staff member (each a link into the
-    queue)."""
+    queue); for a privacy officer also the numbers customers added that wait to be checked."""
     from .. import retention
-    from ..backoffice import queue
+    from ..backoffice import identifiers, queue
     from ..dsr import services as dsr_services
 
     rows = db.session.execute(
@@ -425,6 +425,8 @@ def dashboard() -> str:
         attention=queue.counts(staff_id=g.staff.id),
         due_soon_days=queue.DUE_SOON_DAYS,
         recovery_left=auth.recovery_codes_left(g.staff),
+        # the numbers customers added, for those who may decide on them
+        identifiers_pending=identifiers.pending_count() if g.staff.is_officer else None,
     )
 
 

@@ -81,3 +81,38 @@ def test_health_and_audit_pages_are_accessible(app: Flask, server: str, chromium
 
     context.close()
     axe.assert_clean()
+
+
+def test_numbers_to_check_are_accessible(app: Flask, server: str, chromium: Any) -> None:
+    """The list of numbers to check, and a rejection whose reason is too long (the error
+    pattern), used with the keyboard."""
+    from portal.auth import services
+
+    with app.test_request_context():
+        _member, secret = add_officer()
+        customer = services.sign_in_with_verified_email("sanne.devries@example.nl", "test")
+        ident = services.add_identifier(customer, "phone", "06-12345678", "invoice_number", "F-1")
+        db.session.commit()
+        ident_id = ident.id
+    axe = Axe()
+    context = chromium.new_context(bypass_csp=True)  # to inject axe-core; our CSP forbids it
+    page = context.new_page()
+    staff_password_step(page, server)
+    page.get_by_label("Code uit uw authenticator-app").fill(pyotp.TOTP(secret).now())
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/beheer/$"))
+    axe.check(page, "dashboard with numbers to check")
+
+    page.locator("#dash-identifiers a").click()
+    page.wait_for_url(re.compile(r".*/beheer/nummers$"))
+    page.locator(f"#identifier-{ident_id}").wait_for()
+    axe.check(page, "numbers to check")
+
+    reason = page.locator(f"#reject-reason-{ident_id}")
+    reason.fill("x" * 4001)
+    reason.press("Tab")
+    page.keyboard.press("Enter")  # the reject button, reached with the keyboard
+    page.locator(".error-summary").wait_for()
+    axe.check(page, "numbers to check with an error")
+    context.close()
+    axe.assert_clean()
