@@ -2,7 +2,7 @@
 
 Revision ID: 3c1d2e4f5a6b
 Revises: 5ea1a0d17e01
-Create Date: 2026-12-15 09:00:00
+Create Date: 2026-12-07 06:20:00
 
 Identifiers added before this are answered in Dutch, the portal's first language.
 """
