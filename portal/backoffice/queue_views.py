@@ -88,6 +88,7 @@ EVENT_NAMES = {
     "info_added": _l("Customer sent information"),
     "withdrawn": _l("Withdrawn by the customer"),
     "refused": _l("Refused"),
+    "partly_refused": _l("Objection refused except for direct marketing, which stays stopped"),
     "done": _l("Closed"),
     "assigned": _l("Assigned"),
     "note": _l("Internal note"),
@@ -377,6 +378,11 @@ def _render(
             for key in dsr.direct_marketing_objected(found, policy)
         ],
         unconditional=dsr.unconditional(found, policy),
+        # an objection naming direct marketing and other purposes: those others may be refused
+        weighed=dsr.purpose_names(dsr.weighed_objected(found, policy), locale)
+        if dsr.mixed_objection(found, policy)
+        else [],
+        marketing_stopped=dsr.purpose_names(dsr.direct_marketing_stopped(found, policy), locale),
         recipients_to_tell=queue.recipients_to_tell(found, policy),
         restricted=dsr.restriction_in_force(found),
         other_restrictions=[
@@ -579,13 +585,16 @@ def _step_with_reason(
     form_class: type[Any],
     form_key: str,
     run: Callable[[DataRequest, Any], list[int]],
-    told: str,
+    told: str | Callable[[DataRequest], str],
 ) -> Any:
-    """A step that needs a valid form and mails the customer (``told`` is flashed then)."""
+    """A step that needs a valid form and mails the customer (``told`` is flashed then; a
+    callable gets the request as it was before the step)."""
     found = _found(reference)
     form = form_class()
     if not form.validate_on_submit():
         return _invalid(found, form_key, form)
+    if callable(told):
+        told = told(found)
     try:
         outbox = run(found, form)
     except RequestError as exc:
@@ -602,7 +611,12 @@ def refuse(reference: str) -> Any:
     return _step_with_reason(
         reference, RefuseForm, "refuse_form",
         lambda found, form: queue.refuse(found, form.refuse_reason.data, staff_id=_me().id),
-        _("The request was refused. The customer was told why."),
+        lambda found: (
+            _("The objection to the other purposes was refused; direct marketing stays stopped."
+              " The customer was told both, and why.")
+            if dsr.mixed_objection(found)
+            else _("The request was refused. The customer was told why.")
+        ),
     )  # fmt: skip
 
 

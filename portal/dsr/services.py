@@ -133,6 +133,7 @@ NOTIFY_TEMPLATES = {
     "extended": "dsr/email/extended",
     "info_requested": "dsr/email/info_requested",
     "refused": "dsr/email/refused",
+    "partly_refused": "dsr/email/partly_refused",  # PARTLY_REFUSED
     "done": "dsr/email/done",
     "withdrawn": "dsr/email/withdrawn",
     "restriction_lifted": "dsr/email/restriction_lifted",
@@ -199,7 +200,7 @@ def objectable_purposes(policy: Policy) -> list[Any]:
 
 def direct_marketing_objected(request: DataRequest, policy: Policy | None = None) -> list[str]:
     """The direct-marketing purposes an objection names: no reason outweighs the customer's,
-    so staff stop them and cannot refuse the request (art. 21(3))."""
+    so staff stop them and cannot refuse that part of the request (art. 21(3))."""
     if request.kind_enum is not RequestKind.OBJECTION:
         return []
     policy = policy or current_policy()
@@ -207,13 +208,71 @@ def direct_marketing_objected(request: DataRequest, policy: Policy | None = None
     return [p.key for p in policy.purposes if p.direct_marketing and p.key in named]
 
 
-def unconditional(request: DataRequest, policy: Policy | None = None) -> bool:
-    """Whether the request takes effect as asked, with nothing to weigh: a withdrawal of
-    consent (art. 7(3)) or an objection to direct marketing (art. 21(3)). It applies from
-    its receipt, and staff cannot refuse it."""
-    return request.kind_enum is RequestKind.WITHDRAW_CONSENT or bool(
-        direct_marketing_objected(request, policy)
+def weighed_objected(request: DataRequest, policy: Policy | None = None) -> list[str]:
+    """The purposes an objection names that are not direct marketing (legitimate interests):
+    staff weigh those, and may refuse them for compelling legitimate grounds (art. 21(1))."""
+    if request.kind_enum is not RequestKind.OBJECTION:
+        return []
+    policy = policy or current_policy()
+    named = set((request.scope or {}).get("purposes") or [])
+    return [p.key for p in policy.purposes if not p.direct_marketing and p.key in named]
+
+
+def mixed_objection(request: DataRequest, policy: Policy | None = None) -> bool:
+    """Whether an objection names direct marketing *and* other purposes: the direct-marketing
+    part takes effect from its receipt, the rest is weighed (art. 21(1) and (3))."""
+    policy = policy or current_policy()
+    return bool(direct_marketing_objected(request, policy)) and bool(
+        weighed_objected(request, policy)
     )
+
+
+def unconditional(request: DataRequest, policy: Policy | None = None) -> bool:
+    """Whether the whole request takes effect as asked, with nothing to weigh: a withdrawal of
+    consent (art. 7(3)) or an objection to direct marketing only (art. 21(3)). It applies from
+    its receipt, and staff cannot refuse it.
+
+    An objection that also names other purposes is not: its direct-marketing part still
+    applies from receipt (:func:`direct_marketing_stopped`), but the rest may be refused
+    (:func:`refuse`)."""
+    if request.kind_enum is RequestKind.WITHDRAW_CONSENT:
+        return True
+    policy = policy or current_policy()
+    return bool(direct_marketing_objected(request, policy)) and not weighed_objected(
+        request, policy
+    )
+
+
+def direct_marketing_stopped(request: DataRequest, policy: Policy | None = None) -> list[str]:
+    """The direct-marketing purposes this objection stopped: those it names, from the day of
+    receipt, whatever became of the rest of it (also after a partial refusal), unless the
+    customer withdrew it. Empty for other requests and once the request was anonymised."""
+    if request.status_enum is RequestStatus.WITHDRAWN or request.anonymised_at is not None:
+        return []
+    return direct_marketing_objected(request, policy)
+
+
+#: The history step of refusing an objection except for its direct marketing.
+PARTLY_REFUSED = "partly_refused"
+
+
+def partly_refused(request: DataRequest) -> bool:
+    """Whether this is an objection refused only in part: its direct-marketing purposes were
+    stopped, its other purposes refused (:func:`refuse`)."""
+    return request.status_enum is RequestStatus.REFUSED and any(
+        e.action == PARTLY_REFUSED for e in request.events
+    )
+
+
+def purpose_names(keys: Iterable[str], locale: str, policy: Policy | None = None) -> list[str]:
+    """The names of the purposes ``keys`` in ``locale``, in the order given (unknown keys as
+    they are)."""
+    policy = policy or current_policy()
+    names = []
+    for key in keys:
+        purpose = policy.purpose(key)
+        names.append(purpose.name.get(locale) if purpose is not None else key)
+    return names
 
 
 def consent_purposes(policy: Policy) -> list[Any]:
@@ -422,9 +481,12 @@ def change(
     message: str | None = None,
     visible: bool = True,
     notify: bool = True,
+    audit_details: dict[str, Any] | None = None,
 ) -> list[int]:
     """Record a step, move to ``status`` (checked against :data:`TRANSITIONS`), audit it, and
     mail the customer where :data:`NOTIFY_TEMPLATES` says so. Flushes; returns outbox ids.
+
+    :param audit_details: more for the audit entry besides the status (ids and keys only).
 
     :raises RequestError: when the request is final or the status may not follow.
     """
@@ -458,7 +520,7 @@ def change(
     audit(
         f"request.{action}", actor_type=actor_type, actor_id=actor_id,
         subject_type="request", subject_id=request.id,
-        details={"status": request.status},
+        details={**(audit_details or {}), "status": request.status},
     )  # fmt: skip
     outbox = mail_customer(request, action, message=message) if notify and visible else []
     db.session.flush()
@@ -544,13 +606,26 @@ def extend(request: DataRequest, months: int, reason: str, *, staff_id: int) -> 
 def refuse(request: DataRequest, reason: str, *, staff_id: int) -> list[int]:
     """Refuse a request with the reason; the customer is told it and their right to complain.
 
-    A withdrawal of consent or an objection to direct marketing cannot be refused
-    (:func:`unconditional`).
+    A withdrawal of consent or an objection to direct marketing only cannot be refused
+    (:func:`unconditional`). Refusing an objection that also names other purposes
+    (:func:`mixed_objection`) refuses only those: the step is ``partly_refused``, the
+    direct-marketing purposes stay stopped (:func:`direct_marketing_stopped`), and the
+    customer is told both.
     """
     if not reason.strip():
         raise RequestError("refusal", "a refusal needs a reason")
-    if unconditional(request):
+    policy = current_policy()
+    if unconditional(request, policy):
         raise RequestError("unconditional", "this request takes effect as asked")
+    if mixed_objection(request, policy):
+        return change(
+            request, PARTLY_REFUSED, status=RequestStatus.REFUSED, actor_type="staff",
+            actor_id=staff_id, message=reason.strip(),
+            audit_details={
+                "refused_purposes": weighed_objected(request, policy),
+                "stopped_purposes": direct_marketing_objected(request, policy),
+            },
+        )  # fmt: skip
     return change(
         request, "refused", status=RequestStatus.REFUSED, actor_type="staff",
         actor_id=staff_id, message=reason.strip(),

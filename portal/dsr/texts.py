@@ -50,6 +50,9 @@ STATUS_NAMES = {
     RequestStatus.WITHDRAWN: _l("Withdrawn"),
 }
 
+#: The status of an objection refused only in part: its direct marketing was stopped.
+PARTLY_REFUSED = _l("Partly refused")
+
 #: History steps as the customer reads them.
 EVENT_NAMES = {
     "received": _l("We received your request"),
@@ -59,6 +62,9 @@ EVENT_NAMES = {
     "info_added": _l("You sent us information"),
     "withdrawn": _l("You withdrew your request"),
     "refused": _l("We refused your request"),
+    "partly_refused": _l(
+        "We stopped the direct marketing and refused your objection to the other purposes"
+    ),
     "done": _l("Your request is done"),
     "restriction_lifted": _l("We use your data again: the restriction was lifted"),
 }

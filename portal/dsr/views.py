@@ -35,7 +35,7 @@ from . import services
 from .flows import BY_SLUG, FLOWS, Context, CorrectionFlow, Flow, describe, error_list, stored
 from .forms import AddInformationForm, ConfirmForm, new_key
 from .services import RequestError
-from .texts import KIND_EXPLANATIONS, event_name, kind_name, status_name
+from .texts import KIND_EXPLANATIONS, PARTLY_REFUSED, event_name, kind_name, status_name
 
 bp = Blueprint("requests", __name__, url_prefix="/verzoeken")
 
@@ -68,6 +68,11 @@ def _helpers() -> dict[str, object]:
         "request_event_name": event_name,
         "request_rows": _rows,
         "request_unconditional": services.unconditional,
+        "request_mixed_objection": services.mixed_objection,
+        "request_marketing_names": _marketing_names,
+        "request_weighed_names": _weighed_names,
+        "request_marketing_stopped": _marketing_stopped,
+        "request_status_label": _status_label,
         "request_restriction_in_force": services.restriction_in_force,
     }
 
@@ -76,6 +81,30 @@ def _helpers() -> dict[str, object]:
 def _fromiso(value: str) -> date:
     """An ISO date string (as stored in a request's details) as a date."""
     return date.fromisoformat(value)
+
+
+def _marketing_names(found: Any) -> str:
+    """The direct-marketing purposes an objection names, in the current language."""
+    return ", ".join(services.purpose_names(services.direct_marketing_objected(found), _locale()))
+
+
+def _weighed_names(found: Any) -> str:
+    """The other purposes an objection names (weighed), in the current language."""
+    return ", ".join(services.purpose_names(services.weighed_objected(found), _locale()))
+
+
+def _marketing_stopped(found: Any) -> str:
+    """The direct-marketing purposes this objection stopped, in the current language; empty
+    when it stopped none."""
+    return ", ".join(services.purpose_names(services.direct_marketing_stopped(found), _locale()))
+
+
+def _status_label(found: Any) -> str:
+    """The request's status as the customer reads it: "Partly refused" for an objection whose
+    direct marketing was stopped and the rest refused."""
+    if services.partly_refused(found):
+        return str(PARTLY_REFUSED)
+    return status_name(found.status)
 
 
 def _rows(found: Any) -> list[Any]:
@@ -333,7 +362,7 @@ def _render_detail(found: Any, form: AddInformationForm, status: int = 200) -> t
             details=services.details_of(found),
             history=history,
             days_left=services.days_left(found),
-            complaint=bool(actions & {"extended", "refused"}),
+            complaint=bool(actions & {"extended", "refused", "partly_refused"}),
             form=form,
             errors=error_list(form),
         ),

@@ -404,6 +404,68 @@ def test_an_objection_to_direct_marketing_is_not_offered_for_refusal(
     assert "/weigeren" not in html
 
 
+def test_a_mixed_objection_may_be_refused_for_its_other_purposes_only(
+    app: Flask,
+    officer: Staff,
+    mailbox: Mailbox,  # noqa: F811
+) -> None:
+    """Art. 21: an objection naming direct marketing and a purpose on legitimate interests.
+    Staff may refuse the latter (compelling grounds, art. 21(1)); the direct marketing stays
+    stopped (art. 21(3)) and the customer is told both, with the right to complain."""
+    sanne = customer(app)
+    reference = submit(
+        app, sanne, RequestKind.OBJECTION, locale="en", details={},
+        scope={"purposes": ["newsletter", "service-improvement"]},
+    )  # fmt: skip
+    b = desk(app, officer)
+    b.client.set_cookie("portal_lang", "en")
+    html = b.page(f"{QUEUE}/{reference}")
+    page = text(html)
+    assert "An objection to direct marketing (Newsletter): stop this use now." in page
+    assert "The objection also names Improving our services: weigh that part." in page
+    assert f"{reference}/weigeren" in html and "Not possible:" not in page
+    assert (
+        "Refusing covers only the objection to Improving our services; the use for direct"
+        " marketing (Newsletter) stays stopped."
+    ) in page
+    assert "Refuse the other purposes" in page
+    assert "Direct marketing stopped Newsletter, from" in page
+
+    refused = b.step(reference, "weigeren", refuse_reason="Compelling grounds: fraud prevention")
+    assert refused.status_code == 303
+    row = get_request(app, reference)
+    assert row.status == "refused"
+    with app.app_context():
+        stopped = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        assert dsr.direct_marketing_stopped(stopped) == ["newsletter"]
+        events = [e.action for e in stopped.events]
+    assert "partly_refused" in events and "refused" not in events
+    assert ("request.partly_refused", {
+        "status": "refused", "refused_purposes": ["service-improvement"],
+        "stopped_purposes": ["newsletter"],
+    }) in audit_actions(app)  # fmt: skip
+    assert not [a for a, _ in audit_actions(app) if a == "request.refused"]
+    told = Mailbox.text_of(mailbox.wait_for(1)[-1])
+    assert "We have stopped using your data for direct marketing (Newsletter)" in told
+    assert "We cannot grant your objection to the other purposes (Improving our services)" in told
+    assert "Compelling grounds: fraud prevention" in told and "go to court" in told
+    after = b.page(f"{QUEUE}/{reference}")
+    page = text(after)
+    assert "direct marketing stays stopped. The customer was told both, and why." in page
+    assert "Objection refused except for direct marketing, which stays stopped" in page
+    assert "Direct marketing stopped Newsletter, from" in page  # still recorded as stopped
+    # a pure objection to direct marketing still cannot be refused
+    only = submit(
+        app, sanne, RequestKind.OBJECTION, locale="en", details={},
+        scope={"purposes": ["newsletter"]},
+    )  # fmt: skip
+    assert "/weigeren" not in b.page(f"{QUEUE}/{only}")
+    assert b.step(only, "weigeren", refuse_reason="Our interest").status_code == 409
+    assert get_request(app, only).status == "received"
+
+
 def test_a_restriction_stays_in_force_until_staff_lift_it_and_tell_the_customer(
     app: Flask,
     officer: Staff,
