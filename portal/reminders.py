@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .extensions import db
+from .kinds import STAFF_KIND_NAMES
 from .mail import queue_mail
 from .models import DataRequest, OutboxMessage, RequestEvent
 from .policy import current_policy
@@ -33,18 +34,6 @@ from .settings import Settings, firm_today
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "reminders/email/deadline"
-
-#: How each kind of request is named in the reminder.
-KIND_LABELS = {
-    "access": _l("Access"),
-    "correction": _l("Correction"),
-    "erasure": _l("Erasure"),
-    "restriction": _l("Restriction of processing"),
-    "objection": _l("Objection"),
-    "withdraw_consent": _l("Withdrawal of consent"),
-    "portability": _l("Data portability"),
-    "question": _l("Question"),
-}
 
 #: How each status is named in the reminder (only open ones are ever listed).
 STATUS_LABELS = {
@@ -128,7 +117,7 @@ def _due_requests(today: date, within_days: int) -> list[DataRequest]:
 def _item(request: DataRequest, today: date) -> dict[str, Any]:
     return {
         "reference": request.reference,
-        "kind": KIND_LABELS.get(request.kind, request.kind),
+        "kind": STAFF_KIND_NAMES.get(request.kind, request.kind),
         "status": STATUS_LABELS.get(request.status, request.status),
         "deadline": request.deadline,
         "days_left": (request.deadline - today).days,

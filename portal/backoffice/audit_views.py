@@ -77,7 +77,7 @@ ACTION_NAMES = {
     "identifier.rejected": _l("Identifier not accepted by staff"),
     "identifiers.viewed": _l("Numbers to check viewed"),
     "data.gathered": _l("Data gathered from the sources"),
-    "export.downloaded": _l("Customer downloaded their data"),
+    "export.downloaded": _l("Customer downloaded their own data"),
     "request.submitted": _l("Request submitted"),
     "action.done": _l("Change made at a source"),
     "action.confirmed": _l("Change at a source confirmed"),

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from ..audit import record as audit
-from ..dsr.texts import kind_name
 from ..extensions import db, limiter
+from ..kinds import staff_kind_name
 from ..models import ActionStatus, DataRequest, RequestAction, RequestStatus
 from ..staff import auth as staff_auth
 from ..staff.decorators import current_staff, officer_required, staff_required
@@ -67,7 +67,7 @@ class WaitingRequest:
 
     @property
     def kind_name(self) -> str:
-        return kind_name(self.kind)
+        return staff_kind_name(self.kind)
 
     @property
     def to_do(self) -> int:

@@ -25,8 +25,9 @@ from ..dsr import services as dsr
 from ..dsr.deadlines import response_deadline
 from ..dsr.flows import describe
 from ..dsr.services import RequestError
-from ..dsr.texts import kind_name, status_name
+from ..dsr.texts import status_name
 from ..extensions import db
+from ..kinds import staff_kind_name
 from ..models import (
     ActionKind,
     ActionStatus,
@@ -228,7 +229,7 @@ def _back(found: DataRequest, anchor: str = "") -> Response:
 @bp.app_context_processor
 def _queue_helpers() -> dict[str, object]:
     return {
-        "bo_kind_name": kind_name,
+        "bo_kind_name": staff_kind_name,
         "bo_status_name": staff_status_name,
         "bo_channel_names": CHANNEL_NAMES,
     }
@@ -246,7 +247,7 @@ def _assignees(staff: list[StaffMember]) -> list[SelectChoice]:
 def _filter_form(staff: list[StaffMember]) -> QueueFilterForm:
     form = QueueFilterForm(formdata=request.args)
     form.kind.choices = [SelectChoice("", _("All kinds"))] + [
-        SelectChoice(k.value, kind_name(k.value)) for k in RequestKind
+        SelectChoice(k.value, staff_kind_name(k.value)) for k in RequestKind
     ]
     form.status.choices = [
         SelectChoice("open", _("Open")),
@@ -786,7 +787,7 @@ def keep_until_action(reference: str, action_id: int) -> Any:
 
 def _new_form() -> NewRequestForm:
     form = NewRequestForm()
-    form.kind.choices = [SelectChoice(k.value, kind_name(k.value)) for k in RequestKind]
+    form.kind.choices = [SelectChoice(k.value, staff_kind_name(k.value)) for k in RequestKind]
     locale = _locale()
     policy = current_policy()
     form.sources.choices = [SelectChoice(s.key, s.name.get(locale)) for s in policy.sources]

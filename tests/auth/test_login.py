@@ -111,6 +111,20 @@ def test_code_by_mail_signs_in_and_creates_the_customer(
         assert "auth.login" in actions
 
 
+def test_the_account_asks_about_the_previous_sign_in_only_when_there_was_one(
+    client: FlaskClient, forms: Any, mailbox: Any
+) -> None:
+    sign_in(client, forms, mailbox)
+    first = client.get("/account").get_data(as_text=True)
+    assert "U logt voor het eerst in." in first
+    assert "Heeft u toen niet ingelogd?" not in first  # there was no "then"
+    forms.post(client, "/account", "/uitloggen")
+    sign_in(client, forms, mailbox)
+    second = client.get("/account").get_data(as_text=True)
+    assert "U logt voor het eerst in." not in second
+    assert "Heeft u toen niet ingelogd? Log uit en neem contact met ons op." in second
+
+
 def test_mail_and_pages_in_english(client: FlaskClient, forms: Any, mailbox: Any) -> None:
     client.set_cookie("portal_lang", "en")
     assert "Send me a code" in client.get("/inloggen").get_data(as_text=True)

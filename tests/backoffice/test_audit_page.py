@@ -103,6 +103,18 @@ def test_the_officer_sees_entries_with_names_and_plain_words(app: Flask, officer
     assert "Menu beheer" in html and 'href="/beheer/audit" aria-current="page"' in html
 
 
+def test_the_log_names_a_download_without_he_or_she(app: Flask, officer: Staff) -> None:
+    b = _signed_in(app, officer)
+    _add(app, "export.downloaded", actor_type="customer", actor_id=12,
+         subject_type="customer", subject_id=12)  # fmt: skip
+    html = b.get(PAGE).get_data(as_text=True)
+    assert "zijn gegevens" not in html
+    assert "Klant heeft de eigen gegevens gedownload" in html  # needs the Dutch catalogue
+    b.client.set_cookie("portal_lang", "en")
+    english = b.get(PAGE).get_data(as_text=True)
+    assert "Customer downloaded their own data" in english
+
+
 def test_filters_and_paging(app: Flask, officer: Staff) -> None:
     b = _signed_in(app, officer)
     winter = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)

@@ -297,6 +297,33 @@ def test_the_queue_filters_by_kind_status_and_assignee(
     assert refs("kind=nonsense&status=nonsense&assignee=nonsense") == {mine, theirs, nobodys}
 
 
+def test_staff_read_short_neutral_names_of_the_kinds_not_the_customer_s_wording(
+    app: Flask, officer: Staff
+) -> None:
+    sanne = customer(app)
+    erasure = submit(app, sanne, RequestKind.ERASURE, details={}, scope={"sources": []})
+    submit(app, sanne)
+    b = desk(app, officer)
+    queue_page = b.page(QUEUE)
+    page = text(queue_page)
+    assert "Uw gegevens laten verwijderen" not in page and "Een vraag over" not in page
+    assert re.search(r"<dt>Verwijdering</dt><dd id=\"count-kind-erasure\">1<", queue_page)
+    assert re.search(r"<td>Vraag</td>", queue_page)
+    filters = re.search(r'<select id="kind".*?</select>', queue_page, re.S)
+    assert filters is not None
+    options = re.findall(r"<option[^>]*>([^<]*)</option>", filters.group(0))
+    assert options[1:] == [
+        "Inzage", "Correctie", "Verwijdering", "Beperking van de verwerking", "Bezwaar",
+        "Intrekken van toestemming", "Overdraagbaarheid", "Vraag",
+    ]  # fmt: skip
+    title = r"<h1>Verzoek AVG-[A-Z2-9]{8}: Verwijdering</h1>"
+    assert re.search(title, b.page(f"{QUEUE}/{erasure}"))
+    assert "Uw gegevens" not in text(b.page("/beheer/verzoeken/nieuw"))
+    b.client.set_cookie("portal_lang", "en")
+    english = text(b.page(f"{QUEUE}/{erasure}"))
+    assert f"Request {erasure}: Erasure" in english and "Delete your data" not in english
+
+
 def test_a_long_queue_is_paged_and_the_filters_carry_over(
     app: Flask, officer: Staff, monkeypatch: pytest.MonkeyPatch
 ) -> None:
