@@ -184,13 +184,17 @@ class CorrectionFlow(Flow):
         self._append(form, ctx, corrections.fields_of(ctx.policy, record, ctx.locale, name))
         return True
 
-    def add(self, form: CorrectionForm, ctx: Context) -> None:
-        """Add the fields of another of the customer's records (the "Add" button)."""
+    def add(self, form: CorrectionForm, ctx: Context) -> bool:
+        """Add the fields of another of the customer's records (the "Add" button). False, with
+        an error on the list, when no record of the customer's was chosen."""
         ref = corrections.decode_ref(form.add_record.data or "")
         record = corrections.find_record(ctx.snapshot, ref) if ref else None
-        if record is not None:
-            self._append(form, ctx, corrections.fields_of(ctx.policy, record, ctx.locale))
         form.add_record.data = ""
+        if record is None:
+            form.add_record.errors = [_("Choose the record whose data you want to add")]
+            return False
+        self._append(form, ctx, corrections.fields_of(ctx.policy, record, ctx.locale))
+        return True
 
     def validate(self, form: Any, ctx: Context) -> bool:
         valid = bool(form.validate())

@@ -227,9 +227,9 @@ def _form_view(flow: Flow) -> Any:
         db.session.commit()
         return _render_form(flow, form, ctx, show_errors=False)
     if step == "add" and isinstance(flow, CorrectionFlow):
-        flow.add(form, ctx)  # type: ignore[arg-type]
+        added = flow.add(form, ctx)  # type: ignore[arg-type]
         db.session.commit()
-        return _render_form(flow, form, ctx, show_errors=False)
+        return _render_form(flow, form, ctx, show_errors=not added)
     if _nothing_left(flow, form):
         return _gone()
     if not flow.validate(form, ctx):
