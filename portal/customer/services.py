@@ -39,7 +39,9 @@ from .texts import (
     pairs,
     part_labels,
     readable_moment,
+    in_sentence,
     record_type_label,
+    shown_record_id,
     speaks_codes,
     value_words,
 )
@@ -105,6 +107,21 @@ class Entry:
     def type_label(self) -> str:
         """What the record is, e.g. "Order"."""
         return record_type_label(self.part.record_type)
+
+    @property
+    def shown_id(self) -> str:
+        """The record's id as the customer reads it (:func:`shown_record_id`)."""
+        return shown_record_id(self.part.record)
+
+    @property
+    def name(self) -> str:
+        """What the record is and its id, e.g. "Order 1042"."""
+        return f"{self.type_label} {self.shown_id}"
+
+    @property
+    def name_in_sentence(self) -> str:
+        """:attr:`name` in the middle of a sentence, e.g. "order 1042"."""
+        return f"{in_sentence(self.type_label)} {self.shown_id}"
 
     @property
     def found_through(self) -> tuple[str, str, str] | None:

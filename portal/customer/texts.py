@@ -423,6 +423,28 @@ VALUE_LABELS: dict[str, dict[str, Any]] = {
 FIRM_CHOSEN_SYSTEMS = frozenset({"files"})
 
 
+#: The connector of the firm's own files: its record ids are ``<file key>:<row id>``.
+FILES_SYSTEM = "files"
+
+
+def shown_record_id(record: Mapping[str, Any]) -> str:
+    """The id of ``record`` as the customer reads it: a row of the firm's own files without
+    the file's internal key (``werkbonnen:WB-2026-0302`` reads ``WB-2026-0302``). Links,
+    forms and exports keep the full id."""
+    record_id = str(record.get("record_id", ""))
+    if record.get("system") == FILES_SYSTEM and ":" in record_id:
+        return record_id.partition(":")[2]
+    return record_id
+
+
+def in_sentence(label: str) -> str:
+    """``label`` (a record type, like "Ticket message") in the middle of a sentence: its first
+    letter small, unless the label starts with an abbreviation ("SEPA mandate")."""
+    if len(label) > 1 and label[0].isupper() and not label[1].isupper():
+        return label[0].lower() + label[1:]
+    return label
+
+
 def speaks_codes(record: Mapping[str, Any]) -> bool:
     """Whether ``record``'s fields hold a built-in connector's codes (:data:`VALUE_LABELS`)."""
     return record.get("system") not in FIRM_CHOSEN_SYSTEMS

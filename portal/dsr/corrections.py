@@ -22,6 +22,7 @@ from ..customer.texts import (
     field_correctable,
     field_label,
     record_type_label,
+    shown_record_id,
 )
 from ..gathering import Snapshot
 from ..gathering.presentation import plain_text
@@ -123,7 +124,7 @@ def record_label(policy: Policy, record: Mapping[str, Any], locale: str) -> str:
     """E.g. "Webwinkel: Klantgegevens 101"."""
     return (
         f"{_source_name(policy, str(record['source']), locale)}: "
-        f"{record_type_label(str(record['record_type']))} {record['record_id']}"
+        f"{record_type_label(str(record['record_type']))} {shown_record_id(record)}"
     )
 
 

@@ -400,7 +400,7 @@ def test_a_correction_of_two_fields_from_the_correct_link_on_the_overview(
     page.wait_for_url(re.compile(r".*/mijn-gegevens/$"))
     record = _open_field(page, "identity", "Klantgegevens 101")
     expect(record.locator("dl.fields")).to_contain_text("de Vries")
-    record.get_by_role("link", name="Wijzig Achternaam van Klantgegevens 101").click()
+    record.get_by_role("link", name="Wijzig „Achternaam” van klantgegevens 101").click()
     page.wait_for_url(re.compile(r".*/verzoeken/nieuw/correctie\?.*record_id=101.*field=last_name"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Uw gegevens laten verbeteren")
     expect(page.get_by_role("group", name="Webwinkel: Klantgegevens 101")).to_be_visible()

@@ -125,8 +125,11 @@ def test_long_categories_are_paged(sanne: FlaskClient) -> None:
     # an order is named once: its number is its id (no "Bestelling 2110 · 2110")
     assert not re.search(r"<summary>Bestelling (\d+) · \1\b", first)
     jobs = _page(sanne, "/mijn-gegevens/service_jobs")  # a row of the firm's own file
-    assert re.search(r"<summary>Werkbon werkbonnen:WB-[\d-]+ · ", jobs)
-    assert not re.search(r"<summary>Werkbon werkbonnen:(WB-[\d-]+) · \1\b", jobs)
+    # named by the row's own id, without the file's internal key ("werkbonnen:")
+    assert re.search(r"<summary>Werkbon WB-[\d-]+ · ", jobs)
+    assert not re.search(r"<summary>Werkbon (WB-[\d-]+) · \1\b", jobs)
+    assert "Werkbon werkbonnen:" not in jobs, re.findall(r".{80}Werkbon werkbonnen:.{40}", jobs)
+    assert "record_id=werkbonnen:WB-" in jobs.replace("%3A", ":")  # links keep the full id
     assert re.search(r"<summary>Bestelling \d+ · ", first)  # its date follows
     assert "Pagina 2 van 2." in _page(sanne, "/mijn-gegevens/orders?pagina=99")
     # the count says how many are listed, and how many with their notes
@@ -293,12 +296,17 @@ def test_each_shown_field_links_to_a_correction_request(sanne: FlaskClient) -> N
     foreign = href.group(1).replace("&amp;", "&").split("&terug=")[0] + "&terug=//evil.example/"
     assert '<a href="/mijn-gegevens/">' in _page(sanne, foreign)
     # the link's name says which field of which record (a screen reader lists links alone)
-    assert 'Wijzig<span class="visually-hidden"> Voornaam van Klantgegevens 101</span>' in page
+    # (the field quoted, the record in the sentence; needs the Dutch catalogue)
+    assert 'Wijzig<span class="visually-hidden"> „Voornaam” van klantgegevens 101</span>' in page
+    sanne.set_cookie("portal_lang", "en")
+    english = _page(sanne, "/mijn-gegevens/identity")
+    assert 'Correct<span class="visually-hidden"> “First name” of customer record 101<' in english
+    sanne.set_cookie("portal_lang", "nl")
     # a system's own record of what happened is not offered for correction
     orders = _page(sanne, "/mijn-gegevens/orders")
     addresses = _page(sanne, "/mijn-gegevens/address")
-    assert re.search(r"Wijzig<span[^>]*> Factuuradres van Bestelling \d+<", addresses)
-    assert not re.search(r"Wijzig<span[^>]*> (Status|Nummer|Totaal) van Bestelling", orders)
+    assert re.search(r"Wijzig<span[^>]*> „Factuuradres” van bestelling \d+<", addresses)
+    assert not re.search(r"Wijzig<span[^>]*> „(Status|Nummer|Totaal)” van bestelling", orders)
 
 
 def test_no_correction_links_where_the_policy_does_not_offer_correction(
@@ -613,14 +621,15 @@ def test_an_order_s_extra_data_and_its_notes_read_as_they_mean(sanne: FlaskClien
     assert "_mollie_payment_id" not in orders and "is_vat_exempt" not in orders
     assert "<dt>Aan u gestuurd</dt>" in orders
     assert "Het systeem van de webwinkel" in orders
-    assert not re.search(r"> (Aan u gestuurd|Geschreven door) van Notitie bij bestelling", orders)
-    assert re.search(r"> Notitie van Notitie bij bestelling", orders)  # the text may be wrong
+    assert not re.search(r"> „(Aan u gestuurd|Geschreven door)” van notitie bij bestelling", orders)
+    assert re.search(r"> „Notitie” van notitie bij bestelling", orders)  # the text may be wrong
     # an order's own customer_note is what the customer wrote, and may be corrected
     assert "<dt>Opmerking van u</dt>" in orders
-    assert re.search(r"> Opmerking van u van Bestelling \d+<", orders)
+    assert re.search(r"> „Opmerking van u” van bestelling \d+<", orders)
     sanne.set_cookie("portal_lang", "en")
     english = _page(sanne, "/mijn-gegevens/orders")
     assert "<dt>Payment number at Mollie</dt>" in english and "<dt>Sent to you</dt>" in english
+    assert re.search(r"Correct<span[^>]*> “Note from you” of order \d+<", english)
 
 
 def test_codes_of_how_an_order_was_placed_and_paid_and_languages_read_in_words(
