@@ -8,7 +8,7 @@ changes at the sources are handed to the queue only after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -19,7 +19,8 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from ..audit import record as audit
-from ..customer.texts import field_label, record_type_label
+from ..customer.services import display_value
+from ..customer.texts import field_label, record_type_label, speaks_codes, value_label
 from ..dsr import erasure
 from ..dsr import services as dsr
 from ..dsr.deadlines import response_deadline
@@ -175,6 +176,17 @@ def staff_status_name(status: str) -> str:
     """A status as staff read it."""
     name = STAFF_STATUS_NAMES.get(status)
     return str(name) if name is not None else status_name(status)
+
+
+def data_value(record: Mapping[str, Any], name: str, value: Any) -> tuple[Any, str | None]:
+    """A field of a gathered record as the customer reads it (words for codes, yes and no,
+    addresses with their parts named: :func:`~portal.customer.services.display_value`), and
+    the system's own code when the words stand for one (``processing``), which staff may
+    need to find or set the value in that system; else None."""
+    codes = speaks_codes(record)
+    shown = display_value(value, name, codes)
+    code = value if codes and isinstance(value, str) and value_label(name, value) else None
+    return shown, code
 
 
 def _locale() -> str:
@@ -409,6 +421,7 @@ def _render(
         source_names=source_names,
         record_type_label=record_type_label,
         field_label=field_label,
+        data_value=data_value,
         event_names=EVENT_NAMES,
         identity_names=IDENTITY_NAMES,
         action_status_names=ACTION_STATUS_NAMES,

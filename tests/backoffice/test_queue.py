@@ -396,6 +396,29 @@ def test_the_request_page_shows_the_request_and_audits_every_view_of_data(
     assert b.page(f"{QUEUE}/AVG-ZZZZZZZZ", status=404)
 
 
+def test_the_data_on_the_request_page_reads_in_the_customer_s_words(
+    app: Flask, officer: Staff
+) -> None:
+    """Codes, yes/no and nested values as the customer's pages show them; a code the words
+    stand for follows, so staff can find the value in the system."""
+    sanne = customer(app)
+    reference = submit(app, sanne, RequestKind.ERASURE, details={}, scope={})
+    b = desk(app, officer)
+    html = b.step(reference, "gegevens").get_data(as_text=True)
+    data = html[html.index('<section aria-labelledby="data-title"') :]
+    shop = data[data.index("Klantgegevens 101</h3>") :]
+    shop = shop[: shop.index("</section>")]
+    rows = dict(re.findall(r"<dt>([^<]+)</dt>\s*<dd>(.*?)</dd>\n", shop, re.S))
+    assert text(rows["Rol"]) == "Klant (in het systeem: customer)"  # needs the catalogue
+    assert text(rows["Betalende klant"]) == "Ja"
+    assert 'Voornaam</dt><dd><span class="text">Sanne</span>' in rows["Factuuradres"]
+    assert "first_name:" not in data and "True" not in text(data)
+    assert "Status processing" not in text(data) and "In behandeling" in text(data)
+    b.client.set_cookie("portal_lang", "en")
+    english = b.step(reference, "gegevens").get_data(as_text=True)
+    assert "Customer (in the system: customer)" in text(english)
+
+
 def test_staff_see_which_consent_is_withdrawn(app: Flask, officer: Staff) -> None:
     """A withdrawal holds only its purposes (in the scope), no other details."""
     sanne = customer(app)
