@@ -17,6 +17,7 @@ from flask import request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
+from ..customer.texts import field_label
 from ..gathering import Snapshot, current_or_gather
 from ..gathering.presentation import OTHER
 from ..models import Customer, RequestKind
@@ -233,6 +234,7 @@ class CorrectionFlow(Flow):
                     "record_id": choice.record_id,
                     "record": choice.record_label,
                     "field": choice.field,
+                    "category": _field_category(ctx.snapshot, choice),
                     "label": choice.label,
                     "kind": choice.kind,
                     "current": choice.current,
@@ -241,14 +243,40 @@ class CorrectionFlow(Flow):
             )
             if choice.source not in sources:
                 sources.append(choice.source)
-            record = corrections.find_record(
-                ctx.snapshot, (choice.source, choice.record_type, choice.record_id)
-            )
-            category = (record or {}).get("categories", {}).get(choice.field)
+            category = items[-1]["category"]
             if category and category not in categories:
-                categories.append(str(category))
+                categories.append(category)
         details = {"items": items, "explanation": _explanation(form)}
         return {"sources": sources, "categories": categories}, details
+
+
+def _field_category(snapshot: Snapshot, choice: corrections.FieldChoice) -> str | None:
+    """The policy category of the chosen field, as its record has it."""
+    record = corrections.find_record(
+        snapshot, (choice.source, choice.record_type, choice.record_id)
+    )
+    category = (record or {}).get("categories", {}).get(choice.field)
+    return str(category) if category else None
+
+
+def _item_names(item: Mapping[str, Any], policy: Policy, locale: str) -> tuple[str, str]:
+    """The names of a correction item's field and record in ``locale`` (the request may be
+    read in another language than it was sent in: by staff, or after the customer switched),
+    worked out from the keys it keeps; the words it was sent with where it lacks them."""
+    keys = [item.get(k) for k in ("source", "record_type", "record_id", "field")]
+    if not all(isinstance(k, str) and k for k in keys):
+        return str(item.get("label") or ""), str(item.get("record") or "")
+    source, record_type, record_id, name = (str(k) for k in keys)
+    system = next((s.connector for s in policy.sources if s.key == source), None)
+    record = corrections.record_label(
+        policy,
+        {"source": source, "record_type": record_type, "record_id": record_id, "system": system},
+        locale,
+    )
+    if "category" not in item:  # sent before items kept the field's category
+        return str(item.get("label") or name), record
+    category = policy.category(str(item.get("category") or ""))
+    return field_label(category, name, locale, record_type), record
 
 
 def _source_choices(policy: Policy, locale: str) -> list[tuple[str, str]]:
@@ -406,9 +434,10 @@ def describe(
     if kind == RequestKind.CORRECTION:
         for item in details.get("items", []):
             old = item.get("current") or _("(empty)")
+            label, record = _item_names(item, policy, locale)
             rows.append(
                 Row(
-                    f"{item.get('label')} ({item.get('record')})",
+                    f"{label} ({record})",
                     [
                         _("Was: %(value)s", value=old)
                         if finished

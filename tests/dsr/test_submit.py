@@ -227,6 +227,12 @@ def test_a_correction_shows_current_values_validates_and_stores_every_field(
         ("invoicing", "lastname", "de Vries", "Bakker"),
     ]
     assert "Nieuw: de Vries-Bakker" in Mailbox.text_of(mailbox.last())
+    assert [i["category"] for i in details["items"]] == ["identity", "identity"]
+    # sent in Dutch, read in English: the fields and records are named in English
+    sanne.set_cookie("portal_lang", "en")
+    shown = page(sanne, f"/verzoeken/{reference}")
+    assert "Last name (Web shop: Customer record 101)" in shown
+    assert "Achternaam" not in shown and "Webwinkel" not in shown
 
 
 def check_from(client: FlaskClient, form_html: str, values: dict[str, str]) -> str:
