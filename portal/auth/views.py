@@ -328,10 +328,13 @@ def add_identifier() -> Response | tuple[str, int]:
             if not (form.proof.data or "").strip():
                 form.proof.errors = [_("Enter the number of an invoice we sent you")]
             else:
-                services.add_identifier(
+                ident = services.add_identifier(
                     current_user, kind, value, "invoice_number", form.proof.data or "", _locale()
                 )
+                told = _tell_staff() if ident.status == "pending" else None
                 db.session.commit()
+                if told is not None:
+                    enqueue_mail(told)
                 flash(
                     _(
                         "Thank you. We check your proof; until we have, the number is shown "
@@ -347,6 +350,13 @@ def add_identifier() -> Response | tuple[str, int]:
             db.session.rollback()
             form.value.errors = [_("You have already added and confirmed this.")]
     return render_template("auth/add_identifier.html", form=form), 400 if form.errors else 200
+
+
+def _tell_staff() -> int | None:
+    """The privacy contact hears that a number waits to be checked (at most once a day)."""
+    from ..backoffice.identifiers import tell_staff  # the back office imports this package
+
+    return tell_staff()
 
 
 @bp.route("/account/adres-bevestigen", methods=["GET", "POST"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
@@ -22,7 +23,7 @@ from ..auth.services import identifier_value
 from ..dsr.services import customer_email
 from ..extensions import db
 from ..mail import queue_mail
-from ..models import CustomerIdentifier
+from ..models import AuditEvent, CustomerIdentifier, utcnow
 from ..models.gathering import GatheredSnapshot
 from ..paging import Page
 from ..policy import current_policy
@@ -139,3 +140,31 @@ def tell_customer(ident: CustomerIdentifier, approved: bool, reason: str = "") -
     except ValueError:
         return []
     return [row.id]
+
+
+#: How often the privacy contact is told at most that numbers wait to be checked.
+TELL_STAFF_EVERY = timedelta(days=1)
+
+
+def tell_staff(now: datetime | None = None) -> int | None:
+    """Tell the privacy contact that numbers wait to be checked, when a customer added one:
+    at most once a day, naming no customer and no number (they are in the back office).
+    Returns the outbox id, or None when told within the day, nothing waits or the policy
+    names nobody. Flushes; the caller commits, then hands the mail to the queue."""
+    from ..reminders import mail_privacy_contact
+
+    now = now or utcnow()
+    waiting = pending_count()
+    if not waiting:
+        return None
+    last = db.session.scalar(
+        select(func.max(AuditEvent.created_at)).where(AuditEvent.action == "identifiers.staff_told")
+    )
+    if last is not None and now - last < TELL_STAFF_EVERY:
+        return None
+    row = mail_privacy_contact("backoffice/email/identifiers_waiting", {"waiting": waiting})
+    if row is None:
+        return None
+    audit("identifiers.staff_told", actor_type="system", details={"waiting": waiting})
+    db.session.flush()
+    return row.id

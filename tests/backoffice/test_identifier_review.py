@@ -479,3 +479,59 @@ def test_decisions_need_the_csrf_token(app: Flask, officer: Staff) -> None:
 def test_an_unknown_number_is_not_found(app: Flask, officer: Staff) -> None:
     desk = staff_browser(app, officer)
     assert desk.post(f"{PAGE}/999999/goedkeuren", page="/beheer/").status_code == 404
+
+
+# --- the privacy contact is told ------------------------------------------------------------
+
+
+def test_the_privacy_contact_hears_of_numbers_to_check_at_most_once_a_day(
+    app: Flask,
+    mailbox: Mailbox,  # noqa: F811 - the fixture
+    browser_client: FlaskClient,  # noqa: F811 - the fixture
+    forms: Forms,  # noqa: F811 - the fixture
+) -> None:
+    """A customer adds a number: the privacy contact is mailed that numbers wait, naming no
+    customer, number or proof; a second number that day sends nothing, the next day does."""
+    from portal.policy import current_policy
+    from portal.reminders import privacy_contact_address
+
+    with app.app_context():
+        contact = privacy_contact_address(current_policy())
+    assert contact and contact != SANNE
+    forms.post(browser_client, "/inloggen", email=SANNE)
+    code = Mailbox.code_in(mailbox.wait_for(1)[-1])
+    assert forms.post(browser_client, "/inloggen/code", code=code).status_code == 303
+
+    added = forms.post(
+        browser_client, "/account/toevoegen", kind="phone", value="06-12345678", proof="F-0042"
+    )
+    assert added.status_code == 303
+    told = mailbox.wait_for(2)[-1]
+    assert told["To"] == contact
+    assert told["Subject"] == "Een nummer om te controleren in het privacyportaal"
+    body = Mailbox.text_of(told)
+    assert "/beheer/nummers" in body and "1 nummer wacht op controle" in body
+    for personal in ("0612345678", "12345678", "F-0042", SANNE, "sanne"):
+        assert personal not in body + Mailbox.html_of(told)
+    (entry,) = audit_entries(app, "identifiers.staff_told")
+    assert entry.details == {"waiting": 1}
+
+    # a second number the same day: counted on the list, no second mail
+    sent = outbox_count(app)
+    forms.post(
+        browser_client, "/account/toevoegen", kind="customer_number", value="K-1", proof="F-1"
+    )
+    assert outbox_count(app) == sent and len(audit_entries(app, "identifiers.staff_told")) == 1
+
+    # a day later, another number: told again, with both waiting
+    with app.app_context():
+        db.session.execute(
+            sa.update(AuditEvent)
+            .where(AuditEvent.action == "identifiers.staff_told")
+            .values(created_at=utcnow() - timedelta(days=1, minutes=1))
+        )
+        db.session.commit()
+    forms.post(browser_client, "/account/toevoegen", kind="phone", value="06-87654321", proof="F-2")
+    again = mailbox.wait_for(3)[-1]
+    assert again["To"] == contact
+    assert "3 nummers wachten op controle" in Mailbox.text_of(again)
