@@ -912,7 +912,7 @@ def test_in_english_every_page_of_the_requests_has_no_accessibility_violations(
 
     page.get_by_role("link", name="My data").click()
     record = _open_field(page, "identity", "Customer record 101")
-    record.get_by_role("link", name="Correct Last name of Customer record 101").click()
+    record.get_by_role("link", name="Correct “Last name” of customer record 101").click()
     page.wait_for_url(re.compile(r".*/verzoeken/nieuw/correctie\?.*field=last_name"))
     axe.check(page, "correction form")
     email = page.get_by_label("New e-mail address", exact=True)
