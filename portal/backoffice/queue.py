@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Select, false, func, select, update
+from sqlalchemy import Select, case, false, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from connectors.identity import normalize_email
@@ -40,6 +41,7 @@ from ..dsr import services as dsr
 from ..dsr.services import RequestError
 from ..extensions import db
 from ..gathering import Snapshot, gather_for, latest
+from ..mail import queue_mail
 from ..models import (
     ActionKind,
     ActionStatus,
@@ -71,6 +73,9 @@ OPEN_STATUSES = [s.value for s in RequestStatus if not s.final]
 ASSIGNEE_ANYONE = "anyone"
 ASSIGNEE_ME = "me"
 ASSIGNEE_NOBODY = "nobody"
+
+#: Status filter value: open requests the customer answered since staff last took a step.
+STATUS_ANSWERED = "answered"
 
 #: How long back a request received by post, e-mail or phone may be dated.
 MAX_RECEIVED_AGE = timedelta(days=92)
@@ -104,6 +109,8 @@ class QueueRow:
     request: DataRequest
     days_left: int
     assignee: StaffMember | None
+    #: The customer answered a question and no staff step followed yet (:func:`answered`).
+    answered: bool = False
 
     @property
     def overdue(self) -> bool:
@@ -122,16 +129,74 @@ class QueueCounts:
     overdue: int = 0
     due_soon: int = 0
     waiting: int = 0
+    #: The customer answered and staff took no step since (:func:`answered`).
+    answered: int = 0
     unassigned: int = 0
     #: Assigned to the staff member :func:`counts` was asked for.
     mine: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
+def _answered_ids() -> Select[tuple[int]]:
+    """Ids of the requests whose latest answer of the customer (``info_added``) is newer than
+    the last step any staff member took on them (events are numbered in order)."""
+    last_answer = func.max(case((RequestEvent.action == "info_added", RequestEvent.id)))
+    last_staff = func.max(case((RequestEvent.actor_type == "staff", RequestEvent.id)))
+    return (
+        select(RequestEvent.request_id)
+        .group_by(RequestEvent.request_id)
+        .having(last_answer > func.coalesce(last_staff, 0))
+    )
+
+
+def answered(request: DataRequest) -> RequestEvent | None:
+    """The customer's answer that no staff step followed yet, on an open request; else None.
+
+    Any step of staff (a note, assigning, a status step, approving...) counts as having
+    seen it."""
+    if not request.is_open:
+        return None
+    for event in sorted(request.events, key=lambda e: e.id, reverse=True):
+        if event.actor_type == "staff":
+            return None
+        if event.action == "info_added":
+            return event
+    return None
+
+
+def tell_assignee(request: DataRequest) -> list[int]:
+    """Mail the active staff member the request is assigned to that the customer answered a
+    question: the reference and a link only (no personal data), in the firm's default
+    language. Nobody assigned, nothing sent: the queue and the dashboard show the answer
+    (:func:`answered`). Flushes; the caller commits, then enqueues the returned ids."""
+    if request.assignee_id is None:
+        return []
+    member = db.session.get(StaffMember, request.assignee_id)
+    if member is None or not member.active:
+        return []
+    settings = current_app.extensions["portal.settings"]
+    row = queue_mail(
+        member.email,
+        "backoffice/email/answer_received",
+        settings.default_locale,
+        {
+            "request": request,
+            "policy": current_policy(),
+            "base_url": str(settings.base_url).rstrip("/"),
+            "locale": settings.default_locale,
+        },
+    )
+    return [row.id]
+
+
 def _filtered(filters: QueueFilters, staff_id: int) -> Select[tuple[DataRequest]]:
     query = select(DataRequest)
     if filters.status == "open":
         query = query.where(DataRequest.status.in_(OPEN_STATUSES))
+    elif filters.status == STATUS_ANSWERED:
+        query = query.where(
+            DataRequest.status.in_(OPEN_STATUSES), DataRequest.id.in_(_answered_ids())
+        )
     elif filters.status in {s.value for s in RequestStatus}:
         query = query.where(DataRequest.status == filters.status)
     if filters.kind in {k.value for k in RequestKind}:
@@ -162,16 +227,22 @@ def queue(
     )
     shown = Page.of(total, page, page_size)
     staff = {m.id: m for m in db.session.scalars(select(StaffMember))}
+    found = list(db.session.scalars(query.offset(shown.offset).limit(page_size)))
+    replied = set(
+        db.session.scalars(
+            _answered_ids().where(RequestEvent.request_id.in_([r.id for r in found]))
+        )
+    ) if found else set()  # fmt: skip
     rows = [
-        QueueRow(r, (r.deadline - today).days, staff.get(r.assignee_id or 0))
-        for r in db.session.scalars(query.offset(shown.offset).limit(page_size))
+        QueueRow(r, (r.deadline - today).days, staff.get(r.assignee_id or 0), r.id in replied)
+        for r in found
     ]
     return rows, shown
 
 
 def counts(today: date | None = None, staff_id: int | None = None) -> QueueCounts:
-    """How many open requests there are, overdue, due within a week, waiting, not assigned,
-    assigned to ``staff_id``, per kind."""
+    """How many open requests there are, overdue, due within a week, waiting, answered by the
+    customer since the last staff step, not assigned, assigned to ``staff_id``, per kind."""
     today = today or firm_today()
     result = QueueCounts()
     rows = db.session.execute(
@@ -193,6 +264,14 @@ def counts(today: date | None = None, staff_id: int | None = None) -> QueueCount
             result.unassigned += 1
         elif assignee_id == staff_id:
             result.mine += 1
+    result.answered = int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(DataRequest)
+            .where(DataRequest.status.in_(OPEN_STATUSES), DataRequest.id.in_(_answered_ids()))
+        )
+        or 0
+    )
     order = [k.value for k in RequestKind]
     result.by_kind = {k: kinds[k] for k in order if kinds[k]}
     return result
@@ -339,15 +418,46 @@ def _internal_event(request: DataRequest, action: str, staff_id: int | None) -> 
 
 
 def start(request: DataRequest, *, staff_id: int) -> None:
-    """Start work on the request (once, however many press the button). Flushes.
+    """Start work on a request just received (once, however many press the button). Flushes.
 
-    :raises RequestError: ``conflict``, or as :func:`portal.dsr.services.start`.
+    Not on a request that waits for the customer: that would silently drop the open question
+    (the customer's answer form closes, though their e-mail told them to answer there). Staff
+    wait for the answer or withdraw the question (:func:`withdraw_question`). Not on one
+    already in progress or extended either (it would lose the extension's status).
+
+    :raises RequestError: ``waiting``, ``started``, ``conflict``, or as
+        :func:`portal.dsr.services.start`.
+    """
+    state = seen(request)
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
+    _not_waiting(request)
+    if request.status_enum is not RequestStatus.RECEIVED:
+        raise RequestError("started", f"request is {request.status}")
+    _claim(request, state)
+    dsr.start(request, staff_id=staff_id)
+
+
+def _not_waiting(request: DataRequest) -> None:
+    """Stop a step that would move on a request while the customer's answer is awaited.
+
+    :raises RequestError: ``waiting``.
+    """
+    if request.status_enum is RequestStatus.WAITING_FOR_CUSTOMER:
+        raise RequestError("waiting", "the customer's answer to a question is awaited")
+
+
+def withdraw_question(request: DataRequest, *, staff_id: int) -> list[int]:
+    """Withdraw the open question to the customer (once): the request goes back to work and
+    the customer is told they need not answer. Flushes; returns outbox ids.
+
+    :raises RequestError: ``conflict``, or as :func:`portal.dsr.services.withdraw_question`.
     """
     state = seen(request)
     if request.status_enum.final:
         raise RequestError("final", f"request is {request.status}")
     _claim(request, state)
-    dsr.start(request, staff_id=staff_id)
+    return dsr.withdraw_question(request, staff_id=staff_id)
 
 
 def ask_information(request: DataRequest, question: str, *, staff_id: int) -> list[int]:
@@ -379,11 +489,18 @@ def refuse(request: DataRequest, reason: str, *, staff_id: int) -> list[int]:
     of a customer who asked to erase everything lets the portal forget them
     (:func:`forget_after_erasure`).
 
-    :raises RequestError: ``conflict``, or as :func:`portal.dsr.services.refuse`.
+    Not once the work at the sources was started (:func:`carried_out`): the erasure or
+    correction was (partly) made, so "we cannot grant your request" would be untrue. Staff
+    close the request instead, with a message saying what was and was not done.
+
+    :raises RequestError: ``carried_out``, ``conflict``, or as
+        :func:`portal.dsr.services.refuse`.
     """
     state = seen(request)
     if request.status_enum.final:
         raise RequestError("final", f"request is {request.status}")
+    if carried_out(request):
+        raise RequestError("carried_out", "the work at the sources was started")
     _claim(request, state)
     outbox = dsr.refuse(request, reason, staff_id=staff_id)
     if request.customer_id is not None:
@@ -427,7 +544,8 @@ def add_note(request: DataRequest, text: str, *, staff_id: int) -> None:
 
 
 def _start_if_new(request: DataRequest, staff_id: int) -> None:
-    if request.status_enum in (RequestStatus.RECEIVED, RequestStatus.WAITING_FOR_CUSTOMER):
+    # Never from waiting for the customer: the steps that call this refuse to run then.
+    if request.status_enum is RequestStatus.RECEIVED:
         dsr.start(request, staff_id=staff_id)
 
 
@@ -435,14 +553,18 @@ def approve_correction(request: DataRequest, *, staff_id: int) -> list[int]:
     """Write every corrected field back: one action per item with the *new* value. Flushes;
     the caller commits, then :func:`actions.enqueue`\\ s the returned ids.
 
-    :raises RequestError: not a correction, finished, already approved, or ``conflict``
-        (someone else approved or changed it at the same moment).
+    Not while a question to the customer is open (``waiting``): their answer may change what
+    to correct. Staff wait for it, or withdraw the question first.
+
+    :raises RequestError: not a correction, finished, already approved, ``waiting``, or
+        ``conflict`` (someone else approved or changed it at the same moment).
     """
     state = seen(request)
     if request.kind != RequestKind.CORRECTION.value:
         raise RequestError("kind", "not a correction")
     if request.status_enum.final:
         raise RequestError("final", f"request is {request.status}")
+    _not_waiting(request)
     if actions.actions_of(request):
         raise RequestError("approved", "the correction was approved already")
     items = dsr.details_of(request).get("items", [])
@@ -500,15 +622,20 @@ def carry_out_erasure(
     (or by hand where none allows it). Children before their parents. Flushes; the caller
     commits, then enqueues the returned ids (kept records have nothing to run).
 
-    :raises RequestError: not an erasure, finished, no customer to gather for, already
-        carried out, a source in scope that did not answer completely (``incomplete``), or
-        ``conflict`` (someone else carried it out or changed it at the same moment).
+    Not while a question to the customer is open (``waiting``): an erasure cannot be undone,
+    and their answer may change what to erase. Staff wait for it, or withdraw the question.
+
+    :raises RequestError: not an erasure, finished, ``waiting``, no customer to gather for,
+        already carried out, a source in scope that did not answer completely
+        (``incomplete``), or ``conflict`` (someone else carried it out or changed it at the
+        same moment).
     """
     state = seen(request)
     if request.kind != RequestKind.ERASURE.value:
         raise RequestError("kind", "not an erasure")
     if request.status_enum.final:
         raise RequestError("final", f"request is {request.status}")
+    _not_waiting(request)
     if carried_out(request):
         raise RequestError("approved", "the erasure was carried out already")
     customer = customer_of(request)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
@@ -88,6 +88,7 @@ EVENT_NAMES = {
     "extended": _l("Deadline extended"),
     "info_requested": _l("Customer asked for information"),
     "info_added": _l("Customer sent information"),
+    "info_withdrawn": _l("Question to the customer withdrawn"),
     "withdrawn": _l("Withdrawn by the customer"),
     "refused": _l("Refused"),
     "partly_refused": _l("Objection refused except for direct marketing, which stays stopped"),
@@ -140,6 +141,22 @@ STEP_ERRORS = {
         "A withdrawal of consent or an objection to direct marketing cannot be refused: stop"
         " that use and close the request."
     ),
+    "unconditional_extension": _l(
+        "A withdrawal of consent or an objection to direct marketing applies from its receipt:"
+        " its deadline cannot be extended. Stop that use now and close the request."
+    ),
+    "carried_out": _l(
+        "The work at the sources has started for this request (the erasure was carried out or"
+        " the correction approved), so it can no longer be refused. Close the request instead,"
+        " with a message that tells the customer what was done and what was not, and why."
+    ),
+    "waiting": _l(
+        "You asked the customer for information and their answer is still awaited. Wait for"
+        " their answer, or withdraw the question first (the customer is then told they need"
+        " not answer)."
+    ),
+    "started": _l("Work on this request has started already."),
+    "not_waiting": _l("No question to the customer is open."),
     "kind": _l("This step does not fit this kind of request."),
     "empty": _l("There is nothing to correct in this request."),
     "no_customer": _l(
@@ -264,6 +281,7 @@ def _filter_form(staff: list[StaffMember]) -> QueueFilterForm:
     form.status.choices = [
         SelectChoice("open", _("Open")),
         SelectChoice("all", _("All, finished ones too")),
+        SelectChoice(queue.STATUS_ANSWERED, _("Open, the customer replied")),
     ] + [SelectChoice(s.value, staff_status_name(s.value)) for s in RequestStatus]
     form.assignee.choices = [
         SelectChoice(queue.ASSIGNEE_ANYONE, _("Anyone")),
@@ -347,6 +365,9 @@ def _render(
     page_forms = _forms()
     page_forms.update(forms)
     page_forms["assign_form"].assignee.data = str(found.assignee_id or "")
+    # Only extensions that extend further (not "1 further month" once extended by one).
+    months = page_forms["extend_form"].months
+    months.choices = [c for c in months.choices if int(c.value) > found.extension_months]
     snapshot = (
         queue.current_data(found, customer, live=live, staff_id=me.id)
         if customer is not None
@@ -406,7 +427,8 @@ def _render(
         identifiers=queue.identifiers_of(customer) if customer is not None else [],
         customer=customer,
         days_left=dsr.days_left(found),
-        can_extend=dsr.extension_possible(found),
+        can_extend=dsr.extension_possible(found) and not dsr.unconditional(found, policy),
+        answered=queue.answered(found),
         history=found.events,
         message_of=dsr.message_of,
         staff_names=_names_of_staff(),
@@ -530,6 +552,24 @@ def start(reference: str) -> Any:
         return _step_error(found, exc)
     db.session.commit()
     flash(_("The request is in progress."), "success")
+    return _back(found)
+
+
+@bp.post("/verzoeken/<reference>/vraag-intrekken")
+@staff_required
+def withdraw_question(reference: str) -> Any:
+    """Withdraw the open question to the customer: the request goes back to work and the
+    customer is told they need not answer."""
+    found = _found(reference)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        outbox = queue.withdraw_question(found, staff_id=_me().id)
+    except RequestError as exc:
+        return _step_error(found, exc)
+    db.session.commit()
+    _send(outbox)
+    _told(outbox, _("The question was withdrawn. The customer was told they need not answer."))
     return _back(found)
 
 
@@ -814,6 +854,44 @@ def _new_form() -> NewRequestForm:
     return form
 
 
+#: A request entered this close to its deadline (days) gets a warning.
+DEADLINE_WARNING_DAYS = 5
+
+
+def _warn_deadline(found: DataRequest) -> None:
+    """Warn staff when a request they entered late (received days ago) is past its legal
+    deadline, or close to it."""
+    from ..customer.texts import format_day
+
+    left = dsr.days_left(found)
+    day = format_day(found.deadline)
+    if left < 0:
+        flash(
+            ngettext("The legal deadline of this request was %(date)s: it is %(num)d day"
+                     " overdue. Answer as soon as possible; the receipt tells the customer so.",
+                     "The legal deadline of this request was %(date)s: it is %(num)d days"
+                     " overdue. Answer as soon as possible; the receipt tells the customer so.",
+                     -left, date=day),
+            "error",
+        )  # fmt: skip
+        return
+    if left > DEADLINE_WARNING_DAYS:
+        return
+    when = (
+        _("The legal deadline of this request is today, %(date)s.", date=day)
+        if left == 0
+        else ngettext("The legal deadline of this request is %(date)s: %(num)d day left.",
+                      "The legal deadline of this request is %(date)s: %(num)d days left.",
+                      left, date=day)
+    )  # fmt: skip
+    advice = (
+        _("Answer before then, or extend the deadline now and tell the customer why.")
+        if left > 0 and dsr.extension_possible(found) and not dsr.unconditional(found)
+        else _("Answer in time.")
+    )
+    flash(f"{when} {advice}", "warning")
+
+
 @bp.route("/verzoeken/nieuw", methods=["GET", "POST"])
 @staff_required
 def new_request() -> Any:
@@ -853,6 +931,7 @@ def new_request() -> Any:
                 _("The request %(reference)s was entered.", reference=result.request.reference),
                 "success",
             )
+            _warn_deadline(result.request)
             return _back(result.request)
         if form.errors.get("csrf_token"):
             abort(400)

@@ -132,6 +132,7 @@ NOTIFY_TEMPLATES = {
     "received": "dsr/email/receipt",
     "extended": "dsr/email/extended",
     "info_requested": "dsr/email/info_requested",
+    "info_withdrawn": "dsr/email/info_withdrawn",
     "refused": "dsr/email/refused",
     "partly_refused": "dsr/email/partly_refused",  # PARTLY_REFUSED
     "done": "dsr/email/done",
@@ -539,14 +540,38 @@ def withdraw(
     )  # fmt: skip
 
 
+def status_after_waiting(request: DataRequest) -> RequestStatus:
+    """The status a request waiting for the customer goes back to once the wait ends.
+
+    Work on it goes on: ``extended`` when its deadline was extended (before or while it waited:
+    :attr:`~portal.models.DataRequest.extension_months` is the record of that, the status only
+    shows it), else ``in_progress``, also when the question was asked before work started.
+    """
+    return RequestStatus.EXTENDED if request.extension_months else RequestStatus.IN_PROGRESS
+
+
 def add_information(request: DataRequest, text: str, *, actor_id: int | None = None) -> list[int]:
     """The customer answers a request for information; the request goes back to work."""
     if request.status_enum is not RequestStatus.WAITING_FOR_CUSTOMER:
         raise RequestError("not_waiting", "the firm is not waiting for information")
-    back_to = RequestStatus.EXTENDED if request.extension_months else RequestStatus.IN_PROGRESS
     return change(
-        request, "info_added", status=back_to, actor_type="customer", actor_id=actor_id,
-        message=text, notify=False,
+        request, "info_added", status=status_after_waiting(request), actor_type="customer",
+        actor_id=actor_id, message=text, notify=False,
+    )  # fmt: skip
+
+
+def withdraw_question(request: DataRequest, *, staff_id: int) -> list[int]:
+    """Staff no longer need the answer to their open question: the request goes back to work
+    (:func:`status_after_waiting`), the history says the question was withdrawn and the
+    customer is told they need not answer (the e-mail with the question asked them to).
+
+    :raises RequestError: ``not_waiting`` when no question is open.
+    """
+    if request.status_enum is not RequestStatus.WAITING_FOR_CUSTOMER:
+        raise RequestError("not_waiting", "no question to the customer is open")
+    return change(
+        request, "info_withdrawn", status=status_after_waiting(request), actor_type="staff",
+        actor_id=staff_id,
     )  # fmt: skip
 
 
@@ -582,9 +607,17 @@ def extend(request: DataRequest, months: int, reason: str, *, staff_id: int) -> 
     Art. 12(3) has the customer told of an extension within one month of receipt: once the
     first month is over (:func:`extension_possible`), the deadline cannot be extended any more.
 
+    A withdrawal of consent or an objection to direct marketing only (:func:`unconditional`)
+    applies from its receipt and is not extended: the use stops now (``unconditional_extension``).
+    A mixed objection may be extended for its other purposes; its e-mail says the
+    direct-marketing part applies from receipt all the same.
+
     :raises RequestError: for an extension beyond two months, not beyond the current one,
-        without a reason, or after the first month (``extension_late``).
+        without a reason, after the first month (``extension_late``), or of a request that
+        takes effect as asked (``unconditional_extension``).
     """
+    if unconditional(request):
+        raise RequestError("unconditional_extension", "this request applies from its receipt")
     if not reason.strip():
         raise RequestError("extension", "an extension needs a reason")
     if not request.extension_months < months <= MAX_EXTENSION_MONTHS:

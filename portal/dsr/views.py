@@ -69,6 +69,7 @@ def _helpers() -> dict[str, object]:
         "request_rows": _rows,
         "request_unconditional": services.unconditional,
         "request_mixed_objection": services.mixed_objection,
+        "request_overdue": _overdue,
         "request_marketing_names": _marketing_names,
         "request_weighed_names": _weighed_names,
         "request_marketing_stopped": _marketing_stopped,
@@ -81,6 +82,11 @@ def _helpers() -> dict[str, object]:
 def _fromiso(value: str) -> date:
     """An ISO date string (as stored in a request's details) as a date."""
     return date.fromisoformat(value)
+
+
+def _overdue(found: Any) -> bool:
+    """Whether the request's legal deadline has passed (one staff entered late)."""
+    return bool(services.days_left(found) < 0)
 
 
 def _marketing_names(found: Any) -> str:
@@ -380,12 +386,17 @@ def add_information(reference: str) -> Any:
         return _render_detail(found, AddInformationForm(formdata=None), 409)
     if not form.validate_on_submit():
         return _render_detail(found, form)
+    from ..backoffice.queue import tell_assignee
+
     try:
         services.add_information(found, str(form.text.data), actor_id=current_user.id)
     except RequestError:  # staff changed it at the same moment
         db.session.rollback()
         return _render_detail(found, AddInformationForm(formdata=None), 409)
+    outbox = tell_assignee(found)  # the staff member handling it, if any
     db.session.commit()
+    for outbox_id in outbox:
+        enqueue_mail(outbox_id)
     return redirect(url_for("requests.detail", reference=found.reference), code=303)
 
 

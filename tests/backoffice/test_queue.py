@@ -933,7 +933,7 @@ def _routes(reference: str) -> list[tuple[str, str]]:
     page = f"{QUEUE}/{reference}"
     posts = ["gegevens", "toewijzen", "mij", "starten", "notitie", "informatie", "verlengen",
              "weigeren", "afsluiten", "goedkeuren", "wissen", "acties/1/opnieuw",
-             "acties/1/bevestigen"]  # fmt: skip
+             "acties/1/bevestigen", "vraag-intrekken"]  # fmt: skip
     return [("GET", QUEUE), ("GET", f"{QUEUE}/nieuw"), ("POST", f"{QUEUE}/nieuw"),
             ("GET", page)] + [("POST", f"{page}/{p}") for p in posts]  # fmt: skip
 
