@@ -253,6 +253,18 @@ def requests_remind() -> None:
         sys.exit(1)
 
 
+@requests_cli.command("index-writers")
+def requests_index_writers() -> None:
+    """Once after upgrading: make requests entered for letter writers before December 2026
+    findable by their writer's e-mail address, so they are linked when the writer signs in."""
+    from .dsr.services import index_entered_requests
+    from .extensions import db
+
+    changed = index_entered_requests()
+    db.session.commit()
+    click.echo(f"{changed} requests can now be linked when their writer signs in")
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     for group in (db_cli, policy_cli, demo_cli, i18n_cli, audit_cli, mail_cli, keys_cli):

@@ -298,6 +298,7 @@ def anonymise_request(request: DataRequest, now: datetime | None = None) -> None
     """
     request.details_encrypted = None
     request.requester_encrypted = None
+    request.requester_email_hash = None
     request.idempotency_key = None
     request.customer_id = None
     request.anonymised_at = now or utcnow()

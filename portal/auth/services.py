@@ -355,9 +355,10 @@ def sign_in_with_verified_email(email: str, method: str) -> Customer:
     This is the one entry point for every way of proving an address: the e-mail code and link
     here, and OpenID Connect (``method="oidc"``) where the provider vouches for a verified
     address. It finds the customer whose verified identifier the address is, or creates one
-    with the address as its first verified identifier; renews the session (a fresh server-side
-    session and cookie, pre-login session data dropped); remembers the previous sign-in; and
-    writes an ``auth.login`` audit entry. It flushes; the caller commits.
+    with the address as its first verified identifier; links the requests staff entered for a
+    letter writer with this address; renews the session (a fresh server-side session and
+    cookie, pre-login session data dropped); remembers the previous sign-in; and writes an
+    ``auth.login`` audit entry. It flushes; the caller commits.
 
     :param email: the address (normalised here: trimmed and lower-cased).
     :param method: how it was proved: ``email_code``, ``email_link``, ``oidc``, ...
@@ -379,8 +380,17 @@ def sign_in_with_verified_email(email: str, method: str) -> Customer:
         )  # fmt: skip
     else:
         customer = ident.customer
+    _link_entered_requests(customer, value, "sign_in")
     start_session(customer, method)
     return customer
+
+
+def _link_entered_requests(customer: Customer, email: str, via: str) -> None:
+    """Requests staff entered for a letter writer with ``email`` become ``customer``'s, now
+    that they proved control of it (:func:`portal.dsr.services.link_entered_requests`)."""
+    from ..dsr.services import link_entered_requests  # the requests area imports this module
+
+    link_entered_requests(customer, email, via=via)
 
 
 def start_session(customer: Customer, method: str) -> str:
@@ -718,6 +728,7 @@ def complete_email_verification(
         subject_type="customer_identifier", subject_id=ident.id, details={"kind": ident.kind},
     )  # fmt: skip
     db.session.flush()
+    _link_entered_requests(customer, value, "address_verified")
     return ident
 
 

@@ -1081,8 +1081,10 @@ def enter_request(
     purposes: Sequence[str] = (),
 ) -> dsr.Submitted:
     """Store a request received by post, e-mail or phone. The deadline runs from the day it
-    was received. A request from a verified e-mail address of a customer is theirs. Flushes;
-    the caller commits, then hands the receipt (to ``email``, if given) to the queue.
+    was received. A request from a verified e-mail address of a customer is theirs; one with
+    another address becomes the customer's who later proves control of exactly that address
+    (:func:`portal.dsr.services.link_entered_requests`). Flushes; the caller commits, then
+    hands the receipt (to ``email``, if given) to the queue.
 
     :param idempotency_key: the form's one-time key. The same form sent twice (double click,
         reload) finds the request it made (``created`` is False) and queues no second receipt,

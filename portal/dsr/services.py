@@ -33,9 +33,11 @@ from flask import current_app
 from sqlalchemy import false, select, update
 from sqlalchemy.exc import IntegrityError
 
+from connectors.identity import IdentifierKind, InvalidIdentifier, normalize_mailbox
+
 from .. import crypto
 from ..audit import record as audit
-from ..auth.services import identifier_value
+from ..auth.services import identifier_hash, identifier_value
 from ..extensions import db
 from ..mail import queue_mail
 from ..models import (
@@ -395,6 +397,11 @@ def submit(
         scope={key: list(values) for key, values in (scope or {}).items()},
         details_encrypted=_encrypt_json(details or {}),
         requester_encrypted=_encrypt_json(requester) if requester else None,
+        requester_email_hash=(
+            writer_email_hash(str(requester.get("email") or ""))
+            if customer is None and requester
+            else None
+        ),
         identity_verification=identity_verification,
         received_on=received,
         extension_months=0,
@@ -422,6 +429,110 @@ def submit(
     result.outbox_ids += mail_customer(request, "received", customer=customer)
     db.session.flush()
     return result
+
+
+# --- letter writers who sign in later -------------------------------------------------------
+
+
+def writer_email_hash(email: str) -> str | None:
+    """The hash a request entered for a letter writer is found by when they sign in with
+    ``email``: that of the e-mail identifier it would be (:func:`identifier_hash`, same
+    normalisation). ``None`` if nobody can sign in with it (not one mailbox,
+    :func:`normalize_mailbox`), or if it is empty."""
+    if not email.strip():
+        return None
+    try:
+        value = normalize_mailbox(email)
+    except InvalidIdentifier:
+        return None
+    return identifier_hash(IdentifierKind.EMAIL.value, value)
+
+
+def link_entered_requests(customer: Customer, email: str, *, via: str) -> list[int]:
+    """Give ``customer`` the requests staff entered for a letter writer with the e-mail address
+    ``email``, now that the customer proved control of it. Flushes; returns the ids linked.
+
+    Only requests with no customer, not anonymised, whose writer's address is exactly this one
+    (the same normalisation and keyed hash as an identifier) are linked, each with a
+    conditional ``UPDATE`` so that of two sign-ins at once only one links it. Its hash is
+    cleared: a linked request is never linked again, not even after the portal forgot the
+    customer. An erasure of everything that was carried out is left alone: the writer was told
+    it is no longer online, and linking it would make the portal forget the new customer.
+    Each link is audited with ids only.
+
+    :param via: how the address was proved, for the audit entry: ``sign_in``, or
+        ``address_verified`` (an address added on the account).
+    """
+    wanted = writer_email_hash(email)
+    if wanted is None or customer.id is None:
+        return []
+    candidates = db.session.scalars(
+        select(DataRequest)
+        .where(
+            DataRequest.requester_email_hash == wanted,
+            DataRequest.customer_id.is_(None),
+            DataRequest.anonymised_at.is_(None),
+        )
+        .order_by(DataRequest.id)
+    ).all()
+    linked: list[int] = []
+    for request in candidates:
+        if request.erases_everything and request.status == RequestStatus.DONE.value:
+            continue
+        result = db.session.execute(
+            update(DataRequest)
+            .where(
+                DataRequest.id == request.id,
+                DataRequest.customer_id.is_(None),
+                DataRequest.anonymised_at.is_(None),
+                DataRequest.requester_email_hash == wanted,
+            )
+            .values(customer_id=customer.id, requester_email_hash=None)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            continue  # linked or anonymised at the same moment
+        db.session.refresh(request)
+        audit(
+            "request.linked", actor_type="customer", actor_id=customer.id,
+            subject_type="request", subject_id=request.id,
+            details={"customer": customer.id, "via": via},
+        )  # fmt: skip
+        linked.append(request.id)
+    db.session.flush()
+    return linked
+
+
+def index_entered_requests(batch: int = 500) -> int:
+    """Set :attr:`DataRequest.requester_email_hash` on requests entered for a letter writer
+    before it existed (decrypting who wrote), so that they are linked when the writer signs in.
+    Once, after the upgrade; running it again changes nothing. Flushes; returns how many."""
+    changed = 0
+    last_id = 0
+    while True:
+        rows = db.session.scalars(
+            select(DataRequest)
+            .where(
+                DataRequest.id > last_id,
+                DataRequest.customer_id.is_(None),
+                DataRequest.anonymised_at.is_(None),
+                DataRequest.requester_email_hash.is_(None),
+                DataRequest.requester_encrypted.is_not(None),
+                DataRequest.channel != RequestChannel.PORTAL.value,
+            )
+            .order_by(DataRequest.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        for request in rows:
+            last_id = request.id
+            wanted = writer_email_hash(str(requester_of(request).get("email") or ""))
+            if wanted is not None:
+                request.requester_email_hash = wanted
+                changed += 1
+        db.session.flush()
+    return changed
 
 
 def _open_outer_transaction() -> None:

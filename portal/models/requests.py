@@ -110,6 +110,11 @@ class DataRequest(Base):
     #: For a request entered by staff: who wrote and how to reach them (JSON, encrypted), and
     #: how their identity was verified.
     requester_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: For a request entered by staff for someone without an account: the keyed hash of the
+    #: writer's normalised e-mail address (as ``CustomerIdentifier.lookup_hash``), so that the
+    #: request is found and linked when they prove control of that address. Cleared once it
+    #: is linked, and when the request is anonymised.
+    requester_email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     identity_verification: Mapped[str | None] = mapped_column(String(32))
     #: The day the firm received the request: the deadline runs from here (art. 12(3)).
     received_on: Mapped[date] = mapped_column(Date, nullable=False)
