@@ -111,7 +111,9 @@ ACTION_NAMES = {
     "request.linked": _l("Request linked to a customer"),
     "request.close_override": _l("Request closed with changes still open (officer)"),
     "request.recipients_told": _l("Recipients of the data told of the change (art. 19)"),
-    "request.restriction_lifted": _l("Restriction of use lifted, customer told (art. 18(3))"),
+    "request.restriction_lifted": _l(
+        "End of a restriction of use announced, customer told before it ends (art. 18(3))"
+    ),
     "staff.created": _l("Staff member added"),
     "staff.disabled": _l("Staff member disabled"),
     "staff.enabled": _l("Staff member enabled again"),

@@ -235,7 +235,16 @@ class NewRequestForm(RequestForm):
     )
     text = _message(_l("What do they ask, in their words"), _l("Enter what they ask"))
     sources = MultiCheckboxField(_l("Only these systems (leave empty for all)"), default=[])
-    purposes = MultiCheckboxField(_l("Which purposes"), default=[])
+    #: One group per kind about purposes (:data:`PURPOSE_KINDS`): a purpose that is both
+    #: objectable and on consent (a newsletter) is in both, each group with its own meaning.
+    objection_purposes = MultiCheckboxField(
+        _l("For an objection: what do they object to?"), default=[], validate_choice=False
+    )
+    consent_purposes = MultiCheckboxField(
+        _l("For a withdrawal of consent: for what do they withdraw it?"),
+        default=[],
+        validate_choice=False,
+    )
     locale = RadioField(
         _l("Language for the answer"),
         choices=[SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")],
@@ -257,19 +266,53 @@ class NewRequestForm(RequestForm):
         if self.identity_verification.data == "other" and not self.identity_note.data:
             self.identity_note.errors = [_l("Explain how you verified who they are")]
             valid = False
-        # an objection or a withdrawal of consent is about purposes of the policy
-        purposes_of = PURPOSE_KINDS.get(self.kind.data or "")
-        if purposes_of is not None:
-            allowed = {purpose.key for purpose in purposes_of(current_policy())}
-            chosen = set(self.purposes.data or [])
-            if not chosen or not chosen <= allowed:
-                self.purposes.errors = [
-                    _l("Choose what they object to")
-                    if self.kind.data == RequestKind.OBJECTION.value
-                    else _l("Choose what they withdraw their consent for")
-                ]
+        # an objection or a withdrawal of consent is about purposes of the policy, each from
+        # its own group; a purpose ticked in the other group (or for another kind) is a mistake
+        # to show, not to drop in silence
+        for kind, field in self.purpose_fields().items():
+            chosen = set(field.data or [])
+            if kind != self.kind.data:
+                if chosen and self.kind.data:
+                    field.errors = [self.OTHER_KIND_ERRORS[kind]]
+                    valid = False
+                continue
+            allowed = {purpose.key for purpose in PURPOSE_KINDS[kind](current_policy())}
+            if not chosen:
+                field.errors = [self.MISSING_ERRORS[kind]]
+                valid = False
+            elif not chosen <= allowed:
+                field.errors = [_l("Choose from the list")]
                 valid = False
         return valid
+
+    #: The error for purposes left empty, by kind.
+    MISSING_ERRORS = {
+        RequestKind.OBJECTION.value: _l("Choose what they object to"),
+        RequestKind.WITHDRAW_CONSENT.value: _l("Choose what they withdraw their consent for"),
+    }
+    #: The error for purposes ticked in a group that does not fit the chosen kind.
+    OTHER_KIND_ERRORS = {
+        RequestKind.OBJECTION.value: _l(
+            "These purposes are for an objection only, and this request is not one: untick"
+            " them, or choose the objection as what they ask"
+        ),
+        RequestKind.WITHDRAW_CONSENT.value: _l(
+            "These purposes are for a withdrawal of consent only, and this request is not one:"
+            " untick them, or choose the withdrawal of consent as what they ask"
+        ),
+    }
+
+    def purpose_fields(self) -> dict[str, MultiCheckboxField]:
+        """The purpose group of each kind about purposes."""
+        return {
+            RequestKind.OBJECTION.value: self.objection_purposes,
+            RequestKind.WITHDRAW_CONSENT.value: self.consent_purposes,
+        }
+
+    def chosen_purposes(self) -> list[str]:
+        """The purposes of the group that fits the chosen kind (empty for other kinds)."""
+        field = self.purpose_fields().get(self.kind.data or "")
+        return list(field.data or []) if field is not None else []
 
 
 class ApproveIdentifierForm(FlaskForm):

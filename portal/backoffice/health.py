@@ -62,6 +62,10 @@ FAILURE_KINDS = {
 }
 
 
+#: The kinds of failure the e-mail about failing sources words by cause (else ``other``).
+CAUSES = {"auth": "credentials", "down": "unreachable", "timeout": "unreachable"}
+
+
 def failure_kind(kind: str | None) -> str:
     """The staff-facing name of a kind of failure."""
     return str(FAILURE_KINDS.get(kind or "internal", kind or ""))
@@ -104,6 +108,8 @@ class SourceHealth:
     #: vendor refusing changes) fails every write while reads keep succeeding.
     write_failures_in_a_row: int = 0
     recent_failures: dict[str, int] = field(default_factory=dict)
+    #: The kind of the last failure (:data:`FAILURE_KINDS`), None if it never failed.
+    last_error_kind: str | None = None
     waiting_actions: int = 0
     failed_actions: int = 0
     manual_actions: int = 0
@@ -112,6 +118,12 @@ class SourceHealth:
     def flagged(self) -> bool:
         """Reading, or writing, failing again and again with no success of it since."""
         return max(self.failures_in_a_row, self.write_failures_in_a_row) >= FLAG_AFTER
+
+    @property
+    def cause(self) -> str:
+        """Why it fails, as its last failure says: ``credentials`` (refused), ``unreachable``
+        (down or too slow) or ``other``."""
+        return CAUSES.get(self.last_error_kind or "", "other")
 
     @property
     def state(self) -> str:
@@ -155,6 +167,12 @@ def overview(now: datetime | None = None, locale: str = "nl") -> list[SourceHeal
             select(func.max(SourceEvent.created_at)).where(
                 SourceEvent.source == source.key, SourceEvent.ok.is_(False)
             )
+        )
+        item.last_error_kind = db.session.scalar(
+            select(SourceEvent.error_kind)
+            .where(SourceEvent.source == source.key, SourceEvent.ok.is_(False))
+            .order_by(SourceEvent.created_at.desc(), SourceEvent.id.desc())
+            .limit(1)
         )
         item.failures_in_a_row = _failures_in_a_row(source.key, READS)
         item.write_failures_in_a_row = _failures_in_a_row(source.key, WRITES)

@@ -309,16 +309,19 @@ class ShownIdentifier:
 
     kind: str
     value: str
-    verified: bool
+    #: ``verified``, ``pending`` or ``rejected``.
+    status: str
+
+    @property
+    def verified(self) -> bool:
+        return self.status == "verified"
 
 
 def identifiers_of(customer: Customer) -> list[ShownIdentifier]:
     """The customer's identifiers, verified ones first."""
     from ..auth.services import identifier_value
 
-    shown = [
-        ShownIdentifier(i.kind, identifier_value(i), i.is_verified) for i in customer.identifiers
-    ]
+    shown = [ShownIdentifier(i.kind, identifier_value(i), i.status) for i in customer.identifiers]
     return sorted(shown, key=lambda i: (not i.verified, i.kind, i.value))
 
 

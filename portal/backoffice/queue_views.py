@@ -9,6 +9,7 @@ changes at the sources are handed to the queue only after the commit.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -39,7 +40,8 @@ from ..models import (
     RequestStatus,
     StaffMember,
 )
-from ..policy import current_policy
+from ..policy import LegalBasis, Purpose, current_policy
+from ..settings import firm_today
 from ..staff.decorators import current_staff, staff_required
 from ..tasks import enqueue_mail
 from . import actions, health, queue
@@ -81,6 +83,18 @@ IDENTITY_NAMES = {
     "other": _l("Another way"),
 }
 
+#: A customer's identifiers, as staff read their kind and state.
+IDENTIFIER_KIND_NAMES = {
+    "email": _l("E-mail address"),
+    "phone": _l("Phone number"),
+    "customer_number": _l("Customer number"),
+}
+IDENTIFIER_STATUS_NAMES = {
+    "verified": _l("verified"),
+    "pending": _l("not verified yet"),
+    "rejected": _l("not accepted"),
+}
+
 #: History steps as staff read them.
 EVENT_NAMES = {
     "received": _l("Received"),
@@ -95,6 +109,7 @@ EVENT_NAMES = {
     "done": _l("Closed"),
     "assigned": _l("Assigned"),
     "note": _l("Internal note"),
+    "restriction_lifted": _l("End of the restriction announced to the customer"),
     "reminder": _l("Deadline reminder sent"),
     "correction_approved": _l("Correction approved"),
     "erasure_started": _l("Erasure carried out at the sources"),
@@ -137,6 +152,9 @@ STEP_ERRORS = {
         " tick that you did (or that it proved impossible or disproportionate)."
     ),
     "not_restricted": _l("No restriction of this request is in force."),
+    "lift_announced": _l(
+        "The end of this restriction was announced already: the customer was told the day it ends."
+    ),
     "unconditional": _l(
         "A withdrawal of consent or an objection to direct marketing cannot be refused: stop"
         " that use and close the request."
@@ -233,21 +251,33 @@ def _send(outbox_ids: list[int]) -> None:
         enqueue_mail(outbox_id)
 
 
-def _told(outbox_ids: list[int], told: str) -> None:
+def _told(outbox_ids: list[int], told: str, found: DataRequest | None = None) -> None:
     """Flash that the customer was told (``told``), or, when no e-mail went out (a letter
     writer without an e-mail address), that staff must tell them by post or phone."""
     if outbox_ids:
         flash(told, "success")
     else:
-        _tell_by_post()
+        _tell_by_post(found)
 
 
-def _tell_by_post() -> None:
+def _tell_by_post(found: DataRequest | None = None) -> None:
     flash(
         _("Done, but no e-mail address is known for this person, so nothing was sent: tell"
           " them by post or phone. The history shows what to tell them."),
         "error",
     )  # fmt: skip
+    _note_how_told(found)
+
+
+def _note_how_told(found: DataRequest | None) -> None:
+    """While the request is open, point staff to the internal note to record how they told
+    the person, and what the person said (a finished request takes no notes)."""
+    if found is not None and found.is_open:
+        flash(
+            _('Then record how and when you told them, and what they said, under "Add an'
+              ' internal note" below. The customer does not see it.'),
+            "info",
+        )  # fmt: skip
 
 
 def _back(found: DataRequest, anchor: str = "") -> Response:
@@ -402,11 +432,14 @@ def _render(
                 policy,
                 locale,
                 finished=found.status == "done",
+                for_staff=True,
             )  # fmt: skip
             if details or found.scope.get("purposes")
             else []
         ),
         requester=dsr.requester_of(found),
+        # whether the portal writes to them (else staff answer by post or phone)
+        mailable=dsr.recipient_of(found, customer) is not None,
         direct_marketing=[
             policy.purpose(key).name.get(locale)  # type: ignore[union-attr]
             for key in dsr.direct_marketing_objected(found, policy)
@@ -419,6 +452,8 @@ def _render(
         marketing_stopped=dsr.purpose_names(dsr.direct_marketing_stopped(found, policy), locale),
         recipients_to_tell=queue.recipients_to_tell(found, policy),
         restricted=dsr.restriction_in_force(found),
+        restriction_ends_on=dsr.restriction_ends_on(found),
+        lift_notice_days=dsr.LIFT_NOTICE_DAYS,
         other_restrictions=[
             r for r in dsr.restrictions_in_force(found.customer_id) if r.id != found.id
         ]
@@ -446,6 +481,8 @@ def _render(
         data_value=data_value,
         event_names=EVENT_NAMES,
         identity_names=IDENTITY_NAMES,
+        identifier_kind_names=IDENTIFIER_KIND_NAMES,
+        identifier_status_names=IDENTIFIER_STATUS_NAMES,
         action_status_names=ACTION_STATUS_NAMES,
         action_kind_names=ACTION_KIND_NAMES,
         failure_kind=health.failure_kind,
@@ -602,7 +639,7 @@ def ask_information(reference: str) -> Any:
         return _step_error(found, exc)
     db.session.commit()
     _send(outbox)
-    _told(outbox, _("Your question was sent to the customer."))
+    _told(outbox, _("Your question was sent to the customer."), found)
     return _back(found)
 
 
@@ -630,6 +667,7 @@ def extend(reference: str) -> Any:
             "The deadline moved from %(before)s to %(after)s. The customer was told why.",
             before=format_day(before), after=format_day(found.deadline),
         ),
+        found,
     )  # fmt: skip
     return _back(found)
 
@@ -655,7 +693,7 @@ def _step_with_reason(
         return _step_error(found, exc)
     db.session.commit()
     _send(outbox)
-    _told(outbox, told)
+    _told(outbox, told, found)
     return _back(found)
 
 
@@ -677,13 +715,20 @@ def refuse(reference: str) -> Any:
 @bp.post("/verzoeken/<reference>/beperking-opheffen")
 @staff_required
 def lift_restriction(reference: str) -> Any:
-    """End a restriction in force; the customer is told first, with the reason (art. 18(3))."""
+    """Announce the end of a restriction in force: the customer is told now, with the reason,
+    and it ends :data:`~portal.dsr.services.LIFT_NOTICE_DAYS` later (art. 18(3))."""
+    from ..customer.texts import format_day
+
     return _step_with_reason(
         reference, LiftRestrictionForm, "lift_form",
         lambda found, form: dsr.lift_restriction(
             found, form.lift_reason.data, staff_id=_me().id
         ),
-        _("The restriction is lifted. The customer was told why."),
+        lambda found: _(
+            "The customer was told why the restriction ends, and that we use the data again"
+            " from %(date)s. Until then it stays in force.",
+            date=format_day(firm_today() + timedelta(days=dsr.LIFT_NOTICE_DAYS)),
+        ),
     )  # fmt: skip
 
 
@@ -837,6 +882,25 @@ def keep_until_action(reference: str, action_id: int) -> Any:
 
 # --- a request received by post, e-mail or phone --------------------------------------------
 
+#: Legal bases as staff name them, after a purpose's name on the form.
+BASIS_NAMES = {
+    LegalBasis.CONSENT: _l("consent"),
+    LegalBasis.CONTRACT: _l("contract"),
+    LegalBasis.LEGAL_OBLIGATION: _l("legal obligation"),
+    LegalBasis.VITAL_INTERESTS: _l("vital interests"),
+    LegalBasis.PUBLIC_TASK: _l("public task"),
+    LegalBasis.LEGITIMATE_INTERESTS: _l("legitimate interest"),
+}
+
+
+def purpose_label(purpose: Purpose, locale: str) -> str:
+    """A purpose's name with its own legal basis, and "direct marketing" where it is, e.g.
+    "Newsletter (consent, direct marketing)"."""
+    notes = [str(BASIS_NAMES[purpose.legal_basis])]
+    if purpose.direct_marketing:
+        notes.append(_("direct marketing"))
+    return f"{purpose.name.get(locale)} ({', '.join(notes)})"
+
 
 def _new_form() -> NewRequestForm:
     form = NewRequestForm()
@@ -844,13 +908,10 @@ def _new_form() -> NewRequestForm:
     locale = _locale()
     policy = current_policy()
     form.sources.choices = [SelectChoice(s.key, s.name.get(locale)) for s in policy.sources]
-    basis = {RequestKind.OBJECTION.value: _("legitimate interest"),
-             RequestKind.WITHDRAW_CONSENT.value: _("consent")}  # fmt: skip
-    form.purposes.choices = [
-        SelectChoice(p.key, f"{p.name.get(locale)} ({basis[kind]})")
-        for kind, purposes_of in PURPOSE_KINDS.items()
-        for p in purposes_of(policy)
-    ]
+    for kind, field in form.purpose_fields().items():
+        field.choices = [
+            SelectChoice(p.key, purpose_label(p, locale)) for p in PURPOSE_KINDS[kind](policy)
+        ]
     return form
 
 
@@ -892,6 +953,20 @@ def _warn_deadline(found: DataRequest) -> None:
     flash(f"{when} {advice}", "warning")
 
 
+def _no_receipt_sent(found: DataRequest) -> None:
+    """No e-mail address is known for the person who asked: staff send the receipt."""
+    from ..customer.texts import format_day
+
+    flash(
+        _("No e-mail address is known for this person, so no receipt was sent: confirm by"
+          " post or phone that we received the request, with its reference %(reference)s and"
+          " the deadline %(deadline)s.",
+          reference=found.reference, deadline=format_day(found.deadline)),
+        "error",
+    )  # fmt: skip
+    _note_how_told(found)
+
+
 @bp.route("/verzoeken/nieuw", methods=["GET", "POST"])
 @staff_required
 def new_request() -> Any:
@@ -913,7 +988,7 @@ def new_request() -> Any:
                 text=form.text.data,
                 subject=form.subject.data or None,
                 sources=form.sources.data or [],
-                purposes=form.purposes.data or [],
+                purposes=form.chosen_purposes(),
                 locale=form.locale.data,
                 staff_id=_me().id,
                 idempotency_key=key,
@@ -932,6 +1007,8 @@ def new_request() -> Any:
                 "success",
             )
             _warn_deadline(result.request)
+            if not result.outbox_ids:
+                _no_receipt_sent(result.request)
             return _back(result.request)
         if form.errors.get("csrf_token"):
             abort(400)

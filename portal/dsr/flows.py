@@ -418,6 +418,18 @@ def _source(policy: Policy, key: str) -> Any:
     return next((s for s in policy.sources if s.key == key), None)
 
 
+def restricted_data(scope: Mapping[str, list[str]], policy: Policy, locale: str) -> str:
+    """Which data a restriction covers, in words that follow "The restriction covers": "all
+    your data", or the kinds of data or the systems it names (in the current language)."""
+    if scope.get("categories"):
+        names = _names(list(scope["categories"]), policy.category, locale)
+        return _("these kinds of data: %(names)s", names=", ".join(names))
+    if scope.get("sources"):
+        names = _names(list(scope["sources"]), lambda k: _source(policy, k), locale)
+        return _("the data in these systems: %(names)s", names=", ".join(names))
+    return _("all your data")
+
+
 def describe(
     kind: str,
     scope: Mapping[str, list[str]],
@@ -426,10 +438,12 @@ def describe(
     locale: str,
     *,
     finished: bool = False,
+    for_staff: bool = False,
 ) -> list[Row]:
     """What was asked, as rows of a summary (labels in the current language). Once the request
     is ``finished`` (done: the correction was made), a correction's old value is what there
-    was, not what there is now."""
+    was, not what there is now. ``for_staff`` labels speak of the customer, not to them
+    ("Question", not "Your question")."""
     rows: list[Row] = []
     if kind == RequestKind.CORRECTION:
         for item in details.get("items", []):
@@ -470,18 +484,27 @@ def describe(
         ground = RESTRICTION_GROUNDS.get(str(details.get("ground")))
         rows.append(Row(_("Why should we restrict it?"), [str(ground or "")], "ground-0"))
     elif kind in (RequestKind.OBJECTION, RequestKind.WITHDRAW_CONSENT):
-        label = (
-            _("What do you object to?")
-            if kind == RequestKind.OBJECTION
-            else _("For what do you withdraw your consent?")
-        )
+        if for_staff:
+            label = (
+                _("What they object to")
+                if kind == RequestKind.OBJECTION
+                else _("What they withdraw their consent for")
+            )
+        else:
+            label = (
+                _("What do you object to?")
+                if kind == RequestKind.OBJECTION
+                else _("For what do you withdraw your consent?")
+            )
         names = _names(list(scope.get("purposes", [])), policy.purpose, locale)
         rows.append(Row(label, names, "purposes-0"))
     elif kind == RequestKind.QUESTION:
         rows.append(Row(_("Subject"), [str(details.get("subject", ""))], "subject"))
-        rows.append(Row(_("Your question"), [str(details.get("question", ""))], "question"))
+        question = _("Question") if for_staff else _("Your question")
+        rows.append(Row(question, [str(details.get("question", ""))], "question"))
     if details.get("explanation"):
-        label = _("Your situation") if kind == RequestKind.OBJECTION else _("Explanation")
+        situation = _("Their situation") if for_staff else _("Your situation")
+        label = situation if kind == RequestKind.OBJECTION else _("Explanation")
         rows.append(Row(label, [str(details["explanation"])], "explanation"))
     return rows
 

@@ -51,7 +51,7 @@ from ..models import (
 )
 from ..policy import current_policy
 from ..policy.schema import Policy, Right
-from ..settings import firm_today
+from ..settings import firm_today, firm_zone
 from .deadlines import MAX_EXTENSION_MONTHS, response_deadline
 
 log = logging.getLogger(__name__)
@@ -787,19 +787,47 @@ def close(request: DataRequest, message: str | None = None, *, staff_id: int) ->
 # --- restrictions (art. 18) -----------------------------------------------------------------
 
 
-#: The history step that ends a restriction.
+#: The history step that announces the end of a restriction (the customer is told then).
 RESTRICTION_LIFTED = "restriction_lifted"
 
+#: Days between telling the customer that a restriction ends and its end. Art. 18(3) has the
+#: customer "informed by the controller before the restriction of processing is lifted": the
+#: notice gives them time to answer (object, complain, go to court), also by post.
+LIFT_NOTICE_DAYS = 14
 
-def restriction_in_force(request: DataRequest) -> bool:
-    """Whether this is a restriction that staff carried out (closed as done) and have not
-    lifted: the data it covers is kept but not used (art. 18(2))."""
-    return (
+
+def restriction_ends_on(request: DataRequest) -> date | None:
+    """The day a restriction ends, once staff announced it: :data:`LIFT_NOTICE_DAYS` after the
+    day the customer was told. None while no end was announced."""
+    for event in request.events:
+        if event.action == RESTRICTION_LIFTED:
+            # not flushed yet: the e-mail about it is written in the same step, today
+            told = (
+                event.created_at.astimezone(firm_zone()).date()
+                if event.created_at is not None
+                else firm_today()
+            )
+            return told + timedelta(days=LIFT_NOTICE_DAYS)
+    return None
+
+
+def restriction_in_force(request: DataRequest, today: date | None = None) -> bool:
+    """Whether this is a restriction that staff carried out (closed as done) and that has not
+    ended: the data it covers is kept but not used (art. 18(2)). One whose end was announced
+    stays in force until the day it ends (:func:`restriction_ends_on`)."""
+    if not (
         request.kind == RequestKind.RESTRICTION.value
         and request.status == RequestStatus.DONE.value
         and request.anonymised_at is None
-        and not any(e.action == RESTRICTION_LIFTED for e in request.events)
-    )
+    ):
+        return False
+    ends = restriction_ends_on(request)
+    return ends is None or (today or firm_today()) < ends
+
+
+def restriction_end_announced(request: DataRequest) -> bool:
+    """Whether a restriction is still in force but its end was announced to the customer."""
+    return restriction_in_force(request) and restriction_ends_on(request) is not None
 
 
 def restrictions_in_force(customer_id: int | None = None) -> list[DataRequest]:
@@ -816,17 +844,23 @@ def restrictions_in_force(customer_id: int | None = None) -> list[DataRequest]:
 
 
 def lift_restriction(request: DataRequest, reason: str, *, staff_id: int) -> list[int]:
-    """End a restriction in force, telling the customer first, with the reason (art. 18(3)).
+    """Announce the end of a restriction in force: the customer is told now, with the reason
+    and the day it ends, :data:`LIFT_NOTICE_DAYS` from today (art. 18(3): before it is
+    lifted). Until that day the restriction stays in force.
 
-    :raises RequestError: ``not_restricted`` (no restriction in force), ``lift_reason``.
+    :raises RequestError: ``not_restricted`` (no restriction in force), ``lift_announced``
+        (its end was announced already), ``lift_reason``.
     """
     if not restriction_in_force(request):
         raise RequestError("not_restricted", "no restriction in force")
+    if restriction_ends_on(request) is not None:
+        raise RequestError("lift_announced", "the end of this restriction was announced")
     if not reason.strip():
         raise RequestError("lift_reason", "lifting a restriction needs a reason")
     return change(
         request, RESTRICTION_LIFTED, actor_type="staff", actor_id=staff_id,
         message=reason.strip(),
+        audit_details={"ends_on": (firm_today() + timedelta(days=LIFT_NOTICE_DAYS)).isoformat()},
     )  # fmt: skip
 
 

@@ -67,7 +67,7 @@ EVENT_NAMES = {
         "We stopped the direct marketing and refused your objection to the other purposes"
     ),
     "done": _l("Your request is done"),
-    "restriction_lifted": _l("We use your data again: the restriction was lifted"),
+    "restriction_lifted": _l("We told you that the restriction ends, and why"),
 }
 
 #: GDPR art. 18(1) (a)-(d), in plain words.

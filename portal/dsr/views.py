@@ -32,7 +32,17 @@ from ..extensions import db, limiter
 from ..policy import current_policy
 from ..tasks import enqueue_mail
 from . import services
-from .flows import BY_SLUG, FLOWS, Context, CorrectionFlow, Flow, describe, error_list, stored
+from .flows import (
+    BY_SLUG,
+    FLOWS,
+    Context,
+    CorrectionFlow,
+    Flow,
+    describe,
+    error_list,
+    restricted_data,
+    stored,
+)
 from .forms import AddInformationForm, ConfirmForm, new_key
 from .services import RequestError
 from .texts import KIND_EXPLANATIONS, PARTLY_REFUSED, event_name, kind_name, status_name
@@ -75,6 +85,8 @@ def _helpers() -> dict[str, object]:
         "request_marketing_stopped": _marketing_stopped,
         "request_status_label": _status_label,
         "request_restriction_in_force": services.restriction_in_force,
+        "request_restriction_ends_on": services.restriction_ends_on,
+        "request_restricted_data": _restricted_data,
     }
 
 
@@ -103,6 +115,12 @@ def _marketing_stopped(found: Any) -> str:
     """The direct-marketing purposes this objection stopped, in the current language; empty
     when it stopped none."""
     return ", ".join(services.purpose_names(services.direct_marketing_stopped(found), _locale()))
+
+
+def _restricted_data(found: Any) -> str:
+    """Which data a restriction covers, in the current language ("all your data", or the
+    kinds of data or systems it names)."""
+    return restricted_data(found.scope or {}, current_policy(), _locale())
 
 
 def _status_label(found: Any) -> str:

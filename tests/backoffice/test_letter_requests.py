@@ -252,13 +252,17 @@ def test_an_objection_by_letter_names_what_it_objects_to(app: Flask, officer: St
     b = desk(app, officer)
     today = firm_today().isoformat()
     form = b.page(NEW)
-    assert 'name="purposes" type="checkbox" value="newsletter"' in form
+    assert 'name="consent_purposes" type="checkbox" value="newsletter"' in form
     missing = b.post(NEW, **_form(kind="objection", received_on=today))
     assert missing.status_code == 400
     assert "Kies waartegen bezwaar wordt gemaakt" in missing.get_data(as_text=True)
-    wrong = b.post(NEW, **_form(kind="withdraw_consent", received_on=today, purposes="support"))
+    wrong = b.post(
+        NEW, **_form(kind="withdraw_consent", received_on=today, consent_purposes="support")
+    )
     assert wrong.status_code == 400  # support does not rest on consent
-    done = b.post(NEW, **_form(kind="withdraw_consent", received_on=today, purposes="newsletter"))
+    done = b.post(
+        NEW, **_form(kind="withdraw_consent", received_on=today, consent_purposes="newsletter")
+    )
     assert done.status_code == 303
     request = _only_request(app)
     assert request.scope == {"purposes": ["newsletter"]}

@@ -536,8 +536,9 @@ def test_a_restriction_stays_in_force_until_staff_lift_it_and_tell_the_customer(
     closing = Mailbox.text_of(mailbox.wait_for(1)[-1])
     assert "Wij hebben het gebruik van uw gegevens beperkt" in closing
 
-    page = text(b.page(f"{QUEUE}/{restriction}"))
-    assert "Beperking van kracht" in page and "Beperking opheffen" in page
+    html = b.page(f"{QUEUE}/{restriction}")
+    assert "Beperking van kracht" in text(html)
+    assert f'action="{QUEUE}/{restriction}/beperking-opheffen"' in html
     other_html = b.page(f"{QUEUE}/{question}")
     assert "Voor deze klant geldt een beperking van gebruik" in text(other_html)
     assert f"{restriction}</a>: sinds" in other_html and "(Contactgegevens)" in other_html
@@ -548,9 +549,17 @@ def test_a_restriction_stays_in_force_until_staff_lift_it_and_tell_the_customer(
     assert b.step(restriction, step, lift_reason="").status_code == 400
     assert b.step(restriction, step, lift_reason="De rechtszaak is afgerond.").status_code == 303
     lifted = mailbox.wait_for(2)[-1]
-    assert restriction in lifted["Subject"] and "weer gebruiken" in lifted["Subject"]
+    assert restriction in lifted["Subject"]
     body = Mailbox.text_of(lifted)
     assert "De rechtszaak is afgerond." in body and "Autoriteit Persoonsgegevens" in body
+    # The customer is told before it ends (art. 18(3)): in force until the notice has passed.
+    assert "Beperking van kracht" in text(b.page(f"{QUEUE}/{restriction}"))
+    with app.app_context():
+        event = db.session.scalars(
+            sa.select(RequestEvent).where(RequestEvent.action == dsr.RESTRICTION_LIFTED)
+        ).one()
+        event.created_at -= timedelta(days=dsr.LIFT_NOTICE_DAYS)
+        db.session.commit()
     assert "Beperking van kracht" not in text(b.page(f"{QUEUE}/{restriction}"))
     assert "geldt een beperking" not in text(b.page(f"{QUEUE}/{question}"))
     assert f"{restriction}</a>" not in b.page("/beheer/")

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from portal.dsr import services
 from portal.extensions import db
-from portal.models import DataRequest
+from portal.models import DataRequest, RequestEvent
 from portal.tasks import enqueue_mail
 
 from ..auth.conftest import Mailbox
@@ -224,6 +224,21 @@ def test_the_customer_sees_a_restriction_in_force_and_when_it_was_lifted(
     _staff(app, reference, "close")
     assert "Van kracht: wij bewaren deze gegevens" in page(sanne, f"/verzoeken/{reference}")
     _staff(app, reference, "lift_restriction", "Uw gegevens bleken juist.")
+    # Told before it ends (art. 18(3)): in force until the day it ends, with the reason.
+    html = page(sanne, f"/verzoeken/{reference}")
+    with app.test_request_context():
+        ends = services.restriction_ends_on(
+            db.session.scalars(
+                sa.select(DataRequest).where(DataRequest.reference == reference)
+            ).one()
+        )
+    assert ends is not None and ends.strftime("%d-%m-%Y") in html
+    assert "Opgeheven" not in html and "Uw gegevens bleken juist." in html
+    with app.test_request_context():
+        event = db.session.scalars(
+            sa.select(RequestEvent).where(RequestEvent.action == services.RESTRICTION_LIFTED)
+        ).one()
+        event.created_at -= timedelta(days=services.LIFT_NOTICE_DAYS)
+        db.session.commit()
     html = page(sanne, f"/verzoeken/{reference}")
     assert "Opgeheven" in html and "Van kracht" not in html
-    assert "Wij gebruiken uw gegevens weer" in html and "Uw gegevens bleken juist." in html
