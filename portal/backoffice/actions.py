@@ -161,11 +161,15 @@ def add_kept(
     *,
     until: date | None,
     category: str | None,
+    also: Iterable[str] = (),
 ) -> RequestAction:
-    """A record the law requires the firm to keep: nothing to do until ``until``. Flushes."""
+    """A record the law requires the firm to keep because of ``category``: nothing to do
+    until ``until``. ``also`` are the other categories the record holds, kept with it.
+    Flushes."""
     action = _new(
         request, source, record_type, record_id, action=ActionKind.KEEP.value,
         status=ActionStatus.SKIPPED.value, keep_until=until, keep_category=category,
+        keep_also=sorted(set(also) - {category}),
     )  # fmt: skip
     db.session.flush()
     return action

@@ -20,7 +20,7 @@ changed and the step stops with :class:`RequestError` ``conflict``, before it di
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -673,6 +673,7 @@ def carry_out_erasure(
             actions.add_kept(
                 request, source, record_type, record_id,
                 until=decision.until, category=decision.category,
+                also=erasure.kept_with(record, decision.category),
             )  # fmt: skip
             kept += 1
             continue
@@ -699,11 +700,17 @@ class KeptGroup:
     source: str
     category: str
     count: int
+    #: The latest date of the group's records; None when one of them has no date yet.
     until: date | None
+    #: The other categories these records hold (policy keys), kept with them.
+    also: frozenset[str] = frozenset()
+    #: Whether the records' dates differ: :attr:`until` is then the latest of them.
+    dates_differ: bool = False
 
 
 def kept_of(request: DataRequest) -> list[KeptGroup]:
-    """What an erasure keeps, grouped per source and category (the latest date)."""
+    """What an erasure keeps, grouped per source and category (the latest date), with the
+    other categories the kept records hold."""
     groups: dict[tuple[str, str], KeptGroup] = {}
     for action in actions.actions_of(request):
         if action.action != ActionKind.KEEP.value:
@@ -711,15 +718,29 @@ def kept_of(request: DataRequest) -> list[KeptGroup]:
         key = (action.source, action.keep_category or "")
         old = groups.get(key)
         until = action.keep_until
+        also = frozenset(action.keep_also or ())
+        differ = False
         if old is not None:  # one record without a date makes the group's date unknown
+            differ = old.dates_differ or old.until != until
             until = None if old.until is None or until is None else max(old.until, until)
-        groups[key] = KeptGroup(key[0], key[1], (old.count if old else 0) + 1, until)
+            also |= old.also
+        groups[key] = KeptGroup(key[0], key[1], (old.count if old else 0) + 1, until, also, differ)
     return list(groups.values())
 
 
-def kept_line(request: DataRequest, source_key: str, category_key: str, until: date | None) -> str:
+def kept_line(
+    request: DataRequest,
+    source_key: str,
+    category_key: str,
+    until: date | None,
+    *,
+    also: Iterable[str] = (),
+    latest: bool = False,
+) -> str:
     """What the customer is told of data an erasure keeps by law, in the current locale:
-    which data, where, until when and on which ground."""
+    which data, where, until when (``latest``: the latest of several dates) and on which
+    ground, and which other data (``also``, category keys) the kept records hold: the
+    sources keep whole records, so that data stays as long."""
     from ..customer.texts import format_day
 
     policy = current_policy()
@@ -732,17 +753,42 @@ def kept_line(request: DataRequest, source_key: str, category_key: str, until: d
         # the policy's words may end a sentence; the line ends it once
         "ground": ground.get(request.locale).rstrip().rstrip(".") if ground else "-",
     }
-    if until is not None:
-        return _(
+    if until is not None and latest:
+        line = _(
+            "%(category)s in %(source)s: kept until %(date)s at the latest. Ground:"
+            " %(ground)s.",
+            date=format_day(until), **names_of,
+        )  # fmt: skip
+    elif until is not None:
+        line = _(
             "%(category)s in %(source)s: kept until %(date)s. Ground: %(ground)s.",
             date=format_day(until), **names_of,
         )  # fmt: skip
-    return _(
-        "%(category)s in %(source)s: kept as the law requires; we could not"
-        " read from the record until when, and will tell you. Ground:"
-        " %(ground)s.",
-        **names_of,
-    )
+    else:
+        line = _(
+            "%(category)s in %(source)s: kept as the law requires; we could not"
+            " read from the record until when, and will tell you. Ground:"
+            " %(ground)s.",
+            **names_of,
+        )
+    others = kept_also_names(policy, request.locale, set(also) - {category_key})
+    if others:
+        line += " " + _(
+            "The system keeps these records whole, so with them we also keep: %(categories)s.",
+            categories=", ".join(others),
+        )
+    return line
+
+
+def kept_also_names(policy: Policy, locale: str, keys: Iterable[str]) -> list[str]:
+    """The names of the categories ``keys`` in ``locale``, in the policy's order (an unknown
+    key as it is, last)."""
+    order = {c.key: i for i, c in enumerate(policy.categories)}
+    names = []
+    for key in sorted(set(keys), key=lambda k: (order.get(k, len(order)), k)):
+        category = policy.category(key)
+        names.append(category.name.get(locale) if category else key)
+    return names
 
 
 def date_kept(
@@ -759,7 +805,9 @@ def date_kept(
     outbox: list[int] = []
     if action.keep_category is not None:
         with force_locale(request.locale):
-            line = kept_line(request, action.source, action.keep_category, until)
+            line = kept_line(
+                request, action.source, action.keep_category, until, also=action.keep_also or ()
+            )
         outbox = dsr.mail_customer(request, "kept_dated", message=line)
     if request.customer_id is not None:
         forget_after_erasure(request.customer_id)
@@ -777,8 +825,22 @@ def closing_message(
     if kept:
         with force_locale(request.locale):
             lines = [_("The law requires us to keep some of your data:")]
-            lines += ["- " + kept_line(request, g.source, g.category, g.until) for g in kept]
-            lines.append(_("After that date we delete it. We use it only for this obligation."))
+            lines += [
+                "- "
+                + kept_line(
+                    request, g.source, g.category, g.until, also=g.also, latest=g.dates_differ
+                )
+                for g in kept
+            ]
+            if all(g.until is not None for g in kept):
+                lines.append(_("After that date we delete it. We use it only for this obligation."))
+            else:  # one date is still to be checked: the sentence covers both
+                lines.append(
+                    _(
+                        "We delete it as soon as the law no longer requires us to keep it, and"
+                        " use it only for this obligation."
+                    )
+                )
             parts.append("\n".join(lines))
     if request.kind == RequestKind.CORRECTION.value:
         corrected = _corrected_lines(request)

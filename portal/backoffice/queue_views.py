@@ -417,6 +417,9 @@ def _render(
         category = policy.category(group.category)
         ground = erasure.statutory(policy, category) if category else None
         grounds[group.category] = ground.get(locale) if ground else ""
+    kept_also = {
+        (g.source, g.category): queue.kept_also_names(policy, locale, g.also) for g in kept
+    }
     unsettled = [a for a in rows if not a.status_enum.settled]
     close_problem = queue.not_done_code(found) if found.is_open else None
     return render_template(
@@ -472,6 +475,7 @@ def _render(
         value_of=actions.value_of,
         kept=kept,
         grounds=grounds,
+        kept_also=kept_also,
         categories=categories,
         snapshot=snapshot,
         records=queue.concerned_records(found, snapshot) if snapshot is not None else [],

@@ -250,6 +250,12 @@ def decide_all(
     return result
 
 
+def kept_with(record: Mapping[str, Any], category: str | None) -> set[str]:
+    """The other categories a record kept because of ``category`` holds: the sources keep or
+    delete whole records, so these are kept with it (the customer is told, before and after)."""
+    return set(record.get("categories", {}).values()) - {category}
+
+
 def _ends_with_the_relationship(category: Category) -> bool:
     """Whether the category is kept only while the person is a customer (the law's claim on
     it rests on other records: the invoice keeps the name on it) or until they withdraw their
@@ -311,7 +317,7 @@ def preview(
         elif kept.until is not None:
             kept.until = None if decision.until is None else max(kept.until, decision.until)
         kept.count += 1
-        kept.also |= set(record.get("categories", {}).values()) - {decision.category}
+        kept.also |= kept_with(record, decision.category)
     ordered = sorted(per_source.values(), key=lambda s: order.get(s.key, len(order)))
     unchecked = sorted(
         ((key, status) for key, status in outcomes

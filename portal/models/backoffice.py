@@ -18,6 +18,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     ColumnElement,
     Date,
@@ -108,6 +109,10 @@ class RequestAction(Base):
     #: For a kept record: until when, and the category whose retention rule keeps it.
     keep_until: Mapped[date | None] = mapped_column(Date)
     keep_category: Mapped[str | None] = mapped_column(String(64))
+    #: For a kept record: the other categories it holds (policy keys, sorted), kept with it
+    #: as the source keeps the whole record; the customer is told. ``None`` for a record kept
+    #: before this was recorded.
+    keep_also: Mapped[list[str] | None] = mapped_column(JSON)
     #: Where to make the change by hand (vendor UI path and API path; no values).
     instructions: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)

@@ -871,6 +871,10 @@ def test_an_erasure_end_to_end(app: Flask, officer: Staff, mailbox: Mailbox) -> 
     assert until.strftime("%d-%m-%Y") in body
     assert "Facturen" in body or "facturen" in body
     assert "Grond: " in body and ".." not in body  # the policy's ground ends a sentence too
+    # a kept order keeps the address on it too, as the preview said; its date is the latest
+    # of several orders' (the "uiterlijk" needs the Dutch catalogue of the backoffice area)
+    assert "daarmee bewaren we ook: Contactgegevens, Adresgegevens" in body
+    assert "bewaard tot uiterlijk" in body
     assert "U kunt ons vragen wie dat zijn." in body
     told = [d for a, d in audit_actions(app) if a == "request.recipients_told"]
     assert told and told[-1]["recipients"] == ["tax-authority"]
@@ -1252,3 +1256,114 @@ def test_a_change_not_confirmed_yet_says_why_and_when_it_is_read_again(
         "Gedaan, wacht op bevestiging Nog niet bevestigd: niet bevestigd bij opnieuw lezen"
         " (vanzelf opnieuw gelezen om "
     ) in page
+
+
+def _kept_lines(body: str) -> dict[str, str]:
+    """The closing e-mail's lines of what is kept: "<category> in <source>" -> the line."""
+    return {
+        line[2:].split(":", 1)[0]: line
+        for line in body.splitlines()
+        if line.startswith("- ") and ": kept " in line
+    }
+
+
+def _erase_and_confirm(app: Flask, b: Desk, reference: str) -> list[RequestAction]:
+    """Carry out the erasure and confirm every change by hand; returns the kept records."""
+    assert b.step(reference, "wissen").status_code == 303
+    for a in actions_of(app, reference):
+        if not ActionStatus(a.status).settled:
+            assert b.step(reference, f"acties/{a.id}/bevestigen").status_code == 303, a
+    return [a for a in actions_of(app, reference) if a.action == "keep"]
+
+
+def test_the_closing_e_mail_names_the_other_data_the_kept_records_hold(
+    app: Flask,
+    officer: Staff,
+    mailbox: Mailbox,  # noqa: F811
+) -> None:
+    """A kept web-shop order keeps the address, contact details and IP address on it too, as
+    the customer was told before sending: the closing e-mail says so per source and kept
+    category, and a date that is the latest of several says "at the latest"."""
+    sanne = customer(app)
+    reference = submit(app, sanne, RequestKind.ERASURE, details={"scope": "all"}, locale="en")
+    b = desk(app, officer)
+    kept = _erase_and_confirm(app, b, reference)
+
+    orders = [a for a in kept if a.source == "webshop" and a.record_type == "order"]
+    assert orders and all(a.keep_category == "payment" for a in orders)
+    # what each order holds besides its payment is stored when the erasure is carried out
+    assert all({"address", "contact", "technical"} <= set(a.keep_also or ()) for a in orders)
+    assert all("payment" not in (a.keep_also or ()) for a in orders)
+    assert len({a.keep_until for a in orders}) > 1  # several years: one date, the latest
+    only = [a for a in kept if a.source == "invoicing" and a.record_type == "contact"]
+    assert len(only) == 1 and "identity" in (only[0].keep_also or ())
+
+    b.client.set_cookie("portal_lang", "en")
+    page = text(b.page(f"{QUEUE}/{reference}"))
+    listed = page[page.index("What is kept") :]
+    latest = max(a.keep_until for a in orders if a.keep_until)
+    day = f"{latest:%b} {latest.day}, {latest.year}"
+    assert f"Payment details (Web shop, {len(orders)}): until {day} at the latest." in listed
+    assert "The records also hold: Contact details, Addresses, Orders, Technical data." in listed
+
+    closed = b.step(reference, "afsluiten", closing_message="Done.", recipients_told="y")
+    assert closed.status_code == 303
+    body = Mailbox.text_of(mailbox.last())
+    lines = _kept_lines(body)
+    shop = lines["Payment details in Web shop"]
+    assert f"kept until {day} at the latest." in shop
+    assert (
+        "The system keeps these records whole, so with them we also keep: Contact details,"
+        " Addresses, Orders, Technical data." in shop
+    )
+    # one record, one date: no "at the latest"; the name on the Moneybird contact stays too
+    contact = lines["Payment details in Bookkeeping (Moneybird)"]
+    assert "at the latest" not in contact
+    assert "with them we also keep: Name, Contact details, Addresses, Customer account." in (
+        contact
+    )
+    # a Mollie payment holds nothing else
+    assert "also keep" not in lines["Payment details in Payments (Mollie)"]
+    assert "After that date we delete it. We use it only for this obligation." in body
+    assert "could not read" not in body
+
+
+def test_the_closing_e_mail_with_a_date_still_to_check_says_when_it_is_deleted_for_both(
+    app: Flask,
+    officer: Staff,
+    mailbox: Mailbox,  # noqa: F811
+) -> None:
+    """One kept record whose date could not be read (staff check it): its group says so, and
+    the closing sentence fits the dated lines and that one alike. Once staff date it, the
+    customer is told that date with the other data the record holds."""
+    sanne = customer(app)
+    reference = submit(app, sanne, RequestKind.ERASURE, details={"scope": "all"}, locale="en")
+    b = desk(app, officer)
+    kept = _erase_and_confirm(app, b, reference)
+    [contact] = [a for a in kept if a.source == "invoicing" and a.record_type == "contact"]
+    with app.app_context():  # as carrying out records a record whose date it cannot read
+        db.session.get(RequestAction, contact.id).keep_until = None  # type: ignore[union-attr]
+        db.session.commit()
+
+    closed = b.step(reference, "afsluiten", closing_message="Done.", recipients_told="y")
+    assert closed.status_code == 303
+    body = Mailbox.text_of(mailbox.last())
+    lines = _kept_lines(body)
+    undated = lines["Payment details in Bookkeeping (Moneybird)"]
+    assert "we could not read from the record until when, and will tell you." in undated
+    assert "with them we also keep: Name, Contact details, Addresses, Customer account." in (
+        undated
+    )
+    assert "kept until" in lines["Payment details in Web shop"]  # the others keep their date
+    assert "After that date" not in body
+    assert (
+        "We delete it as soon as the law no longer requires us to keep it, and use it only for"
+        " this obligation." in body
+    )
+
+    until = firm_today() + timedelta(days=400)
+    dated = b.step(reference, f"acties/{contact.id}/bewaren-tot", keep_until=until.isoformat())
+    assert dated.status_code == 303
+    told = Mailbox.text_of(mailbox.last())
+    assert f"kept until {until:%b} {until.day}, {until.year}. Ground:" in told
+    assert "with them we also keep: Name, Contact details, Addresses, Customer account." in told
