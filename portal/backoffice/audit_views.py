@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
@@ -31,7 +32,7 @@ from ..audit import ANCHOR_BROKEN, GENESIS, UNSEALED, Anchor, head, verify_chain
 from ..audit import record as audit
 from ..export.writers import neutralise
 from ..extensions import db
-from ..models import AuditEvent, StaffMember, utcnow
+from ..models import AuditEvent, DataRequest, StaffMember, utcnow
 from ..paging import Page
 from ..settings import firm_zone
 from ..staff.decorators import current_staff, officer_required
@@ -115,6 +116,7 @@ ACTION_NAMES = {
         "End of a restriction of use announced, customer told before it ends (art. 18(3))"
     ),
     "staff.created": _l("Staff member added"),
+    "staff.role_changed": _l("Staff member's role changed"),
     "staff.disabled": _l("Staff member disabled"),
     "staff.enabled": _l("Staff member enabled again"),
     "staff.unlocked": _l("Staff account unlocked"),
@@ -141,6 +143,15 @@ def action_name(action: str) -> str:
 
 
 # --- filters ----------------------------------------------------------------------------------
+
+#: A request's reference as staff type it (the log itself holds the request's number).
+REFERENCE_RE = re.compile(r"^AVG-[A-Z0-9]{8}$", re.IGNORECASE)
+
+
+def _request_id(reference: str) -> int | None:
+    return db.session.scalar(
+        select(DataRequest.id).where(DataRequest.reference == reference.strip().upper())
+    )
 
 
 def _anchor_text(form: Any, field: StringField) -> None:
@@ -188,12 +199,29 @@ class FilterForm(Form):
     subject_id = StringField(
         _l("Subject id"), validators=[Optional(), Length(max=64, message=_l("This is too long"))]
     )
+    #: The request's number when ``subject_id`` is a reference (AVG-...), set by validation.
+    subject_request_id: int | None = None
     date_from = DateField(
         _l("From (date)"),
         validators=[Optional()],
         format="%Y-%m-%d",
     )
     date_to = DateField(_l("To (date)"), validators=[Optional()], format="%Y-%m-%d")
+
+    def validate_subject_id(self, field: StringField) -> None:
+        """A request's reference (AVG-...) stands for its number, which the log holds."""
+        self.subject_request_id = None
+        value = str(field.data or "").strip()
+        if not REFERENCE_RE.match(value):
+            return
+        if str(self.subject_type.data or "").strip() not in ("", "request"):
+            raise ValidationError(_("A reference like AVG-… is the subject type request"))
+        found = _request_id(value)
+        if found is None:
+            raise ValidationError(
+                _("No request has the reference %(reference)s", reference=value.upper())
+            )
+        self.subject_request_id = found
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
@@ -225,12 +253,15 @@ class AuditCriteria:
         def text(value: Any) -> str:
             return str(value or "").strip()
 
+        subject_type, subject_id = text(form.subject_type.data), text(form.subject_id.data)
+        if form.subject_request_id is not None:  # a reference: the request's number
+            subject_type, subject_id = "request", str(form.subject_request_id)
         return cls(
             action=text(form.action.data),
             actor_type=text(form.actor_type.data),
             actor_id=text(form.actor_id.data),
-            subject_type=text(form.subject_type.data),
-            subject_id=text(form.subject_id.data),
+            subject_type=subject_type,
+            subject_id=subject_id,
             date_from=form.date_from.data,
             date_to=form.date_to.data,
         )
@@ -378,6 +409,21 @@ def _actor_names(events: list[AuditEvent]) -> dict[str, str]:
     return {str(staff_id): name for staff_id, name in rows}
 
 
+def _request_references(events: list[AuditEvent]) -> dict[str, str]:
+    """The references of the requests the entries are about (by the number in the log)."""
+    ids = {
+        int(e.subject_id)
+        for e in events
+        if e.subject_type == "request" and e.subject_id is not None and e.subject_id.isdigit()
+    }
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(DataRequest.id, DataRequest.reference).where(DataRequest.id.in_(ids))
+    )
+    return {str(request_id): reference for request_id, reference in rows}
+
+
 def detail_text(value: Any) -> str:
     """A detail's value as text: strings as they are, anything else as JSON."""
     if isinstance(value, str):
@@ -412,6 +458,7 @@ def audit_log() -> tuple[str, int]:
         args=args,
         filtered=bool(args),
         actor_names=_actor_names(events),
+        references=_request_references(events),
         actor_types=ACTOR_TYPES,
         action_name=action_name,
         detail_text=detail_text,

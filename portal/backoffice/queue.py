@@ -28,7 +28,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, false, func, select, update
+from sqlalchemy import ColumnElement, Select, case, false, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from connectors.identity import normalize_email
@@ -69,7 +69,8 @@ PAGE_SIZE = 50
 FINAL_STATUSES = [s.value for s in RequestStatus if s.final]
 OPEN_STATUSES = [s.value for s in RequestStatus if not s.final]
 
-#: Assignee filter values besides a staff id.
+#: Assignee filter values besides a staff id. ``nobody`` also selects the requests assigned to
+#: a disabled staff member: nobody who can sign in works on them (see :func:`unattended`).
 ASSIGNEE_ANYONE = "anyone"
 ASSIGNEE_ME = "me"
 ASSIGNEE_NOBODY = "nobody"
@@ -131,6 +132,7 @@ class QueueCounts:
     waiting: int = 0
     #: The customer answered and staff took no step since (:func:`answered`).
     answered: int = 0
+    #: Assigned to nobody, or to a staff member who is disabled (:func:`unattended`).
     unassigned: int = 0
     #: Assigned to the staff member :func:`counts` was asked for.
     mine: int = 0
@@ -189,6 +191,18 @@ def tell_assignee(request: DataRequest) -> list[int]:
     return [row.id]
 
 
+def _disabled_staff_ids() -> Select[tuple[int]]:
+    return select(StaffMember.id).where(StaffMember.active.is_(False))
+
+
+def unattended() -> ColumnElement[bool]:
+    """Requests nobody who can sign in works on: assigned to nobody, or to a staff member who
+    was disabled. They count and filter as "not assigned", so none is stranded."""
+    return or_(
+        DataRequest.assignee_id.is_(None), DataRequest.assignee_id.in_(_disabled_staff_ids())
+    )
+
+
 def _filtered(filters: QueueFilters, staff_id: int) -> Select[tuple[DataRequest]]:
     query = select(DataRequest)
     if filters.status == "open":
@@ -204,7 +218,7 @@ def _filtered(filters: QueueFilters, staff_id: int) -> Select[tuple[DataRequest]
     if filters.assignee == ASSIGNEE_ME:
         query = query.where(DataRequest.assignee_id == staff_id)
     elif filters.assignee == ASSIGNEE_NOBODY:
-        query = query.where(DataRequest.assignee_id.is_(None))
+        query = query.where(unattended())
     elif filters.assignee.isdigit():
         query = query.where(DataRequest.assignee_id == int(filters.assignee))
     return query.order_by(DataRequest.deadline, DataRequest.received_on, DataRequest.id)
@@ -242,9 +256,11 @@ def queue(
 
 def counts(today: date | None = None, staff_id: int | None = None) -> QueueCounts:
     """How many open requests there are, overdue, due within a week, waiting, answered by the
-    customer since the last staff step, not assigned, assigned to ``staff_id``, per kind."""
+    customer since the last staff step, not assigned (or assigned to a disabled staff member),
+    assigned to ``staff_id``, per kind."""
     today = today or firm_today()
     result = QueueCounts()
+    disabled = set(db.session.scalars(_disabled_staff_ids()))
     rows = db.session.execute(
         select(DataRequest.kind, DataRequest.status, DataRequest.deadline, DataRequest.assignee_id)
         .where(DataRequest.status.in_(OPEN_STATUSES))
@@ -260,7 +276,7 @@ def counts(today: date | None = None, staff_id: int | None = None) -> QueueCount
             result.due_soon += 1
         if status == RequestStatus.WAITING_FOR_CUSTOMER.value:
             result.waiting += 1
-        if assignee_id is None:
+        if assignee_id is None or assignee_id in disabled:
             result.unassigned += 1
         elif assignee_id == staff_id:
             result.mine += 1
@@ -286,6 +302,50 @@ def staff_members() -> list[StaffMember]:
             .order_by(StaffMember.display_name, StaffMember.id)
         )
     )
+
+
+def disabled_assignees() -> list[StaffMember]:
+    """Disabled staff members that requests are still assigned to (finished ones too), by
+    name: the queue's filter offers them, so their requests can be found."""
+    return list(
+        db.session.scalars(
+            select(StaffMember)
+            .where(
+                StaffMember.active.is_(False),
+                StaffMember.id.in_(select(DataRequest.assignee_id).distinct()),
+            )
+            .order_by(StaffMember.display_name, StaffMember.id)
+        )
+    )
+
+
+def open_assigned_to(member: StaffMember) -> list[DataRequest]:
+    """The open requests assigned to ``member``, by deadline."""
+    return list(
+        db.session.scalars(
+            select(DataRequest)
+            .where(DataRequest.assignee_id == member.id, DataRequest.status.in_(OPEN_STATUSES))
+            .order_by(DataRequest.deadline, DataRequest.id)
+        )
+    )
+
+
+def hand_over(
+    member: StaffMember, to: StaffMember | None, *, staff_id: int | None
+) -> list[DataRequest]:
+    """Assign every open request of ``member`` to ``to`` (or to nobody), each as an ordinary
+    assignment (history step and audit entry). Used when ``member`` is disabled. Flushes;
+    returns the requests handed over.
+
+    :raises RequestError: ``conflict`` when someone changed one of them meanwhile.
+    :raises ValueError: when ``to`` is ``member`` or cannot sign in.
+    """
+    if to is not None and (to.id == member.id or not to.active):
+        raise ValueError("hand over to another active staff member, or to nobody")
+    moved = open_assigned_to(member)
+    for request in moved:
+        assign(request, to, staff_id=staff_id)
+    return moved
 
 
 def find(reference: str) -> DataRequest | None:
@@ -511,8 +571,10 @@ def refuse(request: DataRequest, reason: str, *, staff_id: int) -> list[int]:
     return outbox
 
 
-def assign(request: DataRequest, assignee: StaffMember | None, *, staff_id: int) -> None:
-    """Give the request to ``assignee`` (or to nobody). An internal history step. Flushes.
+def assign(request: DataRequest, assignee: StaffMember | None, *, staff_id: int | None) -> None:
+    """Give the request to ``assignee`` (or to nobody). An internal history step and one audit
+    entry, ``request.assignee`` with the new assignee's id. ``staff_id`` is who does it
+    (``None``: the command line). Flushes.
 
     :raises RequestError: ``final`` for a finished request, ``conflict`` when someone else
         changed the request meanwhile.
@@ -522,13 +584,10 @@ def assign(request: DataRequest, assignee: StaffMember | None, *, staff_id: int)
     _claim(request, seen(request))
     request.assignee_id = assignee.id if assignee is not None else None
     dsr.change(
-        request, "assigned", actor_type="staff", actor_id=staff_id,
-        message=assignee.display_name if assignee is not None else None,
-        visible=False, notify=False,
-    )  # fmt: skip
-    audit(
-        "request.assignee", actor_type="staff", actor_id=staff_id, subject_type="request",
-        subject_id=request.id, details={"assignee": request.assignee_id},
+        request, "assigned", actor_type="staff" if staff_id is not None else "system",
+        actor_id=staff_id, message=assignee.display_name if assignee is not None else None,
+        visible=False, notify=False, audit_action="request.assignee",
+        audit_details={"assignee": request.assignee_id},
     )  # fmt: skip
 
 

@@ -294,10 +294,28 @@ def _queue_helpers() -> dict[str, object]:
     }
 
 
-def _assignees(staff: list[StaffMember]) -> list[SelectChoice]:
+def staff_label(member: StaffMember) -> str:
+    """A staff member's name, marked when they are disabled (they cannot sign in, so nobody
+    works on what is assigned to them)."""
+    if member.active:
+        return member.display_name
+    return _("%(name)s (disabled)", name=member.display_name)
+
+
+def _assignees(staff: list[StaffMember], current: StaffMember | None = None) -> list[SelectChoice]:
+    """Nobody, then the active staff. A disabled ``current`` assignee is offered too (and only
+    then), so the form shows the assignment as it is and changes nothing unless staff choose
+    someone else."""
+    shown = list(staff)
+    if current is not None and not current.active:
+        shown.insert(0, current)
     return [SelectChoice("", _("Nobody"))] + [
-        SelectChoice(str(m.id), m.display_name) for m in staff
+        SelectChoice(str(m.id), staff_label(m)) for m in shown
     ]
+
+
+def _assignee_of(found: DataRequest) -> StaffMember | None:
+    return db.session.get(StaffMember, found.assignee_id) if found.assignee_id else None
 
 
 # --- the queue ------------------------------------------------------------------------------
@@ -316,8 +334,8 @@ def _filter_form(staff: list[StaffMember]) -> QueueFilterForm:
     form.assignee.choices = [
         SelectChoice(queue.ASSIGNEE_ANYONE, _("Anyone")),
         SelectChoice(queue.ASSIGNEE_ME, _("Me")),
-        SelectChoice(queue.ASSIGNEE_NOBODY, _("Nobody")),
-    ] + [SelectChoice(str(m.id), m.display_name) for m in staff]
+        SelectChoice(queue.ASSIGNEE_NOBODY, _("Nobody, or a disabled staff member")),
+    ] + [SelectChoice(str(m.id), staff_label(m)) for m in staff + queue.disabled_assignees()]
     for field in (form.kind, form.status, form.assignee):
         if field.data not in {c.value for c in field.choices}:
             field.data = field.default
@@ -357,10 +375,10 @@ def queue_page() -> str:
 # --- one request ----------------------------------------------------------------------------
 
 
-def _forms() -> dict[str, Any]:
+def _forms(found: DataRequest) -> dict[str, Any]:
     staff = queue.staff_members()
     assign = AssignForm(formdata=None)
-    assign.assignee.choices = _assignees(staff)
+    assign.assignee.choices = _assignees(staff, _assignee_of(found))
     return {
         "assign_form": assign,
         "note_form": NoteForm(formdata=None),
@@ -392,7 +410,7 @@ def _render(
     locale = _locale()
     customer = queue.customer_of(found)
     details = dsr.details_of(found)
-    page_forms = _forms()
+    page_forms = _forms(found)
     page_forms.update(forms)
     page_forms["assign_form"].assignee.data = str(found.assignee_id or "")
     # Only extensions that extend further (not "1 further month" once extended by one).
@@ -470,6 +488,8 @@ def _render(
         history=found.events,
         message_of=dsr.message_of,
         staff_names=_names_of_staff(),
+        assignee=_assignee_of(found),
+        staff_label=staff_label,
         actions=rows,
         unsettled=unsettled,
         value_of=actions.value_of,
@@ -548,9 +568,13 @@ def assign(reference: str) -> Any:
     found = _found(reference)
     staff = queue.staff_members()
     form = AssignForm()
-    form.assignee.choices = _assignees(staff)
+    form.assignee.choices = _assignees(staff, _assignee_of(found))
     if not form.validate_on_submit():
         return _invalid(found, "assign_form", form)
+    if form.assignee.data == str(found.assignee_id or ""):
+        # The form shows the current assignee (a disabled one too): unchanged, nothing to do.
+        flash(_("Nothing changed: the request is assigned as before."), "info")
+        return _back(found)
     chosen = next((m for m in staff if str(m.id) == form.assignee.data), None)
     try:
         queue.assign(found, chosen, staff_id=_me().id)

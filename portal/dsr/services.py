@@ -594,11 +594,14 @@ def change(
     visible: bool = True,
     notify: bool = True,
     audit_details: dict[str, Any] | None = None,
+    audit_action: str | None = None,
 ) -> list[int]:
     """Record a step, move to ``status`` (checked against :data:`TRANSITIONS`), audit it, and
     mail the customer where :data:`NOTIFY_TEMPLATES` says so. Flushes; returns outbox ids.
 
     :param audit_details: more for the audit entry besides the status (ids and keys only).
+    :param audit_action: the audit entry's action, if not ``request.<action>`` (one entry
+        either way).
 
     :raises RequestError: when the request is final or the status may not follow.
     """
@@ -630,7 +633,7 @@ def change(
     request.updated_at = utcnow()
     _add_event(request, action, status, actor_type, actor_id, message, visible=visible)
     audit(
-        f"request.{action}", actor_type=actor_type, actor_id=actor_id,
+        audit_action or f"request.{action}", actor_type=actor_type, actor_id=actor_id,
         subject_type="request", subject_id=request.id,
         details={**(audit_details or {}), "status": request.status},
     )  # fmt: skip

@@ -530,6 +530,10 @@ class StaffExists(Exception):
     """A staff member with this e-mail address already exists."""
 
 
+class LastOfficer(Exception):
+    """The step would leave no active privacy officer, so nobody could manage staff."""
+
+
 def _record_change(
     action: str, member: StaffMember, actor_id: int | None, **details: str | int | bool
 ) -> None:
@@ -584,6 +588,29 @@ def set_active(member: StaffMember, active: bool, actor_id: int | None = None) -
     if not active:
         end_sessions(member, "disabled")
     _record_change("staff.enabled" if active else "staff.disabled", member, actor_id)
+
+
+def set_role(member: StaffMember, role: str, actor_id: int | None = None) -> bool:
+    """Make ``member`` a privacy officer or an agent; audited as ``staff.role_changed`` with
+    both roles. Takes effect at the member's next page (each page reads the role afresh), so
+    their sessions stay. Flushes. Returns whether the role changed.
+
+    :raises ValueError: for an unknown role.
+    :raises LastOfficer: when this would demote the last active privacy officer.
+    """
+    new = StaffRole(role).value
+    previous = member.role
+    if new == previous:
+        return False
+    if (
+        previous == StaffRole.OFFICER.value
+        and member.active
+        and officers_left(excluding=member) == 0
+    ):
+        raise LastOfficer()
+    member.role = new
+    _record_change("staff.role_changed", member, actor_id, role=new, previous=previous)
+    return True
 
 
 def reset_second_factor(member: StaffMember, actor_id: int | None = None) -> None:

@@ -1,5 +1,6 @@
 """``flask --app portal staff ...``: create the first privacy officer, and look after staff
-accounts from the command line (list, disable, enable, reset the second factor, unlock)."""
+accounts from the command line (list, disable, enable, change the role, reset the second factor,
+unlock)."""
 
 from __future__ import annotations
 
@@ -98,12 +99,54 @@ def staff_list() -> None:
 
 @staff_cli.command("disable")
 @click.argument("email")
-def staff_disable(email: str) -> None:
-    """Stop EMAIL from signing in; their sessions end."""
+@click.option(
+    "--reassign-to",
+    metavar="EMAIL",
+    default=None,
+    help="Give EMAIL's open requests to this active staff member (default: to nobody).",
+)
+def staff_disable(email: str, reassign_to: str | None) -> None:
+    """Stop EMAIL from signing in; their sessions end. Their open requests are assigned to
+    nobody, or to --reassign-to, in the same step."""
+    from ..backoffice import queue
+    from ..dsr.services import RequestError
+
     member = _member(email)
+    to = _member(reassign_to) if reassign_to is not None else None
+    if to is not None and (to.id == member.id or not to.active):
+        raise click.ClickException("--reassign-to must be another active staff member")
+    try:
+        moved = queue.hand_over(member, to, staff_id=None)
+    except RequestError:
+        db.session.rollback()
+        raise click.ClickException(
+            "one of their requests was changed at the same moment; nothing done, try again"
+        ) from None
     auth.set_active(member, False)
     db.session.commit()
     click.echo(f"staff member {member.id} disabled")
+    if moved:
+        whom = f"staff member {to.id}" if to is not None else "nobody"
+        click.echo(f"{len(moved)} open request(s) now assigned to {whom}")
+
+
+@staff_cli.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice([r.value for r in StaffRole]))
+def staff_role(email: str, role: str) -> None:
+    """Make EMAIL a privacy officer or an agent. The last active officer cannot be demoted."""
+    member = _member(email)
+    try:
+        changed = auth.set_role(member, role)
+    except auth.LastOfficer:
+        raise click.ClickException(
+            "this is the last active privacy officer; make someone else an officer first"
+        ) from None
+    db.session.commit()
+    if changed:
+        click.echo(f"staff member {member.id} is now {member.role}")
+    else:
+        click.echo(f"staff member {member.id} already is {member.role}; nothing changed")
 
 
 @staff_cli.command("enable")

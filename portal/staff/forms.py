@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, RadioField, StringField
+from wtforms import PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
@@ -65,6 +65,28 @@ class ConfirmForm(FlaskForm):
     """A button and nothing else (the CSRF token): signing out, staff actions."""
 
 
+#: The roles a staff member can have, as an officer chooses them.
+ROLE_CHOICES = [
+    SelectChoice("agent", _l("Agent: handles requests")),
+    SelectChoice("officer", _l("Privacy officer: everything, including staff accounts")),
+]
+
+
+class DisableForm(FlaskForm):
+    """Disable a colleague, and whom their open requests go to (choices set by the view:
+    nobody, or another active staff member)."""
+
+    hand_over_to = SelectField(_l("Give their open requests to"), default="")
+
+
+class RoleForm(FlaskForm):
+    """Change a colleague's role."""
+
+    role = RadioField(
+        _l("Role"), choices=ROLE_CHOICES, validators=[DataRequired(message=_l("Choose a role"))]
+    )
+
+
 class NewStaffForm(FlaskForm):
     """A new colleague in the back office."""
 
@@ -89,12 +111,7 @@ class NewStaffForm(FlaskForm):
         filters=[_strip],
     )
     role = RadioField(
-        _l("Role"),
-        choices=[
-            SelectChoice("agent", _l("Agent: handles requests")),
-            SelectChoice("officer", _l("Privacy officer: everything, including staff accounts")),
-        ],
-        validators=[DataRequired(message=_l("Choose a role"))],
+        _l("Role"), choices=ROLE_CHOICES, validators=[DataRequired(message=_l("Choose a role"))]
     )
 
 

@@ -29,11 +29,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from .. import crypto
 from ..extensions import db, limiter
@@ -57,10 +59,12 @@ from .decorators import (
 from .forms import (
     CodeForm,
     ConfirmForm,
+    DisableForm,
     NewStaffForm,
     PasskeyForm,
     PasswordChangeForm,
     RecoveryCodeForm,
+    RoleForm,
     SignInForm,
 )
 
@@ -728,7 +732,12 @@ CONFIRMATIONS = {
 }
 
 
-def _confirm_page(member: StaffMember) -> tuple[str, int]:
+def _confirm_page(
+    member: StaffMember,
+    form: ConfirmForm | DisableForm | None = None,
+    open_requests: list[DataRequest] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     """The page that asks before a step on a colleague (GET of the step's own address)."""
     question, effect, button = CONFIRMATIONS[str(request.endpoint)]
     return render_template(
@@ -737,8 +746,9 @@ def _confirm_page(member: StaffMember) -> tuple[str, int]:
         question=str(question) % {"name": member.display_name},
         effect=str(effect) % {"name": member.display_name},
         button=button,
-        form=ConfirmForm(),
-    ), 200
+        form=form or ConfirmForm(),
+        open_requests=open_requests or [],
+    ), status
 
 
 def _target(staff_id: int) -> StaffMember:
@@ -751,14 +761,115 @@ def _target(staff_id: int) -> StaffMember:
 @bp.route("/medewerkers/<int:staff_id>/uitschakelen", methods=["GET", "POST"])
 @officer_required
 def staff_disable(staff_id: int) -> Response | tuple[str, int]:
-    """Disable a staff member: they can no longer sign in, and are signed out everywhere."""
+    """Disable a staff member: they can no longer sign in, and are signed out everywhere.
+
+    Their open requests are handed over in the same step, to another active staff member or
+    to nobody (the officer chooses on the confirmation page, which says how many there are),
+    so none stays with someone who cannot work on it."""
+    from ..backoffice import queue
+    from ..dsr.services import RequestError
+
+    member = _other_member(staff_id)
+    open_requests = queue.open_assigned_to(member)
+    others = [m for m in queue.staff_members() if m.id != member.id]
+    form = DisableForm()
+    form.hand_over_to.choices = [
+        SelectChoice("", _("Nobody: they wait in the queue as not assigned"))
+    ] + [SelectChoice(str(m.id), m.display_name) for m in others]
     if request.method == "GET":
-        return _confirm_page(_other_member(staff_id))
-    member = _target(staff_id)
+        return _confirm_page(member, form, open_requests)
+    if not form.validate_on_submit():
+        if form.errors.get("csrf_token"):
+            abort(400)
+        return _confirm_page(member, form, open_requests, status=400)
+    to = next((m for m in others if str(m.id) == form.hand_over_to.data), None)
+    try:
+        moved = queue.hand_over(member, to, staff_id=g.staff.id)
+    except RequestError:
+        db.session.rollback()
+        flash(
+            _(
+                "Someone changed one of their requests at the same moment, so nothing was done."
+                " Check the requests and try again."
+            ),
+            "error",
+        )
+        return redirect(url_for("staff.staff_disable", staff_id=member.id), code=303)
     auth.set_active(member, False, actor_id=g.staff.id)
     db.session.commit()
     flash(_("%(name)s can no longer sign in.", name=member.display_name), "success")
+    if moved and to is not None:
+        flash(
+            ngettext(
+                "%(num)d open request is now assigned to %(name)s.",
+                "%(num)d open requests are now assigned to %(name)s.",
+                len(moved),
+                name=to.display_name,
+            ),
+            "success",
+        )
+    elif moved:
+        flash(
+            ngettext(
+                "%(num)d open request is now assigned to nobody.",
+                "%(num)d open requests are now assigned to nobody.",
+                len(moved),
+            ),
+            "success",
+        )
     return redirect(url_for("staff.staff_list"), code=303)
+
+
+@bp.route("/medewerkers/<int:staff_id>/rol", methods=["GET", "POST"])
+@officer_required
+def staff_role(staff_id: int) -> Response | tuple[str, int]:
+    """Make a staff member a privacy officer or an agent (oneself too, unless one is the last
+    active privacy officer: someone must be able to manage staff). Audited; the new role
+    applies from the member's next page."""
+    member = db.session.get(StaffMember, staff_id)
+    if member is None:
+        abort(404)
+    form = RoleForm(role=member.role) if request.method == "GET" else RoleForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            changed = auth.set_role(member, form.role.data or "", actor_id=g.staff.id)
+        except auth.LastOfficer:
+            db.session.rollback()
+            form.role.errors = [
+                _(
+                    "%(name)s is the last active privacy officer. Make someone else a privacy"
+                    " officer first: someone must be able to manage staff.",
+                    name=member.display_name,
+                )
+            ]
+            status = 409
+        else:
+            db.session.commit()
+            if not changed:
+                flash(
+                    _("Nothing changed: %(name)s already has this role.", name=member.display_name),
+                    "info",
+                )
+            else:
+                flash(
+                    _(
+                        "%(name)s is now: %(role)s.",
+                        name=member.display_name,
+                        role=ROLE_NAMES[member.role],
+                    ),
+                    "success",
+                )
+            if not g.staff.is_officer:  # one's own role, given up: staff pages are closed now
+                return redirect(url_for("staff.dashboard"), code=303)
+            return redirect(url_for("staff.staff_list"), code=303)
+    elif form.errors.get("csrf_token"):
+        abort(400)
+    elif form.errors:
+        status = 400
+    return render_template(
+        "staff/staff_role.html", form=form, member=member, myself=member.id == g.staff.id
+    ), status
 
 
 @bp.post("/medewerkers/<int:staff_id>/inschakelen")
