@@ -77,6 +77,7 @@ ACTION_NAMES = {
     "identifier.verified": _l("Identifier confirmed"),
     "identifier.rejected": _l("Identifier not accepted by staff"),
     "identifiers.viewed": _l("Numbers to check viewed"),
+    "identifiers.staff_told": _l("Privacy contact told that numbers wait to be checked"),
     "data.gathered": _l("Data gathered from the sources"),
     "export.downloaded": _l("Customer downloaded their own data"),
     "request.submitted": _l("Request submitted"),

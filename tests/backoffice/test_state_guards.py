@@ -246,7 +246,7 @@ def test_a_withdrawal_entered_past_its_deadline_is_confirmed_honestly(
     received = firm_today() - timedelta(days=50)
     b = english(desk(app, officer))
     entered = b.post(NEW, **_letter(received_on=received.isoformat(), kind="withdraw_consent",
-                                    purposes="newsletter"))  # fmt: skip
+                                    consent_purposes="newsletter"))  # fmt: skip
     assert entered.status_code == 303
     receipt = " ".join(Mailbox.text_of(mailbox.last()).split())
     assert "This applies from the day we received it: we stop this use at once." in receipt

@@ -1,8 +1,8 @@
 """the other categories a record an erasure keeps by law holds, for the closing e-mail
 
 Revision ID: 7a4e9c2b1d30
-Revises: 3c1d2e4f5a6b
-Create Date: 2026-12-07 07:00:00
+Revises: 7ce90a0efbb1
+Create Date: 2026-12-07 06:40:00
 
 A source keeps a record whole: an order kept for its payment keeps the address on it too. The
 customer is told which other data stays. Records kept before this name none (``NULL``).
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7a4e9c2b1d30"
-down_revision: str | None = "3c1d2e4f5a6b"
+down_revision: str | None = "7ce90a0efbb1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
