@@ -583,7 +583,18 @@ def create_staff(
 
 
 def set_active(member: StaffMember, active: bool, actor_id: int | None = None) -> None:
-    """Disable (ends every session) or enable a staff member. Flushes."""
+    """Disable (ends every session) or enable a staff member. Flushes.
+
+    :raises LastOfficer: when this would disable the last active privacy officer (nobody
+        could manage staff any more).
+    """
+    if (
+        not active
+        and member.active
+        and member.role == StaffRole.OFFICER.value
+        and officers_left(excluding=member) == 0
+    ):
+        raise LastOfficer()
     member.active = active
     if not active:
         end_sessions(member, "disabled")

@@ -116,13 +116,18 @@ def staff_disable(email: str, reassign_to: str | None) -> None:
     if to is not None and (to.id == member.id or not to.active):
         raise click.ClickException("--reassign-to must be another active staff member")
     try:
+        auth.set_active(member, False)
         moved = queue.hand_over(member, to, staff_id=None)
+    except auth.LastOfficer:
+        db.session.rollback()
+        raise click.ClickException(
+            "this is the last active privacy officer; make someone else an officer first"
+        ) from None
     except RequestError:
         db.session.rollback()
         raise click.ClickException(
             "one of their requests was changed at the same moment; nothing done, try again"
         ) from None
-    auth.set_active(member, False)
     db.session.commit()
     click.echo(f"staff member {member.id} disabled")
     if moved:

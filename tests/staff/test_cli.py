@@ -114,6 +114,19 @@ def test_list_disable_enable_unlock_reset(app: Flask, officer: Staff, agent: Sta
     assert _run(app, "disable", "nobody@firm.example").exit_code == 1  # type: ignore[attr-defined]
 
 
+def test_the_last_active_officer_cannot_be_disabled(
+    app: Flask, officer: Staff, agent: Staff
+) -> None:
+    """Nobody could manage staff any more: make someone else an officer first."""
+    result = _run(app, "disable", officer.email)
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert "last active privacy officer" in result.output  # type: ignore[attr-defined]
+    assert member(app, officer.id).active
+    assert _run(app, "role", agent.email, "officer").exit_code == 0  # type: ignore[attr-defined]
+    assert _run(app, "disable", officer.email).exit_code == 0  # type: ignore[attr-defined]
+    assert not member(app, officer.id).active
+
+
 def test_demo_code_refused_outside_the_demo(app: Flask) -> None:
     result = _run(app, "demo-code")
     assert result.exit_code == 1
