@@ -130,6 +130,8 @@ def test_the_writer_signs_in_with_the_address_follows_and_answers_the_request(
     assert asked.status_code == 303
     assert mail_to(mailbox, JAN, before)
     assert request_row(app, reference).status == "waiting_for_customer"
+    not_yet = "Nog niet met dit adres in het portaal ingelogd"
+    assert not_yet in text(b.page(f"/beheer/verzoeken/{reference}"))  # staff see it waits
 
     jan = sign_in(app, mailbox, signs_in_with)
 
@@ -147,7 +149,8 @@ def test_the_writer_signs_in_with_the_address_follows_and_answers_the_request(
     )  # fmt: skip
     assert answered.status_code == 303
     assert request_row(app, reference).status == "in_progress"
-    assert "Mijn klantnummer is K-1001." in text(b.page(f"/beheer/verzoeken/{reference}"))
+    staff_page = text(b.page(f"/beheer/verzoeken/{reference}"))
+    assert "Mijn klantnummer is K-1001." in staff_page and not_yet not in staff_page
     # audited with ids only: the customer, and how the address was proved
     assert links(app) == [
         (str(found.id), "customer", {"customer": found.customer_id, "via": "sign_in"})
