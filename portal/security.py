@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, g, request
+import secrets
+
+from flask import Flask, Response, abort, current_app, g, request, session
 
 #: No inline script or style, nothing from another host, no framing.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -70,10 +72,29 @@ def _refuse_foreign_posts() -> None:
         abort(403)
 
 
+def renew_csrf_token() -> None:
+    """Give this browser a new CSRF secret (at a sign-in): a token handed out before, to this
+    browser or to whoever set its cookie, no longer fits; the next form's token is made from
+    the new one. (Flask-WTF keeps the secret in the session and this request's token on g.)"""
+    name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    session[name] = secrets.token_hex(20)
+    g.pop(name, None)
+
+
+#: The session cookie's name. Over HTTPS it carries the ``__Host-`` prefix: browsers then
+#: accept it only from this host, Secure, for the whole site, so no other host (a sibling
+#: subdomain, a network attacker over plain HTTP) can plant a session of its choosing.
+#: Browsers refuse that prefix without ``Secure``, so the demo on http keeps the plain name.
+SESSION_COOKIE = "portal_session"
+SECURE_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
+
+
 def init_app(app: Flask, secure_cookies: bool) -> None:
     """Apply headers to every response and harden the session cookie."""
     app.config.update(
-        SESSION_COOKIE_NAME="portal_session",
+        SESSION_COOKIE_NAME=SECURE_SESSION_COOKIE if secure_cookies else SESSION_COOKIE,
+        SESSION_COOKIE_DOMAIN=None,
+        SESSION_COOKIE_PATH="/",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=secure_cookies,
         SESSION_COOKIE_SAMESITE="Lax",

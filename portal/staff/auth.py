@@ -41,6 +41,7 @@ from ..audit import record
 from ..extensions import db
 from ..models import StaffMember, StaffRecoveryCode, StaffRole, StaffSession, utcnow
 from ..models.staff import StaffPasskey
+from ..security import renew_csrf_token
 
 #: Key of the staff session token in the signed cookie (the customer's is Flask-Login's).
 SESSION_KEY = "staff_session"
@@ -435,8 +436,10 @@ def _signed_in(member: StaffMember, method: str, **details: int) -> None:
 
 
 def _start_session(member: StaffMember, second_factor: str | None) -> str:
-    """End this browser's staff session, if any, and start a new one. Flushes."""
+    """End this browser's staff session, if any, and start a new one with a new CSRF secret
+    (nothing handed out before the password or the second factor works after it). Flushes."""
     end_current_session("renewed")
+    renew_csrf_token()
     now = utcnow()
     token = secrets.token_urlsafe(32)
     row = StaffSession(
