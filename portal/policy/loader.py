@@ -73,6 +73,8 @@ _PATTERN_HINTS = {
     "kvk_number": 'a KvK number: eight digits, e.g. "12345678"',
     "country": 'a country code: two capital letters, e.g. "NL"',
     "fiscal_year_end": 'month-day, e.g. "12-31"',
+    "url": 'a web address starting with https://, e.g. "https://autoriteitpersoonsgegevens.nl"',
+    "privacy_url": 'a web address starting with https://, e.g. "https://example.com/privacy"',
 }
 
 _KEY_HINT = 'a key: lower-case letters, digits, "-" and "_", starting with a letter'

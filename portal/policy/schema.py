@@ -28,6 +28,11 @@ from pydantic import (
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+#: An address on the web (``https://`` or ``http://``): it becomes a link on pages and in
+#: e-mails, where a ``javascript:`` or ``data:`` address would run or show what it holds.
+WebAddress = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^(?i:https?)://[^\s\"'<>]+$")
+]
 
 
 class _Frozen(BaseModel):
@@ -380,12 +385,12 @@ class Source(_Frozen):
     #: settings, never part of the policy.
     options: Mapping[str, object] = Field(default_factory=dict)
     #: A link to the vendor's own privacy statement or DPA.
-    privacy_url: str | None = None
+    privacy_url: WebAddress | None = None
 
 
 class Authority(_Frozen):
     name: NonEmpty
-    url: NonEmpty
+    url: WebAddress
     address: str | None = None
 
 

@@ -130,3 +130,32 @@ def test_not_toml(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as info:
         load_policy(path)
     assert "not valid TOML" in info.value.problems[0]
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "data:text/html,<b>x</b>", "autoriteitpersoonsgegevens.nl"]
+)
+def test_the_authority_s_address_must_be_a_web_address(tmp_path: Path, url: str) -> None:
+    """It becomes a link on the privacy statement, the request pages and in e-mails: a
+    ``javascript:`` or ``data:`` address there would run or show whatever it holds."""
+    error = _broken(tmp_path, 'url = "https://autoriteitpersoonsgegevens.nl"', f'url = "{url}"')
+    assert "is not a web address" in _problem(error, "supervisory_authority.url")
+
+
+def test_a_source_s_privacy_statement_must_be_a_web_address(tmp_path: Path) -> None:
+    error = _broken(
+        tmp_path, 'connector = "zammad"', 'connector = "zammad"\nprivacy_url = "javascript:x"'
+    )
+    assert "is not a web address" in _problem(error, 'sources[2] ("helpdesk").privacy_url')
+
+
+def test_web_addresses_may_be_https_or_http(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        'connector = "zammad"', 'connector = "zammad"\nprivacy_url = "HTTP://zammad.example/p"'
+    )
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    policy = load_policy(path)
+    assert policy.supervisory_authority is not None
+    assert policy.supervisory_authority.url == "https://autoriteitpersoonsgegevens.nl"
+    assert policy.sources[2].privacy_url == "HTTP://zammad.example/p"
