@@ -88,7 +88,7 @@ def _download(fmt: str) -> Response:
         snapshot,
         policy,
         locale=locale,
-        schema_url=url_for("export.schema", version=FORMAT_VERSION, _external=True),
+        schema_url=_schema_url(FORMAT_VERSION),
         now=now,
     )
     db.session.commit()  # the receipt and a live gathering are kept before the file streams
@@ -134,12 +134,19 @@ def download_csv() -> Response:
     return _download("csv")
 
 
+def _schema_url(version: int) -> str:
+    """The schema's address on the portal's public address (``base_url``), not on whatever
+    ``Host`` a request came with: caches keep the schema for a day, and downloads name it."""
+    settings = current_app.extensions["portal.settings"]
+    return str(settings.public_url(url_for("export.schema", version=version)))
+
+
 @bp.get("/schema/v<int:version>.json")
 def schema(version: int) -> Response:
     """The JSON Schema of an export format version: public, the same for everyone, cacheable."""
     if version not in FORMAT_VERSIONS:
         abort(404)
-    url = url_for("export.schema", version=version, _external=True)
+    url = _schema_url(version)
     body = orjson.dumps(json_schema(url, version), option=orjson.OPT_INDENT_2)
     response = Response(body, mimetype="application/schema+json")
     response.set_etag(hashlib.sha256(body).hexdigest())
