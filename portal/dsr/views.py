@@ -59,7 +59,9 @@ def _submit_limit() -> str:
 
 
 def _customer_key() -> str:
-    return f"customer:{current_user.get_id() if current_user.is_authenticated else 'anonymous'}"
+    """Rate-limit key of the signed-in customer: their number, so that signing in again (a new
+    session) starts no new count. Never ``get_id()``: that is the session's secret token."""
+    return f"customer:{current_user.id if current_user.is_authenticated else 'anonymous'}"
 
 
 def _locale() -> str:

@@ -19,7 +19,7 @@ from portal.models import AuditEvent, DataRequest, OutboxMessage
 from simulators import SimulatorGroup
 
 from ..auth.conftest import Mailbox
-from .conftest import SANNE, english, key_in, page, post, token_in
+from .conftest import SANNE, english, key_in, page, post, sign_in, token_in
 from .helpers import check, count_requests, reference_of, send, stored
 
 WEBSHOP_NAME = (
@@ -456,6 +456,31 @@ def test_sending_is_rate_limited_per_customer(app: Flask, sanne: FlaskClient) ->
     page_ = check(sanne, "/verzoeken/nieuw/vraag", [("subject", "Nog een"), ("question", "?")])
     assert send(sanne, "vraag", page_).status_code == 429
     assert count_requests(app) == 2
+
+
+def test_the_limit_counts_the_customer_not_the_session(app: Flask, sanne: FlaskClient) -> None:
+    """Signing in again (a new session, another browser) does not start a new count; and the
+    count is kept under the customer's number, never under the session's secret token."""
+    from portal.extensions import limiter
+
+    app.config["DSR_SUBMIT_LIMIT"] = "2 per hour"
+    for n in range(2):
+        page_ = check(
+            sanne, "/verzoeken/nieuw/vraag", [("subject", f"Vraag {n}"), ("question", "?")]
+        )
+        reference_of(send(sanne, "vraag", page_))
+    other_browser = app.test_client()
+    customer_id = sign_in(app, other_browser)
+    page_ = check(
+        other_browser, "/verzoeken/nieuw/vraag", [("subject", "Nog een"), ("question", "?")]
+    )
+    assert send(other_browser, "vraag", page_).status_code == 429
+    assert count_requests(app) == 2
+    with other_browser.session_transaction() as session:
+        token = session["_user_id"]
+    keys = " ".join(str(key) for key in limiter.storage.storage)  # type: ignore[attr-defined]
+    assert f"customer:{customer_id}/" in keys
+    assert token not in keys
 
 
 def test_the_list_shows_every_request_newest_first_with_its_deadline(
