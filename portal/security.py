@@ -49,7 +49,12 @@ def _set_headers(response: Response) -> Response:
     signed_in = user is not None and getattr(user, "is_authenticated", False)
     public = "public" in response.headers.get("Cache-Control", "")
     open_page = request.endpoint == "static" or (request.blueprint == "public" and not signed_in)
-    if not public and not open_page:
+    # Nor a response that sets a cookie (the language, or a session: one that shows a flashed
+    # message is rewritten, and may hold a back-office token): a shared cache would hand it to
+    # the next visitor. Flask adds the session's cookie after this runs: a changed session
+    # counts too.
+    sets_cookie = "Set-Cookie" in response.headers or session.modified
+    if (not public and not open_page) or sets_cookie:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     return response
