@@ -235,3 +235,41 @@ def test_every_route_answers_with_the_security_headers(
     problems += _header_problems("POST", "/privacy", b.client.post("/privacy"))  # 405
     problems += _header_problems("POST", page, b.client.post(page, data={}))  # no CSRF token
     assert problems == []
+
+
+@pytest.mark.parametrize("who", ["anonymous", "customer", "officer"])
+def test_every_post_needs_the_csrf_token_and_our_own_page(
+    app: Flask, officer: Staff, target: Staff, who: str
+) -> None:
+    """No POST route is exempt from the CSRF token (forms, the JSON of the passkey script,
+    signing out), and a POST another site's page sends is refused even with a token."""
+    if who == "anonymous":
+        b, page = Browser(app), "/inloggen"
+    elif who == "customer":
+        b, page = _customer(app), "/account"
+    else:
+        b, page = Browser(app), "/beheer/account"
+        assert b.sign_in(officer).status_code == 303
+    token = _token(b, page)
+    wrong = []
+    every = PUBLIC | SIGN_IN | CUSTOMER | STAFF | OFFICER
+    for method, path in _routes(app, every, target.id):
+        if method != "POST":
+            continue
+        for data, kwargs in (
+            ({}, {}),
+            ({"csrf_token": "forged"}, {}),
+            (None, {"json": {"name": "x"}}),
+        ):
+            r = b.client.post(path, data=data, **kwargs)
+            if r.status_code != 400:
+                wrong.append((path, data, kwargs, r.status_code))
+        for site in ("cross-site", "same-site"):
+            r = b.client.post(
+                path, data={"csrf_token": token},
+                headers={"X-CSRFToken": token, "Sec-Fetch-Site": site},
+            )  # fmt: skip
+            if r.status_code != 403:
+                wrong.append((path, site, r.status_code))
+    assert wrong == []
+    assert b.get(page).status_code == 200  # still signed in: no POST did anything
