@@ -108,6 +108,22 @@ def test_the_privacy_contact_gets_the_requests_near_or_past_their_deadline(
         assert not request_by_reference(refs["due"]).events[-1].visible_to_customer
 
 
+def test_each_request_in_the_reminder_links_to_its_page(
+    app: Flask, mailbox: Mailbox, requests_by_deadline: dict[str, str]
+) -> None:
+    """The contact opens each listed request from the e-mail (the queue has no search by
+    reference)."""
+    refs = requests_by_deadline
+    with time_machine.travel(NOW, tick=False):
+        _remind(app)
+    [message] = mailbox.wait_for(1)
+    text, html = mailbox.text_of(message), mailbox.html_of(message)
+    for key in ("overdue", "due"):
+        assert re.search(rf"\n  http://\S+/beheer/verzoeken/{refs[key]}\r?\n", text), key
+        assert re.search(rf'<a href="http://[^"]+/beheer/verzoeken/{refs[key]}">', html), key
+    assert f"/beheer/verzoeken/{refs['not_due']}" not in text
+
+
 def test_one_reminder_a_day_and_again_the_next_day(
     app: Flask, mailbox: Mailbox, requests_by_deadline: dict[str, str]
 ) -> None:
