@@ -73,6 +73,7 @@ class QueueFilterForm(FlaskForm):
     kind = SelectField(_l("Kind"), default="")
     status = SelectField(_l("Status"), default="open")
     assignee = SelectField(_l("Assigned to"), default="anyone")
+    due = SelectField(_l("Deadline"), default="")
 
 
 class AssignForm(FlaskForm):
@@ -87,6 +88,14 @@ class NoteForm(FlaskForm):
 
 class AskInformationForm(FlaskForm):
     question = _message(_l("What do you need from the customer?"), _l("Enter your question"))
+
+
+class RecordAnswerForm(FlaskForm):
+    """The customer's answer to staff's question, received by post, e-mail or phone."""
+
+    answer = _message(
+        _l("Their answer, as it reached us"), _l("Enter their answer, or what it says")
+    )
 
 
 class ExtendForm(FlaskForm):

@@ -78,6 +78,11 @@ ASSIGNEE_NOBODY = "nobody"
 #: Status filter value: open requests the customer answered since staff last took a step.
 STATUS_ANSWERED = "answered"
 
+#: Deadline filter values, as the counts at the top count them: open requests past their
+#: deadline, and open ones due within :data:`DUE_SOON_DAYS` (today included).
+DUE_OVERDUE = "overdue"
+DUE_SOON = "soon"
+
 #: How long back a request received by post, e-mail or phone may be dated.
 MAX_RECEIVED_AGE = timedelta(days=92)
 
@@ -101,6 +106,8 @@ class QueueFilters:
     kind: str = ""
     status: str = "open"
     assignee: str = ASSIGNEE_ANYONE
+    #: ``""`` (any deadline), :data:`DUE_OVERDUE` or :data:`DUE_SOON`; open requests only.
+    due: str = ""
 
 
 @dataclass(frozen=True)
@@ -203,8 +210,16 @@ def unattended() -> ColumnElement[bool]:
     )
 
 
-def _filtered(filters: QueueFilters, staff_id: int) -> Select[tuple[DataRequest]]:
+def _filtered(filters: QueueFilters, staff_id: int, today: date) -> Select[tuple[DataRequest]]:
     query = select(DataRequest)
+    if filters.due == DUE_OVERDUE:
+        query = query.where(DataRequest.status.in_(OPEN_STATUSES), DataRequest.deadline < today)
+    elif filters.due == DUE_SOON:
+        query = query.where(
+            DataRequest.status.in_(OPEN_STATUSES),
+            DataRequest.deadline >= today,
+            DataRequest.deadline <= today + timedelta(days=DUE_SOON_DAYS),
+        )
     if filters.status == "open":
         query = query.where(DataRequest.status.in_(OPEN_STATUSES))
     elif filters.status == STATUS_ANSWERED:
@@ -235,7 +250,7 @@ def queue(
     """One page of the requests the filters select, the earliest deadline first."""
     today = today or firm_today()
     page_size = page_size or PAGE_SIZE
-    query = _filtered(filters, staff_id)
+    query = _filtered(filters, staff_id, today)
     total = int(
         db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     )
@@ -521,6 +536,19 @@ def withdraw_question(request: DataRequest, *, staff_id: int) -> list[int]:
         raise RequestError("final", f"request is {request.status}")
     _claim(request, state)
     return dsr.withdraw_question(request, staff_id=staff_id)
+
+
+def record_answer(request: DataRequest, answer: str, *, staff_id: int) -> list[int]:
+    """Record the customer's answer that reached the firm by post, e-mail or phone (once):
+    the request goes back to work and nothing is mailed. Flushes; returns outbox ids (none).
+
+    :raises RequestError: ``conflict``, or as :func:`portal.dsr.services.record_answer`.
+    """
+    state = seen(request)
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
+    _claim(request, state)
+    return dsr.record_answer(request, answer, staff_id=staff_id)
 
 
 def ask_information(request: DataRequest, question: str, *, staff_id: int) -> list[int]:

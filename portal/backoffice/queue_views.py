@@ -58,6 +58,7 @@ from .forms import (
     NewRequestForm,
     NoteForm,
     QueueFilterForm,
+    RecordAnswerForm,
     RefuseForm,
 )
 
@@ -103,6 +104,7 @@ EVENT_NAMES = {
     "info_requested": _l("Customer asked for information"),
     "info_added": _l("Customer sent information"),
     "info_withdrawn": _l("Question to the customer withdrawn"),
+    "info_recorded": _l("Customer's answer by post, e-mail or phone, recorded by staff"),
     "withdrawn": _l("Withdrawn by the customer"),
     "refused": _l("Refused"),
     "partly_refused": _l("Objection refused except for direct marketing, which stays stopped"),
@@ -336,7 +338,12 @@ def _filter_form(staff: list[StaffMember]) -> QueueFilterForm:
         SelectChoice(queue.ASSIGNEE_ME, _("Me")),
         SelectChoice(queue.ASSIGNEE_NOBODY, _("Nobody, or a disabled staff member")),
     ] + [SelectChoice(str(m.id), staff_label(m)) for m in staff + queue.disabled_assignees()]
-    for field in (form.kind, form.status, form.assignee):
+    form.due.choices = [
+        SelectChoice("", _("Any deadline")),
+        SelectChoice(queue.DUE_OVERDUE, _("Overdue")),
+        SelectChoice(queue.DUE_SOON, _("Due within %(days)s days", days=queue.DUE_SOON_DAYS)),
+    ]
+    for field in (form.kind, form.status, form.assignee, form.due):
         if field.data not in {c.value for c in field.choices}:
             field.data = field.default
     return form
@@ -350,13 +357,14 @@ def queue_page() -> str:
     form = _filter_form(staff)
     filters = queue.QueueFilters(
         kind=form.kind.data or "", status=form.status.data or "open",
-        assignee=form.assignee.data or queue.ASSIGNEE_ANYONE,
+        assignee=form.assignee.data or queue.ASSIGNEE_ANYONE, due=form.due.data or "",
     )  # fmt: skip
     rows, page = queue.queue(filters, staff_id=_me().id, page=request.args.get("page", 1, type=int))
     args = {
         name: value
         for name, value in (
-            ("kind", filters.kind), ("status", filters.status), ("assignee", filters.assignee)
+            ("kind", filters.kind), ("status", filters.status), ("assignee", filters.assignee),
+            ("due", filters.due),
         )
         if value != getattr(queue.QueueFilters(), name)
     }  # fmt: skip
@@ -383,6 +391,7 @@ def _forms(found: DataRequest) -> dict[str, Any]:
         "assign_form": assign,
         "note_form": NoteForm(formdata=None),
         "ask_form": AskInformationForm(formdata=None),
+        "answer_form": RecordAnswerForm(formdata=None),
         "extend_form": ExtendForm(formdata=None),
         "refuse_form": RefuseForm(formdata=None),
         "lift_form": LiftRestrictionForm(formdata=None),
@@ -636,6 +645,28 @@ def withdraw_question(reference: str) -> Any:
     _send(outbox)
     _told(outbox, _("The question was withdrawn. The customer was told they need not answer."))
     return _back(found)
+
+
+@bp.post("/verzoeken/<reference>/antwoord")
+@staff_required
+def record_answer(reference: str) -> Any:
+    """Record the customer's answer to the open question that reached us by post, e-mail or
+    phone: the request goes back to work; nothing is sent to the customer."""
+    found = _found(reference)
+    form = RecordAnswerForm()
+    if not form.validate_on_submit():
+        return _invalid(found, "answer_form", form)
+    try:
+        queue.record_answer(found, form.answer.data, staff_id=_me().id)
+    except RequestError as exc:
+        return _step_error(found, exc)
+    db.session.commit()
+    flash(
+        _("Their answer is recorded in the history and the request is back at work. Nothing"
+          " was sent to the customer."),
+        "success",
+    )  # fmt: skip
+    return _back(found, "history")
 
 
 @bp.post("/verzoeken/<reference>/notitie")

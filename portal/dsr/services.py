@@ -424,7 +424,11 @@ def submit(
     audit(
         "request.submitted", actor_type=actor_type, actor_id=actor_id,
         subject_type="request", subject_id=request.id,
-        details={"kind": kind.value, "channel": channel.value, "scope": request.scope},
+        details={
+            "kind": kind.value, "channel": channel.value, "scope": request.scope,
+            # the day the deadline runs from (typed by staff for a letter) and that deadline
+            "received_on": received.isoformat(), "deadline": request.deadline.isoformat(),
+        },
     )  # fmt: skip
     result.outbox_ids += mail_customer(request, "received", customer=customer)
     db.session.flush()
@@ -689,6 +693,30 @@ def withdraw_question(request: DataRequest, *, staff_id: int) -> list[int]:
     )  # fmt: skip
 
 
+#: The history step of an answer to staff's question that reached the firm by post, e-mail or
+#: phone, recorded by staff (the customer's own answer in the portal is ``info_added``).
+ANSWER_RECORDED = "info_recorded"
+
+
+def record_answer(request: DataRequest, text: str, *, staff_id: int) -> list[int]:
+    """Staff record the customer's answer to their question that reached the firm outside the
+    portal (a letter, an e-mail, a phone call): the request goes back to work
+    (:func:`status_after_waiting`), the history holds the answer (the customer sees it as the
+    information they sent) and nothing is mailed: they answered. Withdrawing the question
+    instead would tell them they need not answer.
+
+    :raises RequestError: ``not_waiting`` when no question is open; ``answer`` without text.
+    """
+    if request.status_enum is not RequestStatus.WAITING_FOR_CUSTOMER:
+        raise RequestError("not_waiting", "no question to the customer is open")
+    if not text.strip():
+        raise RequestError("answer", "an answer needs its text")
+    return change(
+        request, ANSWER_RECORDED, status=status_after_waiting(request), actor_type="staff",
+        actor_id=staff_id, message=text.strip(), notify=False,
+    )  # fmt: skip
+
+
 def ask_information(request: DataRequest, message: str, *, staff_id: int) -> list[int]:
     """Staff ask the customer for information; the customer is mailed the question."""
     return change(
@@ -747,6 +775,7 @@ def extend(request: DataRequest, months: int, reason: str, *, staff_id: int) -> 
     return change(
         request, "extended", status=None if waiting else RequestStatus.EXTENDED,
         actor_type="staff", actor_id=staff_id, message=reason.strip(),
+        audit_details={"months": months, "deadline": request.deadline.isoformat()},
     )  # fmt: skip
 
 

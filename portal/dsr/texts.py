@@ -60,6 +60,8 @@ EVENT_NAMES = {
     "extended": _l("We need more time"),
     "info_requested": _l("We asked you for information"),
     "info_added": _l("You sent us information"),
+    # the answer that reached us by post, e-mail or phone, recorded by staff
+    "info_recorded": _l("You sent us information"),
     "info_withdrawn": _l("We no longer need the information we asked you for"),
     "withdrawn": _l("You withdrew your request"),
     "refused": _l("We refused your request"),

@@ -247,9 +247,9 @@ def test_the_queue_is_sorted_by_deadline_with_counts_and_highlights(
     page = text(html)
     assert "Te laat" in page and "Bijna te laat" in page  # in words, not colour alone
     assert re.search(r'id="count-open">4<', html)
-    assert re.search(r'id="count-overdue"><strong>1<', html)
-    assert re.search(r'id="count-due-soon">1<', html)
-    assert re.search(r'id="count-waiting">1<', html)
+    assert re.search(r'id="count-overdue"><a href="[^"]+"><strong>1<', html)
+    assert re.search(r'id="count-due-soon"><a href="[^"]+">1<', html)
+    assert re.search(r'id="count-waiting"><a href="[^"]+">1<', html)
     assert re.search(r'id="count-kind-question">3<', html)
     assert re.search(r'id="count-kind-correction">1<', html)
     assert SANNE not in html  # never personal data in the list
@@ -268,8 +268,10 @@ def test_the_dashboard_shows_what_needs_attention_and_leads_to_the_queue(
     submit(app, sanne, received_on=today - timedelta(days=27), assignee_id=officer.id)
     submit(app, sanne)
     html = desk(app, officer).page("/beheer/")
-    assert re.search(r'<dd id="dash-overdue"><strong>1</strong></dd>', html)
-    assert '<dd id="dash-due-soon">1</dd>' in html
+    assert re.search(
+        r'<dd id="dash-overdue"><a href="/beheer/verzoeken\?due=overdue"><strong>1<', html
+    )
+    assert re.search(r'<dd id="dash-due-soon"><a href="/beheer/verzoeken\?due=soon">1<', html)
     assert re.search(r'<dd id="dash-mine"><a href="/beheer/verzoeken\?assignee=me">1<', html)
     assert 'href="/beheer/verzoeken?assignee=nobody">2<' in html
     assert "komt hier later" not in html  # no promise of a queue that exists
@@ -295,6 +297,43 @@ def test_the_queue_filters_by_kind_status_and_assignee(
     assert refs("status=in_progress") == {nobodys}
     assert refs("kind=question&assignee=anyone&status=received") == {mine}
     assert refs("kind=nonsense&status=nonsense&assignee=nonsense") == {mine, theirs, nobodys}
+
+
+def test_the_counts_lead_to_the_requests_they_count(app: Flask, officer: Staff) -> None:
+    """Overdue, due within a week and waiting for the customer, on the queue and the
+    dashboard: each count opens the queue showing just those requests."""
+    sanne = customer(app)
+    today = firm_today()
+    late = submit(app, sanne, received_on=today - timedelta(days=45))
+    late_waiting = submit(app, sanne, received_on=today - timedelta(days=50),
+                          status=RequestStatus.WAITING_FOR_CUSTOMER)  # fmt: skip
+    soon = submit(app, sanne, received_on=today - timedelta(days=27))
+    fresh = submit(app, sanne)
+    late_done = submit(app, sanne, received_on=today - timedelta(days=60),
+                       status=RequestStatus.DONE)  # fmt: skip
+    b = desk(app, officer)
+    html = b.page(QUEUE)
+    dashboard = b.page("/beheer/")
+    links = {}
+    for name in ("overdue", "due-soon", "waiting"):
+        found = re.search(rf'id="count-{name}"><a href="([^"]+)"', html)
+        on_dashboard = re.search(rf'id="dash-{name}"><a href="([^"]+)"', dashboard)
+        assert found and on_dashboard, name
+        assert html_lib.unescape(found.group(1)) == html_lib.unescape(on_dashboard.group(1))
+        links[name] = html_lib.unescape(found.group(1))
+
+    def refs(path: str) -> list[str]:
+        return [r for r, _ in ROW_RE.findall(b.page(path))]
+
+    assert refs(links["overdue"]) == [late_waiting, late]  # by deadline; not the closed one
+    assert refs(links["due-soon"]) == [soon]
+    assert refs(links["waiting"]) == [late_waiting]
+    assert fresh not in refs(links["due-soon"]) and late_done not in refs(links["overdue"])
+    # the deadline filter keeps the others, and the pages' links keep it
+    assert refs(QUEUE + "?due=overdue&status=waiting_for_customer") == [late_waiting]
+    assert refs(QUEUE + "?due=nonsense") == [late_waiting, late, soon, fresh]
+    filtered = b.page(QUEUE + "?due=soon")
+    assert '<option selected value="soon">' in filtered
 
 
 def test_staff_read_short_neutral_names_of_the_kinds_not_the_customer_s_wording(

@@ -20,11 +20,13 @@ import re
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 from babel.dates import format_date
 from flask import Flask
 
 from portal.dsr.deadlines import response_deadline
-from portal.models import OutboxMessage, RequestAction, RequestKind
+from portal.extensions import db
+from portal.models import AuditEvent, OutboxMessage, RequestAction, RequestKind
 
 from ..auth.conftest import Mailbox, mailbox  # noqa: F401 - the real SMTP server (fixture)
 from ..clock import firm_today
@@ -201,6 +203,104 @@ def test_an_erasure_is_not_carried_out_while_the_customer_s_answer_is_awaited(
     assert count(app, RequestAction) == 0
     assert "erasure_started" not in events_of(app, reference)
     assert get_request(app, reference).status == "waiting_for_customer"
+
+
+def test_an_answer_by_post_is_recorded_and_the_request_moves_on_without_mail(
+    app: Flask,
+    officer: Staff,
+    mailbox: Mailbox,  # noqa: F811
+) -> None:
+    """A letter writer answers staff's question by post: staff record the answer, so the
+    request moves on. Withdrawing the question was the only way before, which recorded that
+    the question was withdrawn and told the writer they need not answer."""
+    b = english(desk(app, officer))
+    entered = b.post(NEW, **_letter(received_on=firm_today().isoformat(), email=""))
+    page = entered.headers["Location"]
+    reference = page.rsplit("/", 1)[1]
+    assert b.step(reference, "informatie", question="Your customer number?").status_code == 303
+    assert get_request(app, reference).status == "waiting_for_customer"
+    waiting = section(b.page(page), "waiting-title")
+    assert f"{reference}/antwoord" in waiting
+    deadline = day(get_request(app, reference).deadline)
+    assert f"The legal deadline does not stop while you wait: it stays {deadline}." in text(waiting)
+
+    empty = b.step(reference, "antwoord", answer="  ")
+    assert empty.status_code == 400 and "error-summary" in empty.get_data(as_text=True)
+    recorded = b.step(reference, "antwoord", answer="Letter of 3 December: customer no. 4711")
+
+    assert recorded.status_code == 303
+    assert get_request(app, reference).status == "in_progress"
+    assert events_of(app, reference)[-1] == "info_recorded"
+    assert count(app, OutboxMessage) == 0  # nothing to anyone: they answered
+    html = b.page(f"{QUEUE}/{reference}")
+    assert "Letter of 3 December: customer no. 4711" in text(section(html, "history-title"))
+    assert "Customer's answer by post, e-mail or phone, recorded by staff" in text(html)
+    assert f"{reference}/antwoord" not in html and f"{reference}/vraag-intrekken" not in html
+    assert 'id="answered"' not in html  # staff recorded it: nothing new to read
+    with app.app_context():
+        logged = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "request.info_recorded")
+        ).one()
+        assert (logged.actor_type, logged.actor_id) == ("staff", str(officer.id))
+        assert "4711" not in str(logged.details)
+    # Nothing open to answer any more.
+    assert b.step(reference, "antwoord", answer="Again").status_code == 409
+    assert events_of(app, reference)[-1] == "info_recorded"
+
+
+def test_an_answer_by_e_mail_is_recorded_the_customer_sees_it_and_gets_no_mail(
+    app: Flask,
+    officer: Staff,
+    mailbox: Mailbox,  # noqa: F811
+) -> None:
+    """A portal customer replied to the question's e-mail instead of answering in the portal:
+    the extended request goes back to "extended", and the customer's history shows what they
+    sent, without an e-mail telling them they need not answer."""
+    sanne = customer(app)
+    reference = submit(app, sanne, received_on=firm_today() - timedelta(days=3), locale="en")
+    b = english(desk(app, officer))
+    assert (
+        b.step(reference, "verlengen", months="1", extend_reason="Many systems").status_code == 303
+    )
+    assert b.step(reference, "informatie", question="Which invoice?").status_code == 303
+    sent = count(app, OutboxMessage)
+
+    assert b.step(reference, "antwoord", answer="By e-mail: invoice 2024-17").status_code == 303
+
+    assert get_request(app, reference).status == "extended"
+    assert count(app, OutboxMessage) == sent
+    them = app.test_client()
+    them.set_cookie("portal_lang", "en")
+    sign_in(app, them)
+    detail = text(them.get(f"/verzoeken/{reference}").get_data(as_text=True))
+    assert "You sent us information" in detail and "By e-mail: invoice 2024-17" in detail
+    assert "info recorded" not in detail
+
+
+def test_extensions_and_entered_requests_are_audited_with_their_dates(
+    app: Flask, officer: Staff
+) -> None:
+    """Who extended by how much, to which deadline; from which day of receipt a request runs
+    (typed by staff for a letter): in the audit log, without personal data."""
+    received = firm_today() - timedelta(days=3)
+    b = desk(app, officer)
+    entered = b.post(NEW, **_letter(received_on=received.isoformat()))
+    reference = entered.headers["Location"].rsplit("/", 1)[1]
+    assert b.step(reference, "verlengen", months="1", extend_reason="Veel").status_code == 303
+    assert b.step(reference, "verlengen", months="2", extend_reason="Meer").status_code == 303
+
+    with app.app_context():
+        entries = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+        submitted = next(e for e in entries if e.action == "request.submitted")
+        extended = [e for e in entries if e.action == "request.extended"]
+    assert submitted.details["received_on"] == received.isoformat()
+    assert submitted.details["deadline"] == response_deadline(received).isoformat()
+    assert [(e.details["months"], e.details["deadline"]) for e in extended] == [
+        (1, response_deadline(received, 1).isoformat()),
+        (2, response_deadline(received, 2).isoformat()),
+    ]
+    assert all(e.actor_id == str(officer.id) for e in extended)
+    assert "Jan Brief" not in str([e.details for e in entries])
 
 
 # --- 3. a request entered past (or close to) its deadline -----------------------------------
