@@ -16,7 +16,7 @@ from portal.auth.services import sign_in_with_verified_email
 from portal.dsr import services as dsr
 from portal.extensions import db
 from portal.gathering import gather_for
-from portal.models import RequestKind
+from portal.models import RequestChannel, RequestKind
 
 from .harness import (
     BROWSER_AND_AXE,
@@ -95,6 +95,46 @@ def test_an_officer_approves_a_correction_and_closes_it(
     page.get_by_role("button", name="Verzoek invoeren").click()
     page.locator(".error-summary").wait_for()
     axe.check(page, "new request with errors")
+
+    context.close()
+    axe.assert_clean()
+
+
+def test_an_answer_that_came_by_post_is_recorded_on_the_waiting_request(
+    app: Flask, server: str, chromium: Any
+) -> None:
+    """A letter writer without e-mail answered staff's question by post: the waiting block
+    offers to record it (accessible), and recording it moves the request on."""
+    with app.test_request_context():
+        member, secret = add_officer()
+        entered = dsr.submit(
+            None, RequestKind.ACCESS, locale="en", details={"explanation": "Letter"},
+            channel=RequestChannel.POST, requester={"name": "Jan Brief", "address": "Street 1"},
+            actor_type="staff", actor_id=member.id,
+        )  # fmt: skip
+        dsr.ask_information(entered.request, "Your customer number?", staff_id=member.id)
+        reference = entered.request.reference
+        db.session.commit()
+    axe = Axe()
+    context = chromium.new_context(bypass_csp=True)
+    page = context.new_page()
+    staff_password_step(page, server)
+    staff_code_step(page, pyotp.TOTP(secret).now())
+    context.add_cookies([{"name": "portal_lang", "value": "en", "url": server}])
+
+    page.goto(f"{server}/beheer/verzoeken/{reference}")
+    waiting = page.locator("#waiting-deadline")
+    assert "does not stop while you wait" in waiting.inner_text()
+    axe.check(page, "waiting request")
+    page.get_by_role("button", name="Record their answer").click()
+    page.locator(".error-summary").wait_for()
+    axe.check(page, "waiting request, empty answer")
+    page.get_by_label("Their answer, as it reached us").fill("Letter: customer number 4711")
+    page.get_by_role("button", name="Record their answer").click()
+    page.wait_for_url(re.compile(r".*#history$"))
+    assert page.locator("#status").inner_text().startswith("In progress")
+    assert "customer number 4711" in page.locator("#history").inner_text()
+    assert page.get_by_role("button", name="Record their answer").count() == 0
 
     context.close()
     axe.assert_clean()
