@@ -27,7 +27,7 @@ from typing import Protocol
 
 from flask import current_app, g, session
 from flask_login import login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -53,6 +53,7 @@ from ..models import (
     OutboxMessage,
     utcnow,
 )
+from ..models.gathering import GatheredSnapshot
 from ..settings import Settings
 
 __all__ = [
@@ -480,12 +481,19 @@ def load_session(token: str) -> tuple[Customer | None, str | None]:
 
 
 def end_current_session(reason: str = "logout") -> None:
-    """End this browser's server-side session (if any) and sign out of Flask-Login. Flushes."""
+    """End this browser's server-side session (if any) and sign out of Flask-Login. Flushes.
+
+    Signing out (``reason="logout"``) also deletes the data gathered for the customer: it was
+    held only so that their pages and downloads need not ask every source again.
+    """
     row: CustomerSession | None = g.pop("customer_session", None)
     if row is not None and row.ended_at is None:
         row.ended_at = utcnow()
         row.end_reason = reason
         if reason == "logout":
+            db.session.execute(
+                delete(GatheredSnapshot).where(GatheredSnapshot.customer_id == row.customer_id)
+            )
             record(
                 "auth.logout", actor_type="customer", actor_id=row.customer_id,
                 subject_type="customer", subject_id=row.customer_id,

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from portal.customer.services import Entry, build_overview
 from portal.extensions import db
 from portal.gathering import Snapshot, SourceOutcome
-from portal.models import GatheredSnapshot
+from portal.models import AuditEvent, GatheredSnapshot
 from portal.models.base import utcnow
 from portal.policy import current_policy
 from simulators import SimulatorGroup
@@ -818,3 +818,26 @@ def test_the_guest_order_s_mollie_payment_is_shown_found_through_the_order(
     assert "<h1>Payment tr_Gk2Mw8PxLs" in record
     assert re.search(r"<dt>Found through</dt>\s*<dd>Web shop: Order 1977</dd>", record)
     assert "NL00TEST0123456789" in record
+
+
+def test_signing_out_deletes_the_held_data(app: Flask, client: FlaskClient) -> None:
+    """What was gathered for the pages is held only while it serves them: signing out
+    deletes it (another customer's held data stays), and signing in again gathers anew."""
+    sanne_id = sign_in(app, client)
+    assert "Oudegracht" in _page(client)
+    other = app.test_client()
+    other_id = sign_in(app, other, "iemand.anders@example.nl")
+    _page(other)
+    token = CSRF_RE.search(client.get("/account").get_data(as_text=True))
+    assert token is not None
+    response = client.post("/uitloggen", data={"csrf_token": token.group(1)})
+    assert response.status_code == 303
+    with app.app_context():
+        held = db.session.scalars(sa.select(GatheredSnapshot.customer_id)).all()
+        assert held == [other_id]
+        assert "auth.logout" in db.session.scalars(sa.select(AuditEvent.action)).all()
+    sign_in(app, client)
+    assert "Oudegracht" in _page(client)  # gathered again
+    with app.app_context():
+        held = db.session.scalars(sa.select(GatheredSnapshot.customer_id)).all()
+        assert sorted(held) == sorted([sanne_id, other_id])
