@@ -16,13 +16,17 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..customer.services import display_value
 from ..customer.texts import (
     PERSON_TYPES,
     context_fields,
     field_correctable,
     field_label,
+    in_sentence,
+    pairs,
     record_type_label,
     shown_record_id,
+    speaks_codes,
 )
 from ..gathering import Snapshot
 from ..gathering.presentation import plain_text
@@ -44,14 +48,27 @@ def find_record(snapshot: Snapshot, ref: Ref) -> dict[str, Any] | None:
     return next((r for r in snapshot.records if ref_of(r) == ref), None)
 
 
-def display(value: Any) -> str:
-    """A field value as one line of text (an address's parts joined by commas)."""
+def display(value: Any, field: str | None = None, codes: bool = True) -> str:
+    """The value of ``field`` as one line of text, in the words the customer's data pages use
+    for it (:func:`~portal.customer.services.display_value`): dates, amounts and (with
+    ``codes``, a built-in connector's record) a system's codes in words, a list of name and
+    value pairs (WooCommerce's extra data) as "name: value", an address's parts joined by
+    commas."""
+    named = pairs(field, value) if codes else None
+    shown = display_value(value, field, codes)
+    if named is not None and isinstance(shown, Mapping):
+        return ", ".join(f"{label}: {text}" for label, v in shown.items() if (text := _line(v)))
+    return _line(shown)
+
+
+def _line(value: Any) -> str:
+    """A value :func:`display` made readable, as one line of text."""
     if value is None:
         return ""
     if isinstance(value, Mapping):
-        return ", ".join(display(v) for v in value.values() if display(v))
+        return ", ".join(text for v in value.values() if (text := _line(v)))
     if isinstance(value, list | tuple):
-        return ", ".join(display(v) for v in value if display(v))
+        return ", ".join(text for v in value if (text := _line(v)))
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     return plain_text(str(value)).strip()
@@ -110,6 +127,11 @@ class FieldChoice:
     current: str
     kind: str
 
+    @property
+    def label_in_sentence(self) -> str:
+        """:attr:`label` after a word ("New IP address", "New first name")."""
+        return in_sentence(self.label)
+
 
 def _connector(policy: Policy, source: str) -> str | None:
     return next((s.connector for s in policy.sources if s.key == source), None)
@@ -146,7 +168,7 @@ def choice_for(
         field=name,
         label=field_label(category, name, locale, record_type),
         record_label=record_label(policy, record, locale),
-        current=display(fields[name]),
+        current=display(fields[name], name, speaks_codes(record)),
         kind=field_kind(_connector(policy, source), record_type, name),
     )
 
