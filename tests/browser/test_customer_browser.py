@@ -230,3 +230,38 @@ def test_records_with_nothing_filled_in_pass_axe_in_both_languages(
         assert page.locator("main a.correct").count() > 0  # as a category with values has
     axe.assert_clean()
     context.close()
+
+
+def test_account_page_at_320_pixels_needs_no_scrolling_and_passes_axe(
+    app: Flask, server: str, chromium: Any
+) -> None:
+    """On a phone (320 CSS pixels, WCAG 1.4.10) the table of the customer's addresses and
+    numbers shows each whole, without a region that scrolls sideways (which a keyboard could
+    not reach), in both languages."""
+    import sqlalchemy as sa
+
+    from portal.auth.services import add_identifier
+    from portal.extensions import db
+    from portal.models import Customer
+
+    context = chromium.new_context(bypass_csp=True, viewport={"width": 320, "height": 800})
+    page = context.new_page()
+    axe = Axe()
+    _sign_in(app, page, server)
+    with app.app_context():
+        sanne = db.session.scalars(sa.select(Customer)).one()
+        add_identifier(sanne, "phone", "06 12345678", "invoice_number", "2024-0042", "nl")
+        db.session.commit()
+    for language in ("nl", "en"):
+        page.goto(f"{server}/taal/{language}?next=/account")
+        table = page.locator("main table")
+        assert EMAIL in table.inner_text() and "+31612345678" in table.inner_text()
+        widths = page.evaluate(
+            "() => [...document.querySelectorAll('main table, main .table-scroll')]"
+            ".map(e => e.scrollWidth - e.clientWidth)"
+        )
+        assert widths and all(w <= 0 for w in widths), widths
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 320
+        axe.check(page, f"{language} /account")
+    axe.assert_clean()
+    context.close()
