@@ -161,6 +161,27 @@ def problem_message(problem: ChallengeProblem, attempts_left: int = 0) -> str:
     return messages[problem]
 
 
+def link_problem_message(problem: ChallengeProblem) -> str:
+    """What the customer reads when the link from the e-mail did not work: about the link they
+    opened, not about a code they never typed."""
+    minutes = _settings().login_code_minutes
+    messages = {
+        ChallengeProblem.EXPIRED: _(
+            "This link has expired: links work for %(minutes)s minutes. Ask for a new code.",
+            minutes=minutes,
+        ),
+        ChallengeProblem.USED: _("This link has already been used. Ask for a new code."),
+        ChallengeProblem.REPLACED: _(
+            "A newer e-mail has been sent, so this link no longer works. Use the link or code "
+            "from the most recent e-mail, or ask for a new code."
+        ),
+        ChallengeProblem.LOCKED: _(
+            "A wrong code was entered too often, so this link no longer works. Ask for a new code."
+        ),
+    }
+    return messages.get(problem) or problem_message(problem)
+
+
 @bp.route("/inloggen", methods=["GET", "POST"])
 @_limited(limit_requests)
 def login() -> Response | tuple[str, int]:
@@ -278,7 +299,7 @@ def link(token: str) -> Response | tuple[str, int]:
         "auth/link.html",
         form=form,
         problem=problem,
-        problem_text=problem_message(problem) if problem else None,
+        problem_text=link_problem_message(problem) if problem else None,
     ), 400 if problem else 200
 
 

@@ -203,6 +203,33 @@ def test_code_and_link_are_single_use(client: FlaskClient, forms: Any, mailbox: 
     assert response.status_code == 400 or code == mailbox.code_in(mailbox.last())
 
 
+def test_a_link_that_no_longer_works_speaks_of_the_link(
+    client: FlaskClient, forms: Any, mailbox: Any
+) -> None:
+    """Who opened the link from the e-mail reads why the link (not "the code") no longer
+    works: replaced by a newer e-mail, used, or expired."""
+    client.set_cookie("portal_lang", "en")
+    with time_machine.travel(utcnow(), tick=True) as traveller:
+        ask_code(client, forms)
+        first = mailbox.link_in(mailbox.last()).removeprefix("http://127.0.0.1:5000")
+        ask_code(client, forms)  # a second e-mail: the first link is replaced
+        second = mailbox.link_in(mailbox.wait_for(2)[-1]).removeprefix("http://127.0.0.1:5000")
+        replaced = client.get(first).get_data(as_text=True)
+        assert "A newer e-mail has been sent, so this link no longer works." in replaced
+        traveller.shift(timedelta(minutes=15, seconds=1))
+        expired = client.get(second)
+        assert expired.status_code == 400
+        text = expired.get_data(as_text=True)
+        assert "This link has expired: links work for 15 minutes." in text
+        assert "This code" not in text
+    ask_code(client, forms)
+    third = mailbox.link_in(mailbox.wait_for(3)[-1]).removeprefix("http://127.0.0.1:5000")
+    assert forms.post(client, third).status_code == 303
+    forms.post(client, "/account", "/uitloggen")
+    used = client.get(third).get_data(as_text=True)
+    assert "This link has already been used." in used and "This code" not in used
+
+
 def test_expired_code_says_so_and_offers_a_new_one(
     client: FlaskClient, forms: Any, mailbox: Any
 ) -> None:
