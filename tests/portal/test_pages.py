@@ -170,3 +170,20 @@ def test_forms_without_csrf_token_are_refused(app: Flask) -> None:
     response = app.test_client().post("/form", data={"x": "1"})
     assert response.status_code == 400
     assert "accepted" not in response.get_data(as_text=True)
+
+
+def test_privacy_statement_regions_have_names_of_their_own(client: FlaskClient) -> None:
+    """Each section and each scrolling table in it is a landmark: a screen reader lists them by
+    name, so a table's region is named by its caption, not by its section's heading again."""
+    html = client.get("/privacy").get_data(as_text=True)
+    texts = {
+        match["id"]: re.sub(r"<[^>]+>", "", match["text"]).strip()
+        for match in re.finditer(
+            r'<(?:h2|caption)[^>]* id="(?P<id>[^"]+)"[^>]*>(?P<text>.*?)</', html
+        )
+    }
+    regions = re.findall(r'<(?:section|div)[^>]* aria-labelledby="([^"]+)"', html)
+    names = [texts[label] for label in regions]
+    assert len(regions) >= 8  # four sections, each with its table
+    assert len(names) == len(set(names)), names
+    assert "Soorten persoonsgegevens" in names  # the caption of the categories table
