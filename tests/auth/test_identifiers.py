@@ -62,6 +62,18 @@ def test_another_address_counts_after_its_code(
     assert _identity(app).values(IdentifierKind.EMAIL) == sorted([EMAIL, "sanne@werk.example.nl"])
 
 
+def test_the_code_that_confirms_an_address_is_no_sign_in_code(
+    signed_in: FlaskClient, forms: Any, mailbox: Any
+) -> None:
+    """Confirming another address is not signing in: the field says which code it wants."""
+    signed_in.set_cookie("portal_lang", "en")
+    forms.post(signed_in, "/account/toevoegen", kind="email", value="sanne@werk.example.nl")
+    mailbox.wait_for(2)
+    page = signed_in.get("/account/adres-bevestigen").get_data(as_text=True)
+    assert '<label for="code">Code from the e-mail</label>' in page
+    assert "Sign-in code" not in page
+
+
 @pytest.mark.parametrize(
     "value",
     [
