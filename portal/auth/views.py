@@ -324,6 +324,8 @@ def account() -> str:
         customer=current_user,
         current=services.current_session(),
         identifiers=identifiers,
+        # the address this browser was sent a code for: the way back to entering it
+        confirming=_attempt_email(VERIFY_ATTEMPT) if session.get(VERIFY_ATTEMPT) else None,
         logout_form=ConfirmForm(),
     )
 

@@ -74,6 +74,20 @@ def test_the_code_that_confirms_an_address_is_no_sign_in_code(
     assert "Sign-in code" not in page
 
 
+def test_the_account_page_leads_back_to_the_code_of_a_pending_address(
+    app: Flask, signed_in: FlaskClient, forms: Any, mailbox: Any
+) -> None:
+    """Who left the page to read their mail finds the way back to entering the code beside
+    the pending address, until it is confirmed."""
+    signed_in.set_cookie("portal_lang", "en")
+    forms.post(signed_in, "/account/toevoegen", kind="email", value=" Sanne@Werk.Example.NL ")
+    code = mailbox.code_in(mailbox.wait_for(2)[-1])
+    account = signed_in.get("/account").get_data(as_text=True)
+    assert '<a href="/account/adres-bevestigen">Enter the code</a>' in account
+    assert forms.post(signed_in, "/account/adres-bevestigen", code=code).status_code == 303
+    assert "Enter the code" not in signed_in.get("/account").get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     "value",
     [
