@@ -17,6 +17,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     g,
     make_response,
     redirect,
@@ -25,6 +26,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -417,6 +419,7 @@ def add_information(reference: str) -> Any:
     db.session.commit()
     for outbox_id in outbox:
         enqueue_mail(outbox_id)
+    flash(_("Thank you for your answer. We continue with your request."), "success")
     return redirect(url_for("requests.detail", reference=found.reference), code=303)
 
 
@@ -437,5 +440,12 @@ def withdraw(reference: str) -> Any:
         db.session.commit()
         for outbox_id in outbox:
             enqueue_mail(outbox_id)
+        flash(
+            _(
+                "You withdrew your request %(reference)s. We have stopped working on it.",
+                reference=found.reference,
+            ),
+            "success",
+        )
         return redirect(url_for("requests.detail", reference=found.reference), code=303)
     return render_template("dsr/withdraw.html", req=found, form=form)

@@ -242,3 +242,23 @@ def test_the_customer_sees_a_restriction_in_force_and_when_it_was_lifted(
         db.session.commit()
     html = page(sanne, f"/verzoeken/{reference}")
     assert "Opgeheven" in html and "Van kracht" not in html
+
+
+def test_withdrawing_and_answering_say_that_they_worked(
+    app: Flask, sanne: FlaskClient, mailbox: Mailbox
+) -> None:
+    """After the answer to our question and after withdrawing, the customer reads that it
+    worked, not only the request's page again."""
+    sanne.set_cookie("portal_lang", "en")
+    reference = _question(sanne)
+    _staff(app, reference, "ask_information", "Welk klantnummer heeft u?")
+    html = page(sanne, f"/verzoeken/{reference}")
+    post(sanne, f"/verzoeken/{reference}/aanvullen",
+         {"csrf_token": token_in(html), "text": "Klantnummer 1042"})  # fmt: skip
+    after = page(sanne, f"/verzoeken/{reference}")
+    assert 'role="status">Thank you for your answer. We continue with your request.<' in after
+    assert "Thank you for your answer" not in page(sanne, f"/verzoeken/{reference}")  # once
+    confirm = page(sanne, f"/verzoeken/{reference}/intrekken")
+    post(sanne, f"/verzoeken/{reference}/intrekken", {"csrf_token": token_in(confirm)})
+    withdrawn = page(sanne, f"/verzoeken/{reference}")
+    assert f"You withdrew your request {reference}. We have stopped working on it." in withdrawn
