@@ -141,6 +141,16 @@ def test_long_categories_are_paged(sanne: FlaskClient) -> None:
     assert 'href="/mijn-gegevens/orders"' in overview
 
 
+def test_a_category_or_record_on_one_page_says_no_page_number(sanne: FlaskClient) -> None:
+    """ "Page 1 of 1." tells nothing: a list that fits one page only says how many it holds."""
+    names = _page(sanne, "/mijn-gegevens/identity")
+    assert "Pagina 1 van 1." not in names
+    assert re.search(r"<p>\d+ gegevens\.</p>", names)
+    ticket = _page(sanne, "/mijn-gegevens/support/gegeven?bron=helpdesk&soort=ticket&id=172")
+    assert "Pagina 1 van 1." not in ticket
+    assert "<p>2 bijbehorende gegevens.</p>" in ticket
+
+
 def test_every_category_with_data_links_to_its_own_page_outside_its_group(
     sanne: FlaskClient,
 ) -> None:
