@@ -265,3 +265,34 @@ def test_account_page_at_320_pixels_needs_no_scrolling_and_passes_axe(
         axe.check(page, f"{language} /account")
     axe.assert_clean()
     context.close()
+
+
+def test_my_requests_at_320_pixels_shows_the_caption_and_whole_references(
+    app: Flask, server: str, chromium: Any
+) -> None:
+    """The table of requests is wider than a phone and scrolls in its region: its caption is
+    in view at the left, and a reference is never broken at its hyphen ("AVG-" / "G4QV…")."""
+    context = chromium.new_context(viewport={"width": 320, "height": 800})
+    page = context.new_page()
+    _sign_in(app, page, server)
+    page.goto(server + "/verzoeken/nieuw/vraag")
+    page.get_by_label("Onderwerp").fill("Adres")
+    page.get_by_label("Uw vraag").fill("Wie krijgt mijn adres?")
+    page.get_by_role("button", name="Verder").click()
+    page.get_by_role("button", name="Verzoek versturen").click()
+    page.wait_for_url(re.compile(r".*/ontvangen$"))
+    page.goto(server + "/verzoeken/")
+    lines = page.evaluate(
+        """() => [...document.querySelectorAll('main caption, main td')]
+            .filter(e => e.tagName === 'CAPTION' || /^AVG-/.test(e.textContent.trim()))
+            .map(e => { const r = document.createRange(); r.selectNodeContents(e);
+                        const rects = [...r.getClientRects()];
+                        return [e.tagName, Math.round(Math.max(...rects.map(x => x.right))),
+                                new Set(rects.map(x => Math.round(x.top))).size]; })"""
+    )
+    caption = [line for line in lines if line[0] == "CAPTION"]
+    references = [line for line in lines if line[0] == "TD"]
+    assert caption and references, lines
+    assert caption[0][1] <= 320, lines  # the caption's text ends inside the screen
+    assert all(rows == 1 for _, _, rows in references), lines
+    context.close()
