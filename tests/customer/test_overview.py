@@ -342,6 +342,18 @@ def test_the_account_page_and_menu_link_to_the_overview(sanne: FlaskClient) -> N
     assert "Mijn gegevens" in page
 
 
+def test_the_home_page_of_a_signed_in_customer_leads_to_their_data(sanne: FlaskClient) -> None:
+    """Signed in, the home page offers the customer's data, not signing in again."""
+    home = sanne.get("/").get_data(as_text=True)
+    assert '<a class="button" href="/mijn-gegevens/">Bekijk wat wij over u bewaren</a>' in home
+    assert 'href="/inloggen"' not in home and "geen wachtwoord nodig" not in home
+    token = CSRF_RE.search(home)
+    assert token, "no sign-out form"
+    sanne.post("/uitloggen", data={"csrf_token": token.group(1)})
+    signed_out = sanne.get("/").get_data(as_text=True)
+    assert '<a class="button" href="/inloggen">Inloggen met uw e-mailadres</a>' in signed_out
+
+
 #: Fields whose nested names are data themselves (a custom field's name), shown as they are.
 FREE_FORM = frozenset({"custom_fields", "metadata"})
 
