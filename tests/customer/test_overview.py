@@ -214,6 +214,28 @@ def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient) -> None:
         assert response.headers["Location"].endswith("/inloggen")
 
 
+def test_someone_we_hold_nothing_about_is_told_so_at_the_top(
+    app: Flask, sanne: FlaskClient, simulators: SimulatorGroup
+) -> None:
+    """The sign-in page promises that an unknown address shows we hold nothing under it: the
+    overview says so in words, not only as a column of zeros; not while a system is missing."""
+    sanne.set_cookie("portal_lang", "en")
+    assert 'id="nothing-found"' not in _page(sanne)
+    stranger = app.test_client()
+    sign_in(app, stranger, "nobody.known@example.nl")
+    stranger.set_cookie("portal_lang", "en")
+    page = _page(stranger)
+    assert "We found no data about you under the e-mail addresses and numbers you confirmed" in page
+    assert page.index('id="nothing-found"') < page.index('id="summary-title"')
+    simulators["zammad"].set_fault("down")
+    try:
+        other = app.test_client()
+        sign_in(app, other, "also.unknown@example.nl")
+        assert 'id="nothing-found"' not in _page(other)  # Zammad may hold something
+    finally:
+        simulators["zammad"].clear_fault()
+
+
 def test_a_customer_sees_only_their_own_data(app: Flask, client: FlaskClient) -> None:
     sign_in(app, client)
     _page(client)
