@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -187,3 +189,31 @@ def test_privacy_statement_regions_have_names_of_their_own(client: FlaskClient) 
     assert len(regions) >= 8  # four sections, each with its table
     assert len(names) == len(set(names)), names
     assert "Soorten persoonsgegevens" in names  # the caption of the categories table
+
+
+def test_privacy_statement_says_when_we_answer_once(
+    client: FlaskClient,
+    make_app: Callable[..., Flask],
+    base_settings: dict[str, object],
+    instance_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """The firm's own words on when it answers are not followed by the law's saying the same
+    again; without them the law's are given. The extension by two months is named either way."""
+    client.set_cookie(LANGUAGE_COOKIE, "en")
+    html = client.get("/privacy").get_data(as_text=True)
+    assert "<p>We answer within one month. For complex requests we may extend this" in html
+    assert "By law we answer within one month" not in html
+
+    policy = (instance_dir / "policy.toml").read_text(encoding="utf-8")
+    assert "\nresponse_time = " in policy
+    without = "\n".join(
+        line for line in policy.splitlines() if not line.startswith("response_time = ")
+    )
+    (tmp_path / "policy.toml").write_text(without, encoding="utf-8")
+    other = make_app({**base_settings, "policy_file": str(tmp_path / "policy.toml")}, instance_dir)
+    visitor = other.test_client()
+    visitor.set_cookie(LANGUAGE_COOKIE, "en")
+    html = visitor.get("/privacy").get_data(as_text=True)
+    assert "<p>By law we answer within one month; for complex requests we may extend" in html
+    assert "We answer within one month." not in html
