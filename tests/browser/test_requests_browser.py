@@ -318,7 +318,7 @@ def _days_left(value: date, english: bool = False) -> str:
 
 def _listed(page: Page, live: Live, reference: str, kind: str, status: str) -> None:
     """The "My requests" page lists the request: kind, reference, status, received today,
-    and the deadline with the days left (while it is open)."""
+    and the deadline with the days left (while it is open; none once withdrawn)."""
     page.get_by_role("navigation", name=re.compile("^(Hoofdmenu|Main menu)$")).get_by_role(
         "link", name=re.compile("^(Mijn verzoeken|My requests)$")
     ).click()
@@ -328,7 +328,9 @@ def _listed(page: Page, live: Live, reference: str, kind: str, status: str) -> N
     row = page.get_by_role("row").filter(has_text=reference)
     expect(row).to_have_count(1)
     deadline = _day(stored.deadline, english)
-    if stored.status not in ("done", "refused", "withdrawn"):
+    if stored.status == "withdrawn":  # no answer comes: no date to wait for
+        deadline = "(none)" if english else "(geen)"
+    elif stored.status not in ("done", "refused"):
         deadline += f" ({_days_left(stored.deadline, english)})"
     cells = [c.strip() for c in row.get_by_role("cell").all_inner_texts()]
     assert cells == [reference, status, _day(firm_today(), english), deadline], cells

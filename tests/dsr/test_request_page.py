@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from babel.dates import format_date
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -262,3 +263,21 @@ def test_withdrawing_and_answering_say_that_they_worked(
     post(sanne, f"/verzoeken/{reference}/intrekken", {"csrf_token": token_in(confirm)})
     withdrawn = page(sanne, f"/verzoeken/{reference}")
     assert f"You withdrew your request {reference}. We have stopped working on it." in withdrawn
+
+
+def test_a_withdrawn_request_shows_no_date_to_wait_for(app: Flask, sanne: FlaskClient) -> None:
+    """No answer comes to a withdrawn request: neither its page nor the list of requests says
+    when one is due."""
+    sanne.set_cookie("portal_lang", "en")
+    reference = _question(sanne)
+    due = stored(app, reference).deadline
+    assert "Answer due by" in page(sanne, f"/verzoeken/{reference}")
+    confirm = page(sanne, f"/verzoeken/{reference}/intrekken")
+    post(sanne, f"/verzoeken/{reference}/intrekken", {"csrf_token": token_in(confirm)})
+    shown_due = format_date(due, "medium", locale="en")  # as the English pages write it
+    detail = page(sanne, f"/verzoeken/{reference}")
+    assert "Withdrawn" in detail and "Answer due by" not in detail
+    assert shown_due not in detail.split("<h2", 1)[0]
+    listed = page(sanne, "/verzoeken/")
+    row = listed[listed.index(reference) :].split("</tr>", 1)[0]
+    assert "<td>(none)</td>" in row and shown_due not in row
