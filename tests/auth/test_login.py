@@ -230,6 +230,20 @@ def test_a_link_that_no_longer_works_speaks_of_the_link(
     assert "This link has already been used." in used and "This code" not in used
 
 
+def test_the_account_page_says_whom_to_contact_about_a_sign_in_that_was_not_you(
+    client: FlaskClient, forms: Any, mailbox: Any
+) -> None:
+    """ "Did you not sign in at that time? Sign out and contact us": with the address to write
+    to, the privacy contact's."""
+    sign_in(client, forms, mailbox)
+    forms.post(client, "/account", "/uitloggen")
+    sign_in(client, forms, mailbox)
+    client.set_cookie("portal_lang", "en")
+    page = client.get("/account").get_data(as_text=True)
+    warning = page[page.index("Did you not sign in at that time?") :].split("</p>", 1)[0]
+    assert 'Contact: <a href="mailto:privacy@voorbeeld-it.example.nl">' in warning
+
+
 def test_expired_code_says_so_and_offers_a_new_one(
     client: FlaskClient, forms: Any, mailbox: Any
 ) -> None:
