@@ -1,7 +1,8 @@
 """MoneyBird (API v2): contacts and their sales invoices.
 
-Lookup: ``GET contacts.json?query={e-mail or phone}`` is a fuzzy full-text search (a phone
-number is searched in each of its usual spellings: it is stored as typed), so each
+Lookup: ``GET contacts.json?query={e-mail or phone}&include_archived=true`` is a fuzzy
+full-text search (a phone number is searched in each of its usual spellings: it is stored as
+typed; archived contacts, which the list leaves out by default, are asked for too), so each
 contact's e-mail fields (``email``, ``send_invoices_to_email``, ``send_estimates_to_email``),
 phone and customer number are compared exactly here. A customer number is looked up exactly
 with ``GET contacts/customer_id/{number}.json``. Invoices come from
@@ -220,7 +221,10 @@ class MoneyBirdConnector(BaseConnector):
         for phone in run.identity.values(IdentifierKind.PHONE):
             queries += phone_spellings(phone)
         for query in queries:
-            pages = link_header_pages(run.http, "contacts.json", params={"query": query})
+            # The contact list leaves archived contacts out unless asked: a former customer's
+            # contact is often archived, and it still holds their data and invoices.
+            params = {"query": query, "include_archived": "true"}
+            pages = link_header_pages(run.http, "contacts.json", params=params)
             for contact in items(pages):
                 yield from self._candidates(run, contact)
         for number in run.identity.values(IdentifierKind.CUSTOMER_NUMBER):

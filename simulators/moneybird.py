@@ -89,6 +89,11 @@ class MoneyBirdSimulator(SimulatorApp):
                 f"{PREFIX}/<adm>/contacts/<cid>/notes.json", endpoint="add_note", methods=["POST"]
             ),
             Rule(
+                f"{PREFIX}/<adm>/contacts/<cid>/archive.json",
+                endpoint="contact_archive",
+                methods=["PATCH"],
+            ),
+            Rule(
                 f"{PREFIX}/<adm>/contacts/<cid>/contact_people/<pid>.json",
                 endpoint="person",
                 methods=["GET"],
@@ -220,10 +225,15 @@ class MoneyBirdSimulator(SimulatorApp):
         )
 
     def on_contacts(self, request: Request, adm: str) -> Response:
-        """``GET /contacts.json?query=``: full-text search that returns near matches."""
+        """``GET /contacts.json?query=``: full-text search that returns near matches.
+
+        Archived contacts are left out unless ``include_archived=true`` (MoneyBird's list
+        parameter; a lookup by id or customer number still finds them)."""
         if (bad := self._check_adm(adm)) is not None:
             return bad
         items = sorted(self.contacts.values(), key=lambda c: int(c["id"]))
+        if request.args.get("include_archived", "").lower() not in ("true", "1"):
+            items = [c for c in items if not c.get("archived")]
         query = request.args.get("query", "").strip()
         if query:
             items = [c for c in items if fuzzy_match(query, self._search_values(c))]
@@ -329,6 +339,21 @@ class MoneyBirdSimulator(SimulatorApp):
                 "updated_at": iso_ms(now),
             }
         )
+        return self.json(copy.deepcopy(c))
+
+    def on_contact_archive(self, request: Request, adm: str, cid: str) -> Response:
+        """``PATCH /contacts/{id}/archive.json`` (changelog 2025-05-08): the contact is kept,
+        with ``archived: true``, and left out of the contact list from then on (the answer's
+        shape is unverified: the contact)."""
+        if (bad := self._check_adm(adm)) is not None:
+            return bad
+        c = self.contacts.get(cid)
+        if c is None:
+            return self._not_found()
+        c["archived"] = True
+        now = self.now()
+        c["updated_at"] = iso_ms(now)
+        c["version"] = int(now.timestamp())
         return self.json(copy.deepcopy(c))
 
     def on_contact_delete(self, request: Request, adm: str, cid: str) -> Response:

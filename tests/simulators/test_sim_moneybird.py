@@ -140,3 +140,19 @@ def test_contact_people_are_searched_read_changed_and_deleted(mb_client: httpx.C
     assert mb_client.delete(path).status_code == 404
     people = mb_client.get(f"/contacts/{company}.json").json()["contact_people"]
     assert [p["firstname"] for p in people] == ["Daan"]
+
+
+def test_archived_contacts_are_listed_only_when_asked(mb_client: httpx.Client) -> None:
+    """An archived contact drops out of the list (and its search) unless
+    ``include_archived=true``; by id and by customer number it is still there."""
+    archived = mb_client.patch(f"/contacts/{SANNE_ID}/archive.json")
+    assert archived.status_code == 200 and archived.json()["archived"] is True
+    query = {"query": "sanne.devries@example.nl"}
+    hidden = {c["id"] for c in mb_client.get("/contacts.json", params=query).json()}
+    assert SANNE_ID not in hidden and hidden  # the near matches are still listed
+    asked = mb_client.get("/contacts.json", params={**query, "include_archived": "true"}).json()
+    assert SANNE_ID in {c["id"] for c in asked}
+    assert next(c for c in asked if c["id"] == SANNE_ID)["archived"] is True
+    assert mb_client.get(f"/contacts/{SANNE_ID}.json").json()["archived"] is True
+    assert mb_client.get("/contacts/customer_id/1042.json").json()["id"] == SANNE_ID
+    assert mb_client.patch("/contacts/1/archive.json").status_code == 404
