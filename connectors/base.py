@@ -1260,3 +1260,36 @@ def write_payload(spec: CorrectableField, value: Any) -> dict[str, Any]:
     for key in reversed(spec.api.split(".")):
         payload = {key: payload}
     return dict(payload)
+
+
+def only_theirs(
+    vendor: str,
+    what: str,
+    rows: Iterable[T],
+    parent_of: Callable[[T], object],
+    parent_id: str,
+) -> list[T]:
+    """The ``rows`` of a list asked for by its parent's id (an account's orders, a contact's
+    invoices) that do not name another parent.
+
+    The vendor filters such a list; a filter it ignores (a changed parameter name, a plugin or
+    a proxy that drops it) would hand over everyone's rows, and each would be shown as the
+    customer's. So each row's own parent field (``parent_of``) must be ``parent_id``; a row
+    that names none is kept (its list was asked for by that parent). Rows left out are
+    logged by count only.
+    """
+    kept: list[T] = []
+    foreign = 0
+    for row in rows:
+        parent = parent_of(row)
+        if parent is None or (
+            not isinstance(parent, bool)
+            and isinstance(parent, str | int)
+            and str(parent).strip() == parent_id
+        ):
+            kept.append(row)
+        else:
+            foreign += 1
+    if foreign:
+        log.warning("%s: %d rows of %s named another parent, left out", vendor, foreign, what)
+    return kept

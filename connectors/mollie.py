@@ -31,6 +31,7 @@ from collections.abc import Iterator, Mapping
 from functools import partial
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -46,6 +47,7 @@ from .base import (
     Match,
     RecordRef,
     Run,
+    only_theirs,
     write_payload,
 )
 from .errors import Answer, BadResponse
@@ -154,9 +156,23 @@ class MollieConnector(BaseConnector):
             link=_dashboard(raw),
         )
         parent = ("customer", customer_id)
-        for payment in run.related("payments", partial(self._list, run, customer_id, "payments")):
+        payments = only_theirs(
+            self.name,
+            "payments",
+            run.related("payments", partial(self._list, run, customer_id, "payments")),
+            lambda payment: payment.get("customerId"),
+            customer_id,
+        )
+        for payment in payments:
             yield self._payment(payment, parent)
-        for mandate in run.related("mandates", partial(self._list, run, customer_id, "mandates")):
+        mandates = only_theirs(
+            self.name,
+            "mandates",
+            run.related("mandates", partial(self._list, run, customer_id, "mandates")),
+            _linked_customer,
+            customer_id,
+        )
+        for mandate in mandates:
             yield self._mandate(mandate, parent)
 
     def read_linked(self, run: Run, record_type: str, record_id: str) -> Iterator[Draft]:
@@ -265,6 +281,24 @@ def _money(value: Any) -> str | None:
         return None
     amount = expect_dict(value, "mollie amount")
     return f"{amount.get('value')} {amount.get('currency')}"
+
+
+def _linked_customer(raw: JSONDict) -> object:
+    """The customer id a mandate's ``_links.customer`` points at (``…/customers/{id}``), or
+    ``None`` without that link. A link of another shape names no id (``""``)."""
+    links = raw.get("_links")
+    customer = links.get("customer") if isinstance(links, dict) else None
+    if not isinstance(customer, dict):
+        return None
+    href = customer.get("href")
+    if not isinstance(href, str):
+        return ""
+    try:
+        path = urlsplit(href).path.rstrip("/")
+    except ValueError:
+        return ""
+    head, _, customer_id = path.rpartition("/")
+    return customer_id if head.endswith("/customers") else ""
 
 
 def _dashboard(raw: JSONDict) -> str | None:

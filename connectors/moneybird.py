@@ -61,6 +61,7 @@ from .base import (
     Match,
     RecordRef,
     Run,
+    only_theirs,
     write_payload,
 )
 from .errors import Answer, NotConfigured, NotFound, RequestRejected
@@ -246,7 +247,13 @@ class MoneyBirdConnector(BaseConnector):
             yield self._recipient(match.candidate)
             return
         contact_id = match.candidate.record_id
-        invoices = run.related("sales_invoices", partial(self._invoices, run, contact_id))
+        invoices = only_theirs(
+            self.name,
+            "sales_invoices",
+            run.related("sales_invoices", partial(self._invoices, run, contact_id)),
+            lambda invoice: invoice.get("contact_id"),
+            contact_id,
+        )
         invoice_dates = [parse_date(i.get("invoice_date"), "invoice_date") for i in invoices]
         last_invoice = max((d for d in invoice_dates if d is not None), default=None)
         yield self._contact(dict(match.candidate.raw), last_invoice)

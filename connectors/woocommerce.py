@@ -58,6 +58,7 @@ from .base import (
     Match,
     RecordRef,
     Run,
+    only_theirs,
     write_payload,
 )
 from .errors import Answer, NotFound, RequestRejected
@@ -314,7 +315,13 @@ class WooCommerceConnector(BaseConnector):
             yield self._billed_order(raw, last_order)
             return
         customer_id = match.candidate.record_id
-        orders = _with_trash(run, "orders", partial(_account_orders, run.http, customer_id))
+        orders = only_theirs(
+            self.name,
+            "orders",
+            _with_trash(run, "orders", partial(_account_orders, run.http, customer_id)),
+            lambda order: order.get("customer_id"),
+            customer_id,
+        )
         created = [
             parse_datetime(o.get("date_created_gmt"), "order date")
             for o in orders

@@ -1,0 +1,120 @@
+"""Lists asked for by a matched record's id, over real HTTP, from a vendor (or a plugin, or a
+proxy) that ignores the filter and hands over everyone's rows.
+
+An account's orders (``orders?customer={id}``), a contact's invoices
+(``sales_invoices.json?filter=contact_id:{id}``) and a Mollie customer's payments and mandates
+(``customers/{id}/payments``) are the customer's only because the vendor filtered them by
+that id. Each row names its parent itself (``customer_id``, ``contact_id``, ``customerId``,
+``_links.customer``): a row naming someone else is never shown as the customer's.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from werkzeug.wrappers import Request, Response
+
+from connectors import Identity, RetryPolicy, SourceStatus, gather
+from connectors.moneybird import ALL_PERIODS
+
+from .scripted import ScriptedServer, json_answer
+
+SANNE = Identity.of(emails=["sanne.devries@example.nl"])
+WOO_SANNE = 101
+MB_SANNE = "431877251120719881"
+MOLLIE_SANNE = "cst_Vd3sNq7Lw2"
+#: Another Mollie customer with payments of their own (the other Sanne de Vries).
+MOLLIE_OTHER = "cst_Pm8xTq2Hn6"
+
+
+def simulator_answer(server: ScriptedServer, request: Request, path: str, **query: str) -> Any:
+    """The simulator's JSON answer to ``request`` sent to ``path`` with query ``query``."""
+    environ = dict(request.environ)
+    environ["PATH_INFO"] = path
+    environ["QUERY_STRING"] = urlencode(query)
+    return json.loads(Response.from_app(server.app, environ).get_data())
+
+
+def records_of(server: ScriptedServer, retry: RetryPolicy) -> Any:
+    with server.connector(retry) as connector:
+        return gather([connector], SANNE).sources[server.vendor]
+
+
+def test_woocommerce_orders_of_other_accounts_are_not_hers(no_wait: RetryPolicy) -> None:
+    def script(request: Request) -> Response | None:
+        if request.path != "/wp-json/wc/v3/orders" or "customer" not in request.args:
+            return None
+        # the shop ignores ?customer=: every order (of the status asked), with its headers
+        environ = dict(request.environ)
+        query = {k: v for k, v in request.args.items() if k != "customer"}
+        environ["QUERY_STRING"] = urlencode(query)
+        return Response.from_app(server.app, environ)
+
+    with ScriptedServer("woocommerce") as server:
+        expected = records_of(server, no_wait)
+        server.script = script
+        source = records_of(server, no_wait)
+    assert source.status == SourceStatus.COMPLETE
+    orders = {r.record_id for r in source.records if r.record_type == "order"}
+    assert orders == {r.record_id for r in expected.records if r.record_type == "order"}
+    # the shop-wide list was read (someone else's orders came in) and left out
+    shop = [o for o in server.app.orders.values() if o["customer_id"] not in (0, WOO_SANNE)]
+    assert shop and not orders & {str(o["id"]) for o in shop}
+    assert {r.record_id for r in source.records} == {r.record_id for r in expected.records}
+
+
+def test_moneybird_invoices_of_other_contacts_are_not_hers(no_wait: RetryPolicy) -> None:
+    def script(request: Request) -> Response | None:
+        if not request.path.endswith("/sales_invoices.json"):
+            return None
+        # MoneyBird (say) drops the contact_id key it does not know any more
+        return server.forward(request, filter=f"state:all,period:{ALL_PERIODS}")
+
+    with ScriptedServer("moneybird", script) as server:
+        source = records_of(server, no_wait)
+    assert source.status == SourceStatus.COMPLETE
+    invoices = [r for r in source.records if r.record_type == "invoice"]
+    assert len(invoices) == 9
+    hers = {i["id"] for i in server.app.invoices if i["contact_id"] == MB_SANNE}
+    assert {r.record_id for r in invoices} == hers
+    assert len(server.app.invoices) > len(hers)
+
+
+def test_mollie_payments_and_mandates_of_other_customers_are_not_hers(
+    no_wait: RetryPolicy,
+) -> None:
+    base = f"/v2/customers/{MOLLIE_SANNE}"
+
+    def script(request: Request) -> Response | None:
+        if request.path == f"{base}/payments":
+            page = simulator_answer(server, request, request.path, limit="250")
+            other = simulator_answer(
+                server, request, f"/v2/customers/{MOLLIE_OTHER}/payments", limit="250"
+            )
+            page["_embedded"]["payments"] += other["_embedded"]["payments"]
+            page["count"] = len(page["_embedded"]["payments"])
+            return json_answer(page)
+        if request.path == f"{base}/mandates":
+            page = simulator_answer(server, request, request.path, limit="250")
+            theirs = copy.deepcopy(page["_embedded"]["mandates"][0])
+            theirs["id"] = "mdt_Other1234"
+            href = theirs["_links"]["customer"]["href"]
+            theirs["_links"]["customer"]["href"] = href.replace(MOLLIE_SANNE, MOLLIE_OTHER)
+            page["_embedded"]["mandates"].append(theirs)
+            page["count"] = len(page["_embedded"]["mandates"])
+            return json_answer(page)
+        return None
+
+    with ScriptedServer("mollie", script) as server:
+        source = records_of(server, no_wait)
+    assert source.status == SourceStatus.COMPLETE
+    under_her = [
+        r for r in source.records if r.parent is not None and r.parent.record_id == MOLLIE_SANNE
+    ]
+    payments = {r.record_id for r in under_her if r.record_type == "payment"}
+    others = {p["id"] for p in server.app.payments.values() if p.get("customerId") == MOLLIE_OTHER}
+    assert others and payments and not payments & others
+    assert {r.record_id for r in under_her if r.record_type == "mandate"} == {"mdt_Hn5Rq8Zc4P"}
