@@ -15,7 +15,13 @@ Quick start::
 ``simulators/README.md`` for the people in the demo world and every identifier.
 """
 
-from simulators.base import FAULT_MODES, FaultConfig, RequestRecord, SimulatorApp
+from simulators.base import (
+    FAULT_MODES,
+    RETRY_AFTER_FORMATS,
+    FaultConfig,
+    RequestRecord,
+    SimulatorApp,
+)
 from simulators.runner import (
     APP_CLASSES,
     DEFAULT_PORTS,
@@ -35,6 +41,7 @@ __all__ = [
     "DEMO_CUSTOMER",
     "DEMO_SEED",
     "FAULT_MODES",
+    "RETRY_AFTER_FORMATS",
     "VENDORS",
     "FaultConfig",
     "Person",

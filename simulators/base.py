@@ -16,11 +16,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.http import http_date
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
@@ -29,6 +30,8 @@ from simulators.world import World, build_world
 __all__ = [
     "CONTROL_PREFIX",
     "FAULT_MODES",
+    "HTML_PAGE",
+    "RETRY_AFTER_FORMATS",
     "FaultConfig",
     "RequestRecord",
     "SimulatorApp",
@@ -46,14 +49,36 @@ FAULT_MODES: tuple[str, ...] = (
     "down",
     "slow",
     "rate_limit",
+    "unavailable",
     "server_error",
     "malformed",
+    "html_page",
     "wrong_shape",
     "expired_credentials",
 )
 
+#: How a ``Retry-After`` header is written: delay seconds, or an HTTP date (RFC 9110 allows
+#: both; hosts and proxies in front of a vendor send either).
+RETRY_AFTER_FORMATS: tuple[str, ...] = ("seconds", "http-date")
+
+#: The page of the ``html_page`` fault: what a firewall's challenge, a host's "account
+#: suspended" notice or a login page in front of the API answers, with status 200.
+HTML_PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><title>Just a moment...</title></head>'
+    "<body><h1>Checking your browser before accessing the site.</h1>"
+    "<p>This process is automatic.</p></body></html>"
+)
+
 #: The body served by the ``malformed`` fault: starts like JSON, then stops.
 MALFORMED_BODY = '{"id": 101, "email": "sanne.devries@example.nl", "billing": {"first_name": "Sa'
+
+
+def _retry_after(cfg: FaultConfig) -> str:
+    """The ``Retry-After`` value of a fault: seconds, or the HTTP date that many seconds from
+    now (by the real clock, which the client compares it with, not the simulator's)."""
+    if cfg.retry_after_format == "http-date":
+        return http_date(datetime.now(UTC) + timedelta(seconds=cfg.retry_after))
+    return str(cfg.retry_after)
 
 
 def utcnow() -> datetime:
@@ -100,7 +125,9 @@ class FaultConfig:
 
     ``remaining`` is how many more vendor requests the fault applies to (``None``: until
     changed). ``delay`` is the extra delay of the ``slow`` mode in seconds, ``retry_after``
-    the ``Retry-After`` value (seconds) of the ``rate_limit`` mode.
+    the ``Retry-After`` value (seconds) of the ``rate_limit`` and ``unavailable`` modes,
+    written as ``retry_after_format`` says (seconds, or the HTTP date that many seconds
+    from now).
     """
 
     mode: str = "none"
@@ -108,6 +135,7 @@ class FaultConfig:
     delay: float = 1.0
     retry_after: int = 1
     for_seconds: float | None = None
+    retry_after_format: str = "seconds"
 
     def to_dict(self) -> dict[str, Any]:
         """Return the setting as a JSON-able dict."""
@@ -205,17 +233,25 @@ class SimulatorApp:
         delay: float | None = None,
         retry_after: int | None = None,
         for_seconds: float | None = None,
+        retry_after_format: str | None = None,
     ) -> FaultConfig:
         """Switch the fault mode.
 
         ``mode`` is one of :data:`FAULT_MODES`. ``count`` limits the fault to the next
         ``count`` vendor requests (then it switches back to ``none``); ``delay`` is the
-        ``slow`` delay in seconds; ``retry_after`` the ``rate_limit`` ``Retry-After``
-        seconds; ``for_seconds`` (``down`` only, needs the runner) brings the server back
-        automatically after that many seconds.
+        ``slow`` delay in seconds; ``retry_after`` the ``Retry-After`` seconds of
+        ``rate_limit`` and ``unavailable``, sent as ``retry_after_format`` says (one of
+        :data:`RETRY_AFTER_FORMATS`: ``seconds``, or ``http-date`` for the date that many
+        seconds from now); ``for_seconds`` (``down`` only, needs the runner) brings the server
+        back automatically after that many seconds.
         """
         if mode not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {mode!r}; expected one of {FAULT_MODES}")
+        if retry_after_format is not None and retry_after_format not in RETRY_AFTER_FORMATS:
+            raise ValueError(
+                f"unknown Retry-After format {retry_after_format!r}; "
+                f"expected one of {RETRY_AFTER_FORMATS}"
+            )
         if count is not None and count < 1:
             raise ValueError("count must be a positive integer or None")
         with self._lock:
@@ -224,6 +260,8 @@ class SimulatorApp:
                 cfg.delay = float(delay)
             if retry_after is not None:
                 cfg.retry_after = int(retry_after)
+            if retry_after_format is not None:
+                cfg.retry_after_format = retry_after_format
             cfg.for_seconds = for_seconds if mode == "down" else None
             self._fault = cfg
             listeners = list(self._listeners)
@@ -332,6 +370,12 @@ class SimulatorApp:
             response = Response("", status=503, headers={"Connection": "close"})
         elif mode == "rate_limit":
             response = self.rate_limit_response(cfg.retry_after)
+            response.headers["Retry-After"] = _retry_after(cfg)
+        elif mode == "unavailable":
+            response = self.unavailable_response()
+            response.headers["Retry-After"] = _retry_after(cfg)
+        elif mode == "html_page":
+            response = Response(HTML_PAGE, status=200, content_type="text/html; charset=UTF-8")
         elif mode == "server_error":
             response = self.server_error_response()
         elif mode == "expired_credentials":
@@ -401,6 +445,7 @@ class SimulatorApp:
                     delay=data.get("delay"),
                     retry_after=data.get("retry_after"),
                     for_seconds=data.get("for_seconds"),
+                    retry_after_format=data.get("retry_after_format"),
                 )
                 headers = {"Connection": "close"} if cfg.mode == "down" else {}
                 return self.json({"fault": cfg.to_dict(), "latency": self._latency}, 200, headers)
@@ -448,6 +493,11 @@ class SimulatorApp:
     def server_error_response(self) -> Response:
         """The vendor's 500 answer (subclass hook)."""
         return self.json({"error": "Internal Server Error"}, 500)
+
+    def unavailable_response(self) -> Response:
+        """The 503 of maintenance or an overloaded host, without ``Retry-After`` (added from
+        the fault setting; subclass hook)."""
+        return self.json({"error": "Service Unavailable"}, 503)
 
     def no_route_response(self, request: Request) -> Response:
         """The vendor's answer to an unknown path (subclass hook)."""

@@ -191,6 +191,10 @@ class FreshdeskSimulator(SimulatorApp):
         """500 with a minimal body."""
         return self.json({"code": "internal_error", "message": "Internal server error"}, 500)
 
+    def unavailable_response(self) -> Response:
+        """503 (body undocumented: minimal JSON)."""
+        return self.json({"code": "service_unavailable", "message": "Service unavailable"}, 503)
+
     def no_route_response(self, request: Request) -> Response:
         """404 with an empty body."""
         return Response("", status=404, content_type=self.json_content_type)

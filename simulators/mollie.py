@@ -141,6 +141,14 @@ class MollieSimulator(SimulatorApp):
             "An internal server error occurred while processing your request.",
         )
 
+    def unavailable_response(self) -> Response:
+        """503 problem body ("retry the request at a later time")."""
+        return self._problem(
+            503,
+            "Service Unavailable",
+            "The service is temporarily unavailable. Please retry the request at a later time.",
+        )
+
     def no_route_response(self, request: Request) -> Response:
         """404 problem body for an unknown path."""
         return self._problem(404, "Not Found", "The requested resource could not be found.")

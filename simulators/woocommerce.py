@@ -105,6 +105,13 @@ _SERVER_ERROR_HTML = (
     "<!DOCTYPE html><html><head><title>WordPress &rsaquo; Error</title></head><body>"
     "<p>There has been a critical error on this website.</p></body></html>"
 )
+#: WordPress's own maintenance page (``wp_maintenance()`` while updating plugins or core):
+#: 503 with ``Retry-After``.
+_MAINTENANCE_HTML = (
+    "<!DOCTYPE html><html><head><title>Maintenance</title></head><body>"
+    "<h1>Briefly unavailable for scheduled maintenance. Check back in a minute.</h1>"
+    "</body></html>"
+)
 _RATE_LIMIT_HTML = (
     "<!DOCTYPE html><html><head><title>429 Too Many Requests</title></head><body>"
     "<h1>Too Many Requests</h1><p>Your request has been rate limited by the host.</p>"
@@ -240,6 +247,10 @@ class WooCommerceSimulator(SimulatorApp):
             headers={"Retry-After": str(retry_after)},
             content_type="text/html; charset=UTF-8",
         )
+
+    def unavailable_response(self) -> Response:
+        """WordPress in maintenance mode: 503 with its HTML page."""
+        return Response(_MAINTENANCE_HTML, status=503, content_type="text/html; charset=UTF-8")
 
     def server_error_response(self) -> Response:
         """A PHP fatal error: 500 with WordPress's HTML error page."""

@@ -189,6 +189,16 @@ class ZammadSimulator(SimulatorApp):
         """500 with the "Error ID" text non-admins see."""
         return self._err("Error ID 4f2a9c1b: Please contact your administrator.", 500)
 
+    def unavailable_response(self) -> Response:
+        """The reverse proxy's 503 page (Zammad itself has no 503): HTML."""
+        return Response(
+            "<html><head><title>503 Service Temporarily Unavailable</title></head><body>"
+            "<center><h1>503 Service Temporarily Unavailable</h1></center>"
+            "<hr><center>nginx</center></body></html>",
+            status=503,
+            content_type="text/html",
+        )
+
     def no_route_response(self, request: Request) -> Response:
         """404 for an unknown route."""
         return self._err(f'No route matches [{request.method}] "{request.path}"', 404)

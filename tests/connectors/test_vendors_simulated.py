@@ -230,6 +230,14 @@ def test_near_identical_people_are_not_found(simulator: Any, no_wait: RetryPolic
         ("malformed", {}, ErrorKind.BAD_DATA),
         ("expired_credentials", {}, ErrorKind.AUTH),
         ("rate_limit", {"retry_after": 60}, ErrorKind.RATE_LIMITED),
+        (
+            "rate_limit",
+            {"retry_after": 60, "retry_after_format": "http-date"},
+            ErrorKind.RATE_LIMITED,
+        ),
+        ("unavailable", {"retry_after": 60}, ErrorKind.DOWN),
+        ("unavailable", {"retry_after": 60, "retry_after_format": "http-date"}, ErrorKind.DOWN),
+        ("html_page", {}, ErrorKind.BAD_DATA),
         ("slow", {"delay": 2.0}, ErrorKind.TIMEOUT),
     ],
 )
@@ -242,8 +250,27 @@ def test_faults_fail_the_source_with_a_kind(
     source = result.sources[simulator.vendor]
     assert (source.status, source.error_kind) == (SourceStatus.FAILED, kind)
     assert source.records == ()
-    if mode == "rate_limit":
-        assert source.retry_after == 60
+    if mode in ("rate_limit", "unavailable"):
+        # beyond the budget: not waited for, and said (an HTTP date to the second)
+        assert source.retry_after is not None and 57 <= source.retry_after <= 60
+
+
+@pytest.mark.parametrize("mode", ["rate_limit", "unavailable"])
+@pytest.mark.parametrize("retry_after_format", ["seconds", "http-date"])
+def test_a_wait_asked_for_within_the_budget_is_waited_for(
+    simulator: Any, no_wait: RetryPolicy, sleeps: list[float], mode: str, retry_after_format: str
+) -> None:
+    """A 429 or a 503 whose ``Retry-After`` (seconds or an HTTP date) fits the budget is
+    waited for, then the source is read in full."""
+    with connector_for(simulator, no_wait) as connector:
+        expected = connector.fetch(Identity.of(emails=[SANNE]))
+        simulator.set_fault(mode, count=1, retry_after=3, retry_after_format=retry_after_format)
+        result = gather([connector], Identity.of(emails=[SANNE]), budget=20.0)
+    source = result.sources[simulator.vendor]
+    assert (source.status, source.missing) == (SourceStatus.COMPLETE, ())
+    assert {r.ref for r in source.records} == {r.ref for r in expected.records}
+    assert len(sleeps) == 1 and 1.0 < sleeps[0] <= 3.0
+    assert source.attempts == source.requests + 1
 
 
 def test_health_check(simulator: Any, no_wait: RetryPolicy) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -169,6 +171,45 @@ def test_rate_limit_for_k_requests_then_success(handle: SimulatorHandle) -> None
         assert _get(client, handle).status_code == 200
     assert [r.status for r in handle.requests] == [429, 429, 200]
     assert [r.fault for r in handle.requests] == ["rate_limit", "rate_limit", "none"]
+
+
+def test_retry_after_as_an_http_date(handle: SimulatorHandle) -> None:
+    """Hosts and proxies write ``Retry-After`` as an HTTP date too: the date that many
+    seconds from now, for a 429 and for a 503 alike."""
+    for mode, status in (("rate_limit", 429), ("unavailable", 503)):
+        handle.set_fault(mode, count=1, retry_after=120, retry_after_format="http-date")
+        with httpx.Client() as client:
+            answer = _get(client, handle)
+        assert answer.status_code == status
+        when = email.utils.parsedate_to_datetime(answer.headers["Retry-After"])
+        assert answer.headers["Retry-After"].endswith(" GMT")
+        assert 115 <= (when - datetime.now(UTC)).total_seconds() <= 120
+    with pytest.raises(ValueError, match="Retry-After format"):
+        handle.set_fault("rate_limit", retry_after_format="minutes")
+
+
+def test_unavailable_for_k_requests_then_success(handle: SimulatorHandle) -> None:
+    """Maintenance or an overloaded host: 503 with ``Retry-After`` in seconds by default
+    (WooCommerce: WordPress's HTML maintenance page)."""
+    handle.set_fault("unavailable", count=1, retry_after=600)
+    with httpx.Client() as client:
+        down = _get(client, handle)
+        assert (down.status_code, down.headers["Retry-After"]) == (503, "600")
+        html = down.headers["Content-Type"].startswith("text/html")
+        assert html == (handle.vendor in ("woocommerce", "zammad"))
+        assert _get(client, handle).status_code == 200
+
+
+def test_html_page_with_200(handle: SimulatorHandle) -> None:
+    """A firewall's or host's page in front of the API: status 200, HTML, no data."""
+    handle.set_fault("html_page", count=1)
+    with httpx.Client() as client:
+        page = _get(client, handle)
+        assert page.status_code == 200
+        assert page.headers["Content-Type"].startswith("text/html")
+        assert page.text.startswith("<!DOCTYPE html>")
+        assert _get(client, handle).status_code == 200
+    assert [r.fault for r in handle.requests] == ["html_page", "none"]
 
 
 def test_server_error_then_success(handle: SimulatorHandle) -> None:
