@@ -171,14 +171,20 @@ class RequestStats:
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Parse a ``Retry-After`` header (seconds or an HTTP date) into seconds, or ``None``."""
+    """Parse a ``Retry-After`` header (seconds or an HTTP date) into seconds, or ``None``.
+
+    A number that is no finite one (``1e999``, ``nan``) is ``None`` too: it cannot be waited
+    for, and a retry-after of infinity is no JSON number where it is reported or stored.
+    """
     if value is None or not value.strip():
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -348,6 +348,28 @@ def test_a_503_asking_to_wait_within_the_budget_is_waited_for(
     assert server.requests[:2] == [("GET", refused[0])] * 2
 
 
+@pytest.mark.parametrize("vendor", VENDORS)
+@pytest.mark.parametrize("retry_after", ["1e999", "inf", "nan"])
+def test_a_retry_after_that_is_no_number_is_not_reported(
+    no_wait: RetryPolicy, sleeps: list[float], vendor: str, retry_after: str
+) -> None:
+    """``Retry-After: 1e999`` (or ``inf``, ``nan``) says no time that can be waited: the
+    requests are retried with the usual backoff, and the source fails as rate limited without
+    a retry-after, which is stored with the gathering as JSON (where infinity is no number)."""
+
+    def script(request: Request) -> Response:
+        answer = json_answer({"error": "Too many requests"}, 429)
+        answer.headers["Retry-After"] = retry_after
+        return answer
+
+    with ScriptedServer(vendor, script) as server, server.connector(no_wait) as connector:
+        source = gather([connector], SANNE, budget=20.0).sources[vendor]
+    assert (source.status, source.error_kind) == (SourceStatus.FAILED, ErrorKind.RATE_LIMITED)
+    assert source.retry_after is None
+    json.dumps({"retry_after": source.retry_after}, allow_nan=False)
+    assert sleeps and all(wait == 0.0 for wait in sleeps)
+
+
 def test_a_failed_source_reports_the_requests_it_made(no_wait: RetryPolicy) -> None:
     """A source that fails still shows what it cost: its requests and attempts up to the
     failure, here the guest order searches (for the orders, and for those in the trash) and
