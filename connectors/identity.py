@@ -6,7 +6,8 @@ went through the same normaliser:
 
 * e-mail: trimmed and lower-cased. Nothing else: dots and ``+tags`` are kept, because
   ``sanne.devries@x``, ``sanne.de.vries@x`` and ``sanne.devries+shop@x`` may be different people.
-* phone: E.164 via :mod:`phonenumbers`, default region NL (``06-12345678`` → ``+31612345678``).
+* phone: E.164 via :mod:`phonenumbers`, default region NL (``06-12345678`` → ``+31612345678``);
+  a number with an extension is none (it would read as the switchboard's).
 * customer number: trimmed.
 
 The portal imports these normalisers too, so a verified identifier and a vendor value can never
@@ -95,7 +96,10 @@ def normalize_mailbox(value: str) -> str:
 def normalize_phone(value: str, region: str = DEFAULT_REGION) -> str:
     """Return ``value`` as an E.164 phone number (``+31612345678``).
 
-    Numbers without a country code are read in ``region`` (NL by default).
+    Numbers without a country code are read in ``region`` (NL by default). A number with an
+    extension (``030 2345678 x12``, ``… ext. 12``) is refused: E.164 has no extension, so it
+    would come out as the switchboard's number, and one person's line would equal every
+    colleague's and the main number itself.
 
     :raises InvalidIdentifier: if it cannot be parsed or cannot be a phone number.
     """
@@ -103,6 +107,8 @@ def normalize_phone(value: str, region: str = DEFAULT_REGION) -> str:
         number = phonenumbers.parse(value.strip(), region)
     except phonenumbers.NumberParseException:
         raise InvalidIdentifier("not a phone number") from None
+    if number.extension:
+        raise InvalidIdentifier("a phone number with an extension")
     if not phonenumbers.is_possible_number(number):
         raise InvalidIdentifier("not a possible phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
