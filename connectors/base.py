@@ -57,6 +57,7 @@ import httpx
 
 from .errors import (
     Answer,
+    BadResponse,
     ConnectorError,
     ErrorKind,
     IdentityMismatch,
@@ -599,9 +600,32 @@ class Run:
             return list(load())
         except ConnectorError as error:
             log.warning("related list %s missing: %s", what, error.kind.value)
-            if MissingPart(what, error.kind) not in self.missing:  # a second list of it
-                self.missing.append(MissingPart(what, error.kind))
+            self._missing(MissingPart(what, error.kind))
             return []
+
+    def each(
+        self, what: str, rows: Iterable[T], build: Callable[[T], Iterable[Draft]]
+    ) -> Iterator[Draft]:
+        """The drafts ``build`` makes of each of ``rows``, the records of the related list
+        ``what`` (an order with its notes, a ticket with its messages).
+
+        A row that cannot be read (:class:`~connectors.errors.BadResponse`: a date that is
+        none, a field of another type) is left out and ``what`` recorded missing as bad data,
+        so the other records are still shown and the result says it is partial, instead of
+        one broken record failing the whole source.
+        """
+        for row in rows:
+            try:
+                drafts = list(build(row))
+            except BadResponse:
+                log.warning("a record of %s could not be read", what)
+                self._missing(MissingPart(what, ErrorKind.BAD_DATA))
+                continue
+            yield from drafts
+
+    def _missing(self, part: MissingPart) -> None:
+        if part not in self.missing:  # a second list or record of it
+            self.missing.append(part)
 
 
 @runtime_checkable

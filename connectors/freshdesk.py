@@ -328,23 +328,37 @@ class FreshdeskConnector(BaseConnector):
             *((t, "spam") for t in spam),
         ]
         seen: set[str] = set()
+        theirs: list[tuple[JSONDict, str | None]] = []
         for ticket, where in listed:
-            ticket_id = expect_id(ticket, "freshdesk ticket")
             if str(ticket.get("requester_id")) != contact_id:
                 continue  # defensive: a list filtered by requester must only hold theirs
-            if ticket_id in seen:
-                continue  # moved to the trash or to spam between the lists
-            seen.add(ticket_id)
-            draft = self._ticket(
-                ticket, contact_id, trashed=where == "deleted", spam=where == "spam"
-            )
-            yield draft
-            conversations = run.related(
-                "conversations", partial(self._conversations, run, ticket_id)
-            )
-            for conversation in conversations:
-                # A message is kept as long as its ticket: counted from the ticket's closing.
-                yield self._conversation(conversation, ticket_id, closed=draft.dates.get("closed"))
+            ticket_id = ticket.get("id")
+            if isinstance(ticket_id, str | int) and not isinstance(ticket_id, bool):
+                if str(ticket_id) in seen:
+                    continue  # moved to the trash or to spam between the lists
+                seen.add(str(ticket_id))
+            theirs.append((ticket, where))
+        yield from run.each(
+            "tickets", theirs, partial(self._ticket_and_conversations, run, contact_id)
+        )
+
+    def _ticket_and_conversations(
+        self, run: Run, contact_id: str, listed: tuple[JSONDict, str | None]
+    ) -> Iterator[Draft]:
+        """A ticket (as the list it came from says: in the trash, marked as spam), then its
+        conversations (each one that cannot be read is reported missing)."""
+        ticket, where = listed
+        draft = self._ticket(ticket, contact_id, trashed=where == "deleted", spam=where == "spam")
+        yield draft
+        ticket_id = draft.record_id
+        conversations = run.related("conversations", partial(self._conversations, run, ticket_id))
+        # A message is kept as long as its ticket: counted from the ticket's closing.
+        closed = draft.dates.get("closed")
+        yield from run.each(
+            "conversations",
+            conversations,
+            lambda conversation: [self._conversation(conversation, ticket_id, closed=closed)],
+        )
 
     def probe(self, run: Run) -> None:
         """Filter contacts on an address nobody has: checks the API key, returns no data."""

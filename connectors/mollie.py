@@ -163,8 +163,7 @@ class MollieConnector(BaseConnector):
             lambda payment: payment.get("customerId"),
             customer_id,
         )
-        for payment in payments:
-            yield self._payment(payment, parent)
+        yield from run.each("payments", payments, lambda payment: [self._payment(payment, parent)])
         mandates = only_theirs(
             self.name,
             "mandates",
@@ -172,8 +171,7 @@ class MollieConnector(BaseConnector):
             _linked_customer,
             customer_id,
         )
-        for mandate in mandates:
-            yield self._mandate(mandate, parent)
+        yield from run.each("mandates", mandates, lambda mandate: [self._mandate(mandate, parent)])
 
     def read_linked(self, run: Run, record_type: str, record_id: str) -> Iterator[Draft]:
         """``GET payments/{id}``: one payment named by a record elsewhere (a shop's order)."""

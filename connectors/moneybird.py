@@ -68,7 +68,16 @@ from .errors import Answer, NotConfigured, NotFound, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, phone_spellings, try_normalize
 from .pagination import items, link_header_pages
-from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_date, parse_datetime, pick
+from .parsing import (
+    JSONDict,
+    expect_dict,
+    expect_id,
+    expect_list,
+    parse_date,
+    parse_datetime,
+    pick,
+    try_date,
+)
 from .registry import register
 from .urls import require_safe_scheme
 
@@ -254,11 +263,12 @@ class MoneyBirdConnector(BaseConnector):
             lambda invoice: invoice.get("contact_id"),
             contact_id,
         )
-        invoice_dates = [parse_date(i.get("invoice_date"), "invoice_date") for i in invoices]
+        invoice_dates = [try_date(i.get("invoice_date")) for i in invoices]
         last_invoice = max((d for d in invoice_dates if d is not None), default=None)
         yield self._contact(dict(match.candidate.raw), last_invoice)
-        for invoice in invoices:
-            yield self._invoice(invoice, contact_id)
+        yield from run.each(
+            "sales_invoices", invoices, lambda invoice: [self._invoice(invoice, contact_id)]
+        )
 
     def probe(self, run: Run) -> None:
         """Search contacts for a string nobody has: checks token and administration."""

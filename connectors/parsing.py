@@ -74,6 +74,24 @@ def parse_datetime(value: object, what: str = "timestamp") -> datetime | None:
     return parsed
 
 
+def try_datetime(value: object) -> datetime | None:
+    """:func:`parse_datetime`, with ``None`` for a value that is no timestamp: for a date
+    taken across many records (a customer's last order), where one unreadable record is
+    reported on its own and must not fail the others."""
+    try:
+        return parse_datetime(value)
+    except BadResponse:
+        return None
+
+
+def try_date(value: object) -> date | None:
+    """:func:`parse_date`, with ``None`` for a value that is no date (see :func:`try_datetime`)."""
+    try:
+        return parse_date(value)
+    except BadResponse:
+        return None
+
+
 def parse_date(value: object, what: str = "date") -> date | None:
     """Parse a ``YYYY-MM-DD`` date; ``None`` for null or empty.
 

@@ -65,7 +65,15 @@ from .errors import Answer, NotFound, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, try_normalize
 from .pagination import items, link_header_pages
-from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
+from .parsing import (
+    JSONDict,
+    expect_dict,
+    expect_id,
+    expect_list,
+    parse_datetime,
+    pick,
+    try_datetime,
+)
 from .registry import register
 from .urls import api_root, require_safe_scheme, site_root
 
@@ -297,7 +305,7 @@ class WooCommerceConnector(BaseConnector):
             for order in found
         ]
         theirs = [
-            parse_datetime(order.get("date_created_gmt"), "order date")
+            try_datetime(order.get("date_created_gmt"))
             for order, billing in billed
             if try_normalize(IdentifierKind.EMAIL, billing.get("email")) == email
             and order.get("status") != TRASH
@@ -309,7 +317,10 @@ class WooCommerceConnector(BaseConnector):
         raw = dict(match.candidate.raw)
         last_order = raw.pop(_LAST_ORDER, None)
         if match.candidate.record_type == "order":
-            yield from self._order(run, raw, parent=None, last_order=last_order)
+            # one of several orders found by the search: one that cannot be read is missing,
+            # the others (and the account) are still shown
+            order = partial(self._order, run, parent=None, last_order=last_order)
+            yield from run.each("guest_orders", [raw], order)
             return
         if match.candidate.record_type == "billed_order":
             yield self._billed_order(raw, last_order)
@@ -323,19 +334,18 @@ class WooCommerceConnector(BaseConnector):
             customer_id,
         )
         created = [
-            parse_datetime(o.get("date_created_gmt"), "order date")
-            for o in orders
-            if o.get("status") != TRASH
+            try_datetime(o.get("date_created_gmt")) for o in orders if o.get("status") != TRASH
         ]
         # the latest of the account's orders and those billed to the address as a guest
         last_order = max((d for d in [*created, last_order] if d is not None), default=None)
         yield self._customer(raw, last_order)
-        for order in orders:
-            # "24 months after your last order" counts from the customer's last order, for
-            # every order and note of theirs, not from each order's own date.
-            yield from self._order(
-                run, order, parent=("customer", customer_id), last_order=last_order
-            )
+        # "24 months after your last order" counts from the customer's last order, for every
+        # order and note of theirs, not from each order's own date.
+        yield from run.each(
+            "orders",
+            orders,
+            partial(self._order, run, parent=("customer", customer_id), last_order=last_order),
+        )
 
     def probe(self, run: Run) -> None:
         """List customers with an address nobody has: checks credentials, returns no data."""
@@ -518,6 +528,7 @@ class WooCommerceConnector(BaseConnector):
         parent: tuple[str, str] | None,
         last_order: Any = None,
     ) -> Iterator[Draft]:
+        """An order, then its notes (each note that cannot be read is reported missing)."""
         order_id = expect_id(raw, "woocommerce order")
         billing = expect_dict(raw.get("billing") or {}, "woocommerce order billing")
         shipping = expect_dict(raw.get("shipping") or {}, "woocommerce order shipping")
@@ -557,18 +568,22 @@ class WooCommerceConnector(BaseConnector):
                 "woocommerce order notes",
             ),
         )
-        for note in notes:
-            yield Draft(
-                "order_note",
-                f"{order_id}/{expect_id(note, 'woocommerce order note')}",
-                pick(note, "note", "author", "customer_note"),
-                dates={
-                    "created": parse_datetime(note.get("date_created_gmt")),
-                    "last_order": last_order,
-                },
-                link=f"{self.admin_url}/post.php?post={order_id}&action=edit",
-                parent=("order", order_id),
-            )
+        yield from run.each(
+            "order_notes", notes, partial(self._note, order_id=order_id, last_order=last_order)
+        )
+
+    def _note(self, note: JSONDict, *, order_id: str, last_order: Any) -> Iterator[Draft]:
+        yield Draft(
+            "order_note",
+            f"{order_id}/{expect_id(note, 'woocommerce order note')}",
+            pick(note, "note", "author", "customer_note"),
+            dates={
+                "created": parse_datetime(note.get("date_created_gmt")),
+                "last_order": last_order,
+            },
+            link=f"{self.admin_url}/post.php?post={order_id}&action=edit",
+            parent=("order", order_id),
+        )
 
 
 #: The ``PUT orders/{id}`` body that anonymises an order, like WooCommerce's privacy eraser.

@@ -185,17 +185,27 @@ class ZammadConnector(BaseConnector):
         """The user, their tickets (as customer) and each ticket's articles."""
         user_id = match.candidate.record_id
         yield self._user(dict(match.candidate.raw))
-        for ticket in run.related("tickets", partial(self._tickets, run, user_id)):
-            ticket_id = expect_id(ticket, "zammad ticket")
-            # Ticket search is fuzzy at some Zammad versions: keep only this customer's tickets.
-            if str(ticket.get("customer_id")) != user_id:
-                continue
-            draft = self._ticket(ticket, user_id)
-            yield draft
-            articles = run.related("ticket_articles", partial(self._articles, run, ticket_id))
-            for article in articles:
-                # A message is kept as long as its ticket: counted from the ticket's closing.
-                yield self._article(article, ticket_id, closed=draft.dates.get("closed"))
+        # Ticket search is fuzzy at some Zammad versions: keep only this customer's tickets.
+        tickets = [
+            ticket
+            for ticket in run.related("tickets", partial(self._tickets, run, user_id))
+            if str(ticket.get("customer_id")) == user_id
+        ]
+        yield from run.each("tickets", tickets, partial(self._ticket_and_articles, run, user_id))
+
+    def _ticket_and_articles(self, run: Run, user_id: str, ticket: JSONDict) -> Iterator[Draft]:
+        """A ticket, then its articles (each one that cannot be read is reported missing)."""
+        draft = self._ticket(ticket, user_id)
+        yield draft
+        ticket_id = draft.record_id
+        articles = run.related("ticket_articles", partial(self._articles, run, ticket_id))
+        # A message is kept as long as its ticket: counted from the ticket's closing.
+        closed = draft.dates.get("closed")
+        yield from run.each(
+            "ticket_articles",
+            articles,
+            lambda article: [self._article(article, ticket_id, closed=closed)],
+        )
 
     def probe(self, run: Run) -> None:
         """``GET users/me``: checks the token."""
