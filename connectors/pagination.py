@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import httpx
 
@@ -89,8 +90,13 @@ def short_page_pages(
     params: Params | None = None,
     per_page: int = 100,
     max_pages: int = DEFAULT_MAX_PAGES,
+    search: Mapping[str, Any] | None = None,
 ) -> Iterator[list[JSONDict]]:
     """Yield pages of a JSON-array list by ``page``/``per_page`` until a short page.
+
+    With ``search``, each page is asked for with ``POST`` and that JSON body, ``page`` and
+    ``per_page`` added to it (Zammad's condition search): a search that changes nothing, so
+    it is retried like a ``GET``.
 
     There is no next URL to compare, so the guard compares page contents: a page identical to
     an earlier non-empty page means the server ignores ``page`` and would repeat forever.
@@ -100,9 +106,14 @@ def short_page_pages(
     """
     seen: set[str] = set()
     for page in range(1, max_pages + 1):
-        body, _ = session.get_json(
-            path, params={**(params or {}), "page": page, "per_page": per_page}
-        )
+        if search is None:
+            body, _ = session.get_json(
+                path, params={**(params or {}), "page": page, "per_page": per_page}
+            )
+        else:
+            json_body = {**search, "page": page, "per_page": per_page}
+            response = session.request("POST", path, params=params, json=json_body, idempotent=True)
+            body = session.decode(response, path)
         items = expect_list(body, f"{session.vendor} list page")
         if items:
             fingerprint = _fingerprint(items)

@@ -1,10 +1,13 @@
 """Zammad (REST API v1): users, their tickets and the tickets' articles.
 
-Lookup: ``GET users/search?query=email:{addr}`` (fuzzy: tokenised or a SQL "contains"), so the
-user's ``email`` is compared exactly here; phone numbers are searched as ``phone:`` and
-``mobile:`` in each usual spelling (Zammad keeps them as typed) and compared after E.164
-normalisation. Tickets of a matched user come from
-``GET tickets/search?query=customer_id:{id}&expand=true`` (page/per_page until a short page),
+Lookup: ``GET users/search?query=email:{addr}`` and ``?query={addr}`` (fuzzy: tokenised by
+Elasticsearch, or, without it, the whole query as a SQL "contains" over names, e-mail and
+login, where ``email:…`` finds nobody), so the user's ``email`` is compared exactly here; phone
+numbers are searched as ``phone:`` and ``mobile:`` in each usual spelling (Zammad keeps them as
+typed; only Elasticsearch searches them) and compared after E.164 normalisation. Tickets of a
+matched user come from the condition search ``POST tickets/search`` with
+``{"condition": {"ticket.customer_id": {"operator": "is", "value": id}}, "expand": true}``
+(exact, from the database, with or without Elasticsearch; page/per_page until a short page),
 articles from ``GET ticket_articles/by_ticket/{id}`` (not paginated). Internal notes are
 included: they are personal data about the customer too.
 
@@ -156,7 +159,13 @@ class ZammadConnector(BaseConnector):
         each verified number is searched in its usual spellings
         (:func:`~connectors.identity.phone_spellings`).
         """
-        queries = [f"email:{email}" for email in run.identity.values(IdentifierKind.EMAIL)]
+        # ``email:`` is Elasticsearch's field syntax; without Elasticsearch Zammad looks for the
+        # whole query in names, e-mail and login, where only the bare address is found
+        queries = [
+            query
+            for email in run.identity.values(IdentifierKind.EMAIL)
+            for query in (f"email:{email}", email)
+        ]
         for phone in run.identity.values(IdentifierKind.PHONE):
             for spelling in phone_spellings(phone):
                 queries += [f'phone:"{spelling}"', f'mobile:"{spelling}"']
@@ -307,8 +316,12 @@ class ZammadConnector(BaseConnector):
             task = expect_dict(body, "zammad task")
 
     def _tickets(self, run: Run, user_id: str) -> Iterator[JSONDict]:
-        params = {"query": f"customer_id:{user_id}", "expand": "true"}
-        return items(short_page_pages(run.http, "tickets/search", params=params, per_page=PER_PAGE))
+        """The user's tickets by the condition search: exact, and answered from the database,
+        so also without Elasticsearch (whose SQL fallback would look for the text
+        ``customer_id:27`` in titles and messages) and whatever the search index lags."""
+        condition = {"ticket.customer_id": {"operator": "is", "value": user_id}}
+        search = {"condition": condition, "expand": True}
+        return items(short_page_pages(run.http, "tickets/search", search=search, per_page=PER_PAGE))
 
     def _articles(self, run: Run, ticket_id: str) -> list[JSONDict]:
         body, _ = run.http.get_json(

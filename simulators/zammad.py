@@ -14,6 +14,13 @@ header or total. Tickets come from ``tickets/search`` with ``query=customer_id:{
 /data_privacy_tasks`` lists the tasks (paged), and a second task for an object that already has
 one that has not failed is refused with 422 (text invented). ``DELETE /tickets/{id}`` removes a
 ticket with its articles.
+
+Without Elasticsearch (``elasticsearch=False``; it is optional, if highly recommended) Zammad
+falls back to SQL: ``users/search`` looks for the whole query as a substring of first name,
+last name, e-mail and login (``email:…`` is taken literally and finds nobody, nor does a phone
+number), and ``tickets/search?query=`` for a substring of title, number and the articles'
+subject, body, from and to (``customer_id:27`` finds nothing). The condition search (``POST
+tickets/search`` with ``condition``) is exact either way.
 """
 
 from __future__ import annotations
@@ -113,8 +120,11 @@ class ZammadSimulator(SimulatorApp):
         username: str = DEFAULT_CREDENTIALS["username"],
         password: str = DEFAULT_CREDENTIALS["password"],
         privacy_task_polls: int = 1,
+        elasticsearch: bool = True,
         **kwargs: Any,
     ) -> None:
+        #: Whether searches go through Elasticsearch; without it, Zammad's SQL fallback.
+        self.elasticsearch = elasticsearch
         self.token = token
         self.username = username
         self.password = password
@@ -240,7 +250,18 @@ class ZammadSimulator(SimulatorApp):
         page, per_page = self._paging(request, 100, 500)
         query = request.args.get("query", "").strip()
         users = sorted(self.users.values(), key=lambda u: u["id"])
-        if query:
+        if query and not self.elasticsearch:
+            # the SQL fallback: the query, without "*", as a substring of four columns
+            text = query.replace("*", "").lower()
+            users = [
+                u
+                for u in users
+                if any(
+                    text in str(u.get(f) or "").lower()
+                    for f in ("firstname", "lastname", "email", "login")
+                )
+            ]
+        elif query:
             users = [u for u in users if self._user_matches(u, query)]
         return self.json(copy.deepcopy(users[(page - 1) * per_page : page * per_page]))
 
@@ -349,6 +370,16 @@ class ZammadSimulator(SimulatorApp):
             return fuzzy_match(rest, [t["title"], t["number"]])
         return True
 
+    def _ticket_contains(self, t: dict[str, Any], text: str) -> bool:
+        """The SQL fallback's ticket search: ``text`` in the title, the number or an article's
+        subject, body, from or to (case-insensitive)."""
+        text = text.lower()
+        values = [t["title"], t["number"]]
+        for a in self.articles:
+            if a["ticket_id"] == t["id"]:
+                values += [a.get(f) for f in ("subject", "body", "from", "to")]
+        return any(text in str(v or "").lower() for v in values)
+
     def on_tickets_search(self, request: Request) -> Response:
         """``GET /tickets/search?query=customer_id:{id}&expand=true`` or condition ``POST``."""
         params: dict[str, Any] = dict(request.args.items())
@@ -370,7 +401,9 @@ class ZammadSimulator(SimulatorApp):
                 else:
                     return self._err(f"Unsupported operator '{op}'", 422)
         query = str(params.get("query", "")).strip()
-        if query:
+        if query and not self.elasticsearch:
+            tickets = [t for t in tickets if self._ticket_contains(t, query.replace("*", ""))]
+        elif query:
             tickets = [t for t in tickets if self._ticket_matches(t, query)]
         sort_by = str(params.get("sort_by", "created_at"))
         descending = str(params.get("order_by", "desc")) != "asc"

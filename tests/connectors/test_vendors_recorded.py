@@ -248,7 +248,11 @@ def zammad_route(request: httpx.Request) -> httpx.Response | None:
     if path.endswith("/users/search"):
         return httpx.Response(200, json=load("zammad", "users_search_email"))
     if path.endswith("/tickets/search"):
-        assert params["query"] == "customer_id:27" and params["expand"] == "true"
+        # the condition search: exact, with or without Elasticsearch
+        assert request.method == "POST" and "query" not in params
+        body = json.loads(request.content)
+        assert body["condition"] == {"ticket.customer_id": {"operator": "is", "value": "27"}}
+        assert body["expand"] is True and body["page"] == 1
         return httpx.Response(200, json=load("zammad", "tickets_search_27"))
     if "/ticket_articles/by_ticket/" in path:
         return httpx.Response(
@@ -271,7 +275,8 @@ def test_zammad_user_tickets_and_articles(no_wait: RetryPolicy, sanne: Identity)
     assert articles and all(a.categories["body"] == "support" for a in articles)
     assert users[0].link == "https://desk.example.test/#user/profile/27"
     assert requests[0].headers["Authorization"] == "Token token=t"
-    assert result.stats.requests == 1 + 1 + 3 and result.stats.duplicates == 0
+    # the e-mail searched as email:… and as the bare address, the tickets, three articles
+    assert result.stats.requests == 2 + 1 + 3 and result.stats.duplicates == 0
 
 
 def freshdesk_route(request: httpx.Request) -> httpx.Response | None:

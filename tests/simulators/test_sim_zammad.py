@@ -6,7 +6,7 @@ import base64
 
 import httpx
 
-from simulators import SimulatorHandle
+from simulators import SimulatorHandle, start
 from simulators.world import PHONE_ONLY_ZAMMAD_ID
 
 
@@ -152,3 +152,29 @@ def test_delete_ticket(zammad_client: httpx.Client) -> None:
     assert zammad_client.get("/tickets/118").status_code == 404
     assert zammad_client.get("/ticket_articles/by_ticket/118").status_code == 404
     assert zammad_client.delete("/tickets/118").status_code == 404
+
+
+def test_without_elasticsearch_searches_are_sql_contains() -> None:
+    """Zammad's SQL fallback: the whole query as a substring (``email:…`` and
+    ``customer_id:27`` are text), while the condition search stays exact."""
+    handle = start("zammad", elasticsearch=False)
+    headers = {"Authorization": f"Token token={handle.credentials['token']}"}
+    try:
+        with httpx.Client(base_url=handle.base_url, headers=headers) as client:
+            by_field = client.get(
+                "/users/search", params={"query": "email:sanne.devries@example.nl"}
+            )
+            assert by_field.status_code == 200 and by_field.json() == []
+            bare = client.get("/users/search", params={"query": "sanne.devries@example.nl"})
+            assert {u["email"] for u in bare.json()} >= {"sanne.devries@example.nl"}
+            by_phone = client.get("/users/search", params={"query": 'phone:"+31 6 12345678"'})
+            assert by_phone.json() == []
+            query = {"query": "customer_id:27", "expand": "true"}
+            assert client.get("/tickets/search", params=query).json() == []
+            condition = {"ticket.customer_id": {"operator": "is", "value": "27"}}
+            found = client.post(
+                "/tickets/search", json={"condition": condition, "expand": True, "per_page": 100}
+            ).json()
+            assert len(found) == 17 and {t["customer_id"] for t in found} == {27}
+    finally:
+        handle.stop()
