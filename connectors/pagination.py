@@ -67,7 +67,7 @@ def link_header_pages(
         page = expect_list(body, f"{vendor} list page")
         read += len(page)
         yield page
-        next_url = _next_link(response) or _next_by_number(session, response)
+        next_url = _next_link(session, response) or _next_by_number(session, response)
         if next_url is None:
             total = _header_count(session, response, "X-WP-Total")
             if total is not None and total != read:
@@ -172,6 +172,7 @@ def cursor_pages(
         href = expect_dict(next_link, what).get("href")
         if not isinstance(href, str) or not href:
             raise BadResponse(f"{what}: next link without href", vendor=vendor)
+        href = _on_our_host(session, _joined(session, response, href))
         if href in seen or href == str(response.request.url):
             raise PaginationLoop(f"{vendor}: next cursor repeats", vendor=vendor)
         seen.add(href)
@@ -185,15 +186,50 @@ def items(pages: Iterable[list[JSONDict]]) -> Iterator[JSONDict]:
         yield from page
 
 
-def _next_link(response: httpx.Response) -> str | None:
+def _next_link(session: HttpSession, response: httpx.Response) -> str | None:
     link = response.links.get("next")
     if not link:
         return None
     url = link.get("url")
     if not url:
         return None
-    # Resolve a relative link against the URL it came from.
-    return str(response.request.url.join(url))
+    return _on_our_host(session, _joined(session, response, url))
+
+
+def _joined(session: HttpSession, response: httpx.Response, url: str) -> str:
+    """``url`` resolved against the URL of the page that gave it.
+
+    :raises BadResponse: it is no URL.
+    """
+    try:
+        return str(response.request.url.join(url))
+    except httpx.InvalidURL:
+        raise BadResponse(
+            f"{session.vendor}: a next-page link that is no URL", vendor=session.vendor
+        ) from None
+
+
+def _on_our_host(session: HttpSession, url: str) -> str:
+    """``url`` (a next page's) on the configured scheme, host and port, when it names another
+    one for a path below the API root.
+
+    A vendor builds its links from its own idea of its address: WordPress behind a proxy that
+    ends TLS writes ``http://``, or its site address differs from the one configured
+    (``www.``); Freshdesk links to ``{sub}.freshdesk.com`` while a custom help-desk domain is
+    configured. Following the link elsewhere would send the credentials there, and refusing
+    it would fail every list longer than a page; the same path and query on the configured
+    host is the page the link means. A link to a path outside the API root is left as it is
+    (and refused when requested).
+    """
+    link = httpx.URL(url)  # valid: made by _joined
+    client = session.client
+    if client.same_origin(link):
+        return url
+    root = client.base_url.path.rstrip("/") + "/"
+    if not link.path.startswith(root):
+        return url
+    base = client.base_url
+    return str(link.copy_with(scheme=base.scheme, host=base.host, port=base.port))
 
 
 def _next_by_number(session: HttpSession, response: httpx.Response) -> str | None:
