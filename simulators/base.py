@@ -53,6 +53,7 @@ FAULT_MODES: tuple[str, ...] = (
     "server_error",
     "malformed",
     "html_page",
+    "cut_off",
     "wrong_shape",
     "expired_credentials",
 )
@@ -71,6 +72,21 @@ HTML_PAGE = (
 
 #: The body served by the ``malformed`` fault: starts like JSON, then stops.
 MALFORMED_BODY = '{"id": 101, "email": "sanne.devries@example.nl", "billing": {"first_name": "Sa'
+
+
+def cut_off(response: Response) -> Response:
+    """``response`` with its full length announced and half its body sent: the connection
+    closes mid-body (a proxy's timeout, a crashed worker), after the request was handled."""
+    body = response.get_data()
+    headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+    headers.append(("Content-Length", str(len(body) + 1)))
+    headers.append(("Connection", "close"))
+    return Response(
+        iter([body[: len(body) // 2]]),
+        status=response.status_code,
+        headers=headers,
+        direct_passthrough=True,
+    )
 
 
 def _retry_after(cfg: FaultConfig) -> str:
@@ -387,6 +403,8 @@ class SimulatorApp:
                 response = self._dispatch(request)
             if mode == "wrong_shape":
                 response = self._wrong_shape(response)
+            elif mode == "cut_off":
+                response = cut_off(response)
         record = RequestRecord(
             method=request.method,
             path=request.path,

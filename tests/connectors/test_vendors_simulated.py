@@ -238,6 +238,7 @@ def test_near_identical_people_are_not_found(simulator: Any, no_wait: RetryPolic
         ("unavailable", {"retry_after": 60}, ErrorKind.DOWN),
         ("unavailable", {"retry_after": 60, "retry_after_format": "http-date"}, ErrorKind.DOWN),
         ("html_page", {}, ErrorKind.BAD_DATA),
+        ("cut_off", {}, ErrorKind.DOWN),
         ("slow", {"delay": 2.0}, ErrorKind.TIMEOUT),
     ],
 )
@@ -270,6 +271,21 @@ def test_a_wait_asked_for_within_the_budget_is_waited_for(
     assert (source.status, source.missing) == (SourceStatus.COMPLETE, ())
     assert {r.ref for r in source.records} == {r.ref for r in expected.records}
     assert len(sleeps) == 1 and 1.0 < sleeps[0] <= 3.0
+    assert source.attempts == source.requests + 1
+
+
+def test_an_answer_cut_off_mid_body_is_asked_for_again(
+    simulator: Any, no_wait: RetryPolicy
+) -> None:
+    """A connection that breaks mid-answer is a network error: a read is asked again, and
+    the source read in full."""
+    with connector_for(simulator, no_wait) as connector:
+        expected = connector.fetch(Identity.of(emails=[SANNE]))
+        simulator.set_fault("cut_off", count=1)
+        result = gather([connector], Identity.of(emails=[SANNE]))
+    source = result.sources[simulator.vendor]
+    assert (source.status, source.missing) == (SourceStatus.COMPLETE, ())
+    assert {r.ref for r in source.records} == {r.ref for r in expected.records}
     assert source.attempts == source.requests + 1
 
 

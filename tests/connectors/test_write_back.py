@@ -28,6 +28,7 @@ from connectors import (
     create,
 )
 from simulators import SimulatorHandle, start
+from simulators.base import cut_off
 from simulators.world import build_world
 
 SANNE = "sanne.devries@example.nl"
@@ -615,6 +616,40 @@ def test_non_idempotent_post_is_not_retried_on_a_server_error(zammad: Sim) -> No
     assert zammad.connector.erase(zammad.main) is ErasureOutcome.DELETED
     assert calls == [1]
     assert zammad.handle.request_count("POST", "/api/v1/data_privacy_tasks") == 1
+
+
+def test_non_idempotent_post_whose_answer_is_cut_off_is_not_sent_again(zammad: Sim) -> None:
+    """Zammad handled the task's POST, then the connection broke mid-answer (a timeout after
+    the vendor applied it): not sent again; the next erase finds the task and waits for it."""
+    app: Any = zammad.handle.app
+    real = app.on_dpt_create
+    calls: list[int] = []
+
+    def cut(request: Any) -> Any:
+        calls.append(1)
+        return cut_off(real(request))
+
+    app.on_dpt_create = cut
+    with pytest.raises(ConnectorError) as info:
+        zammad.connector.erase(zammad.main)
+    assert_kind(info, ErrorKind.DOWN)
+    app.on_dpt_create = real
+    assert zammad.connector.erase(zammad.main) is ErasureOutcome.DELETED
+    assert calls == [1]
+    assert zammad.handle.request_count("POST", "/api/v1/data_privacy_tasks") == 1
+    assert 27 not in app.users
+
+
+def test_a_correction_whose_answer_is_cut_off_is_written_once_more(sim: Sim) -> None:
+    """The vendor wrote the value, then the answer broke off: the write sets a value, so it is
+    sent again, and the record holds the value."""
+    field, value = CORRECTION[sim.vendor]
+    sim.handle.set_fault("cut_off", count=1)
+    sim.connector.apply_correction(sim.main, field, value)
+    assert [r.fault for r in sim.handle.requests][:2] == ["cut_off", "none"]
+    assert sim.handle.requests[0].method == sim.handle.requests[1].method != "GET"
+    record = sim.find(*MAIN[sim.vendor])
+    assert record is not None and record.fields[field] == value
 
 
 # -- the files connector -------------------------------------------------------------------------

@@ -212,6 +212,17 @@ def test_html_page_with_200(handle: SimulatorHandle) -> None:
     assert [r.fault for r in handle.requests] == ["html_page", "none"]
 
 
+def test_cut_off_closes_the_connection_mid_body(handle: SimulatorHandle) -> None:
+    """The answer announces its full length, sends half and closes; the request itself was
+    handled (a write is done)."""
+    handle.set_fault("cut_off", count=1)
+    with httpx.Client() as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            _get(client, handle)
+        assert _get(client, handle).status_code == 200
+    assert [(r.status, r.fault) for r in handle.requests] == [(200, "cut_off"), (200, "none")]
+
+
 def test_server_error_then_success(handle: SimulatorHandle) -> None:
     handle.set_fault("server_error", count=1)
     with httpx.Client() as client:
