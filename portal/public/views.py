@@ -22,7 +22,11 @@ def home() -> str:
 @bp.get("/privacy")
 def privacy() -> str:
     """The firm's privacy statement, rendered from its policy file."""
-    return render_template("public/privacy.html", p=current_policy())
+    return render_template(
+        "public/privacy.html",
+        p=current_policy(),
+        portal_settings=current_app.extensions["portal.settings"],
+    )
 
 
 def _safe_next(target: str | None) -> str:

@@ -217,3 +217,41 @@ def test_privacy_statement_says_when_we_answer_once(
     html = visitor.get("/privacy").get_data(as_text=True)
     assert "<p>By law we answer within one month; for complex requests we may extend" in html
     assert "We answer within one month." not in html
+
+
+def _portal_keeps(html: str) -> str:
+    section = html[html.index('<section aria-labelledby="portal">') :]
+    return section[: section.index("</section>")]
+
+
+def test_privacy_statement_says_what_the_portal_itself_keeps_and_how_long(
+    client: FlaskClient,
+) -> None:
+    """Art. 13 for the portal's own processing: the periods the nightly purge applies (the
+    example policy's ``[portal_retention]``) and the settings, in the visitor's language."""
+    dutch = client.get("/privacy").get_data(as_text=True)
+    assert '<a href="#portal">Wat dit portaal over u bewaart</a>' in dutch
+    keeps = _portal_keeps(dutch)
+    assert "hoogstens 30 minuten" in keeps and "wanneer u uitlogt" in keeps
+    assert "15 minuten" in keeps and "7 dagen" in keeps  # codes; then their record
+    assert "30 minuten zonder activiteit" in keeps and "12 uur" in keeps
+    assert "18 maanden niet heeft ingelogd" in keeps
+    assert "nooit het bestand zelf. Bewaard gedurende 12 maanden." in keeps
+    assert "tot 1 jaar na het afsluiten" in keeps and "gedurende 5 jaar" in keeps
+    client.get("/taal/en?next=/privacy")
+    keeps = _portal_keeps(client.get("/privacy").get_data(as_text=True))
+    assert "What this portal keeps about you" in keeps
+    assert "for at most 30 minutes" in keeps and "deletes it when you sign out" in keeps
+    assert "not signed in for 18 months" in keeps
+    assert "until 1 year after the request was closed" in keeps and "for 5 years" in keeps
+
+
+def test_what_the_portal_keeps_follows_the_settings(
+    make_app: Callable[..., Flask], base_settings: dict[str, object], instance_dir: Path
+) -> None:
+    other = make_app(
+        {**base_settings, "gathered_ttl_minutes": 10, "login_code_minutes": 5}, instance_dir
+    )
+    keeps = _portal_keeps(other.test_client().get("/privacy").get_data(as_text=True))
+    assert "hoogstens 10 minuten" in keeps and "30 minuten, zodat" not in keeps
+    assert "Ze werken één keer, 5 minuten lang." in keeps
