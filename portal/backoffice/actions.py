@@ -73,6 +73,7 @@ from ..models import (
     utcnow,
 )
 from ..policy import current_policy
+from ..settings import firm_today
 from . import health
 
 log = logging.getLogger(__name__)
@@ -759,12 +760,18 @@ def confirm_by_hand(action: RequestAction, *, staff_id: int) -> None:
     db.session.flush()
 
 
-def set_keep_until(action: RequestAction, until: date, *, staff_id: int) -> None:
+def set_keep_until(
+    action: RequestAction, until: date, *, staff_id: int, today: date | None = None
+) -> None:
     """Staff checked until when a record kept by law must be kept (its date could not be read
     from the record): from then on it becomes a step to delete it like any other
     (:func:`portal.retention.due_kept`), also on a finished request. Flushes.
 
-    :raises ValueError: for an action that is no kept record without a date.
+    Not a day before ``today``: the customer is told it is kept until that day. A record whose
+    retention has ended is kept until today, and becomes a step to delete it tomorrow.
+
+    :raises ValueError: for an action that is no kept record without a date, or a day in the
+        past.
     """
     if (
         action.action != ActionKind.KEEP.value
@@ -772,6 +779,8 @@ def set_keep_until(action: RequestAction, until: date, *, staff_id: int) -> None
         or action.keep_until is not None
     ):
         raise ValueError("not a kept record without a date")
+    if until < (today or firm_today()):
+        raise ValueError("a kept record is not kept until a day in the past")
     action.keep_until = until
     action.updated_at = utcnow()
     audit(

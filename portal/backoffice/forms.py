@@ -5,6 +5,7 @@ Every form is a :class:`~flask_wtf.FlaskForm`, so every POST carries the CSRF to
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -154,11 +155,84 @@ class ActionForm(FlaskForm):
 
 
 class KeepUntilForm(FlaskForm):
-    """The date until which the law requires keeping a record, once staff checked it."""
+    """The date until which the law requires keeping a record, once staff checked it.
+
+    Not a day in the past: the customer is told "kept until" that day, and a kept record is
+    deleted the day after its date (:func:`portal.retention.due_kept`). A record whose
+    retention has ended already is kept until today, and so deleted tomorrow."""
 
     keep_until = DayField(
         _l("Kept until (the date you checked)"),
         validators=[InputRequired(message=_l("Enter the date until which we must keep it"))],
+    )
+
+    def validate_keep_until(self, field: DateField) -> None:
+        if field.data is not None and field.data < firm_today():
+            raise ValidationError(
+                _l(
+                    "The date cannot be in the past. If the law no longer requires us to keep"
+                    " this record, enter today's date: the record becomes a step to delete it"
+                    " tomorrow."
+                )
+            )
+
+
+class CorrectReceivedOnForm(FlaskForm):
+    """A privacy officer corrects the day a request staff entered was received. The view sets
+    :attr:`bounds` and :attr:`current` from the request before validating."""
+
+    corrected_received_on = DayField(
+        _l("Date it was really received"),
+        validators=[InputRequired(message=_l("Enter the date the request was received"))],
+    )
+    correction_reason = _message(
+        _l("Why was the date wrong?"), _l("Enter why the date received was wrong")
+    )
+
+    #: The first and last day allowed (:func:`portal.dsr.services.received_on_bounds`).
+    bounds: tuple[date, date] | None = None
+    #: The day received as recorded now.
+    current: date | None = None
+
+    def validate_corrected_received_on(self, field: DateField) -> None:
+        from ..customer.texts import format_day
+
+        if field.data is None or self.bounds is None:
+            return
+        earliest, latest = self.bounds
+        if field.data > latest:
+            if latest >= firm_today():
+                raise ValidationError(_l("The date received cannot be in the future"))
+            raise ValidationError(
+                _l(
+                    "The date received cannot be after %(date)s, the day the request was entered",
+                    date=format_day(latest),
+                )
+            )
+        if field.data < earliest:
+            raise ValidationError(
+                _l(
+                    "The date received cannot be before %(date)s: at most 3 months before the"
+                    " request was entered",
+                    date=format_day(earliest),
+                )
+            )
+        if field.data == self.current:
+            raise ValidationError(
+                _l("This is the date received already: enter the date it was really received")
+            )
+
+
+class ReferenceSearchForm(FlaskForm):
+    """Find a request by its reference: a GET form, so no CSRF token (it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    reference = StringField(
+        _l("Reference"),
+        validators=[Length(max=40, message=_l("A reference is shorter: check what you typed"))],
+        filters=[_strip],
     )
 
 

@@ -84,7 +84,7 @@ DUE_OVERDUE = "overdue"
 DUE_SOON = "soon"
 
 #: How long back a request received by post, e-mail or phone may be dated.
-MAX_RECEIVED_AGE = timedelta(days=92)
+MAX_RECEIVED_AGE = dsr.MAX_RECEIVED_AGE
 
 #: How staff may have verified the identity of someone who wrote or called.
 IDENTITY_METHODS = (
@@ -370,6 +370,24 @@ def find(reference: str) -> DataRequest | None:
     ).one_or_none()
 
 
+def typed_reference(typed: str) -> str | None:
+    """A reference as staff type it (read out on the phone, copied from a letter), written
+    the way the portal writes it: spaces left out, capitals, and the ``AVG-`` prefix, also
+    when it was typed without its hyphen or left off. ``None`` when nothing was typed.
+
+    Still an exact reference: ``avg 7kq2 m9xp`` is ``AVG-7KQ2M9XP`` and nothing else."""
+    text = "".join(typed.split()).upper()
+    if not text:
+        return None
+    prefix = dsr.REFERENCE_PREFIX
+    if text.startswith(prefix):
+        return text
+    bare = prefix.rstrip("-")
+    if text.startswith(bare) and len(text) == len(bare) + dsr.REFERENCE_LENGTH:
+        return prefix + text[len(bare) :]
+    return prefix + text
+
+
 def customer_of(request: DataRequest) -> Customer | None:
     """The request's customer while the portal knows them."""
     return db.session.get(Customer, request.customer_id) if request.customer_id else None
@@ -549,6 +567,23 @@ def record_answer(request: DataRequest, answer: str, *, staff_id: int) -> list[i
         raise RequestError("final", f"request is {request.status}")
     _claim(request, state)
     return dsr.record_answer(request, answer, staff_id=staff_id)
+
+
+def correct_received_on(
+    request: DataRequest, received_on: date, reason: str, *, staff_id: int
+) -> dsr.ReceivedOnCorrected:
+    """Correct the day a request staff entered was received (once, however many press the
+    button); the deadline is counted again. Flushes; the caller commits, then hands the
+    outbox ids to the queue.
+
+    :raises RequestError: ``conflict``, or as
+        :func:`portal.dsr.services.correct_received_on`.
+    """
+    state = seen(request)
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
+    _claim(request, state)
+    return dsr.correct_received_on(request, received_on, reason, staff_id=staff_id)
 
 
 def ask_information(request: DataRequest, question: str, *, staff_id: int) -> list[int]:

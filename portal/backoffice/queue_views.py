@@ -42,7 +42,7 @@ from ..models import (
 )
 from ..policy import LegalBasis, Purpose, current_policy
 from ..settings import firm_today
-from ..staff.decorators import current_staff, staff_required
+from ..staff.decorators import current_staff, officer_required, staff_required
 from ..tasks import enqueue_mail
 from . import actions, health, queue
 from .blueprint import bp
@@ -52,6 +52,7 @@ from .forms import (
     AskInformationForm,
     AssignForm,
     CloseForm,
+    CorrectReceivedOnForm,
     ExtendForm,
     KeepUntilForm,
     LiftRestrictionForm,
@@ -59,6 +60,7 @@ from .forms import (
     NoteForm,
     QueueFilterForm,
     RecordAnswerForm,
+    ReferenceSearchForm,
     RefuseForm,
 )
 
@@ -101,6 +103,7 @@ EVENT_NAMES = {
     "received": _l("Received"),
     "status": _l("Work started"),
     "extended": _l("Deadline extended"),
+    "received_on_corrected": _l("Date received corrected; deadline counted again"),
     "info_requested": _l("Customer asked for information"),
     "info_added": _l("Customer sent information"),
     "info_withdrawn": _l("Question to the customer withdrawn"),
@@ -201,6 +204,16 @@ STEP_ERRORS = {
         " every change at the sources is confirmed. A privacy officer can close anyway with a"
         " reason."
     ),
+    "portal_received": _l(
+        "The customer sent this request in the portal: it was received at the moment they sent"
+        " it, so its date received is exact and cannot be corrected."
+    ),
+    "received_reason": _l("Enter why the date received was wrong."),
+    "received_range": _l(
+        "The date received cannot be in the future, after the day the request was entered or"
+        " more than 3 months before it."
+    ),
+    "received_same": _l("This is the date received already: nothing was changed."),
     "conflict": _l(
         "Someone else changed this request at the same moment, so your step was not carried"
         " out. Nothing was done twice. Check the request below and try again if it is still"
@@ -349,10 +362,37 @@ def _filter_form(staff: list[StaffMember]) -> QueueFilterForm:
     return form
 
 
+def _search(form: ReferenceSearchForm) -> DataRequest | str | None:
+    """The request the search form names, or why it names none (an error for the field);
+    None when nobody searched."""
+    if "reference" not in request.args:
+        return None
+    if not form.validate():
+        return str(form.reference.errors[0])
+    wanted = queue.typed_reference(form.reference.data or "")
+    if wanted is None:
+        return _("Enter a reference, for example AVG-7KQ2M9XP")
+    found = queue.find(wanted)
+    if found is None:
+        return _(
+            "No request has the reference %(reference)s. Check it and try again; capitals and"
+            " spaces do not matter.",
+            reference=form.reference.data,
+        )
+    return found
+
+
 @bp.get("/verzoeken")
 @staff_required
-def queue_page() -> str:
-    """All requests by deadline, with filters and counts."""
+def queue_page() -> Any:
+    """All requests by deadline, with filters and counts; a search by reference goes straight
+    to the request it finds."""
+    search = ReferenceSearchForm(formdata=request.args)
+    searched = _search(search)
+    if isinstance(searched, DataRequest):
+        return redirect(url_for("backoffice.request_page", reference=searched.reference), code=303)
+    if searched is not None:
+        search.reference.errors = [searched]
     staff = queue.staff_members()
     form = _filter_form(staff)
     filters = queue.QueueFilters(
@@ -377,6 +417,8 @@ def queue_page() -> str:
         counts=queue.counts(),
         filtered=filters != queue.QueueFilters(),
         due_soon_days=queue.DUE_SOON_DAYS,
+        search=search,
+        errors=_form_errors(search),
     )
 
 
@@ -398,6 +440,7 @@ def _forms(found: DataRequest) -> dict[str, Any]:
         "close_form": CloseForm(formdata=None),
         "action_form": ActionForm(formdata=None),
         "keep_form": KeepUntilForm(formdata=None),
+        "received_form": CorrectReceivedOnForm(formdata=None),
     }
 
 
@@ -522,6 +565,11 @@ def _render(
         errors=errors or [],
         extra_error=extra_error,
         deadline_after={m: response_deadline(found.received_on, m) for m in (1, 2)},
+        today=firm_today(),
+        # a request staff entered: the days a privacy officer may correct its date received to
+        received_bounds=dsr.received_on_bounds(found)
+        if found.channel != RequestChannel.PORTAL.value
+        else None,
         first_month_end=response_deadline(found.received_on),
         is_correction=found.kind == RequestKind.CORRECTION.value,
         is_erasure=found.kind == RequestKind.ERASURE.value,
@@ -731,6 +779,65 @@ def extend(reference: str) -> Any:
     return _back(found)
 
 
+@bp.post("/verzoeken/<reference>/ontvangstdatum")
+@officer_required
+def correct_received_on(reference: str) -> Any:
+    """Correct the day a request staff entered was received (privacy officers, with a reason):
+    the deadline is counted again, and the customer told it when it moved."""
+    from ..customer.texts import format_day
+
+    found = _found(reference)
+    if found.channel == RequestChannel.PORTAL.value:
+        return _step_error(found, RequestError("portal_received", "sent in the portal"))
+    if not found.is_open:
+        return _step_error(found, RequestError("final", f"request is {found.status}"))
+    form = CorrectReceivedOnForm()
+    form.bounds = dsr.received_on_bounds(found)
+    form.current = found.received_on
+    if not form.validate_on_submit() or form.corrected_received_on.data is None:
+        return _invalid(found, "received_form", form)
+    try:
+        done = queue.correct_received_on(
+            found, form.corrected_received_on.data, form.correction_reason.data,
+            staff_id=_me().id,
+        )  # fmt: skip
+    except RequestError as exc:
+        return _step_error(found, exc)
+    db.session.commit()
+    _send(done.outbox_ids)
+    flash(
+        _("The date received is now %(after)s (it was %(before)s).",
+          after=format_day(found.received_on), before=format_day(done.received_on_before)),
+        "success",
+    )  # fmt: skip
+    if found.deadline == done.deadline_before:
+        flash(
+            _("The deadline stays %(date)s, so nothing was sent to the customer.",
+              date=format_day(found.deadline)),
+            "info",
+        )  # fmt: skip
+    else:
+        _told(
+            done.outbox_ids,
+            _("The deadline moved from %(before)s to %(after)s. The customer was told the new"
+              " deadline.",
+              before=format_day(done.deadline_before), after=format_day(found.deadline)),
+            found,
+        )  # fmt: skip
+    if done.extension_dropped:
+        flash(
+            _("The extension no longer counts: the customer was told of it more than one month"
+              " after the corrected date received, later than the law allows (GDPR art. 12(3)).")
+            if not found.extension_months
+            else _("Only the first extension, by 1 further month, still counts: the customer was"
+                   " told of the second more than one month after the corrected date received,"
+                   " later than the law allows (GDPR art. 12(3))."),
+            "warning",
+        )  # fmt: skip
+    _warn_deadline(found, entered=False)
+    return _back(found)
+
+
 def _step_with_reason(
     reference: str,
     form_class: type[Any],
@@ -924,7 +1031,9 @@ def keep_until_action(reference: str, action_id: int) -> Any:
     action = _action_of(found, action_id)
     form = KeepUntilForm()
     if not form.validate_on_submit() or form.keep_until.data is None:
-        return _render(found, status=400, keep_form=form, keep_error_for=action.id)
+        # the date typed stays in its field, with the error next to it and in the summary
+        errors = [(f"keep-until-{action.id}", str(e)) for e in form.keep_until.errors[:1]]
+        return _render(found, status=400, keep_form=form, keep_error_for=action.id, errors=errors)
     try:
         outbox = queue.date_kept(found, action, form.keep_until.data, staff_id=_me().id)
     except ValueError:
@@ -978,19 +1087,29 @@ def _new_form() -> NewRequestForm:
 DEADLINE_WARNING_DAYS = 5
 
 
-def _warn_deadline(found: DataRequest) -> None:
-    """Warn staff when a request they entered late (received days ago) is past its legal
-    deadline, or close to it."""
+def _warn_deadline(found: DataRequest, *, entered: bool = True) -> None:
+    """Warn staff when a request they entered late (received days ago), or whose date received
+    they corrected (``entered`` False), is past its legal deadline, or close to it."""
     from ..customer.texts import format_day
 
     left = dsr.days_left(found)
     day = format_day(found.deadline)
-    if left < 0:
+    if left < 0 and entered:
         flash(
             ngettext("The legal deadline of this request was %(date)s: it is %(num)d day"
                      " overdue. Answer as soon as possible; the receipt tells the customer so.",
                      "The legal deadline of this request was %(date)s: it is %(num)d days"
                      " overdue. Answer as soon as possible; the receipt tells the customer so.",
+                     -left, date=day),
+            "error",
+        )  # fmt: skip
+        return
+    if left < 0:
+        flash(
+            ngettext("The legal deadline of this request was %(date)s: it is %(num)d day"
+                     " overdue. Answer as soon as possible.",
+                     "The legal deadline of this request was %(date)s: it is %(num)d days"
+                     " overdue. Answer as soon as possible.",
                      -left, date=day),
             "error",
         )  # fmt: skip

@@ -143,6 +143,9 @@ NOTIFY_TEMPLATES = {
     #: Not a step: the date until which a record an erasure kept must be kept, once staff
     #: checked it (the message is the line saying so).
     "kept_dated": "dsr/email/kept_dated",
+    #: Staff corrected the day a request they entered was received, and the deadline moved
+    #: (:func:`correct_received_on`; the message is the reason).
+    "received_on_corrected": "dsr/email/received_on_corrected",
 }
 
 
@@ -896,10 +899,125 @@ def lift_restriction(request: DataRequest, reason: str, *, staff_id: int) -> lis
     )  # fmt: skip
 
 
-def reopen_received_on(request: DataRequest, received_on: date) -> None:
-    """Set the day of receipt (staff-entered requests) and recompute the deadline."""
+# --- correcting the day of receipt ---------------------------------------------------------
+
+#: How long before the day it was entered a request received by post, e-mail or phone may be
+#: dated (the entry form's limit, and a correction's).
+MAX_RECEIVED_AGE = timedelta(days=92)
+
+#: The history step of staff correcting the day a request they entered was received.
+RECEIVED_ON_CORRECTED = "received_on_corrected"
+
+
+def entered_on(request: DataRequest) -> date:
+    """The day (firm's time zone) the request was stored: the day staff entered it."""
+    if request.created_at is None:  # not flushed yet
+        return firm_today()
+    return request.created_at.astimezone(firm_zone()).date()
+
+
+def received_on_bounds(request: DataRequest) -> tuple[date, date]:
+    """The first and the last day a request staff entered may be dated as received: not
+    after the day it was entered (nor in the future), and at most :data:`MAX_RECEIVED_AGE`
+    before that day, as the entry form allowed when it was entered."""
+    latest = min(entered_on(request), firm_today())
+    return entered_on(request) - MAX_RECEIVED_AGE, latest
+
+
+def timely_extension_months(request: DataRequest, received_on: date) -> int:
+    """The further months of the request's extension that count when it was received on
+    ``received_on``: art. 12(3) has the customer told of an extension within one month of
+    receipt, so an extension told after that month (:func:`extension_possible` counted it from
+    the day recorded then) does not count.
+
+    An extension step does not hold its months. A request is extended at most twice, each
+    time further, so two steps were one month and then two; one step was the months now
+    recorded. An extension that stopped counting never counts again (never a later deadline
+    than the law's).
+    """
+    told = sorted(
+        event.created_at.astimezone(firm_zone()).date()
+        for event in request.events
+        if event.action == "extended" and event.created_at is not None
+    )
+    first_month_end = response_deadline(received_on)
+    in_time = sum(1 for day in told if day <= first_month_end)
+    if in_time == len(told):
+        return request.extension_months
+    return min(request.extension_months, in_time)
+
+
+@dataclass(frozen=True)
+class ReceivedOnCorrected:
+    """What :func:`correct_received_on` did: the day and deadline before, the further months
+    of the extension before and after, and mail to hand the queue."""
+
+    received_on_before: date
+    deadline_before: date
+    extension_months_before: int
+    extension_months: int
+    outbox_ids: list[int]
+
+    @property
+    def extension_dropped(self) -> bool:
+        """Whether (part of) the extension stopped counting (:func:`timely_extension_months`)."""
+        return self.extension_months < self.extension_months_before
+
+
+def correct_received_on(
+    request: DataRequest, received_on: date, reason: str, *, staff_id: int
+) -> ReceivedOnCorrected:
+    """Correct the day a request staff entered (a letter, an e-mail, a call) was received, with
+    the reason; the deadline is counted again from it (:func:`response_deadline`), with the
+    extension as far as it was told in time (:func:`timely_extension_months`). A visible
+    history step holds the reason; the audit entry the days before and after (no personal
+    data). When the deadline moved, the customer is mailed the new one in their language
+    (none for a letter writer without e-mail: staff tell them). Flushes.
+
+    A request the customer sent in the portal was received at the moment they sent it: its day
+    is exact and never corrected.
+
+    :raises RequestError: ``portal_received`` (sent in the portal), ``final``,
+        ``received_reason`` (no reason), ``received_range`` (outside
+        :func:`received_on_bounds`), ``received_same`` (the day it has already).
+    """
+    if request.channel == RequestChannel.PORTAL.value:
+        raise RequestError("portal_received", "a request sent in the portal has its exact day")
+    if request.status_enum.final:
+        raise RequestError("final", f"request is {request.status}")
+    if not reason.strip():
+        raise RequestError("received_reason", "a correction of the date received needs a reason")
+    earliest, latest = received_on_bounds(request)
+    if not earliest <= received_on <= latest:
+        raise RequestError("received_range", "the date received is out of range")
+    if received_on == request.received_on:
+        raise RequestError("received_same", "the request has this date received already")
+    received_before, deadline_before = request.received_on, request.deadline
+    months_before = request.extension_months
     request.received_on = received_on
+    request.extension_months = timely_extension_months(request, received_on)
     request.deadline = response_deadline(received_on, request.extension_months)
+    # "Extended" no longer says what holds once no extension counts.
+    status = (
+        RequestStatus.IN_PROGRESS
+        if request.status_enum is RequestStatus.EXTENDED and not request.extension_months
+        else None
+    )
+    outbox = change(
+        request, RECEIVED_ON_CORRECTED, status=status, actor_type="staff", actor_id=staff_id,
+        message=reason.strip(), notify=request.deadline != deadline_before,
+        audit_details={
+            "received_on_before": received_before.isoformat(),
+            "received_on": received_on.isoformat(),
+            "deadline_before": deadline_before.isoformat(),
+            "deadline": request.deadline.isoformat(),
+            "extension_months_before": months_before,
+            "extension_months": request.extension_months,
+        },
+    )  # fmt: skip
+    return ReceivedOnCorrected(
+        received_before, deadline_before, months_before, request.extension_months, outbox
+    )
 
 
 # --- e-mail ---------------------------------------------------------------------------------

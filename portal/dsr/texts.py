@@ -58,6 +58,7 @@ EVENT_NAMES = {
     "received": _l("We received your request"),
     "status": _l("We started working on your request"),
     "extended": _l("We need more time"),
+    "received_on_corrected": _l("We corrected the date we received your request"),
     "info_requested": _l("We asked you for information"),
     "info_added": _l("You sent us information"),
     # the answer that reached us by post, e-mail or phone, recorded by staff

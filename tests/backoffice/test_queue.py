@@ -1177,6 +1177,57 @@ def test_staff_record_the_date_of_a_kept_record_whose_date_could_not_be_read(
     assert action.follow_up and action.status == ActionStatus.MANUAL.value
 
 
+def test_a_kept_record_is_never_dated_in_the_past(
+    app: Flask,
+    officer: Staff,
+    mailbox: Mailbox,  # noqa: F811
+) -> None:
+    """A day gone by would tell the customer "kept until" that day: refused with a clear error
+    (in the summary and at the field), the date typed still in its field and nothing saved or
+    sent. Today is allowed: the record becomes a step to delete it tomorrow."""
+    sanne = customer(app)
+    reference = submit(app, sanne, RequestKind.ERASURE, details={"scope": "all"})
+    with app.test_request_context():
+        request = queue.find(reference)
+        assert request is not None
+        kept = actions.add_kept(request, "invoicing", "invoice", "77", until=None,
+                                category="invoices")  # fmt: skip
+        other = actions.add_kept(request, "invoicing", "invoice", "78", until=None,
+                                 category="invoices")  # fmt: skip
+        request.status = RequestStatus.DONE.value
+        db.session.commit()
+        kept_id, other_id = kept.id, other.id
+    b = desk(app, officer)
+    b.client.get("/taal/en")
+    step = f"acties/{kept_id}/bewaren-tot"
+    yesterday = (firm_today() - timedelta(days=1)).isoformat()
+
+    refused = b.step(reference, step, keep_until=yesterday)
+
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert "The date cannot be in the past. If the law no longer requires us to keep" in text(html)
+    assert f'href="#keep-until-{kept_id}"' in html  # the error summary leads to the field
+    field = re.search(rf'<input type="date" id="keep-until-{kept_id}"[^>]*>', html)
+    assert field is not None
+    assert f'value="{yesterday}"' in field.group(0) and 'aria-invalid="true"' in field.group(0)
+    other_field = re.search(rf'<input type="date" id="keep-until-{other_id}"[^>]*>', html)
+    assert other_field is not None and "value=" not in other_field.group(0)
+    assert all(a.keep_until is None for a in actions_of(app, reference))
+    assert "action.keep_until_set" not in [name for name, _ in audit_actions(app)]
+    assert mailbox.messages == []
+
+    assert b.step(reference, step, keep_until=firm_today().isoformat()).status_code == 303
+    [dated] = [a for a in actions_of(app, reference) if a.id == kept_id]
+    assert dated.keep_until == firm_today()
+    # The service refuses it too, whoever calls it.
+    with app.test_request_context():
+        action = db.session.get(RequestAction, other_id)
+        assert action is not None
+        with pytest.raises(ValueError, match="past"):
+            actions.set_keep_until(action, firm_today() - timedelta(days=1), staff_id=officer.id)
+
+
 def test_records_kept_for_an_erasure_that_was_refused_are_not_owed(
     app: Flask, officer: Staff
 ) -> None:

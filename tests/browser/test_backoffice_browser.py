@@ -138,3 +138,68 @@ def test_an_answer_that_came_by_post_is_recorded_on_the_waiting_request(
 
     context.close()
     axe.assert_clean()
+
+
+def test_an_officer_finds_a_letter_by_reference_and_corrects_its_date_received(
+    app: Flask, server: str, chromium: Any
+) -> None:
+    """The queue's search field (a labelled GET form) finds a request by its reference typed in
+    lower case with a space, or says none has it; on the request, the officer corrects the date
+    received with a reason (an error first: the date stays typed) and the history shows it.
+    Accessible in every state."""
+    from datetime import timedelta
+
+    from portal.settings import firm_today
+
+    with app.test_request_context():
+        member, secret = add_officer()
+        entered = dsr.submit(
+            None, RequestKind.ACCESS, locale="en", details={"explanation": "Letter"},
+            channel=RequestChannel.POST, requester={"name": "Jan Brief", "address": "Street 1"},
+            actor_type="staff", actor_id=member.id,
+        )  # fmt: skip
+        reference = entered.request.reference
+        right = firm_today() - timedelta(days=20)
+        db.session.commit()
+    axe = Axe()
+    context = chromium.new_context(bypass_csp=True)
+    page = context.new_page()
+    staff_password_step(page, server)
+    staff_code_step(page, pyotp.TOTP(secret).now())
+    context.add_cookies([{"name": "portal_lang", "value": "en", "url": server}])
+
+    page.goto(f"{server}/beheer/verzoeken")
+    search = page.get_by_role("search").get_by_label("Reference")
+    search.fill("avg-zzzz zzzz")
+    search.press("Enter")
+    page.locator(".error-summary").wait_for()
+    assert (
+        "No request has the reference avg-zzzz zzzz"
+        in page.locator("#reference-error").inner_text()
+    )
+    assert page.get_by_role("search").get_by_label("Reference").input_value() == "avg-zzzz zzzz"
+    axe.check(page, "queue, no request found")
+
+    body = reference.removeprefix("AVG-")
+    search = page.get_by_role("search").get_by_label("Reference")
+    search.fill(f"avg-{body[:4]} {body[4:]}".lower())
+    page.get_by_role("button", name="Find").click()
+    page.wait_for_url(re.compile(rf".*/beheer/verzoeken/{reference}$"))
+    axe.check(page, "letter, found by reference")
+
+    date_field = page.get_by_label("Date it was really received")
+    date_field.fill(right.isoformat())
+    page.get_by_role("button", name="Correct the date received").click()
+    page.locator(".error-summary").wait_for()  # no reason given
+    assert page.get_by_label("Date it was really received").input_value() == right.isoformat()
+    axe.check(page, "letter, correction without a reason")
+    page.get_by_label("Why was the date wrong?").fill("The postmark shows an earlier day")
+    page.get_by_role("button", name="Correct the date received").click()
+    page.wait_for_url(re.compile(rf".*/beheer/verzoeken/{reference}$"))
+    assert "The date received is now" in page.locator(".flashes").inner_text()
+    history = page.locator("#history").inner_text()
+    assert "Date received corrected" in history and "postmark shows an earlier day" in history
+    axe.check(page, "letter, date received corrected")
+
+    context.close()
+    axe.assert_clean()

@@ -62,6 +62,7 @@ OFFICER = {
     "backoffice.audit_log", "backoffice.audit_verify", "backoffice.audit_export",
     "backoffice.identifiers_page", "backoffice.approve_identifier_view",
     "backoffice.reject_identifier_view", "backoffice.check_sources",
+    "backoffice.correct_received_on",
 }  # fmt: skip
 
 #: A value for each URL variable.
