@@ -10,7 +10,11 @@ steps; the base class does the rest:
    after normalisation (:meth:`connectors.identity.Identity.match`). Everything else is dropped
    here, before anything leaves the connector. A phone number that another row of the same
    searches carries with someone else's e-mail address matches no row without an e-mail
-   (:meth:`~connectors.identity.Identity.contests`): it is shared.
+   (:meth:`~connectors.identity.Identity.contests`): it is shared. A row that cannot be read
+   (:func:`read_candidate`: no usable id, a field of another type) is dropped as well when its
+   identifying values show it is someone else's; only when it is, or may be, the customer's
+   is its part (:attr:`BaseConnector.found_parts`) reported missing as bad data, so someone
+   else's broken row never fails or narrows the customer's answer.
 3. :meth:`BaseConnector.expand` turns a :class:`Match` into :class:`Draft` records: the matched
    row itself plus records fetched by the matched row's id (orders, invoices, tickets ...).
 4. The base class finishes each draft into a :class:`Record`: source, category per field (vendor
@@ -68,7 +72,7 @@ from .errors import (
 )
 from .http import DEFAULT_TIMEOUT, Deadline, HttpClient, HttpSession, RequestStats, RetryPolicy
 from .identity import Identifier, IdentifierKind, Identity, try_normalize
-from .parsing import json_value, valid_text
+from .parsing import expect_id, json_value, valid_text
 
 log = logging.getLogger(__name__)
 
@@ -332,6 +336,49 @@ class Candidate:
     record_id: str
     identifiers: tuple[tuple[IdentifierKind, object], ...]
     raw: Mapping[str, Any]
+    #: The row could not be read (no usable id, a field of another type; see
+    #: :func:`read_candidate`): ``record_id`` is empty and ``raw`` holds nothing. If it matches,
+    #: or may match (:attr:`undecided`), its part is reported missing as bad data; otherwise it
+    #: is dropped like any row that does not match.
+    unreadable: bool = False
+    #: Its identifying values could not be read either: it may be anyone's, the customer's too.
+    undecided: bool = False
+
+
+#: A row's identifying values, as :attr:`Candidate.identifiers` holds them.
+Identifiers = tuple[tuple[IdentifierKind, object], ...]
+
+
+def read_candidate(
+    record_type: str,
+    row: dict[str, Any],
+    identify: Callable[[dict[str, Any]], Iterable[tuple[IdentifierKind, object]]],
+    *,
+    record_id: Callable[[dict[str, Any]], str] | None = None,
+    raw: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
+) -> Candidate:
+    """A :class:`Candidate` of one row a search returned, that fails nothing when the row is
+    malformed.
+
+    A fuzzy search returns other people's rows too, and one of theirs with an id that is no
+    id or a field of another type must not fail the customer's source. So the row's
+    identifying values are read first (``identify``, which raises
+    :class:`~connectors.errors.BadResponse` for a value it cannot read), then its id
+    (``record_id``; by default ``expect_id(row, …)``) and its payload (``raw``; by default the
+    row). When the id or payload cannot be read, the candidate is :attr:`~Candidate.unreadable`
+    (the base class drops it unless it matches); when the identifying values cannot be read,
+    it is also :attr:`~Candidate.undecided` (it may be the customer's: reported missing).
+    """
+    try:
+        identifiers = tuple(identify(row))
+    except BadResponse:
+        return Candidate(record_type, "", (), {}, unreadable=True, undecided=True)
+    try:
+        found_id = record_id(row) if record_id is not None else expect_id(row, record_type)
+        payload = raw(row) if raw is not None else row
+    except BadResponse:
+        return Candidate(record_type, "", identifiers, {}, unreadable=True)
+    return Candidate(record_type, found_id, identifiers, payload)
 
 
 @dataclass(frozen=True)
@@ -623,6 +670,12 @@ class Run:
                 continue
             yield from drafts
 
+    def report(self, what: str, kind: ErrorKind) -> None:
+        """Record the part ``what`` missing for ``kind``, when it is known without a failing
+        request (a search the source cannot do, a row that cannot be read). ``what`` names no
+        personal data."""
+        self._missing(MissingPart(what, kind))
+
     def _missing(self, part: MissingPart) -> None:
         if part not in self.missing:  # a second list or record of it
             self.missing.append(part)
@@ -708,6 +761,9 @@ class BaseConnector(ABC):
     #: messages go when the ticket is deleted): an erasure that deletes the parent needs no
     #: step of their own.
     erased_with_parent: ClassVar[frozenset[str]] = frozenset()
+    #: record type of the rows :meth:`find` yields -> the part (:attr:`MissingPart.what`) that
+    #: is missing when such a row of the customer's cannot be read (``{"user": "users"}``).
+    found_parts: ClassVar[Mapping[str, str]] = MappingProxyType({})
     #: record type -> its place in the vendor UI (``Customers``), for :meth:`describe_target`.
     record_places: ClassVar[Mapping[str, str]] = MappingProxyType({})
     #: ``record_type.field`` -> UI label of fields that are not correctable (read-only ones).
@@ -832,26 +888,44 @@ class BaseConnector(ABC):
         candidates: list[Candidate] = []
         for candidate in self.find(run):
             contested |= identity.contests(candidate.identifiers)
-            if identity.match(candidate.identifiers) is None:
-                dropped += 1
-            else:
+            if candidate.undecided or identity.match(candidate.identifiers) is not None:
                 candidates.append(candidate)
+            else:
+                dropped += 1
         for candidate in candidates:
             key = (candidate.record_type, candidate.record_id)
             if key in seen:
                 continue  # already emitted, e.g. an account order also found by e-mail search
             matched = identity.match(candidate.identifiers, contested)
+            if candidate.unreadable:
+                if matched is None and not candidate.undecided:
+                    dropped += 1  # someone else's broken row: not the customer's concern
+                else:
+                    # theirs, or it cannot be told: what it holds is missing, not failed
+                    log.warning("%s: a %s found could not be read", self.name, key[0])
+                    run.report(self._found_part(key[0]), ErrorKind.BAD_DATA)
+                continue
             if matched is None:
                 dropped += 1
                 continue
-            for draft in self.expand(run, Match(candidate, matched)):
-                draft_key = (draft.record_type, draft.record_id)
-                if draft_key in seen:
-                    continue
-                seen.add(draft_key)
-                records.append(self._finish(draft, matched))
+            try:
+                for draft in self.expand(run, Match(candidate, matched)):
+                    draft_key = (draft.record_type, draft.record_id)
+                    if draft_key in seen:
+                        continue
+                    seen.add(draft_key)
+                    records.append(self._finish(draft, matched))
+            except BadResponse:
+                # the customer's own row (or one read through it) cannot be read: what was
+                # read of it is shown, the rest is missing
+                log.warning("%s: a matched %s could not be read", self.name, key[0])
+                run.report(self._found_part(key[0]), ErrorKind.BAD_DATA)
         stats = session.stats if session is not None else RequestStats()
         return FetchResult(tuple(records), tuple(run.missing), stats, dropped)
+
+    def _found_part(self, record_type: str) -> str:
+        """The part missing when a found ``record_type`` row of the customer's cannot be read."""
+        return self.found_parts.get(record_type, record_type)
 
     def linked_ids(self, records: Iterable[Record]) -> Iterator[LinkedId]:
         """The records of other systems that ``records`` (this source's, as fetched) name by

@@ -20,6 +20,16 @@ spam (also one in the trash) with ``set_aside: "spam"``. When the lists of delet
 contacts, or of trashed or spam tickets, cannot be read, the result is partial
 (``deleted_contacts``, ``blocked_contacts``, ``trashed_tickets``, ``spam_tickets``).
 
+Whose a contact is: its main address's. Freshdesk files mail from any of a contact's addresses
+under that contact, but its other addresses are added by agents or by merging two contacts,
+with nothing to say they are the same person's (a partner's or a colleague's address added so
+their mail lands on the same tickets). So a customer whose verified address is only among a
+contact's other addresses sees only that: a ``listed_email`` record with those addresses of
+theirs (and whether the contact is deleted or blocked), never the contact's name, main address,
+phone numbers or tickets. The whole contact is theirs when its main address is verified too, or
+when it has no main address and every other address is theirs. Staff change such an address by
+hand (Contacts › the contact › Other emails).
+
 How sure we are: Freshdesk's reference was not available. That ``state=deleted`` is one more
 condition on top of ``email=``/``mobile=``/``phone=`` (and ``filter=deleted`` on top of
 ``requester_id`` and ``updated_since``), that the list rows of both carry ``"deleted": true``,
@@ -85,9 +95,10 @@ from .base import (
     Record,
     RecordRef,
     Run,
+    read_candidate,
     write_payload,
 )
-from .errors import Answer, NotSupported, RequestRejected
+from .errors import Answer, BadResponse, NotSupported, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, phone_spellings, try_normalize
 from .pagination import items, link_header_pages
@@ -121,6 +132,9 @@ MARKED_SPAM = "marked_spam"
 #: Key added to a candidate's payload when :meth:`FreshdeskConnector.find` found the contact
 #: in the list of blocked contacts (its row does not say so itself).
 FOUND_BLOCKED = "__blocked__"
+#: The record type of the customer's addresses among the other e-mail addresses of a contact
+#: whose main address is not theirs: only those addresses (see :func:`_identifiers`).
+LISTED = "listed_email"
 
 DEFAULT_CATEGORIES = MappingProxyType(
     {
@@ -135,6 +149,7 @@ DEFAULT_CATEGORIES = MappingProxyType(
         "contact.address": "address",
         "ticket.*": "support",
         "conversation.*": "support",
+        f"{LISTED}.*": "contact",
     }
 )
 
@@ -177,8 +192,13 @@ class FreshdeskConnector(BaseConnector):
     )
     erased_with_parent = frozenset({"conversation"})
     field_places = MappingProxyType(
-        {"contact.other_emails": "Other emails", "ticket.description_text": "Description"}
+        {
+            "contact.other_emails": "Other emails",
+            f"{LISTED}.other_emails": "Other emails",
+            "ticket.description_text": "Description",
+        }
     )
+    found_parts = MappingProxyType({"contact": "contacts", LISTED: "contacts"})
 
     def make_http(
         self,
@@ -208,14 +228,17 @@ class FreshdeskConnector(BaseConnector):
         whether a row found so matches is decided by the exact comparison as always.
 
         The ``email=`` filter also finds a contact by one of its other addresses, but the list
-        rows leave ``other_emails`` out: compared on the row alone, the customer's own contact
-        found by her second address would be dropped and the source would look complete.
-        So a row is compared on the contact's own view (``GET contacts/{id}``) when the list
-        cannot decide: its main address is not a verified one although the e-mail filter
-        returned it, or it has no main address at all (its other addresses may be someone
-        else's, which keeps a shared phone number from matching it). The view read here is
-        handed on to :meth:`expand`; when it cannot be read, the row is compared as it is and
-        the result says the contact's details are missing.
+        rows leave ``other_emails`` out: compared on the row alone, the customer's address
+        there would be dropped and the source would look complete. So a row is compared on
+        the contact's own view (``GET contacts/{id}``) when the list cannot decide: its main
+        address is not a verified one although the e-mail filter returned it, or it has no
+        main address at all (its other addresses may be someone else's, which keeps a shared
+        phone number from matching it). A contact that is not the customer's but lists their
+        address among its other ones gives a ``listed_email`` candidate with only that
+        address (see the module's notes). The view read here is handed on to :meth:`expand`;
+        when it cannot be read, the row is compared as it is and the result says the
+        contact's details are missing. A row without a usable id is dropped when it is
+        someone else's, and reported missing when it may hold the customer's address.
 
         Then each filter again with ``state=deleted``, for the soft-deleted contacts the lists
         leave out: compared in the same way, and marked deleted. When these lists fail, the
@@ -259,13 +282,24 @@ class FreshdeskConnector(BaseConnector):
         once (``found``); a row the list cannot decide is compared on its own view."""
         emails = run.identity.values(IdentifierKind.EMAIL)
         for row in rows:
-            contact_id = expect_id(row, "freshdesk contact")
+            main = try_normalize(IdentifierKind.EMAIL, row.get("email"))
+            # the row alone cannot tell: its other addresses are only in its own view
+            to_view = main is None or (key == "email" and main not in emails)
+            contact_id = _contact_id(row)
+            if contact_id is None:
+                # A row without a usable id: someone else's is dropped; one that may hold the
+                # customer's address among its other ones (which only its view, read by the
+                # id, shows) is reported missing.
+                if to_view:
+                    yield Candidate("contact", "", (), {}, unreadable=True, undecided=True)
+                else:
+                    yield read_candidate("contact", row, _identifiers)
+                continue
             if contact_id in found:
                 continue  # also found by another filter or spelling
             found.add(contact_id)
             contact = row
-            main = try_normalize(IdentifierKind.EMAIL, row.get("email"))
-            if main is None or (key == "email" and main not in emails):
+            if to_view:
                 if contact_id not in views:
                     full = run.related(
                         "contact_details", partial(self._contact_view, run, contact_id)
@@ -276,7 +310,36 @@ class FreshdeskConnector(BaseConnector):
                 contact = {**contact, "deleted": True}  # the view says so too; the list did
             if row.get(FOUND_BLOCKED) is True:
                 contact = {**contact, FOUND_BLOCKED: True}  # only the list of blocked ones says so
-            yield Candidate("contact", contact_id, _identifiers(contact), contact)
+            candidate = read_candidate(
+                "contact", contact, _identifiers, record_id=lambda _, found_id=contact_id: found_id
+            )
+            yield candidate
+            if not candidate.unreadable and run.identity.match(candidate.identifiers) is None:
+                yield from self._listed(run, contact_id, contact)
+
+    @staticmethod
+    def _listed(run: Run, contact_id: str, contact: JSONDict) -> Iterator[Candidate]:
+        """The customer's addresses among the other e-mail addresses of a contact that is not
+        theirs (its main address is someone else's): only those, never the contact's name,
+        main address, phone numbers or tickets, which may be another person's."""
+        verified = set(run.identity.values(IdentifierKind.EMAIL))
+        theirs = [
+            address
+            for address in _other_emails(contact)
+            if try_normalize(IdentifierKind.EMAIL, address) in verified
+        ]
+        if theirs:
+            yield Candidate(
+                LISTED,
+                f"{contact_id}/other_emails",
+                tuple((IdentifierKind.EMAIL, address) for address in theirs),
+                {
+                    "other_emails": theirs,
+                    "updated_at": contact.get("updated_at"),
+                    "deleted": contact.get("deleted"),
+                    FOUND_BLOCKED: contact.get(FOUND_BLOCKED),
+                },
+            )
 
     @staticmethod
     def _contacts_in_state(
@@ -308,6 +371,9 @@ class FreshdeskConnector(BaseConnector):
         The tickets in the trash are a list of their own (``filter=deleted``); when it fails,
         the result says trashed tickets are missing.
         """
+        if match.candidate.record_type == LISTED:
+            yield from run.each("contacts", [match.candidate], lambda c: [self._listed_draft(c)])
+            return
         contact_id = match.candidate.record_id
         raw = match.candidate.raw
         if FULL_VIEW in raw:
@@ -316,7 +382,12 @@ class FreshdeskConnector(BaseConnector):
             full = run.related("contact_details", partial(self._contact_view, run, contact_id))
         deleted = raw.get("deleted") is True
         blocked = raw.get(FOUND_BLOCKED) is True
-        yield self._contact(dict(full[0] if full else raw), deleted=deleted, blocked=blocked)
+        # the contact that cannot be read is missing; its tickets are still read by the id
+        yield from run.each(
+            "contacts",
+            [dict(full[0] if full else raw)],
+            lambda contact: [self._contact(contact, deleted=deleted, blocked=blocked)],
+        )
         tickets = run.related("tickets", partial(self._tickets, run, contact_id))
         trashed = run.related(
             "trashed_tickets", partial(self._tickets, run, contact_id, listed="deleted")
@@ -369,8 +440,23 @@ class FreshdeskConnector(BaseConnector):
 
     # -- writing back -------------------------------------------------------------------------
 
+    def describe_target(self, ref: RecordRef, field_name: str | None = None) -> str:
+        """A ``listed_email`` record is only addresses among a contact's other ones: staff
+        are pointed at those (to change them by hand), never at the whole contact."""
+        if ref.record_type == LISTED and field_name is None:
+            field_name = "other_emails"
+        return super().describe_target(ref, field_name)
+
+    def locate(self, ref: RecordRef) -> list[str]:
+        """A ``listed_email`` record is on its contact's page."""
+        if ref.record_type == LISTED:
+            return ["Contacts", f"#{ref.record_id.partition('/')[0]}"]
+        return super().locate(ref)
+
     def api_path(self, ref: RecordRef) -> str:
         """``contacts/{id}``, ``tickets/{id}`` or ``conversations/{id}``."""
+        if ref.record_type == LISTED:
+            return f"contacts/{ref.record_id.partition('/')[0]}"
         kind = {"contact": "contacts", "ticket": "tickets"}.get(ref.record_type, "conversations")
         return f"{kind}/{ref.record_id}"
 
@@ -497,6 +583,23 @@ class FreshdeskConnector(BaseConnector):
             link=f"{self.web_url}/a/contacts/{contact_id}",
         )
 
+    def _listed_draft(self, candidate: Candidate) -> Draft:
+        """Only the customer's addresses, as they are written among the contact's other ones
+        (and whether the contact is deleted or blocked, so still held)."""
+        raw = candidate.raw
+        contact_id = candidate.record_id.partition("/")[0]
+        return Draft(
+            LISTED,
+            candidate.record_id,
+            {
+                "other_emails": list(raw["other_emails"]),
+                "deleted": CONTACT_DELETED if raw.get("deleted") is True else None,
+                "set_aside": CONTACT_BLOCKED if raw.get(FOUND_BLOCKED) is True else None,
+            },
+            dates={"updated": parse_datetime(raw.get("updated_at"))},
+            link=f"{self.web_url}/a/contacts/{contact_id}",
+        )
+
     def _ticket(
         self, raw: JSONDict, contact_id: str, *, trashed: bool = False, spam: bool = False
     ) -> Draft:
@@ -547,15 +650,47 @@ class FreshdeskConnector(BaseConnector):
         )
 
 
-def _identifiers(contact: JSONDict) -> tuple[tuple[IdentifierKind, object], ...]:
-    """A contact's e-mail addresses (main and other) and phone numbers."""
-    other = contact.get("other_emails")
+def _identifiers(contact: Mapping[str, Any]) -> tuple[tuple[IdentifierKind, object], ...]:
+    """A contact's main e-mail address, its other addresses and its phone numbers.
+
+    The other addresses are addressees (:attr:`~connectors.identity.IdentifierKind.ADDRESSEE`):
+    Freshdesk takes them as the contact's own, but they are added by agents and when contacts
+    are merged, and nothing says the person they belong to is the one the contact is about
+    (a partner, a colleague whose mail should reach the same ticket). So they make the contact
+    someone's only when it has no main address and they are all that person's; otherwise the
+    contact is the main address's, and a match on another address alone is only that
+    address (a ``listed_email`` record). Like any address on a record, they keep a shared
+    phone number from matching it.
+
+    :raises BadResponse: the other addresses are not a list of strings.
+    """
     return (
         (IdentifierKind.EMAIL, contact.get("email")),
-        *((IdentifierKind.EMAIL, e) for e in (other if isinstance(other, list) else [])),
+        *((IdentifierKind.ADDRESSEE, e) for e in _other_emails(contact)),
         (IdentifierKind.PHONE, contact.get("mobile")),
         (IdentifierKind.PHONE, contact.get("phone")),
     )
+
+
+def _other_emails(contact: Mapping[str, Any]) -> list[str]:
+    """A contact's other e-mail addresses (absent in list rows).
+
+    :raises BadResponse: they are not a list of strings.
+    """
+    other = contact.get("other_emails")
+    if other is None:
+        return []
+    if not isinstance(other, list) or not all(isinstance(e, str) for e in other):
+        raise BadResponse("freshdesk contact: other_emails is no list of addresses")
+    return other
+
+
+def _contact_id(row: Mapping[str, Any]) -> str | None:
+    """A contact row's id, or ``None`` when it has none that can be used."""
+    try:
+        return expect_id(dict(row), "freshdesk contact")
+    except BadResponse:
+        return None
 
 
 def _named(names: dict[int, str], value: object) -> object:

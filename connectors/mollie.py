@@ -48,6 +48,7 @@ from .base import (
     RecordRef,
     Run,
     only_theirs,
+    read_candidate,
     write_payload,
 )
 from .errors import Answer, BadResponse
@@ -105,6 +106,7 @@ class MollieConnector(BaseConnector):
     capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
     correctable = CORRECTABLE
     erasure = ERASURE
+    found_parts = MappingProxyType({"customer": "customers"})
     record_places = MappingProxyType(
         {"customer": "Customers", "payment": "Payments", "mandate": "Customers › Mandates"}
     )
@@ -137,23 +139,28 @@ class MollieConnector(BaseConnector):
             run.http, "customers", embedded="customers", params={"limit": PAGE_LIMIT}
         )
         for customer in items(pages):
-            yield Candidate(
-                "customer",
-                expect_id(customer, "mollie customer"),
-                ((IdentifierKind.EMAIL, customer.get("email")),),
-                customer,
+            # everyone's customers: one of theirs that cannot be read is dropped unread
+            yield read_candidate(
+                "customer", customer, lambda row: ((IdentifierKind.EMAIL, row.get("email")),)
             )
 
     def expand(self, run: Run, match: Match) -> Iterator[Draft]:
         """The customer, their payments and their mandates."""
         customer_id = match.candidate.record_id
         raw = dict(match.candidate.raw)
-        yield Draft(
-            "customer",
-            customer_id,
-            pick(raw, "name", "email", "locale", "metadata", "mode"),
-            dates={"created": parse_datetime(raw.get("createdAt"))},
-            link=_dashboard(raw),
+        # the customer that cannot be read is missing; their payments are still read by the id
+        yield from run.each(
+            "customers",
+            [raw],
+            lambda row: [
+                Draft(
+                    "customer",
+                    customer_id,
+                    pick(row, "name", "email", "locale", "metadata", "mode"),
+                    dates={"created": parse_datetime(row.get("createdAt"))},
+                    link=_dashboard(row),
+                )
+            ],
         )
         parent = ("customer", customer_id)
         payments = only_theirs(

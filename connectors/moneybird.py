@@ -62,9 +62,10 @@ from .base import (
     RecordRef,
     Run,
     only_theirs,
+    read_candidate,
     write_payload,
 )
-from .errors import Answer, NotConfigured, NotFound, RequestRejected
+from .errors import Answer, BadResponse, NotConfigured, NotFound, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, phone_spellings, try_normalize
 from .pagination import items, link_header_pages
@@ -181,6 +182,9 @@ class MoneyBirdConnector(BaseConnector):
     capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
     correctable = CORRECTABLE
     erasure = ERASURE
+    found_parts = MappingProxyType(
+        {"contact": "contacts", "contact_person": "contacts", "recipient": "contacts"}
+    )
     record_places = MappingProxyType(
         {"contact": "Contacts", "contact_person": "Contact persons", "invoice": "Sales invoices"}
     )
@@ -250,10 +254,10 @@ class MoneyBirdConnector(BaseConnector):
         """The contact, then its sales invoices (all states); or one contact person, or one
         address the contact's invoices or quotes are sent to."""
         if match.candidate.record_type == "contact_person":
-            yield self._person(match.candidate)
+            yield from run.each("contacts", [match.candidate], lambda c: [self._person(c)])
             return
         if match.candidate.record_type == "recipient":
-            yield self._recipient(match.candidate)
+            yield from run.each("contacts", [match.candidate], lambda c: [self._recipient(c)])
             return
         contact_id = match.candidate.record_id
         invoices = only_theirs(
@@ -265,7 +269,12 @@ class MoneyBirdConnector(BaseConnector):
         )
         invoice_dates = [try_date(i.get("invoice_date")) for i in invoices]
         last_invoice = max((d for d in invoice_dates if d is not None), default=None)
-        yield self._contact(dict(match.candidate.raw), last_invoice)
+        # the contact that cannot be read is missing; its invoices are still read by the id
+        yield from run.each(
+            "contacts",
+            [dict(match.candidate.raw)],
+            lambda raw: [self._contact(raw, last_invoice)],
+        )
         yield from run.each(
             "sales_invoices", invoices, lambda invoice: [self._invoice(invoice, contact_id)]
         )
@@ -323,7 +332,7 @@ class MoneyBirdConnector(BaseConnector):
             body, _ = session.get_json("sales_invoices/{id}.json", path_params={"id": contact_id})
             contact_id = str(expect_dict(body, "moneybird invoice").get("contact_id"))
         body, _ = session.get_json("contacts/{id}.json", path_params={"id": contact_id})
-        return self._candidate(expect_dict(body, "moneybird contact")).identifiers
+        return _contact_identifiers(expect_dict(body, "moneybird contact"))
 
     def write_field(
         self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
@@ -413,27 +422,41 @@ class MoneyBirdConnector(BaseConnector):
         own = self._candidate(contact)
         yield own
         contact_id = own.record_id
-        for person, identifiers in _people(contact):
-            yield Candidate(
+        matched = None if own.unreadable else run.identity.match(own.identifiers)
+        # the customer's own contact (a phone may yet prove shared: see contests)
+        theirs = matched is not None and matched.kind is not IdentifierKind.PHONE
+        try:
+            people = list(_people(contact))
+        except BadResponse:
+            if not theirs:
+                # who its contact people are cannot be read: one may be the customer
+                yield Candidate("contact_person", "", (), {}, unreadable=True, undecided=True)
+            people = []
+        for person, identifiers in people:
+            yield read_candidate(
                 "contact_person",
-                f"{contact_id}/{expect_id(person, 'moneybird contact person')}",
-                identifiers,
-                {**person, "company_name": contact.get("company_name")},
+                person,
+                lambda _, found=identifiers: found,
+                record_id=partial(_person_id, contact_id),
+                raw=lambda row: {**row, "company_name": contact.get("company_name")},
             )
-        matched = run.identity.match(own.identifiers)
-        if matched is not None and matched.kind is not IdentifierKind.PHONE:
-            return  # the customer's own contact (a phone may yet prove shared: see contests)
+        if theirs:
+            return
         verified = set(run.identity.values(IdentifierKind.EMAIL))
         by_field: dict[str, list[str]] = {}
         for field_name, address in _recipients(contact):
             if try_normalize(IdentifierKind.EMAIL, address) in verified:
                 by_field.setdefault(field_name, []).append(address)
         for field_name, addresses in by_field.items():
+            found = tuple((IdentifierKind.EMAIL, address) for address in addresses)
+            if own.unreadable:
+                yield Candidate("recipient", "", found, {}, unreadable=True)
+                continue
             # one record per field, with each of the customer's addresses there (only theirs)
             yield Candidate(
                 "recipient",
                 f"{contact_id}/{field_name}",
-                tuple((IdentifierKind.EMAIL, address) for address in addresses),
+                found,
                 {
                     field_name: ", ".join(addresses),
                     "company_name": contact.get("company_name"),
@@ -477,20 +500,12 @@ class MoneyBirdConnector(BaseConnector):
         own and they all go to that one address (several may be different people's: the
         customer, a partner who pays, a bookkeeper). Otherwise those addresses are addressees:
         they identify nobody, and keep the phone from matching on its own."""
-        identifiers: Identifiers = (
-            (IdentifierKind.EMAIL, contact.get("email")),
-            (IdentifierKind.CUSTOMER_NUMBER, contact.get("customer_id")),
-            (IdentifierKind.PHONE, contact.get("phone")),
+        return read_candidate(
+            "contact",
+            contact,
+            _contact_identifiers,
+            record_id=lambda row: expect_id(dict(row), "moneybird contact"),
         )
-        delivery = _delivery_addresses(contact)
-        if try_normalize(IdentifierKind.EMAIL, contact.get("email")) is None and len(delivery) == 1:
-            identifiers += ((IdentifierKind.EMAIL, next(iter(delivery.values()))),)
-        else:
-            # addresses that do not say whose the contact is: they match nobody, but a phone
-            # number (a household's, a firm's) must not pull in a contact whose mail goes to
-            # someone else
-            identifiers += tuple((IdentifierKind.ADDRESSEE, a) for a in delivery.values())
-        return Candidate("contact", expect_id(contact, "moneybird contact"), identifiers, contact)
 
     def _contact(self, raw: JSONDict, last_invoice: date | None) -> Draft:
         contact_id = expect_id(raw, "moneybird contact")
@@ -543,6 +558,34 @@ class MoneyBirdConnector(BaseConnector):
             else f"{self.web_url}/{self.administration}/sales_invoices/{invoice_id}",
             parent=("contact", contact_id),
         )
+
+
+def _contact_identifiers(contact: Mapping[str, Any]) -> Identifiers:
+    """See :meth:`MoneyBirdConnector._candidate`."""
+    identifiers: Identifiers = (
+        (IdentifierKind.EMAIL, contact.get("email")),
+        (IdentifierKind.CUSTOMER_NUMBER, contact.get("customer_id")),
+        (IdentifierKind.PHONE, contact.get("phone")),
+    )
+    delivery = _delivery_addresses(contact)
+    if try_normalize(IdentifierKind.EMAIL, contact.get("email")) is None and len(delivery) == 1:
+        identifiers += ((IdentifierKind.EMAIL, next(iter(delivery.values()))),)
+    else:
+        # addresses that do not say whose the contact is: they match nobody, but a phone
+        # number (a household's, a firm's) must not pull in a contact whose mail goes to
+        # someone else
+        identifiers += tuple((IdentifierKind.ADDRESSEE, a) for a in delivery.values())
+    return identifiers
+
+
+def _person_id(contact_id: str, person: Mapping[str, Any]) -> str:
+    """A contact person's record id, ``{contact id}/{person id}``.
+
+    :raises BadResponse: the contact's or the person's id cannot be read.
+    """
+    if not contact_id:
+        raise BadResponse("moneybird contact: missing or invalid 'id'")
+    return f"{contact_id}/{expect_id(dict(person), 'moneybird contact person')}"
 
 
 def _contact_of(record_id: str) -> str:

@@ -59,6 +59,7 @@ from .base import (
     RecordRef,
     Run,
     only_theirs,
+    read_candidate,
     write_payload,
 )
 from .errors import Answer, NotFound, RequestRejected
@@ -193,6 +194,9 @@ class WooCommerceConnector(BaseConnector):
             hidden_by=("orders", "guest_orders"),
         ),
     )  # fmt: skip
+    found_parts = MappingProxyType(
+        {"customer": "customers", "order": "guest_orders", "billed_order": "orders"}
+    )
     record_places = MappingProxyType(
         {
             "customer": "Customers",
@@ -251,34 +255,46 @@ class WooCommerceConnector(BaseConnector):
         for email in emails:
             pages = link_header_pages(run.http, "customers", params={"email": email, "role": "all"})
             for customer in items(pages):
-                candidate = Candidate(
+                last = searched[email][1]
+                candidate = read_candidate(
                     "customer",
-                    expect_id(customer, "woocommerce customer"),
-                    ((IdentifierKind.EMAIL, customer.get("email")),),
-                    {**customer, _LAST_ORDER: searched[email][1]},
+                    customer,
+                    lambda row: ((IdentifierKind.EMAIL, row.get("email")),),
+                    raw=lambda row, last=last: {**row, _LAST_ORDER: last},
                 )
-                if run.identity.match(candidate.identifiers) is not None:
+                if (
+                    not candidate.unreadable
+                    and run.identity.match(candidate.identifiers) is not None
+                ):
                     accounts.add(candidate.record_id)
                 yield candidate
         elsewhere: dict[str, bool] = {}  # someone else's account: does it still exist?
         for billed, last_order in searched.values():
             for order, billing in billed:
-                account = str(order.get("customer_id") or 0)
+                if billing is None:
+                    # whom it is billed to cannot be read: it may be the customer
+                    yield Candidate("order", "", (), {}, unreadable=True, undecided=True)
+                    continue
+                theirs = ((IdentifierKind.EMAIL, billing.get("email")),)
+                account = _account_of(order)
+                if account is None:
+                    # an account that is no id: the base class drops it unless it is theirs
+                    yield Candidate("order", "", theirs, {}, unreadable=True)
+                    continue
                 # An order in someone else's account billed to this address holds the account
                 # holder's data (delivery address, notes): only the address is the customer's.
                 # Once that account is deleted, the order's own e-mail decides (as WooCommerce
                 # itself has it: it makes such orders guest orders).
                 own = account == "0" or account in accounts
-                theirs = ((IdentifierKind.EMAIL, billing.get("email")),)
                 if not own and run.identity.match(theirs) is not None:
                     if account not in elsewhere:
                         elsewhere[account] = self._account_exists(run, account)
                     own = not elsewhere[account]
-                yield Candidate(
+                yield read_candidate(
                     "order" if own else "billed_order",
-                    expect_id(order, "woocommerce order"),
-                    theirs,
-                    {**order, _LAST_ORDER: last_order},
+                    order,
+                    lambda _, theirs=theirs: theirs,
+                    raw=lambda row, last=last_order: {**row, _LAST_ORDER: last},
                 )
 
     def _account_exists(self, run: Run, account: str) -> bool:
@@ -295,19 +311,19 @@ class WooCommerceConnector(BaseConnector):
             return [False]
         return [True]
 
-    def _billed_to(self, run: Run, email: str) -> tuple[list[tuple[JSONDict, JSONDict]], Any]:
-        """The orders the search finds for ``email`` with their billing, and the latest date of
-        those billed to exactly this address (the search is fuzzy: others' orders never count;
-        only the orders billed to it can match)."""
+    def _billed_to(
+        self, run: Run, email: str
+    ) -> tuple[list[tuple[JSONDict, JSONDict | None]], Any]:
+        """The orders the search finds for ``email`` with their billing (``None`` when it is no
+        object), and the latest date of those billed to exactly this address (the search is
+        fuzzy: others' orders never count; only the orders billed to it can match)."""
         found = _with_trash(run, "guest_orders", partial(_searched_orders, run.http, email))
-        billed = [
-            (order, expect_dict(order.get("billing") or {}, "woocommerce order billing"))
-            for order in found
-        ]
+        billed = [(order, _billing(order)) for order in found]
         theirs = [
             try_datetime(order.get("date_created_gmt"))
             for order, billing in billed
-            if try_normalize(IdentifierKind.EMAIL, billing.get("email")) == email
+            if billing is not None
+            and try_normalize(IdentifierKind.EMAIL, billing.get("email")) == email
             and order.get("status") != TRASH
         ]
         return billed, max((d for d in theirs if d is not None), default=None)
@@ -323,7 +339,7 @@ class WooCommerceConnector(BaseConnector):
             yield from run.each("guest_orders", [raw], order)
             return
         if match.candidate.record_type == "billed_order":
-            yield self._billed_order(raw, last_order)
+            yield from run.each("orders", [raw], lambda row: [self._billed_order(row, last_order)])
             return
         customer_id = match.candidate.record_id
         orders = only_theirs(
@@ -338,7 +354,8 @@ class WooCommerceConnector(BaseConnector):
         ]
         # the latest of the account's orders and those billed to the address as a guest
         last_order = max((d for d in [*created, last_order] if d is not None), default=None)
-        yield self._customer(raw, last_order)
+        # the account that cannot be read is missing; its orders are still read by the id
+        yield from run.each("customers", [raw], lambda row: [self._customer(row, last_order)])
         # "24 months after your last order" counts from the customer's last order, for every
         # order and note of theirs, not from each order's own date.
         yield from run.each(
@@ -605,6 +622,22 @@ def _orders(session: HttpSession, params: dict[str, str], status: str | None) ->
             session, "orders", params={**params, **({"status": status} if status else {})}
         )
     )
+
+
+def _billing(order: JSONDict) -> JSONDict | None:
+    """An order's billing details (``{}`` for none), or ``None`` when they are no object."""
+    billing = order.get("billing") or {}
+    return billing if isinstance(billing, dict) else None
+
+
+def _account_of(order: JSONDict) -> str | None:
+    """The id of the account an order was placed with (``"0"``: a guest order), or ``None``
+    when it is no id."""
+    account = order.get("customer_id") or 0
+    if isinstance(account, bool) or not isinstance(account, int | str):
+        return None
+    text = str(account).strip()
+    return text if text.isdigit() else None
 
 
 def _account_orders(

@@ -11,8 +11,18 @@ matched user come from the condition search ``POST tickets/search`` with
 articles from ``GET ticket_articles/by_ticket/{id}`` (not paginated). Internal notes are
 included: they are personal data about the customer too.
 
+Without Elasticsearch (optional in Zammad) phone numbers cannot be searched at all: the SQL
+fallback looks only in names, e-mail and login. Before searching a customer's phone numbers the
+connector checks that the index answers: it searches the token's own user
+(``GET users/me``) by the field syntax (``login:"…"``), which only the index finds. Without an
+index (or with ``search_index = false``) the numbers are not searched and the result is partial
+(``phone_search``, not supported), never silently complete; when the check itself fails, the
+same part is missing for that failure.
+
 Config: ``base_url`` (``https://{host}`` or its ``/api/v1`` root), ``token`` (secret; sent as
-``Authorization: Token token=…``).
+``Authorization: Token token=…``), ``search_index`` (optional: ``true`` or ``false`` says whether
+the help desk has its search index, and skips the check; unset, the connector checks it at each
+gathering that has a phone number to search).
 
 Writing back: ``PUT users/{id}`` (names, e-mail, phone numbers, address fields). Erasure of a
 user goes through a *data privacy task* (``POST data_privacy_tasks``, needs
@@ -26,6 +36,7 @@ policy); they go with their ticket.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from functools import partial
 from types import MappingProxyType
@@ -45,9 +56,10 @@ from .base import (
     Match,
     RecordRef,
     Run,
+    read_candidate,
     write_payload,
 )
-from .errors import Answer, RequestRejected, SourceTimeout
+from .errors import Answer, BadResponse, ErrorKind, NotConfigured, RequestRejected, SourceTimeout
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, phone_spellings
 from .pagination import items, short_page_pages
@@ -55,7 +67,11 @@ from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_dateti
 from .registry import register
 from .urls import api_root, require_safe_scheme, site_root
 
+log = logging.getLogger(__name__)
+
 API_PATH = "/api/v1"
+#: The part missing when phone numbers cannot be searched (no search index).
+PHONE_SEARCH = "phone_search"
 #: Zammad caps user search pages at 500 and ticket search pages at 200; stay well below.
 PER_PAGE = 100
 
@@ -117,12 +133,20 @@ class ZammadConnector(BaseConnector):
     config_schema = (
         ConfigField("base_url", required=True, description="Help desk URL or its /api/v1 root."),
         ConfigField("token", required=True, secret=True, description="Access token."),
+        ConfigField(
+            "search_index",
+            default=None,
+            description="Whether the help desk has its search index (Elasticsearch), without "
+            "which Zammad cannot search phone numbers: true or false; unset, it is checked at "
+            "each gathering that searches a phone number.",
+        ),
     )
     default_categories = DEFAULT_CATEGORIES
     capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
     correctable = CORRECTABLE
     erasure = ERASURE
     erased_with_parent = frozenset({"article"})
+    found_parts = MappingProxyType({"user": "users"})
     # An article is found under its ticket in the UI; its own id is not the ticket's number.
     record_places = MappingProxyType(
         {"user": "Users", "ticket": "Tickets", "article": "Ticket articles"}
@@ -139,6 +163,11 @@ class ZammadConnector(BaseConnector):
         timeout: httpx.Timeout,
     ) -> HttpClient:
         """Token authentication (``Authorization: Token token=…``)."""
+        index = self.config["search_index"]
+        if index is not None and not isinstance(index, bool):
+            raise NotConfigured(
+                "zammad: config key 'search_index' must be true or false", vendor=self.name
+            )
         base = require_safe_scheme(self.name, str(self.config["base_url"]))
         api = api_root(base, API_PATH)
         self.web_url = site_root(api, API_PATH)
@@ -157,7 +186,8 @@ class ZammadConnector(BaseConnector):
 
         Zammad stores a phone number as it was typed and its search needs the spelling, so
         each verified number is searched in its usual spellings
-        (:func:`~connectors.identity.phone_spellings`).
+        (:func:`~connectors.identity.phone_spellings`), if the search index is there to find
+        them (:meth:`_phones_searchable`).
         """
         # ``email:`` is Elasticsearch's field syntax; without Elasticsearch Zammad looks for the
         # whole query in names, e-mail and login, where only the bare address is found
@@ -166,34 +196,70 @@ class ZammadConnector(BaseConnector):
             for email in run.identity.values(IdentifierKind.EMAIL)
             for query in (f"email:{email}", email)
         ]
-        for phone in run.identity.values(IdentifierKind.PHONE):
-            for spelling in phone_spellings(phone):
-                queries += [f'phone:"{spelling}"', f'mobile:"{spelling}"']
         found: set[str] = set()
+        yield from self._users(run, queries, found)
+        phones = run.identity.values(IdentifierKind.PHONE)
+        if not phones or not self._phones_searchable(run):
+            return
+        queries = [
+            query
+            for phone in phones
+            for spelling in phone_spellings(phone)
+            for query in (f'phone:"{spelling}"', f'mobile:"{spelling}"')
+        ]
+        yield from self._users(run, queries, found)
+
+    def _users(self, run: Run, queries: list[str], found: set[str]) -> Iterator[Candidate]:
+        """The users each of ``queries`` finds, each once (``found``); a row that cannot be
+        read is handed on as such (the base class drops it unless it may be theirs)."""
         for query in queries:
             pages = short_page_pages(
                 run.http, "users/search", params={"query": query}, per_page=PER_PAGE
             )
             for user in items(pages):
-                user_id = expect_id(user, "zammad user")
-                if user_id in found:
+                candidate = read_candidate("user", user, _user_identifiers)
+                if candidate.record_id in found:
                     continue  # also found by another search or spelling
-                found.add(user_id)
-                yield Candidate(
-                    "user",
-                    user_id,
-                    (
-                        (IdentifierKind.EMAIL, user.get("email")),
-                        (IdentifierKind.PHONE, user.get("phone")),
-                        (IdentifierKind.PHONE, user.get("mobile")),
-                    ),
-                    user,
-                )
+                if candidate.record_id:
+                    found.add(candidate.record_id)
+                yield candidate
+
+    def _phones_searchable(self, run: Run) -> bool:
+        """Whether phone numbers can be searched: only Zammad's search index (Elasticsearch)
+        searches them. When they cannot be, or whether they can cannot be told, the result
+        says so (:data:`PHONE_SEARCH` missing) instead of looking complete."""
+        setting = self.config["search_index"]
+        if setting is None:
+            checked = run.related(PHONE_SEARCH, partial(self._search_index, run))
+            if not checked:
+                return False  # the check failed: reported missing for its failure
+            setting = checked[0]
+        if not setting:
+            log.info("zammad: no search index, phone numbers not searched")
+            run.report(PHONE_SEARCH, ErrorKind.NOT_SUPPORTED)
+        return bool(setting)
+
+    @staticmethod
+    def _search_index(run: Run) -> list[bool]:
+        """Whether Zammad answers searches from its index: the token's own user (``users/me``)
+        is searched by the field syntax ``login:"…"``. The index finds it; Zammad's fallback
+        without it looks for that text in names, e-mail and login, and finds nobody."""
+        body, _ = run.http.get_json("users/me")
+        me = expect_dict(body, "zammad user")
+        login, me_id = me.get("login"), expect_id(me, "zammad user")
+        if not isinstance(login, str) or not login.strip():
+            raise BadResponse("zammad: users/me has no login", vendor="zammad")
+        quoted = login.replace("\\", "\\\\").replace('"', '\\"')
+        body, _ = run.http.get_json(
+            "users/search", params={"query": f'login:"{quoted}"', "per_page": PER_PAGE}
+        )
+        return [any(str(u.get("id")) == me_id for u in expect_list(body, "zammad users"))]
 
     def expand(self, run: Run, match: Match) -> Iterator[Draft]:
         """The user, their tickets (as customer) and each ticket's articles."""
         user_id = match.candidate.record_id
-        yield self._user(dict(match.candidate.raw))
+        # the user that cannot be read is missing; their tickets are still read by the id
+        yield from run.each("users", [dict(match.candidate.raw)], lambda raw: [self._user(raw)])
         # Ticket search is fuzzy at some Zammad versions: keep only this customer's tickets.
         tickets = [
             ticket
@@ -237,12 +303,7 @@ class ZammadConnector(BaseConnector):
             body, _ = session.get_json("tickets/{id}", path_params={"id": user_id})
             user_id = str(expect_dict(body, "zammad ticket").get("customer_id"))
         body, _ = session.get_json("users/{id}", path_params={"id": user_id})
-        user = expect_dict(body, "zammad user")
-        return [
-            (IdentifierKind.EMAIL, user.get("email")),
-            (IdentifierKind.PHONE, user.get("phone")),
-            (IdentifierKind.PHONE, user.get("mobile")),
-        ]
+        return list(_user_identifiers(expect_dict(body, "zammad user")))
 
     def write_field(
         self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
@@ -380,3 +441,12 @@ class ZammadConnector(BaseConnector):
             link=f"{self.web_url}/#ticket/zoom/{ticket_id}/{article_id}",
             parent=("ticket", ticket_id),
         )
+
+
+def _user_identifiers(user: Mapping[str, Any]) -> tuple[tuple[IdentifierKind, object], ...]:
+    """A user's e-mail address and phone numbers."""
+    return (
+        (IdentifierKind.EMAIL, user.get("email")),
+        (IdentifierKind.PHONE, user.get("phone")),
+        (IdentifierKind.PHONE, user.get("mobile")),
+    )

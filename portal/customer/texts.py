@@ -33,6 +33,7 @@ RECORD_TYPES = {
     "order": _l("Order"),
     "order_note": _l("Order note"),
     "billed_order": _l("Your e-mail address on someone else's order"),
+    "listed_email": _l("Your e-mail address on a contact record with another main address"),
     "invoice": _l("Invoice"),
     "ticket": _l("Ticket"),
     "article": _l("Ticket message"),

@@ -41,6 +41,15 @@ MISSING_PARTS = {
     "order_payments": _l("payments of orders"),
     "mandates": _l("direct debit mandates"),
     "kept_records": _l("records kept as the law requires after an erasure"),
+    "customers": _l("customer records"),
+    "contacts": _l("contact records"),
+    "users": _l("user accounts"),
+    "phone_search": _l("records found by your phone number"),
+}
+
+#: Why a part is missing, where the part says more than the kind of failure: (what, kind).
+PART_REASONS = {
+    ("phone_search", "not_supported"): _l("This system cannot be searched by phone number."),
 }
 
 
@@ -55,10 +64,14 @@ def outcome_text(outcome: SourceOutcome) -> str:
         return ""
     if outcome.status == "partial":
         parts = sorted({str(MISSING_PARTS.get(what, what)) for what, _kind in outcome.missing})
+        # each reason once, in the order the parts went missing
+        reasons = dict.fromkeys(
+            str(PART_REASONS.get((what, kind)) or reason(kind)) for what, kind in outcome.missing
+        )
         return _(
             "Part of the data is missing: %(parts)s. %(reason)s",
             parts=", ".join(parts),
-            reason=reason(outcome.missing[0][1] if outcome.missing else None),
+            reason=" ".join(reasons) if reasons else reason(None),
         )
     if outcome.status == "skipped":
         return _("Not consulted. %(reason)s", reason=reason(outcome.error_kind))
