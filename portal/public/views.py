@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from babel.lists import format_list
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
 
 from ..auth.targets import is_local_path
 from ..i18n import LANGUAGE_COOKIE, LOCALES
@@ -15,8 +17,12 @@ ONE_YEAR = 365 * 24 * 3600
 
 @bp.get("/")
 def home() -> str:
-    """What the portal does, and the way in."""
-    return render_template("public/home.html")
+    """What the portal does, and the way in: the systems it reads are the firm's own, named in
+    its policy, not a list every firm is assumed to have."""
+    locale = get_locale()
+    names = [source.name.get(str(locale or "nl")) for source in current_policy().sources]
+    systems = format_list(names, locale=locale) if names else ""
+    return render_template("public/home.html", systems=systems, system_count=len(names))
 
 
 @bp.get("/privacy")

@@ -21,6 +21,34 @@ def test_home_explains_the_portal_in_dutch_by_default(client: FlaskClient) -> No
     assert 'href="#content"' in html  # skip link
 
 
+def test_home_names_the_systems_of_the_firm_s_own_policy(
+    client: FlaskClient,
+    make_app: Callable[..., Flask],
+    base_settings: dict[str, object],
+    instance_dir: Path,
+) -> None:
+    """The home page says where the data comes from with the sources the firm's policy names,
+    not a web shop, invoicing, helpdesk and payments every firm is assumed to have."""
+    from portal import PROJECT_ROOT
+
+    client.set_cookie(LANGUAGE_COOKIE, "en")
+    html = client.get("/").get_data(as_text=True)
+    assert (
+        "We collect it live from our systems, Web shop, Bookkeeping (Moneybird), Incident desk"
+        " (Zammad), Customer service (Freshdesk), Payments (Mollie), and Workshop (our own"
+        " records), and group it by kind of data." in html
+    )
+
+    files_only = PROJECT_ROOT / "instance" / "examples" / "compjoeter.toml"
+    other = make_app({**base_settings, "policy_file": str(files_only)}, instance_dir)
+    visitor = other.test_client()
+    visitor.set_cookie(LANGUAGE_COOKIE, "en")
+    html = visitor.get("/").get_data(as_text=True)
+    assert "from our systems, Recovery jobs and Customers and contact persons, and" in html
+    assert "web shop" not in html.lower() and "helpdesk" not in html.lower()
+    assert "payment" not in html.lower()
+
+
 def test_privacy_statement_renders_the_policy(client: FlaskClient) -> None:
     html = client.get("/privacy").get_data(as_text=True)
     # controller, categories, purposes with legal basis, retention, recipients, rights
