@@ -88,6 +88,26 @@ def test_the_account_page_leads_back_to_the_code_of_a_pending_address(
     assert "Enter the code" not in signed_in.get("/account").get_data(as_text=True)
 
 
+def test_a_code_that_no_longer_works_is_explained_once(
+    signed_in: FlaskClient, forms: Any, mailbox: Any
+) -> None:
+    """When the code to confirm an address can no longer be used, the reason is in the error
+    summary at the top (an alert), not said a second time in the text below it."""
+    signed_in.set_cookie("portal_lang", "en")
+    forms.post(signed_in, "/account/toevoegen", kind="email", value="sanne@werk.example.nl")
+    right = mailbox.code_in(mailbox.wait_for(2)[-1])
+    wrong = "111111" if right != "111111" else "222222"
+    reason = "A wrong code was entered too often"
+    for _ in range(8):
+        page = forms.post(signed_in, "/account/adres-bevestigen", code=wrong)
+        text = page.get_data(as_text=True)
+        if reason in text:
+            break
+    assert page.status_code == 400
+    assert text.count(reason) == 1
+    assert reason in text.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+
+
 @pytest.mark.parametrize(
     "value",
     [

@@ -221,6 +221,8 @@ def test_a_link_that_no_longer_works_speaks_of_the_link(
         assert expired.status_code == 400
         text = expired.get_data(as_text=True)
         assert "This link has expired: links work for 15 minutes." in text
+        assert text.count("This link has expired") == 1  # in the error summary only
+        assert "This link has expired" in text.split('class="error-summary"', 1)[1]
         assert "This code" not in text
     ask_code(client, forms)
     third = mailbox.link_in(mailbox.wait_for(3)[-1]).removeprefix("http://127.0.0.1:5000")
@@ -256,6 +258,10 @@ def test_expired_code_says_so_and_offers_a_new_one(
         page = response.get_data(as_text=True)
         assert "Deze code is verlopen" in page
         assert 'class="error-summary"' in page
+        # said once, in the error summary (announced as an alert), not again below it
+        assert page.count("Deze code is verlopen") == 1
+        summary = page.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+        assert "Deze code is verlopen" in summary
         assert 'action="/inloggen/nieuwe-code"' in page
         assert not signed_in(client)
         assert forms.post(client, "/inloggen/code", "/inloggen/nieuwe-code").status_code == 303
