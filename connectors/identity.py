@@ -114,6 +114,25 @@ def normalize_phone(value: str, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def format_phone(e164: str) -> str:
+    """The E.164 number ``e164`` as people read it: phonenumbers' international format
+    (``+31612345678`` → ``+31 6 12345678``), the way the portal shows a phone number
+    everywhere. What cannot be read as a number is returned as it is.
+    """
+    try:
+        number = phonenumbers.parse(e164, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def display(kind: str, value: str) -> str:
+    """An identifier's stored (normalised) ``value`` as it is shown to people: a phone number
+    in :func:`format_phone`'s format, anything else as it is. Stored, compared and exported
+    values stay normalised."""
+    return format_phone(value) if kind == IdentifierKind.PHONE.value else value
+
+
 def phone_spellings(value: str) -> list[str]:
     """The usual spellings of the E.164 phone number ``value``, E.164 first, for lookups that
     match the stored string (Freshdesk's ``mobile=``/``phone=`` filters, Zammad's ``phone:``

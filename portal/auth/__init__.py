@@ -11,6 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from connectors.identity import display as display_identifier
+
 from ..extensions import login_manager
 from . import services
 from .targets import local_path, remember_requested_page
@@ -54,4 +56,7 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     app.before_request(_load_session_first)
     app.add_template_global(local_path, "local_path")
+    # An identifier as people read it (a phone number "+31 6 12345678"), on every page and in
+    # the offline copy: app-wide, as the back office shows customers' identifiers too.
+    app.add_template_filter(lambda value, kind: display_identifier(kind, value), "identifier")
     app.register_blueprint(bp)

@@ -144,7 +144,9 @@ def test_phone_number_with_proof_stays_pending_for_staff(
     )
     assert response.status_code == 303
     account = signed_in.get("/account").get_data(as_text=True)
-    assert "+31612345678" in account and "In behandeling" in account
+    # shown as everywhere else: phonenumbers' international format, not the stored E.164
+    assert "+31 6 12345678" in account and "+31612345678" not in account
+    assert "In behandeling" in account
     assert _identity(app).values(IdentifierKind.PHONE) == []
     with app.app_context():
         ident = db.session.scalars(

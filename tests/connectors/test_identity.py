@@ -9,6 +9,8 @@ from connectors.identity import (
     IdentifierKind,
     Identity,
     InvalidIdentifier,
+    display,
+    format_phone,
     normalize_customer_number,
     normalize_email,
     normalize_mailbox,
@@ -90,6 +92,21 @@ def test_anything_but_one_mailbox_is_refused(raw: str) -> None:
 )
 def test_phone_numbers_become_e164_with_nl_default(raw: str) -> None:
     assert normalize_phone(raw) == "+31612345678"
+
+
+@pytest.mark.parametrize(
+    ("e164", "shown"),
+    [
+        ("+31612345678", "+31 6 12345678"),
+        ("+31101234567", "+31 10 123 4567"),
+        ("+32470123456", "+32 470 12 34 56"),
+        ("not a number", "not a number"),
+    ],
+)
+def test_a_phone_number_is_shown_in_the_international_format(e164: str, shown: str) -> None:
+    assert format_phone(e164) == shown
+    assert display("phone", e164) == shown
+    assert display("customer_number", "+31612345678") == "+31612345678"  # only phones
 
 
 def test_foreign_phone_keeps_its_country() -> None:

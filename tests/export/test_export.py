@@ -501,6 +501,25 @@ def test_each_customer_gets_only_their_own_data(app: Flask, client: FlaskClient)
     assert SANNE not in orjson.dumps(data).decode()
 
 
+def test_a_phone_number_reads_as_everywhere_in_the_copy_and_stays_e164_in_the_data(
+    app: Flask, sanne: FlaskClient
+) -> None:
+    """The offline page names the identifiers the customer was recognised by as the portal
+    shows them ("+31 6 12345678"); the JSON, which programs read, keeps the stored E.164."""
+    from portal.auth.services import add_identifier, approve_identifier
+
+    with app.test_request_context():
+        customer = db.session.scalars(sa.select(Customer)).one()
+        phone = add_identifier(customer, "phone", "06-12345678", "invoice_number", "F1", "nl")
+        approve_identifier(phone, staff_id=0)
+        db.session.commit()
+    index = _zip(sanne).read("index.html").decode()
+    recognised = index[index.index("Wij herkenden u aan") :].split("</dd>", 1)[0]
+    assert "+31 6 12345678" in recognised and "+31612345678" not in recognised
+    identifiers = _json(sanne)["subject"]["identifiers"]
+    assert {"kind": "phone", "value": "+31612345678"} in identifiers
+
+
 def test_english_customers_get_english_files(app: Flask, sanne: FlaskClient) -> None:
     sanne.set_cookie("portal_lang", "en")
     data = _json(sanne)
