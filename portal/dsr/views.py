@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..extensions import db, limiter
 from ..policy import current_policy
 from ..tasks import enqueue_mail
-from . import services
+from . import duplicates, services
 from .flows import (
     BY_SLUG,
     FLOWS,
@@ -211,6 +211,8 @@ def _render_form(flow: Flow, form: Any, ctx: Context, *, show_errors: bool, stat
             items=list(zip(getattr(form, "items", []), ctx.choices, strict=False)),
             policy=ctx.policy,
             today=ctx.today,
+            # the customer's open requests of this kind: named on the form, with a link each
+            open_requests=duplicates.open_of_kind(ctx.customer, flow.kind),
         ),
         status,
     )
@@ -218,7 +220,7 @@ def _render_form(flow: Flow, form: Any, ctx: Context, *, show_errors: bool, stat
 
 def _render_check(
     flow: Flow, form: Any, ctx: Context, scope: dict[str, list[str]], details: dict[str, Any],
-    *, failed: bool = False,
+    *, failed: bool = False, same: Any = None, status: int = 200,
 ):  # type: ignore[no-untyped-def]  # fmt: skip
     rows = describe(flow.kind, scope, details, ctx.policy, ctx.locale)
     return (
@@ -229,8 +231,10 @@ def _render_check(
             rows=rows,
             details=details,
             failed=failed,
+            same=same,
+            same_days_left=services.days_left(same) if same is not None else None,
         ),
-        503 if failed else 200,
+        503 if failed else status,
     )
 
 
@@ -264,8 +268,11 @@ def _form_view(flow: Flow) -> Any:
         db.session.commit()
         return _render_form(flow, form, ctx, show_errors=True)
     scope, details = flow.submission(form, ctx)
+    # An open request that already asks all this one does: the check page offers it, and
+    # sending needs a confirmation (see send).
+    same = duplicates.already_asked(current_user, flow.kind, scope, details, key=form.key.data)
     db.session.commit()
-    return _render_check(flow, form, ctx, scope, details)
+    return _render_check(flow, form, ctx, scope, details, same=same)
 
 
 def _nothing_left(flow: Flow, form: Any) -> bool:
@@ -339,6 +346,12 @@ def send(slug: str) -> Any:
         db.session.commit()
         return _render_form(flow, form, ctx, show_errors=True)
     scope, details = flow.submission(form, ctx)
+    same = duplicates.already_asked(current_user, flow.kind, scope, details, key=key)
+    if same is not None and request.form.get("same_as") != same.reference:
+        # Not confirmed against this open request (the check page's "send anyway" names it):
+        # the check page again, with it, rather than a second request nobody meant.
+        db.session.commit()
+        return _render_check(flow, form, ctx, scope, details, same=same, status=409)
     try:
         result = services.submit(
             current_user,

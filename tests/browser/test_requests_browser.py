@@ -994,3 +994,28 @@ def test_two_sends_at_the_same_moment_make_one_request(page: Page, live: Live) -
     assert _count(live.app) == before + 1
     assert _count(live.app, idempotency_key=key) == 1
     _receipt(live, match.group(1))
+
+
+def test_the_same_question_again_offers_the_open_one_first(page: Page, live: Live) -> None:
+    """A question asked again word for word: the form names the open one, the check page
+    offers to go there or to send a new one anyway; both pass axe (in English: the new
+    words' Dutch comes with the catalogue)."""
+    axe = Axe()
+    page.goto(live.base + "/taal/en?next=/verzoeken/")
+    first = _question(page, live, "Once more", "Did you receive my question?")
+    page.goto(live.base + "/verzoeken/nieuw/vraag")
+    notice = page.get_by_role("region", name="You already have an open request of this kind")
+    expect(notice.get_by_role("link", name=first)).to_be_visible()
+    axe.check(page, "form naming the open request")
+    page.get_by_label("Subject").fill("Once more")
+    page.get_by_label("Your question").fill("Did you receive my question?")
+    _continue(page)
+    _check_page(page, "A question about your privacy")
+    expect(page.get_by_role("button", name="Send request")).to_have_count(0)
+    expect(page.get_by_role("button", name="Send a new request anyway")).to_be_visible()
+    axe.check(page, "check page with the open request")
+    before = _count(live.app)
+    page.get_by_role("link", name=f"Go to request {first}").click()
+    page.wait_for_url(re.compile(rf".*/verzoeken/{first}$"))
+    assert _count(live.app) == before
+    axe.assert_clean()
