@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from .kept_input import form_expired
 
 _OWN_PAGES = (400, 403, 404, 405, 413, 429, 500)
 
@@ -18,9 +21,13 @@ def _render(error: HTTPException) -> tuple[str, int]:
     return render_template("errors/error.html", code=code), code
 
 
-def _form_expired(error: CSRFError) -> tuple[str, int]:
+def _form_expired(error: CSRFError) -> ResponseReturnValue:
     # The form's token is missing or no longer fits the session (it ended, or the page was
-    # open too long): say so, and that nothing was saved, rather than "not understood".
+    # open too long). A customer's form comes back filled in (portal.kept_input); any other
+    # says so, and that nothing was saved, rather than "not understood".
+    kept = form_expired()
+    if kept is not None:
+        return kept
     return render_template("errors/error.html", code=400, form_expired=True), 400
 
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from connectors.identity import display as display_identifier
 
 from ..extensions import login_manager
+from ..kept_input import signed_out_page
 from . import services
 from .targets import local_path, remember_requested_page
 from .views import bp
@@ -36,6 +37,11 @@ def _load_customer(token: str) -> services.Customer | None:
 
 @login_manager.unauthorized_handler
 def _unauthorized() -> Response:
+    # A form sent after the session ended (idle while typing): what was typed is shown back,
+    # not dropped on the way to the sign-in page (portal.kept_input).
+    kept = signed_out_page()
+    if kept is not None:
+        return kept
     flash(_("Sign in to see this page."), "info")
     remember_requested_page()
     return redirect(url_for("auth.login"))

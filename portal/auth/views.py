@@ -25,6 +25,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ..extensions import db, limiter
+from ..kept_input import BUTTON, keeps_input
 from ..settings import Settings
 from ..tasks import enqueue_mail
 from . import services
@@ -182,7 +183,15 @@ def link_problem_message(problem: ChallengeProblem) -> str:
     return messages.get(problem) or problem_message(problem)
 
 
+def _login_again() -> Response | tuple[str, int]:
+    """The sign-in page again with the address typed (its form had expired)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.account"))
+    return render_template("auth/login.html", form=EmailForm()), 200
+
+
 @bp.route("/inloggen", methods=["GET", "POST"])
+@keeps_input(_login_again, form=lambda: EmailForm, needs_customer=False)
 @_limited(limit_requests)
 def login() -> Response | tuple[str, int]:
     """Ask for the e-mail address and send a sign-in code and link to it."""
@@ -218,7 +227,30 @@ def _attempt_email(key: str) -> str | None:
         return None
 
 
+def _code_page(form: CodeForm, email: str, problem: ChallengeProblem | None = None) -> str:
+    return render_template(
+        "auth/code.html",
+        form=form,
+        email=email,
+        problem=problem,
+        dead=problem in DEAD,
+        problem_text=problem_message(problem) if problem in DEAD else None,
+        resend_form=ConfirmForm(),
+        minutes=_settings().login_code_minutes,
+    )
+
+
+def _code_again() -> Response | str:
+    """The code page again with the code typed (its form, or the new-code button's, had
+    expired); the way to sign-in if this browser has no attempt (any longer)."""
+    email = _attempt_email(LOGIN_ATTEMPT)
+    if not session.get(LOGIN_ATTEMPT) or email is None:
+        return redirect(url_for("auth.login"))
+    return _code_page(CodeForm(), email)
+
+
 @bp.route("/inloggen/code", methods=["GET", "POST"])
+@keeps_input(_code_again, form=lambda: CodeForm, needs_customer=False)
 @_limited(limit_codes)
 def enter_code() -> Response | tuple[str, int]:
     """Enter the code from the e-mail, in the browser that asked for it."""
@@ -246,19 +278,11 @@ def enter_code() -> Response | tuple[str, int]:
             flash(_("You are signed in."), "success")
             return redirect(target, code=303)
     status = 400 if (form.errors or problem) else 200
-    return render_template(
-        "auth/code.html",
-        form=form,
-        email=email,
-        problem=problem,
-        dead=problem in DEAD,
-        problem_text=problem_message(problem) if problem in DEAD else None,
-        resend_form=ConfirmForm(),
-        minutes=_settings().login_code_minutes,
-    ), status
+    return _code_page(form, email, problem), status
 
 
 @bp.post("/inloggen/nieuwe-code")
+@keeps_input(_code_again, needs_customer=False, message=BUTTON)
 @_limited(limit_requests)
 def resend() -> Response:
     """Send a new code to the address of this browser's attempt; older codes stop working."""
@@ -274,7 +298,19 @@ def resend() -> Response:
     return redirect(url_for("auth.enter_code"), code=303)
 
 
+def _link_again(token: str) -> tuple[str, int]:
+    """The page of the e-mail's link again, for a new press of its button."""
+    problem = services.link_problem(token, (session.get(LOGIN_ATTEMPT) or {}).get("nonce"))
+    return render_template(
+        "auth/link.html",
+        form=ConfirmForm(),
+        problem=problem,
+        problem_text=link_problem_message(problem) if problem else None,
+    ), 400 if problem else 200
+
+
 @bp.route("/inloggen/link/<token>", methods=["GET", "POST"])
+@keeps_input(_link_again, needs_customer=False, message=BUTTON)
 @_limited(limit_codes)
 def link(token: str) -> Response | tuple[str, int]:
     """The link from the e-mail. A GET only shows a button (mail scanners open links); the
@@ -303,7 +339,19 @@ def link(token: str) -> Response | tuple[str, int]:
     ), 400 if problem else 200
 
 
+def _logout_again() -> Response:
+    """Signing out with a page that had expired: whoever is no longer signed in is told so;
+    whoever still is presses the button again (a page of another site may not sign anyone
+    out)."""
+    if current_user.is_authenticated:
+        flash(str(BUTTON), "warning")
+        return redirect(url_for("auth.account"), code=303)
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("public.home"), code=303)
+
+
 @bp.post("/uitloggen")
+@keeps_input(_logout_again, needs_customer=False, message=None)
 def logout() -> Response:
     """Sign out: the server-side session ends, so the old cookie no longer works anywhere."""
     if ConfirmForm().validate_on_submit():
@@ -330,7 +378,13 @@ def account() -> str:
     )
 
 
+def _identifier_again() -> tuple[str, int]:
+    """The form to add an identifier again, with what was typed."""
+    return render_template("auth/add_identifier.html", form=IdentifierForm()), 200
+
+
 @bp.route("/account/toevoegen", methods=["GET", "POST"])
+@keeps_input(_identifier_again, form=lambda: IdentifierForm)
 @login_required
 @_limited(limit_requests)
 def add_identifier() -> Response | tuple[str, int]:
@@ -382,7 +436,19 @@ def _tell_staff() -> int | None:
     return tell_staff()
 
 
+def _verify_again() -> Response | tuple[str, int]:
+    """The page to confirm an added address again, with the code typed."""
+    email = _attempt_email(VERIFY_ATTEMPT)
+    if not session.get(VERIFY_ATTEMPT) or email is None:
+        return redirect(url_for("auth.account"))
+    return render_template(
+        "auth/verify_email.html", form=CodeForm(), email=email, dead=False, taken=False,
+        problem_text=None,
+    ), 200  # fmt: skip
+
+
 @bp.route("/account/adres-bevestigen", methods=["GET", "POST"])
+@keeps_input(_verify_again, form=lambda: CodeForm)
 @login_required
 @_limited(limit_codes)
 def verify_email() -> Response | tuple[str, int]:

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db, limiter
 from ..gathering import current_or_gather, gather_for
+from ..kept_input import BUTTON, keeps_input
 from ..policy import current_policy
 from ..settings import firm_today
 from . import services
@@ -91,7 +92,14 @@ def record(category: str) -> str:
     )
 
 
+def _gather_again_expired() -> Response:
+    """The "try again" button of a page that had expired: back to the overview, to press
+    again."""
+    return redirect(url_for("customer.overview"), code=303)
+
+
 @bp.post("/opnieuw")
+@keeps_input(_gather_again_expired, message=BUTTON)
 @login_required
 @limiter.limit(GATHER_LIMIT)
 def gather_again() -> Response:

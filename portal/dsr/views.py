@@ -31,6 +31,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db, limiter
+from ..kept_input import BUTTON, keeps_input
 from ..policy import current_policy
 from ..tasks import enqueue_mail
 from . import duplicates, services
@@ -286,7 +287,51 @@ def _gone() -> tuple[str, int]:
     return render_template("dsr/not_found.html"), 404
 
 
+# --- a form sent after its page expired (portal.kept_input) ---------------------------------
+
+
+def _form_again(slug: str) -> Any:
+    """A request form again, filled in from what was posted to it, to its send route (from
+    the check page), or from the signed-out page; nothing is checked or sent."""
+    flow = BY_SLUG.get(slug)
+    if flow is None:
+        abort(404)
+    _offered(flow)
+    ctx = _context()
+    form = flow.form(ctx)
+    form.ensure_key()
+    if _nothing_left(flow, form):
+        return _gone()
+    db.session.commit()  # a live gathering is kept for the next page
+    return _render_form(flow, form, ctx, show_errors=False)
+
+
+def _flow_form(slug: str) -> Any:
+    flow = BY_SLUG.get(slug)
+    return flow.form_class if flow is not None else None
+
+
+def _keeps_flow(slug: str) -> Any:
+    return keeps_input(lambda: _form_again(slug), form=lambda: _flow_form(slug))
+
+
+def _answer_again(reference: str) -> Any:
+    """The request's page again with the answer the customer typed."""
+    found = _mine(reference)
+    if found.status_enum is not services.RequestStatus.WAITING_FOR_CUSTOMER:
+        return _render_detail(found, AddInformationForm(formdata=None), 409)
+    return _render_detail(found, AddInformationForm())
+
+
+def _withdraw_again(reference: str) -> Any:
+    """The confirmation page of withdrawing again, for a new press of its button."""
+    found = _mine(reference)
+    status = 409 if found.status_enum.final else 200
+    return render_template("dsr/withdraw.html", req=found, form=ConfirmForm()), status
+
+
 @bp.route("/nieuw/correctie", methods=["GET", "POST"])
+@_keeps_flow("correctie")
 @login_required
 def new_correction() -> Any:
     """Art. 16: correct one or more fields of the customer's own records."""
@@ -294,6 +339,7 @@ def new_correction() -> Any:
 
 
 @bp.route("/nieuw/wissen", methods=["GET", "POST"])
+@_keeps_flow("wissen")
 @login_required
 def new_erasure() -> Any:
     """Art. 17: erase all data, or that of some systems or kinds; with a preview."""
@@ -301,6 +347,7 @@ def new_erasure() -> Any:
 
 
 @bp.route("/nieuw/beperken", methods=["GET", "POST"])
+@_keeps_flow("beperken")
 @login_required
 def new_restriction() -> Any:
     """Art. 18: restrict processing."""
@@ -308,6 +355,7 @@ def new_restriction() -> Any:
 
 
 @bp.route("/nieuw/bezwaar", methods=["GET", "POST"])
+@_keeps_flow("bezwaar")
 @login_required
 def new_objection() -> Any:
     """Art. 21: object to processing on legitimate interests."""
@@ -315,6 +363,7 @@ def new_objection() -> Any:
 
 
 @bp.route("/nieuw/toestemming", methods=["GET", "POST"])
+@_keeps_flow("toestemming")
 @login_required
 def new_withdrawal() -> Any:
     """Art. 7(3): withdraw consent."""
@@ -322,6 +371,7 @@ def new_withdrawal() -> Any:
 
 
 @bp.route("/nieuw/vraag", methods=["GET", "POST"])
+@_keeps_flow("vraag")
 @login_required
 def new_question() -> Any:
     """A free question to the privacy contact."""
@@ -329,6 +379,7 @@ def new_question() -> Any:
 
 
 @bp.post("/nieuw/<slug>/versturen")
+@keeps_input(_form_again, form=_flow_form)
 @login_required
 @limiter.limit(_submit_limit, key_func=_customer_key, scope="dsr-submit")
 def send(slug: str) -> Any:
@@ -412,6 +463,7 @@ def _render_detail(found: Any, form: AddInformationForm, status: int = 200) -> t
 
 
 @bp.post("/<reference>/aanvullen")
+@keeps_input(_answer_again, form=lambda reference: AddInformationForm)
 @login_required
 def add_information(reference: str) -> Any:
     """The customer answers the firm's question; the request goes back to work."""
@@ -437,6 +489,7 @@ def add_information(reference: str) -> Any:
 
 
 @bp.route("/<reference>/intrekken", methods=["GET", "POST"])
+@keeps_input(_withdraw_again, message=BUTTON)
 @login_required
 def withdraw(reference: str) -> Any:
     """Withdraw a request that is not finished: a confirmation page, then the POST does it."""

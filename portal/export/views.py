@@ -29,6 +29,7 @@ from flask_login import current_user, login_required
 
 from ..extensions import db, limiter
 from ..gathering import current_or_gather
+from ..kept_input import BUTTON, keeps_input
 from ..models.base import utcnow
 from ..policy import current_policy
 from . import offline, services
@@ -114,7 +115,13 @@ def _iterate(chunks: Iterable[bytes]) -> Iterator[bytes]:
     yield from chunks
 
 
+def _export_again() -> Response:
+    """A download button whose page had expired: back to the export page, to press again."""
+    return redirect(url_for("export.index"), code=303)  # type: ignore[return-value]
+
+
 @bp.route("/json", methods=["GET", "POST"])
+@keeps_input(_export_again, message=BUTTON)
 @login_required
 @limiter.limit(DOWNLOAD_LIMIT, methods=["POST"])
 def download_json() -> Response:
@@ -125,6 +132,7 @@ def download_json() -> Response:
 
 
 @bp.route("/csv", methods=["GET", "POST"])
+@keeps_input(_export_again, message=BUTTON)
 @login_required
 @limiter.limit(DOWNLOAD_LIMIT, methods=["POST"])
 def download_csv() -> Response:

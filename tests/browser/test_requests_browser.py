@@ -1019,3 +1019,55 @@ def test_the_same_question_again_offers_the_open_one_first(page: Page, live: Liv
     page.wait_for_url(re.compile(rf".*/verzoeken/{first}$"))
     assert _count(live.app) == before
     axe.assert_clean()
+
+
+def test_a_question_typed_while_signed_out_in_another_tab_is_not_lost(live: Live) -> None:
+    """The customer types a long question; meanwhile they sign out in another tab. Sending
+    it shows what they typed (kept nowhere but in the page) and how to go on; signed in again
+    in the other tab, "Back to my form" brings the form back filled in, and it is sent.
+    Every page passes axe (in English: the new words' Dutch comes with the catalogue)."""
+    axe = Axe()
+    text = "Ik heb hier lang over nagedacht.\nWie krijgt mijn adres, en waarom?"
+    context = live.browser.new_context(bypass_csp=True)
+    form_tab, other_tab = context.new_page(), context.new_page()
+
+    def sign_in(page: Page) -> None:  # the sign-in steps speak Dutch; the walk English
+        before = len(live.mailbox.messages)
+        page.goto(live.base + "/taal/nl?next=/inloggen")
+        sign_in_customer(
+            page, live.base, lambda: Mailbox.code_in(live.mailbox.wait_for(before + 1)[-1])
+        )
+        page.goto(live.base + "/taal/en?next=/account")
+
+    sign_in(form_tab)
+    form_tab.goto(live.base + "/taal/en?next=/verzoeken/nieuw/vraag")
+    form_tab.get_by_label("Subject").fill("A long story")
+    form_tab.get_by_label("Your question").fill(text)
+    other_tab.goto(live.base + "/account")
+    other_tab.get_by_role("main").get_by_role("button", name="Sign out").click()
+    other_tab.wait_for_url(live.base + "/")
+
+    _continue(form_tab)
+    expect(form_tab.get_by_role("heading", level=1)).to_have_text("Sign in again to send your form")
+    typed = form_tab.get_by_role("main").locator("dl").inner_text()
+    assert "A long story" in typed and "Wie krijgt mijn adres, en waarom?" in typed
+    axe.check(form_tab, "signed out while typing")
+    before = _count(live.app)
+
+    sign_in(other_tab)
+    form_tab.get_by_role("button", name="Back to my form").click()
+    expect(form_tab.get_by_role("heading", level=1)).to_have_text(
+        "Ask our privacy contact a question"
+    )
+    expect(form_tab.locator(".notice-warning")).to_contain_text("Your form was not sent")
+    expect(form_tab.get_by_label("Subject")).to_have_value("A long story")
+    assert form_tab.get_by_label("Your question").input_value().replace("\r\n", "\n") == text
+    axe.check(form_tab, "the form back, filled in")
+    assert _count(live.app) == before  # nothing was sent on the way
+
+    _continue(form_tab)
+    _check_page(form_tab, "A question about your privacy")
+    reference = _send(form_tab)
+    assert _stored(live.app, reference).kind == "question"
+    axe.assert_clean()
+    context.close()
