@@ -220,6 +220,7 @@ def test_signed_out_while_typing_shows_what_was_typed_and_brings_the_form_back(
         assert response.status_code == 401  # type: ignore[attr-defined]
         shown = response.get_data(as_text=True)  # type: ignore[attr-defined]
         assert "Sign in again to send your form" in shown
+        assert response.headers["Cache-Control"] == "no-store"  # type: ignore[attr-defined]
         assert "because you were inactive" in shown  # why (the sign-out's own message)
         assert "Mijn adres" in shown and html_lib.escape(LONG_TEXT, quote=False) in shown
         assert 'href="/inloggen" target="_blank" rel="noopener"' in shown
