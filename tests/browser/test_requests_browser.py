@@ -522,7 +522,7 @@ def test_an_erasure_shows_per_system_what_is_deleted_anonymised_and_kept(
         "Ik ben geen klant meer."
     )
     expect(page.get_by_role("group", name="Welke systemen?")).to_have_accessible_description(
-        'Alleen als u koos voor ‘Alleen de gegevens in sommige van onze systemen’. '
+        "Alleen als u koos voor ‘Alleen de gegevens in sommige van onze systemen’. "
         "Fout: Kies minstens één systeem"
     )
     axe.check(page, "erasure form, no system chosen")
