@@ -4,7 +4,9 @@ A customer proves control over some identifiers (an e-mail address, a phone numb
 number). Connectors compare vendor values against those identifiers *exactly*, after both sides
 went through the same normaliser:
 
-* e-mail: trimmed and lower-cased. Nothing else: dots and ``+tags`` are kept, because
+* e-mail: trimmed and lower-cased, an internationalised domain in its ASCII form
+  (``bücher.nl`` → ``xn--bcher-kva.nl``: the same domain, the form mail servers and systems
+  that cannot store Unicode use). Nothing else: dots and ``+tags`` are kept, because
   ``sanne.devries@x``, ``sanne.de.vries@x`` and ``sanne.devries+shop@x`` may be different people.
 * phone: E.164 via :mod:`phonenumbers`, default region NL (``06-12345678`` → ``+31612345678``);
   a number with an extension is none (it would read as the switchboard's).
@@ -21,6 +23,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+import idna
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -46,7 +49,11 @@ class InvalidIdentifier(ValueError):
 
 
 def normalize_email(value: str) -> str:
-    """Return ``value`` trimmed and lower-cased.
+    """Return ``value`` trimmed and lower-cased, its domain in ASCII (IDNA, UTS #46 mapping).
+
+    ``jan@Bücher.nl`` and ``jan@xn--bcher-kva.nl`` are one mailbox, and a system may hold
+    either; the ASCII form is also the only one a mail server without SMTPUTF8 accepts, and
+    the one a mail header carries unencoded. A domain IDNA refuses is kept as it is.
 
     A character that only lower-cases to a plain ASCII letter (the Kelvin sign ``K`` to ``k``)
     is kept as it is, so ``\u212aim@x`` never equals ``kim@x``.
@@ -57,7 +64,17 @@ def normalize_email(value: str) -> str:
     local, sep, domain = email.partition("@")
     if not sep or not local or not domain or "@" in domain or any(c.isspace() for c in email):
         raise InvalidIdentifier("not an e-mail address")
-    return email
+    return f"{local}@{_ascii_domain(domain)}"
+
+
+def _ascii_domain(domain: str) -> str:
+    """``domain`` in its ASCII (A-label) form; as it is when it is ASCII or not a valid IDN."""
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except UnicodeError:  # idna.IDNAError and its kinds
+        return domain
 
 
 def _lower(text: str) -> str:

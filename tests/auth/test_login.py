@@ -403,6 +403,22 @@ def test_plus_tags_and_dots_are_different_people(
         assert db.session.scalar(select(func.count()).select_from(Customer)) == 2
 
 
+def test_an_internationalised_domain_gets_its_code_and_is_one_customer(
+    app: Flask, client: FlaskClient, forms: Any, mailbox: Any
+) -> None:
+    """A domain in Unicode is sent to in its ASCII form (a mail server without SMTPUTF8
+    takes no other, and an encoded word in the To header would name another address), and
+    both spellings are one mailbox, so one customer."""
+    sign_in(client, forms, mailbox, "Jan@Bücher.NL")
+    assert mailbox.last()["To"] == "jan@xn--bcher-kva.nl"
+    other = app.test_client()
+    sign_in(other, forms, mailbox, "jan@xn--bcher-kva.nl")
+    with app.app_context():
+        customer = db.session.scalars(select(Customer)).one()
+        identity = services.verified_identity(customer)
+        assert identity.values(services.IdentifierKind.EMAIL) == ["jan@xn--bcher-kva.nl"]
+
+
 def test_session_is_renewed_at_sign_in(
     app: Flask, client: FlaskClient, forms: Any, mailbox: Any
 ) -> None:

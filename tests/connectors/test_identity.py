@@ -41,6 +41,27 @@ def test_invalid_email_is_refused_without_echoing_it(raw: str) -> None:
     assert raw.strip() == "" or raw not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Jan@Bücher.NL", "jan@xn--bcher-kva.nl"),
+        ("jan@XN--BCHER-KVA.nl", "jan@xn--bcher-kva.nl"),
+        ("jan@ｂücher.nl", "jan@xn--bcher-kva.nl"),  # full-width b: the same domain (UTS #46)
+        ("jan@bü_cher.nl", "jan@bü_cher.nl"),  # IDNA refuses it: kept as it is
+    ],
+)
+def test_an_internationalised_domain_is_compared_in_its_ascii_form(raw: str, expected: str) -> None:
+    assert normalize_email(raw) == expected
+
+
+def test_a_vendor_spelling_the_domain_in_unicode_matches_the_ascii_one() -> None:
+    jan = Identity.of(emails=["jan@bücher.nl"])
+    assert jan.values(EMAIL) == ["jan@xn--bcher-kva.nl"]
+    assert jan.match([(EMAIL, "Jan@xn--bcher-kva.nl")])
+    assert jan.match([(EMAIL, "jan@Bücher.nl")])
+    assert not jan.match([(EMAIL, "jan@bucher.nl")])  # another domain
+
+
 def test_a_look_alike_that_lower_cases_to_ascii_stays_itself() -> None:
     """The Kelvin sign lower-cases to "k": a vendor's "\u212aim@x" is not kim@x."""
     assert normalize_email("\u212aim@Example.NL") == "\u212aim@example.nl"
@@ -53,7 +74,7 @@ def test_a_look_alike_that_lower_cases_to_ascii_stays_itself() -> None:
     [
         (" Sanne.DeVries@Example.NL ", "sanne.devries@example.nl"),
         ("sanne.devries+shop@example.nl", "sanne.devries+shop@example.nl"),
-        ("sanne@bücher.de", "sanne@bücher.de"),
+        ("sanne@bücher.de", "sanne@xn--bcher-kva.de"),
         ("sanne@xn--bcher-kva.de", "sanne@xn--bcher-kva.de"),
         ("beheer@intranet", "beheer@intranet"),  # a single-label domain receives mail too
         ("klant@portal.test", "klant@portal.test"),
