@@ -36,7 +36,14 @@ from ..customer.texts import (
 from ..gathering.presentation import plain_text
 from ..settings import firm_today
 from .document import ExportDocument
-from .writers import BATCH_SIZE, INDEX_NAME, METADATA_NAME, README_NAME, RecordType
+from .writers import (
+    BATCH_SIZE,
+    FIXED_COLUMNS,
+    INDEX_NAME,
+    METADATA_NAME,
+    README_NAME,
+    RecordType,
+)
 
 #: Per language, field and names inside a nested value: their labels (an order line's
 #: ``quantity`` is "Aantal" in Dutch), as the overview shows them.
@@ -415,6 +422,26 @@ def index_html(document: ExportDocument) -> Iterator[str]:
 
 
 def readme(document: ExportDocument, kinds: Iterable[RecordType]) -> Iterator[str]:
-    """README.txt: what each file is, the sources and their status, when."""
+    """README.txt: what each file is, the sources and their status, when, and what the
+    columns of each CSV file hold (:func:`column_labels`)."""
     template = current_app.jinja_env.get_template("export/offline/README.txt")
-    return template.generate(**_context(document), kinds=list(kinds))
+    kinds = list(kinds)
+    labels = {kind.filename: column_labels(document, kind) for kind in kinds}
+    return template.generate(**_context(document), kinds=kinds, column_labels=labels)
+
+
+def column_labels(document: ExportDocument, kind: RecordType) -> list[tuple[str, str]]:
+    """The field columns of ``kind``'s CSV file, each with what it holds in words as the
+    overview labels it (``first_name``: "Voornaam"), where that says more than the column's
+    name: the CSV header keeps the systems' own names, which read the same in every language
+    and every export."""
+    start = len(FIXED_COLUMNS)
+    columns = kind.columns[start : start + len(kind.fields)]
+    categories = [info.category for info in document.categories.values() if info.category]
+    found = []
+    for column, name in zip(columns, kind.fields, strict=True):
+        category = next((c for c in categories if any(f.key == name for f in c.fields)), None)
+        label = field_label(category, name, document.locale, kind.record_type)
+        if label.casefold() != name.replace("_", " ").casefold():
+            found.append((column, label))
+    return found

@@ -177,6 +177,8 @@ def test_the_zip_has_one_csv_per_record_type_a_readme_and_a_safe_index(
     assert "Uw gegevens bij Voorbeeld IT Diensten B.V." in readme
     assert "Elk systeem gaf volledig antwoord." in readme
     assert "webshop-order.csv" in readme
+    customer_columns = readme.partition("webshop-customer.csv: ")[2].partition(".csv: ")[0]
+    assert "    first_name: Voornaam\r\n" in customer_columns  # the policy's label
 
     page = archive.read("index.html").decode()
     assert "<script" not in page.lower()
@@ -387,6 +389,9 @@ def test_every_file_and_column_has_a_name_of_its_own_and_the_readme_speaks_dutch
     assert "(helpdesk): Mislukt, 1 gegeven" in readme
     assert "Bestelling uit Webwinkel, 2 regels." in readme
     assert "uit Webwinkel, 1 regel." in readme
+    # each file's field columns in words where the name alone does not say it
+    assert "Bestelling uit Webwinkel, 2 regels.\r\n    number: Nummer\r\n" in readme
+    assert "link:" not in readme and "date_created:" not in readme
     for english in (": complete", ": failed", "[down]", " records", " rows."):
         assert english not in readme, english
 
