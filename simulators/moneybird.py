@@ -7,6 +7,11 @@ search that returns near matches, exact lookup by customer number, plain JSON ar
 contact) are searched by ``query=`` too, and read, changed and deleted under
 ``contacts/{id}/contact_people/{id}.json``.
 
+Estimates (``estimates.json``, filtered like sales invoices, with the same default period
+by ``estimate_date``; read and deleted under ``estimates/{id}.json``) and recurring sales
+invoices (``recurring_sales_invoices.json?filter=contact_id:{id}``, every one whether active
+or not) embed their contact like invoices do.
+
 Unverified in the reference (and therefore configurable here): the default ``per_page``
 (50), the default invoice period when ``period`` is left out (``"this_year"``, pass
 ``default_invoice_period=None`` for none), and that deleting a contact with invoices is
@@ -53,6 +58,9 @@ _EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 _STATES = {
     "all", "draft", "open", "scheduled", "pending_payment", "late", "reminded", "paid",
     "uncollectible",
+}  # fmt: skip
+_ESTIMATE_STATES = {
+    "all", "draft", "open", "late", "accepted", "rejected", "billed", "archived",
 }  # fmt: skip
 _SEARCH_FIELDS = (
     "firstname", "lastname", "company_name", "attention", "email", "send_invoices_to_email",
@@ -110,6 +118,23 @@ class MoneyBirdSimulator(SimulatorApp):
             ),
             Rule(f"{PREFIX}/<adm>/sales_invoices.json", endpoint="invoices", methods=["GET"]),
             Rule(f"{PREFIX}/<adm>/sales_invoices/<iid>.json", endpoint="invoice", methods=["GET"]),
+            Rule(f"{PREFIX}/<adm>/estimates.json", endpoint="estimates", methods=["GET"]),
+            Rule(f"{PREFIX}/<adm>/estimates/<eid>.json", endpoint="estimate", methods=["GET"]),
+            Rule(
+                f"{PREFIX}/<adm>/estimates/<eid>.json",
+                endpoint="estimate_delete",
+                methods=["DELETE"],
+            ),
+            Rule(
+                f"{PREFIX}/<adm>/recurring_sales_invoices.json",
+                endpoint="recurring_invoices",
+                methods=["GET"],
+            ),
+            Rule(
+                f"{PREFIX}/<adm>/recurring_sales_invoices/<rid>.json",
+                endpoint="recurring_invoice",
+                methods=["GET"],
+            ),
         ],
         strict_slashes=False,
     )
@@ -132,10 +157,13 @@ class MoneyBirdSimulator(SimulatorApp):
         super().__init__(world, **kwargs)
 
     def load_state(self, world: World) -> None:
-        """Take contacts and sales invoices from the world."""
+        """Take contacts, sales invoices, estimates and recurring sales invoices from the
+        world."""
         data = world.moneybird
         self.contacts: dict[str, dict[str, Any]] = {c["id"]: c for c in data["contacts"]}
         self.invoices: list[dict[str, Any]] = list(data["sales_invoices"])
+        self.estimates: list[dict[str, Any]] = list(data.get("estimates", []))
+        self.recurring: list[dict[str, Any]] = list(data.get("recurring_sales_invoices", []))
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -357,12 +385,15 @@ class MoneyBirdSimulator(SimulatorApp):
         return self.json(copy.deepcopy(c))
 
     def on_contact_delete(self, request: Request, adm: str, cid: str) -> Response:
-        """``DELETE /contacts/{id}.json``: 204, or 422 when invoices refer to it (unverified)."""
+        """``DELETE /contacts/{id}.json``: 204, or 422 when invoices, estimates or recurring
+        sales invoices refer to it (unverified)."""
         if (bad := self._check_adm(adm)) is not None:
             return bad
         if cid not in self.contacts:
             return self._not_found()
-        if any(inv["contact_id"] == cid for inv in self.invoices):
+        if any(
+            doc["contact_id"] == cid for doc in (*self.invoices, *self.estimates, *self.recurring)
+        ):
             return self.json(
                 {
                     "error": "Contact has documents and cannot be deleted",
@@ -505,6 +536,7 @@ class MoneyBirdSimulator(SimulatorApp):
         return None
 
     def _render_invoice(self, inv: dict[str, Any]) -> dict[str, Any]:
+        """A sales invoice, estimate or recurring sales invoice with its contact embedded."""
         out = copy.deepcopy(inv)
         contact = self.contacts.get(inv["contact_id"])
         embedded = self._list_view(contact) if contact else None
@@ -561,6 +593,85 @@ class MoneyBirdSimulator(SimulatorApp):
             if inv["id"] == iid:
                 return self.json(self._render_invoice(inv))
         return self._not_found()
+
+    # ------------------------------------------------------------- estimates
+
+    def on_estimates(self, request: Request, adm: str) -> Response:
+        """``GET /estimates.json?filter=contact_id:{id},state:all,period:…``: like sales
+        invoices, the period (by ``estimate_date``) defaults to this year when left out."""
+        if (bad := self._check_adm(adm)) is not None:
+            return bad
+        flt = self._parse_filter(request.args.get("filter", ""))
+        known = {
+            "state", "period", "reference", "contact_id", "workflow_id", "created_after",
+            "updated_after",
+        }  # fmt: skip
+        if unknown := set(flt) - known:
+            return self.json({"error": f"Filter key '{sorted(unknown)[0]}' is invalid"}, 400)
+        states = set(flt.get("state", "all").split("|"))
+        if not states <= _ESTIMATE_STATES:
+            return self.json({"error": "Filter state is invalid"}, 400)
+        items = list(self.estimates)
+        if "all" not in states:
+            items = [e for e in items if e["state"] in states]
+        for key in ("contact_id", "reference", "workflow_id"):
+            if key in flt:
+                items = [e for e in items if e[key] == flt[key]]
+        if "created_after" in flt:
+            items = [e for e in items if e["created_at"] > flt["created_after"]]
+        if "updated_after" in flt:
+            items = [e for e in items if e["updated_at"] > flt["updated_after"]]
+        period_text = flt.get("period", self.default_invoice_period or "")
+        if period_text:
+            span = self._period(period_text)
+            if span is None:
+                return self.json({"error": "Filter period is invalid"}, 400)
+            lo, hi = span
+            items = [e for e in items if lo <= date.fromisoformat(e["estimate_date"]) <= hi]
+        items.sort(key=lambda e: (e["estimate_date"], e["id"]), reverse=True)
+        return self._paged(request, [self._render_invoice(e) for e in items])
+
+    def _find(self, rows: list[dict[str, Any]], adm: str, doc_id: str) -> dict[str, Any] | Response:
+        if (bad := self._check_adm(adm)) is not None:
+            return bad
+        return next((row for row in rows if row["id"] == doc_id), None) or self._not_found()
+
+    def on_estimate(self, request: Request, adm: str, eid: str) -> Response:
+        """``GET /estimates/{id}.json``."""
+        found = self._find(self.estimates, adm, eid)
+        return found if isinstance(found, Response) else self.json(self._render_invoice(found))
+
+    def on_estimate_delete(self, request: Request, adm: str, eid: str) -> Response:
+        """``DELETE /estimates/{id}.json``: 204."""
+        found = self._find(self.estimates, adm, eid)
+        if isinstance(found, Response):
+            return found
+        self.estimates.remove(found)
+        return Response(status=204)
+
+    # ----------------------------------------------------- recurring invoices
+
+    def on_recurring_invoices(self, request: Request, adm: str) -> Response:
+        """``GET /recurring_sales_invoices.json?filter=contact_id:{id}``: active and
+        deactivated ones alike (which filter keys MoneyBird takes here is unverified)."""
+        if (bad := self._check_adm(adm)) is not None:
+            return bad
+        flt = self._parse_filter(request.args.get("filter", ""))
+        if unknown := set(flt) - {"contact_id", "created_after", "updated_after"}:
+            return self.json({"error": f"Filter key '{sorted(unknown)[0]}' is invalid"}, 400)
+        items = list(self.recurring)
+        if "contact_id" in flt:
+            items = [r for r in items if r["contact_id"] == flt["contact_id"]]
+        if "created_after" in flt:
+            items = [r for r in items if r["created_at"] > flt["created_after"]]
+        if "updated_after" in flt:
+            items = [r for r in items if r["updated_at"] > flt["updated_after"]]
+        return self._paged(request, [self._render_invoice(r) for r in items])
+
+    def on_recurring_invoice(self, request: Request, adm: str, rid: str) -> Response:
+        """``GET /recurring_sales_invoices/{id}.json``."""
+        found = self._find(self.recurring, adm, rid)
+        return found if isinstance(found, Response) else self.json(self._render_invoice(found))
 
 
 def create_app(world: World | None = None, **kwargs: Any) -> MoneyBirdSimulator:

@@ -1256,11 +1256,248 @@ def _build_moneybird(
             "Werkbon",
         )
     invoices.sort(key=lambda i: (i["invoice_date"], i["id"]), reverse=True)
+    estimates = _mb_estimates(people, now)
+    recurring = _mb_recurring(people, now)
+    # Her maintenance subscription's invoices were made by her recurring sales invoice.
+    subscription = recurring[0]
+    for inv in invoices:
+        if (
+            inv["contact_id"] == subscription["contact_id"]
+            and inv["reference"] == (subscription["reference"])
+        ):
+            inv["recurring_sales_invoice_id"] = subscription["id"]
     return {
         "administration_id": ADMINISTRATION_ID,
         "contacts": contacts,
         "sales_invoices": invoices,
+        "estimates": estimates,
+        "recurring_sales_invoices": recurring,
     }
+
+
+def _mb_detail(detail_id: str, description: str, price: str, at: str, amount: str = "1 x") -> Json:
+    """One line of an estimate or a recurring sales invoice (as on a sales invoice)."""
+    return {
+        "id": detail_id,
+        "administration_id": ADMINISTRATION_ID,
+        "tax_rate_id": "431877250612160514",
+        "ledger_account_id": "431877250601674753",
+        "project_id": None,
+        "product_id": None,
+        "amount": amount,
+        "amount_decimal": amount.split(" ", 1)[0] + ".0",
+        "description": description,
+        "price": price,
+        "period": None,
+        "row_order": 1,
+        "total_price_excl_tax_with_discount": price,
+        "total_price_excl_tax_with_discount_base": price,
+        "tax_report_reference": ["NL/1a"],
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+def _mb_estimates(people: dict[str, Person], now: datetime) -> list[Json]:
+    """Quotes ("offertes"): the demo customer's accepted first quote (2019, outside any default
+    period), one still open from this year, and one of the other Sanne de Vries (Groningen)."""
+
+    def estimate(
+        p: Person,
+        estimate_id: str,
+        number: str,
+        day: date,
+        state: str,
+        description: str,
+        price: str,
+        reference: str,
+        pre_text: str,
+    ) -> Json:
+        excl = Decimal(price)
+        incl = excl + (excl * Decimal("0.21")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        created = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=8, minutes=14)
+        at = iso_ms(created)
+        answered = iso_ms(created + timedelta(days=6, hours=3))
+        return {
+            "id": estimate_id,
+            "administration_id": ADMINISTRATION_ID,
+            "contact_id": p.moneybird_id,
+            "contact_person_id": None,
+            "contact_person": None,
+            "estimate_id": number,
+            "workflow_id": "431877250643617796",
+            "document_style_id": "431877250654103556",
+            "identity_id": "431877250633132034",
+            "draft_id": None,
+            "state": state,
+            "estimate_date": day.isoformat(),
+            "due_date": (day + timedelta(days=30)).isoformat(),
+            "reference": reference,
+            "language": "nl",
+            "currency": "EUR",
+            "exchange_rate": "1.0",
+            "discount": "0.0",
+            "original_estimate_id": None,
+            "show_tax": True,
+            "sign_online": True,
+            "sent_at": day.isoformat(),
+            "accepted_at": answered if state in ("accepted", "billed") else None,
+            "rejected_at": answered if state == "rejected" else None,
+            "archived_at": None,
+            "created_at": at,
+            "updated_at": answered if state != "open" else at,
+            "public_view_code": None,
+            "version": int(created.timestamp()),
+            "pre_text": pre_text,
+            "post_text": "Deze offerte is 30 dagen geldig.",
+            "details": [_mb_detail(str(int(estimate_id) + 1), description, _mb_money(excl), at)],
+            "total_price_excl_tax": _mb_money(excl),
+            "total_price_excl_tax_base": _mb_money(excl),
+            "total_price_incl_tax": _mb_money(incl),
+            "total_price_incl_tax_base": _mb_money(incl),
+            "total_discount": "0.0",
+            "url": f"https://moneybird.com/{ADMINISTRATION_ID}/estimates/{estimate_id[-8:]}",
+            "custom_fields": [],
+            "notes": [],
+            "attachments": [],
+            "events": [],
+        }
+
+    sanne, other = people["sanne"], people["sanne_groningen"]
+    recent = max(date(now.year, 1, 3), now.date() - timedelta(days=20))
+    found = [
+        estimate(
+            sanne,
+            "431877261100040017",
+            "2019-0007",
+            date(2019, 1, 28),
+            "billed",
+            "Espressomachine Rancilio Silvia, geleverd en geïnstalleerd",
+            "1185.0",
+            "Offerte SV-1042-1",
+            "Beste Sanne de Vries,\n\nHierbij onze offerte voor de espressomachine en de "
+            "installatie aan de Oudegracht 112.",
+        ),
+        estimate(
+            sanne,
+            "431877261100310029",
+            f"{recent.year}-0021",
+            recent,
+            "open",
+            "Vervangen zetgroep en pakkingen",
+            "145.0",
+            "Offerte SV-1042-2",
+            "Beste Sanne de Vries,\n\nZoals besproken aan de telefoon de offerte voor het "
+            "vervangen van de zetgroep.",
+        ),
+        estimate(
+            other,
+            "431877261100520031",
+            "2024-0033",
+            date(2024, 6, 20),
+            "accepted",
+            "Barista-workshop voor twee personen",
+            "150.0",
+            "Offerte workshop juli",
+            "Beste Sanne de Vries,\n\nHierbij de offerte voor de workshop in Groningen.",
+        ),
+    ]
+    found[-1]["notes"] = [
+        {
+            **_mb_note(other.moneybird_id, "431877261100520041", "", "2024-06-21T10:02:00.000Z"),
+            "entity_id": "431877261100520031",
+            "entity_type": "Estimate",
+            "note": "Wil graag een zaterdag; partner komt mee.",
+        }
+    ]
+    return found
+
+
+def _mb_recurring(people: dict[str, Person], now: datetime) -> list[Json]:
+    """Recurring sales invoices: the demo customer's running maintenance subscription
+    (yearly, the first one the invoices name) and the other Sanne de Vries' monthly beans."""
+
+    def recurring(
+        p: Person,
+        recurring_id: str,
+        start: date,
+        next_date: date,
+        frequency_type: str,
+        description: str,
+        price: str,
+        reference: str,
+    ) -> Json:
+        excl = Decimal(price)
+        incl = excl + (excl * Decimal("0.21")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        created = datetime.combine(start, datetime.min.time(), UTC) - timedelta(days=3)
+        at = iso_ms(created + timedelta(hours=9, minutes=41))
+        return {
+            "id": recurring_id,
+            "administration_id": ADMINISTRATION_ID,
+            "contact_id": p.moneybird_id,
+            "contact_person_id": None,
+            "contact_person": None,
+            "workflow_id": "431877250643617795",
+            "identity_id": "431877250633132034",
+            "document_style_id": "431877250654103556",
+            "state": "active",
+            "start_date": start.isoformat(),
+            "invoice_date": next_date.isoformat(),
+            "last_date": None,
+            "active": True,
+            "payment_conditions": "Wij incasseren het bedrag van {document.total_price} "
+            "rond {document.due_date} van uw rekening.",
+            "reference": reference,
+            "language": "nl",
+            "currency": "EUR",
+            "discount": "0.0",
+            "first_due_interval": 14,
+            "auto_send": True,
+            "sending_scheduled_at": None,
+            "sending_scheduled_user_id": None,
+            "frequency_type": frequency_type,
+            "frequency": 1,
+            "has_desired_count": False,
+            "desired_count": None,
+            "mergeable": False,
+            "prices_are_incl_tax": False,
+            "total_price_excl_tax": _mb_money(excl),
+            "total_price_excl_tax_base": _mb_money(excl),
+            "total_price_incl_tax": _mb_money(incl),
+            "total_price_incl_tax_base": _mb_money(incl),
+            "created_at": at,
+            "updated_at": at,
+            "version": int(created.timestamp()),
+            "details": [_mb_detail(str(int(recurring_id) + 1), description, _mb_money(excl), at)],
+            "custom_fields": [],
+            "notes": [],
+            "attachments": [],
+            "events": [],
+        }
+
+    sanne, other = people["sanne"], people["sanne_groningen"]
+    return [
+        recurring(
+            sanne,
+            "431877261500120011",
+            date(2020, 9, 1),
+            date(now.year + 1, 1, 6),
+            "year",
+            "Onderhoudsabonnement espressomachine",
+            "99.0",
+            "Abonnement SV-1042",
+        ),
+        recurring(
+            other,
+            "431877261500370023",
+            date(2024, 8, 1),
+            date(now.year + (now.month == 12), now.month % 12 + 1, 1),
+            "month",
+            "Koffiebonen huismelange, 1 kg per maand",
+            "24.5",
+            "Bonenabonnement SV-1057",
+        ),
+    ]
 
 
 def _mb_events(created_at: str) -> list[Json]:
