@@ -1,12 +1,17 @@
-"""MoneyBird (API v2): contacts and their sales invoices.
+"""MoneyBird (API v2): contacts and their sales invoices, estimates and recurring invoices.
 
 Lookup: ``GET contacts.json?query={e-mail or phone}&include_archived=true`` is a fuzzy
 full-text search (a phone number is searched in each of its usual spellings: it is stored as
 typed; archived contacts, which the list leaves out by default, are asked for too), so each
 contact's e-mail fields (``email``, ``send_invoices_to_email``, ``send_estimates_to_email``),
 phone and customer number are compared exactly here. A customer number is looked up exactly
-with ``GET contacts/customer_id/{number}.json``. Invoices come from
-``GET sales_invoices.json?filter=contact_id:{id},state:all`` for each matched contact.
+with ``GET contacts/customer_id/{number}.json``. For each matched contact, its invoices come
+from ``GET sales_invoices.json?filter=contact_id:{id},state:all,period:…``, its estimates
+(quotes) from ``GET estimates.json`` with the same filter, and its recurring sales invoices
+from ``GET recurring_sales_invoices.json?filter=contact_id:{id}`` (which other filter keys
+MoneyBird takes there is unverified). Each embeds the contact, which is not shown again; a
+row that names another contact is left out (a filter MoneyBird ignored), and a list that
+cannot be read makes the source partial.
 
 A company contact's *contact people* (``contact_people``) are people of their own: each is
 matched on its own e-mail and phone and becomes a ``contact_person`` record (id
@@ -35,7 +40,13 @@ phone, address); ``PATCH contacts/{id}/contact_people/{id}.json`` with
 ``DELETE contacts/{id}.json``; MoneyBird refuses (422) while invoices or other documents refer
 to the contact, which surfaces as ``REJECTED``. A contact person is deleted with
 ``DELETE contacts/{id}/contact_people/{id}.json``. Invoices are never erased: they are
-accounting records the firm must keep (7-year fiscal retention duty).
+accounting records the firm must keep (7-year fiscal retention duty). An estimate (a quote)
+is no accounting record: it is deleted with ``DELETE estimates/{id}.json`` unless the firm's
+policy keeps its category by law (the portal decides that per record). A recurring sales
+invoice is never erased here: it is the running agreement the customer is billed by, and
+deleting it would silently stop (or lose track of) a contract; by default it counts as
+invoicing data (kept by law as long as it bills and for as long as its last invoice), and
+ending the agreement is staff's decision, taken in MoneyBird by hand.
 """
 
 from __future__ import annotations
@@ -109,6 +120,11 @@ DEFAULT_CATEGORIES = MappingProxyType(
         "recipient.company_name": "customer_account",
         "invoice.*": "invoices",
         "invoice.payments": "payment",
+        # a quote is no invoice (no fiscal retention): it belongs with what the customer
+        # ordered or was offered
+        "estimate.*": "orders",
+        # the agreement the invoices it makes are billed by
+        "recurring_invoice.*": "invoices",
     }
 )
 
@@ -148,7 +164,13 @@ CORRECTABLE = MappingProxyType(
     }
 )
 ERASURE: Mapping[str, ErasureAction] = MappingProxyType(
-    {"contact": "delete", "contact_person": "delete", "invoice": "none"}
+    {
+        "contact": "delete",
+        "contact_person": "delete",
+        "invoice": "none",
+        "estimate": "delete",
+        "recurring_invoice": "none",
+    }
 )
 
 #: A record's identifying values, as :class:`Candidate` holds them.
@@ -161,6 +183,15 @@ PERSON_PATH = "contacts/{cid}/contact_people/{pid}.json"
 
 #: Every invoice date MoneyBird can hold (it started in 2008).
 ALL_PERIODS = "20000101..20991231"
+
+#: The documents of a contact besides itself: record type -> (list, API resource).
+DOCUMENTS = MappingProxyType(
+    {
+        "invoice": ("sales_invoices", "sales_invoices"),
+        "estimate": ("estimates", "estimates"),
+        "recurring_invoice": ("recurring_sales_invoices", "recurring_sales_invoices"),
+    }
+)
 
 
 @register
@@ -186,7 +217,13 @@ class MoneyBirdConnector(BaseConnector):
         {"contact": "contacts", "contact_person": "contacts", "recipient": "contacts"}
     )
     record_places = MappingProxyType(
-        {"contact": "Contacts", "contact_person": "Contact persons", "invoice": "Sales invoices"}
+        {
+            "contact": "Contacts",
+            "contact_person": "Contact persons",
+            "invoice": "Sales invoices",
+            "estimate": "Estimates",
+            "recurring_invoice": "Recurring sales invoices",
+        }
     )
     field_places = MappingProxyType(
         {
@@ -251,8 +288,9 @@ class MoneyBirdConnector(BaseConnector):
             yield from self._candidates(run, expect_dict(body, "moneybird contact"))
 
     def expand(self, run: Run, match: Match) -> Iterator[Draft]:
-        """The contact, then its sales invoices (all states); or one contact person, or one
-        address the contact's invoices or quotes are sent to."""
+        """The contact, then its sales invoices (all states), estimates (all states) and
+        recurring sales invoices; or one contact person, or one address the contact's
+        invoices or quotes are sent to."""
         if match.candidate.record_type == "contact_person":
             yield from run.each("contacts", [match.candidate], lambda c: [self._person(c)])
             return
@@ -260,13 +298,9 @@ class MoneyBirdConnector(BaseConnector):
             yield from run.each("contacts", [match.candidate], lambda c: [self._recipient(c)])
             return
         contact_id = match.candidate.record_id
-        invoices = only_theirs(
-            self.name,
-            "sales_invoices",
-            run.related("sales_invoices", partial(self._invoices, run, contact_id)),
-            lambda invoice: invoice.get("contact_id"),
-            contact_id,
-        )
+        invoices = self._documents(run, "invoice", contact_id)
+        estimates = self._documents(run, "estimate", contact_id)
+        recurring = self._documents(run, "recurring_invoice", contact_id)
         invoice_dates = [try_date(i.get("invoice_date")) for i in invoices]
         last_invoice = max((d for d in invoice_dates if d is not None), default=None)
         # the contact that cannot be read is missing; its invoices are still read by the id
@@ -277,6 +311,22 @@ class MoneyBirdConnector(BaseConnector):
         )
         yield from run.each(
             "sales_invoices", invoices, lambda invoice: [self._invoice(invoice, contact_id)]
+        )
+        yield from run.each(
+            "estimates",
+            estimates,
+            lambda estimate: [self._estimate(estimate, contact_id, last_invoice)],
+        )
+        # the dates of the invoices each recurring sales invoice made
+        made_by: dict[str, list[date]] = {}
+        for invoice, day in zip(invoices, invoice_dates, strict=True):
+            maker = invoice.get("recurring_sales_invoice_id")
+            if maker is not None and day is not None:
+                made_by.setdefault(str(maker), []).append(day)
+        yield from run.each(
+            "recurring_sales_invoices",
+            recurring,
+            lambda row: [self._recurring(row, contact_id, made_by)],
         )
 
     def probe(self, run: Run) -> None:
@@ -312,14 +362,14 @@ class MoneyBirdConnector(BaseConnector):
             return f"contacts/{contact_id}/contact_people/{person_id}.json"
         if ref.record_type == "recipient":
             return f"contacts/{_contact_of(ref.record_id)}.json"
-        kind = "contacts" if ref.record_type == "contact" else "sales_invoices"
+        kind = DOCUMENTS[ref.record_type][1] if ref.record_type in DOCUMENTS else "contacts"
         return f"{kind}/{ref.record_id}.json"
 
     def read_identifiers(
         self, session: HttpSession, ref: RecordRef
     ) -> tuple[tuple[IdentifierKind, object], ...]:
-        """A contact's e-mail fields, phone and customer number (an invoice's: its contact's);
-        a contact person's own e-mail and phone."""
+        """A contact's e-mail fields, phone and customer number (an invoice's, estimate's or
+        recurring sales invoice's: its contact's); a contact person's own e-mail and phone."""
         contact_id = ref.record_id
         if ref.record_type == "contact_person":
             contact_id, person_id = _person_ids(ref)
@@ -328,9 +378,10 @@ class MoneyBirdConnector(BaseConnector):
                 if str(person.get("id")) == person_id:
                     return identifiers
             raise NotFound("moneybird: the contact person is gone", vendor=self.name)
-        if ref.record_type == "invoice":
-            body, _ = session.get_json("sales_invoices/{id}.json", path_params={"id": contact_id})
-            contact_id = str(expect_dict(body, "moneybird invoice").get("contact_id"))
+        if ref.record_type in DOCUMENTS:
+            resource = DOCUMENTS[ref.record_type][1]
+            body, _ = session.get_json(f"{resource}/{{id}}.json", path_params={"id": contact_id})
+            contact_id = str(expect_dict(body, f"moneybird {ref.record_type}").get("contact_id"))
         body, _ = session.get_json("contacts/{id}.json", path_params={"id": contact_id})
         return _contact_identifiers(expect_dict(body, "moneybird contact"))
 
@@ -367,8 +418,13 @@ class MoneyBirdConnector(BaseConnector):
         return answer.status == 404 and isinstance(body, dict) and "error" in body
 
     def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
-        """``DELETE contacts/{id}.json`` (422 from MoneyBird while documents refer to it), or
-        ``DELETE contacts/{id}/contact_people/{id}.json``."""
+        """``DELETE contacts/{id}.json`` (422 from MoneyBird while documents refer to it),
+        ``DELETE contacts/{id}/contact_people/{id}.json`` or ``DELETE estimates/{id}.json``."""
+        if ref.record_type == "estimate":
+            session.request(
+                "DELETE", "estimates/{id}.json", path_params={"id": ref.record_id}, idempotent=True
+            )
+            return
         if ref.record_type == "contact_person":
             contact_id, person_id = _person_ids(ref)
             try:
@@ -409,11 +465,23 @@ class MoneyBirdConnector(BaseConnector):
             "DELETE", "contacts/{id}.json", path_params={"id": ref.record_id}, idempotent=True
         )
 
-    def _invoices(self, run: Run, contact_id: str) -> Iterator[JSONDict]:
-        # Without an explicit period MoneyBird may filter by a default period (e.g. this year),
-        # which would silently drop older invoices; ask for every year MoneyBird can hold.
-        params = {"filter": f"contact_id:{contact_id},state:all,period:{ALL_PERIODS}"}
-        return items(link_header_pages(run.http, "sales_invoices.json", params=params))
+    def _documents(self, run: Run, record_type: str, contact_id: str) -> list[JSONDict]:
+        """The contact's sales invoices, estimates or recurring sales invoices; only those
+        that name no other contact (a filter MoneyBird ignored would hand over everyone's)."""
+        what, resource = DOCUMENTS[record_type]
+        # Without an explicit period MoneyBird may filter invoices and estimates by a default
+        # period (e.g. this year), which would silently drop older ones; ask for every year
+        # MoneyBird can hold, in every state. Recurring sales invoices have no date to filter.
+        filters = f"contact_id:{contact_id}"
+        if record_type != "recurring_invoice":
+            filters += f",state:all,period:{ALL_PERIODS}"
+        rows = run.related(
+            what,
+            lambda: items(
+                link_header_pages(run.http, f"{resource}.json", params={"filter": filters})
+            ),
+        )
+        return only_theirs(self.name, what, rows, lambda row: row.get("contact_id"), contact_id)
 
     def _candidates(self, run: Run, contact: JSONDict) -> Iterator[Candidate]:
         """The contact, then each of its contact people, each with its own identifiers; and,
@@ -535,7 +603,6 @@ class MoneyBirdConnector(BaseConnector):
         invoice_id = expect_id(raw, "moneybird invoice")
         details = expect_list(raw.get("details") or [], "moneybird invoice details")
         payments = expect_list(raw.get("payments") or [], "moneybird invoice payments")
-        url = raw.get("url")
         return Draft(
             "invoice",
             invoice_id,
@@ -553,9 +620,88 @@ class MoneyBirdConnector(BaseConnector):
                 "created": parse_datetime(raw.get("created_at")),
                 "updated": parse_datetime(raw.get("updated_at")),
             },
-            link=url
-            if isinstance(url, str) and url.startswith(("https://", "http://"))
-            else f"{self.web_url}/{self.administration}/sales_invoices/{invoice_id}",
+            link=self._document_url(raw, "sales_invoices", invoice_id),
+            parent=("contact", contact_id),
+        )
+
+    def _document_url(self, raw: JSONDict, resource: str, document_id: str) -> str:
+        """The document's own ``url`` when it is a web address, else its page in MoneyBird."""
+        url = raw.get("url")
+        if isinstance(url, str) and url.startswith(("https://", "http://")):
+            return url
+        return f"{self.web_url}/{self.administration}/{resource}/{document_id}"
+
+    def _estimate(self, raw: JSONDict, contact_id: str, last_invoice: date | None) -> Draft:
+        """A quote. Its retention counts from the customer's last purchase (their last
+        invoice, or this quote when it is later), as a quote is kept with what was ordered."""
+        estimate_id = expect_id(raw, "moneybird estimate")
+        details = expect_list(raw.get("details") or [], "moneybird estimate details")
+        notes = expect_list(raw.get("notes") or [], "moneybird estimate notes")
+        created = parse_datetime(raw.get("created_at"))
+        estimate_date = parse_date(raw.get("estimate_date"))
+        own = estimate_date or (created.date() if created is not None else None)
+        last = max((d for d in (last_invoice, own) if d is not None), default=None)
+        return Draft(
+            "estimate",
+            estimate_id,
+            {
+                **pick(raw, "estimate_id", "state", "reference", "currency", "language"),
+                **pick(raw, "estimate_date"),
+                "valid_until": raw.get("due_date"),
+                **pick(raw, "pre_text", "post_text"),
+                **pick(raw, "total_price_excl_tax", "total_price_incl_tax"),
+                **pick(raw, "accepted_at", "rejected_at"),
+                "lines": [pick(d, "description", "amount", "price", "period") for d in details],
+                "notes": [pick(n, "note", "created_at") for n in notes],
+            },
+            dates={
+                "estimate_date": estimate_date,
+                "last_order": last,
+                "created": created,
+                "updated": parse_datetime(raw.get("updated_at")),
+            },
+            link=self._document_url(raw, "estimates", estimate_id),
+            parent=("contact", contact_id),
+        )
+
+    def _recurring(
+        self, raw: JSONDict, contact_id: str, made_by: Mapping[str, list[date]]
+    ) -> Draft:
+        """A recurring sales invoice: the running agreement the customer is billed by.
+
+        Its ``invoice_date`` (the date fiscal retention counts from) is that of the last
+        invoice it made, or, while it is active, of the next one it will make: it is kept as
+        long as it bills, and then as long as its last invoice.
+        """
+        recurring_id = expect_id(raw, "moneybird recurring sales invoice")
+        details = expect_list(raw.get("details") or [], "moneybird recurring invoice details")
+        notes = expect_list(raw.get("notes") or [], "moneybird recurring invoice notes")
+        next_date = parse_date(raw.get("invoice_date"))
+        active = raw.get("active")
+        if active is None:
+            active = raw.get("state") == "active"  # (which of the two MoneyBird sends: unverified)
+        elif not isinstance(active, bool):
+            raise BadResponse("moneybird recurring sales invoice: 'active' is no boolean")
+        made = list(made_by.get(recurring_id, []))
+        if active and next_date is not None:
+            made.append(next_date)
+        return Draft(
+            "recurring_invoice",
+            recurring_id,
+            {
+                **pick(raw, "reference", "active", "frequency", "frequency_type", "start_date"),
+                "next_invoice_date": raw.get("invoice_date") if active else None,
+                **pick(raw, "last_date", "desired_count", "auto_send", "currency", "language"),
+                **pick(raw, "total_price_excl_tax", "total_price_incl_tax"),
+                "lines": [pick(d, "description", "amount", "price", "period") for d in details],
+                "notes": [pick(n, "note", "created_at") for n in notes],
+            },
+            dates={
+                "invoice_date": max(made, default=None),
+                "created": parse_datetime(raw.get("created_at")),
+                "updated": parse_datetime(raw.get("updated_at")),
+            },
+            link=self._document_url({}, "recurring_sales_invoices", recurring_id),
             parent=("contact", contact_id),
         )
 

@@ -35,6 +35,8 @@ RECORD_TYPES = {
     "billed_order": _l("Your e-mail address on someone else's order"),
     "listed_email": _l("Your e-mail address on a contact record with another main address"),
     "invoice": _l("Invoice"),
+    "estimate": _l("Quote"),
+    "recurring_invoice": _l("Recurring invoice"),
     "ticket": _l("Ticket"),
     "article": _l("Ticket message"),
     "conversation": _l("Ticket message"),
@@ -89,6 +91,20 @@ FIELD_LABELS = {
     "amount": _l("Amount"),
     "method": _l("Method"),
     "invoice_id": _l("Invoice number"),
+    "estimate_id": _l("Quote number"),
+    "estimate_date": _l("Quote date"),
+    "valid_until": _l("Valid until"),
+    "pre_text": _l("Text above the lines"),
+    "post_text": _l("Text below the lines"),
+    "accepted_at": _l("Accepted on"),
+    "rejected_at": _l("Declined on"),
+    "frequency_type": _l("Repeat period"),
+    "frequency": _l("Number of periods between invoices"),
+    "start_date": _l("Start date"),
+    "next_invoice_date": _l("Next invoice date"),
+    "last_date": _l("End date"),
+    "desired_count": _l("Number of invoices"),
+    "auto_send": _l("Sent automatically"),
     "due_date": _l("Payment due"),
     "customer_ip_address": _l("IP address"),
     "customer_user_agent": _l("Browser"),
@@ -231,6 +247,7 @@ PART_LABELS = {
 #: not what the customer wrote with the order. These win over the policy's label of the name.
 TYPE_FIELD_LABELS = {
     ("order_note", "customer_note"): _l("Sent to you"),
+    ("estimate", "lines"): _l("Quote lines"),
 }
 
 #: Lists of name and value pairs a system keeps extra data in (WooCommerce's ``meta_data``):
@@ -311,6 +328,11 @@ _STATES = {
     "reminded": _l("Reminder sent"),
     "paid": _l("Paid"),
     "uncollectible": _l("Uncollectible"),
+    # quotes (Moneybird)
+    "accepted": _l("Accepted"),
+    "rejected": _l("Declined"),
+    "billed": _l("Invoiced"),
+    "archived": _l("Archived"),
     # tickets (Zammad, Freshdesk)
     "new": _l("New"),
     "closed": _l("Closed"),
@@ -337,6 +359,14 @@ VALUE_LABELS: dict[str, dict[str, Any]] = {
         "medium": _l("Normal"),
         "high": _l("High"),
         "urgent": _l("Urgent"),
+    },
+    # how often a recurring invoice (Moneybird) bills: every <frequency> of these
+    "frequency_type": {
+        "day": _l("Day"),
+        "week": _l("Week"),
+        "month": _l("Month"),
+        "quarter": _l("Quarter"),
+        "year": _l("Year"),
     },
     "type": {
         "email": _l("E-mail"),
@@ -501,6 +531,7 @@ TITLE_FIELDS = (
     "title",
     "subject",
     "invoice_id",
+    "estimate_id",
     "description",
     "werkbon",
     "number",

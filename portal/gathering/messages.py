@@ -29,6 +29,8 @@ MISSING_PARTS = {
     "order_accounts": _l("whether the accounts orders were placed with still exist"),
     "order_notes": _l("order notes"),
     "sales_invoices": _l("invoices"),
+    "estimates": _l("quotes"),
+    "recurring_sales_invoices": _l("recurring invoices"),
     "tickets": _l("tickets"),
     "ticket_articles": _l("ticket messages"),
     "conversations": _l("ticket messages"),

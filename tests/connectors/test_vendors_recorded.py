@@ -190,6 +190,14 @@ def moneybird_route(request: httpx.Request) -> httpx.Response | None:
             "contact_id:431877251120719881,state:all,period:20000101..20991231"
         )
         return httpx.Response(200, json=load("moneybird", "sales_invoices_contact"))
+    if path.endswith("/estimates.json"):
+        assert request.url.params["filter"] == (
+            "contact_id:431877251120719881,state:all,period:20000101..20991231"
+        )
+        return httpx.Response(200, json=[])
+    if path.endswith("/recurring_sales_invoices.json"):
+        assert request.url.params["filter"] == "contact_id:431877251120719881"
+        return httpx.Response(200, json=[])
     if "/contacts/customer_id/" in path:
         number = path.rsplit("/", 1)[-1].removesuffix(".json")
         contacts = load("moneybird", "contacts_query_sanne")
@@ -216,7 +224,8 @@ def test_moneybird_fuzzy_query_is_filtered_exactly(no_wait: RetryPolicy, sanne: 
     assert contacts[0].categories["sepa_iban"] == "payment"
     assert "invoice_date" in invoices[0].dates
     assert requests[0].url.path == "/api/v2/431877250663540736/contacts.json"
-    assert result.stats.requests == 2
+    # the search, then her invoices, estimates and recurring sales invoices
+    assert result.stats.requests == 4 and result.missing == ()
 
 
 def test_moneybird_by_customer_number_and_unknown_number(no_wait: RetryPolicy) -> None:

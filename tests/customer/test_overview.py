@@ -132,11 +132,12 @@ def test_long_categories_are_paged(sanne: FlaskClient) -> None:
     assert "record_id=werkbonnen:WB-" in jobs.replace("%3A", ":")  # links keep the full id
     assert re.search(r"<summary>Bestelling \d+ · ", first)  # its date follows
     assert "Pagina 2 van 2." in _page(sanne, "/mijn-gegevens/orders?pagina=99")
-    # the count says how many are listed, and how many with their notes
+    # the count says how many are listed (29 orders and 2 quotes from the bookkeeping), and
+    # how many with their notes
     counted = re.search(
-        r"Pagina 1 van 2\. 29 gegevens, (\d+) met de bijbehorende gegevens\.", first
+        r"Pagina 1 van 2\. 31 gegevens, (\d+) met de bijbehorende gegevens\.", first
     )
-    assert counted and int(counted.group(1)) > 29
+    assert counted and int(counted.group(1)) > 31
     overview = _page(sanne)
     assert 'href="/mijn-gegevens/orders"' in overview
 
