@@ -1,10 +1,21 @@
-"""Mollie (API v2): customers, their payments and mandates.
+"""Mollie (API v2): customers, their payments, mandates and subscriptions.
 
 Mollie has **no customer search** (``GET customers`` only takes ``from``/``limit``), so this
 connector is the documented exception to "never download a whole customer list": it pages
 through ``GET customers?limit=250`` by cursor (``_links.next``) once per fetch and compares each
 customer's ``email`` exactly. Several Mollie customers may share one e-mail; all are returned.
-Payments and mandates come from ``GET customers/{id}/payments`` and ``…/mandates``.
+Payments, mandates and subscriptions come from ``GET customers/{id}/payments``, ``…/mandates``
+and ``…/subscriptions`` (each paged by cursor); a row naming another customer is left out. A
+subscription (amount, interval, description, mandate, next payment date, webhook, metadata)
+must name its customer (``customerId`` or ``_links.customer``): one naming none, or the two
+disagreeing, is not shown as theirs and makes the result partial. Subscriptions carry no
+dashboard link of their own; they are linked to their customer's page in the dashboard, where
+Mollie lists them.
+
+Refunds and chargebacks (``GET payments/{id}/refunds``, ``…/chargebacks``) are not read yet:
+Mollie lists them per payment only (a request for each payment that has any), so a refund's
+own description and a chargeback's reason are not shown; the payment says how much of it was
+refunded (``amount_refunded``).
 
 Payments made without a customer object (a web shop's guest checkout) cannot be reached this
 way: they are reached through the record that names them, by id (``GET payments/{id}``,
@@ -19,9 +30,11 @@ Config: ``api_key`` (secret; ``live_…``/``test_…``, sent as Bearer), ``base_
 ``https://api.mollie.com/v2``).
 
 Writing back: ``PATCH customers/{id}`` (only ``name`` and ``email`` are personal and writable).
-Erasure: ``DELETE customers/{id}`` (Mollie also cancels the customer's mandates and
-subscriptions). Payments and mandates cannot be erased: Mollie keeps payments as financial
-records, with the bank details they carry.
+Erasure: ``DELETE customers/{id}``. Mollie then also cancels the customer's mandates and
+subscriptions (no more payments are collected), but cancelling deletes neither: Mollie keeps
+them, and payments as financial records with the bank details they carry, and its API deletes
+none of the three. So they are left to staff (``"none"``), not counted as erased with the
+customer.
 """
 
 from __future__ import annotations
@@ -72,6 +85,8 @@ DEFAULT_CATEGORIES = MappingProxyType(
         "payment.*": "payment",
         "payment.billing_email": "contact",
         "mandate.*": "payment",
+        # a subscription is an agreement to collect payments: all of it, like a mandate
+        "subscription.*": "payment",
     }
 )
 
@@ -87,13 +102,13 @@ CORRECTABLE = MappingProxyType(
     }
 )
 ERASURE: Mapping[str, ErasureAction] = MappingProxyType(
-    {"customer": "delete", "payment": "none", "mandate": "none"}
+    {"customer": "delete", "payment": "none", "mandate": "none", "subscription": "none"}
 )
 
 
 @register
 class MollieConnector(BaseConnector):
-    """Reads Mollie customers (by exact e-mail), their payments and mandates."""
+    """Reads Mollie customers (by exact e-mail), their payments, mandates and subscriptions."""
 
     name = "mollie"
     title = "Mollie"
@@ -108,7 +123,12 @@ class MollieConnector(BaseConnector):
     erasure = ERASURE
     found_parts = MappingProxyType({"customer": "customers"})
     record_places = MappingProxyType(
-        {"customer": "Customers", "payment": "Payments", "mandate": "Customers › Mandates"}
+        {
+            "customer": "Customers",
+            "payment": "Payments",
+            "mandate": "Customers › Mandates",
+            "subscription": "Customers › Subscriptions",
+        }
     )
     field_places = MappingProxyType(
         {"payment.details": "Payment details (from the bank)", "mandate.details": "Details"}
@@ -145,7 +165,7 @@ class MollieConnector(BaseConnector):
             )
 
     def expand(self, run: Run, match: Match) -> Iterator[Draft]:
-        """The customer, their payments and their mandates."""
+        """The customer, their payments, their mandates and their subscriptions."""
         customer_id = match.candidate.record_id
         raw = dict(match.candidate.raw)
         # the customer that cannot be read is missing; their payments are still read by the id
@@ -179,6 +199,19 @@ class MollieConnector(BaseConnector):
             customer_id,
         )
         yield from run.each("mandates", mandates, lambda mandate: [self._mandate(mandate, parent)])
+        subscriptions = only_theirs(
+            self.name,
+            "subscriptions",
+            run.related("subscriptions", partial(self._list, run, customer_id, "subscriptions")),
+            _subscription_customer,
+            customer_id,
+        )
+        customer_page = _dashboard(raw)
+        yield from run.each(
+            "subscriptions",
+            subscriptions,
+            lambda sub: [self._subscription(sub, parent, customer_page)],
+        )
 
     def read_linked(self, run: Run, record_type: str, record_id: str) -> Iterator[Draft]:
         """``GET payments/{id}``: one payment named by a record elsewhere (a shop's order)."""
@@ -197,10 +230,11 @@ class MollieConnector(BaseConnector):
 
     # -- writing back -------------------------------------------------------------------------
 
-    def api_path(self, ref: RecordRef) -> str:
-        """``customers/{id}``, ``payments/{id}`` or ``mandates/{id}``."""
-        kind = {"customer": "customers", "payment": "payments"}.get(ref.record_type, "mandates")
-        return f"{kind}/{ref.record_id}"
+    def api_path(self, ref: RecordRef) -> str | None:
+        """``customers/{id}`` or ``payments/{id}``; ``None`` for a mandate or a subscription,
+        whose path (``customers/{customer}/mandates/{id}``) needs the customer's id as well."""
+        kind = {"customer": "customers", "payment": "payments"}.get(ref.record_type)
+        return f"{kind}/{ref.record_id}" if kind else None
 
     def read_identifiers(
         self, session: HttpSession, ref: RecordRef
@@ -280,6 +314,31 @@ class MollieConnector(BaseConnector):
             parent=parent,
         )
 
+    def _subscription(
+        self, raw: JSONDict, parent: tuple[str, str], customer_page: str | None
+    ) -> Draft:
+        """A subscription that names the customer it belongs to (else :class:`BadResponse`:
+        one whose owner it does not say is not shown as theirs)."""
+        if _subscription_customer(raw) is None:
+            raise BadResponse("mollie: a subscription names no customer", vendor=self.name)
+        return Draft(
+            "subscription",
+            expect_id(raw, "mollie subscription"),
+            {
+                "amount": _money(raw.get("amount")),
+                **pick(raw, "description", "status", "interval", "times", "timesRemaining"),
+                **pick(raw, "startDate", "nextPaymentDate", "method", "mandateId", "metadata"),
+                **pick(raw, "mode"),
+                "webhook_url": raw.get("webhookUrl"),
+            },
+            dates={
+                "created": parse_datetime(raw.get("createdAt")),
+                "canceled": parse_datetime(raw.get("canceledAt")),
+            },
+            link=_dashboard(raw) or customer_page,
+            parent=parent,
+        )
+
 
 def _money(value: Any) -> str | None:
     if not isinstance(value, dict):
@@ -304,6 +363,19 @@ def _linked_customer(raw: JSONDict) -> object:
         return ""
     head, _, customer_id = path.rpartition("/")
     return customer_id if head.endswith("/customers") else ""
+
+
+def _subscription_customer(raw: JSONDict) -> object:
+    """The customer a subscription names: its ``customerId`` and ``_links.customer`` (either
+    may be left out, not both); ``""`` (no one's) when the two disagree, ``None`` without
+    either."""
+    named = raw.get("customerId")
+    linked = _linked_customer(raw)
+    if named is None:
+        return linked
+    if linked is not None and linked != named:
+        return ""
+    return named
 
 
 def _dashboard(raw: JSONDict) -> str | None:

@@ -4,7 +4,10 @@
 every resource; lists use cursor pagination: ``from`` (id of the first item to include),
 ``limit`` (1–250, default 50), ``sort`` (``desc`` default), ``count`` is the page size and
 ``_links.next``/``previous`` are ``null`` at the ends. There is no e-mail search.
-Deleted customers answer 410; payments stay after the customer is deleted.
+Deleted customers answer 410; payments stay after the customer is deleted, and their mandates
+are revoked and subscriptions canceled. A subscription shows the fields of its state
+(``canceledAt`` only once canceled, ``nextPaymentDate`` only while a payment is due);
+``DELETE …/subscriptions/{id}`` cancels one (200 with it; 422 if canceled already).
 """
 
 from __future__ import annotations
@@ -62,6 +65,16 @@ class MollieSimulator(SimulatorApp):
             ),
             Rule(
                 f"{PREFIX}/customers/<cid>/subscriptions", endpoint="subscriptions", methods=["GET"]
+            ),
+            Rule(
+                f"{PREFIX}/customers/<cid>/subscriptions/<sid>",
+                endpoint="subscription",
+                methods=["GET"],
+            ),
+            Rule(
+                f"{PREFIX}/customers/<cid>/subscriptions/<sid>",
+                endpoint="subscription_cancel",
+                methods=["DELETE"],
             ),
             Rule(f"{PREFIX}/payments", endpoint="payments", methods=["GET"]),
             Rule(f"{PREFIX}/payments/<pid>", endpoint="payment", methods=["GET"]),
@@ -279,14 +292,33 @@ class MollieSimulator(SimulatorApp):
         return out
 
     def _render_subscription(self, request: Request, s: dict[str, Any]) -> dict[str, Any]:
+        """A subscription as Mollie shows it: ``canceledAt`` only once canceled,
+        ``nextPaymentDate`` only while a payment is still due; ``mandate`` and ``payments``
+        links only when there are such."""
         api = self._api(request)
-        out = copy.deepcopy(s)
-        out["_links"] = {
-            "self": _link(f"{api}/customers/{s['customerId']}/subscriptions/{s['id']}"),
-            "customer": _link(f"{api}/customers/{s['customerId']}"),
-            "documentation": _link(f"{_DOCS}/reference/get-subscription", "text/html"),
+        cid = s["customerId"]
+        out = {k: copy.deepcopy(v) for k, v in s.items() if not k.startswith("_")}
+        if out.get("status") == "canceled":
+            out.pop("nextPaymentDate", None)
+        else:
+            out.pop("canceledAt", None)
+        links: dict[str, Any] = {
+            "self": _link(f"{api}/customers/{cid}/subscriptions/{s['id']}"),
+            "customer": _link(f"{api}/customers/{cid}"),
         }
+        if s.get("mandateId"):
+            links["mandate"] = _link(f"{api}/customers/{cid}/mandates/{s['mandateId']}")
+        if any(p.get("subscriptionId") == s["id"] for p in self.payments.values()):
+            links["payments"] = _link(f"{api}/customers/{cid}/subscriptions/{s['id']}/payments")
+        links["documentation"] = _link(f"{_DOCS}/reference/get-subscription", "text/html")
+        out["_links"] = links
         return out
+
+    def _cancel(self, subscription: dict[str, Any]) -> None:
+        if subscription["status"] != "canceled":
+            subscription["status"] = "canceled"
+            subscription["canceledAt"] = self.now().replace(microsecond=0).isoformat()
+            subscription.pop("nextPaymentDate", None)
 
     # -------------------------------------------------------------- customers
 
@@ -343,7 +375,7 @@ class MollieSimulator(SimulatorApp):
             del self.mandates[mid]
         for s in self.subscriptions.values():
             if s["customerId"] == cid:
-                s["status"] = "canceled"
+                self._cancel(s)
         return Response(status=204)
 
     def on_customer_payments(self, request: Request, cid: str) -> Response:
@@ -399,7 +431,7 @@ class MollieSimulator(SimulatorApp):
         del self.mandates[mid]
         for s in self.subscriptions.values():
             if s.get("mandateId") == mid:
-                s["status"] = "canceled"
+                self._cancel(s)
         return Response(status=204)
 
     def on_subscriptions(self, request: Request, cid: str) -> Response:
@@ -417,6 +449,35 @@ class MollieSimulator(SimulatorApp):
             self._render_subscription,
             "list-subscriptions",
         )
+
+    def _subscription_or_error(self, cid: str, sid: str) -> dict[str, Any] | Response:
+        c = self._customer_or_error(cid)
+        if isinstance(c, Response):
+            return c
+        s = self.subscriptions.get(sid)
+        if s is None or s["customerId"] != cid:
+            return self._problem(404, "Not Found", f"No subscription exists with token {sid}.")
+        return s
+
+    def on_subscription(self, request: Request, cid: str, sid: str) -> Response:
+        """``GET /customers/{id}/subscriptions/{subscription}``."""
+        s = self._subscription_or_error(cid, sid)
+        if isinstance(s, Response):
+            return s
+        return self.json(self._render_subscription(request, s))
+
+    def on_subscription_cancel(self, request: Request, cid: str, sid: str) -> Response:
+        """``DELETE /customers/{id}/subscriptions/{subscription}`` → 200 with the canceled
+        subscription; one already canceled → 422."""
+        s = self._subscription_or_error(cid, sid)
+        if isinstance(s, Response):
+            return s
+        if s["status"] == "canceled":
+            return self._problem(
+                422, "Unprocessable Entity", "The subscription has been canceled already."
+            )
+        self._cancel(s)
+        return self.json(self._render_subscription(request, s))
 
     # -------------------------------------------------------------- payments
 

@@ -2293,26 +2293,67 @@ def _build_mollie(
         m.pop("_links", None)
         m["_customerId"] = "cst_Vd3sNq7Lw2"
         mandates.append(m)
-    subscriptions = [
+    # The other Sanne de Vries (Groningen) pays her own coffee subscription by direct debit.
+    mandates.append(
         {
-            "resource": "subscription",
-            "id": "sub_Bn3Mk7Qw2X",
+            "resource": "mandate",
+            "id": "mdt_Wq3Lx7Nc5T",
             "mode": "live",
-            "createdAt": "2024-04-02T11:41:05+00:00",
-            "status": "active",
-            "amount": {"value": "24.95", "currency": "EUR"},
-            "times": None,
-            "timesRemaining": None,
-            "interval": "1 month",
-            "startDate": "2024-05-02",
-            "nextPaymentDate": "2025-02-02",
-            "description": "Bonenabonnement",
-            "method": None,
-            "mandateId": "mdt_Hn5Rq8Zc4P",
-            "webhookUrl": "https://shop.example.nl/wc-api/mollie_wc_gateway_directdebit",
-            "metadata": {"subscription": "bonen-maandelijks"},
-            "customerId": "cst_Vd3sNq7Lw2",
+            "status": "valid",
+            "method": "directdebit",
+            "details": {
+                "consumerName": "S. de Vries",
+                "consumerAccount": "NL00TEST9876543210",
+                "consumerBic": "TESTNL2A",
+            },
+            "mandateReference": "KBU-1057-0001",
+            "signatureDate": "2024-07-01",
+            "createdAt": "2024-07-01T08:15:37+00:00",
+            "_customerId": "cst_Pm8xTq2Hn6",
         }
+    )
+    subscriptions = [
+        _subscription(
+            "sub_Bn3Mk7Qw2X",
+            "cst_Vd3sNq7Lw2",
+            created="2024-04-02T11:41:05+00:00",
+            amount="24.95",
+            interval="1 month",
+            start="2024-05-02",
+            description="Bonenabonnement",
+            mandate="mdt_Hn5Rq8Zc4P",
+            webhook="https://shop.example.nl/wc-api/mollie_wc_gateway_directdebit",
+            metadata={"subscription": "bonen-maandelijks"},
+            next_payment="2025-02-02",
+        ),
+        # Her tea trial, which she stopped after three months.
+        _subscription(
+            "sub_Jt6Vw4Hs9C",
+            "cst_Vd3sNq7Lw2",
+            created="2024-06-10T09:12:44+00:00",
+            amount="12.50",
+            interval="1 month",
+            start="2024-07-10",
+            description="Theeproefpakket",
+            mandate="mdt_Hn5Rq8Zc4P",
+            webhook="https://shop.example.nl/wc-api/mollie_wc_gateway_directdebit",
+            metadata={"subscription": "thee-proef"},
+            canceled="2024-09-28T19:03:11+00:00",
+        ),
+        # The other Sanne's: near-identical, and never hers.
+        _subscription(
+            "sub_Kx8Pd2Rv6M",
+            "cst_Pm8xTq2Hn6",
+            created="2024-07-01T08:15:38+00:00",
+            amount="19.95",
+            interval="2 weeks",
+            start="2024-07-15",
+            description="Bonenabonnement",
+            mandate="mdt_Wq3Lx7Nc5T",
+            webhook="https://shop.example.nl/wc-api/mollie_wc_gateway_directdebit",
+            metadata={"subscription": "bonen-tweewekelijks"},
+            next_payment="2025-03-10",
+        ),
     ]
     return {
         "customers": customers,
@@ -2320,6 +2361,49 @@ def _build_mollie(
         "mandates": mandates,
         "subscriptions": subscriptions,
     }
+
+
+def _subscription(
+    sid: str,
+    customer: str,
+    *,
+    created: str,
+    amount: str,
+    interval: str,
+    start: str,
+    description: str,
+    mandate: str | None,
+    webhook: str,
+    metadata: Json | None,
+    next_payment: str | None = None,
+    canceled: str | None = None,
+    times: int | None = None,
+) -> Json:
+    """A Mollie subscription as the API shows it, without ``_links``: ``canceledAt`` only on a
+    canceled one, ``nextPaymentDate`` only while payments are still due."""
+    sub: Json = {
+        "resource": "subscription",
+        "id": sid,
+        "mode": "live",
+        "createdAt": created,
+        "status": "canceled" if canceled else "active",
+        "amount": {"value": amount, "currency": "EUR"},
+        "times": times,
+        "timesRemaining": times,
+        "interval": interval,
+        "startDate": start,
+        "description": description,
+        "method": None,
+        "mandateId": mandate,
+        "webhookUrl": webhook,
+        "metadata": metadata,
+        "customerId": customer,
+    }
+    if next_payment and not canceled:
+        sub["nextPaymentDate"] = next_payment
+    if canceled:
+        sub["canceledAt"] = canceled
+    return sub
 
 
 _MONTHS_NL = [

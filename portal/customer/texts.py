@@ -42,6 +42,7 @@ RECORD_TYPES = {
     "conversation": _l("Ticket message"),
     "payment": _l("Payment"),
     "mandate": _l("Direct debit mandate"),
+    "subscription": _l("Subscription"),
     "service_job": _l("Job sheet"),
 }
 
@@ -191,6 +192,13 @@ FIELD_LABELS = {
     "other_emails": _l("Other e-mail addresses"),
     "shipping_phone": _l("Delivery phone number"),
     "subscriptionId": _l("Subscription"),
+    # subscriptions (Mollie)
+    "interval": _l("How often"),
+    "times": _l("Number of payments"),
+    "timesRemaining": _l("Payments remaining"),
+    "startDate": _l("Start date"),
+    "nextPaymentDate": _l("Next payment"),
+    "webhook_url": _l("Notification address (webhook)"),
     "tax_number": _l("VAT number"),
     "twitter_id": _l("X (Twitter) account"),
     "web": _l("Website"),
@@ -347,6 +355,7 @@ _STATES = {
     "valid": _l("Valid"),
     "invalid": _l("Invalid"),
     "active": _l("Active"),
+    "suspended": _l("Suspended"),
 }
 VALUE_LABELS: dict[str, dict[str, Any]] = {
     "status": _STATES,
@@ -597,6 +606,7 @@ SYSTEM_FIELDS = frozenset(
         "reminder_count", "due_date", "payment_reference", "transaction_id", "created_via",
         "payment_method", "payment_method_title", "method", "amount", "amount_refunded",
         "sequenceType", "mandateId", "subscriptionId", "mandateReference", "mode",
+        "interval", "times", "timesRemaining", "startDate", "nextPaymentDate", "webhook_url",
         # tickets and messages
         "content_type", "sender", "type", "internal", "incoming", "private", "priority",
         "group", "owner", "attachments", "tags",

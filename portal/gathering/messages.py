@@ -42,6 +42,7 @@ MISSING_PARTS = {
     "payments": _l("payments"),
     "order_payments": _l("payments of orders"),
     "mandates": _l("direct debit mandates"),
+    "subscriptions": _l("subscriptions"),
     "kept_records": _l("records kept as the law requires after an erasure"),
     "customers": _l("customer records"),
     "contacts": _l("contact records"),

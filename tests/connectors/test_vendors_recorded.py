@@ -385,6 +385,8 @@ def mollie_route(request: httpx.Request) -> httpx.Response | None:
         return httpx.Response(200, json=load("mollie", "payments_sanne"))
     if path.endswith("/mandates"):
         return httpx.Response(200, json=load("mollie", "mandates_sanne"))
+    if path.endswith("/subscriptions"):
+        return httpx.Response(200, json=load("mollie", "subscriptions_sanne"))
     return None
 
 
@@ -403,9 +405,12 @@ def test_mollie_pages_through_customers_and_compares_exactly(
     payments = [r for r in result.records if r.record_type == "payment"]
     assert len(payments) == 5 and payments[0].categories["details"] == "payment"
     assert any(r.record_type == "mandate" for r in result.records)
+    subscriptions = {r.record_id: r for r in result.records if r.record_type == "subscription"}
+    assert set(subscriptions) == {"sub_Bn3Mk7Qw2X", "sub_Jt6Vw4Hs9C"}
+    assert subscriptions["sub_Bn3Mk7Qw2X"].categories["amount"] == "payment"
     assert customers[0].link and customers[0].link.startswith("https://my.mollie.com/")
-    # 2 customer pages + payments + mandates
-    assert result.stats.requests == len(requests) == 4
+    # 2 customer pages + payments + mandates + subscriptions
+    assert result.stats.requests == len(requests) == 5
 
 
 def test_bad_shape_fails_the_source(no_wait: RetryPolicy, sanne: Identity) -> None:

@@ -191,7 +191,10 @@ def test_correctable_fields_are_fields_the_records_carry(sim: Sim) -> None:
         ("moneybird", {"contact": "delete", "contact_person": "delete", "invoice": "none"}),
         ("zammad", {"user": "delete", "ticket": "delete", "article": "none"}),
         ("freshdesk", {"contact": "delete", "ticket": "delete", "conversation": "none"}),
-        ("mollie", {"customer": "delete", "payment": "none", "mandate": "none"}),
+        (
+            "mollie",
+            {"customer": "delete", "payment": "none", "mandate": "none", "subscription": "none"},
+        ),
     ],
 )
 def test_erasure_actions(vendor: str, actions: dict[str, str], no_wait: RetryPolicy) -> None:
@@ -243,6 +246,19 @@ def test_a_ticket_message_is_not_described_as_the_ticket_of_its_own_id(
     assert "Tickets › #518" not in article
     reply = freshdesk.connector.describe_target(freshdesk.ref("conversation", "80044400169"))
     assert reply.startswith("Freshdesk › Ticket conversations › #80044400169")
+
+
+def test_a_mollie_mandate_or_subscription_is_described_without_a_path_mollie_lacks(
+    mollie: Sim,
+) -> None:
+    """Mollie reaches them only below their customer (``customers/{id}/subscriptions/…``),
+    whose id their reference does not hold: no made-up API path is given to staff."""
+    subscription = mollie.connector.describe_target(mollie.ref("subscription", "sub_Bn3Mk7Qw2X"))
+    assert subscription == "Mollie › Customers › Subscriptions › #sub_Bn3Mk7Qw2X"
+    mandate = mollie.connector.describe_target(mollie.ref("mandate", "mdt_Hn5Rq8Zc4P"))
+    assert mandate == "Mollie › Customers › Mandates › #mdt_Hn5Rq8Zc4P"
+    payment = mollie.connector.describe_target(mollie.ref("payment", "tr_Rb6Yt3UvQm"))
+    assert payment == "Mollie › Payments › #tr_Rb6Yt3UvQm (API: payments/tr_Rb6Yt3UvQm)"
 
 
 def test_describe_target_of_every_correctable_field_holds_no_personal_data(sim: Sim) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -287,3 +289,39 @@ def test_a_payment_found_through_an_order_is_erased_as_any_mollie_payment(
     }
     assert theirs == {(decision.action, decision.category)} == {("keep", "payment")}
     assert decision.until == date(2030, 12, 31)  # paid in 2023: 7 years after that year
+
+
+def test_her_mollie_subscriptions_are_never_told_as_erased_with_her_customer(
+    app: Flask, simulated_connectors: object
+) -> None:
+    """Deleting a Mollie customer cancels their subscriptions but deletes none: Mollie keeps
+    them. So a subscription is kept by law like her payments and mandate while their
+    retention runs, and after it is left to staff, never counted as deleted with her
+    customer record (which is)."""
+    from portal.auth.services import sign_in_with_verified_email
+    from portal.policy import current_policy
+
+    with app.test_request_context():
+        customer = sign_in_with_verified_email(SANNE, method="test")
+        snapshot = gather_for(customer)
+        policy = current_policy()
+        action_of = erasure.connector_actions(policy)
+        with_parent = erasure.connector_with_parent(policy)
+        now = erasure.decide_all(policy, snapshot.records, TODAY, action_of, with_parent)
+        later = erasure.decide_all(
+            policy, snapshot.records, date(2045, 1, 1), action_of, with_parent
+        )
+    assert action_of("payments", "subscription") == "none"
+    assert not with_parent("payments", "subscription")
+
+    def of(decided: list[tuple[Mapping[str, Any], erasure.Decision]], kind: str) -> set[str]:
+        return {
+            d.action for r, d in decided if (r["source"], r["record_type"]) == ("payments", kind)
+        }
+
+    assert len([r for r, _d in now if r["record_type"] == "subscription"]) == 2
+    assert {(d.action, d.category) for r, d in now if r["record_type"] == "subscription"} == {
+        ("keep", "payment")
+    }
+    assert of(later, "customer") == {"delete"}
+    assert of(later, "subscription") == of(later, "mandate") == {"none"}

@@ -1,4 +1,5 @@
-"""Mollie simulator: Bearer auth, cursor pagination, customers, payments, mandates."""
+"""Mollie simulator: Bearer auth, cursor pagination, customers, payments, mandates,
+subscriptions."""
 
 from __future__ import annotations
 
@@ -81,3 +82,46 @@ def test_patch_and_delete(mollie_client: httpx.Client) -> None:
     assert gone.status_code == 410 and gone.json()["title"] == "Gone"
     payment = mollie_client.get("/payments/tr_Sv7Hq2WnXa").json()
     assert payment["customerId"] == SANNE
+
+
+def test_subscriptions_by_state(mollie_client: httpx.Client) -> None:
+    """Her active and her canceled subscription, paged by ``from``/``limit``, each with the
+    fields of its state; the other Sanne's are listed only under her own customer."""
+    customer = mollie_client.get(f"/customers/{SANNE}").json()
+    assert customer["_links"]["subscriptions"]["href"].endswith(f"/customers/{SANNE}/subscriptions")
+    url = f"/customers/{SANNE}/subscriptions?limit=1"
+    subs, pages = _all(mollie_client, url, "subscriptions")
+    assert pages == 2 and {s["customerId"] for s in subs} == {SANNE}
+    by_status = {s["status"]: s for s in subs}
+    assert set(by_status) == {"active", "canceled"}
+    active, canceled = by_status["active"], by_status["canceled"]
+    assert "nextPaymentDate" in active and "canceledAt" not in active
+    assert "canceledAt" in canceled and "nextPaymentDate" not in canceled
+    assert active["_links"]["customer"]["href"].endswith(f"/customers/{SANNE}")
+    assert active["_links"]["mandate"]["href"].endswith(f"/mandates/{active['mandateId']}")
+    one = mollie_client.get(f"/customers/{SANNE}/subscriptions/{active['id']}").json()
+    assert one["id"] == active["id"] and one["resource"] == "subscription"
+    other = mollie_client.get("/customers/cst_Pm8xTq2Hn6/subscriptions").json()
+    theirs = {s["id"] for s in other["_embedded"]["subscriptions"]}
+    assert theirs and not theirs & {s["id"] for s in subs}
+    # someone else's subscription is not found under her customer
+    stranger = mollie_client.get(f"/customers/{SANNE}/subscriptions/{next(iter(theirs))}")
+    assert stranger.status_code == 404
+
+
+def test_cancel_and_delete_cancel_subscriptions(
+    mollie: SimulatorHandle, mollie_client: httpx.Client
+) -> None:
+    page = mollie_client.get(f"/customers/{SANNE}/subscriptions").json()
+    active = next(s for s in page["_embedded"]["subscriptions"] if s["status"] == "active")
+    path = f"/customers/{SANNE}/subscriptions/{active['id']}"
+    canceled = mollie_client.delete(path)
+    assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+    assert "canceledAt" in canceled.json() and "nextPaymentDate" not in canceled.json()
+    assert mollie_client.delete(path).status_code == 422  # canceled already
+    # deleting a customer cancels their subscriptions (and the customer answers 410)
+    other = "cst_Pm8xTq2Hn6"
+    assert mollie_client.delete(f"/customers/{other}").status_code == 204
+    assert mollie_client.get(f"/customers/{other}/subscriptions").status_code == 410
+    held = [s for s in mollie.app.subscriptions.values() if s["customerId"] == other]  # type: ignore[attr-defined]
+    assert held and all(s["status"] == "canceled" and s["canceledAt"] for s in held)
