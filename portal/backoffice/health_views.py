@@ -24,7 +24,6 @@ from ..models import ActionStatus, DataRequest, RequestAction, RequestStatus
 from ..staff import auth as staff_auth
 from ..staff.decorators import current_staff, officer_required, staff_required
 from ..staff.forms import ConfirmForm
-from ..staff.views import _error
 from . import health
 from .blueprint import bp
 
@@ -49,9 +48,6 @@ WAITING_STATUSES = (
     ActionStatus.MANUAL.value,
 )
 FINAL_STATUSES = [status.value for status in RequestStatus if status.final]
-
-for _code in (400, 403, 429):
-    bp.register_error_handler(_code, _error)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 from ..auth.services import DecisionError, approve_identifier, reject_identifier
 from ..extensions import db
 from ..models import CustomerIdentifier
-from ..staff.decorators import current_staff, officer_required
+from ..staff.decorators import current_staff, keeps_staff_input, officer_required
 from ..tasks import enqueue_mail
 from . import identifiers
 from .blueprint import bp
@@ -58,6 +58,7 @@ def _render(
     status: int = 200,
     reject_form: RejectIdentifierForm | None = None,
     error_for: int | None = None,
+    kept_for: int | None = None,
 ) -> tuple[str, int]:
     rows, page = identifiers.pending_page(_page_number(), staff_id=_staff_id())
     db.session.commit()  # the audit entry of this view
@@ -70,6 +71,7 @@ def _render(
         approve_form=ApproveIdentifierForm(formdata=None),
         reject_form=reject_form or RejectIdentifierForm(formdata=None),
         error_for=error_for,
+        kept_for=kept_for,
     ), status
 
 
@@ -124,7 +126,14 @@ def approve_identifier_view(ident_id: int) -> Any:
     return _back()
 
 
+def _reject_again(ident_id: int) -> tuple[str, int]:
+    """The numbers to check again, with the reason typed for this one."""
+    _pending_one(ident_id)
+    return _render(reject_form=RejectIdentifierForm(), kept_for=ident_id)
+
+
 @bp.post("/nummers/<int:ident_id>/afwijzen")
+@keeps_staff_input(_reject_again, form=lambda ident_id: RejectIdentifierForm, officer=True)
 @officer_required
 def reject_identifier_view(ident_id: int) -> Any:
     """The proof does not show the number is the customer's: reject it and tell them why."""

@@ -42,7 +42,12 @@ from ..models import (
 )
 from ..policy import LegalBasis, Purpose, current_policy
 from ..settings import firm_today
-from ..staff.decorators import current_staff, officer_required, staff_required
+from ..staff.decorators import (
+    current_staff,
+    keeps_staff_input,
+    officer_required,
+    staff_required,
+)
 from ..tasks import enqueue_mail
 from . import actions, health, queue
 from .blueprint import bp
@@ -600,6 +605,20 @@ def _step_error(found: DataRequest, exc: RequestError) -> tuple[str, int]:
     return _render(found, status=409, extra_error=str(message))
 
 
+# --- a form sent after its page expired (portal.kept_input) ---------------------------------
+
+
+def _keeps(key: str, form_class: type[Any], *, officer: bool = False) -> Callable[[Any], Any]:
+    """Mark a step whose form (``key`` on the request page), sent after its page expired,
+    comes back filled in on the request page: nothing is done, and the form has a fresh token.
+    """
+
+    def again(reference: str) -> tuple[str, int]:
+        return _render(_found(reference), **{key: form_class()})
+
+    return keeps_staff_input(again, form=lambda reference: form_class, officer=officer)
+
+
 @bp.get("/verzoeken/<reference>")
 @staff_required
 def request_page(reference: str) -> tuple[str, int]:
@@ -696,6 +715,7 @@ def withdraw_question(reference: str) -> Any:
 
 
 @bp.post("/verzoeken/<reference>/antwoord")
+@_keeps("answer_form", RecordAnswerForm)
 @staff_required
 def record_answer(reference: str) -> Any:
     """Record the customer's answer to the open question that reached us by post, e-mail or
@@ -718,6 +738,7 @@ def record_answer(reference: str) -> Any:
 
 
 @bp.post("/verzoeken/<reference>/notitie")
+@_keeps("note_form", NoteForm)
 @staff_required
 def note(reference: str) -> Any:
     found = _found(reference)
@@ -734,6 +755,7 @@ def note(reference: str) -> Any:
 
 
 @bp.post("/verzoeken/<reference>/informatie")
+@_keeps("ask_form", AskInformationForm)
 @staff_required
 def ask_information(reference: str) -> Any:
     found = _found(reference)
@@ -751,6 +773,7 @@ def ask_information(reference: str) -> Any:
 
 
 @bp.post("/verzoeken/<reference>/verlengen")
+@_keeps("extend_form", ExtendForm)
 @staff_required
 def extend(reference: str) -> Any:
     found = _found(reference)
@@ -780,6 +803,7 @@ def extend(reference: str) -> Any:
 
 
 @bp.post("/verzoeken/<reference>/ontvangstdatum")
+@_keeps("received_form", CorrectReceivedOnForm, officer=True)
 @officer_required
 def correct_received_on(reference: str) -> Any:
     """Correct the day a request staff entered was received (privacy officers, with a reason):
@@ -864,6 +888,7 @@ def _step_with_reason(
 
 
 @bp.post("/verzoeken/<reference>/weigeren")
+@_keeps("refuse_form", RefuseForm)
 @staff_required
 def refuse(reference: str) -> Any:
     return _step_with_reason(
@@ -879,6 +904,7 @@ def refuse(reference: str) -> Any:
 
 
 @bp.post("/verzoeken/<reference>/beperking-opheffen")
+@_keeps("lift_form", LiftRestrictionForm)
 @staff_required
 def lift_restriction(reference: str) -> Any:
     """Announce the end of a restriction in force: the customer is told now, with the reason,
@@ -899,6 +925,7 @@ def lift_restriction(reference: str) -> Any:
 
 
 @bp.post("/verzoeken/<reference>/afsluiten")
+@_keeps("close_form", CloseForm)
 @staff_required
 def close(reference: str) -> Any:
     found = _found(reference)
@@ -1022,7 +1049,15 @@ def confirm_action(reference: str, action_id: int) -> Any:
     return _back(found, "actions")
 
 
+def _keep_until_again(reference: str, action_id: int) -> tuple[str, int]:
+    """The request page again with the date typed for one kept record."""
+    found = _found(reference)
+    action = _action_of(found, action_id)
+    return _render(found, keep_form=KeepUntilForm(), keep_error_for=action.id)
+
+
 @bp.post("/verzoeken/<reference>/acties/<int:action_id>/bewaren-tot")
+@keeps_staff_input(_keep_until_again, form=lambda reference, action_id: KeepUntilForm)
 @staff_required
 def keep_until_action(reference: str, action_id: int) -> Any:
     """Record until when a kept record must be kept, once staff checked it (its date could
@@ -1145,7 +1180,16 @@ def _no_receipt_sent(found: DataRequest) -> None:
     _note_how_told(found)
 
 
+def _new_request_again() -> tuple[str, int]:
+    """The form to enter a request again, with what was typed (and its key, so that the
+    request is entered once however often it is sent)."""
+    form = _new_form()
+    form.ensure_key()
+    return render_template("backoffice/new_request.html", form=form, errors=[]), 200
+
+
 @bp.route("/verzoeken/nieuw", methods=["GET", "POST"])
+@keeps_staff_input(_new_request_again, form=lambda: NewRequestForm)
 @staff_required
 def new_request() -> Any:
     """Enter a request received by post, e-mail or phone."""

@@ -27,9 +27,11 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
@@ -39,6 +41,7 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import crypto
 from ..extensions import db, limiter
+from ..kept_input import form_expired
 from ..models import (
     DataRequest,
     RequestStatus,
@@ -51,6 +54,8 @@ from . import auth, passkeys
 from .decorators import (
     current_staff,
     current_staff_session,
+    keeps_staff_input,
+    load_staff,
     officer_required,
     pending_step,
     second_factor_done,
@@ -97,25 +102,7 @@ def _settings() -> Settings:
 # --- session loading, headers, errors ---------------------------------------------------------
 
 
-@bp.before_request
-def _load_staff() -> None:
-    """Put this browser's live staff session in ``g.staff_session`` and its member in
-    ``g.staff``. Each request decides afresh, before the view changes anything."""
-    g.pop("staff", None)
-    g.pop("staff_session", None)
-    if request.endpoint == "staff.static":
-        return
-    row, reason = auth.load_session()
-    if row is None:
-        if reason is not None:
-            session.pop(auth.SESSION_KEY, None)
-        if reason == "idle":
-            flash(_("You were signed out because you were inactive for 30 minutes."), "info")
-        elif reason == "expired":
-            flash(_("You were signed out because your session reached its maximum time."), "info")
-        return
-    g.staff_session = row
-    g.staff = row.staff
+bp.before_request(load_staff)
 
 
 @bp.after_request
@@ -142,8 +129,24 @@ def _error(error: HTTPException) -> tuple[str, int]:
     return render_template("staff/error.html", code=code), code
 
 
-for _code in (400, 403, 429):
-    bp.register_error_handler(_code, _error)
+def _form_expired(error: CSRFError) -> ResponseReturnValue:
+    """A form whose token no longer fits: a form that keeps its input comes back filled in
+    (:func:`.decorators.keeps_staff_input`); any other says it expired and nothing was done."""
+    kept = form_expired()
+    if kept is not None:
+        return kept
+    return render_template("staff/error.html", code=400, form_expired=True), 400
+
+
+def register_errors(blueprint: Blueprint) -> None:
+    """The back office's own error pages (its layout, its links) on ``blueprint``."""
+    for code in (400, 403, 429):
+        blueprint.register_error_handler(code, _error)
+    # Before the 400 page: Flask takes a blueprint's handler for the code over the app's.
+    blueprint.register_error_handler(CSRFError, _form_expired)
+
+
+register_errors(bp)
 
 
 # --- rate limits ------------------------------------------------------------------------------
@@ -667,7 +670,13 @@ def staff_list() -> str:
     )
 
 
+def _staff_new_again() -> tuple[str, int]:
+    """The form to add a colleague again, with what was typed."""
+    return render_template("staff/staff_new.html", form=NewStaffForm()), 200
+
+
 @bp.route("/medewerkers/nieuw", methods=["GET", "POST"])
+@keeps_staff_input(_staff_new_again, form=lambda: NewStaffForm, officer=True)
 @officer_required
 def staff_new() -> Response | tuple[str, int]:
     """Add a colleague. They get a one-time password, shown here once, which they change
