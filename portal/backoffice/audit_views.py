@@ -35,7 +35,7 @@ from ..extensions import db
 from ..models import AuditEvent, DataRequest, StaffMember, utcnow
 from ..paging import Page
 from ..settings import firm_zone
-from ..staff.decorators import current_staff, officer_required
+from ..staff.decorators import current_staff, keeps_staff_input, officer_required
 from ..staff.forms import ConfirmForm
 from .blueprint import bp
 from .queue_views import EVENT_NAMES
@@ -468,7 +468,15 @@ def audit_log() -> tuple[str, int]:
     ), (200 if criteria is not None else 400)
 
 
+def _verify_again() -> tuple[str, int]:
+    """The form to check the chain again, with the anchor typed."""
+    return render_template(
+        "backoffice/audit_verify.html", form=VerifyForm(), breaks=[], kept=True
+    ), 200
+
+
 @bp.post("/audit/controleren")
+@keeps_staff_input(_verify_again, form=lambda: VerifyForm, officer=True)
 @officer_required
 def audit_verify() -> tuple[str, int]:
     """Check the whole chain (and an anchor, if given); write the outcome to the log; show it."""

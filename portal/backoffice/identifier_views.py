@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from ..auth.services import DecisionError, approve_identifier, reject_identifier
 from ..extensions import db
+from ..kept_input import BUTTON
 from ..models import CustomerIdentifier
 from ..staff.decorators import current_staff, keeps_staff_input, officer_required
 from ..tasks import enqueue_mail
@@ -99,7 +100,14 @@ def _refused(exc: DecisionError) -> Response:
     return _back()
 
 
+def _approve_again(ident_id: int) -> tuple[str, int]:
+    """The numbers to check again, for a new press of the button to approve one."""
+    _pending_one(ident_id)
+    return _render()
+
+
 @bp.post("/nummers/<int:ident_id>/goedkeuren")
+@keeps_staff_input(_approve_again, officer=True, message=BUTTON)
 @officer_required
 def approve_identifier_view(ident_id: int) -> Any:
     """The proof shows the number is the customer's: confirm it and tell them."""

@@ -29,6 +29,7 @@ from ..dsr.flows import describe
 from ..dsr.services import RequestError
 from ..dsr.texts import status_name
 from ..extensions import db
+from ..kept_input import BUTTON
 from ..kinds import staff_kind_name
 from ..models import (
     ActionKind,
@@ -619,6 +620,19 @@ def _keeps(key: str, form_class: type[Any], *, officer: bool = False) -> Callabl
     return keeps_staff_input(again, form=lambda reference: form_class, officer=officer)
 
 
+def _page_again(reference: str, action_id: int | None = None) -> tuple[str, int]:
+    """The request page again, for a new press of a button whose page had expired."""
+    found = _found(reference)
+    if action_id is not None:
+        _action_of(found, action_id)
+    return _render(found)
+
+
+#: A button on the request page (or a choice, like whom to assign): pressed after its page
+#: expired, nothing is done and the page says to press it again.
+_keeps_button = keeps_staff_input(_page_again, message=BUTTON)
+
+
 @bp.get("/verzoeken/<reference>")
 @staff_required
 def request_page(reference: str) -> tuple[str, int]:
@@ -627,6 +641,7 @@ def request_page(reference: str) -> tuple[str, int]:
 
 
 @bp.post("/verzoeken/<reference>/gegevens")
+@_keeps_button
 @staff_required
 def show_data(reference: str) -> tuple[str, int]:
     """Gather the customer's data live from the sources and show it (audited)."""
@@ -639,6 +654,7 @@ def show_data(reference: str) -> tuple[str, int]:
 
 
 @bp.post("/verzoeken/<reference>/toewijzen")
+@_keeps_button
 @staff_required
 def assign(reference: str) -> Any:
     found = _found(reference)
@@ -667,6 +683,7 @@ def assign(reference: str) -> Any:
 
 
 @bp.post("/verzoeken/<reference>/mij")
+@_keeps_button
 @staff_required
 def assign_to_me(reference: str) -> Any:
     found = _found(reference)
@@ -682,6 +699,7 @@ def assign_to_me(reference: str) -> Any:
 
 
 @bp.post("/verzoeken/<reference>/starten")
+@_keeps_button
 @staff_required
 def start(reference: str) -> Any:
     found = _found(reference)
@@ -697,6 +715,7 @@ def start(reference: str) -> Any:
 
 
 @bp.post("/verzoeken/<reference>/vraag-intrekken")
+@_keeps_button
 @staff_required
 def withdraw_question(reference: str) -> Any:
     """Withdraw the open question to the customer: the request goes back to work and the
@@ -978,6 +997,7 @@ def close(reference: str) -> Any:
 
 
 @bp.post("/verzoeken/<reference>/goedkeuren")
+@_keeps_button
 @staff_required
 def approve_correction(reference: str) -> Any:
     found = _found(reference)
@@ -994,6 +1014,7 @@ def approve_correction(reference: str) -> Any:
 
 
 @bp.post("/verzoeken/<reference>/wissen")
+@_keeps_button
 @staff_required
 def carry_out_erasure(reference: str) -> Any:
     found = _found(reference)
@@ -1017,6 +1038,7 @@ def _action_of(found: DataRequest, action_id: int) -> RequestAction:
 
 
 @bp.post("/verzoeken/<reference>/acties/<int:action_id>/opnieuw")
+@_keeps_button
 @staff_required
 def retry_action(reference: str, action_id: int) -> Any:
     found = _found(reference)
@@ -1034,6 +1056,7 @@ def retry_action(reference: str, action_id: int) -> Any:
 
 
 @bp.post("/verzoeken/<reference>/acties/<int:action_id>/bevestigen")
+@_keeps_button
 @staff_required
 def confirm_action(reference: str, action_id: int) -> Any:
     found = _found(reference)

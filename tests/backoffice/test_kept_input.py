@@ -341,6 +341,56 @@ def test_a_reason_to_reject_a_number_and_a_new_colleague_come_back(
     assert stored_anywhere(app, b) == []
 
 
+def test_a_button_pressed_after_its_page_expired_does_nothing_and_asks_again(
+    app: Flask, officer: Staff
+) -> None:
+    reference = letter(app, officer)
+    b = desk(app, officer)
+    old = token_in(b.client.get(f"{QUEUE}/{reference}").get_data(as_text=True))
+    renew_secret(b)
+    for step in ("starten", "mij"):
+        response = post_ours(b, f"{QUEUE}/{reference}/{step}", [("csrf_token", old)])
+        assert response.status_code == 400, step
+        again = html_of(response)
+        assert "Press the button again if you still want to" in again, step
+        assert "Mark as in progress" in again and token_in(again) != old
+    with app.app_context():
+        found = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        assert found.status == "received" and found.assignee_id is None
+    pressed = post_ours(b, f"{QUEUE}/{reference}/starten", [("csrf_token", token_in(again))])
+    assert pressed.status_code == 303
+
+
+def test_an_anchor_typed_to_check_the_audit_log_comes_back(app: Flask, officer: Staff) -> None:
+    b = desk(app, officer)
+    old = token_in(b.client.get("/beheer/audit").get_data(as_text=True))
+    renew_secret(b)
+    audited = last_audit_id(app)
+    response = post_ours(
+        b, "/beheer/audit/controleren", [("csrf_token", old), ("anchor", f"12:{MARK}")]
+    )
+    assert response.status_code == 400
+    again = html_of(response)
+    assert "<h1>Check the chain</h1>" in again and f'value="12:{MARK}"' in again
+    assert "audit.verified" not in audit_since(app, audited)
+
+
+def test_an_agent_gets_no_officer_page_back_for_a_button_either(
+    app: Flask, officer: Staff, agent: Staff
+) -> None:
+    ident_id = add_number(app, "sanne.devries@example.nl")
+    a = desk(app, agent)
+    old = token_in(a.client.get("/beheer/").get_data(as_text=True))
+    renew_secret(a)
+    response = post_ours(a, f"/beheer/nummers/{ident_id}/goedkeuren?page=1", [("csrf_token", old)])
+    assert response.status_code == 403
+    assert "Press the button again" not in html_of(response)
+    with app.app_context():
+        assert db.session.get(CustomerIdentifier, ident_id).status == "pending"  # type: ignore[union-attr]
+
+
 def test_a_form_another_site_or_an_old_browser_sent_is_not_shown_back(
     app: Flask, officer: Staff
 ) -> None:
