@@ -150,6 +150,23 @@ def display(kind: str, value: str) -> str:
     return format_phone(value) if kind == IdentifierKind.PHONE.value else value
 
 
+def email_spellings(value: str) -> list[str]:
+    """The spellings of the normalised e-mail address ``value`` a system may hold it in, for
+    lookups that match the stored string (a search or filter by e-mail address): the ASCII
+    form first, then, for an internationalised domain, the domain in Unicode
+    (``jan@xn--bcher-kva.nl``, ``jan@bücher.nl``). As with :func:`phone_spellings`, what a
+    lookup finds is still compared exactly after normalisation.
+    """
+    local, _, domain = value.rpartition("@")
+    if "xn--" not in domain:
+        return [value]
+    try:
+        unicode = idna.decode(domain)
+    except UnicodeError:
+        return [value]
+    return list(dict.fromkeys([value, f"{local}@{unicode}"]))
+
+
 def phone_spellings(value: str) -> list[str]:
     """The usual spellings of the E.164 phone number ``value``, E.164 first, for lookups that
     match the stored string (Freshdesk's ``mobile=``/``phone=`` filters, Zammad's ``phone:``

@@ -10,6 +10,7 @@ from connectors.identity import (
     Identity,
     InvalidIdentifier,
     display,
+    email_spellings,
     format_phone,
     normalize_customer_number,
     normalize_email,
@@ -60,6 +61,12 @@ def test_a_vendor_spelling_the_domain_in_unicode_matches_the_ascii_one() -> None
     assert jan.match([(EMAIL, "Jan@xn--bcher-kva.nl")])
     assert jan.match([(EMAIL, "jan@Bücher.nl")])
     assert not jan.match([(EMAIL, "jan@bucher.nl")])  # another domain
+
+
+def test_an_address_is_looked_up_with_its_domain_in_both_forms() -> None:
+    assert email_spellings("jan@xn--bcher-kva.nl") == ["jan@xn--bcher-kva.nl", "jan@bücher.nl"]
+    assert email_spellings("sanne@example.nl") == ["sanne@example.nl"]
+    assert email_spellings("jan@xn--zz.nl") == ["jan@xn--zz.nl"]  # no valid A-label
 
 
 def test_a_look_alike_that_lower_cases_to_ascii_stays_itself() -> None:
