@@ -1,4 +1,5 @@
-"""Freshdesk (API v2): contacts, their tickets and the tickets' conversations.
+"""Freshdesk (API v2): contacts, their tickets, the tickets' conversations and the contact's
+satisfaction ratings.
 
 Lookup: ``GET contacts?email={addr}`` (exact at Freshdesk on the main and the other addresses,
 compared again here; a row found by another address is compared on the contact's own view, as
@@ -19,6 +20,25 @@ A deleted contact is shown with ``deleted: "restorable"``, a ticket in the trash
 spam (also one in the trash) with ``set_aside: "spam"``. When the lists of deleted or blocked
 contacts, or of trashed or spam tickets, cannot be read, the result is partial
 (``deleted_contacts``, ``blocked_contacts``, ``trashed_tickets``, ``spam_tickets``).
+
+Satisfaction ratings of a matched contact: ``GET surveys/satisfaction_ratings?user_id={id}
+&created_since=2000-01-01T00:00:00Z`` (the answers to the survey after a ticket: the ratings
+and the customer's comment), following ``Link: rel="next"``. Both filters are documented
+(Freshdesk's "View all satisfaction ratings"), and Freshdesk's server code validates them and
+narrows the list by each (``SatisfactionRatingFilterValidation``, ``user_id`` a user that
+exists; read in the public copy named below, not tried live: *unverified*). ``created_since``
+is sent as well: that code applies a default condition of its own when no filter is given,
+which no date may narrow then.
+A rating is kept only when its own ``user_id`` is the contact's: the list was asked for by
+that id, and a filter that is ignored (renamed, dropped by a proxy) would hand over everyone's
+feedback, so a row that names no user or another one is left out (logged by count). A rating
+is a ``satisfaction_rating`` record below its ticket (below the contact when it names no
+ticket), its scores named (``extremely_happy`` … ``extremely_unhappy``, Freshdesk's 103 …
+-103; other numbers as they are). When the list cannot be read, the result is partial
+(``satisfaction_ratings``). The API has no call that deletes a rating: Freshdesk deletes a
+ticket's ratings with the ticket (``has_many :survey_results, dependent: :destroy`` in the
+same copy), so they go when the ticket is deleted for good (the contact's ``hard_delete``,
+or the trash being emptied) and need no erasure step of their own (``erased_with_parent``).
 
 Whose a contact is: its main address's. Freshdesk files mail from any of a contact's addresses
 under that contact, but its other addresses are added by agents or by merging two contacts,
@@ -111,6 +131,16 @@ log = logging.getLogger(__name__)
 API_PATH = "/api/v2"
 #: Far enough back to cover every ticket; without it Freshdesk lists only 30 days.
 UPDATED_SINCE = "2000-01-01T00:00:00Z"
+#: Freshdesk's survey scores (``ratings``: ``default_question`` and ``question_{id}``), named.
+RATING_SCORES = {
+    103: "extremely_happy",
+    102: "very_happy",
+    101: "happy",
+    100: "neutral",
+    -101: "unhappy",
+    -102: "very_unhappy",
+    -103: "extremely_unhappy",
+}
 TICKET_STATUS = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
 TICKET_SOURCE = {1: "email", 2: "portal", 3: "phone", 7: "chat", 9: "feedback_widget"}
 TICKET_PRIORITY = {1: "low", 2: "medium", 3: "high", 4: "urgent"}
@@ -149,6 +179,7 @@ DEFAULT_CATEGORIES = MappingProxyType(
         "contact.address": "address",
         "ticket.*": "support",
         "conversation.*": "support",
+        "satisfaction_rating.*": "support",
         f"{LISTED}.*": "contact",
     }
 )
@@ -168,7 +199,7 @@ CORRECTABLE = MappingProxyType(
     }
 )
 ERASURE: Mapping[str, ErasureAction] = MappingProxyType(
-    {"contact": "delete", "ticket": "delete", "conversation": "none"}
+    {"contact": "delete", "ticket": "delete", "conversation": "none", "satisfaction_rating": "none"}
 )
 
 
@@ -188,14 +219,20 @@ class FreshdeskConnector(BaseConnector):
     correctable = CORRECTABLE
     erasure = ERASURE
     record_places = MappingProxyType(
-        {"contact": "Contacts", "ticket": "Tickets", "conversation": "Ticket conversations"}
+        {
+            "contact": "Contacts",
+            "ticket": "Tickets",
+            "conversation": "Ticket conversations",
+            "satisfaction_rating": "Satisfaction survey results",
+        }
     )
-    erased_with_parent = frozenset({"conversation"})
+    erased_with_parent = frozenset({"conversation", "satisfaction_rating"})
     field_places = MappingProxyType(
         {
             "contact.other_emails": "Other emails",
             f"{LISTED}.other_emails": "Other emails",
             "ticket.description_text": "Description",
+            "satisfaction_rating.feedback": "Feedback",
         }
     )
     found_parts = MappingProxyType({"contact": "contacts", LISTED: "contacts"})
@@ -409,22 +446,34 @@ class FreshdeskConnector(BaseConnector):
                     continue  # moved to the trash or to spam between the lists
                 seen.add(str(ticket_id))
             theirs.append((ticket, where))
+        closed: dict[str, Any] = {}  # ticket id -> when it was closed, of those read
         yield from run.each(
-            "tickets", theirs, partial(self._ticket_and_conversations, run, contact_id)
+            "tickets", theirs, partial(self._ticket_and_conversations, run, contact_id, closed)
+        )
+        ratings = run.related("satisfaction_ratings", partial(self._ratings, run, contact_id))
+        yield from run.each(
+            "satisfaction_ratings",
+            _rated_by(ratings, contact_id),
+            partial(self._rating, contact_id=contact_id, closed=closed),
         )
 
     def _ticket_and_conversations(
-        self, run: Run, contact_id: str, listed: tuple[JSONDict, str | None]
+        self,
+        run: Run,
+        contact_id: str,
+        closed_of: dict[str, Any],
+        listed: tuple[JSONDict, str | None],
     ) -> Iterator[Draft]:
         """A ticket (as the list it came from says: in the trash, marked as spam), then its
-        conversations (each one that cannot be read is reported missing)."""
+        conversations (each one that cannot be read is reported missing). When the ticket was
+        closed goes into ``closed_of``."""
         ticket, where = listed
         draft = self._ticket(ticket, contact_id, trashed=where == "deleted", spam=where == "spam")
         yield draft
         ticket_id = draft.record_id
         conversations = run.related("conversations", partial(self._conversations, run, ticket_id))
         # A message is kept as long as its ticket: counted from the ticket's closing.
-        closed = draft.dates.get("closed")
+        closed = closed_of[ticket_id] = draft.dates.get("closed")
         yield from run.each(
             "conversations",
             conversations,
@@ -453,8 +502,11 @@ class FreshdeskConnector(BaseConnector):
             return ["Contacts", f"#{ref.record_id.partition('/')[0]}"]
         return super().locate(ref)
 
-    def api_path(self, ref: RecordRef) -> str:
-        """``contacts/{id}``, ``tickets/{id}`` or ``conversations/{id}``."""
+    def api_path(self, ref: RecordRef) -> str | None:
+        """``contacts/{id}``, ``tickets/{id}`` or ``conversations/{id}``; none for a
+        satisfaction rating, which the API only lists (``surveys/satisfaction_ratings``)."""
+        if ref.record_type == "satisfaction_rating":
+            return None
         if ref.record_type == LISTED:
             return f"contacts/{ref.record_id.partition('/')[0]}"
         kind = {"contact": "contacts", "ticket": "tickets"}.get(ref.record_type, "conversations")
@@ -558,6 +610,47 @@ class FreshdeskConnector(BaseConnector):
         if listed is not None:
             params["filter"] = listed
         return items(link_header_pages(run.http, "tickets", params=params))
+
+    @staticmethod
+    def _ratings(run: Run, contact_id: str) -> Iterator[JSONDict]:
+        """The satisfaction ratings listed for ``user_id`` ``contact_id`` (every one since
+        :data:`UPDATED_SINCE`)."""
+        params = {"user_id": contact_id, "created_since": UPDATED_SINCE}
+        return items(link_header_pages(run.http, "surveys/satisfaction_ratings", params=params))
+
+    def _rating(self, raw: JSONDict, *, contact_id: str, closed: dict[str, Any]) -> Iterator[Draft]:
+        """A rating: the score for the survey's main question, those for further questions
+        and the comment, below its ticket (or the contact, when it names no ticket). It is
+        kept as long as its ticket: counted from the ticket's closing, or from its own date
+        when that ticket was not read (the survey follows the ticket's resolution)."""
+        rating_id = expect_id(raw, "freshdesk satisfaction rating")
+        scores = expect_dict(raw.get("ratings") or {}, "freshdesk satisfaction rating scores")
+        ticket = raw.get("ticket_id")
+        ticket_id = (
+            str(ticket) if isinstance(ticket, int) and not isinstance(ticket, bool) else None
+        )
+        parent = ("ticket", ticket_id) if ticket_id else ("contact", contact_id)
+        created = parse_datetime(raw.get("created_at"))
+        yield Draft(
+            "satisfaction_rating",
+            rating_id,
+            {
+                "rating": _score(scores.get("default_question")),
+                "further_ratings": [
+                    _score(value) for key, value in scores.items() if key != "default_question"
+                ],
+                **pick(raw, "feedback"),
+            },
+            dates={
+                "created": created,
+                "updated": parse_datetime(raw.get("updated_at")),
+                "closed": closed.get(ticket_id or "") or created,
+            },
+            link=f"{self.web_url}/a/tickets/{ticket_id}"
+            if ticket_id
+            else f"{self.web_url}/a/contacts/{contact_id}",
+            parent=parent,
+        )
 
     def _conversations(self, run: Run, ticket_id: str) -> Iterator[JSONDict]:
         path = f"tickets/{ticket_id}/conversations"
@@ -691,6 +784,31 @@ def _contact_id(row: Mapping[str, Any]) -> str | None:
         return expect_id(dict(row), "freshdesk contact")
     except BadResponse:
         return None
+
+
+def _rated_by(ratings: list[JSONDict], contact_id: str) -> list[JSONDict]:
+    """The ``ratings`` listed for ``contact_id`` whose own ``user_id`` is that contact; the
+    rest (another user, or none named) are left out, logged by count."""
+    theirs = [
+        rating
+        for rating in ratings
+        if not isinstance(rating.get("user_id"), bool)
+        and isinstance(rating.get("user_id"), int | str)
+        and str(rating.get("user_id")).strip() == contact_id
+    ]
+    if len(theirs) < len(ratings):
+        log.warning(
+            "freshdesk: %d satisfaction ratings named another user or none, left out",
+            len(ratings) - len(theirs),
+        )
+    return theirs
+
+
+def _score(value: object) -> object:
+    """A survey score by its name (:data:`RATING_SCORES`); other values as they are."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return RATING_SCORES.get(value, value)
+    return value
 
 
 def _named(names: dict[int, str], value: object) -> object:

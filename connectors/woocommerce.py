@@ -1,12 +1,14 @@
-"""WooCommerce (REST API ``wc/v3``): customer accounts, their orders, guest orders, order notes.
+"""WooCommerce (REST API ``wc/v3``): customer accounts, their orders, guest orders, order notes,
+refunds and downloads.
 
 Lookup: ``GET customers?email={addr}&role=all`` (exact at WooCommerce, compared again here), then
-``GET orders?customer={id}`` for the account's orders, ``GET orders/{id}/notes`` per order, and
-``GET orders?search={addr}`` for guest orders (a fuzzy search: each order's own
-``billing.email`` must equal the address). An order in someone else's account billed to the
-address is the account holder's: it becomes a ``billed_order`` record with only its number,
-date and that address (changed by hand by staff). Dates use the ``*_gmt`` fields (UTC without
-offset).
+``GET orders?customer={id}`` for the account's orders, ``GET orders/{id}/notes`` and
+``GET orders/{id}/refunds`` per order, ``GET customers/{id}/downloads`` for the account's
+downloadable products, and ``GET orders?search={addr}`` for guest orders (a fuzzy search:
+each order's own ``billing.email`` must equal the address). An order in someone else's account
+billed to the address is the account holder's: it becomes a ``billed_order`` record with only
+its number, date and that address (changed by hand by staff). Dates use the ``*_gmt`` fields
+(UTC without offset).
 
 Orders in the trash: ``status`` defaults to ``any``, which leaves them out, yet a trashed order
 still holds the person's name, addresses and e-mail until it is deleted for good. So both order
@@ -16,6 +18,28 @@ and matched exactly as the first, and the two are merged by order id. A trashed 
 ``status: "trash"``; its notes are read as any order's. A trash list that fails is reported
 missing under the same name as its first list (``orders``, ``guest_orders``). Trashed orders do
 not count as the customer's "last order", as in WooCommerce's own ``get_last_order``.
+
+Refunds: a refund (its amount, the reason typed for it, the lines refunded) is a record of its
+own below the order (``refund``, id ``{order}/{refund}``), read from the order's refund list,
+which follows ``Link: rel="next"``. Each refund names its order in ``_links.up``; one naming
+another order is left out (:func:`~connectors.base.only_theirs`). ``refunded_by`` is not shown:
+it is the WordPress user id of the shop's staff member who made the refund, someone else's
+detail that says nothing about the customer. A refund is part of the order's books and the
+REST API can only create and delete refunds, not change them: deleting one would make the
+order look unrefunded, so erasure leaves refunds to staff (``none``). Its amount is in the
+``payment`` category, like the order's payment details: money paid back is part of the books,
+so a refund is kept by law for as long as the policy keeps payments, with its order.
+
+Downloads: ``GET customers/{id}/downloads`` lists the downloadable products the account may
+download (one row per file and order). A ``download`` record (id ``{order}/{download_id}``,
+below its order) shows the product, the file's name, the downloads left and until when: not
+``download_url`` nor ``file.file``, which are links that work for whoever holds them (the URL
+carries the order key and a download key), so showing them would hand out access in every
+export and copy of the page. Each row names its order (``order_id``); one naming none of the
+account's orders is left out, and when the account's order lists are missing, so are its
+downloads. The REST API cannot remove a download permission: staff do (the order's
+"Downloadable product permissions", or WordPress's "Erase Personal Data" tool, whose
+WooCommerce eraser removes them), so erasure leaves them to staff (``none``).
 
 Config: ``base_url`` (the shop, e.g. ``https://shop.example.nl``, or its ``…/wp-json/wc/v3``
 API root; plain HTTP only for localhost), ``consumer_key`` and ``consumer_secret`` (secrets; a
@@ -37,6 +61,7 @@ are read-only in the REST API: staff clear them with WordPress's "Erase Personal
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
@@ -62,7 +87,7 @@ from .base import (
     read_candidate,
     write_payload,
 )
-from .errors import Answer, NotFound, RequestRejected
+from .errors import Answer, BadResponse, NotFound, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, try_normalize
 from .pagination import items, link_header_pages
@@ -78,7 +103,11 @@ from .parsing import (
 from .registry import register
 from .urls import api_root, require_safe_scheme, site_root
 
+log = logging.getLogger(__name__)
+
 API_PATH = "/wp-json/wc/v3"
+#: The end of a refund's ``_links.up``: the order it belongs to.
+_ORDER_LINK = re.compile(r"/orders/(\d+)/?$")
 #: WooCommerce's codes for "no record with this id" (see :meth:`WooCommerceConnector.gone_answer`).
 _INVALID_ID = re.compile(r"wc_user_invalid_id|woocommerce_rest_(?:\w+_)?invalid_id")
 ADDRESS_KEYS = (
@@ -116,6 +145,10 @@ DEFAULT_CATEGORIES = MappingProxyType(
         "order.customer_ip_address": "technical",
         "order.customer_user_agent": "technical",
         "order_note.*": "orders",
+        "refund.*": "orders",
+        # money paid back: a payment, kept for the books as the order's payment details are
+        "refund.amount": "payment",
+        "download.*": "orders",
         "billed_order.*": "orders",
         "billed_order.billing_email": "contact",
     }
@@ -124,6 +157,9 @@ DEFAULT_CATEGORIES = MappingProxyType(
 
 #: What WordPress's privacy tools write into an erased e-mail field (wp_privacy_anonymize_data).
 ERASED_EMAIL = "deleted@site.invalid"
+
+#: A download's ``downloads_remaining`` when WooCommerce sets no limit (it sends ``""``).
+UNLIMITED = "unlimited"
 
 #: The order lists' ``status`` for the orders in the trash, which the default ``any`` leaves out.
 TRASH = "trash"
@@ -164,7 +200,15 @@ CORRECTABLE = MappingProxyType(
 )
 
 ERASURE: Mapping[str, ErasureAction] = MappingProxyType(
-    {"customer": "delete", "order": "anonymise", "order_note": "delete"}
+    {
+        "customer": "delete",
+        "order": "anonymise",
+        "order_note": "delete",
+        # part of the order's books, and the API cannot change one: staff decide (docstring)
+        "refund": "none",
+        # the API cannot remove a download permission: staff do (docstring)
+        "download": "none",
+    }
 )
 
 
@@ -202,6 +246,8 @@ class WooCommerceConnector(BaseConnector):
             "customer": "Customers",
             "order": "Orders",
             "order_note": "Orders",
+            "refund": "Orders",
+            "download": "Orders",
             "billed_order": "Orders",
         }
     )
@@ -217,6 +263,9 @@ class WooCommerceConnector(BaseConnector):
             "order.customer_ip_address": "Customer IP (read-only in the API)",
             "order.customer_user_agent": "Customer user agent (read-only in the API)",
             "order_note.note": "Note text",
+            "refund.reason": "Reason for refund",
+            "download.downloads_remaining": "Downloads remaining",
+            "download.access_expires": "Access expires",
         }
     )
 
@@ -342,10 +391,17 @@ class WooCommerceConnector(BaseConnector):
             yield from run.each("orders", [raw], lambda row: [self._billed_order(row, last_order)])
             return
         customer_id = match.candidate.record_id
+        listed: list[str | None] = []  # the statuses whose order list was read
+
+        def account_orders(status: str | None) -> list[JSONDict]:
+            rows = list(_account_orders(run.http, customer_id, status))
+            listed.append(status)
+            return rows
+
         orders = only_theirs(
             self.name,
             "orders",
-            _with_trash(run, "orders", partial(_account_orders, run.http, customer_id)),
+            _with_trash(run, "orders", account_orders),
             lambda order: order.get("customer_id"),
             customer_id,
         )
@@ -363,6 +419,14 @@ class WooCommerceConnector(BaseConnector):
             orders,
             partial(self._order, run, parent=("customer", customer_id), last_order=last_order),
         )
+        if len(listed) < 2:
+            # which orders are the account's is not known, so neither are its downloads
+            kind = next(p.kind for p in reversed(run.missing) if p.what == "orders")
+            run.report("downloads", kind)
+            return
+        rows = run.related("downloads", partial(_downloads, run.http, customer_id))
+        downloads = _of_orders(rows, {_id_text(o.get("id")) for o in orders} - {None})
+        yield from run.each("downloads", downloads, partial(self._download, last_order=last_order))
 
     def probe(self, run: Run) -> None:
         """List customers with an address nobody has: checks credentials, returns no data."""
@@ -381,17 +445,27 @@ class WooCommerceConnector(BaseConnector):
         return super().describe_target(ref, field_name)
 
     def locate(self, ref: RecordRef) -> list[str]:
-        """Customers › #id, Orders › #id, or Orders › #id › Notes › #note."""
+        """Customers › #id, Orders › #id, Orders › #id › Notes › #note, Orders › #id ›
+        Refunds › #refund, or Orders › #id › Downloadable product permissions › the file."""
+        order_id, _, child = ref.record_id.partition("/")
         if ref.record_type == "order_note":
-            order_id, _, note_id = ref.record_id.partition("/")
-            return ["Orders", f"#{order_id}", "Notes", f"#{note_id}"]
+            return ["Orders", f"#{order_id}", "Notes", f"#{child}"]
+        if ref.record_type == "refund":
+            return ["Orders", f"#{order_id}", "Refunds", f"#{child}"]
+        if ref.record_type == "download":
+            return ["Orders", f"#{order_id}", "Downloadable product permissions", child]
         return super().locate(ref)
 
     def api_path(self, ref: RecordRef) -> str:
-        """``customers/{id}``, ``orders/{id}`` or ``orders/{id}/notes/{note}``."""
+        """``customers/{id}``, ``orders/{id}``, ``orders/{id}/notes/{note}``,
+        ``orders/{id}/refunds/{refund}`` or ``orders/{id}`` (a download's order)."""
+        order_id, _, child = ref.record_id.partition("/")
         if ref.record_type == "order_note":
-            order_id, _, note_id = ref.record_id.partition("/")
-            return f"orders/{order_id}/notes/{note_id}"
+            return f"orders/{order_id}/notes/{child}"
+        if ref.record_type == "refund":
+            return f"orders/{order_id}/refunds/{child}"
+        if ref.record_type == "download":
+            return f"orders/{order_id}"
         return f"{'customers' if ref.record_type == 'customer' else 'orders'}/{ref.record_id}"
 
     def read_identifiers(
@@ -588,6 +662,16 @@ class WooCommerceConnector(BaseConnector):
         yield from run.each(
             "order_notes", notes, partial(self._note, order_id=order_id, last_order=last_order)
         )
+        refunds = only_theirs(
+            self.name,
+            "refunds",
+            run.related("refunds", partial(_refunds, run.http, order_id)),
+            _refunded_order,
+            order_id,
+        )
+        yield from run.each(
+            "refunds", refunds, partial(self._refund, order_id=order_id, last_order=last_order)
+        )
 
     def _note(self, note: JSONDict, *, order_id: str, last_order: Any) -> Iterator[Draft]:
         yield Draft(
@@ -598,6 +682,50 @@ class WooCommerceConnector(BaseConnector):
                 "created": parse_datetime(note.get("date_created_gmt")),
                 "last_order": last_order,
             },
+            link=f"{self.admin_url}/post.php?post={order_id}&action=edit",
+            parent=("order", order_id),
+        )
+
+    def _refund(self, refund: JSONDict, *, order_id: str, last_order: Any) -> Iterator[Draft]:
+        """A refund of order ``order_id``: its amount, reason and lines (not ``refunded_by``,
+        the id of the staff member who made it)."""
+        lines = expect_list(refund.get("line_items") or [], "woocommerce refund lines")
+        yield Draft(
+            "refund",
+            f"{order_id}/{expect_id(refund, 'woocommerce refund')}",
+            {
+                **pick(refund, "amount", "reason"),
+                "line_items": [pick(li, "name", "sku", "quantity", "total") for li in lines],
+                "meta_data": _meta(refund),
+            },
+            dates={
+                "created": parse_datetime(refund.get("date_created_gmt")),
+                "last_order": last_order,
+            },
+            link=f"{self.admin_url}/post.php?post={order_id}&action=edit",
+            parent=("order", order_id),
+        )
+
+    def _download(self, row: JSONDict, *, last_order: Any) -> Iterator[Draft]:
+        """A file the account may download: product, file name, downloads left and until
+        when; never its URLs, which let anyone who holds them download it."""
+        order_id = expect_id(row, "woocommerce download", key="order_id")
+        download_id = row.get("download_id")
+        if not isinstance(download_id, str) or not download_id.strip():
+            raise BadResponse("woocommerce download: no download_id")
+        file = expect_dict(row.get("file") or {}, "woocommerce download file")
+        yield Draft(
+            "download",
+            f"{order_id}/{download_id.strip()}",
+            {
+                **pick(row, "product_name"),
+                "download_name": row.get("download_name") or file.get("name"),
+                # "": no limit, which an empty field would hide
+                "downloads_remaining": row.get("downloads_remaining") or UNLIMITED,
+                # "never" (WooCommerce's word for no end date) or a date in UTC
+                "access_expires": row.get("access_expires_gmt") or row.get("access_expires"),
+            },
+            dates={"last_order": last_order},
             link=f"{self.admin_url}/post.php?post={order_id}&action=edit",
             parent=("order", order_id),
         )
@@ -622,6 +750,53 @@ def _orders(session: HttpSession, params: dict[str, str], status: str | None) ->
             session, "orders", params={**params, **({"status": status} if status else {})}
         )
     )
+
+
+def _refunds(session: HttpSession, order_id: str) -> Iterator[JSONDict]:
+    """The refunds of order ``order_id`` (a paged list, like every WooCommerce collection)."""
+    return items(link_header_pages(session, f"orders/{order_id}/refunds"))
+
+
+def _refunded_order(refund: JSONDict) -> object:
+    """The id of the order a refund names (its ``_links.up``: ``…/orders/{id}``), ``None``
+    when it names none, or the link itself when it is no order's."""
+    links = refund.get("_links")
+    up = links.get("up") if isinstance(links, dict) else None
+    if not isinstance(up, list) or not up or not isinstance(up[0], dict):
+        return None
+    href = up[0].get("href")
+    if not isinstance(href, str):
+        return None
+    match = _ORDER_LINK.search(href)
+    return match.group(1) if match else href
+
+
+def _downloads(session: HttpSession, customer_id: str) -> list[JSONDict]:
+    """The account's downloads (``customers/{id}/downloads``: one list, not paged)."""
+    body, _ = session.get_json("customers/{id}/downloads", path_params={"id": customer_id})
+    return [
+        expect_dict(row, "woocommerce download")
+        for row in expect_list(body, "woocommerce downloads")
+    ]
+
+
+def _of_orders(rows: list[JSONDict], order_ids: set[str | None]) -> list[JSONDict]:
+    """The downloads of ``rows`` that name one of the account's orders, or no usable order
+    (those fail to read, and are reported missing); others are left out, logged by count."""
+    kept = [row for row in rows if _id_text(row.get("order_id")) in order_ids | {None}]
+    if len(kept) < len(rows):
+        log.warning(
+            "woocommerce: %d downloads named another order, left out", len(rows) - len(kept)
+        )
+    return kept
+
+
+def _id_text(value: object) -> str | None:
+    """An id (a positive whole number or its text) as text, else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value).strip()
+    return text if text.isdigit() else None
 
 
 def _billing(order: JSONDict) -> JSONDict | None:

@@ -20,6 +20,9 @@ spam (``"spam": true``) are listed only with ``filter=spam`` (not those in the t
 still served with ``"deleted": true``, a second ``DELETE`` answers 405 (only ``GET``), and
 ``PUT /tickets/{id}/restore`` brings it back. As Freshdesk's own code does (read in a public
 copy of it; see ``connectors/freshdesk.py``).
+Satisfaction ratings: ``GET /surveys/satisfaction_ratings`` filtered by ``user_id`` and
+``created_since``; a ticket's ratings go when it is deleted for good (``hard_delete`` of its
+contact), not when it moves to the trash.
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ def _phone_key(value: str | None) -> str:
 
 
 class FreshdeskSimulator(SimulatorApp):
-    """In-memory Freshdesk help desk (contacts, tickets, conversations)."""
+    """In-memory Freshdesk help desk (contacts, tickets, conversations, satisfaction
+    ratings)."""
 
     vendor = "freshdesk"
     api_prefix = PREFIX
@@ -94,6 +98,11 @@ class FreshdeskSimulator(SimulatorApp):
                 endpoint="conversations",
                 methods=["GET"],
             ),
+            Rule(
+                f"{PREFIX}/surveys/satisfaction_ratings",
+                endpoint="satisfaction_ratings",
+                methods=["GET"],
+            ),
         ],
         strict_slashes=False,
     )
@@ -114,11 +123,12 @@ class FreshdeskSimulator(SimulatorApp):
         super().__init__(world, **kwargs)
 
     def load_state(self, world: World) -> None:
-        """Take contacts, tickets and conversations from the world."""
+        """Take contacts, tickets, conversations and satisfaction ratings from the world."""
         data = world.freshdesk
         self.contacts: dict[int, dict[str, Any]] = {c["id"]: c for c in data["contacts"]}
         self.tickets: dict[int, dict[str, Any]] = {t["id"]: t for t in data["tickets"]}
         self.conversations: list[dict[str, Any]] = list(data["conversations"])
+        self.ratings: list[dict[str, Any]] = list(data["satisfaction_ratings"])
         self.rate_limit_remaining = self.rate_limit_total
 
     @property
@@ -438,6 +448,8 @@ class FreshdeskSimulator(SimulatorApp):
         for tid in doomed:
             del self.tickets[tid]
         self.conversations = [cv for cv in self.conversations if cv["ticket_id"] not in doomed]
+        # a ticket's survey results are destroyed with it (dependent: :destroy)
+        self.ratings = [r for r in self.ratings if r["ticket_id"] not in doomed]
         return Response(status=204, headers=self._rate_headers())
 
     def on_search_contacts(self, request: Request) -> Response:
@@ -676,6 +688,43 @@ class FreshdeskSimulator(SimulatorApp):
         if isinstance(paging, Response):
             return paging
         return self._page(request, copy.deepcopy(self._conversations_of(tid)), *paging)
+
+    def on_satisfaction_ratings(self, request: Request) -> Response:
+        """``GET /surveys/satisfaction_ratings`` with ``user_id`` and ``created_since`` (joined
+        by AND; a ``user_id`` that is no number, or no user's, is a 400), newest first, paged
+        like every list. Without either filter only the last ``recent_days`` days are listed,
+        standing in for the default condition Freshdesk's code applies then (its content is
+        not known here)."""
+        paging = self._paging(request)
+        if isinstance(paging, Response):
+            return paging
+        items = list(self.ratings)
+        if "user_id" in request.args:
+            raw = request.args["user_id"]
+            if not raw.isdigit() or int(raw) < 1:
+                return self._validation(
+                    400,
+                    {
+                        "field": "user_id",
+                        "message": "It should be a Positive Integer",
+                        "code": "invalid_value",
+                    },
+                )
+            if int(raw) not in self.contacts:
+                return self._validation(
+                    400, {"field": "user_id", "message": "can't be blank", "code": "invalid_value"}
+                )
+            items = [r for r in items if r["user_id"] == int(raw)]
+        if "created_since" in request.args:
+            since = self._parse_time(request.args["created_since"])
+            if since is None:
+                return self._invalid_time("created_since")
+            items = [r for r in items if r["created_at"] >= iso_s(since)]
+        elif "user_id" not in request.args:
+            cutoff = iso_s(self.now() - timedelta(days=self.recent_days))
+            items = [r for r in items if r["created_at"] >= cutoff]
+        items.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
+        return self._page(request, copy.deepcopy(items), *paging)
 
 
 def create_app(world: World | None = None, **kwargs: Any) -> FreshdeskSimulator:

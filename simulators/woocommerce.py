@@ -21,8 +21,11 @@ Writes: ``PUT customers/{id}`` and ``PUT orders/{id}`` (billing, shipping, custo
 meta data; a malformed non-empty ``billing.email`` is a 400 ``rest_invalid_param`` as WordPress's
 schema validation gives it), ``DELETE customers/{id}?force=true``, ``DELETE orders/{id}`` (to the
 trash; 410 ``woocommerce_rest_already_trashed`` when it is there already; ``force=true`` deletes
-it for good, with its notes) and ``DELETE orders/{id}/notes/{note}?force=true`` (notes cannot be
-trashed: 501 without ``force``).
+it for good, with its notes, refunds and download permissions) and ``DELETE
+orders/{id}/notes/{note}?force=true`` (notes cannot be trashed: 501 without ``force``).
+
+Refunds: ``GET orders/{id}/refunds`` (paged; each names its order in ``_links.up``). Downloads:
+``GET customers/{id}/downloads`` (one list; a deleted account's cannot be listed).
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ _PERMISSION_ERRORS = {
     "customers": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
     "orders": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
     "order_notes": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
+    "order_refunds": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
+    "customer_downloads": ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
     "customer": ("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource."),
     "order": ("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource."),
     "customer_update": (
@@ -120,7 +125,7 @@ _RATE_LIMIT_HTML = (
 
 
 class WooCommerceSimulator(SimulatorApp):
-    """In-memory WooCommerce shop (customers, orders, order notes)."""
+    """In-memory WooCommerce shop (customers, orders, order notes, refunds, downloads)."""
 
     vendor = "woocommerce"
     api_prefix = PREFIX
@@ -148,6 +153,12 @@ class WooCommerceSimulator(SimulatorApp):
                 f"{PREFIX}/orders/<int:oid>/notes/<int:nid>",
                 endpoint="order_note_delete",
                 methods=["DELETE"],
+            ),
+            Rule(f"{PREFIX}/orders/<int:oid>/refunds", endpoint="order_refunds", methods=["GET"]),
+            Rule(
+                f"{PREFIX}/customers/<int:cid>/downloads",
+                endpoint="customer_downloads",
+                methods=["GET"],
             ),
         ],
         strict_slashes=False,
@@ -177,11 +188,15 @@ class WooCommerceSimulator(SimulatorApp):
     # ------------------------------------------------------------------ state
 
     def load_state(self, world: World) -> None:
-        """Take customers, orders and order notes from the world."""
+        """Take customers, orders, order notes, refunds and download permissions from the
+        world."""
         data = world.woocommerce
         self.customers: dict[int, dict[str, Any]] = {c["id"]: c for c in data["customers"]}
         self.orders: dict[int, dict[str, Any]] = {o["id"]: o for o in data["orders"]}
         self.order_notes: dict[int, list[dict[str, Any]]] = dict(data["order_notes"])
+        self.refunds: dict[int, list[dict[str, Any]]] = dict(data["refunds"])
+        #: customer id -> download permissions (WooCommerce keeps them per user and order)
+        self.downloads: dict[int, list[dict[str, Any]]] = dict(data["downloads"])
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -662,6 +677,9 @@ class WooCommerceSimulator(SimulatorApp):
         if request.args.get("force", "").lower() in ("true", "1"):
             del self.orders[oid]
             self.order_notes.pop(oid, None)
+            self.refunds.pop(oid, None)  # child posts of the order
+            for cid, permissions in self.downloads.items():  # the order's download permissions
+                self.downloads[cid] = [d for d in permissions if d["order_id"] != oid]
             return self.json(rendered)
         if o["status"] == "trash":
             body = self._error(
@@ -713,6 +731,44 @@ class WooCommerceSimulator(SimulatorApp):
                 "up": [{"href": f"{api}/orders/{oid}"}],
             }
         return self.json(notes)
+
+    def on_order_refunds(self, request: Request, oid: int) -> Response:
+        """``GET /orders/{id}/refunds``: paged like every collection (``X-WP-Total``,
+        ``Link``); each refund names its order in ``_links.up``."""
+        if oid not in self.orders:
+            body = self._error("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
+            return self.json(body, 404)
+        paging = self._paging(request)
+        if isinstance(paging, Response):
+            return paging
+        api = self._api(request)
+        refunds = sorted(
+            copy.deepcopy(self.refunds.get(oid, [])),
+            key=lambda r: (r["date_created_gmt"], r["id"]),
+            reverse=True,
+        )
+        for r in refunds:
+            r["_links"] = {
+                "self": [{"href": f"{api}/orders/{oid}/refunds/{r['id']}"}],
+                "collection": [{"href": f"{api}/orders/{oid}/refunds"}],
+                "up": [{"href": f"{api}/orders/{oid}"}],
+            }
+        return self._collection(request, refunds, *paging)
+
+    def on_customer_downloads(self, request: Request, cid: int) -> Response:
+        """``GET /customers/{id}/downloads``: the account's download permissions (not paged;
+        ``access_expires`` is ``never`` for no end date)."""
+        if cid not in self.customers:
+            return self._customer_404()
+        api = self._api(request)
+        rows = copy.deepcopy(self.downloads.get(cid, []))
+        for d in rows:
+            d["_links"] = {
+                "collection": [{"href": f"{api}/customers/{cid}/downloads"}],
+                "product": [{"href": f"{api}/products/{d['product_id']}"}],
+                "order": [{"href": f"{api}/orders/{d['order_id']}"}],
+            }
+        return self.json(rows)
 
 
 def create_app(world: World | None = None, **kwargs: Any) -> WooCommerceSimulator:

@@ -912,15 +912,125 @@ def _build_woocommerce(
     )
     for o in wb.orders:
         o.pop("_payment_value", None)
+    refunds, downloads = _woo_refunds_and_downloads(wb.orders, people)
     orders = sorted(wb.orders, key=lambda x: x["_t"], reverse=True)
     for o in orders:
         del o["_t"]
     for n in wb.notes.values():
         n.sort(key=lambda x: x["date_created_gmt"], reverse=True)
     return (
-        {"customers": customers, "orders": orders, "order_notes": wb.notes},
+        {
+            "customers": customers,
+            "orders": orders,
+            "order_notes": wb.notes,
+            "refunds": refunds,
+            "downloads": downloads,
+        },
         payments,
     )
+
+
+def _woo_refunds_and_downloads(
+    orders: list[Json], people: dict[str, Person]
+) -> tuple[dict[int, list[Json]], dict[int, list[Json]]]:
+    """Refunds (by order id) and download permissions (by customer id): Sanne's and those of
+    the other Sanne de Vries (Groningen), on one order each. Fixed values, no random draws, so
+    the rest of the world stays as it was."""
+    next_id = max(o["id"] for o in orders) + 1  # refunds are posts too: ids after the orders
+    by_id = {o["id"]: o for o in orders}
+    groningen = people["sanne_groningen"].woocommerce_id
+    hers = min(o["id"] for o in orders if o["customer_id"] == groningen)
+    refunds: dict[int, list[Json]] = {}
+    for oid, item_index, reason, when in (
+        (
+            2041,
+            1,
+            "Melkopschuimer retour: werkt niet op de inductieplaat van mevrouw De Vries.",
+            datetime(2024, 3, 20, 10, 12, 5, tzinfo=UTC),
+        ),
+        (
+            hers,
+            0,
+            "Beschadigd aangekomen, klant in Groningen stuurde foto's.",
+            _dt(by_id[hers]["date_created_gmt"] + "Z") + timedelta(days=9, minutes=17),
+        ),
+    ):
+        order = by_id[oid]
+        line = order["line_items"][item_index]
+        # one piece of the line back, with its VAT
+        each = (Decimal(line["total"]) / line["quantity"]).quantize(Decimal("0.01"))
+        each_tax = (Decimal(line["total_tax"]) / line["quantity"]).quantize(Decimal("0.01"))
+        local, gmt = wc_dates(when)
+        refund = {
+            "id": next_id,
+            "date_created": local,
+            "date_created_gmt": gmt,
+            "amount": _money(each + each_tax),
+            "reason": reason,
+            "refunded_by": 1,  # the shop manager's WordPress user
+            "refunded_payment": order["payment_method"].startswith("mollie"),
+            "meta_data": [],
+            "line_items": [
+                {
+                    "id": next_id * 10 + 1,
+                    "name": line["name"],
+                    "product_id": line["product_id"],
+                    "variation_id": 0,
+                    "quantity": -1,
+                    "tax_class": "",
+                    "subtotal": _money(-each),
+                    "subtotal_tax": _money(-each_tax),
+                    "total": _money(-each),
+                    "total_tax": _money(-each_tax),
+                    "taxes": [{"id": 1, "total": _money(-each_tax), "subtotal": _money(-each_tax)}],
+                    "meta_data": [
+                        {
+                            "id": next_id * 10 + 2,
+                            "key": "_refunded_item_id",
+                            "value": str(line["id"]),
+                        }
+                    ],
+                    "sku": line["sku"],
+                    "price": -float(each),
+                }
+            ],
+            "shipping_lines": [],
+            "tax_lines": [],
+            "fee_lines": [],
+        }
+        refunds[oid] = [refund]
+        order["refunds"] = [{"id": next_id, "reason": reason, "total": "-" + refund["amount"]}]
+        next_id += 1
+    downloads: dict[int, list[Json]] = {}
+    for customer_id, oid, key in (
+        (101, 2088, "3f9c1d2e8b7a6c5d4e3f2a1b0c9d8e7f"),
+        (groningen, hers, "7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d"),
+    ):
+        order = by_id[oid]
+        line = order["line_items"][0]
+        downloads[customer_id] = [
+            {
+                "download_id": key,
+                "download_url": (
+                    f"https://shop.example.nl/?download_file={line['product_id']}"
+                    f"&order={order['order_key']}&uid={key[:16]}&key={key}"
+                ),
+                "product_id": line["product_id"],
+                "product_name": line["name"],
+                "download_name": "Handleiding (PDF)",
+                "order_id": oid,
+                "order_key": order["order_key"],
+                "downloads_remaining": "3",
+                "access_expires": "never",
+                "access_expires_gmt": "never",
+                "file": {
+                    "name": "Handleiding (PDF)",
+                    "file": f"https://shop.example.nl/wp-content/uploads/woocommerce_uploads/"
+                    f"handleiding-{line['sku'].lower()}.pdf",
+                },
+            }
+        ]
+    return refunds, downloads
 
 
 # ------------------------------------------------------------------------------ MoneyBird
@@ -2110,10 +2220,60 @@ def _build_freshdesk(
             if cv["private"] is False and cv["incoming"] is False:
                 cv["user_id"] = 80001111222
             conversations.append(cv)
+    ratings = _fd_ratings(tickets, people)
     tickets.sort(key=lambda x: x["_t"], reverse=True)
     for t in tickets:
         del t["_t"]
-    return {"contacts": contacts, "tickets": tickets, "conversations": conversations}
+    return {
+        "contacts": contacts,
+        "tickets": tickets,
+        "conversations": conversations,
+        "satisfaction_ratings": ratings,
+    }
+
+
+def _fd_ratings(tickets: list[Json], people: dict[str, Person]) -> list[Json]:
+    """Satisfaction ratings (Freshdesk's survey results): Sanne's of ticket 1207 and the other
+    Sanne de Vries's (Groningen) of her closed workshop ticket. Fixed values, no random draws,
+    so the rest of the world stays as it was."""
+    groningen = people["sanne_groningen"].freshdesk_id
+    hers = next(
+        t
+        for t in tickets
+        if t["requester_id"] == groningen and t["subject"] == "Workshop verzetten"
+    )
+    out = []
+    for rating_id, ticket, ratings, feedback in (
+        (
+            80055500011,
+            next(t for t in tickets if t["id"] == 1207),
+            {"default_question": -102, "question_80000003": 101},
+            "Pakket kwam pas na drie dagen; de medewerker was wel erg vriendelijk.",
+        ),
+        (
+            80055500017,
+            hers,
+            {"default_question": 103},
+            "Snel geregeld, dank je wel!",
+        ),
+    ):
+        closed = ticket["_stats"].get("closed_at") or ticket["_stats"].get("resolved_at")
+        at = iso_s(_dt(closed) + timedelta(hours=2, minutes=13))
+        out.append(
+            {
+                "id": rating_id,
+                "survey_id": 80000000001,
+                "user_id": ticket["requester_id"],
+                "agent_id": ticket.get("responder_id"),
+                "feedback": feedback,
+                "group_id": ticket.get("group_id"),
+                "ticket_id": ticket["id"],
+                "ratings": ratings,
+                "created_at": at,
+                "updated_at": at,
+            }
+        )
+    return out
 
 
 # --------------------------------------------------------------------------------- Mollie

@@ -32,6 +32,8 @@ RECORD_TYPES = {
     "user": _l("User account"),
     "order": _l("Order"),
     "order_note": _l("Order note"),
+    "refund": _l("Refund"),
+    "download": _l("Downloadable file"),
     "billed_order": _l("Your e-mail address on someone else's order"),
     "listed_email": _l("Your e-mail address on a contact record with another main address"),
     "invoice": _l("Invoice"),
@@ -40,6 +42,7 @@ RECORD_TYPES = {
     "ticket": _l("Ticket"),
     "article": _l("Ticket message"),
     "conversation": _l("Ticket message"),
+    "satisfaction_rating": _l("Satisfaction rating"),
     "payment": _l("Payment"),
     "mandate": _l("Direct debit mandate"),
     "subscription": _l("Subscription"),
@@ -236,6 +239,16 @@ FIELD_LABELS = {
     "fileReference": _l("File reference"),
     "bankReason": _l("Reason given by the bank"),
     "bankReasonCode": _l("Bank's reason code"),
+    # a web shop's refunds and downloadable files (WooCommerce)
+    "reason": _l("Reason"),
+    "product_name": _l("Product"),
+    "download_name": _l("File"),
+    "downloads_remaining": _l("Downloads left"),
+    "access_expires": _l("Can be downloaded until"),
+    # a help desk's satisfaction survey (Freshdesk)
+    "rating": _l("Your rating"),
+    "further_ratings": _l("Your answers to the further questions"),
+    "feedback": _l("Your comments"),
 }
 
 #: Names inside nested values that mean something else under one field (the field's name, then
@@ -357,6 +370,16 @@ _STATES = {
     "active": _l("Active"),
     "suspended": _l("Suspended"),
 }
+#: The answers of Freshdesk's satisfaction survey, as its connector names them.
+_SCORES = {
+    "extremely_happy": _l("Extremely satisfied"),
+    "very_happy": _l("Very satisfied"),
+    "happy": _l("Satisfied"),
+    "neutral": _l("Neutral"),
+    "unhappy": _l("Dissatisfied"),
+    "very_unhappy": _l("Very dissatisfied"),
+    "extremely_unhappy": _l("Extremely dissatisfied"),
+}
 VALUE_LABELS: dict[str, dict[str, Any]] = {
     "status": _STATES,
     "state": _STATES,
@@ -449,6 +472,12 @@ VALUE_LABELS: dict[str, dict[str, Any]] = {
         "restorable": _l("Yes, but it is still kept and can be restored"),
         "trash": _l("In the trash: deleted for good after 30 days, until then it can be restored"),
     },
+    # the scores of a help desk's satisfaction survey (Freshdesk's 103 ... -103)
+    "rating": _SCORES,
+    "further_ratings": _SCORES,
+    # a downloadable file without an end date or a limit (WooCommerce)
+    "access_expires": {"never": _l("No end date")},
+    "downloads_remaining": {"unlimited": _l("No limit")},
     # a record the system keeps but no longer deals with (Freshdesk's blocked contacts, whose
     # mail it no longer takes in, and the tickets marked as spam): still held
     "set_aside": {

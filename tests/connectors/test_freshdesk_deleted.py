@@ -39,7 +39,12 @@ def test_a_soft_deleted_contact_is_found_with_its_tickets(desk: Desk) -> None:
     # what only the contact's own view gives is there too
     assert contact.fields["other_emails"] == ["s.devries.werk@example.nl"]
     assert tickets_of(result).keys() == tickets_of(before).keys() and tickets_of(result)
-    assert {r.record_type for r in result.records} == {"contact", "ticket", "conversation"}
+    assert {r.record_type for r in result.records} == {
+        "contact",
+        "ticket",
+        "conversation",
+        "satisfaction_rating",
+    }
     assert all(r.matched.value == SANNE for r in result.records)
     assert "deleted" not in next(r for r in before.records if r.record_type == "contact").fields
     assert result.stats.duplicates == 0

@@ -56,6 +56,12 @@ def woo_route(request: httpx.Request) -> httpx.Response | None:
         # The fuzzy search also finds the other Sanne's guest order.
         stranger = {**orders[-1], "id": 1999, "billing": {**orders[-1]["billing"], "email": OTHER}}
         return httpx.Response(200, json=[*orders, stranger])
+    if path.endswith("/refunds"):
+        return httpx.Response(
+            200, json=load("woocommerce", "refunds_2041") if "/2041/" in path else []
+        )
+    if path.endswith("/customers/101/downloads"):
+        return httpx.Response(200, json=load("woocommerce", "downloads_101"))
     if path.endswith("/notes"):
         order = path.split("/")[-2]
         return httpx.Response(
@@ -91,8 +97,9 @@ def test_woocommerce_customer_orders_notes_and_guest_orders(
     assert ("order", "1999") not in kinds  # the other Sanne's guest order
     assert result.dropped == 1
     # 1 customer lookup + 2 order lists + 2 guest searches (each also for the orders in the
-    # trash, which WooCommerce's default status=any leaves out) + 4 note lists; nothing twice.
-    assert result.stats.requests == len(requests) == 9
+    # trash, which WooCommerce's default status=any leaves out) + 4 note lists + 4 refund
+    # lists + the account's downloads; nothing twice.
+    assert result.stats.requests == len(requests) == 14
     trash = [r for r in requests if r.url.params.get("status") == "trash"]
     assert {r.url.params.get("customer") or r.url.params["search"] for r in trash} == {
         "101",
@@ -104,6 +111,22 @@ def test_woocommerce_customer_orders_notes_and_guest_orders(
     assert customer.categories["email"] == "contact"
     assert customer.link == "https://shop.example.nl/wp-admin/user-edit.php?user_id=101"
     assert customer.dates["last_order"].isoformat() == "2025-02-03T08:35:51+00:00"
+    refund = next(r for r in result.records if r.record_type == "refund")
+    assert refund.record_id == "2041/2111"
+    assert refund.parent is not None and refund.parent.record_id == "2041"
+    assert refund.fields["amount"] == "49.95" and "refunded_by" not in refund.fields
+    assert refund.fields["reason"].startswith("Melkopschuimer retour")
+    assert refund.categories == {"amount": "payment", "reason": "orders", "line_items": "orders"}
+    assert refund.link == "https://shop.example.nl/wp-admin/post.php?post=2041&action=edit"
+    download = next(r for r in result.records if r.record_type == "download")
+    assert download.record_id == "2088/3f9c1d2e8b7a6c5d4e3f2a1b0c9d8e7f"
+    assert download.fields == {
+        "product_name": "Espressomachine Compact (refurbished)",
+        "download_name": "Handleiding (PDF)",
+        "downloads_remaining": "unlimited",
+        "access_expires": "2027-01-30T23:00:00",
+    }  # never its links, which work for whoever holds them
+    assert "wc_order_" not in json.dumps(download.to_dict())
     guest = next(r for r in result.records if r.record_id == "1977")
     assert guest.parent is None and guest.matched.value == SANNE
     assert guest.categories["customer_ip_address"] == "technical"
@@ -302,6 +325,10 @@ def freshdesk_route(request: httpx.Request) -> httpx.Response | None:
         return httpx.Response(
             200, json=load("freshdesk", "conversations_1207") if "/1207/" in path else []
         )
+    if path.endswith("/surveys/satisfaction_ratings"):
+        assert params["user_id"] == "80012345671"
+        assert params["created_since"].startswith("2000-01-01")
+        return httpx.Response(200, json=load("freshdesk", "satisfaction_ratings_sanne"))
     return None
 
 
@@ -324,7 +351,58 @@ def test_freshdesk_contact_tickets_conversations(no_wait: RetryPolicy, sanne: Id
     contact = next(r for r in result.records if r.record_type == "contact")
     assert contact.fields["other_emails"] == ["s.devries.werk@example.nl"]
     assert contact.fields["tags"] == ["abonnement"]
+    rating = next(r for r in result.records if r.record_type == "satisfaction_rating")
+    assert rating.fields == {
+        "rating": "very_unhappy",
+        "further_ratings": ["happy"],
+        "feedback": "Pakket kwam pas na drie dagen; de medewerker was wel erg vriendelijk.",
+    }
+    assert rating.parent is not None and rating.parent.record_id == "1207"
+    assert set(rating.categories.values()) == {"support"}
+    # kept as long as its ticket: from the ticket's closing
+    closed = next(r for r in result.records if r.record_id == "1207").dates["closed"]
+    assert rating.dates["closed"] == closed
     assert result.missing == ()
+
+
+def test_freshdesk_ratings_of_other_users_are_never_hers(
+    no_wait: RetryPolicy, sanne: Identity
+) -> None:
+    """A ratings list that ignores ``user_id`` (a renamed filter, a proxy) hands over
+    everyone's feedback: only the ratings naming her contact are shown, and one naming no
+    user is left out too."""
+
+    def route(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path.endswith("/surveys/satisfaction_ratings"):
+            hers = load("freshdesk", "satisfaction_ratings_sanne")
+            other = {**hers[0], "id": 80055500017, "user_id": 80012345702,
+                     "feedback": "Snel geregeld, dank je wel!"}  # fmt: skip
+            nobody = {**hers[0], "id": 80055500023, "user_id": None}
+            return httpx.Response(200, json=[other, *hers, nobody])
+        return freshdesk_route(request)
+
+    connector, _ = freshdesk(route, no_wait)
+    result = fetch(connector, sanne)
+    ratings = [r for r in result.records if r.record_type == "satisfaction_rating"]
+    assert [r.record_id for r in ratings] == ["80055500011"]
+    assert result.missing == ()
+
+
+def test_freshdesk_failing_ratings_make_the_result_partial(
+    no_wait: RetryPolicy, sanne: Identity
+) -> None:
+    def route(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path.endswith("/surveys/satisfaction_ratings"):
+            return httpx.Response(200, json={"satisfaction_ratings": []})  # no list
+        return freshdesk_route(request)
+
+    connector, _ = freshdesk(route, no_wait)
+    result = fetch(connector, sanne)
+    assert [(m.what, m.kind) for m in result.missing] == [
+        ("satisfaction_ratings", ErrorKind.BAD_DATA)
+    ]
+    assert not [r for r in result.records if r.record_type == "satisfaction_rating"]
+    assert [r for r in result.records if r.record_type == "ticket"]
 
 
 def test_freshdesk_contact_without_its_full_view_is_partial(
