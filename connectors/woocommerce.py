@@ -160,6 +160,8 @@ ERASED_EMAIL = "deleted@site.invalid"
 
 #: A download's ``downloads_remaining`` when WooCommerce sets no limit (it sends ``""``).
 UNLIMITED = "unlimited"
+#: A download's ``access_expires`` without an end date (WooCommerce's own word).
+NEVER = "never"
 
 #: The order lists' ``status`` for the orders in the trash, which the default ``any`` leaves out.
 TRASH = "trash"
@@ -722,8 +724,7 @@ class WooCommerceConnector(BaseConnector):
                 "download_name": row.get("download_name") or file.get("name"),
                 # "": no limit, which an empty field would hide
                 "downloads_remaining": row.get("downloads_remaining") or UNLIMITED,
-                # "never" (WooCommerce's word for no end date) or a date in UTC
-                "access_expires": row.get("access_expires_gmt") or row.get("access_expires"),
+                "access_expires": _expiry(row.get("access_expires_gmt")),
             },
             dates={"last_order": last_order},
             link=f"{self.admin_url}/post.php?post={order_id}&action=edit",
@@ -750,6 +751,18 @@ def _orders(session: HttpSession, params: dict[str, str], status: str | None) ->
             session, "orders", params={**params, **({"status": status} if status else {})}
         )
     )
+
+
+def _expiry(value: object) -> str | None:
+    """A download's end date (``access_expires_gmt``, UTC without offset) as an ISO moment
+    with its offset, or ``never`` (WooCommerce's word for no end date) as it is.
+
+    :raises BadResponse: it is neither.
+    """
+    if value == NEVER:
+        return NEVER
+    moment = parse_datetime(value, "woocommerce download access_expires_gmt")
+    return moment.isoformat() if moment is not None else None
 
 
 def _refunds(session: HttpSession, order_id: str) -> Iterator[JSONDict]:

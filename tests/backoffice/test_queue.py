@@ -1393,7 +1393,11 @@ def test_the_closing_e_mail_names_the_other_data_the_kept_records_hold(
     listed = page[page.index("What is kept") :]
     latest = max(a.keep_until for a in orders if a.keep_until)
     day = f"{latest:%b} {latest.day}, {latest.year}"
-    assert f"Payment details (Web shop, {len(orders)}): until {day} at the latest." in listed
+    # a refund's amount is a payment too: kept with the orders
+    refunds = [a for a in kept if a.source == "webshop" and a.record_type == "refund"]
+    assert len(refunds) == 1 and refunds[0].keep_category == "payment"
+    count = len(orders) + len(refunds)
+    assert f"Payment details (Web shop, {count}): until {day} at the latest." in listed
     assert "The records also hold: Contact details, Addresses, Orders, Technical data." in listed
 
     closed = b.step(reference, "afsluiten", closing_message="Done.", recipients_told="y")

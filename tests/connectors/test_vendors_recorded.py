@@ -124,7 +124,7 @@ def test_woocommerce_customer_orders_notes_and_guest_orders(
         "product_name": "Espressomachine Compact (refurbished)",
         "download_name": "Handleiding (PDF)",
         "downloads_remaining": "unlimited",
-        "access_expires": "2027-01-30T23:00:00",
+        "access_expires": "2027-01-30T23:00:00+00:00",
     }  # never its links, which work for whoever holds them
     assert "wc_order_" not in json.dumps(download.to_dict())
     guest = next(r for r in result.records if r.record_id == "1977")
