@@ -110,4 +110,4 @@ def test_every_name_the_connectors_gather_has_a_label(app: Flask) -> None:
 
 
 #: Labels that are the same word in Dutch and English.
-SAME_IN_BOTH = {"Status", "BIC", "VIP", "Postcode", "Website", "Browser", "Team"}
+SAME_IN_BOTH = {"Status", "BIC", "VIP", "Postcode", "Website", "Browser", "Team", "Product"}
