@@ -8,6 +8,10 @@ Deleted customers answer 410; payments stay after the customer is deleted, and t
 are revoked and subscriptions canceled. A subscription shows the fields of its state
 (``canceledAt`` only once canceled, ``nextPaymentDate`` only while a payment is due);
 ``DELETE …/subscriptions/{id}`` cancels one (200 with it; 422 if canceled already).
+Refunds and chargebacks are listed per payment (``/payments/{id}/refunds``, ``…/chargebacks``,
+paged like every list; one by id below them); a payment links to them (``_links.refunds``,
+``_links.chargebacks``) only when it has some, and shows ``amountChargedBack`` only when it
+was charged back.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ def _link(href: str, kind: str = _HAL) -> dict[str, str]:
 
 
 class MollieSimulator(SimulatorApp):
-    """In-memory Mollie account (customers, payments, mandates, subscriptions)."""
+    """In-memory Mollie account (customers, payments with their refunds and chargebacks,
+    mandates, subscriptions)."""
 
     vendor = "mollie"
     api_prefix = PREFIX
@@ -78,6 +83,14 @@ class MollieSimulator(SimulatorApp):
             ),
             Rule(f"{PREFIX}/payments", endpoint="payments", methods=["GET"]),
             Rule(f"{PREFIX}/payments/<pid>", endpoint="payment", methods=["GET"]),
+            Rule(f"{PREFIX}/payments/<pid>/refunds", endpoint="refunds", methods=["GET"]),
+            Rule(f"{PREFIX}/payments/<pid>/refunds/<rid>", endpoint="refund", methods=["GET"]),
+            Rule(f"{PREFIX}/payments/<pid>/chargebacks", endpoint="chargebacks", methods=["GET"]),
+            Rule(
+                f"{PREFIX}/payments/<pid>/chargebacks/<rid>",
+                endpoint="chargeback",
+                methods=["GET"],
+            ),
         ],
         strict_slashes=False,
     )
@@ -93,13 +106,16 @@ class MollieSimulator(SimulatorApp):
         super().__init__(world, **kwargs)
 
     def load_state(self, world: World) -> None:
-        """Take customers, payments, mandates and subscriptions from the world."""
+        """Take customers, payments (with refunds and chargebacks), mandates and subscriptions
+        from the world."""
         data = world.mollie
         self.customers: dict[str, dict[str, Any]] = {c["id"]: c for c in data["customers"]}
         self.deleted: set[str] = set()
         self.payments: dict[str, dict[str, Any]] = {p["id"]: p for p in data["payments"]}
         self.mandates: dict[str, dict[str, Any]] = {m["id"]: m for m in data["mandates"]}
         self.subscriptions: dict[str, dict[str, Any]] = {s["id"]: s for s in data["subscriptions"]}
+        self.refunds: dict[str, dict[str, Any]] = {r["id"]: r for r in data["refunds"]}
+        self.chargebacks: dict[str, dict[str, Any]] = {c["id"]: c for c in data["chargebacks"]}
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -270,14 +286,30 @@ class MollieSimulator(SimulatorApp):
             "self": _link(f"{api}/payments/{p['id']}"),
             "dashboard": _link(f"{_DASHBOARD}/payments/{p['id']}", "text/html"),
         }
-        if p.get("status") == "paid":
+        # only when there are some: Mollie's clients read "has refunds" from the link
+        if any(r["paymentId"] == p["id"] for r in self.refunds.values()):
             links["refunds"] = _link(f"{api}/payments/{p['id']}/refunds")
+        if any(c["paymentId"] == p["id"] for c in self.chargebacks.values()):
+            links["chargebacks"] = _link(f"{api}/payments/{p['id']}/chargebacks")
         if p.get("customerId"):
             links["customer"] = _link(f"{api}/customers/{p['customerId']}")
         if p.get("mandateId") and p.get("customerId"):
             links["mandate"] = _link(f"{api}/customers/{p['customerId']}/mandates/{p['mandateId']}")
         links["documentation"] = _link(f"{_DOCS}/reference/get-payment", "text/html")
         out["_links"] = links
+        return out
+
+    def _render_adjustment(self, request: Request, kind: str, x: dict[str, Any]) -> dict[str, Any]:
+        """A refund or a chargeback (``kind``: ``refunds``, ``chargebacks``) with its links."""
+        api = self._api(request)
+        pid = x["paymentId"]
+        out = copy.deepcopy(x)
+        doc = "get-refund" if kind == "refunds" else "get-chargeback"
+        out["_links"] = {
+            "self": _link(f"{api}/payments/{pid}/{kind}/{x['id']}"),
+            "payment": _link(f"{api}/payments/{pid}"),
+            "documentation": _link(f"{_DOCS}/reference/{doc}", "text/html"),
+        }
         return out
 
     def _render_mandate(self, request: Request, m: dict[str, Any]) -> dict[str, Any]:
@@ -496,6 +528,50 @@ class MollieSimulator(SimulatorApp):
         if p is None:
             return self._problem(404, "Not Found", f"No payment exists with token {pid}.")
         return self.json(self._render_payment(request, p))
+
+    def _adjustments(self, request: Request, pid: str, kind: str) -> Response:
+        p = self.payments.get(pid)
+        if p is None:
+            return self._problem(404, "Not Found", f"No payment exists with token {pid}.")
+        held = self.refunds if kind == "refunds" else self.chargebacks
+        items = [x for x in held.values() if x["paymentId"] == pid]
+        items.sort(key=lambda x: (x["createdAt"], x["id"]), reverse=True)
+        doc = "list-refunds" if kind == "refunds" else "list-chargebacks"
+        return self._list(
+            request,
+            items,
+            kind,
+            f"/payments/{pid}/{kind}",
+            lambda req, x: self._render_adjustment(req, kind, x),
+            doc,
+        )
+
+    def _adjustment(self, request: Request, pid: str, kind: str, rid: str) -> Response:
+        p = self.payments.get(pid)
+        if p is None:
+            return self._problem(404, "Not Found", f"No payment exists with token {pid}.")
+        held = self.refunds if kind == "refunds" else self.chargebacks
+        x = held.get(rid)
+        if x is None or x["paymentId"] != pid:
+            what = "refund" if kind == "refunds" else "chargeback"
+            return self._problem(404, "Not Found", f"No {what} exists with token {rid}.")
+        return self.json(self._render_adjustment(request, kind, x))
+
+    def on_refunds(self, request: Request, pid: str) -> Response:
+        """``GET /payments/{id}/refunds`` (newest first; 404 for an unknown payment)."""
+        return self._adjustments(request, pid, "refunds")
+
+    def on_refund(self, request: Request, pid: str, rid: str) -> Response:
+        """``GET /payments/{id}/refunds/{refund}``."""
+        return self._adjustment(request, pid, "refunds", rid)
+
+    def on_chargebacks(self, request: Request, pid: str) -> Response:
+        """``GET /payments/{id}/chargebacks`` (newest first; 404 for an unknown payment)."""
+        return self._adjustments(request, pid, "chargebacks")
+
+    def on_chargeback(self, request: Request, pid: str, rid: str) -> Response:
+        """``GET /payments/{id}/chargebacks/{chargeback}``."""
+        return self._adjustment(request, pid, "chargebacks", rid)
 
 
 def create_app(world: World | None = None, **kwargs: Any) -> MollieSimulator:

@@ -2515,11 +2515,112 @@ def _build_mollie(
             next_payment="2025-03-10",
         ),
     ]
+    refunds, chargebacks = _refunds_and_chargebacks(payments)
     return {
         "customers": customers,
         "payments": payments,
         "mandates": mandates,
         "subscriptions": subscriptions,
+        "refunds": refunds,
+        "chargebacks": chargebacks,
+    }
+
+
+def _refunds_and_chargebacks(payments: list[Json]) -> tuple[list[Json], list[Json]]:
+    """Refunds and chargebacks of a few payments, with fixed ids and amounts (no random numbers,
+    so no other data moves), and each payment's ``amountRefunded``/``amountRemaining``/
+    ``amountChargedBack`` to match, as Mollie shows them (``amountChargedBack`` only when not
+    zero):
+
+    * Sanne's order 2088 (``tr_Nd4Kp9RtYe``): part refunded, with a note about her;
+    * her guest order 1977 (``tr_Gk2Mw8PxLs``, reached only through the order): part refunded;
+    * her coffee subscription's October 2024 direct debit: charged back by her bank;
+    * the other Sanne de Vries (``cst_Pm8xTq2Hn6``): her first payment part refunded, with a
+      near-identical note; never Sanne's.
+    """
+    by_id = {p["id"]: p for p in payments}
+    october = next(
+        p
+        for p in payments
+        if p.get("customerId") == "cst_Vd3sNq7Lw2"
+        and p["description"] == "Bonenabonnement oktober 2024"
+    )
+    others = sorted(
+        (p for p in payments if p.get("customerId") == "cst_Pm8xTq2Hn6" and p.get("paidAt")),
+        key=lambda p: (p["createdAt"], p["id"]),
+    )
+    refunds = [
+        _refund(
+            "re_Hq4Tn8Wd2K",
+            by_id["tr_Nd4Kp9RtYe"],
+            "24.95",
+            "Retour: molen beschadigd bezorgd, mevrouw De Vries houdt de bonen",
+            "2024-12-03T10:14:22+00:00",
+            metadata={"order_id": "2088", "reason": "damaged"},
+        ),
+        _refund(
+            "re_Lx7Pv3Zs9B",
+            by_id["tr_Gk2Mw8PxLs"],
+            "11.99",
+            "Bestelling 1977: één zak bonen niet geleverd",
+            "2023-12-22T15:40:05+00:00",
+            metadata={"order_id": "1977"},
+        ),
+    ]
+    if others:  # the other Sanne's orders paid through Mollie with her customer
+        first = others[0]
+        refunds.append(
+            _refund(
+                "re_Mw2Kc6Yr8N",
+                first,
+                "5.00",
+                "Retour: molen beschadigd bezorgd, mevrouw De Vries houdt de bonen",
+                iso_offset(_dt(first["paidAt"]) + timedelta(days=4)),
+                metadata={"reason": "damaged"},
+            )
+        )
+    chargebacks = [
+        {
+            "resource": "chargeback",
+            "id": "chb_Rt5Gw9Ke3V",
+            "amount": dict(october["amount"]),
+            "settlementAmount": {"value": f"-{october['amount']['value']}", "currency": "EUR"},
+            "createdAt": iso_offset(_dt(october["paidAt"]) + timedelta(days=9)),
+            "reason": {"code": "MD06", "description": "Return of funds requested by end customer"},
+            "reversedAt": None,
+            "paymentId": october["id"],
+        }
+    ]
+    october["amountChargedBack"] = dict(october["amount"])
+    return refunds, chargebacks
+
+
+def _refund(
+    rid: str,
+    payment: Json,
+    value: str,
+    description: str,
+    created: str,
+    *,
+    metadata: Json | None = None,
+) -> Json:
+    """A settled (``refunded``) refund of ``value`` EUR on ``payment``, whose refunded and
+    remaining amounts it updates."""
+    refunded = Decimal(payment["amountRefunded"]["value"]) + Decimal(value)
+    payment["amountRefunded"] = {"value": f"{refunded:.2f}", "currency": "EUR"}
+    remaining = Decimal(payment["amount"]["value"]) - refunded
+    payment["amountRemaining"] = {"value": f"{remaining:.2f}", "currency": "EUR"}
+    return {
+        "resource": "refund",
+        "id": rid,
+        "mode": "live",
+        "amount": {"value": value, "currency": "EUR"},
+        "settlementAmount": {"value": f"-{value}", "currency": "EUR"},
+        "description": description,
+        "metadata": metadata,
+        "status": "refunded",
+        "createdAt": created,
+        "paymentId": payment["id"],
     }
 
 

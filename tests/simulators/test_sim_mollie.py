@@ -125,3 +125,63 @@ def test_cancel_and_delete_cancel_subscriptions(
     assert mollie_client.get(f"/customers/{other}/subscriptions").status_code == 410
     held = [s for s in mollie.app.subscriptions.values() if s["customerId"] == other]  # type: ignore[attr-defined]
     assert held and all(s["status"] == "canceled" and s["canceledAt"] for s in held)
+
+
+def test_refunds_and_chargebacks_per_payment(
+    mollie: SimulatorHandle, mollie_client: httpx.Client
+) -> None:
+    """A payment links to its refunds and chargebacks only when it has some, and shows
+    ``amountChargedBack`` only when charged back; the lists are paged like every list."""
+    payments, _pages = _all(mollie_client, f"/customers/{SANNE}/payments?limit=250", "payments")
+    with_refunds = [p for p in payments if "refunds" in p["_links"]]
+    with_chargebacks = [p for p in payments if "chargebacks" in p["_links"]]
+    assert [p["id"] for p in with_refunds] == ["tr_Nd4Kp9RtYe"]
+    assert len(with_chargebacks) == 1 and with_chargebacks[0]["method"] == "directdebit"
+    assert [p["id"] for p in payments if "amountChargedBack" in p] == [with_chargebacks[0]["id"]]
+    # paid payments without refunds show their (zero) refunded amount, and no link
+    plain = next(p for p in payments if p["id"] == "tr_Sv7Hq2WnXa")
+    assert plain["amountRefunded"]["value"] == "0.00" and "refunds" not in plain["_links"]
+    refunded = with_refunds[0]
+    assert (refunded["amountRefunded"]["value"], refunded["amountRemaining"]["value"]) == (
+        "24.95",
+        "125.05",
+    )
+    refunds, pages = _all(mollie_client, refunded["_links"]["refunds"]["href"], "refunds")
+    assert pages == 1 and [r["id"] for r in refunds] == ["re_Hq4Tn8Wd2K"]
+    refund = refunds[0]
+    assert refund["resource"] == "refund" and refund["paymentId"] == "tr_Nd4Kp9RtYe"
+    assert "De Vries" in refund["description"] and refund["status"] == "refunded"
+    assert refund["_links"]["payment"]["href"].endswith("/payments/tr_Nd4Kp9RtYe")
+    one = mollie_client.get(refund["_links"]["self"]["href"]).json()
+    assert one["id"] == "re_Hq4Tn8Wd2K"
+    chargebacks, _ = _all(
+        mollie_client, with_chargebacks[0]["_links"]["chargebacks"]["href"], "chargebacks"
+    )
+    (chargeback,) = chargebacks
+    assert chargeback["reason"]["code"] == "MD06" and chargeback["reversedAt"] is None
+    assert chargeback["amount"] == with_chargebacks[0]["amountChargedBack"]
+    # a second refund: two pages at limit=1, newest first
+    second = dict(mollie.app.refunds["re_Hq4Tn8Wd2K"], id="re_Second2nd1")  # type: ignore[attr-defined]
+    second["createdAt"] = "2024-12-09T09:00:00+00:00"
+    mollie.app.refunds[second["id"]] = second  # type: ignore[attr-defined]
+    paged, pages = _all(mollie_client, "/payments/tr_Nd4Kp9RtYe/refunds?limit=1", "refunds")
+    assert pages == 2 and [r["id"] for r in paged] == ["re_Second2nd1", "re_Hq4Tn8Wd2K"]
+    # none: an empty list; unknown payment or refund: 404; a refund under another payment: 404
+    empty = mollie_client.get("/payments/tr_Sv7Hq2WnXa/refunds").json()
+    assert empty["count"] == 0 and empty["_embedded"]["refunds"] == []
+    assert mollie_client.get("/payments/tr_Nn0tThere1/refunds").status_code == 404
+    assert mollie_client.get("/payments/tr_Nn0tThere1/chargebacks").status_code == 404
+    assert mollie_client.get("/payments/tr_Sv7Hq2WnXa/refunds/re_Hq4Tn8Wd2K").status_code == 404
+    # the guest payment (no customer) has its own refund
+    guest = mollie_client.get("/payments/tr_Gk2Mw8PxLs").json()
+    assert "refunds" in guest["_links"] and "chargebacks" not in guest["_links"]
+
+
+def test_the_other_sanne_has_her_own_refund(mollie_client: httpx.Client) -> None:
+    other, _ = _all(mollie_client, "/customers/cst_Pm8xTq2Hn6/payments?limit=250", "payments")
+    (refunded,) = [p for p in other if "refunds" in p["_links"]]
+    refunds = mollie_client.get(refunded["_links"]["refunds"]["href"]).json()
+    (theirs,) = refunds["_embedded"]["refunds"]
+    assert theirs["paymentId"] == refunded["id"] and theirs["id"] != "re_Hq4Tn8Wd2K"
+    hers = mollie_client.get("/payments/tr_Nd4Kp9RtYe/refunds").json()["_embedded"]["refunds"]
+    assert theirs["description"] == hers[0]["description"]  # near-identical: same note

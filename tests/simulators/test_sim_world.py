@@ -45,6 +45,18 @@ def test_sanne_has_data_everywhere(world: World) -> None:
     assert len(mollie_payments) >= 10
     mandate = world.mollie["mandates"][0]
     assert mandate["details"]["consumerAccount"].startswith("NL00TEST")
+    # one of her payments part refunded (with a note), one direct debit charged back
+    hers = {p["id"]: p for p in mollie_payments}
+    refunds = [r for r in world.mollie["refunds"] if r["paymentId"] in hers]
+    assert refunds and all(r["description"] for r in refunds)
+    refunded = hers[refunds[0]["paymentId"]]
+    assert refunded["amountRefunded"]["value"] == refunds[0]["amount"]["value"] != "0.00"
+    charged = [c for c in world.mollie["chargebacks"] if c["paymentId"] in hers]
+    assert charged and charged[0]["reason"]["code"]
+    assert hers[charged[0]["paymentId"]]["amountChargedBack"] == charged[0]["amount"]
+    other = world.person("sanne_groningen").mollie_id
+    theirs = {p["id"] for p in world.mollie["payments"] if p.get("customerId") == other}
+    assert any(r["paymentId"] in theirs for r in world.mollie["refunds"])
 
 
 def test_near_identical_people_are_different_people(world: World) -> None:
