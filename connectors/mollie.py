@@ -1,4 +1,5 @@
-"""Mollie (API v2): customers, their payments, mandates and subscriptions.
+"""Mollie (API v2): customers, their payments (with refunds and chargebacks), mandates and
+subscriptions.
 
 Mollie has **no customer search** (``GET customers`` only takes ``from``/``limit``), so this
 connector is the documented exception to "never download a whole customer list": it pages
@@ -12,10 +13,19 @@ disagreeing, is not shown as theirs and makes the result partial. Subscriptions 
 dashboard link of their own; they are linked to their customer's page in the dashboard, where
 Mollie lists them.
 
-Refunds and chargebacks (``GET payments/{id}/refunds``, ``…/chargebacks``) are not read yet:
-Mollie lists them per payment only (a request for each payment that has any), so a refund's
-own description and a chargeback's reason are not shown; the payment says how much of it was
-refunded (``amount_refunded``).
+Refunds and chargebacks are listed per payment only (``GET payments/{id}/refunds``,
+``…/chargebacks``, each paged by cursor), so they are asked for only for a payment that shows
+it has some, never once per payment: refunds when the payment links to them
+(``_links.refunds``, present only when refunds exist: Mollie's own clients read ``hasRefunds``
+from it) or its ``amountRefunded`` is not zero; chargebacks when it links to them
+(``_links.chargebacks``) or has an ``amountChargedBack`` (present only when not zero). A refund
+carries its own description (free text the firm typed), amount, status and date; a chargeback
+the bank's reason (code and description) and its dates. Each is the customer's only because
+its payment is (the payment is its parent), so it must name that payment (``paymentId`` or
+``_links.payment``): a row naming another payment is left out, one naming none (or the two
+disagreeing) is not shown and makes the result partial, as does a list that cannot be read
+(``refunds``, ``chargebacks``). The payments of guest orders read by id (below) have theirs
+read the same way. Neither has a dashboard page of its own; they link to their payment's.
 
 Payments made without a customer object (a web shop's guest checkout) cannot be reached this
 way: they are reached through the record that names them, by id (``GET payments/{id}``,
@@ -32,15 +42,16 @@ Config: ``api_key`` (secret; ``live_…``/``test_…``, sent as Bearer), ``base_
 Writing back: ``PATCH customers/{id}`` (only ``name`` and ``email`` are personal and writable).
 Erasure: ``DELETE customers/{id}``. Mollie then also cancels the customer's mandates and
 subscriptions (no more payments are collected), but cancelling deletes neither: Mollie keeps
-them, and payments as financial records with the bank details they carry, and its API deletes
-none of the three. So they are left to staff (``"none"``), not counted as erased with the
-customer.
+them, and payments with their refunds and chargebacks as financial records with the bank
+details they carry, and its API deletes none of them. So they are left to staff (``"none"``),
+not counted as erased with the customer.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from decimal import Decimal, InvalidOperation
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -64,7 +75,7 @@ from .base import (
     read_candidate,
     write_payload,
 )
-from .errors import Answer, BadResponse
+from .errors import Answer, BadResponse, ErrorKind
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind
 from .pagination import cursor_pages, items
@@ -87,6 +98,9 @@ DEFAULT_CATEGORIES = MappingProxyType(
         "mandate.*": "payment",
         # a subscription is an agreement to collect payments: all of it, like a mandate
         "subscription.*": "payment",
+        # money paid back on a payment, and a payment the bank reversed: part of the payment
+        "refund.*": "payment",
+        "chargeback.*": "payment",
     }
 )
 
@@ -102,13 +116,22 @@ CORRECTABLE = MappingProxyType(
     }
 )
 ERASURE: Mapping[str, ErasureAction] = MappingProxyType(
-    {"customer": "delete", "payment": "none", "mandate": "none", "subscription": "none"}
+    {
+        "customer": "delete",
+        "payment": "none",
+        "mandate": "none",
+        "subscription": "none",
+        # financial records kept with their payment; Mollie's API deletes none of them
+        "refund": "none",
+        "chargeback": "none",
+    }
 )
 
 
 @register
 class MollieConnector(BaseConnector):
-    """Reads Mollie customers (by exact e-mail), their payments, mandates and subscriptions."""
+    """Reads Mollie customers (by exact e-mail), their payments (with the refunds and
+    chargebacks of those that have any), mandates and subscriptions."""
 
     name = "mollie"
     title = "Mollie"
@@ -128,6 +151,8 @@ class MollieConnector(BaseConnector):
             "payment": "Payments",
             "mandate": "Customers › Mandates",
             "subscription": "Customers › Subscriptions",
+            "refund": "Payments › Refunds",
+            "chargeback": "Payments › Chargebacks",
         }
     )
     field_places = MappingProxyType(
@@ -165,7 +190,8 @@ class MollieConnector(BaseConnector):
             )
 
     def expand(self, run: Run, match: Match) -> Iterator[Draft]:
-        """The customer, their payments, their mandates and their subscriptions."""
+        """The customer, their payments (each followed by its refunds and chargebacks), their
+        mandates and their subscriptions."""
         customer_id = match.candidate.record_id
         raw = dict(match.candidate.raw)
         # the customer that cannot be read is missing; their payments are still read by the id
@@ -190,7 +216,11 @@ class MollieConnector(BaseConnector):
             lambda payment: payment.get("customerId"),
             customer_id,
         )
-        yield from run.each("payments", payments, lambda payment: [self._payment(payment, parent)])
+        for payment in payments:
+            drafts = list(run.each("payments", [payment], lambda row: [self._payment(row, parent)]))
+            if drafts:  # a payment that cannot be read has no refunds shown under it
+                yield from drafts
+                yield from self._adjustments(run, payment, drafts[0])
         mandates = only_theirs(
             self.name,
             "mandates",
@@ -214,14 +244,17 @@ class MollieConnector(BaseConnector):
         )
 
     def read_linked(self, run: Run, record_type: str, record_id: str) -> Iterator[Draft]:
-        """``GET payments/{id}``: one payment named by a record elsewhere (a shop's order)."""
+        """``GET payments/{id}``: one payment named by a record elsewhere (a shop's order),
+        then its refunds and chargebacks, if it has any."""
         body, _ = run.http.get_json("payments/{id}", path_params={"id": record_id})
         payment = expect_dict(body, "mollie payment")
         if expect_id(payment, "mollie payment") != record_id:
             raise BadResponse(
                 "mollie: GET payments/{id}: another payment answered", vendor=self.name
             )
-        yield self._payment(payment, parent=None)
+        draft = self._payment(payment, parent=None)
+        yield draft
+        yield from self._adjustments(run, payment, draft)
 
     def probe(self, run: Run) -> None:
         """``GET customers?limit=1``: checks the API key."""
@@ -232,7 +265,8 @@ class MollieConnector(BaseConnector):
 
     def api_path(self, ref: RecordRef) -> str | None:
         """``customers/{id}`` or ``payments/{id}``; ``None`` for a mandate or a subscription,
-        whose path (``customers/{customer}/mandates/{id}``) needs the customer's id as well."""
+        whose path (``customers/{customer}/mandates/{id}``) needs the customer's id as well,
+        and for a refund or a chargeback (``payments/{payment}/refunds/{id}``) likewise."""
         kind = {"customer": "customers", "payment": "payments"}.get(ref.record_type)
         return f"{kind}/{ref.record_id}" if kind else None
 
@@ -273,6 +307,84 @@ class MollieConnector(BaseConnector):
         path = f"customers/{customer_id}/{what}"
         return items(cursor_pages(run.http, path, embedded=what, params={"limit": PAGE_LIMIT}))
 
+    def _adjustments(self, run: Run, raw: JSONDict, payment: Draft) -> Iterator[Draft]:
+        """The refunds and the chargebacks of the payment ``raw`` (read as ``payment``), each
+        list asked for only when the payment shows it has some (:func:`_has`); rows naming
+        another payment are left out."""
+        payment_id = payment.record_id
+        parent = ("payment", payment_id)
+        refunds = _has(raw, "refunds", "amountRefunded")
+        chargebacks = _has(raw, "chargebacks", "amountChargedBack")
+        if (refunds or chargebacks) and not PAYMENT_ID.fullmatch(payment_id):
+            # not an id Mollie gives: no path is made of it, and its lists stay unread
+            for what, wanted in (("refunds", refunds), ("chargebacks", chargebacks)):
+                if wanted:
+                    run.report(what, ErrorKind.BAD_DATA)
+            return
+        if refunds:
+            rows = run.related("refunds", partial(self._payment_list, run, payment_id, "refunds"))
+            yield from run.each(
+                "refunds",
+                only_theirs(self.name, "refunds", rows, _payment_of, payment_id),
+                lambda row: [self._refund(row, parent, payment.link)],
+            )
+        if chargebacks:
+            rows = run.related(
+                "chargebacks", partial(self._payment_list, run, payment_id, "chargebacks")
+            )
+            yield from run.each(
+                "chargebacks",
+                only_theirs(self.name, "chargebacks", rows, _payment_of, payment_id),
+                lambda row: [self._chargeback(row, parent, payment.link)],
+            )
+
+    def _payment_list(self, run: Run, payment_id: str, what: str) -> Iterator[JSONDict]:
+        path = f"payments/{payment_id}/{what}"
+        return items(cursor_pages(run.http, path, embedded=what, params={"limit": PAGE_LIMIT}))
+
+    def _refund(self, raw: JSONDict, parent: tuple[str, str], payment_page: str | None) -> Draft:
+        """A refund that names the payment it belongs to (else :class:`BadResponse`)."""
+        if _payment_of(raw) is None:
+            raise BadResponse("mollie: a refund names no payment", vendor=self.name)
+        return Draft(
+            "refund",
+            expect_id(raw, "mollie refund"),
+            {
+                "amount": _money(raw.get("amount")),
+                **pick(raw, "description", "status", "metadata", "paymentId"),
+            },
+            dates={"created": parse_datetime(raw.get("createdAt"))},
+            link=_dashboard(raw) or payment_page,
+            parent=parent,
+        )
+
+    def _chargeback(
+        self, raw: JSONDict, parent: tuple[str, str], payment_page: str | None
+    ) -> Draft:
+        """A chargeback that names the payment it belongs to (else :class:`BadResponse`), with
+        the reason the bank gave (Mollie gives one for direct debits only)."""
+        if _payment_of(raw) is None:
+            raise BadResponse("mollie: a chargeback names no payment", vendor=self.name)
+        reason = raw.get("reason")
+        if reason is not None:
+            reason = expect_dict(reason, "mollie chargeback reason")
+        return Draft(
+            "chargeback",
+            expect_id(raw, "mollie chargeback"),
+            {
+                "amount": _money(raw.get("amount")),
+                "bank_reason_code": reason.get("code") if reason else None,
+                "bank_reason": reason.get("description") if reason else None,
+                **pick(raw, "paymentId"),
+            },
+            dates={
+                "created": parse_datetime(raw.get("createdAt")),
+                "reversed": parse_datetime(raw.get("reversedAt")),
+            },
+            link=_dashboard(raw) or payment_page,
+            parent=parent,
+        )
+
     def _payment(self, raw: JSONDict, parent: tuple[str, str] | None) -> Draft:
         details = raw.get("details")
         return Draft(
@@ -281,6 +393,7 @@ class MollieConnector(BaseConnector):
             {
                 "amount": _money(raw.get("amount")),
                 "amount_refunded": _money(raw.get("amountRefunded")),
+                "amount_charged_back": _money(raw.get("amountChargedBack")),
                 **pick(raw, "description", "method", "status", "sequenceType", "metadata"),
                 **pick(raw, "mandateId", "subscriptionId", "countryCode", "locale"),
                 "details": details if isinstance(details, dict) else None,
@@ -347,30 +460,63 @@ def _money(value: Any) -> str | None:
     return f"{amount.get('value')} {amount.get('currency')}"
 
 
-def _linked_customer(raw: JSONDict) -> object:
-    """The customer id a mandate's ``_links.customer`` points at (``…/customers/{id}``), or
-    ``None`` without that link. A link of another shape names no id (``""``)."""
+def _has(payment: JSONDict, what: str, amount: str) -> bool:
+    """Whether a payment shows it has ``what`` (refunds, chargebacks): it links to them (Mollie
+    gives the link only then) or its ``amount`` (``amountRefunded``, ``amountChargedBack``) is
+    not zero. An amount that cannot be read may be any: the list is asked for."""
+    links = payment.get("_links")
+    if isinstance(links, dict) and links.get(what) is not None:
+        return True
+    money = payment.get(amount)
+    if money is None:
+        return False
+    value = money.get("value") if isinstance(money, dict) else None
+    try:
+        return Decimal(str(value)) != 0
+    except InvalidOperation:
+        return True
+
+
+def _linked_id(raw: JSONDict, link: str, collection: str) -> object:
+    """The id ``raw``'s ``_links[link]`` points at (``…/{collection}/{id}``), or ``None``
+    without that link. A link of another shape names no id (``""``)."""
     links = raw.get("_links")
-    customer = links.get("customer") if isinstance(links, dict) else None
-    if not isinstance(customer, dict):
+    target = links.get(link) if isinstance(links, dict) else None
+    if not isinstance(target, dict):
         return None
-    href = customer.get("href")
+    href = target.get("href")
     if not isinstance(href, str):
         return ""
     try:
         path = urlsplit(href).path.rstrip("/")
     except ValueError:
         return ""
-    head, _, customer_id = path.rpartition("/")
-    return customer_id if head.endswith("/customers") else ""
+    head, _, found = path.rpartition("/")
+    return found if head.endswith(f"/{collection}") else ""
+
+
+def _linked_customer(raw: JSONDict) -> object:
+    """The customer id a mandate's ``_links.customer`` points at (``…/customers/{id}``), or
+    ``None`` without that link. A link of another shape names no id (``""``)."""
+    return _linked_id(raw, "customer", "customers")
 
 
 def _subscription_customer(raw: JSONDict) -> object:
     """The customer a subscription names: its ``customerId`` and ``_links.customer`` (either
     may be left out, not both); ``""`` (no one's) when the two disagree, ``None`` without
     either."""
-    named = raw.get("customerId")
-    linked = _linked_customer(raw)
+    return _named(raw.get("customerId"), _linked_customer(raw))
+
+
+def _payment_of(raw: JSONDict) -> object:
+    """The payment a refund or a chargeback names: its ``paymentId`` and ``_links.payment``
+    (``…/payments/{id}``), as :func:`_subscription_customer`."""
+    return _named(raw.get("paymentId"), _linked_id(raw, "payment", "payments"))
+
+
+def _named(named: object, linked: object) -> object:
+    """The owner a row names by field (``named``) and by link (``linked``): either alone, or
+    ``""`` (no one's) when the two disagree; ``None`` without either."""
     if named is None:
         return linked
     if linked is not None and linked != named:

@@ -46,6 +46,8 @@ RECORD_TYPES = {
     "payment": _l("Payment"),
     "mandate": _l("Direct debit mandate"),
     "subscription": _l("Subscription"),
+    "refund": _l("Refund"),
+    "chargeback": _l("Payment reversed by your bank (chargeback)"),
     "service_job": _l("Job sheet"),
 }
 
@@ -119,6 +121,7 @@ FIELD_LABELS = {
     # what the built-in connectors gather besides the above
     "active": _l("Active"),
     "amount_refunded": _l("Amount refunded"),
+    "amount_charged_back": _l("Amount reversed by your bank"),
     "archived": _l("Archived"),
     "attachments": _l("Attachments"),
     "author": _l("Written by"),
@@ -202,6 +205,10 @@ FIELD_LABELS = {
     "startDate": _l("Start date"),
     "nextPaymentDate": _l("Next payment"),
     "webhook_url": _l("Notification address (webhook)"),
+    # refunds and chargebacks (Mollie)
+    "paymentId": _l("Payment"),
+    "bank_reason_code": _l("Bank's reason code"),
+    "bank_reason": _l("Reason given by the bank"),
     "tax_number": _l("VAT number"),
     "twitter_id": _l("X (Twitter) account"),
     "web": _l("Website"),
@@ -369,6 +376,8 @@ _STATES = {
     "invalid": _l("Invalid"),
     "active": _l("Active"),
     "suspended": _l("Suspended"),
+    # refunds (Mollie): waiting to be sent to the bank
+    "queued": _l("Queued"),
 }
 #: The answers of Freshdesk's satisfaction survey, as its connector names them.
 _SCORES = {
@@ -634,8 +643,10 @@ SYSTEM_FIELDS = frozenset(
         "total_price_excl_tax", "total_price_incl_tax", "total_paid", "total_unpaid",
         "reminder_count", "due_date", "payment_reference", "transaction_id", "created_via",
         "payment_method", "payment_method_title", "method", "amount", "amount_refunded",
-        "sequenceType", "mandateId", "subscriptionId", "mandateReference", "mode",
+        "amount_charged_back", "sequenceType", "mandateId", "subscriptionId", "mandateReference",
+        "mode",
         "interval", "times", "timesRemaining", "startDate", "nextPaymentDate", "webhook_url",
+        "paymentId", "bank_reason_code", "bank_reason",
         # tickets and messages
         "content_type", "sender", "type", "internal", "incoming", "private", "priority",
         "group", "owner", "attachments", "tags",
@@ -722,6 +733,7 @@ MONEY = frozenset(
     {
         "total", "total_tax", "shipping_total", "discount_total", "total_price_excl_tax",
         "total_price_incl_tax", "total_paid", "total_unpaid", "amount", "amount_refunded",
+        "amount_charged_back",
         ("line_items", "total"), ("shipping_lines", "total"), ("lines", "price"),
         ("payments", "price"),
     }

@@ -3,6 +3,7 @@ a shop and its payment provider gathered together."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 
 import httpx
@@ -21,15 +22,23 @@ def connect(
 
 
 class Answering(httpx.BaseTransport):
-    """Real HTTP, except that requests whose path starts with ``prefix`` get ``answer``."""
+    """Real HTTP, except that requests whose path starts with ``prefix`` (or, for a pattern,
+    is all of it) get ``answer``."""
 
-    def __init__(self, prefix: str, answer: Callable[[httpx.Request], httpx.Response]) -> None:
+    def __init__(
+        self, prefix: str | re.Pattern[str], answer: Callable[[httpx.Request], httpx.Response]
+    ) -> None:
         self.prefix = prefix
         self.answer = answer
         self.inner = httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.startswith(self.prefix):
+        path = request.url.path
+        if isinstance(self.prefix, re.Pattern):
+            chosen = self.prefix.fullmatch(path) is not None
+        else:
+            chosen = path.startswith(self.prefix)
+        if chosen:
             return self.answer(request)
         return self.inner.handle_request(request)
 

@@ -72,8 +72,12 @@ def _guest_payments(handle: SimulatorHandle, email: str) -> set[str]:
     }
 
 
+#: A payment read by id, not the refunds or chargebacks listed below one.
+BY_ID = re.compile(r"/v2/payments/[^/]+")
+
+
 def _payment_reads(handle: SimulatorHandle) -> list[str]:
-    return [r.path for r in handle.requests if r.path.startswith("/v2/payments/")]
+    return [r.path for r in handle.requests if BY_ID.fullmatch(r.path)]
 
 
 def test_a_guest_order_s_mollie_payment_is_reached_through_the_order(
@@ -168,7 +172,7 @@ def test_a_failing_linked_read_makes_the_source_partial_with_the_part_named(
     answer: Callable[[httpx.Request], httpx.Response],
     kind: ErrorKind,
 ) -> None:
-    failing = Answering("/v2/payments/", answer)
+    failing = Answering(BY_ID, answer)
     result = _gather(sims, no_wait, mollie=failing)
     mollie = result.sources["mollie"]
     assert mollie.status is SourceStatus.PARTIAL
@@ -201,7 +205,7 @@ def test_a_404_that_is_not_mollie_s_own_makes_the_part_missing(
     def proxy_page(request: httpx.Request) -> httpx.Response:
         return httpx.Response(404, text="<h1>Not Found</h1>", request=request)
 
-    result = _gather(sims, no_wait, mollie=Answering("/v2/payments/", proxy_page))
+    result = _gather(sims, no_wait, mollie=Answering(BY_ID, proxy_page))
     mollie = result.sources["mollie"]
     assert mollie.status is SourceStatus.PARTIAL
     assert mollie.missing == (MissingPart("order_payments", ErrorKind.NOT_FOUND),)
@@ -215,7 +219,7 @@ def test_linked_reads_stay_within_the_budget(
         return _problem(500)(request)
 
     started = time.monotonic()
-    result = _gather(sims, no_wait, mollie=Answering("/v2/payments/", slow), budget=4.0)
+    result = _gather(sims, no_wait, mollie=Answering(BY_ID, slow), budget=4.0)
     assert time.monotonic() - started < 4.0 + 1.5
     mollie = result.sources["mollie"]
     assert mollie.status is SourceStatus.PARTIAL

@@ -459,6 +459,10 @@ def mollie_route(request: httpx.Request) -> httpx.Response | None:
             json.dumps(body).replace("https://api.mollie.com", "https://mollie.example.test")
         )
         return httpx.Response(200, json=body)
+    if path.endswith("/v2/payments/tr_Nd4Kp9RtYe/refunds"):
+        return httpx.Response(200, json=load("mollie", "refunds_tr_Nd4Kp9RtYe"))
+    if path.endswith("/v2/payments/tr_Rb6Yt3UvQm/chargebacks"):
+        return httpx.Response(200, json=load("mollie", "chargebacks_tr_Rb6Yt3UvQm"))
     if path.endswith("/payments"):
         return httpx.Response(200, json=load("mollie", "payments_sanne"))
     if path.endswith("/mandates"):
@@ -487,8 +491,21 @@ def test_mollie_pages_through_customers_and_compares_exactly(
     assert set(subscriptions) == {"sub_Bn3Mk7Qw2X", "sub_Jt6Vw4Hs9C"}
     assert subscriptions["sub_Bn3Mk7Qw2X"].categories["amount"] == "payment"
     assert customers[0].link and customers[0].link.startswith("https://my.mollie.com/")
-    # 2 customer pages + payments + mandates + subscriptions
-    assert result.stats.requests == len(requests) == 5
+    # the refund of the one payment refunded and the chargeback of the one charged back,
+    # each under its payment; no list asked for of the payments that show none
+    (refund,) = [r for r in result.records if r.record_type == "refund"]
+    assert refund.parent is not None and refund.parent.record_id == "tr_Nd4Kp9RtYe"
+    assert refund.fields["description"].startswith("Retour: molen beschadigd")
+    (chargeback,) = [r for r in result.records if r.record_type == "chargeback"]
+    assert chargeback.parent is not None and chargeback.parent.record_id == "tr_Rb6Yt3UvQm"
+    assert chargeback.fields["bank_reason_code"] == "MD06"
+    assert result.missing == ()
+    # 2 customer pages + payments + mandates + subscriptions + 1 refund and 1 chargeback list
+    assert result.stats.requests == len(requests) == 7
+    assert [r.url.path for r in requests if r.url.path.startswith("/v2/payments/")] == [
+        "/v2/payments/tr_Rb6Yt3UvQm/chargebacks",
+        "/v2/payments/tr_Nd4Kp9RtYe/refunds",
+    ]
 
 
 def test_bad_shape_fails_the_source(no_wait: RetryPolicy, sanne: Identity) -> None:

@@ -193,7 +193,14 @@ def test_correctable_fields_are_fields_the_records_carry(sim: Sim) -> None:
         ("freshdesk", {"contact": "delete", "ticket": "delete", "conversation": "none"}),
         (
             "mollie",
-            {"customer": "delete", "payment": "none", "mandate": "none", "subscription": "none"},
+            {
+                "customer": "delete",
+                "payment": "none",
+                "mandate": "none",
+                "subscription": "none",
+                "refund": "none",
+                "chargeback": "none",
+            },
         ),
     ],
 )
@@ -248,17 +255,22 @@ def test_a_ticket_message_is_not_described_as_the_ticket_of_its_own_id(
     assert reply.startswith("Freshdesk › Ticket conversations › #80044400169")
 
 
-def test_a_mollie_mandate_or_subscription_is_described_without_a_path_mollie_lacks(
+def test_a_mollie_record_below_another_is_described_without_a_path_mollie_lacks(
     mollie: Sim,
 ) -> None:
-    """Mollie reaches them only below their customer (``customers/{id}/subscriptions/…``),
-    whose id their reference does not hold: no made-up API path is given to staff."""
+    """Mollie reaches them only below their customer (``customers/{id}/subscriptions/…``) or
+    their payment (``payments/{id}/refunds/…``), whose id their reference does not hold: no
+    made-up API path is given to staff."""
     subscription = mollie.connector.describe_target(mollie.ref("subscription", "sub_Bn3Mk7Qw2X"))
     assert subscription == "Mollie › Customers › Subscriptions › #sub_Bn3Mk7Qw2X"
     mandate = mollie.connector.describe_target(mollie.ref("mandate", "mdt_Hn5Rq8Zc4P"))
     assert mandate == "Mollie › Customers › Mandates › #mdt_Hn5Rq8Zc4P"
     payment = mollie.connector.describe_target(mollie.ref("payment", "tr_Rb6Yt3UvQm"))
     assert payment == "Mollie › Payments › #tr_Rb6Yt3UvQm (API: payments/tr_Rb6Yt3UvQm)"
+    refund = mollie.connector.describe_target(mollie.ref("refund", "re_Hq4Tn8Wd2K"))
+    assert refund == "Mollie › Payments › Refunds › #re_Hq4Tn8Wd2K"
+    chargeback = mollie.connector.describe_target(mollie.ref("chargeback", "chb_Rt5Gw9Ke3V"))
+    assert chargeback == "Mollie › Payments › Chargebacks › #chb_Rt5Gw9Ke3V"
 
 
 def test_describe_target_of_every_correctable_field_holds_no_personal_data(sim: Sim) -> None:

@@ -329,3 +329,40 @@ def test_her_mollie_subscriptions_are_never_told_as_erased_with_her_customer(
     }
     assert of(later, "customer") == {"delete"}
     assert of(later, "subscription") == of(later, "mandate") == {"none"}
+
+
+def test_her_mollie_refunds_and_chargebacks_are_kept_with_their_payments(
+    app: Flask, simulated_connectors: object
+) -> None:
+    """A refund or a chargeback is a financial record of its payment, which Mollie keeps and
+    its API cannot delete: kept by law like the payment, counted from its own date, and after
+    that left to staff ("none"), never counted as deleted with anything."""
+    from portal.auth.services import sign_in_with_verified_email
+    from portal.policy import current_policy
+
+    with app.test_request_context():
+        customer = sign_in_with_verified_email(SANNE, method="test")
+        snapshot = gather_for(customer)
+        policy = current_policy()
+        action_of = erasure.connector_actions(policy)
+        with_parent = erasure.connector_with_parent(policy)
+        now = erasure.decide_all(policy, snapshot.records, TODAY, action_of, with_parent)
+        later = erasure.decide_all(
+            policy, snapshot.records, date(2045, 1, 1), action_of, with_parent
+        )
+    for kind in ("refund", "chargeback"):
+        assert action_of("payments", kind) == "none"
+        assert not with_parent("payments", kind)
+    decided = {
+        r["record_id"]: (r, d) for r, d in now if r["record_type"] in ("refund", "chargeback")
+    }
+    # her two refunds (one of a guest order's payment) and one chargeback
+    assert {r["record_type"] for r, _d in decided.values()} == {"refund", "chargeback"}
+    assert len(decided) == 3
+    for record, decision in decided.values():
+        assert record["parent"]["record_type"] == "payment"
+        assert (decision.action, decision.category) == ("keep", "payment")
+    # counted from its own date: the 2023 refund of her guest order's payment
+    assert decided["re_Lx7Pv3Zs9B"][1].until == date(2030, 12, 31)
+    assert decided["re_Hq4Tn8Wd2K"][1].until == date(2031, 12, 31)
+    assert {d.action for r, d in later if r["record_type"] in ("refund", "chargeback")} == {"none"}
