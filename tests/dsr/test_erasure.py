@@ -354,7 +354,9 @@ def test_her_mollie_refunds_and_chargebacks_are_kept_with_their_payments(
         assert action_of("payments", kind) == "none"
         assert not with_parent("payments", kind)
     decided = {
-        r["record_id"]: (r, d) for r, d in now if r["record_type"] in ("refund", "chargeback")
+        r["record_id"]: (r, d)
+        for r, d in now
+        if r["source"] == "payments" and r["record_type"] in ("refund", "chargeback")
     }
     # her two refunds (one of a guest order's payment) and one chargeback
     assert {r["record_type"] for r, _d in decided.values()} == {"refund", "chargeback"}
@@ -365,4 +367,8 @@ def test_her_mollie_refunds_and_chargebacks_are_kept_with_their_payments(
     # counted from its own date: the 2023 refund of her guest order's payment
     assert decided["re_Lx7Pv3Zs9B"][1].until == date(2030, 12, 31)
     assert decided["re_Hq4Tn8Wd2K"][1].until == date(2031, 12, 31)
-    assert {d.action for r, d in later if r["record_type"] in ("refund", "chargeback")} == {"none"}
+    assert {
+        d.action
+        for r, d in later
+        if r["source"] == "payments" and r["record_type"] in ("refund", "chargeback")
+    } == {"none"}
