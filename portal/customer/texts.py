@@ -46,7 +46,6 @@ RECORD_TYPES = {
     "payment": _l("Payment"),
     "mandate": _l("Direct debit mandate"),
     "subscription": _l("Subscription"),
-    "refund": _l("Refund"),
     "chargeback": _l("Payment reversed by your bank (chargeback)"),
     "service_job": _l("Job sheet"),
 }

@@ -46,7 +46,6 @@ MISSING_PARTS = {
     "order_payments": _l("payments of orders"),
     "mandates": _l("direct debit mandates"),
     "subscriptions": _l("subscriptions"),
-    "refunds": _l("refunds of payments"),
     "chargebacks": _l("payments your bank reversed (chargebacks)"),
     "kept_records": _l("records kept as the law requires after an erasure"),
     "customers": _l("customer records"),
