@@ -646,6 +646,11 @@ SYSTEM_FIELDS = frozenset(
         "mode",
         "interval", "times", "timesRemaining", "startDate", "nextPaymentDate", "webhook_url",
         "paymentId", "bank_reason_code", "bank_reason",
+        # quotes and recurring invoices (Moneybird): the document's number, dates and terms
+        "estimate_id", "estimate_date", "valid_until", "accepted_at", "rejected_at",
+        "frequency", "frequency_type", "next_invoice_date", "desired_count", "auto_send",
+        # a web shop's downloadable files: what the shop grants with an order
+        "download_name", "downloads_remaining", "access_expires",
         # tickets and messages
         "content_type", "sender", "type", "internal", "incoming", "private", "priority",
         "group", "owner", "attachments", "tags",
@@ -659,7 +664,16 @@ SYSTEM_FIELDS = frozenset(
 #: Fields that are a system's own record in one kind of record only (its type, then the
 #: field's name): who wrote a WooCommerce order note and whether it was sent to the customer
 #: (an order's ``customer_note`` is what the customer wrote, and may be corrected).
-TYPE_SYSTEM_FIELDS = frozenset({("order_note", "author"), ("order_note", "customer_note")})
+TYPE_SYSTEM_FIELDS = frozenset(
+    {
+        ("order_note", "author"),
+        ("order_note", "customer_note"),
+        # when a recurring invoice (Moneybird) bills, and which product a download is of
+        ("recurring_invoice", "start_date"),
+        ("recurring_invoice", "last_date"),
+        ("download", "product_name"),
+    }
+)
 
 
 def field_correctable(

@@ -342,6 +342,53 @@ def test_each_shown_field_links_to_a_correction_request(sanne: FlaskClient) -> N
     assert not re.search(r"Wijzig<span[^>]*> „(Status|Nummer|Totaal)” van bestelling", orders)
 
 
+CORRECT_RE = re.compile(
+    r'href="/verzoeken/nieuw/correctie\?source=[^&]+&amp;record_type=([a-z_]+)&amp;'
+    r"record_id=([^&]+)&amp;field=([A-Za-z_]+)&"
+)
+
+
+def _every_page(client: FlaskClient, path: str) -> str:
+    """All pages of a category, one after the other."""
+    pages = [_page(client, path)]
+    while f'href="{path}?pagina={len(pages) + 1}"' in pages[-1]:
+        pages.append(_page(client, f"{path}?pagina={len(pages) + 1}"))
+    return "".join(pages)
+
+
+def _correctable(page: str) -> dict[str, set[str]]:
+    """The fields offered for correction on ``page``, per record type."""
+    found: dict[str, set[str]] = {}
+    for record_type, _record_id, field in CORRECT_RE.findall(page):
+        found.setdefault(record_type, set()).add(field)
+    return found
+
+
+def test_quotes_recurring_invoices_and_downloads_offer_no_correction_of_the_systems_record(
+    sanne: FlaskClient,
+) -> None:
+    """A quote's number and dates, a recurring invoice's schedule and a download's product,
+    file and limits are the system's record of what was agreed or granted, like an invoice's
+    number or an order's status: no "Correct" beside them. What the firm wrote to the
+    customer (a quote's texts, a reference) still may be corrected."""
+    orders = _every_page(sanne, "/mijn-gegevens/orders")
+    invoices = _every_page(sanne, "/mijn-gegevens/invoices")
+    offered = _correctable(orders + invoices)
+    assert "Offertenummer" in orders and "Herhaalperiode" in invoices  # shown all the same
+    assert offered["estimate"] == {"reference", "language", "pre_text", "post_text"}
+    assert offered["recurring_invoice"] == {"reference", "language"}
+    assert "download" not in offered
+    assert "Handleiding (PDF)" in orders
+    # nor may they be asked for by hand: the correction form does not open for them
+    estimate = re.search(r"record_type=estimate&amp;record_id=(\d+)", orders)
+    assert estimate
+    form = sanne.get(
+        "/verzoeken/nieuw/correctie?source=invoicing&record_type=estimate"
+        f"&record_id={estimate.group(1)}&field=estimate_id"
+    )
+    assert "Offertenummer" not in form.get_data(as_text=True)
+
+
 def test_no_correction_links_where_the_policy_does_not_offer_correction(
     app: Flask, sanne: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
