@@ -17,7 +17,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_decimal
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -495,6 +495,40 @@ VALUE_LABELS: dict[str, dict[str, Any]] = {
 }
 
 
+#: Why a bank reversed a direct debit (a chargeback's SEPA reason code, as Mollie passes it on):
+#: shown in words with the code.
+_BANK_REASONS = {
+    "AC01": _l("Account number not correct"),
+    "AC04": _l("Account closed"),
+    "AC06": _l("Account blocked"),
+    "AG01": _l("No direct debits allowed on this account"),
+    "AM04": _l("Not enough money in the account"),
+    "AM05": _l("Collected twice"),
+    "MD01": _l("No mandate for this direct debit"),
+    "MD06": _l("The account holder asked the bank to pay it back"),
+    "MD07": _l("Account holder deceased"),
+    "MS02": _l("Refused by the account holder"),
+    "MS03": _l("No reason given by the bank"),
+    "SL01": _l("Blocked by a service of the account holder's bank"),
+}
+
+#: How often a subscription (Mollie) is paid: ``1 month``, ``14 days``, ``2 weeks``.
+_INTERVAL = re.compile(r"(\d{1,4}) (day|days|week|weeks|month|months)")
+
+
+def _interval(value: str) -> str | None:
+    """A subscription's interval (``3 months``) in words ("Every 3 months"), or None."""
+    match = _INTERVAL.fullmatch(value)
+    if match is None:
+        return None
+    num, unit = int(match[1]), match[2].rstrip("s")
+    if unit == "day":
+        return ngettext("Every day", "Every %(num)d days", num)
+    if unit == "week":
+        return ngettext("Every week", "Every %(num)d weeks", num)
+    return ngettext("Every month", "Every %(num)d months", num)
+
+
 #: Systems whose field names the firm chooses (the columns of its own files): their values
 #: are never read as another system's codes.
 FIRM_CHOSEN_SYSTEMS = frozenset({"files"})
@@ -535,8 +569,11 @@ LANGUAGE_FIELDS = frozenset({"locale", "language"})
 #: method's name (:data:`VALUE_LABELS` ``method``), "via Mollie".
 _MOLLIE_GATEWAY = "mollie_wc_gateway_"
 
+#: Fields whose codes :func:`value_label` reads itself (not from :data:`VALUE_LABELS`).
+_READ_FIELDS = frozenset({"interval", "bank_reason_code"})
+
 #: Every field :func:`value_label` may put in words.
-CODED_FIELDS = frozenset(VALUE_LABELS) | LANGUAGE_FIELDS
+CODED_FIELDS = frozenset(VALUE_LABELS) | LANGUAGE_FIELDS | _READ_FIELDS
 
 
 def value_label(field: str | None, value: str) -> str | None:
@@ -548,6 +585,11 @@ def value_label(field: str | None, value: str) -> str | None:
         return str(found)
     if field in LANGUAGE_FIELDS:
         return _language(value, str(get_locale() or "nl"))
+    if field == "interval":
+        return _interval(value)
+    if field == "bank_reason_code":
+        reason = _BANK_REASONS.get(value)
+        return f"{reason} ({value})" if reason is not None else None
     if field == "payment_method" and value.startswith(_MOLLIE_GATEWAY):
         method = VALUE_LABELS["method"].get(value.removeprefix(_MOLLIE_GATEWAY))
         if method is not None:

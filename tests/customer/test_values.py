@@ -130,3 +130,57 @@ def test_amounts_inside_lines_but_not_a_quantity(app: Flask) -> None:
             {"Naam": "Espressomachine", "Aantal": 1, "Totaal": "99,00"}
         ]
         assert display_value({"amount": "2.5"}, "lines") == {"Aantal": "2.5"}
+
+
+@pytest.mark.parametrize(
+    ("value", "english"),
+    [
+        ("1 month", "Every month"),
+        ("3 months", "Every 3 months"),
+        ("14 days", "Every 14 days"),
+        ("1 day", "Every day"),
+        ("2 weeks", "Every 2 weeks"),
+    ],
+)
+def test_how_often_a_subscription_is_paid_is_said_in_words(
+    app: Flask, value: str, english: str
+) -> None:
+    """Mollie's interval (``1 month``) in words, on the pages and in index.html; the CSV
+    files keep Mollie's text."""
+    with app.test_request_context():
+        with force_locale("en"):
+            assert display_value(value, "interval") == english
+            assert display(value, "interval") == english
+        assert display_value("1 fortnight", "interval") == "1 fortnight"  # not a known unit
+
+
+def test_a_banks_reason_for_a_chargeback_is_said_in_words_with_its_code(app: Flask) -> None:
+    with app.test_request_context():
+        with force_locale("en"):
+            words = "The account holder asked the bank to pay it back (MD06)"
+            assert display_value("MD06", "bank_reason_code") == words
+            assert display_value("AM04", "bank_reason_code") == (
+                "Not enough money in the account (AM04)"
+            )
+            assert display_value("XX99", "bank_reason_code") == "XX99"  # an unknown code
+            assert display_value("MD06", "description") == "MD06"
+
+
+def test_her_subscriptions_and_chargeback_read_in_words(sanne: Any) -> None:
+    """The payment details page says how often she pays and why her bank reversed a payment,
+    not Mollie's codes (and the CSV keeps them)."""
+    import re
+
+    sanne.set_cookie("portal_lang", "en")
+    pages = []
+    number = 1
+    while True:
+        pages.append(sanne.get(f"/mijn-gegevens/payment?pagina={number}").get_data(as_text=True))
+        if f"pagina={number + 1}" not in pages[-1]:
+            break
+        number += 1
+    page = "".join(pages)
+    assert re.search(r"<dt>How often</dt>\s*<dd><span class=\"text\">Every month</span>", page)
+    assert ">1 month<" not in page
+    assert "The account holder asked the bank to pay it back (MD06)" in page
+    assert ">MD06<" not in page
