@@ -54,6 +54,26 @@ def test_email_is_exact_and_search_is_fuzzy(woo_client: httpx.Client) -> None:
     assert "sanne.devries+shop@example.nl" in {c["email"] for c in everyone.json()}
 
 
+def test_email_compares_as_mysql_does(woo_client: httpx.Client) -> None:
+    """MySQL's collation ignores case and accents; punycode is another string to it."""
+    changed = woo_client.put("/customers/102", json={"email": "Jan@Bücher.nl"})
+    assert changed.status_code == 200 and changed.json()["email"] == "Jan@Bücher.nl"
+    for spelling in ("jan@bücher.nl", "JAN@BUCHER.NL", "jan@bucher.nl"):
+        found = woo_client.get("/customers", params={"email": spelling})
+        assert [c["id"] for c in found.json()] == [102], spelling
+    punycode = woo_client.get("/customers", params={"email": "jan@xn--bcher-kva.nl"})
+    assert punycode.json() == []
+    # the same address is taken, whatever its accents and case
+    taken = woo_client.put("/customers/103", json={"email": "jan@bucher.nl"})
+    assert taken.status_code == 400
+    assert taken.json()["code"] == "woocommerce_rest_customer_invalid_email"
+    billed = woo_client.put("/orders/2076", json={"billing": {"email": "jan@xn--bcher-kva.nl"}})
+    assert billed.status_code == 200
+    for spelling, ids in (("JAN@XN--BCHER-KVA.NL", [2076]), ("jan@bücher.nl", [])):
+        orders = woo_client.get("/orders", params={"search": spelling})
+        assert [o["id"] for o in orders.json()] == ids, spelling
+
+
 def test_pagination_headers_and_links(woo_client: httpx.Client) -> None:
     first = woo_client.get("/customers", params={"per_page": 3})
     total = int(first.headers["X-WP-Total"])
