@@ -3,8 +3,10 @@ satisfaction ratings.
 
 Lookup: ``GET contacts?email={addr}`` (exact at Freshdesk on the main and the other addresses,
 compared again here; a row found by another address is compared on the contact's own view, as
-the list leaves ``other_emails`` out), ``GET contacts?mobile={number}`` and ``?phone={number}``
-for each usual spelling of a verified number (the filters match the stored string exactly).
+the list leaves ``other_emails`` out; an address with an internationalised domain is asked for
+in ASCII and in Unicode, as either may be stored), ``GET contacts?mobile={number}`` and
+``?phone={number}`` for each usual spelling of a verified number (the filters match the stored
+string exactly).
 Each of these is asked again with ``state=deleted`` and with ``state=blocked``: the list leaves
 soft-deleted and blocked contacts out, but a deleted contact is only hidden, can be restored and
 still holds the person's data, and a blocked one is kept whole (Freshdesk only stops taking in
@@ -120,7 +122,7 @@ from .base import (
 )
 from .errors import Answer, BadResponse, NotSupported, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
-from .identity import IdentifierKind, phone_spellings, try_normalize
+from .identity import IdentifierKind, email_spellings, phone_spellings, try_normalize
 from .pagination import items, link_header_pages
 from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
 from .registry import register
@@ -260,9 +262,11 @@ class FreshdeskConnector(BaseConnector):
     def find(self, run: Run) -> Iterator[Candidate]:
         """Contacts by ``email=``, ``mobile=`` and ``phone=`` filters, each contact once.
 
-        Freshdesk's phone filters match the number as it is stored, so each verified number
-        is looked up in its usual spellings (:func:`~connectors.identity.phone_spellings`);
-        whether a row found so matches is decided by the exact comparison as always.
+        Freshdesk's filters match the value as it is stored, so each verified number is looked
+        up in its usual spellings (:func:`~connectors.identity.phone_spellings`), and each
+        address in ASCII and, for an internationalised domain, in Unicode
+        (:func:`~connectors.identity.email_spellings`); whether a row found so matches is
+        decided by the exact comparison as always.
 
         The ``email=`` filter also finds a contact by one of its other addresses, but the list
         rows leave ``other_emails`` out: compared on the row alone, the customer's address
@@ -282,7 +286,7 @@ class FreshdeskConnector(BaseConnector):
         result says deleted contacts are missing.
         """
         emails = run.identity.values(IdentifierKind.EMAIL)
-        filters = [("email", email) for email in emails]
+        filters = [("email", spelling) for email in emails for spelling in email_spellings(email)]
         for phone in run.identity.values(IdentifierKind.PHONE):
             for spelling in phone_spellings(phone):
                 filters += [("mobile", spelling), ("phone", spelling)]

@@ -1,10 +1,11 @@
 """MoneyBird (API v2): contacts and their sales invoices, estimates and recurring invoices.
 
 Lookup: ``GET contacts.json?query={e-mail or phone}&include_archived=true`` is a fuzzy
-full-text search (a phone number is searched in each of its usual spellings: it is stored as
-typed; archived contacts, which the list leaves out by default, are asked for too), so each
-contact's e-mail fields (``email``, ``send_invoices_to_email``, ``send_estimates_to_email``),
-phone and customer number are compared exactly here. A customer number is looked up exactly
+full-text search (a phone number is searched in each of its usual spellings, an e-mail address
+with an internationalised domain in ASCII and in Unicode: both are stored as typed; archived
+contacts, which the list leaves out by default, are asked for too), so each contact's e-mail
+fields (``email``, ``send_invoices_to_email``, ``send_estimates_to_email``), phone and customer
+number are compared exactly here. A customer number is looked up exactly
 with ``GET contacts/customer_id/{number}.json``. For each matched contact, its invoices come
 from ``GET sales_invoices.json?filter=contact_id:{id},state:all,period:…``, its estimates
 (quotes) from ``GET estimates.json`` with the same filter, and its recurring sales invoices
@@ -78,7 +79,7 @@ from .base import (
 )
 from .errors import Answer, BadResponse, NotConfigured, NotFound, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
-from .identity import IdentifierKind, phone_spellings, try_normalize
+from .identity import IdentifierKind, email_spellings, phone_spellings, try_normalize
 from .pagination import items, link_header_pages
 from .parsing import (
     JSONDict,
@@ -265,10 +266,15 @@ class MoneyBirdConnector(BaseConnector):
         )
 
     def find(self, run: Run) -> Iterator[Candidate]:
-        """Fuzzy ``query=`` by e-mail and by each usual spelling of a phone number (MoneyBird
-        keeps a number as it was typed, and whether its search finds one spelling by another
-        is not known); exact lookup by customer number."""
-        queries = list(run.identity.values(IdentifierKind.EMAIL))
+        """Fuzzy ``query=`` by each spelling of an e-mail address (an internationalised domain
+        in ASCII and in Unicode, :func:`~connectors.identity.email_spellings`) and of a phone
+        number (MoneyBird keeps both as typed, and whether its search finds one spelling by
+        another is not known); exact lookup by customer number."""
+        queries = [
+            spelling
+            for email in run.identity.values(IdentifierKind.EMAIL)
+            for spelling in email_spellings(email)
+        ]
         for phone in run.identity.values(IdentifierKind.PHONE):
             queries += phone_spellings(phone)
         for query in queries:

@@ -10,6 +10,12 @@ billed to the address is the account holder's: it becomes a ``billed_order`` rec
 its number, date and that address (changed by hand by staff). Dates use the ``*_gmt`` fields
 (UTC without offset).
 
+Both lookups by address compare the stored string (MySQL's, so without regard to case and
+accents), and a shop may hold an internationalised domain as the customer typed it
+(``jan@bücher.nl``) or in its ASCII form (``jan@xn--bcher-kva.nl``): each is asked in every
+spelling of the address (:func:`~connectors.identity.email_spellings`; a plain ASCII address
+has one), and what they find is compared exactly after normalisation as always.
+
 Orders in the trash: ``status`` defaults to ``any``, which leaves them out, yet a trashed order
 still holds the person's name, addresses and e-mail until it is deleted for good. So both order
 lists are asked a second time with ``status=trash`` (``orders?customer={id}&status=trash`` and
@@ -89,7 +95,7 @@ from .base import (
 )
 from .errors import Answer, BadResponse, NotFound, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
-from .identity import IdentifierKind, try_normalize
+from .identity import IdentifierKind, email_spellings, try_normalize
 from .pagination import items, link_header_pages
 from .parsing import (
     JSONDict,
@@ -304,8 +310,7 @@ class WooCommerceConnector(BaseConnector):
         searched = {email: self._billed_to(run, email) for email in emails}
         accounts: set[str] = set()  # the customer's own accounts
         for email in emails:
-            pages = link_header_pages(run.http, "customers", params={"email": email, "role": "all"})
-            for customer in items(pages):
+            for customer in self._accounts(run, email):
                 last = searched[email][1]
                 candidate = read_candidate(
                     "customer",
@@ -348,6 +353,16 @@ class WooCommerceConnector(BaseConnector):
                     raw=lambda row, last=last_order: {**row, _LAST_ORDER: last},
                 )
 
+    @staticmethod
+    def _accounts(run: Run, email: str) -> Iterator[JSONDict]:
+        """The accounts ``customers?email=`` lists for each spelling of ``email``
+        (:func:`~connectors.identity.email_spellings`: WooCommerce compares the stored string,
+        and a shop may hold a domain in Unicode as the customer typed it); one listed for two
+        spellings comes twice, and the base class keeps it once."""
+        for spelling in email_spellings(email):
+            params = {"email": spelling, "role": "all"}
+            yield from items(link_header_pages(run.http, "customers", params=params))
+
     def _account_exists(self, run: Run, account: str) -> bool:
         """Whether customer ``account`` exists; when that cannot be told (the source failed),
         it is taken to exist and the check is reported missing."""
@@ -365,10 +380,20 @@ class WooCommerceConnector(BaseConnector):
     def _billed_to(
         self, run: Run, email: str
     ) -> tuple[list[tuple[JSONDict, JSONDict | None]], Any]:
-        """The orders the search finds for ``email`` with their billing (``None`` when it is no
-        object), and the latest date of those billed to exactly this address (the search is
-        fuzzy: others' orders never count; only the orders billed to it can match)."""
-        found = _with_trash(run, "guest_orders", partial(_searched_orders, run.http, email))
+        """The orders the search finds for ``email`` (in each of its spellings,
+        :func:`~connectors.identity.email_spellings`, each order once) with their billing
+        (``None`` when it is no object), and the latest date of those billed to exactly this
+        address (the search is fuzzy: others' orders never count; only the orders billed to it
+        can match)."""
+        found = _unique(
+            [
+                order
+                for spelling in email_spellings(email)
+                for order in _with_trash(
+                    run, "guest_orders", partial(_searched_orders, run.http, spelling)
+                )
+            ]
+        )
         billed = [(order, _billing(order)) for order in found]
         theirs = [
             try_datetime(order.get("date_created_gmt"))

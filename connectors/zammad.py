@@ -2,7 +2,9 @@
 
 Lookup: ``GET users/search?query=email:{addr}`` and ``?query={addr}`` (fuzzy: tokenised by
 Elasticsearch, or, without it, the whole query as a SQL "contains" over names, e-mail and
-login, where ``email:…`` finds nobody), so the user's ``email`` is compared exactly here; phone
+login, where ``email:…`` finds nobody), so the user's ``email`` is compared exactly here (an
+address with an internationalised domain is searched in ASCII and in Unicode, as either may be
+stored: :func:`~connectors.identity.email_spellings`); phone
 numbers are searched as ``phone:`` and ``mobile:`` in each usual spelling (Zammad keeps them as
 typed; only Elasticsearch searches them) and compared after E.164 normalisation. Tickets of a
 matched user come from the condition search ``POST tickets/search`` with
@@ -61,7 +63,7 @@ from .base import (
 )
 from .errors import Answer, BadResponse, ErrorKind, NotConfigured, RequestRejected, SourceTimeout
 from .http import HttpClient, HttpSession, RetryPolicy
-from .identity import IdentifierKind, phone_spellings
+from .identity import IdentifierKind, email_spellings, phone_spellings
 from .pagination import items, short_page_pages
 from .parsing import JSONDict, expect_dict, expect_id, expect_list, parse_datetime, pick
 from .registry import register
@@ -187,14 +189,16 @@ class ZammadConnector(BaseConnector):
         Zammad stores a phone number as it was typed and its search needs the spelling, so
         each verified number is searched in its usual spellings
         (:func:`~connectors.identity.phone_spellings`), if the search index is there to find
-        them (:meth:`_phones_searchable`).
+        them (:meth:`_phones_searchable`). An e-mail address likewise, in each spelling of its
+        domain (:func:`~connectors.identity.email_spellings`).
         """
         # ``email:`` is Elasticsearch's field syntax; without Elasticsearch Zammad looks for the
         # whole query in names, e-mail and login, where only the bare address is found
         queries = [
             query
             for email in run.identity.values(IdentifierKind.EMAIL)
-            for query in (f"email:{email}", email)
+            for spelling in email_spellings(email)
+            for query in (f"email:{spelling}", spelling)
         ]
         found: set[str] = set()
         yield from self._users(run, queries, found)
