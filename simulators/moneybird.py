@@ -563,15 +563,30 @@ class MoneyBirdSimulator(SimulatorApp):
         for key in flt:
             if key not in known:
                 return self.json({"error": f"Filter key '{key}' is invalid"}, 400)
+        found = self._documents(items, flt, _STATES, ("contact_id", "reference"), "invoice_date")
+        if isinstance(found, Response):
+            return found
+        return self._paged(request, [self._render_invoice(i) for i in found])
+
+    def _documents(
+        self,
+        items: list[dict[str, Any]],
+        flt: dict[str, str],
+        states_known: set[str] | frozenset[str],
+        equal_keys: tuple[str, ...],
+        day_key: str,
+    ) -> list[dict[str, Any]] | Response:
+        """``items`` (invoices or estimates) that pass the filter's state, ``equal_keys``,
+        ``created_after``/``updated_after`` and period (by ``day_key``; this year when the
+        period is left out, as MoneyBird does), or the 400 MoneyBird answers a bad one with."""
         states = set(flt.get("state", "all").split("|"))
-        if not states <= _STATES:
+        if not states <= states_known:
             return self.json({"error": "Filter state is invalid"}, 400)
         if "all" not in states:
             items = [i for i in items if i["state"] in states]
-        if "contact_id" in flt:
-            items = [i for i in items if i["contact_id"] == flt["contact_id"]]
-        if "reference" in flt:
-            items = [i for i in items if i["reference"] == flt["reference"]]
+        for key in equal_keys:
+            if key in flt:
+                items = [i for i in items if i[key] == flt[key]]
         if "created_after" in flt:
             items = [i for i in items if i["created_at"] > flt["created_after"]]
         if "updated_after" in flt:
@@ -582,8 +597,8 @@ class MoneyBirdSimulator(SimulatorApp):
             if span is None:
                 return self.json({"error": "Filter period is invalid"}, 400)
             lo, hi = span
-            items = [i for i in items if lo <= date.fromisoformat(i["invoice_date"]) <= hi]
-        return self._paged(request, [self._render_invoice(i) for i in items])
+            items = [i for i in items if lo <= date.fromisoformat(i[day_key]) <= hi]
+        return items
 
     def on_invoice(self, request: Request, adm: str, iid: str) -> Response:
         """``GET /sales_invoices/{id}.json``."""
@@ -608,26 +623,16 @@ class MoneyBirdSimulator(SimulatorApp):
         }  # fmt: skip
         if unknown := set(flt) - known:
             return self.json({"error": f"Filter key '{sorted(unknown)[0]}' is invalid"}, 400)
-        states = set(flt.get("state", "all").split("|"))
-        if not states <= _ESTIMATE_STATES:
-            return self.json({"error": "Filter state is invalid"}, 400)
-        items = list(self.estimates)
-        if "all" not in states:
-            items = [e for e in items if e["state"] in states]
-        for key in ("contact_id", "reference", "workflow_id"):
-            if key in flt:
-                items = [e for e in items if e[key] == flt[key]]
-        if "created_after" in flt:
-            items = [e for e in items if e["created_at"] > flt["created_after"]]
-        if "updated_after" in flt:
-            items = [e for e in items if e["updated_at"] > flt["updated_after"]]
-        period_text = flt.get("period", self.default_invoice_period or "")
-        if period_text:
-            span = self._period(period_text)
-            if span is None:
-                return self.json({"error": "Filter period is invalid"}, 400)
-            lo, hi = span
-            items = [e for e in items if lo <= date.fromisoformat(e["estimate_date"]) <= hi]
+        found = self._documents(
+            list(self.estimates),
+            flt,
+            _ESTIMATE_STATES,
+            ("contact_id", "reference", "workflow_id"),
+            "estimate_date",
+        )
+        if isinstance(found, Response):
+            return found
+        items = found
         items.sort(key=lambda e: (e["estimate_date"], e["id"]), reverse=True)
         return self._paged(request, [self._render_invoice(e) for e in items])
 
