@@ -2,13 +2,13 @@
 refunds and downloads.
 
 Lookup: ``GET customers?email={addr}&role=all`` (exact at WooCommerce, compared again here), then
-``GET orders?customer={id}`` for the account's orders, ``GET orders/{id}/notes`` and
-``GET orders/{id}/refunds`` per order, ``GET customers/{id}/downloads`` for the account's
-downloadable products, and ``GET orders?search={addr}`` for guest orders (a fuzzy search:
-each order's own ``billing.email`` must equal the address). An order in someone else's account
-billed to the address is the account holder's: it becomes a ``billed_order`` record with only
-its number, date and that address (changed by hand by staff). Dates use the ``*_gmt`` fields
-(UTC without offset).
+``GET orders?customer={id}`` for the account's orders, ``GET orders/{id}/notes`` per order and
+``GET orders/{id}/refunds`` per order that lists refunds, ``GET customers/{id}/downloads`` for
+the account's downloadable products, and ``GET orders?search={addr}`` for guest orders (a fuzzy
+search: each order's own ``billing.email`` must equal the address). An order in someone else's
+account billed to the address is the account holder's: it becomes a ``billed_order`` record
+with only its number, date and that address (changed by hand by staff). Dates use the ``*_gmt``
+fields (UTC without offset).
 
 Both lookups by address compare the stored string (MySQL's, so without regard to case and
 accents), and a shop may hold an internationalised domain as the customer typed it
@@ -27,8 +27,10 @@ not count as the customer's "last order", as in WooCommerce's own ``get_last_ord
 
 Refunds: a refund (its amount, the reason typed for it, the lines refunded) is a record of its
 own below the order (``refund``, id ``{order}/{refund}``), read from the order's refund list,
-which follows ``Link: rel="next"``. Each refund names its order in ``_links.up``; one naming
-another order is left out (:func:`~connectors.base.only_theirs`). ``refunded_by`` is not shown:
+which follows ``Link: rel="next"``: only for an order whose own ``refunds`` list names some
+(or that has no such list), not one request per order. Each refund names its order in
+``_links.up``; one naming another order is left out (:func:`~connectors.base.only_theirs`).
+``refunded_by`` is not shown:
 it is the WordPress user id of the shop's staff member who made the refund, someone else's
 detail that says nothing about the customer. A refund is part of the order's books and the
 REST API can only create and delete refunds, not change them: deleting one would make the
@@ -689,6 +691,8 @@ class WooCommerceConnector(BaseConnector):
         yield from run.each(
             "order_notes", notes, partial(self._note, order_id=order_id, last_order=last_order)
         )
+        if not _may_have_refunds(raw):
+            return
         refunds = only_theirs(
             self.name,
             "refunds",
@@ -788,6 +792,15 @@ def _expiry(value: object) -> str | None:
         return NEVER
     moment = parse_datetime(value, "woocommerce download access_expires_gmt")
     return moment.isoformat() if moment is not None else None
+
+
+def _may_have_refunds(order: JSONDict) -> bool:
+    """Whether to ask for an order's refund list. WooCommerce lists every refund of an order
+    (id, reason, total) in the order's own ``refunds``, so an order whose ``refunds`` is an
+    empty list has none, and asking would cost a request per order for nothing; an order
+    without that list, or with something else there, is asked."""
+    listed = order.get("refunds")
+    return not (isinstance(listed, list) and not listed)
 
 
 def _refunds(session: HttpSession, order_id: str) -> Iterator[JSONDict]:

@@ -97,6 +97,31 @@ def test_a_refund_list_of_two_pages_is_read_whole(no_wait: RetryPolicy) -> None:
     assert len(pages) == 2
 
 
+def test_only_orders_that_list_refunds_are_asked_for_them(no_wait: RetryPolicy) -> None:
+    """An order names its refunds in its own ``refunds``: an empty list means none, so no
+    request per order; an order without that list is asked, to be sure."""
+
+    def script(request: Request) -> Response | None:
+        if request.path == "/wp-json/wc/v3/orders" and request.args.get("customer"):
+            answer = server.forward(request)
+            orders = json.loads(answer.get_data())
+            for order in orders:
+                if order["id"] == 2088:
+                    del order["refunds"]  # an older shop, or a plugin that drops it
+            answer.set_data(json.dumps(orders))
+            return answer
+        return None
+
+    with ScriptedServer("woocommerce", script) as server:
+        source = _gather(server, no_wait)
+        asked = sorted(p for _m, p in server.requests if p.endswith("/refunds"))
+        orders = len(_of(source, "order"))
+    assert source.status == SourceStatus.COMPLETE
+    assert orders > 20  # she has many orders, and one refund
+    assert asked == ["/wp-json/wc/v3/orders/2041/refunds", "/wp-json/wc/v3/orders/2088/refunds"]
+    assert list(_of(source, "refund")) == ["2041/2111"]
+
+
 def test_an_unreadable_refund_list_makes_the_shop_partial(no_wait: RetryPolicy) -> None:
     def script(request: Request) -> Response | None:
         if request.path == "/wp-json/wc/v3/orders/2041/refunds":
