@@ -816,4 +816,11 @@ def value_words(value: str, field: str | None, part: str | None = None) -> str |
     """An amount (:data:`MONEY`) or a system's code (:data:`VALUE_LABELS`) in a built-in
     connector's field ``field`` (``part``: the name inside a nested value) in words, or None."""
     money = (field, part) in MONEY if part is not None else field in MONEY
-    return (money and readable_amount(value)) or value_label(field, value)
+    coded = _CODED_PARTS.get(part) if part is not None else None
+    return (money and readable_amount(value)) or value_label(coded or field, value)
+
+
+#: Names inside a nested value whose codes read as those of a field of the same meaning: a
+#: Mollie payment's ``details.bankReasonCode`` (a failed direct debit) as a chargeback's
+#: ``bank_reason_code``.
+_CODED_PARTS = {"bankReasonCode": "bank_reason_code"}

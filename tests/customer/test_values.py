@@ -164,6 +164,10 @@ def test_a_banks_reason_for_a_chargeback_is_said_in_words_with_its_code(app: Fla
             )
             assert display_value("XX99", "bank_reason_code") == "XX99"  # an unknown code
             assert display_value("MD06", "description") == "MD06"
+            # a failed direct debit's reason inside a payment's details reads the same
+            details = display_value({"bankReasonCode": "AM04", "bankReason": "x"}, "details")
+            assert "Not enough money in the account (AM04)" in details.values()
+            assert display_value({"reference": "MD06"}, "details") == {"Reference": "MD06"}
 
 
 def test_her_subscriptions_and_chargeback_read_in_words(sanne: Any) -> None:
