@@ -29,7 +29,9 @@ Refunds: a refund (its amount, the reason typed for it, the lines refunded) is a
 own below the order (``refund``, id ``{order}/{refund}``), read from the order's refund list,
 which follows ``Link: rel="next"``: only for an order whose own ``refunds`` list names some
 (or that has no such list), not one request per order. Each refund names its order in
-``_links.up``; one naming another order is left out (:func:`~connectors.base.only_theirs`).
+``_links.up``; one naming another order is left out (:func:`~connectors.base.only_theirs`),
+one naming none is not shown and makes the result partial, and an order whose id is not a
+number has no refund path made of it (partial too).
 ``refunded_by`` is not shown:
 it is the WordPress user id of the shop's staff member who made the refund, someone else's
 detail that says nothing about the customer. A refund is part of the order's books and the
@@ -95,7 +97,7 @@ from .base import (
     read_candidate,
     write_payload,
 )
-from .errors import Answer, BadResponse, NotFound, RequestRejected
+from .errors import Answer, BadResponse, ErrorKind, NotFound, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, email_spellings, try_normalize
 from .pagination import items, link_header_pages
@@ -693,6 +695,10 @@ class WooCommerceConnector(BaseConnector):
         )
         if not _may_have_refunds(raw):
             return
+        if _id_text(order_id) != order_id:
+            # not an id WooCommerce gives: no path is made of it, and its refunds stay unread
+            run.report("refunds", ErrorKind.BAD_DATA)
+            return
         refunds = only_theirs(
             self.name,
             "refunds",
@@ -719,7 +725,11 @@ class WooCommerceConnector(BaseConnector):
 
     def _refund(self, refund: JSONDict, *, order_id: str, last_order: Any) -> Iterator[Draft]:
         """A refund of order ``order_id``: its amount, reason and lines (not ``refunded_by``,
-        the id of the staff member who made it)."""
+        the id of the staff member who made it). It is the customer's only because its order
+        is, so it must name that order (``_links.up``): one naming none is not shown
+        (:class:`BadResponse`, the list is partial); one naming another order was left out."""
+        if _refunded_order(refund) is None:
+            raise BadResponse("woocommerce refund: names no order")
         lines = expect_list(refund.get("line_items") or [], "woocommerce refund lines")
         yield Draft(
             "refund",

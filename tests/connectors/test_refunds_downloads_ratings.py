@@ -352,3 +352,54 @@ def test_a_hard_deleted_contact_takes_its_ticket_ratings_with_it(no_wait: RetryP
             connector.erase(contact.ref, identity=SANNE)
         assert not [r for r in server.app.ratings if r["user_id"] == FD_SANNE]
         assert [r for r in server.app.ratings if r["user_id"] == FD_GRONINGEN]
+
+
+def test_a_refund_naming_no_order_is_never_shown(no_wait: RetryPolicy) -> None:
+    """A refund is hers only through its order, so it must name that order: a list (a
+    plugin, a cache, a filter the shop ignored) whose rows name no order is not shown, and the
+    shop is partial rather than complete."""
+
+    def script(request: Request) -> Response | None:
+        if request.path == "/wp-json/wc/v3/orders/2041/refunds":
+            # the other Sanne's refunds, without the link that says whose order they are of
+            hers = next(o for o in server.app.refunds if o != 2041)
+            environ = dict(request.environ)
+            environ["PATH_INFO"] = f"/wp-json/wc/v3/orders/{hers}/refunds"
+            answer = Response.from_app(server.app, environ)
+            rows = json.loads(answer.get_data())
+            for row in rows:
+                del row["_links"]
+            answer.set_data(json.dumps(rows))
+            return answer
+        return None
+
+    with ScriptedServer("woocommerce", script) as server:
+        source = _gather(server, no_wait)
+    assert not _of(source, "refund")
+    assert source.status == SourceStatus.PARTIAL
+    assert ("refunds", ErrorKind.BAD_DATA) in [(m.what, m.kind) for m in source.missing]
+
+
+def test_an_order_id_that_is_no_number_makes_no_refund_path(no_wait: RetryPolicy) -> None:
+    """An order's id goes into the refund list's path only when it is a number: an id of
+    another shape (``../customers/102``) would ask for another resource, whose rows may
+    name no order."""
+
+    def script(request: Request) -> Response | None:
+        if request.path == "/wp-json/wc/v3/orders" and request.args.get("customer"):
+            answer = Response.from_app(server.app, request.environ)
+            rows = json.loads(answer.get_data())
+            for row in rows:
+                if row["id"] == 2041:
+                    row["id"] = "../customers/102"
+            answer.set_data(json.dumps(rows))
+            return answer
+        return None
+
+    with ScriptedServer("woocommerce", script) as server:
+        source = _gather(server, no_wait)
+        asked = [p for _m, p in server.requests if p.endswith("/refunds")]
+    assert all(p.removeprefix("/wp-json/wc/v3/orders/").split("/")[0].isdigit() for p in asked)
+    assert "/wp-json/wc/v3/customers/102/refunds" not in asked
+    assert not [r for r in _of(source, "refund") if not r.partition("/")[0].isdigit()]
+    assert ("refunds", ErrorKind.BAD_DATA) in [(m.what, m.kind) for m in source.missing]
