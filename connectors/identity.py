@@ -68,13 +68,29 @@ def normalize_email(value: str) -> str:
 
 
 def _ascii_domain(domain: str) -> str:
-    """``domain`` in its ASCII (A-label) form; as it is when it is ASCII or not a valid IDN."""
+    """``domain`` in its ASCII (A-label) form; as it is when it is ASCII or not a valid IDN.
+
+    Also as it is when IDNA2008 and IDNA2003 (UTS #46 non-transitional and transitional
+    processing) make different domains of it: ß, final ς, ZWJ and ZWNJ are kept by the one
+    and mapped away by the other (``straße.de`` is ``xn--strae-oqa.de`` or ``strasse.de``),
+    and software of both kinds sends mail (PHP's ``idn_to_ascii`` and Python's ``idna`` codec
+    are transitional by default). Which mailbox such an address reached cannot be told, so it
+    equals neither ASCII form, and is no mailbox to verify (:func:`normalize_mailbox`).
+    """
     if domain.isascii():
         return domain
     try:
-        return idna.encode(domain, uts46=True).decode("ascii")
+        mapped = idna.uts46_remap(domain, std3_rules=False, transitional=False)
+        if any(c in _DEVIATIONS for c in mapped):
+            return domain
+        return idna.encode(mapped).decode("ascii")
     except UnicodeError:  # idna.IDNAError and its kinds
         return domain
+
+
+#: UTS #46's deviation characters: kept by non-transitional processing (IDNA2008), mapped
+#: (ß to ss, ς to σ) or removed (ZWNJ, ZWJ) by transitional processing (IDNA2003).
+_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
 
 
 def _lower(text: str) -> str:
@@ -93,7 +109,9 @@ def normalize_mailbox(value: str) -> str:
     :raises InvalidIdentifier: if it is anything else.
     """
     email = normalize_email(value)
-    if "=?" in email:
+    if "=?" in email or not email.rpartition("@")[2].isascii():
+        # a domain in Unicode is one IDNA refuses, or one old and new IDNA send to different
+        # places (:func:`_ascii_domain`): the code could reach someone else's mailbox
         raise InvalidIdentifier("not a single mailbox")
     try:
         # ASCII before the @ (mail servers and Python's mail headers agree on those); any

@@ -23,7 +23,12 @@ import pytest
 from connectors import Identity, RetryPolicy, SourceStatus, create, gather
 from connectors.base import BaseConnector
 from connectors.gather import GatherResult
-from connectors.identity import email_spellings
+from connectors.identity import (
+    IdentifierKind,
+    InvalidIdentifier,
+    email_spellings,
+    normalize_mailbox,
+)
 from simulators import SimulatorGroup
 from simulators.world import Person
 
@@ -243,3 +248,25 @@ def test_an_ascii_address_is_asked_once(
     assert asked(sims, "freshdesk") == [SANNE] * 3  # active, deleted and blocked contacts
     for vendor in VENDORS:
         assert result.sources[vendor].requests == sims[vendor].request_count(), vendor
+
+
+@pytest.mark.parametrize(
+    ("written", "modern", "old"),
+    [
+        ("jan@straße.de", "jan@xn--strae-oqa.de", "jan@strasse.de"),
+        ("jan@οδος.gr", "jan@xn--pxavbm.gr", "jan@xn--pxavbq.gr"),
+    ],
+)
+def test_a_domain_that_old_and_new_idna_send_to_different_places_matches_neither(
+    written: str, modern: str, old: str
+) -> None:
+    """ß, final ς, ZWJ and ZWNJ are kept by IDNA2008 and mapped away by IDNA2003 (transitional
+    processing, still the default of PHP's idn_to_ascii and Python's ``idna`` codec): a shop
+    that holds ``jan@straße.de`` may have mailed ``jan@strasse.de`` all along. Whose address it
+    is cannot be told, so it matches neither mailbox, and is no address to verify."""
+    for mailbox in (modern, old):
+        identity = Identity.of(emails=[mailbox])
+        assert identity.match([(IdentifierKind.EMAIL, written)]) is None
+        assert identity.match([(IdentifierKind.EMAIL, mailbox)]) is not None
+    with pytest.raises(InvalidIdentifier):
+        normalize_mailbox(written)
