@@ -479,14 +479,26 @@ def test_a_correction_of_two_fields_from_the_correct_link_on_the_overview(
 
 def _moneybird_invoices_kept(simulators: SimulatorGroup) -> tuple[int, date]:
     """How many of the demo customer's invoices the law keeps, and until when (7 years after
-    the end of the fiscal year of the invoice, counted from the simulator's own data)."""
+    the end of the fiscal year of the invoice, counted from the simulator's own data). A
+    recurring sales invoice counts from the last invoice it made, or while it runs from the
+    next one it will make."""
     books = simulators["moneybird"].app
     contact = next(c["id"] for c in books.contacts.values() if c["email"] == EMAIL)
-    untils = [
-        date(date.fromisoformat(i["invoice_date"]).year + 7, 12, 31)
-        for i in books.invoices
-        if i["contact_id"] == contact
-    ]
+    invoices = [i for i in books.invoices if i["contact_id"] == contact]
+    days = [date.fromisoformat(i["invoice_date"]) for i in invoices]
+    for recurring in books.recurring:
+        if recurring["contact_id"] != contact:
+            continue
+        made = [
+            date.fromisoformat(i["invoice_date"])
+            for i in invoices
+            if str(i.get("recurring_sales_invoice_id")) == str(recurring["id"])
+        ]
+        if recurring.get("active"):
+            made.append(date.fromisoformat(recurring["invoice_date"]))
+        if made:
+            days.append(max(made))
+    untils = [date(day.year + 7, 12, 31) for day in days]
     kept = [u for u in untils if u > firm_today()]
     return len(kept), max(kept)
 
