@@ -304,8 +304,7 @@ class MollieConnector(BaseConnector):
         )
 
     def _list(self, run: Run, customer_id: str, what: str) -> Iterator[JSONDict]:
-        path = f"customers/{customer_id}/{what}"
-        return items(cursor_pages(run.http, path, embedded=what, params={"limit": PAGE_LIMIT}))
+        return _listed(run, f"customers/{customer_id}/{what}", what)
 
     def _adjustments(self, run: Run, raw: JSONDict, payment: Draft) -> Iterator[Draft]:
         """The refunds and the chargebacks of the payment ``raw`` (read as ``payment``), each
@@ -321,26 +320,18 @@ class MollieConnector(BaseConnector):
                 if wanted:
                     run.report(what, ErrorKind.BAD_DATA)
             return
-        if refunds:
-            rows = run.related("refunds", partial(self._payment_list, run, payment_id, "refunds"))
+        for what, wanted, read in (
+            ("refunds", refunds, self._refund),
+            ("chargebacks", chargebacks, self._chargeback),
+        ):
+            if not wanted:
+                continue
+            rows = run.related(what, partial(_listed, run, f"payments/{payment_id}/{what}", what))
             yield from run.each(
-                "refunds",
-                only_theirs(self.name, "refunds", rows, _payment_of, payment_id),
-                lambda row: [self._refund(row, parent, payment.link)],
+                what,
+                only_theirs(self.name, what, rows, _payment_of, payment_id),
+                lambda row, read=read: [read(row, parent, payment.link)],
             )
-        if chargebacks:
-            rows = run.related(
-                "chargebacks", partial(self._payment_list, run, payment_id, "chargebacks")
-            )
-            yield from run.each(
-                "chargebacks",
-                only_theirs(self.name, "chargebacks", rows, _payment_of, payment_id),
-                lambda row: [self._chargeback(row, parent, payment.link)],
-            )
-
-    def _payment_list(self, run: Run, payment_id: str, what: str) -> Iterator[JSONDict]:
-        path = f"payments/{payment_id}/{what}"
-        return items(cursor_pages(run.http, path, embedded=what, params={"limit": PAGE_LIMIT}))
 
     def _refund(self, raw: JSONDict, parent: tuple[str, str], payment_page: str | None) -> Draft:
         """A refund that names the payment it belongs to (else :class:`BadResponse`)."""
@@ -451,6 +442,11 @@ class MollieConnector(BaseConnector):
             link=_dashboard(raw) or customer_page,
             parent=parent,
         )
+
+
+def _listed(run: Run, path: str, what: str) -> Iterator[JSONDict]:
+    """The rows of the list at ``path`` (embedded as ``what``), paged by cursor."""
+    return items(cursor_pages(run.http, path, embedded=what, params={"limit": PAGE_LIMIT}))
 
 
 def _money(value: Any) -> str | None:

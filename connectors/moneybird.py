@@ -185,12 +185,13 @@ PERSON_PATH = "contacts/{cid}/contact_people/{pid}.json"
 #: Every invoice date MoneyBird can hold (it started in 2008).
 ALL_PERIODS = "20000101..20991231"
 
-#: The documents of a contact besides itself: record type -> (list, API resource).
+#: The documents of a contact besides itself: record type -> API resource (also the name of
+#: its list when it cannot be read).
 DOCUMENTS = MappingProxyType(
     {
-        "invoice": ("sales_invoices", "sales_invoices"),
-        "estimate": ("estimates", "estimates"),
-        "recurring_invoice": ("recurring_sales_invoices", "recurring_sales_invoices"),
+        "invoice": "sales_invoices",
+        "estimate": "estimates",
+        "recurring_invoice": "recurring_sales_invoices",
     }
 )
 
@@ -368,7 +369,7 @@ class MoneyBirdConnector(BaseConnector):
             return f"contacts/{contact_id}/contact_people/{person_id}.json"
         if ref.record_type == "recipient":
             return f"contacts/{_contact_of(ref.record_id)}.json"
-        kind = DOCUMENTS[ref.record_type][1] if ref.record_type in DOCUMENTS else "contacts"
+        kind = DOCUMENTS.get(ref.record_type, "contacts")
         return f"{kind}/{ref.record_id}.json"
 
     def read_identifiers(
@@ -385,7 +386,7 @@ class MoneyBirdConnector(BaseConnector):
                     return identifiers
             raise NotFound("moneybird: the contact person is gone", vendor=self.name)
         if ref.record_type in DOCUMENTS:
-            resource = DOCUMENTS[ref.record_type][1]
+            resource = DOCUMENTS[ref.record_type]
             body, _ = session.get_json(f"{resource}/{{id}}.json", path_params={"id": contact_id})
             contact_id = str(expect_dict(body, f"moneybird {ref.record_type}").get("contact_id"))
         body, _ = session.get_json("contacts/{id}.json", path_params={"id": contact_id})
@@ -474,7 +475,7 @@ class MoneyBirdConnector(BaseConnector):
     def _documents(self, run: Run, record_type: str, contact_id: str) -> list[JSONDict]:
         """The contact's sales invoices, estimates or recurring sales invoices; only those
         that name no other contact (a filter MoneyBird ignored would hand over everyone's)."""
-        what, resource = DOCUMENTS[record_type]
+        resource = DOCUMENTS[record_type]
         # Without an explicit period MoneyBird may filter invoices and estimates by a default
         # period (e.g. this year), which would silently drop older ones; ask for every year
         # MoneyBird can hold, in every state. Recurring sales invoices have no date to filter.
@@ -482,12 +483,12 @@ class MoneyBirdConnector(BaseConnector):
         if record_type != "recurring_invoice":
             filters += f",state:all,period:{ALL_PERIODS}"
         rows = run.related(
-            what,
+            resource,
             lambda: items(
                 link_header_pages(run.http, f"{resource}.json", params={"filter": filters})
             ),
         )
-        return only_theirs(self.name, what, rows, lambda row: row.get("contact_id"), contact_id)
+        return only_theirs(self.name, resource, rows, lambda row: row.get("contact_id"), contact_id)
 
     def _candidates(self, run: Run, contact: JSONDict) -> Iterator[Candidate]:
         """The contact, then each of its contact people, each with its own identifiers; and,
