@@ -670,6 +670,46 @@ class Run:
                 continue
             yield from drafts
 
+    def only_theirs(
+        self,
+        what: str,
+        rows: Iterable[T],
+        parent_of: Callable[[T], object],
+        parent_id: str,
+    ) -> list[T]:
+        """The ``rows`` of the list ``what``, asked for by its parent's id (an account's
+        orders, a contact's invoices), that name that parent themselves.
+
+        The vendor filters such a list; a filter it ignores (a changed parameter name, a
+        plugin or a proxy that drops it) would hand over everyone's rows, and each would be
+        shown as the customer's. So each row's own parent field (``parent_of``) must be
+        ``parent_id``. A row naming another parent is someone else's: left out, and nothing
+        of the customer's is missing. A row naming no parent cannot be told apart from
+        someone else's: it is left out too, and ``what`` recorded missing as bad data, so the
+        result says it is partial rather than showing it or dropping it silently. Rows left
+        out are logged by count only.
+        """
+        kept: list[T] = []
+        foreign = unnamed = 0
+        for row in rows:
+            parent = parent_of(row)
+            if parent is None:
+                unnamed += 1
+            elif (
+                not isinstance(parent, bool)
+                and isinstance(parent, str | int)
+                and str(parent).strip() == parent_id
+            ):
+                kept.append(row)
+            else:
+                foreign += 1
+        if foreign:
+            log.warning("%d rows of %s named another parent, left out", foreign, what)
+        if unnamed:
+            log.warning("%d rows of %s named no parent, left out", unnamed, what)
+            self.report(what, ErrorKind.BAD_DATA)
+        return kept
+
     def report(self, what: str, kind: ErrorKind) -> None:
         """Record the part ``what`` missing for ``kind``, when it is known without a failing
         request (a search the source cannot do, a row that cannot be read). ``what`` names no
@@ -1358,36 +1398,3 @@ def write_payload(spec: CorrectableField, value: Any) -> dict[str, Any]:
     for key in reversed(spec.api.split(".")):
         payload = {key: payload}
     return dict(payload)
-
-
-def only_theirs(
-    vendor: str,
-    what: str,
-    rows: Iterable[T],
-    parent_of: Callable[[T], object],
-    parent_id: str,
-) -> list[T]:
-    """The ``rows`` of a list asked for by its parent's id (an account's orders, a contact's
-    invoices) that do not name another parent.
-
-    The vendor filters such a list; a filter it ignores (a changed parameter name, a plugin or
-    a proxy that drops it) would hand over everyone's rows, and each would be shown as the
-    customer's. So each row's own parent field (``parent_of``) must be ``parent_id``; a row
-    that names none is kept (its list was asked for by that parent). Rows left out are
-    logged by count only.
-    """
-    kept: list[T] = []
-    foreign = 0
-    for row in rows:
-        parent = parent_of(row)
-        if parent is None or (
-            not isinstance(parent, bool)
-            and isinstance(parent, str | int)
-            and str(parent).strip() == parent_id
-        ):
-            kept.append(row)
-        else:
-            foreign += 1
-    if foreign:
-        log.warning("%s: %d rows of %s named another parent, left out", vendor, foreign, what)
-    return kept

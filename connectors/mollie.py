@@ -71,7 +71,6 @@ from .base import (
     Match,
     RecordRef,
     Run,
-    only_theirs,
     read_candidate,
     write_payload,
 )
@@ -209,8 +208,7 @@ class MollieConnector(BaseConnector):
             ],
         )
         parent = ("customer", customer_id)
-        payments = only_theirs(
-            self.name,
+        payments = run.only_theirs(
             "payments",
             run.related("payments", partial(self._list, run, customer_id, "payments")),
             lambda payment: payment.get("customerId"),
@@ -221,16 +219,14 @@ class MollieConnector(BaseConnector):
             if drafts:  # a payment that cannot be read has no refunds shown under it
                 yield from drafts
                 yield from self._adjustments(run, payment, drafts[0])
-        mandates = only_theirs(
-            self.name,
+        mandates = run.only_theirs(
             "mandates",
             run.related("mandates", partial(self._list, run, customer_id, "mandates")),
             _linked_customer,
             customer_id,
         )
         yield from run.each("mandates", mandates, lambda mandate: [self._mandate(mandate, parent)])
-        subscriptions = only_theirs(
-            self.name,
+        subscriptions = run.only_theirs(
             "subscriptions",
             run.related("subscriptions", partial(self._list, run, customer_id, "subscriptions")),
             _subscription_customer,
@@ -329,7 +325,7 @@ class MollieConnector(BaseConnector):
             rows = run.related(what, partial(_listed, run, f"payments/{payment_id}/{what}", what))
             yield from run.each(
                 what,
-                only_theirs(self.name, what, rows, _payment_of, payment_id),
+                run.only_theirs(what, rows, _payment_of, payment_id),
                 lambda row, read=read: [read(row, parent, payment.link)],
             )
 

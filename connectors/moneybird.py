@@ -73,7 +73,6 @@ from .base import (
     Match,
     RecordRef,
     Run,
-    only_theirs,
     read_candidate,
     write_payload,
 )
@@ -488,7 +487,7 @@ class MoneyBirdConnector(BaseConnector):
                 link_header_pages(run.http, f"{resource}.json", params={"filter": filters})
             ),
         )
-        return only_theirs(self.name, resource, rows, lambda row: row.get("contact_id"), contact_id)
+        return run.only_theirs(resource, rows, lambda row: row.get("contact_id"), contact_id)
 
     def _candidates(self, run: Run, contact: JSONDict) -> Iterator[Candidate]:
         """The contact, then each of its contact people, each with its own identifiers; and,

@@ -29,7 +29,7 @@ Refunds: a refund (its amount, the reason typed for it, the lines refunded) is a
 own below the order (``refund``, id ``{order}/{refund}``), read from the order's refund list,
 which follows ``Link: rel="next"``: only for an order whose own ``refunds`` list names some
 (or that has no such list), not one request per order. Each refund names its order in
-``_links.up``; one naming another order is left out (:func:`~connectors.base.only_theirs`),
+``_links.up``; one naming another order is left out (:meth:`~connectors.base.Run.only_theirs`),
 one naming none is not shown and makes the result partial, and an order whose id is not a
 number has no refund path made of it (partial too).
 ``refunded_by`` is not shown:
@@ -93,7 +93,6 @@ from .base import (
     Match,
     RecordRef,
     Run,
-    only_theirs,
     read_candidate,
     write_payload,
 )
@@ -429,8 +428,7 @@ class WooCommerceConnector(BaseConnector):
             listed.append(status)
             return rows
 
-        orders = only_theirs(
-            self.name,
+        orders = run.only_theirs(
             "orders",
             _with_trash(run, "orders", account_orders),
             lambda order: order.get("customer_id"),
@@ -699,8 +697,7 @@ class WooCommerceConnector(BaseConnector):
             # not an id WooCommerce gives: no path is made of it, and its refunds stay unread
             run.report("refunds", ErrorKind.BAD_DATA)
             return
-        refunds = only_theirs(
-            self.name,
+        refunds = run.only_theirs(
             "refunds",
             run.related("refunds", partial(_refunds, run.http, order_id)),
             _refunded_order,

@@ -5,7 +5,8 @@ An account's orders (``orders?customer={id}``), a contact's invoices
 (``sales_invoices.json?filter=contact_id:{id}``) and a Mollie customer's payments and mandates
 (``customers/{id}/payments``) are the customer's only because the vendor filtered them by
 that id. Each row names its parent itself (``customer_id``, ``contact_id``, ``customerId``,
-``_links.customer``): a row naming someone else is never shown as the customer's.
+``_links.customer``): a row naming someone else is never shown as the customer's, and one naming
+no one is not shown either: it makes the source partial, since it may be hers or not.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from connectors import Identity, RetryPolicy, SourceStatus, gather
+from connectors import ErrorKind, Identity, RetryPolicy, SourceStatus, gather
 from connectors.moneybird import ALL_PERIODS
 
 from .scripted import ScriptedServer, json_answer
 
-SANNE = Identity.of(emails=["sanne.devries@example.nl"])
+SANNE_EMAIL = "sanne.devries@example.nl"
+SANNE = Identity.of(emails=[SANNE_EMAIL])
 WOO_SANNE = 101
 MB_SANNE = "431877251120719881"
 MOLLIE_SANNE = "cst_Vd3sNq7Lw2"
@@ -118,3 +120,92 @@ def test_mollie_payments_and_mandates_of_other_customers_are_not_hers(
     others = {p["id"] for p in server.app.payments.values() if p.get("customerId") == MOLLIE_OTHER}
     assert others and payments and not payments & others
     assert {r.record_id for r in under_her if r.record_type == "mandate"} == {"mdt_Hn5Rq8Zc4P"}
+
+
+def _unnamed(answer: Response, drop: str, index: int = 0, key: str | None = None) -> Response:
+    """``answer`` with the parent field ``drop`` taken out of its ``index``-th row (the rows
+    are the answer itself, or its ``_embedded[key]``)."""
+    body = json.loads(answer.get_data())
+    rows = body if key is None else body["_embedded"][key]
+    del rows[index][drop]
+    answer.set_data(json.dumps(body))
+    return answer
+
+
+def test_a_woocommerce_order_naming_no_account_is_not_shown(no_wait: RetryPolicy) -> None:
+    """An order in her account's list without its ``customer_id`` (here someone else's, as a
+    proxy or a plugin might hand it over) may be anyone's: it is not shown, the shop is
+    partial with the orders named, and her own orders are all shown."""
+
+    def script(request: Request) -> Response | None:
+        if request.path != "/wp-json/wc/v3/orders" or "customer" not in request.args:
+            return None
+        answer = server.forward(request)
+        rows = json.loads(answer.get_data())
+        if request.args.get("page", "1") == "1" and rows:
+            stranger = copy.deepcopy(server.app.orders[foreign])
+            del stranger["customer_id"]
+            rows.append(stranger)
+            answer.set_data(json.dumps(rows))
+            # counted in the list's length, as a list that holds it would be
+            answer.headers["X-WP-Total"] = str(int(answer.headers["X-WP-Total"]) + 1)
+        return answer
+
+    with ScriptedServer("woocommerce") as server:
+        expected = records_of(server, no_wait)
+        foreign = next(
+            key for key, o in server.app.orders.items() if o["customer_id"] not in (0, WOO_SANNE)
+        )
+        server.script = script
+        source = records_of(server, no_wait)
+    assert source.status == SourceStatus.PARTIAL
+    assert [(m.what, m.kind) for m in source.missing] == [("orders", ErrorKind.BAD_DATA)]
+    assert str(foreign) not in {r.record_id for r in source.records}
+    assert {r.record_id for r in source.records} == {r.record_id for r in expected.records}
+
+
+def test_a_moneybird_invoice_naming_no_contact_is_not_shown(no_wait: RetryPolicy) -> None:
+    def script(request: Request) -> Response | None:
+        if not request.path.endswith("/sales_invoices.json"):
+            return None
+        return _unnamed(server.forward(request), "contact_id")
+
+    with ScriptedServer("moneybird", script) as server:
+        source = records_of(server, no_wait)
+    assert source.status == SourceStatus.PARTIAL
+    assert [(m.what, m.kind) for m in source.missing] == [("sales_invoices", ErrorKind.BAD_DATA)]
+    invoices = [r for r in source.records if r.record_type == "invoice"]
+    assert len(invoices) == 8  # her nine, less the one that names no contact
+
+
+def test_mollie_payments_and_mandates_naming_no_customer_are_not_shown(
+    no_wait: RetryPolicy,
+) -> None:
+    base = f"/v2/customers/{MOLLIE_SANNE}"
+    dropped: dict[str, str] = {}
+
+    def script(request: Request) -> Response | None:
+        for what, field in (("payments", "customerId"), ("mandates", "_links")):
+            if request.path == f"{base}/{what}":
+                answer = server.forward(request)
+                dropped[what] = json.loads(answer.get_data())["_embedded"][what][0]["id"]
+                return _unnamed(answer, field, key=what)
+        return None
+
+    with ScriptedServer("mollie") as server:
+        expected = records_of(server, no_wait)
+        server.script = script
+        source = records_of(server, no_wait)
+    assert source.status == SourceStatus.PARTIAL
+    assert sorted((m.what, m.kind) for m in source.missing) == [
+        ("mandates", ErrorKind.BAD_DATA),
+        ("payments", ErrorKind.BAD_DATA),
+    ]
+    shown = {r.record_id for r in source.records}
+    assert set(dropped.values()) and not shown & set(dropped.values())
+    # the refunds and chargebacks of a payment left out are not asked for either
+    assert shown == {r.record_id for r in expected.records} - set(dropped.values()) - {
+        r.record_id
+        for r in expected.records
+        if r.parent is not None and r.parent.record_id == dropped["payments"]
+    }
