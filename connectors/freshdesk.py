@@ -33,7 +33,8 @@ is sent as well: that code applies a default condition of its own when no filter
 which no date may narrow then.
 A rating is kept only when its own ``user_id`` is the contact's: the list was asked for by
 that id, and a filter that is ignored (renamed, dropped by a proxy) would hand over everyone's
-feedback, so a row that names no user or another one is left out (logged by count). A rating
+feedback, so a row that names another user is left out (logged by count), and one that names
+none is left out and makes the result partial (``satisfaction_ratings``). A rating
 is a ``satisfaction_rating`` record below its ticket (below the contact when it names no
 ticket), its scores named (``extremely_happy`` … ``extremely_unhappy``, Freshdesk's 103 …
 -103; other numbers as they are). When the list cannot be read, the result is partial
@@ -429,11 +430,19 @@ class FreshdeskConnector(BaseConnector):
             [dict(full[0] if full else raw)],
             lambda contact: [self._contact(contact, deleted=deleted, blocked=blocked)],
         )
-        tickets = run.related("tickets", partial(self._tickets, run, contact_id))
-        trashed = run.related(
-            "trashed_tickets", partial(self._tickets, run, contact_id, listed="deleted")
+        tickets, trashed, spam = (
+            run.only_theirs(
+                what,
+                run.related(what, partial(self._tickets, run, contact_id, listed=listed)),
+                lambda ticket: ticket.get("requester_id"),
+                contact_id,
+            )
+            for what, listed in (
+                ("tickets", None),
+                ("trashed_tickets", "deleted"),
+                ("spam_tickets", "spam"),
+            )
         )
-        spam = run.related("spam_tickets", partial(self._tickets, run, contact_id, listed="spam"))
         listed = [
             *((t, None) for t in tickets),
             *((t, "deleted") for t in trashed),
@@ -442,8 +451,6 @@ class FreshdeskConnector(BaseConnector):
         seen: set[str] = set()
         theirs: list[tuple[JSONDict, str | None]] = []
         for ticket, where in listed:
-            if str(ticket.get("requester_id")) != contact_id:
-                continue  # defensive: a list filtered by requester must only hold theirs
             ticket_id = ticket.get("id")
             if isinstance(ticket_id, str | int) and not isinstance(ticket_id, bool):
                 if str(ticket_id) in seen:
@@ -457,7 +464,7 @@ class FreshdeskConnector(BaseConnector):
         ratings = run.related("satisfaction_ratings", partial(self._ratings, run, contact_id))
         yield from run.each(
             "satisfaction_ratings",
-            _rated_by(ratings, contact_id),
+            run.only_theirs("satisfaction_ratings", ratings, _user_of, contact_id),
             partial(self._rating, contact_id=contact_id, closed=closed),
         )
 
@@ -790,22 +797,9 @@ def _contact_id(row: Mapping[str, Any]) -> str | None:
         return None
 
 
-def _rated_by(ratings: list[JSONDict], contact_id: str) -> list[JSONDict]:
-    """The ``ratings`` listed for ``contact_id`` whose own ``user_id`` is that contact; the
-    rest (another user, or none named) are left out, logged by count."""
-    theirs = [
-        rating
-        for rating in ratings
-        if not isinstance(rating.get("user_id"), bool)
-        and isinstance(rating.get("user_id"), int | str)
-        and str(rating.get("user_id")).strip() == contact_id
-    ]
-    if len(theirs) < len(ratings):
-        log.warning(
-            "freshdesk: %d satisfaction ratings named another user or none, left out",
-            len(ratings) - len(theirs),
-        )
-    return theirs
+def _user_of(rating: JSONDict) -> object:
+    """The user a satisfaction rating names (``user_id``), ``None`` when it names none."""
+    return rating.get("user_id")
 
 
 def _score(value: object) -> object:

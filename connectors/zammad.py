@@ -265,11 +265,12 @@ class ZammadConnector(BaseConnector):
         # the user that cannot be read is missing; their tickets are still read by the id
         yield from run.each("users", [dict(match.candidate.raw)], lambda raw: [self._user(raw)])
         # Ticket search is fuzzy at some Zammad versions: keep only this customer's tickets.
-        tickets = [
-            ticket
-            for ticket in run.related("tickets", partial(self._tickets, run, user_id))
-            if str(ticket.get("customer_id")) == user_id
-        ]
+        tickets = run.only_theirs(
+            "tickets",
+            run.related("tickets", partial(self._tickets, run, user_id)),
+            lambda ticket: ticket.get("customer_id"),
+            user_id,
+        )
         yield from run.each("tickets", tickets, partial(self._ticket_and_articles, run, user_id))
 
     def _ticket_and_articles(self, run: Run, user_id: str, ticket: JSONDict) -> Iterator[Draft]:

@@ -372,8 +372,8 @@ def test_freshdesk_ratings_of_other_users_are_never_hers(
     no_wait: RetryPolicy, sanne: Identity
 ) -> None:
     """A ratings list that ignores ``user_id`` (a renamed filter, a proxy) hands over
-    everyone's feedback: only the ratings naming her contact are shown, and one naming no
-    user is left out too."""
+    everyone's feedback: only the ratings naming her contact are shown; one naming no user
+    is left out too, and makes the result partial (it may be hers)."""
 
     def route(request: httpx.Request) -> httpx.Response | None:
         if request.url.path.endswith("/surveys/satisfaction_ratings"):
@@ -388,7 +388,9 @@ def test_freshdesk_ratings_of_other_users_are_never_hers(
     result = fetch(connector, sanne)
     ratings = [r for r in result.records if r.record_type == "satisfaction_rating"]
     assert [r.record_id for r in ratings] == ["80055500011"]
-    assert result.missing == ()
+    assert [(m.what, m.kind) for m in result.missing] == [
+        ("satisfaction_ratings", ErrorKind.BAD_DATA)
+    ]
 
 
 def test_freshdesk_failing_ratings_make_the_result_partial(
