@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     login_rate_per_address: str = "5 per 15 minutes;20 per day"
     code_rate_per_ip: str = "30 per 15 minutes"
     code_rate_per_address: str = "15 per 15 minutes"
+    #: Days a browser stays known for the addresses someone signed in with there (a signed
+    #: cookie, renewed at each sign-in): it then has its own allowance under the per-address
+    #: limits above, so strangers asking codes for an address cannot lock its owner out.
+    known_browser_days: int = Field(default=90, ge=1, le=400)
     #: How many reverse proxies stand in front of the portal and set ``X-Forwarded-For`` and
     #: ``X-Forwarded-Proto`` (0: none, the client connects directly). With 1 behind nginx, the
     #: sign-in limits per IP address count the visitor's address, not the proxy's. Never set

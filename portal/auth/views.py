@@ -28,7 +28,7 @@ from ..extensions import db, limiter
 from ..kept_input import BUTTON, keeps_input
 from ..settings import Settings
 from ..tasks import enqueue_mail
-from . import services
+from . import known_browser, services
 from .forms import CodeForm, ConfirmForm, EmailForm, IdentifierForm
 from .services import (
     LOGIN_ATTEMPT,
@@ -65,20 +65,30 @@ def _locale() -> str:
 def _address_key() -> str:
     """Rate-limit key of the e-mail address a request is about (a keyed hash, never the value).
 
-    The address typed in the form, else the address of this browser's pending attempt.
+    The address typed in the form, else the address of this browser's pending attempt. A
+    browser known for that address (someone signed in with it there) counts under its own key,
+    so strangers using up the address's shared allowance do not lock it out
+    (:mod:`portal.auth.known_browser`).
     """
+    address = _address_hash()
+    return known_browser.rate_key(address) or "addr:" + address
+
+
+def _address_hash() -> str:
+    """The keyed hash of the address a request is about; ``invalid`` for an address typed
+    wrongly, ``none`` for no address (each one shared key)."""
     typed = request.form.get("email") if request.endpoint == "auth.login" else None
     if typed is None:
         if request.form.get("value") is not None and request.form.get("kind") == "email":
             typed = request.form.get("value")
     if typed is not None:
         try:
-            return "addr:" + services.email_hash(services.normalize_mailbox(typed))
+            return services.email_hash(services.normalize_mailbox(typed))
         except InvalidIdentifier:
-            return "addr:invalid"
+            return "invalid"
     key = VERIFY_ATTEMPT if request.endpoint == "auth.verify_email" else LOGIN_ATTEMPT
     attempt = session.get(key) or {}
-    return "addr:" + str(attempt.get("addr", "none"))
+    return str(attempt.get("addr", "none"))
 
 
 def _request_ip_limit() -> str:
@@ -249,6 +259,16 @@ def _code_again() -> Response | str:
     return _code_page(CodeForm(), email)
 
 
+def _signed_in(target: str, address_hash: str) -> Response:
+    """Commit a sign-in by e-mail code or link and go on to ``target``; this browser is known
+    for the address from now on (its own allowance under the address's rate limits)."""
+    db.session.commit()
+    flash(_("You are signed in."), "success")
+    response = redirect(target, code=303)
+    known_browser.remember(response, address_hash)
+    return response
+
+
 @bp.route("/inloggen/code", methods=["GET", "POST"])
 @keeps_input(_code_again, form=lambda: CodeForm, needs_customer=False)
 @_limited(limit_codes)
@@ -274,9 +294,7 @@ def enter_code() -> Response | tuple[str, int]:
             if problem is ChallengeProblem.WRONG:
                 form.code.errors = [problem_message(problem, exc.attempts_left)]
         else:
-            db.session.commit()
-            flash(_("You are signed in."), "success")
-            return redirect(target, code=303)
+            return _signed_in(target, challenge.email_hash)
     status = 400 if (form.errors or problem) else 200
     return _code_page(form, email, problem), status
 
@@ -326,9 +344,7 @@ def link(token: str) -> Response | tuple[str, int]:
             db.session.rollback()
             problem: ChallengeProblem | None = exc.problem
         else:
-            db.session.commit()
-            flash(_("You are signed in."), "success")
-            return redirect(target, code=303)
+            return _signed_in(target, challenge.email_hash)
     else:
         problem = services.link_problem(token, nonce)
     return render_template(
@@ -375,7 +391,29 @@ def account() -> str:
         # the address this browser was sent a code for: the way back to entering it
         confirming=_attempt_email(VERIFY_ATTEMPT) if session.get(VERIFY_ATTEMPT) else None,
         logout_form=ConfirmForm(),
+        known_browser=known_browser.current() is not None,
+        forget_form=ConfirmForm(),
     )
+
+
+def _forget_browser_again() -> Response:
+    """The "forget this browser" button of a page that had expired: back to the account, to
+    press again."""
+    return redirect(url_for("auth.account"), code=303)
+
+
+@bp.post("/account/browser-vergeten")
+@keeps_input(_forget_browser_again, message=BUTTON)
+@login_required
+def forget_browser() -> Response:
+    """Forget this browser: it no longer has its own sign-in allowance for the addresses signed
+    in with here (others on a shared computer, say, need not know it was used). It stays
+    signed in."""
+    response = redirect(url_for("auth.account"), code=303)
+    if ConfirmForm().validate_on_submit():
+        known_browser.forget(response)
+        flash(_("This browser has been forgotten."), "success")
+    return response
 
 
 def _identifier_again() -> tuple[str, int]:

@@ -33,7 +33,7 @@ SIGN_IN = {
 }  # fmt: skip
 #: Routes for a signed-in customer.
 CUSTOMER = {
-    "auth.account", "auth.add_identifier", "auth.verify_email",
+    "auth.account", "auth.add_identifier", "auth.verify_email", "auth.forget_browser",
     "customer.overview", "customer.category", "customer.record", "customer.gather_again",
     "export.index", "export.download_json", "export.download_csv",
     "requests.index", "requests.new", "requests.send", "requests.detail",
