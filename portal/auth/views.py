@@ -515,7 +515,10 @@ def verify_email() -> Response | tuple[str, int]:
             db.session.commit()
             session.pop(VERIFY_ATTEMPT, None)
             flash(_("The e-mail address is confirmed."), "success")
-            return redirect(url_for("auth.account"), code=303)
+            confirmed = redirect(url_for("auth.account"), code=303)
+            # confirmed here as sign-in codes are: its own allowance in this browser too
+            known_browser.remember(confirmed, str(attempt["addr"]))
+            return confirmed
     return render_template(
         "auth/verify_email.html",
         form=form,

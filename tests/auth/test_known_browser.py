@@ -276,3 +276,22 @@ def test_the_privacy_statement_describes_the_cookie(
     assert "A cookie in your browser" in keeps
     assert "cannot lock you out" in keeps and "no readable e-mail address" in keeps
     assert "It lasts 30 days from your last sign-in, also when you sign out" in keeps
+
+
+def test_an_address_confirmed_on_my_account_makes_the_browser_known_for_it(
+    app: Flask, forms: Any, mailbox: Any
+) -> None:
+    """An address added on My account and confirmed with its code counts as signed in with
+    in this browser: strangers using up its allowance do not stop the owner from using it."""
+    work = "werk@example.nl"
+    client = browser(app)
+    sign_in(client, forms, mailbox, OWNER)
+    assert payload(client)["a"] == [address_hash(app, OWNER)]
+    before = len(mailbox.messages)
+    added = forms.post(client, "/account", "/account/toevoegen", kind="email", value=work)
+    assert added.status_code == 303
+    code = mailbox.code_in(mailbox.wait_for(before + 1)[-1])
+    assert forms.post(client, "/account/adres-bevestigen", code=code).status_code == 303
+    assert payload(client)["a"] == [address_hash(app, work), address_hash(app, OWNER)]
+    sign_out(client, forms)
+    assert after_a_stranger(app, forms, client, work) == 303
