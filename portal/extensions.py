@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -17,4 +19,22 @@ babel = Babel()
 login_manager = LoginManager()
 #: Storage is chosen by configuration (``RATELIMIT_STORAGE_URI``): memory in the demo, Redis in
 #: production, so that several gunicorn workers share one count.
-limiter = Limiter(key_func=get_remote_address)
+
+
+def client_network() -> str:
+    """The rate-limit key of the client's address: an IPv4 address as it is, an IPv6 address
+    as its /64 network. One IPv6 connection is usually given a whole /64 (2^64 addresses), so
+    keying by the full address would give whoever has one as many budgets as they like."""
+    address = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # an IPv4 client of a dual-stack socket
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+limiter = Limiter(key_func=client_network)

@@ -76,11 +76,22 @@ def _address_key() -> str:
 
 def _address_hash() -> str:
     """The keyed hash of the address a request is about; ``invalid`` for an address typed
-    wrongly, ``none`` for no address (each one shared key)."""
-    typed = request.form.get("email") if request.endpoint == "auth.login" else None
-    if typed is None:
-        if request.form.get("value") is not None and request.form.get("kind") == "email":
-            typed = request.form.get("value")
+    wrongly, ``none`` for no address (each one shared key).
+
+    Only the two forms where an address is typed are read for it: signing in (``email``) and
+    adding an e-mail address (``value``). Every other form (a code, a new code, a link, the
+    code that confirms an address) counts under the address of this browser's pending attempt,
+    whatever fields were added to it: a field the form does not have must not choose the
+    budget it is counted in (a new made-up address per request would be a new budget).
+    Adding a phone or customer number sends nothing: it counts per customer.
+    """
+    typed: str | None = None
+    if request.endpoint == "auth.login":
+        typed = request.form.get("email")
+    elif request.endpoint == "auth.add_identifier":
+        if request.form.get("kind") != "email":
+            return f"customer:{current_user.get_id()}"
+        typed = request.form.get("value")
     if typed is not None:
         try:
             return services.email_hash(services.normalize_mailbox(typed))

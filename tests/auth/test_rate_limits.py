@@ -65,3 +65,26 @@ def test_per_ip_limit_on_entering_codes(app: Flask, forms: Any, mailbox: Any) ->
     statuses = [forms.post(client, "/inloggen/code", code="000000").status_code for _ in range(4)]
     assert statuses[-1] == 429
     assert 429 not in statuses[:3]
+
+
+def test_per_ip_limit_counts_an_ipv6_network_as_one(app: Flask, forms: Any, mailbox: Any) -> None:
+    """An IPv6 connection is usually given a /64: each address in it is not a new budget."""
+    statuses = [
+        forms.post(
+            browser(app, f"2001:db8:7:1::{i:x}"), "/inloggen", email=f"v{i}@example.nl"
+        ).status_code
+        for i in range(1, 6)
+    ]
+    assert statuses == [303, 303, 303, 303, 429]
+    # another network, and an IPv4 address, have their own
+    other = forms.post(browser(app, "2001:db8:7:2::1"), "/inloggen", email="w@example.nl")
+    assert other.status_code == 303
+    # IPv4 clients of a dual-stack socket (::ffff:a.b.c.d) are each their own IPv4 address,
+    # not one /64 together
+    mapped = [
+        forms.post(
+            browser(app, f"::ffff:10.0.3.{i}"), "/inloggen", email=f"x{i}@example.nl"
+        ).status_code
+        for i in range(1, 7)
+    ]
+    assert mapped == [303] * 6
