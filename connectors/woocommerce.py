@@ -747,7 +747,9 @@ class WooCommerceConnector(BaseConnector):
     def _download(self, row: JSONDict, *, last_order: Any) -> Iterator[Draft]:
         """A file the account may download: product, file name, downloads left and until
         when; never its URLs, which let anyone who holds them download it."""
-        order_id = expect_id(row, "woocommerce download", key="order_id")
+        order_id = _id_text(row.get("order_id"))
+        if order_id is None:  # ``_of_orders`` lets it through to be reported, not shown
+            raise BadResponse("woocommerce download: order_id is no order id")
         download_id = row.get("download_id")
         if not isinstance(download_id, str) or not download_id.strip():
             raise BadResponse("woocommerce download: no download_id")

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from werkzeug.wrappers import Request, Response
 
 from connectors import ErrorKind, Identity, RetryPolicy, SourceStatus, gather
@@ -224,6 +225,26 @@ def test_downloads_of_orders_not_hers_are_left_out(no_wait: RetryPolicy) -> None
     with ScriptedServer("woocommerce", script) as server:
         source = _gather(server, no_wait)
     assert source.status == SourceStatus.COMPLETE
+    assert list(_of(source, "download")) == ["2088/3f9c1d2e8b7a6c5d4e3f2a1b0c9d8e7f"]
+
+
+@pytest.mark.parametrize("order_id", ["abc", " ", "2088x", True, None])
+def test_a_download_naming_no_order_number_is_not_shown(
+    no_wait: RetryPolicy, order_id: object
+) -> None:
+    """A download is hers through its order: one whose ``order_id`` is no order number cannot
+    be placed, so it is not shown and the shop is partial."""
+
+    def script(request: Request) -> Response | None:
+        if request.path == f"/wp-json/wc/v3/customers/{WOO_SANNE}/downloads":
+            stray = {**server.app.downloads[WOO_GRONINGEN][0], "order_id": order_id}
+            return json_answer([*server.app.downloads[WOO_SANNE], stray])
+        return None
+
+    with ScriptedServer("woocommerce", script) as server:
+        source = _gather(server, no_wait)
+    assert source.status == SourceStatus.PARTIAL
+    assert [(m.what, m.kind) for m in source.missing] == [("downloads", ErrorKind.BAD_DATA)]
     assert list(_of(source, "download")) == ["2088/3f9c1d2e8b7a6c5d4e3f2a1b0c9d8e7f"]
 
 
