@@ -104,7 +104,7 @@ def test_states_in_words_after_gathering_and_after_faults(
     b = _signed_in(app, officer)
     html = b.get(PAGE).get_data(as_text=True)
     assert html.count("Nog niet gevraagd") == 6  # nothing asked yet: unknown, not "ok"
-    assert "blijven mislukken" not in html
+    assert "blijven fouten geven" not in html
 
     with app.test_request_context():
         gather_for(sign_in_with_verified_email(SANNE, "test"))
@@ -128,7 +128,7 @@ def test_states_in_words_after_gathering_and_after_faults(
     html = b.get(PAGE).get_data(as_text=True)
     text = _text(html)
     # Flagged sources first, with what to do, before the per-source sections.
-    summary = text.index("1 bron blijft mislukken")
+    summary = text.index("1 bron blijft fouten geven")
     assert summary < text.index("Alle bronnen nu controleren")
     flagged = _text(html[html.index('id="flagged-title"') : html.index("</section>")])
     assert "Betalingen (Mollie)" in flagged
@@ -136,7 +136,7 @@ def test_states_in_words_after_gathering_and_after_faults(
     assert "Inloggegevens geweigerd: controleer de API-sleutel" in flagged
     assert 'href="#source-payments"' in html
     payments = _text(_section(html, "payments"))
-    assert "Blijft mislukken" in payments
+    assert "Blijft fouten geven" in payments
     assert f"{health.FLAG_AFTER + 1} keer achter elkaar mislukt" in payments
     assert f"inloggegevens geweigerd: {health.FLAG_AFTER + 1}" in payments
     invoicing = _text(_section(html, "invoicing"))

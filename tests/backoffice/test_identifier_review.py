@@ -508,7 +508,7 @@ def test_the_privacy_contact_hears_of_numbers_to_check_at_most_once_a_day(
     assert added.status_code == 303
     told = mailbox.wait_for(2)[-1]
     assert told["To"] == contact
-    assert told["Subject"] == "Een nummer om te controleren in het privacyportaal"
+    assert told["Subject"] == "Een te controleren nummer in het privacyportaal"
     body = Mailbox.text_of(told)
     assert "/beheer/nummers" in body and "1 nummer wacht op controle" in body
     for personal in ("0612345678", "12345678", "F-0042", SANNE, "sanne"):

@@ -868,7 +868,7 @@ def test_a_record_found_through_another_system_s_record_says_so(
 @pytest.mark.parametrize(
     ("lang", "label", "words"),
     [
-        ("nl", "Gevonden via", "Wat wij na uw verzoek tot wissen wettelijk moeten bewaren"),
+        ("nl", "Gevonden via", "Wat wij na uw verzoek om verwijdering wettelijk moeten bewaren"),
         ("en", "Found through", "What we must keep by law after your request to erase"),
     ],
 )

@@ -72,7 +72,7 @@ def test_another_customers_request_is_not_found_like_an_unknown_one(
     )
     assert "Geheim" not in theirs.get_data(as_text=True)
     # the page says why a request may not show (after an erasure of everything), for both
-    assert "alle gegevens te verwijderen" in unknown.get_data(as_text=True)
+    assert "al uw gegevens te verwijderen" in unknown.get_data(as_text=True)
     assert stored(app, sannes_request).status == "received"
     assert [e.action for e in stored(app, sannes_request).events] == ["received"]
 

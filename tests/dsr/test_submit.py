@@ -184,7 +184,7 @@ def test_a_correction_shows_current_values_validates_and_stores_every_field(
     text = post(
         sanne, "/verzoeken/nieuw/correctie", [*base, *items, ("items-0-new_value", "de Vries")]
     ).get_data(as_text=True)
-    assert "De nieuwe waarde is hetzelfde als de huidige" in text
+    assert "De nieuwe waarde is gelijk aan de huidige" in text
     # a wrong e-mail address
     email = [
         ("items-1-source", "webshop"), ("items-1-record_type", "customer"),

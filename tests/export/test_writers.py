@@ -523,7 +523,7 @@ def test_a_record_kept_by_law_after_an_erasure_says_why_in_index_html_and_the_js
     tables = {table.split("</caption>")[0][-1]: table for table in html.split("</table>")[:2]}
     row = (
         '<th scope="row">Gevonden via</th>'
-        "<td>Wat wij na uw verzoek tot wissen wettelijk moeten bewaren</td>"
+        "<td>Wat wij na uw verzoek om verwijdering wettelijk moeten bewaren</td>"
     )
     assert row in tables["2"] and "Gevonden via" not in tables["3"]
     matched = {r["record_id"]: r["matched"] for r in exported["records"]}

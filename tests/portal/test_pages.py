@@ -58,7 +58,7 @@ def test_privacy_statement_renders_the_policy(client: FlaskClient) -> None:
     assert "AVG art. 6 lid 1 sub c" in html  # as Dutch law is cited
     assert "Geldig vanaf 01-01-2026." in html  # a date as people write it, not 2026-01-01
     # art. 13(2)(e): whether the customer must give the data (said for names and orders)
-    assert html.count("zonder kunnen wij onze dienst niet leveren") == 2
+    assert html.count("daarzonder kunnen wij onze dienst niet leveren") == 2
     assert "https://voorbeeld-it.example.nl" in html
     assert "7 jaar na het einde van het boekjaar" in html
     assert "Freshworks Inc." in html

@@ -110,7 +110,7 @@ def test_steps_that_lock_a_colleague_out_ask_first(
     listing = o.get("/beheer/medewerkers").get_data(as_text=True)
     for step, question in (
         ("uitschakelen", "Arie Agent uitschakelen?"),
-        ("tweestaps-herstellen", "De authenticator-app van Arie Agent herstellen?"),
+        ("tweestaps-herstellen", "De authenticator-app van Arie Agent opnieuw laten instellen?"),
         ("wachtwoord", "Arie Agent een nieuw eenmalig wachtwoord geven?"),
     ):
         path = f"/beheer/medewerkers/{agent.id}/{step}"
