@@ -402,8 +402,19 @@ def account() -> str:
         # the address this browser was sent a code for: the way back to entering it
         confirming=_attempt_email(VERIFY_ATTEMPT) if session.get(VERIFY_ATTEMPT) else None,
         logout_form=ConfirmForm(),
-        known_browser=known_browser.current() is not None,
+        known_browser=_known_for_me(identifiers),
         forget_form=ConfirmForm(),
+    )
+
+
+def _known_for_me(identifiers: list[tuple[Any, str]]) -> bool:
+    """Whether this browser is known for one of the signed-in customer's confirmed addresses
+    (a cookie that lists only someone else's, on a shared computer, is not theirs to see)."""
+    known = known_browser.current()
+    return known is not None and any(
+        services.email_hash(value) in known.addresses
+        for identifier, value in identifiers
+        if identifier.kind == "email" and identifier.is_verified
     )
 
 

@@ -236,6 +236,24 @@ def test_forgetting_the_browser_removes_its_allowance_and_keeps_the_session(
     assert after_a_stranger(app, forms, owner, OWNER) == 429
 
 
+def test_my_account_speaks_of_the_cookie_only_when_it_lists_an_address_of_mine(
+    app: Flask, forms: Any, mailbox: Any
+) -> None:
+    """On a shared computer, the next person (signed in some other way than by a code in this
+    browser) is not told that someone else signed in here, nor offered to forget it."""
+    client = browser(app)
+    sign_in(client, forms, mailbox, "volgende@example.nl")
+    client.set_cookie("portal_lang", "en")
+    assert "Forget this browser" in client.get("/account").get_data(as_text=True)
+    with app.app_context():
+        secret = app.config["SECRET_KEY"]
+    someone_else = {"b": payload(client)["b"], "a": [address_hash(app, OWNER)]}
+    client.set_cookie(
+        COOKIE, URLSafeTimedSerializer(secret, salt=known_browser.SALT).dumps(someone_else)
+    )
+    assert "Forget this browser" not in client.get("/account").get_data(as_text=True)
+
+
 def test_the_cookie_has_the_host_prefix_and_is_secure_over_https(
     app: Flask,  # empties the tables afterwards
     make_app: Callable[..., Flask],

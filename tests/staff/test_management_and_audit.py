@@ -44,7 +44,7 @@ def test_officer_adds_a_colleague_who_enrols_and_chooses_a_password(
     assert match
     # the page names the colleague, not the officer who added them
     assert "Nina Nieuw is toegevoegd." in page
-    assert "<dd>nina@firm.example</dd>" in page and "Geef het aan Nina Nieuw" in page
+    assert "<dd>nina@firm.example</dd>" in page and "telefonisch aan Nina Nieuw" in page
     one_time = match.group(1)
     assert one_time not in o.get("/beheer/medewerkers").get_data(as_text=True)  # shown once
     again = o.post(
