@@ -482,7 +482,9 @@ def add_identifier() -> Response | tuple[str, int]:
                 return redirect(url_for("auth.account"), code=303)
         except InvalidIdentifier:
             db.session.rollback()
-            form.value.errors = [_("This is not a valid e-mail address, phone number or number")]
+            form.value.errors = [
+                _("This is not a valid e-mail address, phone number or customer number")
+            ]
         except IdentifierTaken:
             db.session.rollback()
             form.value.errors = [_("You have already added and confirmed this.")]

@@ -154,8 +154,8 @@ STEP_ERRORS = {
     "transition": _l("This step is not possible in the request's current status."),
     "extension": _l("Extend by one or two further months in all, and not less than now."),
     "extension_late": _l(
-        "The deadline can no longer be extended: the law has the customer told of an extension"
-        " within one month of receipt, and that month is over."
+        "The deadline can no longer be extended: the law requires the customer to be told of an"
+        " extension within one month of receipt, and that month is over."
     ),
     "approved": _l("This was done already: see the changes at the sources."),
     "recipients": _l(

@@ -749,8 +749,9 @@ def extend(request: DataRequest, months: int, reason: str, *, staff_id: int) -> 
 
     The customer is told the new deadline, the reason and their right to complain.
 
-    Art. 12(3) has the customer told of an extension within one month of receipt: once the
-    first month is over (:func:`extension_possible`), the deadline cannot be extended any more.
+    Art. 12(3) requires the customer to be told of an extension within one month of receipt:
+    once the first month is over (:func:`extension_possible`), the deadline cannot be extended
+    any more.
 
     A withdrawal of consent or an objection to direct marketing only (:func:`unconditional`)
     applies from its receipt and is not extended: the use stops now (``unconditional_extension``).
@@ -926,9 +927,9 @@ def received_on_bounds(request: DataRequest) -> tuple[date, date]:
 
 def timely_extension_months(request: DataRequest, received_on: date) -> int:
     """The further months of the request's extension that count when it was received on
-    ``received_on``: art. 12(3) has the customer told of an extension within one month of
-    receipt, so an extension told after that month (:func:`extension_possible` counted it from
-    the day recorded then) does not count.
+    ``received_on``: art. 12(3) requires the customer to be told of an extension within one
+    month of receipt, so an extension told after that month (:func:`extension_possible`
+    counted it from the day recorded then) does not count.
 
     An extension step does not hold its months. A request is extended at most twice, each
     time further, so two steps were one month and then two; one step was the months now
