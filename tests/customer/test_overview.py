@@ -244,7 +244,7 @@ def test_a_customer_sees_only_their_own_data(app: Flask, client: FlaskClient) ->
     sign_in(app, other, "iemand.anders@example.nl")
     page = _page(other)
     assert "Oudegracht" not in page and "sanne" not in page.lower()
-    assert "We hebben in deze soort niets van u gevonden." in page
+    assert "In deze soort gegevens hebben we niets van u gevonden." in page
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(GatheredSnapshot)) == 2
 
@@ -276,7 +276,7 @@ def test_a_contact_person_at_a_company_sees_their_own_entry(
     assert "Nu: Administratie" in form
     assert 'value="company_name"' not in form  # not among the fields offered either
     invoices = _page(client, "/mijn-gegevens/invoices")
-    assert "We hebben in deze soort niets van u gevonden." in invoices
+    assert "In deze soort gegevens hebben we niets van u gevonden." in invoices
     pages = overview + identity + account + invoices
     assert "Daan" not in pages and "daan.jansen" not in pages and "Witte de With" not in pages
 
@@ -568,7 +568,9 @@ def test_a_page_of_only_records_without_values_renders_and_pages(
     sanne = _signed_in_with(app, client, records)
     overview = _page(sanne)
     assert f"Webwinkel ({EMPTY_ORDERS} gegevens)" in overview
-    assert "We hebben in deze soort niets van u gevonden." in overview  # the policy's categories
+    assert (
+        "In deze soort gegevens hebben we niets van u gevonden." in overview
+    )  # the policy's categories
     assert 'href="/mijn-gegevens/_empty"' in overview  # more than the overview's preview
 
     first = _page(sanne, "/mijn-gegevens/_empty")

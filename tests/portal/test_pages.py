@@ -67,7 +67,7 @@ def test_privacy_statement_renders_the_policy(client: FlaskClient) -> None:
     assert "Autoriteit Persoonsgegevens" in html
     assert html.count("<table>") == 4
     # Besides the portal, the ways the statement accepts requests, with where to send them.
-    assert "U kunt uw verzoek ook sturen:" in html
+    assert "U kunt uw verzoek ook aan ons sturen:" in html
     assert 'per e-mail: <a href="mailto:privacy@voorbeeld-it.example.nl">' in html
     assert "per post: Voorbeeld IT Diensten B.V., Oudegracht 1" in html
 
