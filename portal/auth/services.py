@@ -344,10 +344,18 @@ def _find_verified(kind: str, value: str) -> CustomerIdentifier | None:
 
 
 def _mark_verified(ident: CustomerIdentifier, method: str) -> None:
+    """Mark ``ident`` verified by ``method``, and drop the customer's held gathering: it was
+    searched without this identifier, and the overview and downloads would otherwise leave
+    its data out while the export lists it among the identifiers searched by."""
     ident.status = "verified"
     ident.verified_hash = ident.lookup_hash
     ident.verified_by = method
     ident.verified_at = utcnow()
+    customer_id = ident.customer_id if ident.customer_id is not None else ident.customer.id
+    if customer_id is not None:
+        db.session.execute(
+            delete(GatheredSnapshot).where(GatheredSnapshot.customer_id == customer_id)
+        )
 
 
 def sign_in_with_verified_email(email: str, method: str) -> Customer:

@@ -90,7 +90,7 @@ def _address_hash() -> str:
         typed = request.form.get("email")
     elif request.endpoint == "auth.add_identifier":
         if request.form.get("kind") != "email":
-            return f"customer:{current_user.get_id()}"
+            return f"customer:{current_user.id}"  # never get_id(): the session token
         typed = request.form.get("value")
     if typed is not None:
         try:

@@ -118,7 +118,6 @@ def approve_identifier_view(ident_id: int) -> Any:
         approve_identifier(ident, staff_id=_staff_id())
     except DecisionError as exc:
         return _refused(exc)
-    identifiers.forget_snapshot(ident)
     outbox = identifiers.tell_customer(ident, approved=True)
     db.session.commit()
     for outbox_id in outbox:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from .. import crypto
 from ..audit import record as audit
@@ -24,7 +24,6 @@ from ..dsr.services import customer_email
 from ..extensions import db
 from ..mail import queue_mail
 from ..models import AuditEvent, CustomerIdentifier, utcnow
-from ..models.gathering import GatheredSnapshot
 from ..paging import Page
 from ..policy import current_policy
 
@@ -105,13 +104,6 @@ def pending_page(asked: int | None, *, staff_id: int) -> tuple[list[PendingIdent
         for i in idents
     ]
     return rows, page
-
-
-def forget_snapshot(ident: CustomerIdentifier) -> None:
-    """Drop the customer's held gathering, so their next view searches by the new number too."""
-    db.session.execute(
-        delete(GatheredSnapshot).where(GatheredSnapshot.customer_id == ident.customer_id)
-    )
 
 
 def tell_customer(ident: CustomerIdentifier, approved: bool, reason: str = "") -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,9 +12,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from connectors.identity import IdentifierKind
+from portal import crypto
 from portal.auth import services
 from portal.extensions import db
-from portal.models import Customer, CustomerIdentifier, OutboxMessage
+from portal.models import Customer, CustomerIdentifier, OutboxMessage, utcnow
+from portal.models.gathering import GatheredSnapshot
 
 EMAIL = "sanne.devries@example.nl"
 
@@ -176,6 +179,56 @@ def test_a_proof_checker_can_verify(app: Flask, signed_in: FlaskClient, forms: A
         proof="F2024-0042",
     )  # fmt: skip
     assert _identity(app).values(IdentifierKind.CUSTOMER_NUMBER) == ["K-1001"]
+
+
+def _hold_a_gathering(app: Flask) -> None:
+    """A gathering held for the customer, made before the new identifier counted."""
+    with app.app_context():
+        customer = db.session.scalars(select(Customer)).one()
+        now = utcnow()
+        db.session.add(
+            GatheredSnapshot(
+                customer_id=customer.id, created_at=now, expires_at=now + timedelta(minutes=10),
+                summary=[], payload_encrypted=crypto.encrypt("{}"),
+            )
+        )  # fmt: skip
+        db.session.commit()
+
+
+def _held_gatherings(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count(GatheredSnapshot.id))) or 0
+
+
+def test_a_confirmed_address_drops_the_held_gathering(
+    app: Flask, signed_in: FlaskClient, forms: Any, mailbox: Any
+) -> None:
+    """The overview and downloads were gathered without the new address: the next view
+    searches by it too, and no export lists it among the identifiers of data that was not
+    searched by it."""
+    _hold_a_gathering(app)
+    forms.post(signed_in, "/account/toevoegen", kind="email", value="sanne@werk.example.nl")
+    code = mailbox.code_in(mailbox.wait_for(2)[-1])
+    assert _held_gatherings(app) == 1  # a pending address changes nothing yet
+    assert forms.post(signed_in, "/account/adres-bevestigen", code=code).status_code == 303
+    assert _held_gatherings(app) == 0
+
+
+def test_a_number_a_proof_checker_verifies_drops_the_held_gathering(
+    app: Flask, signed_in: FlaskClient, forms: Any
+) -> None:
+    class InvoiceChecker:
+        def check(self, kind: str, value: str, proof: str, customer: Any) -> Any:
+            return services.ProofStatus.VERIFIED
+
+    app.extensions["portal.proof_checkers"] = {"invoice_number": InvoiceChecker()}
+    _hold_a_gathering(app)
+    added = forms.post(
+        signed_in, "/account/toevoegen", kind="phone", value="06-12345678", proof="F2024-0042"
+    )
+    assert added.status_code == 303
+    assert _identity(app).values(IdentifierKind.PHONE) == ["+31612345678"]
+    assert _held_gatherings(app) == 0
 
 
 def test_account_needs_sign_in(browser_client: FlaskClient) -> None:
