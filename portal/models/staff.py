@@ -45,7 +45,8 @@ class StaffMember(Base):
     #: Set for a one-time password an officer handed out: it must be changed after sign-in.
     must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: The TOTP secret (base32), encrypted. Set but not enrolled while enrolment is pending.
+    #: The TOTP secret (base32), encrypted, once confirmed (a pending one lives on the session:
+    #: :attr:`StaffSession.enrol_secret_encrypted`).
     totp_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The last TOTP time step that was accepted: a code's step is used once only.
@@ -124,6 +125,10 @@ class StaffSession(Base):
     #: When the second factor was passed, and how: ``totp``, ``recovery_code`` or ``passkey``.
     second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     second_factor_method: Mapped[str | None] = mapped_column(String(16))
+    #: While a member who has not enrolled sets up the authenticator app: the TOTP secret this
+    #: session showed, encrypted. Each session gets its own, so someone who once saw the
+    #: enrolment page does not hold the secret the member confirms later; cleared at confirming.
+    enrol_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -235,17 +235,14 @@ def new_totp_secret() -> str:
 
 
 def totp_secret(member: StaffMember) -> str | None:
-    """The decrypted TOTP secret (pending or enrolled)."""
+    """The decrypted TOTP secret of the member's authenticator app."""
     if member.totp_secret_encrypted is None:
         return None
     return crypto.decrypt_text(member.totp_secret_encrypted)
 
 
-def provisioning_uri(member: StaffMember, issuer: str) -> str:
+def provisioning_uri(member: StaffMember, secret: str, issuer: str) -> str:
     """The ``otpauth://`` URI an authenticator app reads from the QR code."""
-    secret = totp_secret(member)
-    if secret is None:
-        raise ValueError("no TOTP secret")
     return pyotp.TOTP(secret).provisioning_uri(name=member.email, issuer_name=issuer)
 
 
@@ -266,9 +263,10 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     return found
 
 
-def _use_totp(member: StaffMember, code: str) -> bool:
-    """Whether ``code`` is valid now and its step was not used before; marks it used."""
-    secret = totp_secret(member)
+def _use_totp(member: StaffMember, code: str, secret: str | None = None) -> bool:
+    """Whether ``code`` is valid now (for ``secret``, default the member's) and its step was
+    not used before; marks it used."""
+    secret = secret if secret is not None else totp_secret(member)
     digits = normalise_code(code)
     if secret is None or len(digits) != 6:
         return False
@@ -387,30 +385,47 @@ def complete_second_factor(member: StaffMember, code: str, recovery: bool) -> Se
     return result
 
 
-def start_enrolment(member: StaffMember) -> str:
-    """The pending TOTP secret of a member who has not enrolled, made if missing. Flushes."""
+def start_enrolment(member: StaffMember, pending: StaffSession) -> str:
+    """The TOTP secret to show a member who has not enrolled, in the session ``pending`` (which
+    has passed only the password): made for this session the first time, the same on a reload.
+    Another browser gets another secret. Flushes.
+    """
     if member.totp_enrolled:
         raise ValueError("already enrolled")
-    secret = totp_secret(member)
-    if secret is None:
-        secret = new_totp_secret()
-        member.totp_secret_encrypted = crypto.encrypt(secret)
-        member.last_totp_step = None
-        db.session.flush()
+    if pending.staff_id != member.id or pending.second_factor_at is not None:
+        raise ValueError("not this member's pending session")
+    if pending.enrol_secret_encrypted is not None:
+        return crypto.decrypt_text(pending.enrol_secret_encrypted)
+    secret = new_totp_secret()
+    pending.enrol_secret_encrypted = crypto.encrypt(secret)
+    db.session.flush()
     return secret
 
 
-def confirm_enrolment(member: StaffMember, code: str) -> list[str]:
-    """Confirm the authenticator app with its first code; sign in; make recovery codes.
+def confirm_enrolment(member: StaffMember, pending: StaffSession, code: str) -> list[str]:
+    """Confirm the authenticator app with its first code, for the secret the session
+    ``pending`` showed (:func:`start_enrolment`); sign in; make recovery codes.
 
-    :raises SignInError: the code is wrong (counted), or the account is locked.
+    :raises SignInError: the code is wrong or this session showed no secret (counted), or the
+        account is locked.
     :returns: the new recovery codes, to show once.
     """
     _refuse_if_locked(member, "enrol")
-    if member.totp_enrolled or not _use_totp(member, code):
+    encrypted = pending.enrol_secret_encrypted if pending.staff_id == member.id else None
+    secret = crypto.decrypt_text(encrypted) if encrypted is not None else None
+    if member.totp_enrolled or secret is None or not _use_totp(member, code, secret):
         _register_failure(member, "enrol")
         raise SignInError()
-    member.totp_enrolled_at = utcnow()
+    # Atomic: of two browsers confirming their own secrets at once, only one enrols.
+    enrolled = db.session.execute(
+        update(StaffMember)
+        .where(StaffMember.id == member.id, StaffMember.totp_enrolled_at.is_(None))
+        .values(totp_secret_encrypted=encrypted, totp_enrolled_at=utcnow())
+    )
+    db.session.refresh(member)
+    if not enrolled.rowcount:  # type: ignore[attr-defined]
+        raise SignInError()
+    pending.enrol_secret_encrypted = None
     record(
         "staff.totp_enrolled", actor_type="staff", actor_id=member.id,
         subject_type="staff_member", subject_id=member.id,
@@ -627,10 +642,17 @@ def set_role(member: StaffMember, role: str, actor_id: int | None = None) -> boo
     return True
 
 
-def reset_second_factor(member: StaffMember, actor_id: int | None = None) -> None:
+def reset_second_factor(
+    member: StaffMember, actor_id: int | None = None, one_time_password: str | None = None
+) -> None:
     """Forget the authenticator app, recovery codes and passkeys (a lost phone may hold a
     passkey too); the member enrols again at the next sign-in. Ends every session of the
-    member. Flushes."""
+    member. Flushes.
+
+    With ``one_time_password`` (an officer's reset) the password is replaced too, as by
+    :func:`set_one_time_password`: a lost phone may come with a known password, and whoever
+    signs in first after the reset enrols their own authenticator app.
+    """
     member.totp_secret_encrypted = None
     member.totp_enrolled_at = None
     member.last_totp_step = None
@@ -638,10 +660,14 @@ def reset_second_factor(member: StaffMember, actor_id: int | None = None) -> Non
     db.session.execute(delete(StaffPasskey).where(StaffPasskey.staff_id == member.id))
     end_sessions(member, "reset")
     _record_change("staff.second_factor_reset", member, actor_id)
+    if one_time_password is not None:
+        set_one_time_password(member, one_time_password, actor_id)
 
 
 def change_password(member: StaffMember, current: str, new: str) -> None:
-    """Change one's own password; other sessions of the member end. Flushes.
+    """Change one's own password. Every session of the member ends, this browser's too, which
+    gets a new one (new token and CSRF secret; the same second factor and end of lifetime): a
+    stolen cookie of this browser stops working as well. Flushes.
 
     :raises SignInError: the current password is wrong (counted as a failure).
     :raises ValueError: the new password is too weak.
@@ -655,11 +681,18 @@ def change_password(member: StaffMember, current: str, new: str) -> None:
     member.password_hash = hash_password(new)
     member.must_change_password = False
     member.password_changed_at = utcnow()
-    end_sessions(member, "password", keep=g.get("staff_session"))
+    old: StaffSession | None = g.get("staff_session")
+    end_sessions(member, "password")
+    if old is not None:
+        db.session.refresh(old)
+        _start_session(member, second_factor=old.second_factor_method)
+        row: StaffSession = g.staff_session
+        row.second_factor_at = old.second_factor_at
+        row.expires_at = old.expires_at
     _record_change("staff.password_changed", member, member.id)
 
 
-def set_one_time_password(member: StaffMember, password: str, actor_id: int) -> None:
+def set_one_time_password(member: StaffMember, password: str, actor_id: int | None) -> None:
     """Give ``member`` a new one-time password an officer hands over; it must be changed after
     sign-in. Ends every session of the member and lifts a lock-out. Flushes."""
     member.password_hash = hash_password(password)

@@ -357,10 +357,11 @@ def enrol() -> Response | tuple[str, int]:
         return redirect(url_for("staff.login"))
     if member.totp_enrolled:
         return redirect(url_for("staff.second_factor"))
+    pending = _live_session()
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            codes = auth.confirm_enrolment(member, form.code.data or "")
+            codes = auth.confirm_enrolment(member, pending, form.code.data or "")
         except auth.SignInError:
             db.session.commit()
             form.code.errors = [_code_failure_message()]
@@ -370,10 +371,10 @@ def enrol() -> Response | tuple[str, int]:
             return render_template(
                 "staff/recovery_codes.html", codes=codes, first=True, next_url=_next_url()
             ), 200
-    secret = auth.start_enrolment(member)
+    secret = auth.start_enrolment(member, pending)
     db.session.commit()
     issuer = current_app.jinja_env.globals["policy"].controller.name
-    uri = auth.provisioning_uri(member, issuer)
+    uri = auth.provisioning_uri(member, secret, issuer)
     return render_template(
         "staff/enrol.html",
         form=form,
@@ -724,9 +725,11 @@ CONFIRMATIONS = {
     "staff.staff_reset_second_factor": (
         _l("Reset the authenticator app of %(name)s?"),
         _l(
-            "%(name)s is signed out everywhere and must set up an authenticator app again at the"
-            " next sign-in. Their recovery codes and passkeys stop working. Do this when their"
-            " phone is lost."
+            "%(name)s is signed out everywhere and gets a new one-time password: their current"
+            " password stops working too. At the next sign-in they set up an authenticator app"
+            " again and choose their own password. Their recovery codes and passkeys stop"
+            " working. Do this when their phone is lost. You see the one-time password once, on"
+            " the next page."
         ),
         _l("Reset authenticator app"),
     ),
@@ -895,22 +898,18 @@ def staff_enable(staff_id: int) -> Response:
 @bp.route("/medewerkers/<int:staff_id>/tweestaps-herstellen", methods=["GET", "POST"])
 @officer_required
 def staff_reset_second_factor(staff_id: int) -> Response | tuple[str, int]:
-    """Forget a staff member's authenticator app, recovery codes and passkeys (a lost phone):
-    they set up the app again at their next sign-in."""
+    """Forget a staff member's authenticator app, recovery codes and passkeys (a lost phone),
+    and give them a new one-time password, shown once (the password may be known to whoever
+    has the phone): they sign in with it, set up the app again and choose their own password."""
     if request.method == "GET":
         return _confirm_page(_other_member(staff_id))
     member = _target(staff_id)
-    auth.reset_second_factor(member, actor_id=g.staff.id)
+    password = auth.new_one_time_password()
+    auth.reset_second_factor(member, actor_id=g.staff.id, one_time_password=password)
     db.session.commit()
-    flash(
-        _(
-            "%(name)s sets up an authenticator app again at the next sign-in. Their recovery "
-            "codes and passkeys no longer work.",
-            name=member.display_name,
-        ),
-        "success",
-    )
-    return redirect(url_for("staff.staff_list"), code=303)
+    return render_template(
+        "staff/one_time_password.html", member=member, password=password, reset=True
+    ), 200
 
 
 @bp.post("/medewerkers/<int:staff_id>/ontgrendelen")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pyotp
 from flask import Flask
@@ -25,6 +26,25 @@ def _events(app: Flask) -> list[AuditEvent]:
         for row in rows:
             db.session.expunge(row)
         return rows
+
+
+def _first_sign_in(n: Browser, email: str, one_time: str) -> None:
+    """Sign in with a one-time password and set up the authenticator app; with a one-time
+    password, every page then leads to choosing one's own."""
+    first = n.post("/beheer/inloggen", email=email, password=one_time)
+    assert first.status_code == 303
+    assert first.headers["Location"].endswith("/beheer/tweestaps/instellen")
+    page = n.get("/beheer/tweestaps/instellen").get_data(as_text=True)
+    secret = SECRET_RE.search(page).group(1).replace(" ", "")  # type: ignore[union-attr]
+    assert n.post("/beheer/tweestaps/instellen", code=pyotp.TOTP(secret).now()).status_code == 200
+    r = n.get("/beheer/")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/beheer/account")
+
+
+def _change_password(b: Browser, current: str, new: str = "a brand new passphrase") -> Any:
+    return b.post(
+        "/beheer/account", current_password=current, new_password=new, confirm_password=new
+    )
 
 
 def test_officer_adds_a_colleague_who_enrols_and_chooses_a_password(
@@ -54,14 +74,7 @@ def test_officer_adds_a_colleague_who_enrols_and_chooses_a_password(
     assert "Er is al een medewerker" in again.get_data(as_text=True)
 
     n = Browser(app, "10.7.0.1")
-    first = n.post("/beheer/inloggen", email="nina@firm.example", password=one_time)
-    assert first.headers["Location"].endswith("/beheer/tweestaps/instellen")
-    page = n.get("/beheer/tweestaps/instellen").get_data(as_text=True)
-    secret = SECRET_RE.search(page).group(1).replace(" ", "")  # type: ignore[union-attr]
-    assert n.post("/beheer/tweestaps/instellen", code=pyotp.TOTP(secret).now()).status_code == 200
-    # With a one-time password, every page leads to choosing one's own.
-    r = n.get("/beheer/")
-    assert r.status_code == 303 and r.headers["Location"].endswith("/beheer/account")
+    _first_sign_in(n, "nina@firm.example", one_time)
     weak = n.post(
         "/beheer/account",
         current_password=one_time,
@@ -128,16 +141,45 @@ def test_steps_that_lock_a_colleague_out_ask_first(
     assert o.get(f"/beheer/medewerkers/{officer.id}/uitschakelen").status_code == 403  # oneself
 
 
-def test_reset_second_factor_means_enrolling_again(
+def test_reset_second_factor_gives_a_one_time_password_and_means_enrolling_again(
     app: Flask, officer: Staff, agent: Staff
 ) -> None:
+    """A lost phone may come with a known password: after the reset the old password no longer
+    signs in, the one-time password shown once to the officer does, and whoever uses it sets up
+    the app again and must choose a password."""
+    a = Browser(app, "10.7.2.9")
+    a.sign_in(agent)
     o = Browser(app)
+    o.client.set_cookie("portal_lang", "en")  # the texts new with this step, in English
     o.sign_in(officer)
-    o.post(f"/beheer/medewerkers/{agent.id}/tweestaps-herstellen", page="/beheer/medewerkers")
+    asked = o.get(f"/beheer/medewerkers/{agent.id}/tweestaps-herstellen").get_data(as_text=True)
+    assert "gets a new one-time password: their current password stops working" in asked
+    shown = o.post(
+        f"/beheer/medewerkers/{agent.id}/tweestaps-herstellen", page="/beheer/medewerkers"
+    )
+    assert shown.status_code == 200
+    page = shown.get_data(as_text=True)
+    match = OTP_RE.search(page)
+    assert match, page
+    one_time = match.group(1)
+    assert "<dd>agent@firm.example</dd>" in page and "by phone, not in the same e-mail" in page
+    assert "The authenticator app of Arie Agent has been reset" in page
+    assert "They set up an authenticator app again at that sign-in." in page
+    assert one_time not in o.get("/beheer/medewerkers").get_data(as_text=True)  # shown once
     row = member(app, agent.id)
     assert row.totp_secret_encrypted is None and row.totp_enrolled_at is None
-    r = Browser(app, "10.7.2.1").password(agent)
-    assert r.headers["Location"].endswith("/beheer/tweestaps/instellen")
+    assert row.must_change_password
+    assert a.get("/beheer/").status_code == 303  # signed out everywhere
+    actions = [e.action for e in _events(app)]
+    assert "staff.second_factor_reset" in actions and "staff.password_reset" in actions
+
+    assert Browser(app, "10.7.2.1").password(agent).status_code == 400  # the old password
+    n = Browser(app, "10.7.2.2")
+    _first_sign_in(n, agent.email, one_time)
+    done = _change_password(n, one_time)
+    assert done.status_code == 303
+    assert n.get("/beheer/").status_code == 200
+    assert not member(app, agent.id).must_change_password
 
 
 def test_password_change_needs_the_current_password_and_ends_other_sessions(
@@ -146,28 +188,36 @@ def test_password_change_needs_the_current_password_and_ends_other_sessions(
     one, two = Browser(app), Browser(app, "10.7.3.1")
     one.sign_in(officer)
     two.sign_in(officer, steps=1)
-    wrong = one.post(
-        "/beheer/account",
-        current_password="not my password",
-        new_password="a brand new passphrase",
-        confirm_password="a brand new passphrase",
-    )
+    wrong = _change_password(one, "not my password")
     assert wrong.status_code == 400
     assert "Uw huidige wachtwoord klopt niet" in wrong.get_data(as_text=True)
-    ok = one.post(
-        "/beheer/account",
-        current_password=PASSWORD,
-        new_password="a brand new passphrase",
-        confirm_password="a brand new passphrase",
-    )
+    # A copy of this browser's cookie, as someone who stole it would hold.
+    cookie = app.config["SESSION_COOKIE_NAME"]
+    stolen = Browser(app, "10.7.3.2")
+    stolen.client.set_cookie(cookie, one.client.get_cookie(cookie).value)  # type: ignore[union-attr]
+    assert stolen.get("/beheer/").status_code == 200
+    with app.app_context():
+        before = db.session.scalars(
+            select(StaffSession).where(
+                StaffSession.staff_id == officer.id, StaffSession.ended_at.is_(None)
+            )
+        ).all()
+        old_ids = {row.id for row in before}
+        method = {row.second_factor_method for row in before}
+    ok = _change_password(one, PASSWORD)
     assert ok.status_code == 303
+    # This browser stays signed in, with a new session; the old cookie no longer works.
     assert one.get("/beheer/").status_code == 200
     assert two.get("/beheer/").status_code == 303
+    assert stolen.get("/beheer/").status_code == 303
     with app.app_context():
-        reasons = db.session.scalars(
-            select(StaffSession.end_reason).where(StaffSession.staff_id == officer.id)
+        rows = db.session.scalars(
+            select(StaffSession).where(StaffSession.staff_id == officer.id)
         ).all()
-    assert "password" in reasons
+        live = [row for row in rows if row.ended_at is None]
+        assert len(live) == 1 and live[0].id not in old_ids
+        assert {live[0].second_factor_method} <= method and live[0].second_factor_at
+        assert {row.end_reason for row in rows if row.id in old_ids} == {"password"}
 
 
 def test_audit_entries_hold_ids_and_no_personal_data(

@@ -606,11 +606,16 @@ def test_an_officer_reset_removes_the_passkeys(app: Flask, officer: Staff, agent
     add_passkey(a, agent, own)
     o = Browser(app, "10.9.9.2")
     o.sign_in(officer)
-    o.post(f"/beheer/medewerkers/{agent.id}/tweestaps-herstellen", page="/beheer/medewerkers")
+    shown = o.post(
+        f"/beheer/medewerkers/{agent.id}/tweestaps-herstellen", page="/beheer/medewerkers"
+    )
     assert passkeys(app, agent.id) == []
-    # TOTP stays mandatory: the agent enrols again before anything else.
+    # TOTP stays mandatory: the agent enrols again (with the new one-time password) first.
+    one_time = re.search(r'id="one-time-password">([a-z0-9-]+)<', shown.get_data(as_text=True))
+    assert one_time is not None
     again = Browser(app, "10.9.9.3")
-    assert again.password(agent).headers["Location"].endswith("/beheer/tweestaps/instellen")
+    signed_in = again.password(agent, one_time.group(1))
+    assert signed_in.headers["Location"].endswith("/beheer/tweestaps/instellen")
     r = post_json(again, SIGN_IN_OPTIONS, {}, page="/beheer/tweestaps/instellen")
     assert r.status_code == 404
 

@@ -13,10 +13,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import StaffMember, StaffRecoveryCode, utcnow
+from portal.models import StaffMember, StaffRecoveryCode, StaffSession, utcnow
 from portal.staff import auth
 
-from .conftest import PASSWORD, Browser, Staff, make_staff, member
+from .conftest import CSRF_RE, PASSWORD, Browser, Staff, make_staff, member
 
 
 @pytest.fixture(autouse=True)
@@ -89,14 +89,21 @@ def test_enrolment_with_qr_code_then_recovery_codes_shown_once(app: Flask) -> No
     match = SECRET_RE.search(html)
     assert match
     secret = match.group(1).replace(" ", "")
-    # The same pending secret on a reload, stored encrypted.
+    # The same pending secret on a reload, stored encrypted with this session.
     assert (
         SECRET_RE.search(b.get("/beheer/tweestaps/instellen").get_data(as_text=True))
         .group(1)
         .replace(" ", "")
         == secret
     )  # type: ignore[union-attr]
-    assert secret.encode() not in (member(app, new.id).totp_secret_encrypted or b"")
+    with app.app_context():
+        pending = db.session.scalars(
+            select(StaffSession.enrol_secret_encrypted).where(
+                StaffSession.staff_id == new.id, StaffSession.ended_at.is_(None)
+            )
+        ).one()
+    assert pending is not None and secret.encode() not in pending
+    assert member(app, new.id).totp_secret_encrypted is None  # not the member's until confirmed
 
     wrong = b.post("/beheer/tweestaps/instellen", code="000000" if secret else "")
     assert wrong.status_code == 400
@@ -118,6 +125,51 @@ def test_enrolment_with_qr_code_then_recovery_codes_shown_once(app: Flask) -> No
     assert dashboard.status_code == 200
     assert codes[0] not in b.get("/beheer/account").get_data(as_text=True)
     assert b.get("/beheer/tweestaps/instellen").headers["Location"].endswith("/beheer/")
+
+
+def test_each_browser_enrolling_gets_its_own_secret(app: Flask) -> None:
+    """Someone who once saw the enrolment page (with the password) does not hold the secret the
+    member confirms: each session shows its own, and a code of another session's secret is
+    refused."""
+    new = make_staff(app, "new@firm.example", "agent", enrolled=False)
+    seen, member_browser = Browser(app), Browser(app, "10.1.0.2")
+    secrets_shown, pages = [], []
+    for b in (seen, member_browser):
+        assert b.password(new).headers["Location"].endswith("/beheer/tweestaps/instellen")
+        html = b.get("/beheer/tweestaps/instellen").get_data(as_text=True)
+        secrets_shown.append(SECRET_RE.search(html).group(1).replace(" ", ""))  # type: ignore[union-attr]
+        pages.append(html)
+    other, own = secrets_shown
+    assert other != own
+    # A code of the secret the other browser was shown does not enrol this one.
+    wrong = member_browser.post("/beheer/tweestaps/instellen", code=pyotp.TOTP(other).now())
+    assert wrong.status_code == 400
+    assert member(app, new.id).totp_enrolled_at is None
+    done = member_browser.post("/beheer/tweestaps/instellen", code=pyotp.TOTP(own).now())
+    assert done.status_code == 200
+    assert member_browser.get("/beheer/").status_code == 200
+    row = member(app, new.id)
+    with app.app_context():
+        assert row.totp_enrolled_at is not None and auth.totp_secret(row) == own
+    # The other browser cannot enrol its secret any more, nor sign in with it.
+    token = CSRF_RE.search(pages[0]).group(1)  # type: ignore[union-attr]
+    late = seen.client.post(
+        "/beheer/tweestaps/instellen",
+        data={"csrf_token": token, "code": pyotp.TOTP(other).now()},
+    )
+    assert late.status_code == 302 and late.headers["Location"].endswith("/beheer/tweestaps")
+    with app.app_context():
+        assert auth.totp_secret(member(app, new.id)) == own
+    refused = seen.post("/beheer/tweestaps", code=pyotp.TOTP(other).now())
+    assert refused.status_code == 400
+    assert seen.get("/beheer/").status_code == 303
+    # And a new session of the member who enrolled signs in with the app it set up.
+    assert member_browser.post("/beheer/uitloggen", page="/beheer/").status_code == 303
+    again = Browser(app, "10.1.0.3")
+    assert again.password(new).headers["Location"].endswith("/beheer/tweestaps")
+    code = pyotp.TOTP(own)
+    nxt = code.generate_otp(code.timecode(utcnow()) + 1)  # the step just used works once
+    assert again.post("/beheer/tweestaps", code=nxt).status_code == 303
 
 
 def test_totp_code_works_once(app: Flask, officer: Staff) -> None:
