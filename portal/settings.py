@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     #: cookie, renewed at each sign-in): it then has its own allowance under the per-address
     #: limits above, so strangers asking codes for an address cannot lock its owner out.
     known_browser_days: int = Field(default=90, ge=1, le=400)
+    #: Days a browser stays known for the staff members who completed both sign-in steps there
+    #: (a signed cookie, renewed at each sign-in): it then has its own allowance under the
+    #: per-account limits of the back office, and is neither counted towards nor held by the
+    #: lock-out that failed attempts from other browsers cause.
+    staff_known_browser_days: int = Field(default=30, ge=1, le=400)
     #: How many reverse proxies stand in front of the portal and set ``X-Forwarded-For`` and
     #: ``X-Forwarded-Proto`` (0: none, the client connects directly). With 1 behind nginx, the
     #: sign-in limits per IP address count the visitor's address, not the proxy's. Never set

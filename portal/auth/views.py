@@ -412,7 +412,7 @@ def _known_for_me(identifiers: list[tuple[Any, str]]) -> bool:
     (a cookie that lists only someone else's, on a shared computer, is not theirs to see)."""
     known = known_browser.current()
     return known is not None and any(
-        services.email_hash(value) in known.addresses
+        services.email_hash(value) in known.accounts
         for identifier, value in identifiers
         if identifier.kind == "email" and identifier.is_verified
     )

@@ -13,7 +13,11 @@ Or one of ten single-use recovery codes, stored as keyed hashes. Or, for a membe
 one, a passkey (see :mod:`.passkeys`); TOTP enrolment stays mandatory all the same.
 
 **Lock-out.** :data:`MAX_FAILURES` failed passwords, codes or passkey answers in a row lock the
-account for :data:`LOCK_MINUTES` minutes; a complete sign-in resets the count.
+account for :data:`LOCK_MINUTES` minutes; a complete sign-in resets the count. A browser where
+the member completed both steps before (:mod:`.known_browser`) is, while signing in, neither
+held by the lock nor counted towards it, and leaves it alone: the lock is about the other
+browsers, so a stranger who knows the address cannot keep the member out. Unlocking also
+clears the account's shared rate-limit budgets (:func:`clear_shared_limits`).
 
 **Sessions.** A random token in the signed cookie under :data:`SESSION_KEY` (never Flask-Login's
 key, which is the customer's), its keyed hash a ``staff_sessions`` row. After the password the
@@ -24,6 +28,7 @@ new row). Idle :data:`IDLE` and absolute :data:`MAX_AGE` limits; signing out end
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,14 +39,16 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, g, session
+from limits import parse_many
 from sqlalchemy import delete, func, or_, select, update
 
 from .. import crypto
 from ..audit import record
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import StaffMember, StaffRecoveryCode, StaffRole, StaffSession, utcnow
 from ..models.staff import StaffPasskey
 from ..security import renew_csrf_token
+from . import known_browser
 
 #: Key of the staff session token in the signed cookie (the customer's is Flask-Login's).
 SESSION_KEY = "staff_session"
@@ -59,6 +66,13 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 _HASH_SESSION = "staff-session"
 _HASH_RECOVERY = "staff-recovery"
+_HASH_EMAIL = "staff-email"
+#: Scopes of the rate limits on the password step and on the code steps (:mod:`.views`); the
+#: per-account limits are ``<scope>-account``.
+LOGIN_SCOPE = "staff-login"
+CODE_SCOPE = "staff-code"
+
+logger = logging.getLogger(__name__)
 
 
 class PasswordProblem(StrEnum):
@@ -141,7 +155,18 @@ def new_one_time_password() -> str:
 
 
 def _register_failure(member: StaffMember, what: str) -> None:
-    """Count a failed password or code; lock the account at :data:`MAX_FAILURES`. Flushes."""
+    """Count a failed password or code; lock the account at :data:`MAX_FAILURES`. Flushes.
+
+    A sign-in step from a browser known for the member is only audited: its own rate-limit
+    budgets hold it (:func:`_known_sign_in`)."""
+    if _known_sign_in(member):
+        record(
+            "staff.login_failed", actor_type="staff", actor_id=member.id,
+            subject_type="staff_member", subject_id=member.id,
+            details={"step": what, "known_browser": True},
+        )  # fmt: skip
+        db.session.flush()
+        return
     db.session.execute(
         update(StaffMember)
         .where(StaffMember.id == member.id)
@@ -162,11 +187,60 @@ def _register_failure(member: StaffMember, what: str) -> None:
     db.session.flush()
 
 
+def _known_sign_in(member: StaffMember) -> bool:
+    """Whether this is a sign-in step (no fully signed-in session yet) from a browser known for
+    ``member``: such a step neither counts towards the lock-out nor is held by it.
+
+    Re-authentication inside a signed-in session (a fresh code for a sensitive action, the
+    current password to change it) is not exempt: it counts and is held as before, so a
+    session someone else took over cannot guess codes beyond the lock-out."""
+    row: StaffSession | None = g.get("staff_session")
+    if row is not None and row.second_factor_at is not None:
+        return False
+    return known_browser.knows(member.id)
+
+
 def unlock(member: StaffMember, actor_id: int | None = None) -> None:
-    """Lift a lock-out and reset the count of failures. Flushes."""
+    """Lift a lock-out, reset the count of failures and clear the account's shared rate-limit
+    budgets (else the member would still be refused, by the limiter). Flushes."""
     member.locked_until = None
     member.failed_attempts = 0
+    clear_shared_limits(member)
     _record_change("staff.unlocked", member, actor_id)
+
+
+def address_rate_key(email: str) -> str:
+    """The shared per-account rate-limit key of the sign-in page for a typed address (a keyed
+    hash, never the address)."""
+    return "staff-addr:" + crypto.keyed_hash(_HASH_EMAIL, normalise_email(email))
+
+
+def member_rate_key(staff_id: int | None) -> str:
+    """The shared per-account rate-limit key of the code steps for a session's staff id."""
+    return f"staff-id:{staff_id}"
+
+
+def clear_shared_limits(member: StaffMember) -> None:
+    """Empty the shared per-account budgets of ``member``: of the password step (under the
+    hash of their address) and of the code steps (under their id), every limit of each. The
+    budgets of browsers known for the member are their own and stay.
+
+    The keys are those Flask-Limiter counts under: ``[prefix, key, scope]`` per limit item. A
+    storage that cannot be reached is logged, not raised: the lock-out is lifted all the same.
+    """
+    settings = current_app.extensions["portal.settings"]
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    budgets = (
+        (settings.login_rate_per_address, address_rate_key(member.email), LOGIN_SCOPE),
+        (settings.code_rate_per_address, member_rate_key(member.id), CODE_SCOPE),
+    )
+    try:
+        strategy = limiter.limiter
+        for limits, key, scope in budgets:
+            for item in parse_many(limits):
+                strategy.clear(item, *([prefix] if prefix else []), key, f"{scope}-account")
+    except Exception:  # noqa: BLE001 - the storage's own errors vary (Redis, memory)
+        logger.warning("could not clear the shared rate-limit budgets of a staff account")
 
 
 # --- step 1: the password --------------------------------------------------------------------
@@ -207,14 +281,7 @@ def sign_in_with_password(email: str, password: str) -> StaffMember:
         )  # fmt: skip
         db.session.flush()
         raise SignInError()
-    if member.is_locked(utcnow()):
-        record(
-            "staff.login_failed", actor_type="staff", actor_id=member.id,
-            subject_type="staff_member", subject_id=member.id,
-            details={"step": "password", "reason": "locked"},
-        )  # fmt: skip
-        db.session.flush()
-        raise SignInError()
+    _refuse_if_locked(member, "password")
     if not ok:
         _register_failure(member, "password")
         raise SignInError()
@@ -340,7 +407,8 @@ def new_recovery_codes(member: StaffMember) -> list[str]:
 
 
 def _refuse_if_locked(member: StaffMember, step: str) -> None:
-    if member.is_locked(utcnow()):
+    """Refuse (audited) while the account is locked, except from a browser known for it."""
+    if member.is_locked(utcnow()) and not _known_sign_in(member):
         record(
             "staff.login_failed", actor_type="staff", actor_id=member.id,
             subject_type="staff_member", subject_id=member.id,
@@ -436,9 +504,14 @@ def confirm_enrolment(member: StaffMember, pending: StaffSession, code: str) -> 
 
 
 def _signed_in(member: StaffMember, method: str, **details: int) -> None:
-    member.failed_attempts = 0
-    member.locked_until = None
+    """Both steps done: a fully signed-in session, and this browser becomes known for the
+    member (the cookie goes out with the response). From a browser that was known already, the
+    count and lock of the other browsers stay as they are."""
+    if not _known_sign_in(member):
+        member.failed_attempts = 0
+        member.locked_until = None
     member.last_login_at = utcnow()
+    known_browser.remember_after_request(member.id)
     _start_session(member, second_factor=method)
     record(
         "staff.login", actor_type="staff", actor_id=member.id,

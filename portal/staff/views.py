@@ -39,7 +39,6 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from .. import crypto
 from ..extensions import db, limiter
 from ..kept_input import form_expired
 from ..models import (
@@ -50,7 +49,7 @@ from ..models import (
     StaffSession,
 )
 from ..settings import Settings
-from . import auth, passkeys
+from . import auth, known_browser, passkeys
 from .decorators import (
     current_staff,
     current_staff_session,
@@ -112,7 +111,8 @@ def _no_store(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+    # After both sign-in steps: this browser becomes known for the member.
+    return known_browser.apply(response)
 
 
 @bp.app_context_processor
@@ -154,13 +154,23 @@ register_errors(bp)
 
 def _account_key() -> str:
     """Rate-limit key of the account a request is about: the typed address (as a keyed hash,
-    never the value) on the sign-in page, else the staff id of this browser's session."""
+    never the value) on the sign-in page, else the staff id of this browser's session. A
+    browser known for that member (:mod:`.known_browser`) counts under a key of its own, so
+    strangers who use up the shared one do not lock the member out."""
     if request.endpoint == "staff.login":
-        typed = auth.normalise_email(request.form.get("email", ""))
-        return "staff-addr:" + crypto.keyed_hash("staff-email", typed)
-    data = session.get(auth.SESSION_KEY)
-    staff_id = data.get("id") if isinstance(data, dict) else None
-    return f"staff-id:{staff_id}"
+        typed = request.form.get("email", "")
+        shared = auth.address_rate_key(typed)
+        # Only a browser with a staff cookie costs a look-up of the address.
+        if known_browser.COOKIE.current() is None:
+            return shared
+        member = auth.find_by_email(typed)
+        browser_id = known_browser.browser_id(member.id) if member is not None else None
+    else:
+        data = session.get(auth.SESSION_KEY)
+        staff_id = data.get("id") if isinstance(data, dict) else None
+        shared = auth.member_rate_key(staff_id)
+        browser_id = known_browser.browser_id(staff_id) if isinstance(staff_id, int) else None
+    return shared if browser_id is None else f"{shared}:browser:{browser_id}"
 
 
 def _login_ip_limit() -> str:
@@ -206,8 +216,8 @@ def _limited(ip_limit: Any, account_limit: Any, scope: str) -> Any:
     return decorate
 
 
-limit_login = _limited(_login_ip_limit, _login_account_limit, "staff-login")
-limit_codes = _limited(_code_ip_limit, _code_account_limit, "staff-code")
+limit_login = _limited(_login_ip_limit, _login_account_limit, auth.LOGIN_SCOPE)
+limit_codes = _limited(_code_ip_limit, _code_account_limit, auth.CODE_SCOPE)
 
 
 # --- helpers ----------------------------------------------------------------------------------

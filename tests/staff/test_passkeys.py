@@ -585,6 +585,28 @@ def test_passkey_failures_count_towards_the_lock_out(
     assert events(app, "staff.locked")
 
 
+def test_a_passkey_sign_in_makes_the_browser_known(
+    app: Flask, officer: Staff, with_passkey: SoftAuthenticator
+) -> None:
+    """After a passkey, as after a code, this browser gets the staff "known browser" cookie: a
+    stranger's wrong passwords then lock other browsers out, not this one (which still needs
+    the second step)."""
+    b = Browser(app, "10.9.9.1")
+    b.password(officer)
+    assert b.client.get_cookie("portal_staff_browser") is None
+    assert passkey_sign_in(b, with_passkey.get(sign_in_options(b))).status_code == 200
+    assert b.client.get_cookie("portal_staff_browser") is not None
+    assert b.post("/beheer/uitloggen", page="/beheer/").status_code == 303
+    for n in range(5):
+        Browser(app, f"10.9.9.{10 + n}").password(officer, "wrong password!")
+    assert member(app, officer.id).is_locked(utcnow())
+    assert Browser(app, "10.9.9.20").password(officer).status_code == 400  # locked
+    assert b.password(officer).status_code == 303
+    assert b.get("/beheer/").status_code == 303  # the second step first
+    assert passkey_sign_in(b, with_passkey.get(sign_in_options(b))).status_code == 200
+    assert b.get("/beheer/").status_code == 200
+
+
 def test_passkeys_are_not_offered_to_someone_without_one(app: Flask, officer: Staff) -> None:
     b = Browser(app)
     b.password(officer)
