@@ -21,7 +21,7 @@ refusal, without the form), before anything typed is shown back.
 
 Nothing typed is kept on the server or in the cookie, nor logged: it lives only in the pages
 the browser holds (which no cache keeps, :mod:`portal.security`). A password is never put back
-on a page. Either way, what was posted is shown back
+on a page, nor a code from the authenticator app. Either way, what was posted is shown back
 only when the browser says our own page sent it (``Sec-Fetch-Site: same-origin``): another site
 could otherwise put words of its choosing into a customer's form. A browser that does not say
 so gets the plain "this form has expired" page, as before.
@@ -52,6 +52,9 @@ BUTTON = _l(
     "Nothing was done, because the page had expired (it was open a long time, or you signed in"
     " again in the meantime). Press the button again if you still want to."
 )
+
+#: Field types whose value is never put back on a page (by their class name).
+SECRET_FIELDS = frozenset({"PasswordField", "OneTimeCodeField"})
 
 
 @dataclass(frozen=True)
@@ -148,9 +151,10 @@ def signed_out_page(kept: Keeper | None = None) -> Response | None:
         return None
     form_class = kept.form(**(request.view_args or {})) if kept.form is not None else None
     form = form_class(formdata=request.form, meta={"csrf": False}) if form_class else None
-    # Never a password back on a page, not even in a hidden field; nor the old token.
+    # Never a password back on a page, not even in a hidden field; nor a one-time code from
+    # the authenticator app (it works once; a new one is asked for); nor the old token.
     dropped = {current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")}
-    dropped |= {field.name for field in _fields(form) if field.type == "PasswordField"}
+    dropped |= {field.name for field in _fields(form) if field.type in SECRET_FIELDS}
     carried = [
         (name, value) for name, value in request.form.items(multi=True) if name not in dropped
     ]

@@ -241,6 +241,25 @@ def _code_failure_message() -> str:
     )
 
 
+def _fresh_code(form: CodeForm | NewStaffForm | RoleForm, step: str) -> bool:
+    """Whether a privacy officer's form for a step on staff accounts is valid and holds a fresh
+    code from their authenticator app (re-authentication, as for new recovery codes: a wrong
+    code counts towards the lock-out and is audited). If not, the form carries the errors and
+    nothing may be done. A code that worked is used up at once, even if the step then fails."""
+    if not form.validate_on_submit():
+        if form.errors.get("csrf_token"):
+            abort(400)
+        return False
+    try:
+        auth.check_totp(g.staff, form.code.data or "", step)
+    except auth.SignInError:
+        db.session.commit()  # keep the count of failures and the audit entry
+        form.code.errors = [_code_failure_message()]
+        return False
+    db.session.commit()
+    return True
+
+
 def _after_sign_in_url() -> str:
     member = current_staff()
     if member is not None and member.must_change_password:
@@ -682,18 +701,23 @@ def staff_list() -> str:
 
 
 def _staff_new_again() -> tuple[str, int]:
-    """The form to add a colleague again, with what was typed."""
-    return render_template("staff/staff_new.html", form=NewStaffForm()), 200
+    """The form to add a colleague again, with what was typed (but for the code: a new one
+    is needed)."""
+    form = NewStaffForm()
+    form.code.data = ""
+    return render_template("staff/staff_new.html", form=form), 200
 
 
 @bp.route("/medewerkers/nieuw", methods=["GET", "POST"])
 @keeps_staff_input(_staff_new_again, form=lambda: NewStaffForm, officer=True)
 @officer_required
+@limit_codes
 def staff_new() -> Response | tuple[str, int]:
-    """Add a colleague. They get a one-time password, shown here once, which they change
-    after their first sign-in, where they also set up their authenticator app."""
+    """Add a colleague, confirmed with a fresh code from the officer's authenticator app. They
+    get a one-time password, shown here once, which they change after their first sign-in,
+    where they also set up their authenticator app."""
     form = NewStaffForm()
-    if form.validate_on_submit():
+    if _fresh_code(form, "staff_new"):
         password = auth.new_one_time_password()
         try:
             member = auth.create_staff(
@@ -756,7 +780,7 @@ CONFIRMATIONS = {
 
 def _confirm_page(
     member: StaffMember,
-    form: ConfirmForm | DisableForm | None = None,
+    form: ConfirmForm | DisableForm | CodeForm | None = None,
     open_requests: list[DataRequest] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
@@ -778,6 +802,19 @@ def _target(staff_id: int) -> StaffMember:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     return _other_member(staff_id)
+
+
+def _confirmed_with_code(staff_id: int, step: str) -> tuple[StaffMember, tuple[str, int] | None]:
+    """The colleague a step that gives them a new one-time password is about, and the
+    confirmation page to answer instead: on a GET (it asks, with the code field), or when the
+    code is missing or wrong (again, with the error; nothing done)."""
+    member = _other_member(staff_id)
+    if request.method == "GET":
+        return member, _confirm_page(member, CodeForm(formdata=None))
+    form = CodeForm()
+    if not _fresh_code(form, step):
+        return member, _confirm_page(member, form, status=400)
+    return member, None
 
 
 @bp.route("/medewerkers/<int:staff_id>/uitschakelen", methods=["GET", "POST"])
@@ -844,16 +881,18 @@ def staff_disable(staff_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/medewerkers/<int:staff_id>/rol", methods=["GET", "POST"])
 @officer_required
+@limit_codes
 def staff_role(staff_id: int) -> Response | tuple[str, int]:
     """Make a staff member a privacy officer or an agent (oneself too, unless one is the last
-    active privacy officer: someone must be able to manage staff). Audited; the new role
-    applies from the member's next page."""
+    active privacy officer: someone must be able to manage staff), confirmed with a fresh code
+    from the officer's authenticator app. Audited; the new role applies from the member's
+    next page."""
     member = db.session.get(StaffMember, staff_id)
     if member is None:
         abort(404)
     form = RoleForm(role=member.role) if request.method == "GET" else RoleForm()
     status = 200
-    if form.validate_on_submit():
+    if _fresh_code(form, "staff_role"):
         try:
             changed = auth.set_role(member, form.role.data or "", actor_id=g.staff.id)
         except auth.LastOfficer:
@@ -885,8 +924,6 @@ def staff_role(staff_id: int) -> Response | tuple[str, int]:
             if not g.staff.is_officer:  # one's own role, given up: staff pages are closed now
                 return redirect(url_for("staff.dashboard"), code=303)
             return redirect(url_for("staff.staff_list"), code=303)
-    elif form.errors.get("csrf_token"):
-        abort(400)
     elif form.errors:
         status = 400
     return render_template(
@@ -907,13 +944,15 @@ def staff_enable(staff_id: int) -> Response:
 
 @bp.route("/medewerkers/<int:staff_id>/tweestaps-herstellen", methods=["GET", "POST"])
 @officer_required
+@limit_codes
 def staff_reset_second_factor(staff_id: int) -> Response | tuple[str, int]:
     """Forget a staff member's authenticator app, recovery codes and passkeys (a lost phone),
     and give them a new one-time password, shown once (the password may be known to whoever
-    has the phone): they sign in with it, set up the app again and choose their own password."""
-    if request.method == "GET":
-        return _confirm_page(_other_member(staff_id))
-    member = _target(staff_id)
+    has the phone): they sign in with it, set up the app again and choose their own password.
+    Confirmed with a fresh code from the officer's authenticator app."""
+    member, refused = _confirmed_with_code(staff_id, "staff_reset_second_factor")
+    if refused is not None:
+        return refused
     password = auth.new_one_time_password()
     auth.reset_second_factor(member, actor_id=g.staff.id, one_time_password=password)
     db.session.commit()
@@ -935,11 +974,13 @@ def staff_unlock(staff_id: int) -> Response:
 
 @bp.route("/medewerkers/<int:staff_id>/wachtwoord", methods=["GET", "POST"])
 @officer_required
+@limit_codes
 def staff_new_password(staff_id: int) -> Response | tuple[str, int]:
-    """Give a staff member who forgot their password a new one-time password, shown once."""
-    if request.method == "GET":
-        return _confirm_page(_other_member(staff_id))
-    member = _target(staff_id)
+    """Give a staff member who forgot their password a new one-time password, shown once.
+    Confirmed with a fresh code from the officer's authenticator app."""
+    member, refused = _confirmed_with_code(staff_id, "staff_new_password")
+    if refused is not None:
+        return refused
     password = auth.new_one_time_password()
     auth.set_one_time_password(member, password, actor_id=g.staff.id)
     db.session.commit()

@@ -330,13 +330,15 @@ def test_a_reason_to_reject_a_number_and_a_new_colleague_come_back(
     response = post_ours(
         b, "/beheer/medewerkers/nieuw",
         [("csrf_token", old), ("display_name", f"Nina {MARK}"),
-         ("email", "nina@firm.example"), ("role", "agent")],
+         ("email", "nina@firm.example"), ("role", "agent"), ("code", officer.code())],
     )  # fmt: skip
     assert response.status_code == 400
     again = html_of(response)
     assert EXPIRED in again
     assert f'value="Nina {MARK}"' in again and 'value="nina@firm.example"' in again
     assert checked(again, "role", "agent") and not checked(again, "role", "officer")
+    # The code from the app is not put back: it works once, and a new one is needed.
+    assert f'value="{officer.code()}"' not in again and 'name="code"' in again
     assert count(app, StaffMember) == staff_before
     assert stored_anywhere(app, b) == []
 
@@ -490,6 +492,40 @@ def test_signed_out_in_another_tab_keeps_the_typed_text_too(app: Flask, officer:
             sa.select(DataRequest).where(DataRequest.reference == reference)
         ).one()
         assert found.status == "received"
+
+
+def test_a_new_colleague_typed_while_signed_out_comes_back_without_the_code(
+    app: Flask, officer: Staff
+) -> None:
+    """The signed-out page lists and carries what was typed for a new colleague, but never
+    the code from the authenticator app: once signed in again, the officer enters a new one."""
+    staff_before = count(app, StaffMember)
+    b = desk(app, officer)
+    token = token_in(b.client.get("/beheer/medewerkers/nieuw").get_data(as_text=True))
+    assert b.client.post("/beheer/uitloggen", data={"csrf_token": token}).status_code == 303
+    code = officer.code(steps=1)
+    typed = [("csrf_token", token), ("display_name", f"Nina {MARK}"),
+             ("email", "nina@firm.example"), ("role", "officer"), ("code", code)]  # fmt: skip
+
+    response = post_ours(b, "/beheer/medewerkers/nieuw", typed)
+
+    assert response.status_code == 401
+    shown = html_of(response)
+    assert SIGNED_OUT in shown and f"Nina {MARK}" in shown and "nina@firm.example" in shown
+    assert f'value="{code}"' not in shown and "Code from your authenticator app" not in shown
+    back = shown[shown.index('<form method="post" action="/beheer/medewerkers/nieuw">') :]
+    carried = hidden_fields(back[: back.index("</form>")])
+    assert carried == [
+        ("display_name", f"Nina {MARK}"), ("email", "nina@firm.example"), ("role", "officer")
+    ]  # fmt: skip
+    assert count(app, StaffMember) == staff_before
+
+    assert b.sign_in(officer, steps=1).status_code == 303
+    again = post_ours(b, "/beheer/medewerkers/nieuw", carried)
+    assert again.status_code == 400
+    page = html_of(again)
+    assert f'value="Nina {MARK}"' in page and checked(page, "role", "officer")
+    assert count(app, StaffMember) == staff_before
 
 
 def test_an_agent_signed_in_again_gets_no_officer_form_back(app: Flask, agent: Staff) -> None:

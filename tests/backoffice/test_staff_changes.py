@@ -29,6 +29,7 @@ from ..staff.conftest import (  # noqa: F401 - shared fixtures
     Browser,
     Staff,
     _light_argon2,
+    fresh_code,
     make_staff,
     member,
     settings_overrides,
@@ -279,15 +280,19 @@ def test_an_officer_changes_a_colleague_s_role_audited(
         r'<input checked id="role-0" name="role" required type="radio" value="agent">', form
     )
 
-    assert b.client.post(path, data={"role": "officer"}).status_code == 400  # no CSRF token
+    code = fresh_code(app, officer)
+    no_token = b.client.post(path, data={"role": "officer", "code": code})
+    assert no_token.status_code == 400
     assert member(app, agent.id).role == "agent"
-    assert b.post(path, role="boss").status_code == 400
-    assert b.post(path, role="officer").status_code == 303
+    assert b.post(path, role="boss", code=fresh_code(app, officer)).status_code == 400
+    assert b.post(path, role="officer").status_code == 400  # no code from the app
+    assert member(app, agent.id).role == "agent"
+    assert b.post(path, role="officer", code=fresh_code(app, officer)).status_code == 303
     assert member(app, agent.id).role == "officer"
     assert "Arie Agent is now: Privacy officer." in page(b, STAFF)
     assert a.get(STAFF).status_code == 200  # from the next page on, still signed in
 
-    assert b.post(path, role="agent").status_code == 303
+    assert b.post(path, role="agent", code=fresh_code(app, officer)).status_code == 303
     assert a.get(STAFF).status_code == 403
     changes = audit_rows(app, "staff.role_changed")
     assert [(e.actor_id, e.subject_id, e.details) for e in changes] == [
@@ -304,7 +309,8 @@ def test_an_agent_cannot_change_roles(app: Flask, officer: Staff, agent: Staff) 
         assert a.get(f"{STAFF}/{target}/rol").status_code == 403
         token = a.token("/beheer/account")
         response = a.client.post(
-            f"{STAFF}/{target}/rol", data={"csrf_token": token, "role": "officer"}
+            f"{STAFF}/{target}/rol",
+            data={"csrf_token": token, "role": "officer", "code": fresh_code(app, agent)},
         )
         assert response.status_code == 403
     assert member(app, agent.id).role == "agent" and member(app, officer.id).role == "officer"
@@ -316,7 +322,7 @@ def test_the_last_active_officer_cannot_give_up_the_role(
 ) -> None:
     b = signed_in(app, officer)
     path = f"{STAFF}/{officer.id}/rol"
-    refused = b.post(path, role="agent")
+    refused = b.post(path, role="agent", code=fresh_code(app, officer))
     assert refused.status_code == 409
     assert "last active privacy officer" in refused.get_data(as_text=True)
     assert member(app, officer.id).role == "officer"
@@ -325,12 +331,12 @@ def test_the_last_active_officer_cannot_give_up_the_role(
     # A disabled officer does not count: she cannot manage staff.
     other = make_staff(app, "otto@firm.example", "officer", name="Otto Officier")
     disable_directly(app, other.id)
-    assert b.post(path, role="agent").status_code == 409
+    assert b.post(path, role="agent", code=fresh_code(app, officer)).status_code == 409
     # With another active officer, one may give up one's own role; the staff pages close.
     with app.app_context():
         auth.set_active(db.session.get(StaffMember, other.id), True)  # type: ignore[arg-type]
         db.session.commit()
-    done = b.post(path, role="agent")
+    done = b.post(path, role="agent", code=fresh_code(app, officer))
     assert done.status_code == 303 and done.headers["Location"].endswith("/beheer/")
     assert member(app, officer.id).role == "agent"
     assert b.get(STAFF).status_code == 403

@@ -1,6 +1,7 @@
 """The staff journey in a real browser (Debian's chromium through Playwright): password,
-enrolling an authenticator app, recovery codes, signing out and in again with a code; and no
-accessibility violations found by axe-core (WCAG 2.1 A and AA) on the staff pages."""
+enrolling an authenticator app, recovery codes, adding a colleague (refused without a fresh
+code), signing out and in again with a code; and no accessibility violations found by
+axe-core (WCAG 2.1 A and AA) on the staff pages."""
 
 from __future__ import annotations
 
@@ -74,6 +75,20 @@ def test_staff_journey_with_enrolment_and_accessibility(
     page.get_by_role("link", name="Medewerker toevoegen").click()
     page.wait_for_url(re.compile(r".*/beheer/medewerkers/nieuw$"))
     axe.check(page, "add staff")
+    # A new colleague needs a fresh code from the officer's own app: without one nothing is
+    # done, the error is at the field, and what was typed stays.
+    code_field = page.get_by_label("Code uit uw authenticator-app")
+    assert code_field.get_attribute("autocomplete") == "one-time-code"
+    assert code_field.get_attribute("inputmode") == "numeric"
+    page.get_by_label("Naam", exact=True).fill("Nina Nieuw")
+    page.get_by_label("E-mailadres", exact=True).fill("nina@firm.example")
+    page.get_by_label("Medewerker: behandelt verzoeken").check()
+    page.get_by_role("button", name="Toevoegen", exact=True).click()
+    page.locator(".error-summary").wait_for()
+    assert page.locator("#code-error").is_visible()
+    assert page.get_by_label("Naam", exact=True).input_value() == "Nina Nieuw"
+    assert page.get_by_label("Medewerker: behandelt verzoeken").is_checked()
+    axe.check(page, "add staff without a code")
 
     page.get_by_role("navigation", name="Menu beheer").get_by_role(
         "button", name="Uitloggen"

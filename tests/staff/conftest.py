@@ -83,6 +83,18 @@ def make_staff(
         return Staff(member.id, member.email, password, secret)
 
 
+def fresh_code(app: Flask, staff: Staff) -> str:
+    """A code from the authenticator app that a re-authentication accepts now: the current
+    one, with the member's last used time step forgotten (each step's code works only once;
+    this stands in for waiting for the next code)."""
+    with app.app_context():
+        row = db.session.get(StaffMember, staff.id)
+        assert row is not None
+        row.last_totp_step = None
+        db.session.commit()
+    return staff.code()
+
+
 def member(app: Flask, staff_id: int) -> StaffMember:
     """A fresh copy of the row (detached)."""
     with app.app_context():

@@ -28,6 +28,7 @@ OFFICER_PAGES = [
     ("POST", f"/beheer/medewerkers/{TARGET}/tweestaps-herstellen"),
     ("POST", f"/beheer/medewerkers/{TARGET}/ontgrendelen"),
     ("POST", f"/beheer/medewerkers/{TARGET}/wachtwoord"),
+    ("POST", f"/beheer/medewerkers/{TARGET}/rol"),
 ]
 ALL_PAGES = STAFF_PAGES + OFFICER_PAGES
 
@@ -117,10 +118,12 @@ def test_officers_reach_officer_pages(
     b = Browser(app)
     assert b.sign_in(officer).status_code == 303
     status, location, _body = _request(b, method, path.format(target=target.id), "/beheer/account")
-    if method == "GET" or path.endswith(("/wachtwoord", "/tweestaps-herstellen")):
-        assert status == 200  # these show the new one-time password
-    elif path.endswith("/nieuw"):
-        assert status == 400  # the empty form
+    if method == "GET":
+        assert status == 200
+    elif path.endswith(("/nieuw", "/rol", "/wachtwoord", "/tweestaps-herstellen")):
+        # The form again with its errors: these need a fresh code from the app (and, for a
+        # new colleague or a role, what to do); test_reauthentication.py has them done.
+        assert status == 400
     else:
         assert status == 303 and location.endswith("/beheer/medewerkers")
 

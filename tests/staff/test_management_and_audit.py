@@ -14,7 +14,7 @@ from portal.audit import verify_chain
 from portal.extensions import db
 from portal.models import AuditEvent, StaffMember, StaffSession
 
-from .conftest import PASSWORD, Browser, Staff, member
+from .conftest import PASSWORD, Browser, Staff, fresh_code, member
 
 OTP_RE = re.compile(r'<code class="secret" id="one-time-password">([a-z0-9-]+)</code>')
 SECRET_RE = re.compile(r'<code class="secret" id="totp-secret">([A-Z2-7 ]+)</code>')
@@ -57,6 +57,7 @@ def test_officer_adds_a_colleague_who_enrols_and_chooses_a_password(
         display_name="Nina Nieuw",
         email="Nina@Firm.Example",
         role="agent",
+        code=fresh_code(app, officer),
     )
     assert shown.status_code == 200
     page = shown.get_data(as_text=True)
@@ -68,7 +69,11 @@ def test_officer_adds_a_colleague_who_enrols_and_chooses_a_password(
     one_time = match.group(1)
     assert one_time not in o.get("/beheer/medewerkers").get_data(as_text=True)  # shown once
     again = o.post(
-        "/beheer/medewerkers/nieuw", display_name="Nina", email="nina@firm.example", role="agent"
+        "/beheer/medewerkers/nieuw",
+        display_name="Nina",
+        email="nina@firm.example",
+        role="agent",
+        code=fresh_code(app, officer),
     )
     assert again.status_code == 400
     assert "Er is al een medewerker" in again.get_data(as_text=True)
@@ -133,6 +138,8 @@ def test_steps_that_lock_a_colleague_out_ask_first(
         page = asked.get_data(as_text=True)
         assert f"<h1>{question}</h1>" in page, page
         assert f'<form method="post" action="{path}"' in page
+        # a new one-time password needs a fresh code from the officer's app; disabling not
+        assert ('autocomplete="one-time-code"' in page) == (step != "uitschakelen")
         row = member(app, agent.id)
         assert row.active and row.totp_enrolled and not row.must_change_password  # not yet
     confirm = f"/beheer/medewerkers/{agent.id}/uitschakelen"
@@ -155,7 +162,9 @@ def test_reset_second_factor_gives_a_one_time_password_and_means_enrolling_again
     asked = o.get(f"/beheer/medewerkers/{agent.id}/tweestaps-herstellen").get_data(as_text=True)
     assert "gets a new one-time password: their current password stops working" in asked
     shown = o.post(
-        f"/beheer/medewerkers/{agent.id}/tweestaps-herstellen", page="/beheer/medewerkers"
+        f"/beheer/medewerkers/{agent.id}/tweestaps-herstellen",
+        page="/beheer/medewerkers",
+        code=fresh_code(app, officer),
     )
     assert shown.status_code == 200
     page = shown.get_data(as_text=True)

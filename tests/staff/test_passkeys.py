@@ -29,7 +29,7 @@ from portal.models import AuditEvent, StaffSession, utcnow
 from portal.models.staff import StaffPasskey, StaffPasskeyChallenge
 from portal.staff.passkeys import relying_party
 
-from .conftest import Browser, Staff, make_staff, member
+from .conftest import Browser, Staff, fresh_code, make_staff, member
 
 BASE_URL = "http://localhost:5000"
 RP_ID = "localhost"
@@ -629,7 +629,9 @@ def test_an_officer_reset_removes_the_passkeys(app: Flask, officer: Staff, agent
     o = Browser(app, "10.9.9.2")
     o.sign_in(officer)
     shown = o.post(
-        f"/beheer/medewerkers/{agent.id}/tweestaps-herstellen", page="/beheer/medewerkers"
+        f"/beheer/medewerkers/{agent.id}/tweestaps-herstellen",
+        page="/beheer/medewerkers",
+        code=fresh_code(app, officer),
     )
     assert passkeys(app, agent.id) == []
     # TOTP stays mandatory: the agent enrols again (with the new one-time password) first.
