@@ -276,7 +276,7 @@ def _signed_in(target: str, address_hash: str) -> Response:
     db.session.commit()
     flash(_("You are signed in."), "success")
     response = redirect(target, code=303)
-    known_browser.remember(response, address_hash)
+    known_browser.COOKIE.remember(response, address_hash)
     return response
 
 
@@ -410,7 +410,7 @@ def account() -> str:
 def _known_for_me(identifiers: list[tuple[Any, str]]) -> bool:
     """Whether this browser is known for one of the signed-in customer's confirmed addresses
     (a cookie that lists only someone else's, on a shared computer, is not theirs to see)."""
-    known = known_browser.current()
+    known = known_browser.COOKIE.current()
     return known is not None and any(
         services.email_hash(value) in known.accounts
         for identifier, value in identifiers
@@ -433,7 +433,7 @@ def forget_browser() -> Response:
     signed in."""
     response = redirect(url_for("auth.account"), code=303)
     if ConfirmForm().validate_on_submit():
-        known_browser.forget(response)
+        known_browser.COOKIE.forget(response)
         flash(_("This browser has been forgotten."), "success")
     return response
 
@@ -541,7 +541,7 @@ def verify_email() -> Response | tuple[str, int]:
             flash(_("The e-mail address is confirmed."), "success")
             confirmed = redirect(url_for("auth.account"), code=303)
             # confirmed here as sign-in codes are: its own allowance in this browser too
-            known_browser.remember(confirmed, str(attempt["addr"]))
+            known_browser.COOKIE.remember(confirmed, str(attempt["addr"]))
             return confirmed
     return render_template(
         "auth/verify_email.html",
