@@ -168,7 +168,7 @@ def test_a_changed_expired_or_foreign_cookie_gives_nothing(
         # The customer's cookie under its own name, made for this browser, gives nothing.
         other = Browser(app, "10.8.0.5")
         other.client.set_cookie(
-            customer_known_browser.COOKIE,
+            customer_known_browser.COOKIE.name,
             URLSafeTimedSerializer(secret, salt=customer_known_browser.SALT).dumps(data),
         )
         assert other.password(officer).status_code == 429
