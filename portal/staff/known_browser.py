@@ -19,7 +19,7 @@ browser
 Other browsers still share the per-account keys and the lock-out; the limits per IP address
 apply to everybody. A cookie that was changed, is older than ``staff_known_browser_days``, or
 does not list the member gives nothing. Signing out keeps the cookie (it is about the browser,
-not the session).
+not the session); "Forget this browser" on the account page removes it.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db, limiter
-from ..kept_input import form_expired
+from ..kept_input import BUTTON, form_expired
 from ..models import (
     DataRequest,
     RequestStatus,
@@ -535,7 +535,29 @@ def account() -> Response | tuple[str, int]:
         max_passkeys=passkeys.MAX_PASSKEYS,
         passkey_form=PasskeyForm(formdata=None),
         action_form=ConfirmForm(formdata=None),
+        known_browser=known_browser.knows(member.id),
     ), 400 if form.errors else 200
+
+
+def _account_again(**_ignored: Any) -> Response:
+    """A button of the account page whose page had expired: back to the account, to press
+    again."""
+    return redirect(url_for("staff.account"), code=303)
+
+
+@bp.post("/account/browser-vergeten")
+@keeps_staff_input(_account_again, message=BUTTON)
+@staff_required
+def forget_browser() -> Response:
+    """Forget this browser: it no longer has its own sign-in allowance for the members who
+    signed in here (on a shared or borrowed computer, say), and the lock-out that wrong
+    passwords typed elsewhere cause holds it too. The session stays signed in."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    response = redirect(url_for("staff.account"), code=303)
+    known_browser.COOKIE.forget(response)
+    flash(_("This browser has been forgotten."), "success")
+    return response
 
 
 # --- passkeys (optional, besides the authenticator app) -------------------------------------------
@@ -637,6 +659,7 @@ def passkey_add() -> Response | tuple[Response, int]:
 
 
 @bp.post("/account/passkeys/<int:passkey_id>/verwijderen")
+@keeps_staff_input(_account_again, message=BUTTON)
 @staff_required
 def passkey_remove(passkey_id: int) -> Response:
     """Remove one of one's own passkeys (a plain form: works without JavaScript). Someone
@@ -817,7 +840,54 @@ def _confirmed_with_code(staff_id: int, step: str) -> tuple[StaffMember, tuple[s
     return member, None
 
 
+def _disable_form(
+    staff_id: int,
+) -> tuple[StaffMember, DisableForm, list[DataRequest], list[StaffMember]]:
+    """The colleague to disable, the form (whom their open requests go to: nobody, or another
+    active staff member), their open requests and those others."""
+    from ..backoffice import queue
+
+    member = _other_member(staff_id)
+    others = [m for m in queue.staff_members() if m.id != member.id]
+    form = DisableForm()
+    form.hand_over_to.choices = [
+        SelectChoice("", _("Nobody: they wait in the queue as not assigned"))
+    ] + [SelectChoice(str(m.id), m.display_name) for m in others]
+    return member, form, queue.open_assigned_to(member), others
+
+
+def _disable_again(staff_id: int) -> tuple[str, int]:
+    """The confirmation to disable a colleague again, with the choice that was made."""
+    member, form, open_requests, _others = _disable_form(staff_id)
+    return _confirm_page(member, form, open_requests)
+
+
+def _with_code_again(staff_id: int) -> tuple[str, int]:
+    """A confirmation with a code from the app again (the code is not put back)."""
+    member = _other_member(staff_id)
+    return _confirm_page(member, CodeForm(formdata=None))
+
+
+def _staff_list_again(staff_id: int) -> tuple[str, int]:
+    """The list of staff again, for a new press of a button whose page had expired."""
+    _other_member(staff_id)  # the colleague must still be there (else: not found)
+    return staff_list(), 200
+
+
+def _role_again(staff_id: int) -> tuple[str, int]:
+    """The role page again, with the role that was chosen (the code is not put back)."""
+    member = db.session.get(StaffMember, staff_id)
+    if member is None:
+        abort(404)
+    form = RoleForm()
+    form.code.data = ""
+    return render_template(
+        "staff/staff_role.html", form=form, member=member, myself=member.id == g.staff.id
+    ), 200
+
+
 @bp.route("/medewerkers/<int:staff_id>/uitschakelen", methods=["GET", "POST"])
+@keeps_staff_input(_disable_again, form=lambda staff_id: DisableForm, officer=True)
 @officer_required
 def staff_disable(staff_id: int) -> Response | tuple[str, int]:
     """Disable a staff member: they can no longer sign in, and are signed out everywhere.
@@ -828,13 +898,7 @@ def staff_disable(staff_id: int) -> Response | tuple[str, int]:
     from ..backoffice import queue
     from ..dsr.services import RequestError
 
-    member = _other_member(staff_id)
-    open_requests = queue.open_assigned_to(member)
-    others = [m for m in queue.staff_members() if m.id != member.id]
-    form = DisableForm()
-    form.hand_over_to.choices = [
-        SelectChoice("", _("Nobody: they wait in the queue as not assigned"))
-    ] + [SelectChoice(str(m.id), m.display_name) for m in others]
+    member, form, open_requests, others = _disable_form(staff_id)
     if request.method == "GET":
         return _confirm_page(member, form, open_requests)
     if not form.validate_on_submit():
@@ -880,6 +944,7 @@ def staff_disable(staff_id: int) -> Response | tuple[str, int]:
 
 
 @bp.route("/medewerkers/<int:staff_id>/rol", methods=["GET", "POST"])
+@keeps_staff_input(_role_again, form=lambda staff_id: RoleForm, officer=True)
 @officer_required
 @limit_codes
 def staff_role(staff_id: int) -> Response | tuple[str, int]:
@@ -932,6 +997,7 @@ def staff_role(staff_id: int) -> Response | tuple[str, int]:
 
 
 @bp.post("/medewerkers/<int:staff_id>/inschakelen")
+@keeps_staff_input(_staff_list_again, officer=True, message=BUTTON)
 @officer_required
 def staff_enable(staff_id: int) -> Response:
     """Let a disabled staff member sign in again."""
@@ -943,6 +1009,7 @@ def staff_enable(staff_id: int) -> Response:
 
 
 @bp.route("/medewerkers/<int:staff_id>/tweestaps-herstellen", methods=["GET", "POST"])
+@keeps_staff_input(_with_code_again, officer=True, message=BUTTON)
 @officer_required
 @limit_codes
 def staff_reset_second_factor(staff_id: int) -> Response | tuple[str, int]:
@@ -962,6 +1029,7 @@ def staff_reset_second_factor(staff_id: int) -> Response | tuple[str, int]:
 
 
 @bp.post("/medewerkers/<int:staff_id>/ontgrendelen")
+@keeps_staff_input(_staff_list_again, officer=True, message=BUTTON)
 @officer_required
 def staff_unlock(staff_id: int) -> Response:
     """Lift a lock-out after too many failed attempts."""
@@ -973,6 +1041,7 @@ def staff_unlock(staff_id: int) -> Response:
 
 
 @bp.route("/medewerkers/<int:staff_id>/wachtwoord", methods=["GET", "POST"])
+@keeps_staff_input(_with_code_again, officer=True, message=BUTTON)
 @officer_required
 @limit_codes
 def staff_new_password(staff_id: int) -> Response | tuple[str, int]:

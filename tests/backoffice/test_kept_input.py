@@ -365,6 +365,80 @@ def test_a_button_pressed_after_its_page_expired_does_nothing_and_asks_again(
     assert pressed.status_code == 303
 
 
+def test_steps_on_a_colleague_sent_after_their_page_expired_do_nothing_and_ask_again(
+    app: Flask, officer: Staff, agent: Staff
+) -> None:
+    """Disabling, enabling, unlocking, a new role, a new one-time password, resetting the
+    authenticator app: each comes back as its own page (the choice made kept, a code from the
+    app never), with a fresh token, and nothing was done; the page can then be sent."""
+    reference = letter(app, officer)
+    with app.test_request_context():
+        found = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        queue.assign(found, db.session.get(StaffMember, agent.id), staff_id=officer.id)
+        db.session.commit()
+    b = desk(app, officer)
+    old = token_in(b.client.get("/beheer/medewerkers").get_data(as_text=True))
+    renew_secret(b)
+    audited = last_audit_id(app)
+    base = f"/beheer/medewerkers/{agent.id}"
+    steps = [
+        ("uitschakelen", [("hand_over_to", str(officer.id))], "Disable Arie Agent?"),
+        ("inschakelen", [], "<h1>Staff</h1>"),
+        ("ontgrendelen", [], "<h1>Staff</h1>"),
+        ("rol", [("role", "officer"), ("code", officer.code())], "Arie Agent"),
+        ("wachtwoord", [("code", officer.code())], "Give Arie Agent a new one-time password?"),
+        ("tweestaps-herstellen", [("code", officer.code())], "Reset the authenticator app"),
+    ]
+    pages = {}
+    for step, data, heading in steps:
+        response = post_ours(b, f"{base}/{step}", [("csrf_token", old), *data])
+        assert response.status_code == 400, step
+        again = html_of(response)
+        assert "Press the button again" in again or EXPIRED in again, step
+        assert heading in again, step
+        assert token_in(again) != old, step
+        assert f'value="{officer.code()}"' not in again, step
+        pages[step] = again
+    assert re.search(
+        rf'<option[^>]*selected[^>]*value="{officer.id}"|'
+        rf'<option[^>]*value="{officer.id}"[^>]*selected',
+        pages["uitschakelen"],
+    )
+    assert checked(pages["rol"], "role", "officer") and not checked(pages["rol"], "role", "agent")
+    assert audit_since(app, audited) == []
+    with app.app_context():
+        member = db.session.get(StaffMember, agent.id)
+        assert member is not None and member.active and member.role == "agent"
+    # Sent again from the page that came back, the step is done.
+    done = post_ours(
+        b, f"{base}/uitschakelen",
+        [("csrf_token", token_in(pages["uitschakelen"])), ("hand_over_to", "")],
+    )  # fmt: skip
+    assert done.status_code == 303
+    with app.app_context():
+        member = db.session.get(StaffMember, agent.id)
+        assert member is not None and not member.active
+        handed = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        assert handed.assignee_id is None  # "nobody", as chosen on the page that came back
+
+
+def test_an_agent_gets_no_staff_management_page_back(
+    app: Flask, officer: Staff, agent: Staff
+) -> None:
+    a = desk(app, agent)
+    old = token_in(a.client.get("/beheer/").get_data(as_text=True))
+    renew_secret(a)
+    for step in ("uitschakelen", "inschakelen", "ontgrendelen", "rol", "wachtwoord"):
+        response = post_ours(a, f"/beheer/medewerkers/{officer.id}/{step}", [("csrf_token", old)])
+        assert response.status_code == 403, step
+        assert "Press the button again" not in html_of(response), step
+        assert EXPIRED not in html_of(response), step
+
+
 def test_an_anchor_typed_to_check_the_audit_log_comes_back(app: Flask, officer: Staff) -> None:
     b = desk(app, officer)
     old = token_in(b.client.get("/beheer/audit").get_data(as_text=True))

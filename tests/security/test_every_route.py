@@ -44,7 +44,7 @@ CUSTOMER = {
 #: Routes for staff who passed both factors (agents and officers).
 STAFF = {
     "staff.dashboard", "staff.account", "staff.recovery_codes", "staff.passkey_options",
-    "staff.passkey_add", "staff.passkey_remove",
+    "staff.passkey_add", "staff.passkey_remove", "staff.forget_browser",
     "backoffice.queue_page", "backoffice.request_page", "backoffice.show_data",
     "backoffice.assign", "backoffice.assign_to_me", "backoffice.start",
     "backoffice.withdraw_question", "backoffice.record_answer", "backoffice.note",

@@ -256,3 +256,58 @@ def test_unlocking_on_the_command_line_clears_the_shared_budget_too(
     assert Browser(app, "10.8.0.10").password(agent).status_code == 303
     # The budget is whole again, not just the lock lifted: five more refusals before a 429.
     assert hammer(app, agent) == [400] * 5 + [429]
+
+
+def test_forgetting_the_browser_on_the_account_page_puts_it_back_with_the_others(
+    app: Flask, officer: Staff
+) -> None:
+    """A member who signed in on a borrowed computer lets it forget them: the cookie goes, the
+    session stays, and from then on the browser is held by the lock-out like any other."""
+    known = Browser(app, "10.8.1.2")
+    known.client.set_cookie("portal_lang", "en")
+    assert known.sign_in(officer).status_code == 303
+    known.client.delete_cookie(COOKIE)
+    assert "Forget this browser" not in known.get("/beheer/account").get_data(as_text=True)
+    assert known.post("/beheer/uitloggen", page="/beheer/account").status_code == 303
+    # After a full sign-in the browser is known again: the button shows.
+    assert known.sign_in(officer, steps=1).status_code == 303
+    page = known.get("/beheer/account").get_data(as_text=True)
+    assert "Forget this browser" in page and 'id="browser"' in page
+    forgotten = known.post("/beheer/account/browser-vergeten", page="/beheer/account")
+    assert forgotten.status_code == 303
+    assert forgotten.headers["Location"].endswith("/beheer/account")
+    header = set_cookie_header(forgotten)
+    assert header is not None and "Max-Age=0" in header
+    assert known.client.get_cookie(COOKIE) is None
+    after = known.get("/beheer/account")  # still signed in
+    assert after.status_code == 200
+    text = after.get_data(as_text=True)
+    assert "This browser has been forgotten." in text and "Forget this browser" not in text
+    assert known.post("/beheer/uitloggen", page="/beheer/account").status_code == 303
+    # A stranger's wrong passwords now keep this browser out too.
+    assert hammer(app, officer) == [400] * 5 + [429]
+    assert known.password(officer).status_code == 429
+
+
+def test_forgetting_the_browser_after_its_page_expired_does_nothing_and_asks_again(
+    app: Flask, officer: Staff
+) -> None:
+    known = Browser(app, "10.8.1.3")
+    assert known.sign_in(officer).status_code == 303
+    known.client.set_cookie("portal_lang", "en")
+    old = known.token("/beheer/account")
+    with known.client.session_transaction() as session:
+        session["csrf_token"] = "a-new-secret-from-another-tab"
+    response = known.client.post(
+        "/beheer/account/browser-vergeten",
+        data={"csrf_token": old},
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )
+    assert response.status_code == 303 and response.headers["Location"].endswith("/account")
+    assert set_cookie_header(response) is None and known.client.get_cookie(COOKIE) is not None
+    page = known.get("/beheer/account").get_data(as_text=True)
+    assert "Press the button again if you still want to" in page
+    assert "Forget this browser" in page
+    # Without the form's token nothing is forgotten either (another site cannot do it).
+    refused = known.client.post("/beheer/account/browser-vergeten", data={})
+    assert refused.status_code == 400 and known.client.get_cookie(COOKIE) is not None
