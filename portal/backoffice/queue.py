@@ -739,6 +739,39 @@ def _depth(record: Mapping[str, Any], by_ref: Mapping[tuple[str, str, str], Any]
     return depth
 
 
+#: How long after entering an erasure request for a customer of the portal the staff member
+#: who entered it must wait before carrying it out themselves (a colleague may at once).
+ENTERER_WAITS = timedelta(days=7)
+
+
+def entered_by(request: DataRequest) -> int | None:
+    """The staff member who entered ``request`` (received by post, e-mail or phone); ``None``
+    for a request the customer sent in the portal."""
+    if request.channel == RequestChannel.PORTAL.value:
+        return None
+    first = next((e for e in request.events if e.action == "received"), None)
+    return first.actor_id if first is not None and first.actor_type == "staff" else None
+
+
+def erasure_waits_until(
+    request: DataRequest, staff_id: int, now: datetime | None = None
+) -> datetime | None:
+    """When ``staff_id`` may carry out the erasure ``request``, if not yet; else ``None``.
+
+    An erasure cannot be undone, and a request entered by staff did not come from the
+    customer's own account: one staff member alone could enter a "letter" in a customer's
+    name and erase their data at once. So the one who entered it does not carry it out
+    themselves until :data:`ENTERER_WAITS` has passed since they entered it (the customer, who
+    got the receipt by e-mail and sees the request in the portal, can withdraw it meanwhile);
+    another staff member may at any time. Only for a request linked to a customer of the
+    portal: for anyone else nothing is erased through the portal."""
+    if entered_by(request) != staff_id or request.customer_id is None:
+        return None
+    first = next(e for e in request.events if e.action == "received")
+    until = first.created_at + ENTERER_WAITS
+    return until if (now or utcnow()) < until else None
+
+
 def carry_out_erasure(
     request: DataRequest, *, staff_id: int, today: date | None = None
 ) -> list[int]:
@@ -751,7 +784,7 @@ def carry_out_erasure(
     and their answer may change what to erase. Staff wait for it, or withdraw the question.
 
     :raises RequestError: not an erasure, finished, ``waiting``, no customer to gather for,
-        already carried out, a source in scope that did not answer completely
+        ``entered_by_you`` (:func:`erasure_waits_until`), already carried out, a source in scope that did not answer completely
         (``incomplete``), or ``conflict`` (someone else carried it out or changed it at the
         same moment).
     """
@@ -766,6 +799,8 @@ def carry_out_erasure(
     customer = customer_of(request)
     if customer is None:
         raise RequestError("no_customer", "no customer to gather for")
+    if erasure_waits_until(request, staff_id) is not None:
+        raise RequestError("entered_by_you", "a colleague carries it out, or wait")
     today = today or firm_today()
     policy = current_policy()
     sources = list(request.scope.get("sources", []))

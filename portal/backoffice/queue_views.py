@@ -185,6 +185,10 @@ STEP_ERRORS = {
         " not answer)."
     ),
     "started": _l("Work on this request has started already."),
+    "entered_by_you": _l(
+        "You entered this request yourself, so a colleague carries out the erasure, or you do"
+        " once the customer has had a week to see it: the date is on the page."
+    ),
     "not_waiting": _l("No question to the customer is open."),
     "kind": _l("This step does not fit this kind of request."),
     "empty": _l("There is nothing to correct in this request."),
@@ -540,6 +544,8 @@ def _render(
         else [],
         identifiers=queue.identifiers_of(customer) if customer is not None else [],
         customer=customer,
+        # an erasure this member entered themselves: when they may carry it out
+        erase_waits=queue.erasure_waits_until(found, me.id),
         days_left=dsr.days_left(found),
         can_extend=dsr.extension_possible(found) and not dsr.unconditional(found, policy),
         answered=queue.answered(found),

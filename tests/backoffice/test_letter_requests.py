@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from flask import Flask
 
 from portal.backoffice import queue
 from portal.dsr import services as dsr
 from portal.dsr.deadlines import response_deadline
 from portal.extensions import db
-from portal.models import DataRequest, OutboxMessage
+from portal.models import AuditEvent, DataRequest, OutboxMessage, RequestAction, utcnow
 
 from ..auth.conftest import Mailbox, mailbox  # noqa: F401 - the real SMTP server (fixture)
 from ..clock import firm_today
@@ -38,6 +39,11 @@ NEW = "/beheer/verzoeken/nieuw"
 @pytest.fixture
 def officer(app: Flask) -> Staff:
     return make_staff(app)
+
+
+@pytest.fixture
+def agent(app: Flask) -> Staff:
+    return make_staff(app, "agent@firm.example", "agent", name="Arie Agent")
 
 
 def _form(**overrides: str) -> dict[str, str]:
@@ -268,3 +274,81 @@ def test_an_objection_by_letter_names_what_it_objects_to(app: Flask, officer: St
     assert request.scope == {"purposes": ["newsletter"]}
     page = b.page(done.headers["Location"])
     assert "Nieuwsbrief" in page and "Niets te tonen" not in page
+
+
+def _erasures_started(app: Flask) -> int:
+    with app.app_context():
+        started = sa.select(sa.func.count()).where(AuditEvent.action == "request.erasure_started")
+        return int(db.session.scalar(started.select_from(AuditEvent)) or 0)
+
+
+def test_who_entered_an_erasure_for_a_customer_does_not_carry_it_out_alone(
+    app: Flask, officer: Staff, agent: Staff
+) -> None:
+    """One staff member alone cannot enter a "letter" in a customer's name and erase their
+    data at once: a colleague carries it out, or they themselves a week after entering it (the
+    customer got the receipt and sees the request in the portal, to withdraw it if it is not
+    theirs). Whatever day the letter says it was received."""
+    customer(app)
+    a = desk(app, agent)
+    a.client.set_cookie("portal_lang", "en")
+    entered = a.post(
+        NEW, **_form(channel="post", email=SANNE, kind="erasure", locale="en",
+                     received_on=(firm_today() - timedelta(days=25)).isoformat()),
+    )  # fmt: skip
+    assert entered.status_code == 303
+    reference = _only_request(app).reference
+    page = a.page(f"/beheer/verzoeken/{reference}")
+    assert "You entered this request yourself." in page
+    assert f"/beheer/verzoeken/{reference}/wissen" not in page  # no button for them
+
+    refused = a.step(reference, "wissen")  # the button of an old page, or typed by hand
+    assert refused.status_code == 409
+    assert "so a colleague carries out the erasure" in refused.get_data(as_text=True)
+    assert _erasures_started(app) == 0
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RequestAction)) == 0
+
+    # Six days later still not; after a week they may.
+    with time_machine.travel(utcnow() + timedelta(days=6, hours=23), tick=False):
+        later = desk(app, agent)
+        assert later.step(reference, "wissen").status_code == 409
+    with time_machine.travel(utcnow() + timedelta(days=7, minutes=1), tick=False):
+        week = desk(app, agent)
+        week.client.set_cookie("portal_lang", "en")
+        page = week.page(f"/beheer/verzoeken/{reference}")
+        assert "You entered this request yourself." not in page
+        assert f"/beheer/verzoeken/{reference}/wissen" in page
+
+
+def test_a_colleague_carries_out_an_erasure_another_entered_at_once(
+    app: Flask, officer: Staff, agent: Staff
+) -> None:
+    customer(app)
+    a = desk(app, agent)
+    entered = a.post(
+        NEW, **_form(channel="email", email=SANNE, kind="erasure", identity_verification="known_email",
+                     received_on=firm_today().isoformat()),
+    )  # fmt: skip
+    assert entered.status_code == 303
+    reference = _only_request(app).reference
+    o = desk(app, officer)
+    o.client.set_cookie("portal_lang", "en")
+    page = o.page(f"/beheer/verzoeken/{reference}")
+    assert "You entered this request yourself." not in page
+    assert o.step(reference, "wissen").status_code == 303
+    assert _erasures_started(app) == 1
+
+
+def test_an_erasure_the_customer_sent_in_the_portal_is_not_held(app: Flask, officer: Staff) -> None:
+    """The rule is about requests staff entered: one from the customer's own account is
+    carried out by whoever works on it."""
+    from portal.models import RequestKind
+
+    from .test_queue import submit  # the real submit, as the customer
+
+    sanne = customer(app)
+    reference = submit(app, sanne, RequestKind.ERASURE, details={"scope": "all"})
+    o = desk(app, officer)
+    assert o.step(reference, "wissen").status_code == 303
+    assert _erasures_started(app) == 1
