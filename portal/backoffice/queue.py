@@ -784,9 +784,9 @@ def carry_out_erasure(
     and their answer may change what to erase. Staff wait for it, or withdraw the question.
 
     :raises RequestError: not an erasure, finished, ``waiting``, no customer to gather for,
-        ``entered_by_you`` (:func:`erasure_waits_until`), already carried out, a source in scope that did not answer completely
-        (``incomplete``), or ``conflict`` (someone else carried it out or changed it at the
-        same moment).
+        ``entered_by_you`` (:func:`erasure_waits_until`), already carried out, a source in
+        scope that did not answer completely (``incomplete``), or ``conflict`` (someone else
+        carried it out or changed it at the same moment).
     """
     state = seen(request)
     if request.kind != RequestKind.ERASURE.value:

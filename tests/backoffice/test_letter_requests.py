@@ -19,6 +19,8 @@ from portal.dsr import services as dsr
 from portal.dsr.deadlines import response_deadline
 from portal.extensions import db
 from portal.models import AuditEvent, DataRequest, OutboxMessage, RequestAction, utcnow
+from portal.policy import current_policy
+from portal.reminders import privacy_contact_address
 
 from ..auth.conftest import Mailbox, mailbox  # noqa: F401 - the real SMTP server (fixture)
 from ..clock import firm_today
@@ -144,6 +146,15 @@ def test_a_verified_email_links_the_customer_and_gets_the_receipt(
     message = mailbox.last()
     assert message["To"] == SANNE and message["Content-Language"] == "en"
     assert found.reference in message["Subject"]
+    # She is told how it got here, and what to do if she did not make it (she can withdraw it
+    # online before anything is erased: see the week below).
+    with app.app_context():
+        contact = privacy_contact_address(current_policy())
+    for body in (mailbox.text_of(message), mailbox.html_of(message)):
+        assert "We received this request by e-mail and entered it in our privacy portal" in body
+        assert f"Did you not make this request? Tell us at once at {contact}" in body
+        assert "or withdraw it online" in body
+    assert "/verzoeken/" + found.reference in mailbox.text_of(message)
 
 
 @pytest.mark.parametrize(
@@ -326,9 +337,10 @@ def test_a_colleague_carries_out_an_erasure_another_entered_at_once(
 ) -> None:
     customer(app)
     a = desk(app, agent)
+    today = firm_today().isoformat()
     entered = a.post(
-        NEW, **_form(channel="email", email=SANNE, kind="erasure", identity_verification="known_email",
-                     received_on=firm_today().isoformat()),
+        NEW, **_form(channel="email", email=SANNE, kind="erasure", received_on=today,
+                     identity_verification="known_email"),
     )  # fmt: skip
     assert entered.status_code == 303
     reference = _only_request(app).reference

@@ -112,7 +112,10 @@ def test_a_pure_direct_marketing_objection_still_applies_as_a_whole_from_receipt
     received = _text(page(sanne, f"/verzoeken/{reference}/ontvangen"))
     assert "This applies from the day we received it" in received
     assert "The other purposes" not in received
-    assert "This applies from the day we received it" in Mailbox.text_of(mailbox.wait_for(1)[-1])
+    receipt = Mailbox.text_of(mailbox.wait_for(1)[-1])
+    assert "This applies from the day we received it" in receipt
+    # sent in the portal: no word of staff entering it for her
+    assert "entered it in our privacy portal" not in receipt and "Did you not make" not in receipt
 
 
 @pytest.mark.parametrize("language", ["en", "nl"])
