@@ -21,11 +21,10 @@ login_manager = LoginManager()
 #: production, so that several gunicorn workers share one count.
 
 
-def client_network() -> str:
-    """The rate-limit key of the client's address: an IPv4 address as it is, an IPv6 address
-    as its /64 network. One IPv6 connection is usually given a whole /64 (2^64 addresses), so
+def network_of(address: str) -> str:
+    """The network a client address counts as: an IPv4 address as it is, an IPv6 address as
+    its /64 network. One IPv6 connection is usually given a whole /64 (2^64 addresses), so
     keying by the full address would give whoever has one as many budgets as they like."""
-    address = get_remote_address()
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -35,6 +34,14 @@ def client_network() -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.IPv6Network((ip, 64), strict=False))
     return str(ip)
+
+
+def client_network() -> str:
+    """The rate-limit key of the client's address (:func:`network_of`), as a keyed hash: the
+    limiter's storage (Redis in production) holds no IP address in the clear."""
+    from .crypto import keyed_hash
+
+    return "ip:" + keyed_hash("rate-limit-ip", network_of(get_remote_address()))[:32]
 
 
 limiter = Limiter(key_func=client_network)

@@ -1,8 +1,8 @@
 """Logging that cannot carry personal data.
 
-Every log record is redacted when it is created (a record factory), so no handler, library or
-test capture ever sees an e-mail address, phone number or IBAN; the formatter redacts the
-formatted traceback as well, since exception text is only rendered later.
+Every log record is redacted when it is created (a record factory), its traceback included
+(rendered then), so no handler, library or test capture ever sees an e-mail address, phone
+number or IBAN; the formatter redacts its whole output once more.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class RedactingFormatter(logging.Formatter):
 
 
 _installed = False
+_TRACEBACKS = logging.Formatter()
 
 
 def install_record_redaction() -> None:
@@ -58,6 +59,12 @@ def install_record_redaction() -> None:
             message = str(record.msg)
         record.msg = redact(message)
         record.args = None
+        # The traceback too, rendered now: formatters reuse ``exc_text``, so a handler with a
+        # plain formatter (huey_consumer's own) writes the redacted text as well.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return record
 
     logging.setLogRecordFactory(factory)

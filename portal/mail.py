@@ -191,6 +191,12 @@ def deliver(outbox_id: int) -> bool:
     return True
 
 
+#: Messages whose content is worthless once they could not be sent in time: a sign-in code or
+#: link, or a code to confirm an address, expires within minutes. When one is given up, its
+#: content is erased at once rather than kept for :func:`retry_failed`.
+EXPIRING_TEMPLATES = frozenset({"auth.email.login_code", "auth.email.verify_email"})
+
+
 def _record_failure(row: OutboxMessage, exc: Exception) -> None:
     """Record a failed attempt and when to try again; give up after :data:`MAX_ATTEMPTS`.
 
@@ -201,6 +207,8 @@ def _record_failure(row: OutboxMessage, exc: Exception) -> None:
     expected = isinstance(exc, ERRORS_TO_RETRY)
     if row.attempts >= MAX_ATTEMPTS:
         row.status = "failed"
+        if row.template in EXPIRING_TEMPLATES:
+            row.message_encrypted = None  # its code has expired: never worth sending later
         current_app.logger.error(
             "mail %s (%s) failed after %s attempts, last error %s; kept for "
             "'flask --app portal mail retry-failed'",

@@ -47,6 +47,7 @@ from .models import (
     ActionStatus,
     AuditEvent,
     Customer,
+    CustomerIdentifier,
     CustomerSession,
     DataExport,
     DataRequest,
@@ -99,6 +100,7 @@ def purge(now: datetime | None = None, rules: PortalRetention | None = None) -> 
     report.add("sessions", _purge_sessions(rules.sessions.before(now)))
     report.add("sent_mail", _purge_sent_mail(rules.sent_mail.before(now)))
     report.add("exports", _purge_exports(rules.exports.before(now)))
+    report.add("rejected_identifiers", _purge_rejected(rules.rejected_identifiers.before(now)))
     report.add("kept_records_due", due_kept(now, outbox=report.outbox))
     report.add("customers_erased", _forget_erased())
     report.add("customers_forgotten", _forget_inactive(rules.inactive_customers.before(now)))
@@ -137,10 +139,28 @@ def _purge_sessions(cutoff: datetime) -> int:
 
 
 def _purge_sent_mail(cutoff: datetime) -> int:
+    """Sent messages (their content was erased when sent) and messages given up that long
+    ago: a message that could not be sent in the period is not sent any more, and its
+    content (the address, what it says) is not kept for ever."""
     return _rowcount(
         db.session.execute(
             delete(OutboxMessage).where(
-                OutboxMessage.status == "sent", OutboxMessage.sent_at <= cutoff
+                or_(
+                    and_(OutboxMessage.status == "sent", OutboxMessage.sent_at <= cutoff),
+                    and_(OutboxMessage.status == "failed", OutboxMessage.created_at <= cutoff),
+                )
+            )
+        )
+    )
+
+
+def _purge_rejected(cutoff: datetime) -> int:
+    """Numbers staff could not accept: never used to find anyone's data, so kept only for the
+    customer to see what became of them."""
+    return _rowcount(
+        db.session.execute(
+            delete(CustomerIdentifier).where(
+                CustomerIdentifier.status == "rejected", CustomerIdentifier.created_at <= cutoff
             )
         )
     )

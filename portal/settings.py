@@ -188,6 +188,9 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "redis_url: required in production (shared rate limits and the task queue)"
                 )
+            if self.mail_transport != "smtp":
+                # "file" writes every message, sign-in codes included, in the clear to disk
+                raise ValueError("mail_transport: production sends e-mail by smtp")
         if self.secret_key is not None:
             if len(self.secret_key.get_secret_value()) < MIN_SECRET_LENGTH:
                 raise ValueError(f"secret_key: must be at least {MIN_SECRET_LENGTH} characters")

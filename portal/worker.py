@@ -18,7 +18,7 @@ from .tasks import huey
 app = create_app()
 # huey_consumer gives huey's logger a handler of its own after importing this module; the
 # portal's, on the root logger, would write each of huey's lines a second time. (Every record
-# is redacted where it is made, whichever handler writes it.)
+# is redacted where it is made, its traceback too, whichever handler writes it.)
 logging.getLogger("huey").propagate = False
 
 __all__ = ["app", "huey"]

@@ -351,6 +351,7 @@ def _mark_verified(ident: CustomerIdentifier, method: str) -> None:
     ident.verified_hash = ident.lookup_hash
     ident.verified_by = method
     ident.verified_at = utcnow()
+    ident.proof_encrypted = None  # needed only to decide
     customer_id = ident.customer_id if ident.customer_id is not None else ident.customer.id
     if customer_id is not None:
         db.session.execute(
@@ -641,13 +642,15 @@ def _claim_pending(ident: CustomerIdentifier, status: str) -> None:
     result = db.session.execute(
         update(CustomerIdentifier)
         .where(CustomerIdentifier.id == ident.id, CustomerIdentifier.status == "pending")
-        .values(status=status)
+        # the proof was for this decision only: not kept after it
+        .values(status=status, proof_encrypted=None)
         .execution_options(synchronize_session=False)
     )
     if getattr(result, "rowcount", 0) != 1:
         db.session.refresh(ident)
         raise DecisionError("decided")
     set_committed_value(ident, "status", status)
+    set_committed_value(ident, "proof_encrypted", None)
 
 
 def _check_decidable(ident: CustomerIdentifier) -> None:

@@ -431,8 +431,12 @@ class PortalRetention(_Frozen):
     login_challenges: Period = Field(default_factory=lambda: Period(days=7))
     #: Customer and staff sessions, after they ended.
     sessions: Period = Field(default_factory=lambda: Period(days=30))
-    #: Sent e-mail (the row only; its content is erased when sent).
+    #: Sent e-mail (the row only; its content is erased when sent), and e-mail that could not
+    #: be sent (with its content), counted from when it was made.
     sent_mail: Period = Field(default_factory=lambda: Period(days=30))
+    #: A phone or customer number staff could not accept, counted from when it was added: the
+    #: customer sees it on My account ("not accepted") until then.
+    rejected_identifiers: Period = Field(default_factory=lambda: Period(days=90))
     #: The receipts of exports a customer made.
     exports: Period = Field(default_factory=lambda: Period(months=12))
     #: A finished request keeps what was asked and the messages this long after it was closed;

@@ -229,6 +229,7 @@ def test_approving_verifies_the_number_for_the_customer_and_tells_them(
 ) -> None:
     ident_id = add_number(app, SANNE, "phone", "06-12345678", "F2024-0042", locale="en")
     assert identity_of(app, SANNE).values(IdentifierKind.PHONE) == []
+    assert ident_row(app, ident_id).proof_encrypted is not None  # for staff to decide on
     with app.app_context():
         customer_id = ident_row(app, ident_id).customer_id
         now = utcnow()
@@ -251,6 +252,7 @@ def test_approving_verifies_the_number_for_the_customer_and_tells_them(
     row = ident_row(app, ident_id)
     assert row.status == "verified" and row.verified_by == "staff" and row.verified_at
     assert row.verified_hash == row.lookup_hash
+    assert row.proof_encrypted is None  # needed only to decide: not kept after it
     # the number now counts: the connectors search by it
     assert identity_of(app, SANNE).values(IdentifierKind.PHONE) == ["+31612345678"]
     with app.app_context():  # the held gathering is dropped, so the next view searches by it
@@ -301,6 +303,7 @@ def test_rejecting_tells_the_customer_why_and_the_account_shows_what_to_do(
     assert response.status_code == 303
     assert "The number is rejected" in text(desk.client.get(response.headers["Location"]))
     assert ident_row(app, ident_id).status == "rejected"
+    assert ident_row(app, ident_id).proof_encrypted is None
     assert identity_of(app, SANNE).values(IdentifierKind.CUSTOMER_NUMBER) == []
 
     (entry,) = audit_entries(app, "identifier.rejected")
@@ -342,6 +345,7 @@ def test_rejecting_tells_the_customer_why_and_the_account_shows_what_to_do(
     )
     assert again_added.status_code == 303
     assert ident_row(app, ident_id).status == "pending"
+    assert ident_row(app, ident_id).proof_encrypted is not None  # the new proof
     assert f'id="identifier-{ident_id}"' in text(desk.client.get(PAGE))
 
 

@@ -58,6 +58,30 @@ def test_records_are_redacted_for_every_handler_and_traceback() -> None:
         assert personal not in output
 
 
+def test_a_handler_with_a_plain_formatter_writes_a_redacted_traceback_too() -> None:
+    """As huey_consumer's own handler does (huey's logger does not propagate to the root's):
+    the traceback is redacted where the record is made, not only by our formatter."""
+    install_record_redaction()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger("huey.test_redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise ValueError("recipient refused: anna.kept@example.nl")
+        except ValueError:
+            logger.exception("Unhandled exception in task %s.", "send_mail")
+        logger.warning("where", stack_info=True)
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert "ValueError: recipient refused: [email]" in output  # the traceback is there
+    assert "anna.kept@example.nl" not in output
+    assert "Stack (most recent call last)" in output
+
+
 def test_captured_records_are_redacted_too(caplog: pytest.LogCaptureFixture) -> None:
     install_record_redaction()
     with caplog.at_level(logging.INFO):

@@ -77,6 +77,7 @@ def test_periods_come_from_the_policy_with_defaults() -> None:
     assert rules.sessions == Period(days=14)
     assert rules.audit_log == Period(years=7)
     assert rules.login_challenges == Period(days=7)  # the default
+    assert rules.rejected_identifiers == Period(days=90)
     assert Period(months=1).before(datetime(2026, 3, 31, tzinfo=UTC)) == datetime(
         2026, 2, 28, tzinfo=UTC
     )
@@ -111,7 +112,19 @@ def test_expired_tokens_sessions_mail_and_exports_are_purged(app: Flask) -> None
             [
                 OutboxMessage(template="t", status="sent", sent_at=NOW - 31 * DAY),
                 OutboxMessage(template="t", status="sent", sent_at=NOW - 29 * DAY),
-                OutboxMessage(template="t", status="failed", message_encrypted=crypto.encrypt("m")),
+                OutboxMessage(
+                    template="t",
+                    status="failed",
+                    message_encrypted=crypto.encrypt("m"),
+                    created_at=NOW - 29 * DAY,
+                ),
+                # given up a month ago: the address and what it says are not kept for ever
+                OutboxMessage(
+                    template="t",
+                    status="failed",
+                    message_encrypted=crypto.encrypt("old"),
+                    created_at=NOW - 31 * DAY,
+                ),
             ]
         )
         for created in (NOW - 400 * DAY, NOW - 300 * DAY):
@@ -135,13 +148,16 @@ def test_expired_tokens_sessions_mail_and_exports_are_purged(app: Flask) -> None
 
         assert report.counts["login_challenges"] == 1
         assert report.counts["sessions"] == 1
-        assert report.counts["sent_mail"] == 1
+        assert report.counts["sent_mail"] == 2
         assert report.counts["exports"] == 1
         assert db.session.get(LoginChallenge, old_id) is None
         assert db.session.get(LoginChallenge, fresh_id) is not None
         assert _count(CustomerSession) == 1
         statuses = sorted(db.session.scalars(sa.select(OutboxMessage.status)))
-        assert statuses == ["failed", "sent"]  # failed mail stays until someone handles it
+        assert statuses == ["failed", "sent"]  # failed mail stays a month for a retry
+        assert [crypto.decrypt(m) for m in db.session.scalars(
+            sa.select(OutboxMessage.message_encrypted).where(OutboxMessage.status == "failed")
+        )] == [b"m"]  # fmt: skip
         assert _count(DataExport) == 1
         entry = db.session.scalars(
             sa.select(AuditEvent).where(AuditEvent.action == "retention.purged")
@@ -149,6 +165,37 @@ def test_expired_tokens_sessions_mail_and_exports_are_purged(app: Flask) -> None
         assert entry.details["sessions"] == 1
         # A second run finds nothing more and writes no entry.
         assert retention.purge(NOW).total == 0
+
+
+def test_numbers_staff_could_not_accept_go_after_their_period(app: Flask) -> None:
+    """A rejected number was never used to find anyone's data: it stays only for the customer
+    to see on My account, 90 days from when it was added; a pending one waits for staff."""
+    from portal.auth import services as auth
+
+    with app.test_request_context():
+        customer = _customer("anna@example.nl", NOW - DAY)
+        old = auth.add_identifier(customer, "customer_number", "K-1", "invoice_number", "F-1", "nl")
+        young = auth.add_identifier(
+            customer, "customer_number", "K-2", "invoice_number", "F-2", "nl"
+        )
+        waiting = auth.add_identifier(
+            customer, "customer_number", "K-3", "invoice_number", "F-3", "nl"
+        )
+        for ident in (old, young):
+            auth.reject_identifier(ident, staff_id=1, reason_given=False)
+        old.created_at = NOW - 91 * DAY
+        young.created_at = NOW - 89 * DAY
+        waiting.created_at = NOW - 400 * DAY
+        db.session.commit()
+        ids = (old.id, young.id, waiting.id)
+
+        report = retention.purge(NOW)
+        db.session.commit()
+
+        assert report.counts["rejected_identifiers"] == 1
+        left = set(db.session.scalars(sa.select(CustomerIdentifier.id)))
+        assert ids[0] not in left and {ids[1], ids[2]} <= left
+        assert db.session.get(Customer, customer.id) is not None
 
 
 def test_finished_requests_are_anonymised_then_deleted(app: Flask) -> None:

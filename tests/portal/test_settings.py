@@ -78,7 +78,7 @@ def test_production_refuses_sqlite_and_insecure_cookies(empty_instance: Path) ->
 def test_production_needs_a_real_task_queue(empty_instance: Path) -> None:
     """Without one, failed mail is never retried and no reminder ever goes out."""
     base = {"environment": "production", "secret_key": SECRET, "data_keys": SECRET,
-            "database_url": "postgresql://h/db"}  # fmt: skip
+            "database_url": "postgresql://h/db", "mail_transport": "smtp"}  # fmt: skip
     with pytest.raises(SettingsError, match=r"redis_url \(PORTAL_REDIS_URL\): required"):
         load_settings(empty_instance, base)
     with pytest.raises(SettingsError, match="task_queue"):
@@ -92,6 +92,21 @@ def test_production_needs_a_real_task_queue(empty_instance: Path) -> None:
         empty_instance, {**base, "task_queue": "sqlite", "redis_url": "redis://127.0.0.1:6379/0"}
     )
     assert queue_mode(one_machine) == "sqlite"
+
+
+def test_production_sends_mail_by_smtp(empty_instance: Path) -> None:
+    """The "file" transport writes every message, sign-in codes and addresses included, in the
+    clear into the instance folder: fine for the demo, never for a firm's customers."""
+    base = {"environment": "production", "secret_key": SECRET, "data_keys": SECRET,
+            "database_url": "postgresql://h/db",
+            "redis_url": "redis://127.0.0.1:6379/0"}  # fmt: skip
+    with pytest.raises(
+        SettingsError, match=r"mail_transport \(PORTAL_MAIL_TRANSPORT\): production sends"
+    ):
+        load_settings(empty_instance, base)
+    assert load_settings(empty_instance, {**base, "mail_transport": "smtp"}).mail_transport == (
+        "smtp"
+    )
 
 
 def test_the_embedded_default_queues_in_sqlite_and_only_tests_run_tasks_at_once(
@@ -189,6 +204,7 @@ def test_production_refuses_a_policy_customers_should_not_see_yet(tmp_path: Path
     production = {
         "environment": "production", "secret_key": SECRET, "data_keys": SECRET,
         "database_url": "postgresql://h/db", "redis_url": "redis://127.0.0.1:6379/0",
+        "mail_transport": "smtp",
     }  # fmt: skip
     with pytest.raises(StartupError) as refused:
         create_app(production, instance_path=tmp_path)

@@ -116,6 +116,34 @@ def _queue_login_mail(app: Flask, to: str = SANNE, *, enqueue: bool = True) -> i
     return outbox_id
 
 
+def _queue_approval_mail(app: Flask, to: str = SANNE) -> int:
+    """An outbox row that is still worth sending days later: a customer number confirmed."""
+    with app.test_request_context():
+        row = queue_mail(
+            to,
+            "auth/email/identifier_approved",
+            "en",
+            {"kind": "customer_number", "added": utcnow(), "account_url": "http://x/account",
+             "policy": current_policy()},
+        )  # fmt: skip
+        db.session.commit()
+        return row.id
+
+
+def _give_up(app: Flask) -> None:
+    """Let the sweeper try every pending message until it gives up (the server stays down)."""
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        for _ in range(MAX_ATTEMPTS + 2):  # two sweeps more than it takes to give up
+            rows = [r for r in _outbox(app) if r.status == "pending"]
+            if not rows:
+                return
+            due = min(r.next_attempt_at for r in rows)
+            traveller.move_to(max(due, utcnow()) + timedelta(seconds=1))
+            with app.app_context():
+                tasks.sweep_outbox.call_local()
+
+
 # --- (a) a request's receipt, sent by the worker --------------------------------------------
 
 
@@ -282,21 +310,16 @@ def test_failed_mail_is_reported_and_can_be_retried(
     app: Flask, smtp_down: Mailbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    outbox_id = _queue_login_mail(app, enqueue=False)  # the sweeper alone, to the end
-    start = datetime.now(UTC)
-    with time_machine.travel(start, tick=False) as traveller:
-        for _ in range(MAX_ATTEMPTS + 2):  # two sweeps more than it takes to give up
-            rows = _outbox(app)
-            traveller.move_to(max(rows[0].next_attempt_at, utcnow()) + timedelta(seconds=1))
-            with app.app_context():
-                tasks.sweep_outbox.call_local()
+    outbox_id = _queue_approval_mail(app)  # not handed to the queue: the sweeper alone
+    _give_up(app)
     [row] = _outbox(app)
     assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
     assert row.message_encrypted is not None  # kept: failed, never dropped
     failures = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert [r.getMessage() for r in failures] == [
-        f"mail {outbox_id} (auth.email.login_code) failed after {MAX_ATTEMPTS} attempts, last "
-        "error ConnectionRefusedError; kept for 'flask --app portal mail retry-failed'"
+        f"mail {outbox_id} (auth.email.identifier_approved) failed after {MAX_ATTEMPTS} "
+        "attempts, last error ConnectionRefusedError; kept for 'flask --app portal mail "
+        "retry-failed'"
     ]
     assert SANNE not in caplog.text
 
@@ -320,9 +343,24 @@ def test_failed_mail_is_reported_and_can_be_retried(
         [message] = smtp_down.wait_for(1)
     finally:
         consumer.stop(graceful=True)
-    assert Mailbox.code_in(message) == "123456"
+    assert message["Subject"] == "Your customer number is confirmed"
     assert _outbox(app)[0].status == "sent"
     assert runner.invoke(args=["mail", "status"]).exit_code == 0
+
+
+def test_a_sign_in_code_that_could_not_be_sent_is_not_kept_nor_sent_later(
+    app: Flask, smtp_down: Mailbox
+) -> None:
+    """Its code expires within minutes: given up, its content (the address, the code) is
+    erased at once, and retrying the failed mail later does not send it."""
+    _queue_login_mail(app, enqueue=False)
+    _give_up(app)
+    [row] = _outbox(app)
+    assert (row.status, row.message_encrypted) == ("failed", None)
+    smtp_down.start()
+    result = app.test_cli_runner().invoke(args=["mail", "retry-failed"])
+    assert result.exit_code == 0, result.output
+    assert _outbox(app)[0].status == "failed" and len(huey) == 0
 
 
 def test_an_unexpected_error_is_retried_and_logged_too(
