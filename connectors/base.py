@@ -797,6 +797,17 @@ class BaseConnector(ABC):
     correctable: ClassVar[Mapping[str, Mapping[str, CorrectableField]]] = MappingProxyType({})
     #: record type -> what :meth:`erase` does; record types not listed: ``"none"``.
     erasure: ClassVar[Mapping[str, ErasureAction]] = MappingProxyType({})
+    #: record type erased by staff (``"none"``) -> a stable code saying how
+    #: (:attr:`~connectors.errors.NotSupported.reason`, which the portal words as the steps),
+    #: for a record type the vendor's own screens erase in a way its API cannot.
+    erased_by_hand: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    #: record type -> the fields (keys of :attr:`Record.fields`) that hold personal data: a
+    #: record of a type that is anonymised counts as anonymised only once none of them holds
+    #: anything but :attr:`erased_values` (:meth:`still_personal`).
+    personal_fields: ClassVar[Mapping[str, frozenset[str]]] = MappingProxyType({})
+    #: What the vendor's own eraser writes in place of personal data (WordPress:
+    #: ``deleted@site.invalid``): such a value is no longer the person's.
+    erased_values: ClassVar[frozenset[str]] = frozenset()
     #: Record types the vendor deletes with their parent record (a helpdesk ticket's
     #: messages go when the ticket is deleted): an erasure that deletes the parent needs no
     #: step of their own.
@@ -1213,7 +1224,9 @@ class BaseConnector(ABC):
         action = self.erasure_action(ref.record_type)
         if action == "none":
             raise NotSupported(
-                f"{self.name}: {ref.record_type} records cannot be erased here", vendor=self.name
+                f"{self.name}: {ref.record_type} records cannot be erased here",
+                vendor=self.name,
+                reason=self.erased_by_hand.get(ref.record_type),
             )
         self._check_source(ref)
         session = self._write_session(deadline)
@@ -1250,6 +1263,17 @@ class BaseConnector(ABC):
         to be emptied (:attr:`ErasureOutcome.TRASHED`): erased as far as the API allows. None
         by default."""
         return False
+
+    def still_personal(self, record: Record) -> list[str]:
+        """The personal fields (:attr:`personal_fields`) ``record``, read after it was
+        anonymised, still holds: none once it is anonymised. Not only the person's e-mail
+        address and phone number count: an order's IP address, browser or delivery note is
+        theirs too. A record type without declared personal fields cannot be judged, so it is
+        never taken for anonymised (``["*"]``: staff check it)."""
+        names = self.personal_fields.get(record.record_type)
+        if not names:
+            return ["*"]
+        return sorted(n for n in names if _holds_data(record.fields.get(n), self.erased_values))
 
     # -- writing back: to implement -----------------------------------------------------------
 
@@ -1366,6 +1390,19 @@ class BaseConnector(ABC):
             matched=matched,
             parent=parent,
         )
+
+
+def _holds_data(value: object, erased: frozenset[str]) -> bool:
+    """Whether a field's value still holds something: a non-empty text that is not one of
+    ``erased`` (the vendor's word for erased data), in it or in any mapping or list inside."""
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, Mapping):
+        return any(_holds_data(v, erased) for v in value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_holds_data(v, erased) for v in value)
+    text = str(value).strip()
+    return bool(text) and text not in erased
 
 
 def _checked_value(vendor: str, field_name: str, spec: CorrectableField, value: object) -> Any:

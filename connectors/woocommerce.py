@@ -60,17 +60,24 @@ Links: an order paid through the Mollie plugin names its Mollie payment in ``tra
 
 Writing back: ``PUT customers/{id}`` (names, e-mail, billing and shipping fields).
 Erasure: a customer account is deleted (``DELETE customers/{id}?force=true``; its orders stay,
-with their own copies of the addresses, trashed ones too); an order is anonymised with
-``PUT orders/{id}``, which blanks its billing and shipping fields and customer note the way
-WooCommerce's own privacy eraser does (billing e-mail ``deleted@site.invalid``, meta
-``_anonymized``); an order note is deleted (``DELETE orders/{id}/notes/{note}?force=true``). An
-order in the trash is anonymised the same way: WooCommerce reads and updates it like any other
-(``GET``/``PUT orders/{id}``), and it stays in the trash. The order's IP address and user agent
-are read-only in the REST API: staff clear them with WordPress's "Erase Personal Data" tool.
+with their own copies of the addresses, trashed ones too); an order note is deleted
+(``DELETE orders/{id}/notes/{note}?force=true``). An order is anonymised by staff
+(``none``, :data:`ORDER_BY_HAND`), never through the API: ``PUT orders/{id}`` with ``billing``
+or ``shipping`` makes WooCommerce recalculate the order's totals and taxes (``save_object``
+calls ``calculate_totals``), at today's rates and, with the address blanked, for the shop's
+own country, so an old order's amounts and VAT would be rewritten; and the API cannot clear
+the IP address and browser (user agent), which are read-only there. WooCommerce's own eraser
+does all of it without recalculating: the order list's bulk action "Remove personal data"
+(one order), or WordPress's Tools › Erase Personal Data (every order of an address, when
+WooCommerce › Settings › Accounts & Privacy lets it remove order data). It replaces the
+addresses, e-mail, phone numbers, IP address, browser and transaction id, unlinks the order
+from the account, deletes its notes and marks it ``_anonymized``; the totals stay. An
+anonymised order no longer names the customer, so :meth:`find` no longer finds it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -91,12 +98,13 @@ from .base import (
     FieldKind,
     Link,
     Match,
+    Record,
     RecordRef,
     Run,
     read_candidate,
     write_payload,
 )
-from .errors import Answer, BadResponse, ErrorKind, NotFound, RequestRejected
+from .errors import Answer, BadResponse, ErrorKind, NotFound, NotSupported, RequestRejected
 from .http import HttpClient, HttpSession, RetryPolicy
 from .identity import IdentifierKind, email_spellings, try_normalize
 from .pagination import items, link_header_pages
@@ -166,6 +174,8 @@ DEFAULT_CATEGORIES = MappingProxyType(
 
 #: What WordPress's privacy tools write into an erased e-mail field (wp_privacy_anonymize_data).
 ERASED_EMAIL = "deleted@site.invalid"
+#: ... and into an erased text field (names, address lines, the browser), on an English site.
+ERASED_TEXT = "[deleted]"
 
 #: A download's ``downloads_remaining`` when WooCommerce sets no limit (it sends ``""``).
 UNLIMITED = "unlimited"
@@ -210,10 +220,15 @@ CORRECTABLE = MappingProxyType(
     }
 )
 
+#: Why an order's erasure is left to staff, and how they do it (the portal words the steps):
+#: WooCommerce's own eraser, never ``PUT orders/{id}``, which recalculates the order (docstring).
+ORDER_BY_HAND = "woo_order_by_hand"
+
 ERASURE: Mapping[str, ErasureAction] = MappingProxyType(
     {
         "customer": "delete",
-        "order": "anonymise",
+        # by staff with WooCommerce's own eraser: the API would recalculate it (docstring)
+        "order": "none",
         "order_note": "delete",
         # part of the order's books, and the API cannot change one: staff decide (docstring)
         "refund": "none",
@@ -239,6 +254,28 @@ class WooCommerceConnector(BaseConnector):
     capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
     correctable = CORRECTABLE
     erasure = ERASURE
+    erased_by_hand = MappingProxyType({"order": ORDER_BY_HAND})
+    #: What WooCommerce's eraser replaces on an order (and the customer's note): an order
+    #: holding any of them is not anonymised, whatever its e-mail address says.
+    personal_fields = MappingProxyType(
+        {
+            "order": frozenset(
+                {
+                    "billing_address",
+                    "billing_email",
+                    "billing_phone",
+                    "shipping_address",
+                    "shipping_phone",
+                    "customer_note",
+                    "customer_ip_address",
+                    "customer_user_agent",
+                    "transaction_id",
+                }
+            )
+        }
+    )
+    #: wp_privacy_anonymize_data's words for an erased e-mail address and text.
+    erased_values = frozenset({ERASED_EMAIL, ERASED_TEXT})
     #: An order paid through the Mollie plugin names its Mollie payment (``tr_…``) in
     #: ``transaction_id``. Only the customer's own orders link: a ``billed_order`` is someone
     #: else's order and has no such field. Without the order lists those payments are out of
@@ -544,8 +581,19 @@ class WooCommerceConnector(BaseConnector):
         code = body.get("code") if isinstance(body, dict) else None
         return answer.status == 404 and isinstance(code, str) and bool(_INVALID_ID.fullmatch(code))
 
+    def still_personal(self, record: Record) -> list[str]:
+        """As always, but an IP address WordPress anonymised (``wp_privacy_anonymize_ip``: the
+        last part of an IPv4 address, all but the first 48 bits of an IPv6 one set to 0) is
+        no longer the person's."""
+        left = super().still_personal(record)
+        if "customer_ip_address" in left and _anonymised_ip(
+            record.fields.get("customer_ip_address")
+        ):
+            left.remove("customer_ip_address")
+        return left
+
     def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
-        """Delete a customer or an order note; anonymise an order."""
+        """Delete a customer or an order note (an order is erased by staff: docstring)."""
         if ref.record_type == "customer":
             self._check_orders_stay_theirs(session, ref.record_id)
             session.request(
@@ -564,15 +612,12 @@ class WooCommerceConnector(BaseConnector):
                 params={"force": "true"},
                 idempotent=True,
             )
-        else:
-            response = session.request(
-                "PUT",
-                "orders/{id}",
-                path_params={"id": ref.record_id},
-                json=dict(ANONYMISED_ORDER),
-                idempotent=True,
+        else:  # never an order update: WooCommerce would recalculate the order (docstring)
+            raise NotSupported(
+                f"woocommerce: {ref.record_type} records cannot be erased here",
+                vendor=self.name,
+                reason=self.erased_by_hand.get(ref.record_type),
             )
-            expect_dict(session.decode(response, "orders/{id}"), "woocommerce order")
 
     def _check_orders_stay_theirs(self, session: HttpSession, customer_id: str) -> None:
         """Refuse to delete an account that still has orders billed to another address:
@@ -770,17 +815,6 @@ class WooCommerceConnector(BaseConnector):
         )
 
 
-#: The ``PUT orders/{id}`` body that anonymises an order, like WooCommerce's privacy eraser.
-ANONYMISED_ORDER: Mapping[str, Any] = MappingProxyType(
-    {
-        "billing": {**dict.fromkeys(ADDRESS_KEYS, ""), "email": ERASED_EMAIL, "phone": ""},
-        "shipping": {**dict.fromkeys(ADDRESS_KEYS, ""), "phone": ""},
-        "customer_note": "",
-        "meta_data": [{"key": "_anonymized", "value": "yes"}],
-    }
-)
-
-
 def _orders(session: HttpSession, params: dict[str, str], status: str | None) -> Iterator[JSONDict]:
     """The orders list for ``params``: those of ``status`` (``trash``), or by default those
     of every status but the trash."""
@@ -921,6 +955,17 @@ def _anonymised(order: JSONDict) -> bool:
         isinstance(m, dict) and m.get("key") == "_anonymized" and m.get("value") == "yes"
         for m in meta
     )
+
+
+def _anonymised_ip(value: object) -> bool:
+    """Whether an IP address is one WordPress anonymised (``wp_privacy_anonymize_ip``): an
+    IPv4 address ending in 0, an IPv6 address of which only the first 48 bits are left."""
+    try:
+        address = ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        return False
+    kept_bits = 24 if address.version == 4 else 48
+    return int(address) & ((1 << (address.max_prefixlen - kept_bits)) - 1) == 0
 
 
 def _address(raw: JSONDict) -> dict[str, Any]:

@@ -22,7 +22,14 @@ treats a trashed order as an order: ``GET orders/{id}``, its notes, and ``PUT or
 
 Writes: ``PUT customers/{id}`` and ``PUT orders/{id}`` (billing, shipping, customer note,
 meta data; a malformed non-empty ``billing.email`` is a 400 ``rest_invalid_param`` as WordPress's
-schema validation gives it), ``DELETE customers/{id}?force=true``, ``DELETE orders/{id}`` (to the
+schema validation gives it). An order update that holds ``billing`` or ``shipping`` recalculates
+the order's taxes and totals, as WooCommerce's ``save_object`` does (``calculate_totals(true)``
+whenever the request has ``billing``, ``shipping`` or any line list): at the shop's rates of
+today (:data:`TAX_RATES`, per line, rounded per line) for the order's tax location, its
+shipping country, else its billing country, else the shop's own (:data:`BASE_COUNTRY`); so
+blanking an order's addresses taxes it as a sale in the shop's country. Staff's own eraser in
+WordPress, which no REST route offers, is :meth:`WooCommerceSimulator.remove_personal_data`.
+``DELETE customers/{id}?force=true``, ``DELETE orders/{id}`` (to the
 trash; 410 ``woocommerce_rest_already_trashed`` when it is there already; ``force=true`` deletes
 it for good, with its notes, refunds and download permissions) and ``DELETE
 orders/{id}/notes/{note}?force=true`` (notes cannot be trashed: 501 without ``force``).
@@ -36,11 +43,13 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import ipaddress
 import math
 import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
@@ -63,6 +72,21 @@ DEFAULT_CREDENTIALS: dict[str, str] = {
 }
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+#: The shop's standard tax rates today (percent) by country, as ``calculate_totals`` charges an
+#: order recalculated now: not the rates the order was placed at (the Dutch low rate went from
+#: 6% to 9% in 2019; a sale to another EU country is taxed at that country's rate).
+TAX_RATES: dict[str, Decimal] = {
+    "NL": Decimal(21),
+    "BE": Decimal(21),
+    "DE": Decimal(19),
+    "FR": Decimal(20),
+}
+#: The shop's own country: the tax location of an order without a country.
+BASE_COUNTRY = "NL"
+#: What WordPress writes in place of erased text, and e-mail (``wp_privacy_anonymize_data``).
+ERASED_TEXT = "[deleted]"
+ERASED_EMAIL = "deleted@site.invalid"
 
 
 def collate(text: str) -> str:
@@ -211,6 +235,8 @@ class WooCommerceSimulator(SimulatorApp):
         self.refunds: dict[int, list[dict[str, Any]]] = dict(data["refunds"])
         #: customer id -> download permissions (WooCommerce keeps them per user and order)
         self.downloads: dict[int, list[dict[str, Any]]] = dict(data["downloads"])
+        #: the shop's tax rates today (tests change them as a shop's rates change)
+        self.tax_rates: dict[str, Decimal] = dict(TAX_RATES)
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -641,11 +667,13 @@ class WooCommerceSimulator(SimulatorApp):
     def on_order_update(self, request: Request, oid: int) -> Response:
         """``PUT /orders/{id}``: billing, shipping, customer note, status and meta_data.
 
-        Only address and note changes are simulated: the real API also recalculates totals
-        when line items change, which no portal write does. An order in the trash is updated
-        like any other and stays there (WooCommerce's ``update_item`` loads it with
-        ``wc_get_order``, which does not look at the status; ``trash`` is no status a PUT may
-        set).
+        An update that holds ``billing`` or ``shipping`` (whatever is in them) recalculates
+        the order's taxes and totals at today's rates for its new tax location
+        (:meth:`_recalculate`), as WooCommerce's ``save_object`` does: the amounts of an old
+        order change when the rates did, or when its country is blanked. An update of only
+        the note, status or meta data leaves them. An order in the trash is updated like any
+        other and stays there (WooCommerce's ``update_item`` loads it with ``wc_get_order``,
+        which does not look at the status; ``trash`` is no status a PUT may set).
         """
         o = self.orders.get(oid)
         if o is None:
@@ -677,8 +705,106 @@ class WooCommerceSimulator(SimulatorApp):
             o["status"] = str(data["status"])
         self._update_sections(o, data)
         self._update_meta(o, data, oid * 100)
+        if "billing" in data or "shipping" in data:
+            self._recalculate(o)
         o["date_modified"], o["date_modified_gmt"] = wc_dates(self.now())
         return self.json(self._render_order(request, o))
+
+    def _recalculate(self, o: dict[str, Any]) -> None:
+        """``calculate_totals(true)``, simply: each line's and shipping line's tax at the
+        standard rate of today for the order's tax location (shipping country, else billing
+        country, else :data:`BASE_COUNTRY`), rounded per line; then the order's tax lines,
+        tax totals and total (line totals, shipping and fees, plus their taxes)."""
+        country = o["shipping"].get("country") or o["billing"].get("country") or BASE_COUNTRY
+        rate = self.tax_rates.get(country, Decimal(0))
+
+        def tax(amount: object) -> Decimal:
+            return (Decimal(str(amount or 0)) * rate / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+        cart_tax = shipping_tax = net = Decimal(0)
+        for line in o["line_items"]:
+            line["subtotal_tax"] = str(tax(line["subtotal"]))
+            line["total_tax"] = str(tax(line["total"]))
+            line["taxes"] = [
+                {"id": 1, "total": line["total_tax"], "subtotal": line["subtotal_tax"]}
+            ]
+            cart_tax += Decimal(line["total_tax"])
+            net += Decimal(line["total"])
+        for line in [*o["shipping_lines"], *o.get("fee_lines", [])]:
+            line["total_tax"] = str(tax(line["total"]))
+            line["taxes"] = [{"id": 1, "total": line["total_tax"], "subtotal": ""}]
+            net += Decimal(line["total"])
+        for line in o["shipping_lines"]:
+            shipping_tax += Decimal(line["total_tax"])
+        fee_tax = sum((Decimal(f["total_tax"]) for f in o.get("fee_lines", [])), Decimal(0))
+        cart_tax += fee_tax  # WooCommerce counts fee taxes in the cart tax
+        percent = int(rate) if rate == rate.to_integral() else float(rate)
+        first = o["tax_lines"][0] if o["tax_lines"] else {"id": o["id"] * 10 + 4, "meta_data": []}
+        if first.get("rate_percent") != percent or not str(first.get("rate_code")).startswith(
+            f"{country}-"
+        ):  # another rate than the order's: WooCommerce's rate for that country
+            first = {**first, "rate_code": f"{country}-TAX-1", "label": f"{rate.normalize():f}%"}
+        o["tax_lines"] = (
+            [
+                {
+                    **first,
+                    "compound": False,
+                    "tax_total": str(cart_tax),
+                    "shipping_tax_total": str(shipping_tax),
+                    "rate_percent": percent,
+                }
+            ]
+            if rate
+            else []
+        )
+        o["cart_tax"] = str(cart_tax)
+        o["shipping_tax"] = str(shipping_tax)
+        o["total_tax"] = str(cart_tax + shipping_tax)
+        o["total"] = str(net + cart_tax + shipping_tax)
+
+    def remove_personal_data(self, oid: int) -> None:
+        """What staff do by hand in WordPress, which no REST route offers: WooCommerce's order
+        bulk action "Remove personal data" (or Tools › Erase Personal Data for the order's
+        e-mail address), ``WC_Privacy_Erasers::remove_order_personal_data``.
+
+        Each filled address part, name and the browser becomes ``[deleted]``, the e-mail
+        ``deleted@site.invalid``, phones, state, country and transaction id empty, the IP
+        address loses its last part (``wp_privacy_anonymize_ip``); the order leaves its
+        account (``customer_id`` 0), is marked ``_anonymized``, its notes are deleted and one
+        "Personal data removed." is added. The totals stay: nothing is recalculated.
+        """
+        o = self.orders[oid]
+        for section in ("billing", "shipping"):
+            for key, value in o[section].items():
+                if not value:
+                    continue
+                if key == "email":
+                    o[section][key] = ERASED_EMAIL
+                elif key in ("phone", "state", "country"):
+                    o[section][key] = ""
+                else:
+                    o[section][key] = ERASED_TEXT
+        if o.get("customer_user_agent"):
+            o["customer_user_agent"] = ERASED_TEXT
+        if o.get("customer_ip_address"):
+            o["customer_ip_address"] = _anonymize_ip(o["customer_ip_address"])
+        o["transaction_id"] = ""
+        o["customer_id"] = 0
+        self._update_meta(o, {"meta_data": [{"key": "_anonymized", "value": "yes"}]}, oid * 100)
+        now = self.now()
+        notes = self.order_notes.get(oid, [])
+        local, gmt = wc_dates(now)
+        self.order_notes[oid] = [
+            {
+                "id": max((n["id"] for n in notes), default=oid * 10) + 1,
+                "author": "system",
+                "date_created": local,
+                "date_created_gmt": gmt,
+                "note": "Personal data removed.",
+                "customer_note": False,
+            }
+        ]
+        o["date_modified"], o["date_modified_gmt"] = local, gmt
 
     def on_order_delete(self, request: Request, oid: int) -> Response:
         """``DELETE /orders/{id}``: to the trash (410 ``woocommerce_rest_already_trashed`` if it
@@ -783,6 +909,18 @@ class WooCommerceSimulator(SimulatorApp):
                 "order": [{"href": f"{api}/orders/{d['order_id']}"}],
             }
         return self.json(rows)
+
+
+def _anonymize_ip(value: str) -> str:
+    """``wp_privacy_anonymize_ip``: an IPv4 address with its last part 0, an IPv6 address
+    with all but its first 48 bits 0; anything else ``0.0.0.0``."""
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return str(ipaddress.IPv4Address(0))
+    kept = 24 if address.version == 4 else 48
+    network = ipaddress.ip_network(f"{address}/{kept}", strict=False)
+    return str(network.network_address)
 
 
 def create_app(world: World | None = None, **kwargs: Any) -> WooCommerceSimulator:

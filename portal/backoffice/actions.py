@@ -540,9 +540,11 @@ def confirm(action: RequestAction) -> str:
     A correction is confirmed when the record shows the new value (the record is matched on
     the customer's verified identifiers or, for a corrected e-mail address or phone number, the
     new value); an erasure when the record no longer appears for the customer (deleted, or
-    anonymised so it holds none of their identifiers). When a read does not confirm it (the
-    source cannot be read, or does not show the change yet) the action stays ``done`` and is
-    read again later, ever further apart; after :data:`CONFIRM_WINDOW` it goes to staff.
+    anonymised so it holds none of their identifiers, nor any personal field its connector
+    knows of: :meth:`~connectors.base.BaseConnector.still_personal`). When a read does not
+    confirm it (the source cannot be read, or does not show the change yet) the action stays
+    ``done`` and is read again later, ever further apart; after :data:`CONFIRM_WINDOW` it goes
+    to staff.
     """
     if action.status != ActionStatus.DONE.value:
         return action.status
@@ -578,8 +580,12 @@ def confirm(action: RequestAction) -> str:
             record.fields.get(action.field), value_of(action), spec.kind if spec else None
         )
     elif action.action == ActionKind.ANONYMISE.value:
-        # The record may stay (an order for the books), but nothing that identifies them.
-        confirmed = record is None or not _holds_identifier(record.fields, identity)
+        # The record may stay (an order for the books), but nothing of theirs: not their
+        # e-mail address or phone number, nor any other personal field the connector knows of
+        # (an order's IP address, browser, delivery note).
+        confirmed = record is None or (
+            not _holds_identifier(record.fields, identity) and not connector.still_personal(record)
+        )
     else:
         # A record in the vendor's trash is erased as far as its API allows; the vendor
         # empties the trash itself (the customer's overview says so meanwhile).

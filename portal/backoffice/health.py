@@ -59,6 +59,16 @@ FAILURE_KINDS = {
         " Freshdesk's Spam view and delete it there (or choose 'Not spam' first, then delete"
         " it); it then waits in the trash, which Freshdesk empties after 30 days"
     ),
+    "woo_order_by_hand": _l(
+        "WooCommerce's API would recalculate the order's totals and VAT, so the order is"
+        " anonymised by hand: in WooCommerce › Orders, tick this order, choose the bulk action"
+        " 'Remove personal data' and click Apply. That replaces its addresses, e-mail address,"
+        " phone numbers, IP address, browser and transaction id, takes it out of the customer's"
+        " account and deletes its notes; the amounts stay. (WordPress's Tools › Erase Personal"
+        " Data does the same to every order of the e-mail address, also those the law makes us"
+        " keep, and only with 'Remove personal data from orders on request' switched on under"
+        " WooCommerce › Settings › Accounts & Privacy.)"
+    ),
 }
 
 

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from connectors import create
 from connectors.base import BaseConnector, FetchResult, Record, RecordRef
 from connectors.http import RequestStats
 from connectors.identity import Identifier, IdentifierKind, Identity
@@ -564,7 +565,17 @@ def test_an_anonymised_record_that_still_holds_their_phone_is_not_confirmed(
     action.status = ActionStatus.DONE.value
     action.done_at = utcnow()
     db.session.commit()
-    left: dict[str, Any] = {"billing_email": "deleted@site.invalid", "billing_phone": "06-12345678"}
+    left: dict[str, Any] = {
+        "billing_email": "deleted@site.invalid",
+        "billing_phone": "06-12345678",
+        "billing_address": {"first_name": "[deleted]", "city": ""},
+        "customer_ip_address": "203.0.113.17",
+        "customer_user_agent": "Mozilla/5.0 (Macintosh)",
+        "total": "115.93",
+        "payment_method": "mollie_wc_gateway_ideal",
+    }
+    shop = create("woocommerce", {"base_url": "http://localhost", "consumer_key": "ck_x",
+                                  "consumer_secret": "cs_x"})  # fmt: skip
 
     class Source:
         def fetch(self, identity: Identity, **kwargs: Any) -> FetchResult:
@@ -574,15 +585,26 @@ def test_an_anonymised_record_that_still_holds_their_phone_is_not_confirmed(
             )  # fmt: skip
             return FetchResult((record,), (), RequestStats())
 
+        def still_personal(self, record: Record) -> list[str]:
+            return shop.still_personal(record)
+
         def describe_target(self, ref: RecordRef, field: str | None = None) -> str:
             return "WooCommerce › Orders › #501"
 
     monkeypatch.setattr(actions, "_connector", lambda source: (Source(), None, None))
     monkeypatch.setattr(actions, "_identity", lambda request: PHONE)
 
-    assert actions.confirm(action) == ActionStatus.DONE.value
-    left["billing_phone"] = ""
-    assert actions.confirm(_fresh(action)) == ActionStatus.CONFIRMED.value
+    try:
+        assert actions.confirm(action) == ActionStatus.DONE.value
+        left["billing_phone"] = ""
+        # no identifier of theirs left, but their IP address and browser: not anonymised
+        assert actions.confirm(_fresh(action)) == ActionStatus.DONE.value
+        left["customer_user_agent"] = "[deleted]"  # as WordPress's eraser writes it
+        assert actions.confirm(_fresh(action)) == ActionStatus.DONE.value
+        left["customer_ip_address"] = "203.0.113.0"  # wp_privacy_anonymize_ip
+        assert actions.confirm(_fresh(action)) == ActionStatus.CONFIRMED.value
+    finally:
+        shop.close()
 
 
 @pytest.mark.parametrize(

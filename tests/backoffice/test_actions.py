@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -64,6 +65,17 @@ def _record(customer: Customer, source: str, record_type: str) -> dict[str, Any]
     db.session.commit()
     return next(
         r for r in snapshot.records if r["source"] == source and r["record_type"] == record_type
+    )
+
+
+def _account_order(customer: Customer) -> dict[str, Any]:
+    """One of the orders in the customer's shop account."""
+    snapshot = gather_for(customer)
+    db.session.commit()
+    return next(
+        r
+        for r in snapshot.records
+        if r["source"] == "webshop" and r["record_type"] == "order" and r.get("parent")
     )
 
 
@@ -169,18 +181,78 @@ def test_a_spam_ticket_the_vendor_s_api_cannot_delete_goes_to_staff_with_instruc
     assert fields is not None and fields["set_aside"] == "spam"
 
 
-def test_an_order_is_anonymised_and_no_longer_matches_the_customer(
-    app: Flask, sanne: Customer
+@pytest.mark.parametrize("anonymise", [False, True], ids=["by-hand", "written-before"])
+def test_an_order_goes_to_staff_with_woocommerces_eraser_and_is_never_updated(
+    app: Flask, sanne: Customer, simulators: SimulatorGroup, anonymise: bool
 ) -> None:
-    record = _record(sanne, "webshop", "order")
+    """``PUT orders/{id}`` with billing or shipping makes WooCommerce recalculate the order's
+    totals and VAT: an order is erased by staff (an action from before, an anonymisation, too),
+    with the steps in their language, and nothing is written to the shop."""
+    record = _account_order(sanne)
+    shop = simulators["woocommerce"]
+    order = shop.app.orders[int(record["record_id"])]  # type: ignore[attr-defined]
+    totals = (order["total"], order["total_tax"])
+    shop.clear_requests()
     request = _request(sanne, RequestKind.ERASURE)
-    action = actions.add_erasure(request, "webshop", "order", record["record_id"], anonymise=True)
+    action = actions.add_erasure(
+        request, "webshop", "order", record["record_id"], anonymise=anonymise
+    )
     db.session.commit()
 
-    assert actions.run(action.id) == ActionStatus.CONFIRMED.value
-    fields = _fetch_fields("webshop", "order", record["record_id"], sanne)
-    # The order stays for the books, linked to her account, but holds nothing of her.
-    assert fields is None or SANNE not in str(fields)
+    assert actions.run(action.id) == ActionStatus.MANUAL.value
+    db.session.refresh(action)
+    assert action.done_at is None and action.confirmed_at is None
+    assert action.instructions is not None
+    assert f"Orders › #{record['record_id']}" in action.instructions
+    assert action.last_error == "woo_order_by_hand"
+    assert "WooCommerce" in str(health.FAILURE_KINDS[action.last_error])  # the steps, worded
+    assert [r for r in shop.requests if r.method != "GET"] == []
+    assert (order["total"], order["total_tax"]) == totals
+    assert not actions.all_settled(request)
+
+    # Staff use WooCommerce's eraser, then say so.
+    shop.app.remove_personal_data(int(record["record_id"]))  # type: ignore[attr-defined]
+    assert _fetch_fields("webshop", "order", record["record_id"], sanne) is None
+    actions.confirm_by_hand(action, staff_id=3)
+    db.session.commit()
+    assert action.status == ActionStatus.CONFIRMED.value and actions.all_settled(request)
+    assert (order["total"], order["total_tax"]) == totals
+
+
+def test_an_anonymisation_that_left_the_ip_address_and_browser_is_not_confirmed(
+    app: Flask, sanne: Customer, simulators: SimulatorGroup
+) -> None:
+    """An order anonymised through the API (as the portal once did) holds neither her e-mail
+    address nor her phone number, yet still her IP address, browser and payment: not
+    anonymised. Once WooCommerce's eraser has run, it is."""
+    order_id = _account_order(sanne)["record_id"]
+    shop = simulators["woocommerce"]
+    blank = dict.fromkeys(("first_name", "last_name", "address_1", "city", "postcode"), "")
+    written = httpx.put(
+        f"{shop.base_url}/orders/{order_id}",
+        auth=(shop.credentials["consumer_key"], shop.credentials["consumer_secret"]),
+        json={
+            "billing": {**blank, "country": "", "email": "deleted@site.invalid", "phone": ""},
+            "shipping": {**blank, "country": "", "phone": ""},
+            "customer_note": "",
+            "meta_data": [{"key": "_anonymized", "value": "yes"}],
+        },
+    )
+    assert written.status_code == 200
+    fields = _fetch_fields("webshop", "order", order_id, sanne)
+    assert fields is not None and SANNE not in str(fields)  # still in her account
+    assert fields["customer_ip_address"] and fields["customer_user_agent"]
+    request = _request(sanne, RequestKind.ERASURE)
+    action = actions.add_erasure(request, "webshop", "order", order_id, anonymise=True)
+    action.status = ActionStatus.DONE.value
+    action.done_at = utcnow()
+    db.session.commit()
+
+    assert actions.confirm(action) == ActionStatus.DONE.value
+    assert action.last_error == actions.UNCONFIRMED
+
+    shop.app.remove_personal_data(int(order_id))  # type: ignore[attr-defined]
+    assert actions.confirm(action) == ActionStatus.CONFIRMED.value
 
 
 def test_a_vendor_that_refuses_is_failed_and_waits_for_staff(app: Flask, sanne: Customer) -> None:

@@ -24,7 +24,8 @@ from connectors import (
     gather,
 )
 from connectors.base import Record
-from connectors.woocommerce import ERASED_EMAIL
+from connectors.errors import NotSupported
+from connectors.woocommerce import ERASED_EMAIL, ORDER_BY_HAND
 
 from .scripted import ScriptedServer, html_answer, json_answer
 
@@ -165,9 +166,12 @@ def test_a_failing_trash_list_makes_the_shop_partial(
     assert _orders(source.records)  # the rest is read
 
 
-def test_a_trashed_order_is_anonymised_and_stays_in_the_trash(no_wait: RetryPolicy) -> None:
-    """WooCommerce updates a trashed order like any other (``PUT orders/{id}``), so erasing it
-    anonymises it as any order; it is not taken for gone."""
+def test_a_trashed_order_is_left_to_staff_as_any_order_and_stays_in_the_trash(
+    no_wait: RetryPolicy,
+) -> None:
+    """A trashed order is erased as any order: by staff with WooCommerce's own eraser, never
+    with ``PUT orders/{id}`` (which would recalculate it); it is not taken for gone. Its notes
+    are deleted through the API as any order's."""
     identity = Identity.of(emails=[SANNE])
     with ScriptedServer("woocommerce") as server:
         shop = Shop(server)
@@ -186,24 +190,19 @@ def test_a_trashed_order_is_anonymised_and_stays_in_the_trash(no_wait: RetryPoli
             notes = shop.client.get(f"/orders/{ACCOUNT_ORDER}/notes").json()
             assert all("06-12345678" not in n["note"] for n in notes)
             for order_id in (ACCOUNT_ORDER, GUEST_ORDER):
-                ref = records[str(order_id)].ref
-                assert connector.erase(ref, identity=identity) == ErasureOutcome.ANONYMISED
+                with pytest.raises(NotSupported) as info:
+                    connector.erase(records[str(order_id)].ref, identity=identity)
+                assert info.value.reason == ORDER_BY_HAND
+            assert [path for method, path in server.requests if method == "PUT"] == []
+            # Staff run WooCommerce's eraser on both; they stay in the trash.
+            for order_id in (ACCOUNT_ORDER, GUEST_ORDER):
+                server.app.remove_personal_data(order_id)  # type: ignore[attr-defined]
                 order = shop.order(order_id)
                 assert order["status"] == "trash"
                 assert order["billing"]["email"] == ERASED_EMAIL
-                assert order["billing"]["first_name"] == order["shipping"]["address_1"] == ""
-                assert {"key": "_anonymized", "value": "yes"} in [
-                    {"key": m["key"], "value": m["value"]} for m in order["meta_data"]
-                ]
-                # Asked again: it is anonymised already.
-                assert connector.erase(ref, identity=identity) == ErasureOutcome.ALREADY_GONE
-            # one PUT each: the second time, the re-read shows it anonymised
-            puts = [path for method, path in server.requests if method == "PUT"]
-            assert puts == [f"/wp-json/wc/v3/orders/{i}" for i in (ACCOUNT_ORDER, GUEST_ORDER)]
-            # The anonymised guest order is no longer found at her address.
+                assert order["customer_id"] == 0
             after = _orders(connector.fetch(identity).records)
-    assert str(GUEST_ORDER) not in after
-    assert after[str(ACCOUNT_ORDER)].fields["billing_email"] == ERASED_EMAIL
+    assert str(GUEST_ORDER) not in after and str(ACCOUNT_ORDER) not in after
 
 
 def test_an_account_with_a_trashed_order_billed_to_someone_else_is_not_deleted(

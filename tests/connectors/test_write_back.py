@@ -27,6 +27,8 @@ from connectors import (
     RetryPolicy,
     create,
 )
+from connectors.errors import NotSupported
+from connectors.woocommerce import ORDER_BY_HAND
 from simulators import SimulatorHandle, start
 from simulators.base import cut_off
 from simulators.world import build_world
@@ -187,7 +189,7 @@ def test_correctable_fields_are_fields_the_records_carry(sim: Sim) -> None:
 @pytest.mark.parametrize(
     ("vendor", "actions"),
     [
-        ("woocommerce", {"customer": "delete", "order": "anonymise", "order_note": "delete"}),
+        ("woocommerce", {"customer": "delete", "order": "none", "order_note": "delete"}),
         ("moneybird", {"contact": "delete", "contact_person": "delete", "invoice": "none"}),
         ("zammad", {"user": "delete", "ticket": "delete", "article": "none"}),
         ("freshdesk", {"contact": "delete", "ticket": "delete", "conversation": "none"}),
@@ -439,20 +441,19 @@ def test_woocommerce_customer_delete_keeps_orders(woo: Sim, sanne: Identity) -> 
     assert all(found.get(str(o)) == "order" for o in orders)
 
 
-def test_woocommerce_order_is_anonymised(woo: Sim, sanne: Identity) -> None:
+def test_woocommerce_order_is_left_to_staff_and_never_updated(woo: Sim, sanne: Identity) -> None:
+    """An order update with billing or shipping makes WooCommerce recalculate the order's
+    totals and VAT: the order goes to staff (WooCommerce's own eraser), nothing is written."""
     guest_order = woo.ref("order", "1977")
-    assert woo.find("order", "1977") is not None
-    outcome = woo.connector.erase(guest_order, identity=sanne)
-    assert outcome is ErasureOutcome.ANONYMISED
-    assert woo.find("order", "1977") is None  # no longer carries her address
     order: Any = woo.handle.app.orders[1977]  # type: ignore[attr-defined]
-    assert {v for k, v in order["billing"].items() if k != "email"} == {""}
-    assert set(order["shipping"].values()) == {""}
-    assert order["billing"]["email"] == "deleted@site.invalid"
-    assert order["customer_note"] == ""
-    assert order["total"]  # the order itself stays for the books
-    # Erasing again is harmless, also with the guard (the order is known to be anonymised).
-    assert woo.connector.erase(guest_order, identity=sanne) is ErasureOutcome.ALREADY_GONE
+    before = copy.deepcopy(order)
+    with pytest.raises(ConnectorError) as info:
+        woo.connector.erase(guest_order, identity=sanne)
+    assert_kind(info, ErrorKind.NOT_SUPPORTED)
+    assert isinstance(info.value, NotSupported) and info.value.reason == ORDER_BY_HAND
+    assert woo.writes() == []
+    assert order == before
+    assert woo.find("order", "1977") is not None  # still hers until staff erase it
 
 
 def test_woocommerce_order_note_is_deleted(woo: Sim, sanne: Identity) -> None:
@@ -1000,12 +1001,13 @@ def test_woocommerce_an_order_in_someone_else_s_account_billed_to_you(woo: Sim) 
     assert woo.connector.describe_target(woo.ref("billed_order", "2088")) == (
         "WooCommerce › Orders › #2088 › Billing › Email address (API: orders/2088)"
     )
+    note = next(r for r in woo.fetch() if r.record_id.startswith("2088/"))
     with pytest.raises(ConnectorError) as info:
-        woo.connector.erase(woo.ref("order", "2088"), identity=Identity.of(emails=[KEES]))
+        woo.connector.erase(note.ref, identity=Identity.of(emails=[KEES]))
     assert info.value.kind == ErrorKind.MISMATCH
     hers = woo.find("order", "2088")
     assert hers is not None and hers.fields["billing_email"] == KEES
-    assert any(r.record_id.startswith("2088/") for r in woo.fetch())  # and its notes
+    assert woo.find(note.record_type, note.record_id) is not None  # and its notes
 
 
 def test_zammad_a_household_number_pulls_in_no_record_without_e_mail(zammad: Sim) -> None:
@@ -1038,9 +1040,7 @@ def test_woocommerce_an_account_with_orders_billed_to_someone_else_is_not_delete
         woo.connector.erase(woo.main, identity=sanne)
     assert_kind(info, ErrorKind.REJECTED, KEES)
     assert 101 in app.customers and app.orders[2088]["customer_id"] == 101
-    assert woo.connector.erase(woo.ref("order", "2088"), identity=sanne) is (
-        ErasureOutcome.ANONYMISED
-    )
+    app.remove_personal_data(2088)  # staff, with WooCommerce's eraser (it leaves the account)
     assert woo.connector.erase(woo.main, identity=sanne) is ErasureOutcome.DELETED
     assert app.orders[2088]["customer_id"] == 0
     assert not [r for r in woo.fetch(KEES) if r.record_id == "2088"]  # anonymised: nobody's

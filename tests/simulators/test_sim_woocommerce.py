@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+from decimal import Decimal
+from typing import Any
+
 import httpx
 
 from simulators import SimulatorHandle
@@ -232,3 +236,41 @@ def test_an_order_in_the_trash_is_deleted_for_good_only_with_force(
     assert woo_client.delete("/orders/1977").json()["code"] == (
         "woocommerce_rest_shop_order_invalid_id"
     )
+
+
+def _totals(order: dict[str, Any]) -> tuple[str, str, str]:
+    return order["total"], order["total_tax"], order["cart_tax"]
+
+
+def test_an_order_update_with_an_address_recalculates_the_taxes_and_totals(
+    woo: SimulatorHandle, woo_client: httpx.Client
+) -> None:
+    """As WooCommerce's ``save_object``: ``billing`` or ``shipping`` in the update means
+    ``calculate_totals(true)``, at today's rates for the order's tax location (shipping
+    country, else billing country, else the shop's own)."""
+    before = woo_client.get("/orders/2041").json()
+    assert _totals(before) == ("115.93", "20.12", "19.08")  # 21% on 90.86 and 4.95 shipping
+    noted = woo_client.put("/orders/2041", json={"customer_note": "", "meta_data": []}).json()
+    assert _totals(noted) == _totals(before)  # no address: nothing recalculated
+    german = woo_client.put("/orders/2041", json={"shipping": {"country": "DE"}}).json()
+    assert _totals(german) == ("114.01", "18.20", "17.26")  # 19%, per line
+    assert german["tax_lines"][0]["rate_percent"] == 19
+    assert [li["total_tax"] for li in german["line_items"]] == ["9.42", "7.84"]
+    assert german["shipping_lines"][0]["total_tax"] == "0.94"
+    # The shop's rate has changed since; blanking the addresses taxes it in the shop's country.
+    app: Any = woo.app
+    app.tax_rates["NL"] = Decimal(9)
+    blank = {"country": "", "first_name": ""}
+    blanked = woo_client.put("/orders/2041", json={"billing": blank, "shipping": blank}).json()
+    assert _totals(blanked) == ("104.44", "8.63", "8.18")  # 9% of 90.86 and of 4.95
+    assert woo_client.get("/orders/2041").json()["total"] == "104.44"
+
+
+def test_staff_s_eraser_in_wordpress_changes_no_amount(woo: SimulatorHandle) -> None:
+    app: Any = woo.app
+    app.tax_rates["NL"] = Decimal(9)
+    order = app.orders[2041]
+    amounts = copy.deepcopy({k: order[k] for k in ("total", "total_tax", "tax_lines")})
+    app.remove_personal_data(2041)
+    assert {k: order[k] for k in amounts} == amounts
+    assert order["billing"]["country"] == "" and order["customer_ip_address"] == "203.0.113.0"
