@@ -809,9 +809,15 @@ class BaseConnector(ABC):
     #: ``deleted@site.invalid``): such a value is no longer the person's.
     erased_values: ClassVar[frozenset[str]] = frozenset()
     #: Record types the vendor deletes with their parent record (a helpdesk ticket's
-    #: messages go when the ticket is deleted): an erasure that deletes the parent needs no
-    #: step of their own.
+    #: messages go when the ticket is deleted; a help desk user's tickets go with the user):
+    #: an erasure that deletes the parent needs no step of their own for them, and deletes the
+    #: parent only when each of them goes too (:func:`portal.dsr.erasure.decide_all`).
     erased_with_parent: ClassVar[frozenset[str]] = frozenset()
+    #: Record types the vendor does not delete with their parent record but ends with it
+    #: (a payment provider cancels a customer's subscriptions and revokes their mandates when
+    #: the customer is deleted): nothing is erased with the parent, but an erasure deletes the
+    #: parent only when each of them is erased too, as for :attr:`erased_with_parent`.
+    ended_with_parent: ClassVar[frozenset[str]] = frozenset()
     #: record type of the rows :meth:`find` yields -> the part (:attr:`MissingPart.what`) that
     #: is missing when such a row of the customer's cannot be read (``{"user": "users"}``).
     found_parts: ClassVar[Mapping[str, str]] = MappingProxyType({})

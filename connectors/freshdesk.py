@@ -80,7 +80,9 @@ is ``DELETE contacts/{id}/hard_delete?force=true``: Freshdesk's permanent GDPR d
 active contact, of one that was only soft-deleted and of a blocked one alike (``force`` does the
 soft delete first; unlike ``PUT`` and ``DELETE contacts/{id}``, which answer 405 for a blocked
 contact, ``hard_delete`` does not check the state), which also removes the contact's tickets
-(trashed and spam ones too) with their conversations.
+(trashed and spam ones too) with their conversations. So an erasure deletes a contact only
+when each of its tickets goes too (``erased_with_parent``): not while one is kept by law or
+outside the request.
 A ticket is deleted with ``DELETE tickets/{id}``: Freshdesk moves it to the trash, which it
 empties after 30 days; until then it can be restored, and it is still read (in the trash).
 A ticket that is in the trash already answers 405 (only ``GET`` allowed): its own view, which
@@ -229,7 +231,8 @@ class FreshdeskConnector(BaseConnector):
             "satisfaction_rating": "Satisfaction survey results",
         }
     )
-    erased_with_parent = frozenset({"conversation", "satisfaction_rating"})
+    # hard_delete of a contact deletes its tickets (with their conversations and ratings)
+    erased_with_parent = frozenset({"ticket", "conversation", "satisfaction_rating"})
     field_places = MappingProxyType(
         {
             "contact.other_emails": "Other emails",

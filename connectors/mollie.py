@@ -44,7 +44,9 @@ Erasure: ``DELETE customers/{id}``. Mollie then also cancels the customer's mand
 subscriptions (no more payments are collected), but cancelling deletes neither: Mollie keeps
 them, and payments with their refunds and chargebacks as financial records with the bank
 details they carry, and its API deletes none of them. So they are left to staff (``"none"``),
-not counted as erased with the customer.
+not counted as erased with the customer. As deleting the customer ends them
+(``ended_with_parent``), an erasure deletes the customer only when it erases each of their
+subscriptions and mandates too: not while one is kept by law or outside the request.
 """
 
 from __future__ import annotations
@@ -143,6 +145,8 @@ class MollieConnector(BaseConnector):
     capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
     correctable = CORRECTABLE
     erasure = ERASURE
+    # DELETE customers/{id} cancels their subscriptions and revokes their mandates
+    ended_with_parent = frozenset({"subscription", "mandate"})
     found_parts = MappingProxyType({"customer": "customers"})
     record_places = MappingProxyType(
         {

@@ -33,7 +33,9 @@ the task runs in the background, so ``erase`` polls ``GET data_privacy_tasks/{id
 completed or the deadline passes. Creating a task is not idempotent: ``erase`` first looks for a
 task that already exists for the user (a retried erase resumes polling it). A single ticket is
 deleted with ``DELETE tickets/{id}``. Articles cannot be erased on their own (Zammad's article
-policy); they go with their ticket.
+policy); they go with their ticket. As a user's tickets go with the user
+(``erased_with_parent``), an erasure deletes a user only when each of their tickets goes too:
+not while one is kept by law or outside the request.
 """
 
 from __future__ import annotations
@@ -147,7 +149,8 @@ class ZammadConnector(BaseConnector):
     capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
     correctable = CORRECTABLE
     erasure = ERASURE
-    erased_with_parent = frozenset({"article"})
+    # a data privacy task for a user deletes the tickets they are the customer of
+    erased_with_parent = frozenset({"article", "ticket"})
     found_parts = MappingProxyType({"user": "users"})
     # An article is found under its ticket in the UI; its own id is not the ticket's number.
     record_places = MappingProxyType(

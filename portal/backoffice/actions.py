@@ -60,6 +60,7 @@ from connectors.identity import (
 from .. import crypto
 from ..audit import record as audit
 from ..auth.services import verified_identity
+from ..dsr.erasure import TAKES_ALONG
 from ..extensions import db
 from ..gathering.sources import build_sources
 from ..models import (
@@ -414,6 +415,10 @@ def _carry_out(action: RequestAction) -> None:
     try:
         if connector is None:
             _fail(action, unavailable or ErrorKind.NOT_CONFIGURED)
+        elif _would_delete(action, connector):
+            # Anonymised by hand, as deleting it would take along records that stay (see
+            # portal.dsr.erasure.decide_all): never handed to an API that deletes it.
+            _manual(action, connector, TAKES_ALONG)
         elif identity is None or not identity.identifiers:
             # Nobody to check the record against (a letter writer without an account): a
             # person must look.
@@ -498,6 +503,15 @@ def _place_of(action: RequestAction, connector: BaseConnector | None) -> str:
         except Exception:  # noqa: BLE001 - the plain reference below is enough to act on
             log.warning("no description of a kept record at %s", action.source)
     return f"{action.source} › {action.record_type} #{action.record_id}"
+
+
+def _would_delete(action: RequestAction, connector: BaseConnector) -> bool:
+    """Whether ``action`` is to anonymise a record that its connector erases otherwise (it
+    deletes it, or cannot): staff anonymise it by hand."""
+    return (
+        action.action == ActionKind.ANONYMISE.value
+        and connector.erasure_action(action.record_type) != "anonymise"
+    )
 
 
 def _manual(action: RequestAction, connector: BaseConnector, reason: str | None = None) -> None:

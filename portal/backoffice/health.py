@@ -69,6 +69,13 @@ FAILURE_KINDS = {
         " keep, and only with 'Remove personal data from orders on request' switched on under"
         " WooCommerce › Settings › Accounts & Privacy.)"
     ),
+    # an erasure step to anonymise a record the system would delete (portal.dsr.erasure)
+    "takes_along": _l(
+        "deleting it would also delete or end records below it (such as its tickets,"
+        " subscriptions or mandates) that this erasure keeps or does not cover: do not delete"
+        " it; remove its personal data by hand (names, e-mail addresses, phone numbers,"
+        " address, notes) and leave the record"
+    ),
 }
 
 

@@ -777,8 +777,11 @@ def carry_out_erasure(
 ) -> list[int]:
     """Erase source by source against the policy: gather afresh, then per record in scope keep
     it (the law requires it, until a date), or delete / anonymise it through the vendor's API
-    (or by hand where none allows it). Children before their parents. Flushes; the caller
-    commits, then enqueues the returned ids (kept records have nothing to run).
+    (or by hand where none allows it). A record whose deletion would take along records that
+    stay (kept, or outside the request's scope) is kept with them, or anonymised by hand
+    (:func:`portal.dsr.erasure.decide_all`, on all of the customer's records). Children
+    before their parents. Flushes; the caller commits, then enqueues the returned ids (kept
+    records have nothing to run).
 
     Not while a question to the customer is open (``waiting``): an erasure cannot be undone,
     and their answer may change what to erase. Staff wait for it, or withdraw the question.
@@ -813,14 +816,17 @@ def carry_out_erasure(
     # answer; whoever loses the claim rolls back their snapshot too.
     _claim(request, state)
     action_of = erasure.connector_actions(policy)
-    records = [r for r in snapshot.records if erasure.in_scope(r, sources, categories)]
     by_ref = {erasure.record_ref(r): r for r in snapshot.records}
-    records.sort(key=lambda r: -_depth(r, by_ref))  # stable: children before their parents
+    # stable: children before their parents
+    records = sorted(snapshot.records, key=lambda r: -_depth(r, by_ref))
     to_run: list[int] = []
     kept = with_parent = 0
+    # All of the customer's records: deleting one in scope may take along one that is not.
     decided = erasure.decide_all(
-        policy, records, today, action_of, erasure.connector_with_parent(policy)
-    )
+        policy, records, today, action_of, erasure.connector_with_parent(policy),
+        sources=sources, categories=categories,
+        taken=erasure.connector_taken_with_parent(policy),
+    )  # fmt: skip
     for record, decision in decided:
         source, record_type, record_id = erasure.record_ref(record)
         if decision.action == "with_parent":

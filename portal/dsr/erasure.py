@@ -15,7 +15,15 @@ The rule, for each gathered record in the request's scope:
 * otherwise it is **deleted** or **anonymised**, as the source's connector does that to records
   of its type (``erasure_action``); ``"none"`` means the connector cannot do it, and our staff
   remove it by hand. Categories kept "while you are a customer" or until consent is
-  withdrawn are not kept against an erasure request, which ends both.
+  withdrawn are not kept against an erasure request, which ends both;
+* a record whose deletion at its source takes other records along (a help desk user's
+  tickets, a payment provider customer's subscriptions: ``erased_with_parent`` and
+  ``ended_with_parent`` of the connectors) is deleted only when each of those goes too. While
+  one of them is kept, the record is **kept** with it, until the same date; while one of them
+  stays otherwise (outside the request's scope, or anonymised), our staff **anonymise** the
+  record by hand instead of deleting it (:data:`TAKES_ALONG`). This climbs up the records'
+  parents until nothing changes, and looks at all of the customer's records, not only
+  those in the request's scope (:func:`decide_all`).
 
 :func:`preview` is pure (the policy, the records, today and a function that says what a
 connector does are its only inputs) so it is tested on its own; :func:`connector_actions` gives
@@ -38,8 +46,14 @@ Action = Literal["delete", "anonymise", "none"]
 #: (source key, record type) -> what the source's connector does to such a record.
 ActionOf = Callable[[str, str], Action]
 #: (source key, record type) -> whether the source erases such a record with its parent (a
-#: helpdesk ticket's messages go when the ticket is deleted).
+#: helpdesk ticket's messages go when the ticket is deleted), or (for ``taken``) erases or
+#: ends it with its parent.
 WithParent = Callable[[str, str], bool]
+
+#: Why a record the source's connector would delete is anonymised by hand instead: deleting it
+#: would take along records that stay (kept, outside the request, anonymised). Also the
+#: reason (:attr:`portal.models.RequestAction.last_error`) of such a step for staff.
+TAKES_ALONG = "takes_along"
 
 ACTIONS: tuple[Action, ...] = ("delete", "anonymise", "none")
 
@@ -59,6 +73,9 @@ class Decision:
     category: str | None = None
     until: date | None = None
     ground: Text | None = None
+    #: Why it differs from what the connector does: :data:`TAKES_ALONG` for a record
+    #: anonymised by hand, as deleting it would take along records that stay.
+    reason: str | None = None
 
 
 @dataclass
@@ -206,40 +223,54 @@ def decide_all(
     today: date,
     action_of: ActionOf,
     with_parent: WithParent = _never,
+    *,
+    sources: Sequence[str] = (),
+    categories: Sequence[str] = (),
+    taken: WithParent | None = None,
 ) -> list[tuple[Mapping[str, Any], Decision]]:
-    """:func:`decide` for each of ``records``; a record its source cannot erase on its own
-    (``none``) but erases with its parent is ``with_parent`` when its parent is among
-    ``records`` and is deleted: a ticket's messages need no step of their own, by hand or
-    otherwise, when the ticket goes."""
-    decided = [(record, decide(policy, record, today, action_of)) for record in records]
-    by_ref = {record_ref(record): decision for record, decision in decided}
-    # A record kept by law that its source deletes with its parent keeps the parent too:
-    # deleting the ticket would delete the message the law makes us keep.
-    kept: dict[tuple[str, str, str], Decision] = {}
-    for record, decision in decided:
-        parent = record.get("parent")
-        if decision.action != "keep" or not isinstance(parent, Mapping):
-            continue
-        if not with_parent(str(record["source"]), str(record["record_type"])):
-            continue
-        held = by_ref.get(record_ref(parent))
-        if held is None or held.action == "none":
-            continue
-        if held.action == "keep":
-            if held.until is not None:
-                until = None if decision.until is None else max(held.until, decision.until)
-                by_ref[record_ref(parent)] = kept[record_ref(parent)] = Decision(
-                    "keep", held.category, until, held.ground
-                )
-            continue
-        by_ref[record_ref(parent)] = kept[record_ref(parent)] = decision
-    if kept:
-        decided = [(r, kept.get(record_ref(r), d)) for r, d in decided]
+    """:func:`decide` for each of ``records`` in the request's scope (``sources`` and
+    ``categories``, :func:`in_scope`), in their order.
+
+    ``records`` are all of the customer's records (the whole gathering), so that what
+    deleting a record takes along at its source is judged on all of them, in scope or not.
+    ``taken`` says which records their source erases or ends with their parent (by default
+    ``with_parent``): a record is deleted (by the API, or by hand) only when each such record
+    below it goes too. When one of them is kept, the record is kept with it, until the
+    latest of their dates (an unknown date makes it unknown); when one stays otherwise (out of
+    scope, anonymised), the record is anonymised by hand (:data:`TAKES_ALONG`). This climbs
+    from parent to parent until nothing changes.
+
+    A record its source cannot erase on its own (``none``) but erases with its parent is
+    ``with_parent`` when its parent is deleted: a ticket's messages need no step of their
+    own, by hand or otherwise, when the ticket goes."""
+    everything = list(records)
+    chosen = [record for record in everything if in_scope(record, sources, categories)]
+    own = [decide(policy, record, today, action_of) for record in chosen]
+    decided = list(own)
+    at: dict[tuple[str, str, str], list[int]] = {}
+    for i, record in enumerate(chosen):
+        at.setdefault(record_ref(record), []).append(i)
+
+    def now(ref: tuple[str, str, str]) -> Decision | None:
+        return decided[at[ref][-1]] if ref in at else None
+
+    taken_along = _taken_along(everything, taken or with_parent)
+    changed = True
+    while changed:  # each pass only moves records from going, to anonymised, to kept (longer)
+        changed = False
+        for parent_ref, children in taken_along.items():
+            for i in at.get(parent_ref, ()):
+                if own[i].action not in ("delete", "none", "keep"):
+                    continue  # anonymised: nothing is taken along
+                decision = _with_children(own[i], [now(child) for child in children])
+                if decision != decided[i]:
+                    decided[i] = decision
+                    changed = True
     result = []
-    for record, decision in decided:
+    for record, decision in zip(chosen, decided, strict=True):
         parent = record.get("parent")
         if decision.action == "none" and isinstance(parent, Mapping):
-            parent_decision = by_ref.get(record_ref(parent))
+            parent_decision = now(record_ref(parent))
             if (
                 parent_decision is not None
                 and parent_decision.action == "delete"
@@ -248,6 +279,41 @@ def decide_all(
                 decision = Decision("with_parent")
         result.append((record, decision))
     return result
+
+
+def _taken_along(
+    records: Iterable[Mapping[str, Any]], taken: WithParent
+) -> dict[tuple[str, str, str], list[tuple[str, str, str]]]:
+    """Per record, the records below it that its source erases or ends with it (a source
+    only acts on its own records)."""
+    below: dict[tuple[str, str, str], list[tuple[str, str, str]]] = {}
+    for record in records:
+        parent = record.get("parent")
+        if not isinstance(parent, Mapping) or parent.get("source") != record.get("source"):
+            continue
+        if taken(str(record["source"]), str(record["record_type"])):
+            below.setdefault(record_ref(parent), []).append(record_ref(record))
+    return below
+
+
+def _with_children(held: Decision, children: Iterable[Decision | None]) -> Decision:
+    """What happens to a record deleted (``held``: ``delete``, ``none``) or kept on its own,
+    given what happens to the records its deletion takes along (``None``: not in the
+    request). A kept one keeps it (whatever else stays: kept, it takes nothing along)."""
+    decision = held
+    stays = False
+    for child in children:
+        if child is None or child.action == "anonymise":
+            stays = True  # outside the request, or anonymised: it stays at the source
+        elif child.action == "keep":
+            if decision.action != "keep":
+                decision = Decision("keep", child.category, child.until, child.ground)
+            elif decision.until is not None:
+                until = None if child.until is None else max(decision.until, child.until)
+                decision = Decision("keep", decision.category, until, decision.ground)
+    if decision.action == "keep" or not stays:
+        return decision
+    return Decision("anonymise", reason=TAKES_ALONG)
 
 
 def kept_with(record: Mapping[str, Any], category: str | None) -> set[str]:
@@ -285,6 +351,7 @@ def preview(
     categories: Sequence[str] = (),
     outcomes: Iterable[tuple[str, str]] = (),
     with_parent: WithParent = _never,
+    taken: WithParent | None = None,
 ) -> Preview:
     """What erasing the records in scope would do, per source (in the policy's order).
 
@@ -295,8 +362,11 @@ def preview(
     names = {s.key: s.name for s in policy.sources}
     order = {s.key: i for i, s in enumerate(policy.sources)}
     per_source: dict[str, SourcePreview] = {}
-    chosen = [record for record in records if in_scope(record, sources, categories)]
-    for record, decision in decide_all(policy, chosen, today, action_of, with_parent):
+    decided = decide_all(
+        policy, records, today, action_of, with_parent,
+        sources=sources, categories=categories, taken=taken,
+    )  # fmt: skip
+    for record, decision in decided:
         key = str(record["source"])
         source = per_source.setdefault(key, SourcePreview(key, names.get(key)))
         if decision.action == "with_parent":
@@ -330,19 +400,32 @@ def preview(
 def connector_with_parent(policy: Policy) -> WithParent:
     """Whether each source's connector erases a record type with its parent record
     (``erased_with_parent``), from the connector registry; an unknown connector does not."""
+    return _declared_below(policy, ("erased_with_parent",))
+
+
+def connector_taken_with_parent(policy: Policy) -> WithParent:
+    """Whether each source's connector erases or ends a record type with its parent record
+    (``erased_with_parent`` or ``ended_with_parent``), from the connector registry; an unknown
+    connector does not."""
+    return _declared_below(policy, ("erased_with_parent", "ended_with_parent"))
+
+
+def _declared_below(policy: Policy, declarations: Sequence[str]) -> WithParent:
+    """Whether a record type is in one of the ``declarations`` (class attributes: sets of
+    record types) of its source's connector."""
     from connectors import registry
     from connectors.errors import NotConfigured
 
     slugs = {s.key: s.connector for s in policy.sources}
 
-    def with_parent(source: str, record_type: str) -> bool:
+    def declared(source: str, record_type: str) -> bool:
         try:
             cls = registry.get(slugs.get(source, source))
         except NotConfigured:
             return False
-        return record_type in getattr(cls, "erased_with_parent", frozenset())
+        return any(record_type in getattr(cls, name, frozenset()) for name in declarations)
 
-    return with_parent
+    return declared
 
 
 def connector_actions(policy: Policy) -> ActionOf:

@@ -312,6 +312,7 @@ class ErasureFlow(Flow):
             categories=categories,
             outcomes=[(o.key, o.status) for o in ctx.snapshot.sources],
             with_parent=erasure.connector_with_parent(ctx.policy),
+            taken=erasure.connector_taken_with_parent(ctx.policy),
         )
         details = {
             "scope": form.scope.data,

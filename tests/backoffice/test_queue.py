@@ -1272,19 +1272,24 @@ def test_a_deletion_step_of_a_kept_record_runs_on_a_finished_request(
 def test_payments_kept_after_their_mollie_customer_was_deleted_are_still_shown(
     app: Flask, officer: Staff
 ) -> None:
-    """Erasing the shop and payments deletes Sanne's Mollie customers and keeps their
-    payments by law (Mollie keeps a payment when its customer is deleted). Nothing lists
-    them under her any more, yet they hold her name and IBAN while they are kept: the next
-    gathering reads them by id, and says nothing is missing."""
+    """Erasing the shop and payments deletes Sanne's second Mollie customer (of the booking
+    plugin, without subscriptions or mandates) and keeps its payments by law (Mollie keeps a
+    payment when its customer is deleted). Nothing lists them under her any more, yet they
+    hold her name and IBAN while they are kept: the next gathering reads them by id, and says
+    nothing is missing. Her first Mollie customer is kept, as deleting it would end the
+    subscriptions and the mandate the law keeps."""
     sanne = customer(app)
     with app.test_request_context():
         before = gather_for(db.session.get(Customer, sanne))
         db.session.commit()
-    theirs = {  # listed under her Mollie customers
+    kept_customer, deleted_customer = "cst_Vd3sNq7Lw2", "cst_Tz4Kd8Wm1S"
+    theirs = {  # listed under her Mollie customer that is deleted
         r["record_id"]: r
         for r in before.records
-        if r["record_type"] == "payment" and r["parent"]["source"] == "payments"
-    }
+        if r["record_type"] == "payment"
+        and r["parent"] == {"source": "payments", "record_type": "customer",
+                            "record_id": deleted_customer}
+    }  # fmt: skip
     assert len(theirs) >= 2
     reference = submit(
         app, sanne, RequestKind.ERASURE, details={"scope": "sources"},
@@ -1292,30 +1297,88 @@ def test_payments_kept_after_their_mollie_customer_was_deleted_are_still_shown(
     )  # fmt: skip
     assert desk(app, officer).step(reference, "wissen").status_code == 303
     done = {(a.source, a.record_type, a.record_id): a for a in actions_of(app, reference)}
-    customers = [a for k, a in done.items() if k[:2] == ("payments", "customer")]
-    assert customers and all(a.status == "confirmed" for a in customers)  # deleted at Mollie
+    assert done[("payments", "customer", deleted_customer)].status == "confirmed"  # at Mollie
+    assert done[("payments", "customer", kept_customer)].action == "keep"
     assert all(done[("payments", "payment", p)].action == "keep" for p in theirs)
     with app.test_request_context():
         after = gather_for(db.session.get(Customer, sanne))
         db.session.commit()
     found = {r["record_id"]: r for r in after.records if r["record_type"] == "payment"}
     assert set(theirs) <= set(found)
-    by_id = []
     for payment_id, was in theirs.items():
         now = found[payment_id]
         assert now["fields"] == was["fields"] and now["categories"] == was["categories"]
-        if now["parent"] is None:  # read as kept: no record of hers names it any more
-            assert now["matched"] is None
-            by_id.append(payment_id)
-        else:  # a kept order of hers still names it
-            assert now["parent"]["source"] == "webshop" and now["matched"] is not None
-    assert by_id  # her subscription's payments, which no order names
+        # read as kept: no record of hers names it any more
+        assert now["parent"] is None and now["matched"] is None
     assert found[GUEST_PAYMENT]["parent"]["source"] == "webshop"  # its order is kept too
     payments = next(s for s in after.sources if s.key == "payments")
     assert payments.status == "complete" and payments.missing == ()
-    assert not [
-        r for r in after.records if r["record_type"] == "customer" and r["source"] == "payments"
-    ]
+    assert [
+        r["record_id"]
+        for r in after.records
+        if r["record_type"] == "customer" and r["source"] == "payments"
+    ] == [kept_customer]
+
+
+def test_erasing_only_her_contact_data_leaves_her_tickets_and_subscriptions(
+    app: Flask, officer: Staff
+) -> None:
+    """A request limited to the category "contact": deleting her Zammad user, Freshdesk
+    contact or first Mollie customer would delete her tickets or end her subscriptions,
+    which the request does not cover. So staff get a step to anonymise each by hand (with
+    why, and where), which trying again never hands to the API; her Mollie customer without
+    subscriptions is deleted; her tickets and subscriptions stay as they were."""
+    sanne = customer(app)
+    with app.test_request_context():
+        before = gather_for(db.session.get(Customer, sanne))
+        db.session.commit()
+    reference = submit(
+        app, sanne, RequestKind.ERASURE, details={"scope": "categories"},
+        scope={"sources": [], "categories": ["contact"]},
+    )  # fmt: skip
+    b = desk(app, officer)
+    b.client.set_cookie("portal_lang", "en")
+    assert b.step(reference, "wissen").status_code == 303
+    done = {(a.source, a.record_type, a.record_id): a for a in actions_of(app, reference)}
+    by_hand = [("helpdesk", "user", "27"), ("customer-service", "contact", "80012345671"),
+               ("payments", "customer", "cst_Vd3sNq7Lw2")]  # fmt: skip
+    for key in by_hand:
+        action = done[key]
+        assert (action.action, action.status, action.last_error) == (
+            "anonymise",
+            "manual",
+            "takes_along",
+        ), key
+        assert action.instructions and f"#{key[2]}" in action.instructions
+    assert done[("payments", "customer", "cst_Tz4Kd8Wm1S")].status == "confirmed"
+    assert not [k for k in done if k[1] in ("ticket", "subscription", "mandate")]
+    page = text(b.page(f"{QUEUE}/{reference}"))
+    assert "that this erasure keeps or does not cover: do not delete it" in page
+    assert "Zammad › Users › #27" in page
+    # trying again gives the same step: the API that would delete it is never called
+    user = done[("helpdesk", "user", "27")]
+    assert b.step(reference, f"acties/{user.id}/opnieuw").status_code == 303
+    again = {(a.source, a.record_type, a.record_id): a for a in actions_of(app, reference)}
+    assert again[("helpdesk", "user", "27")].status == "manual"
+    with app.test_request_context():
+        after = gather_for(db.session.get(Customer, sanne))
+        db.session.commit()
+
+    def below(snapshot: Any) -> dict[tuple[str, str, str], Any]:
+        return {
+            (r["source"], r["record_type"], r["record_id"]): r["fields"]
+            for r in snapshot.records
+            if r["record_type"] in ("ticket", "subscription", "mandate")
+        }
+
+    assert set(by_hand) <= {(r["source"], r["record_type"], r["record_id"]) for r in after.records}
+    kept = below(before)
+    assert {k[:2] for k in kept} == {
+        ("helpdesk", "ticket"), ("customer-service", "ticket"), ("payments", "subscription"),
+        ("payments", "mandate"),
+    }  # fmt: skip
+    assert below(after) == kept  # not one deleted, cancelled or revoked
+    assert "active" in {f.get("status") for k, f in kept.items() if k[1] == "subscription"}
 
 
 def test_a_change_not_confirmed_yet_says_why_and_when_it_is_read_again(
@@ -1416,8 +1479,11 @@ def test_the_closing_e_mail_names_the_other_data_the_kept_records_hold(
     assert "with them we also keep: Name, Contact details, Addresses, Customer account." in (
         contact
     )
-    # a Mollie payment holds nothing else
-    assert "also keep" not in lines["Payment details in Payments (Mollie)"]
+    # a Mollie payment holds nothing else, but her Mollie customer is kept with the
+    # subscriptions and mandate its deletion would end: its name and e-mail are kept too
+    assert lines["Payment details in Payments (Mollie)"].endswith(
+        "with them we also keep: Name, Contact details, Customer account."
+    )
     assert "After that date we delete it. We use it only for this obligation." in body
     assert "could not read" not in body
 

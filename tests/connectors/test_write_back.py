@@ -571,6 +571,36 @@ def test_mollie_customer_delete_keeps_payments(mollie: Sim, sanne: Identity) -> 
     assert any(p.get("customerId") == "cst_Vd3sNq7Lw2" for p in app.payments.values())
 
 
+@pytest.mark.parametrize("vendor", ["zammad", "freshdesk", "mollie"])
+def test_what_deleting_her_main_record_takes_along_is_declared(
+    vendor: str, no_wait: RetryPolicy, sanne: Identity
+) -> None:
+    """Deleting Sanne's help desk user or contact deletes her tickets, deleting her Mollie
+    customer cancels her subscriptions and revokes her mandate (payments stay). Each
+    connector declares those record types (``erased_with_parent``, ``ended_with_parent``),
+    so the portal never deletes such a record while one of them is kept or outside the
+    request (portal.dsr.erasure.decide_all)."""
+    for sim in sim_for(
+        vendor, no_wait, **({"privacy_task_polls": 0} if vendor == "zammad" else {})
+    ):
+        cls = type(sim.connector)
+        below = {(r.record_type, r.record_id) for r in sim.fetch() if r.parent == sim.main}
+        app: Any = sim.handle.app
+        sim.connector.erase(sim.main, identity=sanne)
+        if vendor in ("zammad", "freshdesk"):
+            tickets = {i for t, i in below if t == "ticket"}
+            assert len(tickets) >= 10 and not tickets & {str(t) for t in app.tickets}
+            assert "ticket" in cls.erased_with_parent and not cls.ended_with_parent
+            continue
+        assert {t for t, _i in below} == {"payment", "mandate", "subscription"}
+        assert not {i for t, i in below if t == "mandate"} & set(app.mandates)
+        ended = {i for t, i in below if t == "subscription"}
+        assert {app.subscriptions[i]["status"] for i in ended} == {"canceled"}
+        assert {i for t, i in below if t == "payment"} <= set(app.payments)
+        assert cls.ended_with_parent == {"subscription", "mandate"}
+        assert not cls.ended_with_parent & cls.erased_with_parent  # Mollie keeps them
+
+
 # -- faults --------------------------------------------------------------------------------------
 
 

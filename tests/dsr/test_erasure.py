@@ -227,7 +227,14 @@ def test_messages_go_with_their_ticket_when_the_ticket_is_deleted(policy: Policy
     ]  # fmt: skip
     registry = erasure.connector_with_parent(policy)
     assert registry("helpdesk", "article") and registry("customer-service", "conversation")
-    assert not registry("helpdesk", "ticket") and not registry("nowhere", "article")
+    # a help desk user's tickets go with the user, a payment provider's subscriptions and
+    # mandates are only ended with their customer (and so never counted as erased with it)
+    assert registry("helpdesk", "ticket") and registry("customer-service", "ticket")
+    assert not registry("nowhere", "article") and not registry("payments", "mandate")
+    taken = erasure.connector_taken_with_parent(policy)
+    assert taken("helpdesk", "ticket") and taken("customer-service", "ticket")
+    assert taken("payments", "subscription") and taken("payments", "mandate")
+    assert not taken("payments", "payment") and not taken("webshop", "order")
 
 
 def test_the_preview_of_the_demo_data(app: Flask, simulated_connectors: object) -> None:
@@ -372,3 +379,226 @@ def test_her_mollie_refunds_and_chargebacks_are_kept_with_their_payments(
         for r, d in later
         if r["source"] == "payments" and r["record_type"] in ("refund", "chargeback")
     } == {"none"}
+
+
+# -- what deleting a record takes along at its source ------------------------------------------
+
+
+def _at(
+    source: str,
+    record_type: str,
+    record_id: str,
+    categories: dict[str, str],
+    dates: dict[str, str] | None = None,
+    parent: tuple[str, str] | None = None,
+):  # type: ignore[no-untyped-def]
+    record = _record(source, record_type, categories, dates or {})
+    record["record_id"] = record_id
+    record["parent"] = (
+        {"source": source, "record_type": parent[0], "record_id": parent[1]} if parent else None
+    )
+    return record
+
+
+#: A help desk user (or contact), their ticket and a message of it holding invoice data.
+HELP_DESKS = [("helpdesk", "user", "27", "article"),
+              ("customer-service", "contact", "80012345671", "conversation")]  # fmt: skip
+
+
+def _help_desk(source: str, user_type: str, user_id: str, message_type: str):  # type: ignore[no-untyped-def]
+    user = _at(source, user_type, user_id, {"email": "contact", "name": "identity"})
+    ticket = _at(source, "ticket", "T1", {"title": "support"}, parent=(user_type, user_id))
+    message = _at(source, message_type, "A1", {"invoice_id": "invoices"},
+                  {"invoice_date": "2025-02-01"}, parent=("ticket", "T1"))  # fmt: skip
+    return user, ticket, message
+
+
+def _decide(policy: Policy, records: list[dict[str, Any]], **scope: Any):  # type: ignore[no-untyped-def]
+    return {
+        (r["record_type"], r["record_id"]): d
+        for r, d in erasure.decide_all(
+            policy, records, TODAY, erasure.connector_actions(policy),
+            erasure.connector_with_parent(policy),
+            taken=erasure.connector_taken_with_parent(policy), **scope,
+        )
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(("source", "user_type", "user_id", "message_type"), HELP_DESKS)
+def test_a_kept_ticket_keeps_the_help_desk_user_whose_deletion_would_delete_it(
+    policy: Policy, source: str, user_type: str, user_id: str, message_type: str
+) -> None:
+    """Zammad's data privacy task and Freshdesk's hard_delete delete the person's tickets
+    with them. A message holding invoice data keeps its ticket, so it keeps the user too,
+    until the same date: the customer is told all three are kept, and none is deleted."""
+    user, ticket, message = _help_desk(source, user_type, user_id, message_type)
+    decided = _decide(policy, [message, ticket, user])
+    kept = erasure.Decision("keep", "invoices", date(2032, 12, 31), decided["ticket", "T1"].ground)
+    assert decided == {
+        (message_type, "A1"): kept,
+        ("ticket", "T1"): kept,
+        (user_type, user_id): kept,
+    }
+    preview = erasure.preview(
+        policy, [message, ticket, user], TODAY, erasure.connector_actions(policy),
+        with_parent=erasure.connector_with_parent(policy),
+        taken=erasure.connector_taken_with_parent(policy),
+    )  # fmt: skip
+    [desk] = preview.sources
+    assert desk.counts == {"delete": 0, "anonymise": 0, "none": 0}
+    assert [(k.category, k.count, k.until) for k in desk.kept] == [
+        ("invoices", 3, date(2032, 12, 31))
+    ]
+    assert desk.kept[0].also == {"contact", "identity", "support"}
+    # without the invoice, all of it goes: the tickets with their user, the message with it
+    message["categories"] = {"body": "support"}
+    assert [d.action for d in _decide(policy, [message, ticket, user]).values()] == [
+        "with_parent",
+        "delete",
+        "delete",
+    ]
+
+
+def test_keep_climbs_every_level_until_nothing_changes(policy: Policy) -> None:
+    """Each record is judged on what its children come to, not on their own first decision:
+    a message kept by law keeps its ticket, which keeps its user; the latest date wins, and
+    a date still unknown makes the parent's unknown (staff date it)."""
+    user, ticket, message = _help_desk("helpdesk", "user", "27", "article")
+    user["categories"]["since"] = "payment"  # the user is kept on its own, until 2031
+    user["dates"] = {"created": "2024-03-01"}
+    decided = _decide(policy, [user, ticket, message])  # parents first: the order is no matter
+    assert [(d.action, d.until) for d in decided.values()] == [("keep", date(2032, 12, 31))] * 3
+    assert decided["user", "27"].category == "payment"  # its own reason, the later date
+    del message["dates"]["invoice_date"]  # kept "until unknown"
+    assert {d.until for d in _decide(policy, [user, ticket, message]).values()} == {None}
+
+
+def test_only_the_contact_data_asked_for_never_wipes_the_tickets(policy: Policy) -> None:
+    """A request limited to the category "contact" covers the help desk user, not their
+    tickets (support). Deleting the user would delete the tickets, so staff anonymise the
+    user by hand instead (the API cannot), and the customer is told it is anonymised."""
+    for source, user_type, user_id, message_type in HELP_DESKS:
+        user, ticket, message = _help_desk(source, user_type, user_id, message_type)
+        message["categories"] = {"body": "support"}
+        records = [message, ticket, user]
+        assert _decide(policy, records, categories=["contact"]) == {
+            (user_type, user_id): erasure.Decision("anonymise", reason=erasure.TAKES_ALONG)
+        }
+        preview = erasure.preview(
+            policy, records, TODAY, erasure.connector_actions(policy), categories=["contact"],
+            with_parent=erasure.connector_with_parent(policy),
+            taken=erasure.connector_taken_with_parent(policy),
+        )  # fmt: skip
+        assert preview.sources[0].counts == {"delete": 0, "anonymise": 1, "none": 0}
+        # a request for all of that help desk's data deletes all of it
+        assert {d.action for d in _decide(policy, records, sources=[source]).values()} == {
+            "delete",
+            "with_parent",
+        }
+
+
+def test_a_ticket_outside_the_request_makes_its_parent_anonymised_on_every_level(
+    policy: Policy,
+) -> None:
+    """A message outside the request stays: its ticket is anonymised by hand, and so is the
+    user, whose deletion would take the ticket (and the message) along. A ticket kept by
+    law beside one outside the request keeps the user, whichever comes first."""
+    user, ticket, message = _help_desk("helpdesk", "user", "27", "article")
+    ticket["categories"]["email"] = "contact"
+    message["categories"] = {"body": "support"}
+    by_hand = erasure.Decision("anonymise", reason=erasure.TAKES_ALONG)
+    assert _decide(policy, [message, ticket, user], categories=["contact"]) == {
+        ("ticket", "T1"): by_hand, ("user", "27"): by_hand
+    }  # fmt: skip
+    other = _at("helpdesk", "ticket", "T2", {"title": "support", "email": "contact"},
+                parent=("user", "27"))  # fmt: skip
+    law = _at("helpdesk", "article", "A2", {"invoice_id": "invoices"},
+              {"invoice_date": "2025-02-01"}, parent=("ticket", "T2"))  # fmt: skip
+    for records in ([other, user, ticket, message, law], [law, message, ticket, other, user]):
+        decided = _decide(policy, records, categories=["contact", "invoices"])
+        assert decided["user", "27"].action == "keep"
+        assert decided["user", "27"].until == date(2032, 12, 31)
+        assert decided["ticket", "T1"] == by_hand
+    # a kept message below a ticket outside the request is safe: the user is only anonymised
+    other["categories"] = {"title": "support"}
+    decided = _decide(
+        policy, [other, user, ticket, message, law], categories=["contact", "invoices"]
+    )
+    assert decided["user", "27"] == by_hand and decided["article", "A2"].action == "keep"
+
+
+def test_an_anonymised_record_is_not_deleted_with_its_parent(policy: Policy) -> None:
+    """A record its connector anonymises stays: its parent, whose deletion would take it
+    along, is anonymised by hand too."""
+
+    def actions(source: str, record_type: str) -> erasure.Action:
+        return "anonymise" if record_type == "ticket" else "delete"
+
+    user, ticket, _message = _help_desk("helpdesk", "user", "27", "article")
+    decided = erasure.decide_all(policy, [ticket, user], TODAY, actions, lambda s, t: t == "ticket")
+    assert [(d.action, d.reason) for _r, d in decided] == [
+        ("anonymise", None), ("anonymise", erasure.TAKES_ALONG)
+    ]  # fmt: skip
+
+
+def test_a_mollie_customer_is_kept_with_the_subscriptions_its_deletion_would_end(
+    policy: Policy,
+) -> None:
+    """Deleting a Mollie customer cancels their subscriptions and revokes their mandates
+    (which Mollie keeps, so they are never counted as erased with it). While one is kept by
+    law the customer is kept with it; while one is outside the request, staff anonymise the
+    customer by hand; once each is erased too, the customer is deleted."""
+    customer = _at("payments", "customer", "cst_1", {"email": "contact"})
+    subscription = _at("payments", "subscription", "sub_1", {"amount": "payment"},
+                       {"created": "2024-05-01"}, parent=("customer", "cst_1"))  # fmt: skip
+    mandate = _at("payments", "mandate", "mdt_1", {"details": "payment"},
+                  {"created": "2023-05-01"}, parent=("customer", "cst_1"))  # fmt: skip
+    payment = _at("payments", "payment", "tr_1", {"amount": "payment"},
+                  {"created": "2030-05-01"}, parent=("customer", "cst_1"))  # fmt: skip
+    records = [subscription, mandate, payment, customer]
+    decided = _decide(policy, records)
+    assert decided["customer", "cst_1"] == erasure.Decision(
+        "keep", "payment", date(2031, 12, 31), decided["subscription", "sub_1"].ground
+    )  # the later of the two: the payment, which Mollie keeps anyway, does not count
+    assert _decide(policy, records, categories=["contact"]) == {
+        ("customer", "cst_1"): erasure.Decision("anonymise", reason=erasure.TAKES_ALONG)
+    }
+    for record in (subscription, mandate):
+        record["dates"] = {"created": "2015-05-01"}  # past its retention
+    decided = _decide(policy, records)
+    assert decided["customer", "cst_1"].action == "delete"
+    assert decided["subscription", "sub_1"].action == "none"  # not counted as erased with it
+
+
+def test_what_her_erasure_does_where_deleting_takes_records_along(
+    app: Flask, simulated_connectors: object
+) -> None:
+    """Sanne's real data (the simulators): asking to erase only her contact data has staff
+    anonymise her help desk users and the Mollie customer with subscriptions by hand, and
+    deletes the Mollie customer that has none; asking for all of it keeps that Mollie
+    customer with the subscriptions and mandate the law keeps."""
+    from portal.auth.services import sign_in_with_verified_email
+    from portal.policy import current_policy
+
+    with app.test_request_context():
+        customer = sign_in_with_verified_email(SANNE, method="test")
+        snapshot = gather_for(customer)
+        policy = current_policy()
+        contact = _decide(policy, snapshot.records, categories=["contact"])
+        everything = {
+            (r["source"], r["record_type"], r["record_id"]): d
+            for r, d in erasure.decide_all(
+                policy, snapshot.records, TODAY, erasure.connector_actions(policy),
+                erasure.connector_with_parent(policy),
+                taken=erasure.connector_taken_with_parent(policy),
+            )
+        }  # fmt: skip
+    by_hand = erasure.Decision("anonymise", reason=erasure.TAKES_ALONG)
+    for key in [("user", "27"), ("contact", "80012345671"), ("customer", "cst_Vd3sNq7Lw2")]:
+        assert contact[key] == by_hand, key
+    assert contact["customer", "cst_Tz4Kd8Wm1S"].action == "delete"
+    assert not [k for k in contact if k[0] in ("ticket", "subscription", "mandate")]
+    kept = everything["payments", "customer", "cst_Vd3sNq7Lw2"]
+    assert (kept.action, kept.category, kept.until) == ("keep", "payment", date(2031, 12, 31))
+    assert everything["payments", "customer", "cst_Tz4Kd8Wm1S"].action == "delete"
+    assert everything["helpdesk", "user", "27"].action == "delete"  # all her tickets go too
