@@ -417,8 +417,9 @@ def _carry_out(action: RequestAction) -> None:
             _fail(action, unavailable or ErrorKind.NOT_CONFIGURED)
         elif _would_delete(action, connector):
             # Anonymised by hand, as deleting it would take along records that stay (see
-            # portal.dsr.erasure.decide_all): never handed to an API that deletes it.
-            _manual(action, connector, TAKES_ALONG)
+            # portal.dsr.erasure.decide_all): never handed to an API that deletes it. A record
+            # its API cannot erase at all has its connector's own steps, where it has some.
+            _manual(action, connector, _by_hand_reason(action, connector) or TAKES_ALONG)
         elif identity is None or not identity.identifiers:
             # Nobody to check the record against (a letter writer without an account): a
             # person must look.
@@ -512,6 +513,13 @@ def _would_delete(action: RequestAction, connector: BaseConnector) -> bool:
         action.action == ActionKind.ANONYMISE.value
         and connector.erasure_action(action.record_type) != "anonymise"
     )
+
+
+def _by_hand_reason(action: RequestAction, connector: BaseConnector) -> str | None:
+    """The connector's own reason, with its steps, for a record its API cannot erase."""
+    if connector.erasure_action(action.record_type) != "none":
+        return None
+    return connector.erased_by_hand.get(action.record_type)
 
 
 def _manual(action: RequestAction, connector: BaseConnector, reason: str | None = None) -> None:
