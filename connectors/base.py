@@ -1183,9 +1183,11 @@ class BaseConnector(ABC):
         a mapping of part -> string for an address (only the given parts change). With
         ``identity``, the record is re-read first and must still match it exactly.
 
-        :raises NotSupported: the connector cannot write this field.
+        :raises NotSupported: the connector cannot write this field; or the vendor answered
+            without the new value (it ignored the field; ``reason`` :data:`NOT_WRITTEN`).
         :raises RequestRejected: the value has the wrong shape, or the vendor refused it
-            (validation error, e-mail taken ...).
+            (validation error, e-mail taken; :class:`~connectors.errors.RecordRefused`: not
+            allowed for this record).
         :raises IdentityMismatch: the record no longer matches ``identity``; nothing written.
         :raises NotFound: the record no longer exists.
         :raises ConnectorError: as :meth:`HttpSession.request` (timeout, auth, rate limit ...).
@@ -1202,7 +1204,22 @@ class BaseConnector(ABC):
         session = self._write_session(deadline)
         if identity is not None:
             self._guard(session, ref, identity)
-        self.write_field(session, ref, field_name, clean)
+        written = self.write_field(session, ref, field_name, clean)
+        if written is not None and not same_value(written.get(field_name), clean, spec.kind):
+            # The vendor answered 2xx yet kept the old value: it dropped a field it does not
+            # take (Rails' and WordPress's unpermitted parameters). Not done: staff do it.
+            log.warning(
+                "%s: the answer to a correction of %s.%s does not show the new value",
+                self.name,
+                ref.record_type,
+                field_name,
+            )
+            raise NotSupported(
+                f"{self.name}: {ref.record_type}.{field_name} was not written: the vendor's "
+                "answer does not show the new value",
+                vendor=self.name,
+                reason=NOT_WRITTEN,
+            )
         log.info("%s: corrected %s.%s of one record", self.name, ref.record_type, field_name)
 
     def erase(
@@ -1306,8 +1323,14 @@ class BaseConnector(ABC):
 
     def write_field(
         self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
-    ) -> None:
-        """Send one checked correction to the vendor (``value`` as :meth:`apply_correction`)."""
+    ) -> Mapping[str, Any] | None:
+        """Send one checked correction to the vendor (``value`` as :meth:`apply_correction`).
+
+        :returns: the record's fields read from the vendor's answer (the vendors answer a
+            write with the whole record) as :meth:`expand` reads them, so that
+            :meth:`apply_correction` sees whether the new value is there; ``None`` when the
+            answer holds no record to check.
+        """
         raise NotSupported(f"{self.name}: corrections are not supported", vendor=self.name)
 
     def erase_record(
@@ -1427,6 +1450,34 @@ def _checked_value(vendor: str, field_name: str, spec: CorrectableField, value: 
     if not isinstance(value, str):
         raise RequestRejected(f"{vendor}: {field_name} takes a string", vendor=vendor)
     return value.strip()
+
+
+#: :attr:`~connectors.errors.NotSupported.reason` of a correction the vendor answered without
+#: the new value: it ignores the field (MoneyBird's ``email`` since 2016), so staff change it.
+NOT_WRITTEN = "not_written"
+
+
+def same_value(current: Any, wanted: Any, kind: FieldKind | None = None) -> bool:
+    """Whether a record's field as read (``current``) shows the value written (``wanted``).
+
+    An address: each part given (a partial update) is there. An e-mail address or phone
+    number: equal once normalised as when matching records (a vendor may write an address in
+    lower case, a number as +31...). Else the text, without surrounding blanks; an empty or
+    missing field is ``""``.
+    """
+    if isinstance(wanted, Mapping):
+        return isinstance(current, Mapping) and all(
+            str(current.get(k) or "").strip() == str(v).strip() for k, v in wanted.items()
+        )
+    identifier = _IDENTIFIER_KINDS.get(kind) if kind is not None else None
+    if identifier is not None and isinstance(wanted, str) and wanted.strip():
+        now, new = try_normalize(identifier, current), try_normalize(identifier, wanted)
+        if now is not None and new is not None:
+            return now == new
+    return str(current if current is not None else "").strip() == str(wanted).strip()
+
+
+_IDENTIFIER_KINDS = {FieldKind.EMAIL: IdentifierKind.EMAIL, FieldKind.PHONE: IdentifierKind.PHONE}
 
 
 def write_payload(spec: CorrectableField, value: Any) -> dict[str, Any]:

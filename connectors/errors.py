@@ -177,6 +177,14 @@ class RequestRejected(ConnectorError):
     kind = ErrorKind.REJECTED
 
 
+class RecordRefused(RequestRejected):
+    """The source refused access to one record (a 403 on a request that names one record):
+    our credentials work, but may not read or change this one (a WooCommerce key editing a
+    shop manager, ``woocommerce_rest_cannot_edit``; a Zammad ticket outside the agent's
+    groups; a Mollie payment of another profile). Not a credentials failure of the source.
+    """
+
+
 class IdentityMismatch(ConnectorError):
     """The record to correct or erase no longer matches the customer's verified identity.
 

@@ -539,13 +539,14 @@ class FreshdeskConnector(BaseConnector):
 
     def write_field(
         self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
-    ) -> None:
-        """``PUT contacts/{id}`` with only the changed field."""
+    ) -> Mapping[str, Any]:
+        """``PUT contacts/{id}`` with only the changed field; the contact it answers with."""
         payload = write_payload(self.correctable[ref.record_type][field_name], value)
         response = session.request(
             "PUT", "contacts/{id}", path_params={"id": ref.record_id}, json=payload, idempotent=True
         )
-        expect_dict(session.decode(response, "contacts/{id}"), "freshdesk contact")
+        body = expect_dict(session.decode(response, "contacts/{id}"), "freshdesk contact")
+        return self._contact(body).fields
 
     def gone_answer(self, answer: Answer) -> bool:
         """Freshdesk's 404 for a record URL: JSON by its content type, with an empty or

@@ -50,6 +50,7 @@ from .errors import (
     ConnectorError,
     NotFound,
     RateLimited,
+    RecordRefused,
     RequestRejected,
     SourceTimeout,
     SourceUnavailable,
@@ -197,8 +198,11 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 def error_for_response(vendor: str, method: str, path: str, response: httpx.Response) -> None:
     """Raise the typed error for a non-2xx ``response``; return for a 2xx one.
 
-    401/402/403 → :class:`AuthFailed`, 404/410 → :class:`NotFound`, 429 → :class:`RateLimited`,
-    500/502/503/504 → :class:`SourceUnavailable` (retryable), other 5xx → non-retryable
+    401/402 → :class:`AuthFailed`; 403 → :class:`AuthFailed`, except for a request that names
+    one record (:func:`_one_record`), which the vendor refused us for that record only
+    (:class:`RecordRefused`: the key works, a health check or list shows when it does not);
+    404/410 → :class:`NotFound`, 429 → :class:`RateLimited`, 500/502/503/504 →
+    :class:`SourceUnavailable` (retryable), other 5xx → non-retryable
     :class:`SourceUnavailable`, other 4xx (and unexpected 1xx/3xx) → :class:`RequestRejected`.
     The ``Retry-After`` of a 429 or 503 is carried as the error's ``retry_after``.
     Vendor error bodies are not copied into the message: they may quote personal data.
@@ -207,6 +211,8 @@ def error_for_response(vendor: str, method: str, path: str, response: httpx.Resp
     if 200 <= status < 300:
         return
     where = f"{vendor}: {method} {path} -> {status}"
+    if status == 403 and _one_record(path, response):
+        raise RecordRefused(f"{where}: refused for this record", vendor=vendor, status=status)
     if status in (401, 402, 403):
         raise AuthFailed(f"{where}: credentials refused", vendor=vendor, status=status)
     if status in (404, 410):
@@ -227,6 +233,26 @@ def error_for_response(vendor: str, method: str, path: str, response: httpx.Resp
         error.retryable = status in RETRYABLE_STATUSES
         raise error
     raise RequestRejected(f"{where}: request refused", vendor=vendor, status=status)
+
+
+#: Vendors' error codes of a 403 that refuses one record, not the key: WooCommerce's for a
+#: key whose user may not edit or delete this user (a shop manager, an administrator).
+RECORD_REFUSALS = frozenset({"woocommerce_rest_cannot_edit", "woocommerce_rest_cannot_delete"})
+
+
+def _one_record(path: str, response: httpx.Response) -> bool:
+    """Whether a 403 refused one record rather than our credentials: the request named one
+    record (its logged path has an id in it: ``customers/{id}``, ``tickets/{id}/…``), or the
+    vendor's error code says so (:data:`RECORD_REFUSALS`).
+
+    A key without the right permissions is refused on the lists a gathering or a health check
+    starts from (``customers?email=``, ``users/search``, ``users/me``), which name no record;
+    so a refusal there stays a credentials failure, and the health page shows it as one.
+    """
+    if "{" in path:
+        return True
+    body = _answer(response).body
+    return isinstance(body, dict) and body.get("code") in RECORD_REFUSALS
 
 
 class HttpClient:

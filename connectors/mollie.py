@@ -198,19 +198,7 @@ class MollieConnector(BaseConnector):
         customer_id = match.candidate.record_id
         raw = dict(match.candidate.raw)
         # the customer that cannot be read is missing; their payments are still read by the id
-        yield from run.each(
-            "customers",
-            [raw],
-            lambda row: [
-                Draft(
-                    "customer",
-                    customer_id,
-                    pick(row, "name", "email", "locale", "metadata", "mode"),
-                    dates={"created": parse_datetime(row.get("createdAt"))},
-                    link=_dashboard(row),
-                )
-            ],
-        )
+        yield from run.each("customers", [raw], lambda row: [_customer(row, customer_id)])
         parent = ("customer", customer_id)
         payments = run.only_theirs(
             "payments",
@@ -279,8 +267,9 @@ class MollieConnector(BaseConnector):
 
     def write_field(
         self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
-    ) -> None:
-        """``PATCH customers/{id}`` with only the changed field."""
+    ) -> Mapping[str, Any]:
+        """``PATCH customers/{id}`` with only the changed field; the customer it answers with
+        (Mollie ignores a field it does not take)."""
         payload = write_payload(self.correctable[ref.record_type][field_name], value)
         response = session.request(
             "PATCH",
@@ -289,7 +278,8 @@ class MollieConnector(BaseConnector):
             json=payload,
             idempotent=True,
         )
-        expect_dict(session.decode(response, "customers/{id}"), "mollie customer")
+        body = expect_dict(session.decode(response, "customers/{id}"), "mollie customer")
+        return _customer(body, ref.record_id).fields
 
     def gone_answer(self, answer: Answer) -> bool:
         """Mollie's problem object for its own 404 (unknown id) or 410 (deleted): JSON whose
@@ -442,6 +432,16 @@ class MollieConnector(BaseConnector):
             link=_dashboard(raw) or customer_page,
             parent=parent,
         )
+
+
+def _customer(raw: JSONDict, customer_id: str) -> Draft:
+    return Draft(
+        "customer",
+        customer_id,
+        pick(raw, "name", "email", "locale", "metadata", "mode"),
+        dates={"created": parse_datetime(raw.get("createdAt"))},
+        link=_dashboard(raw),
+    )
 
 
 def _listed(run: Run, path: str, what: str) -> Iterator[JSONDict]:

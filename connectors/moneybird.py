@@ -35,9 +35,15 @@ Config: ``administration_id``, ``token`` (secret), ``base_url`` (default
 ``https://moneybird.com/api/v2``; the administration id is appended), ``web_url`` (default
 ``https://moneybird.com``, for links back to contacts).
 
-Writing back: ``PATCH contacts/{id}.json`` with ``{"contact": {…}}`` (names, e-mail targets,
-phone, address); ``PATCH contacts/{id}/contact_people/{id}.json`` with
-``{"contact_person": {…}}`` (names, e-mail, phone, department). Erasure:
+Writing back: ``PATCH contacts/{id}.json`` with ``{"contact": {…}}`` (names, the addresses
+invoices and quotes are sent to, phone, address); ``PATCH contacts/{id}/contact_people/{id}.json``
+with ``{"contact_person": {…}}`` (names, e-mail, phone, department). A contact's own ``email``
+and ``attention`` cannot be written: MoneyBird stopped taking them in 2016 (its changelog of
+2016-03-10; the reference's list of writable fields leaves them out) and drops them from a
+``PATCH`` without a word, so staff change them by hand. They are not mapped onto
+``send_invoices_to_email`` / ``send_estimates_to_email``: those are other fields, shown and
+corrected as such (who gets the invoices may be someone else). Each write's answer (the whole
+contact or contact person) must show the new value, else it did not happen. Erasure:
 ``DELETE contacts/{id}.json``; MoneyBird refuses (422) while invoices or other documents refer
 to the contact, which surfaces as ``REJECTED``. A contact person is deleted with
 ``DELETE contacts/{id}/contact_people/{id}.json``. Invoices are never erased: they are
@@ -139,7 +145,7 @@ CORRECTABLE = MappingProxyType(
                 "firstname": CorrectableField(FieldKind.TEXT, "firstname", "First name"),
                 "lastname": CorrectableField(FieldKind.TEXT, "lastname", "Last name"),
                 "company_name": CorrectableField(FieldKind.TEXT, "company_name", "Company name"),
-                "email": CorrectableField(FieldKind.EMAIL, "email", "E-mail address"),
+                # not `email` nor `attention`: MoneyBird no longer takes them (module docstring)
                 "send_invoices_to_email": CorrectableField(
                     FieldKind.EMAIL, "send_invoices_to_email", "Invoices › Send to e-mail address"
                 ),
@@ -228,6 +234,8 @@ class MoneyBirdConnector(BaseConnector):
     )
     field_places = MappingProxyType(
         {
+            "contact.email": "E-mail address",
+            "contact.attention": "Attention",
             "contact.notes": "Notes",
             "contact.sepa_iban": "Direct debit › IBAN",
             "contact.bank_account": "Bank account",
@@ -393,9 +401,10 @@ class MoneyBirdConnector(BaseConnector):
 
     def write_field(
         self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
-    ) -> None:
+    ) -> Mapping[str, Any]:
         """``PATCH contacts/{id}.json`` with ``{"contact": {<changed attributes>}}``, or a
-        contact person's with ``{"contact_person": {…}}``."""
+        contact person's with ``{"contact_person": {…}}``; the fields of the contact (or
+        person) it answers with (MoneyBird drops an attribute it does not take)."""
         payload = write_payload(self.correctable[ref.record_type][field_name], value)
         if ref.record_type == "contact_person":
             contact_id, person_id = _person_ids(ref)
@@ -406,8 +415,8 @@ class MoneyBirdConnector(BaseConnector):
                 json={"contact_person": payload},
                 idempotent=True,
             )
-            expect_dict(session.decode(response, PERSON_PATH), "moneybird contact person")
-            return
+            body = expect_dict(session.decode(response, PERSON_PATH), "moneybird contact person")
+            return _person_fields(body)
         response = session.request(
             "PATCH",
             "contacts/{id}.json",
@@ -415,7 +424,8 @@ class MoneyBirdConnector(BaseConnector):
             json={"contact": payload},
             idempotent=True,
         )
-        expect_dict(session.decode(response, "contacts/{id}.json"), "moneybird contact")
+        body = expect_dict(session.decode(response, "contacts/{id}.json"), "moneybird contact")
+        return self._contact(body, None).fields
 
     def gone_answer(self, answer: Answer) -> bool:
         """MoneyBird's 404 ``{"error": …}`` (the notes: shape assumed, unverified). A wrong
@@ -555,7 +565,7 @@ class MoneyBirdConnector(BaseConnector):
         return Draft(
             "contact_person",
             candidate.record_id,
-            pick(raw, "firstname", "lastname", "email", "phone", "department", "company_name"),
+            {**_person_fields(raw), **pick(raw, "company_name")},
             dates={
                 "created": parse_datetime(raw.get("created_at")),
                 "updated": parse_datetime(raw.get("updated_at")),
@@ -728,6 +738,11 @@ def _contact_identifiers(contact: Mapping[str, Any]) -> Identifiers:
         # someone else
         identifiers += tuple((IdentifierKind.ADDRESSEE, a) for a in delivery.values())
     return identifiers
+
+
+def _person_fields(person: JSONDict) -> JSONDict:
+    """A contact person's own fields."""
+    return pick(person, "firstname", "lastname", "email", "phone", "department")
 
 
 def _person_id(contact_id: str, person: Mapping[str, Any]) -> str:

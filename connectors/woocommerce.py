@@ -560,8 +560,9 @@ class WooCommerceConnector(BaseConnector):
 
     def write_field(
         self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
-    ) -> None:
-        """``PUT customers/{id}`` with only the changed field."""
+    ) -> Mapping[str, Any]:
+        """``PUT customers/{id}`` with only the changed field; the customer it answers with
+        (WordPress ignores a parameter it does not take)."""
         payload = write_payload(self.correctable[ref.record_type][field_name], value)
         response = session.request(
             "PUT",
@@ -570,7 +571,8 @@ class WooCommerceConnector(BaseConnector):
             json=payload,
             idempotent=True,
         )
-        expect_dict(session.decode(response, "customers/{id}"), "woocommerce customer")
+        body = expect_dict(session.decode(response, "customers/{id}"), "woocommerce customer")
+        return self._customer(body, None).fields
 
     def gone_answer(self, answer: Answer) -> bool:
         """WooCommerce's "invalid id" codes (``wc_user_invalid_id`` for a customer,

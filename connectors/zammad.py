@@ -32,10 +32,12 @@ user goes through a *data privacy task* (``POST data_privacy_tasks``, needs
 the task runs in the background, so ``erase`` polls ``GET data_privacy_tasks/{id}`` until it is
 completed or the deadline passes. Creating a task is not idempotent: ``erase`` first looks for a
 task that already exists for the user (a retried erase resumes polling it). A single ticket is
-deleted with ``DELETE tickets/{id}``. Articles cannot be erased on their own (Zammad's article
-policy); they go with their ticket. As a user's tickets go with the user
-(``erased_with_parent``), an erasure deletes a user only when each of their tickets goes too:
-not while one is kept by law or outside the request.
+deleted the same way, by a data privacy task for the ticket (``"deletable_type": "Ticket"``),
+which needs only ``admin.data_privacy``; ``DELETE tickets/{id}`` would need full admin rights,
+which the portal's token (``ticket.agent``, ``admin.user``, ``admin.data_privacy``) does not
+have. Articles cannot be erased on their own (Zammad's article policy); they go with their
+ticket. As a user's tickets go with the user (``erased_with_parent``), an erasure deletes a user
+only when each of their tickets goes too: not while one is kept by law or outside the request.
 """
 
 from __future__ import annotations
@@ -315,13 +317,14 @@ class ZammadConnector(BaseConnector):
 
     def write_field(
         self, session: HttpSession, ref: RecordRef, field_name: str, value: Any
-    ) -> None:
-        """``PUT users/{id}`` with only the changed attribute."""
+    ) -> Mapping[str, Any]:
+        """``PUT users/{id}`` with only the changed attribute; the user it answers with
+        (Zammad ignores an attribute it does not take)."""
         payload = write_payload(self.correctable[ref.record_type][field_name], value)
         response = session.request(
             "PUT", "users/{id}", path_params={"id": ref.record_id}, json=payload, idempotent=True
         )
-        expect_dict(session.decode(response, "users/{id}"), "zammad user")
+        return self._user(expect_dict(session.decode(response, "users/{id}"), "zammad user")).fields
 
     def gone_answer(self, answer: Answer) -> bool:
         """Zammad's (Rails') "Couldn't find User with 'id'=…" answer; not its "No route
@@ -331,31 +334,32 @@ class ZammadConnector(BaseConnector):
         return answer.status == 404 and isinstance(error, str) and error.startswith("Couldn't find")
 
     def erase_record(self, session: HttpSession, ref: RecordRef, action: ErasureAction) -> None:
-        """A user through a data privacy task; a ticket with ``DELETE tickets/{id}``."""
+        """A user or a ticket through a data privacy task."""
         if ref.record_type == "ticket":
-            session.request(
-                "DELETE", "tickets/{id}", path_params={"id": ref.record_id}, idempotent=True
-            )
-            return
-        # Raises NotFound (already gone) before a task is created for a deleted user.
-        session.get_json("users/{id}", path_params={"id": ref.record_id})
-        task = self._privacy_task(session, ref.record_id)
+            deletable, path = "Ticket", "tickets/{id}"
+        else:
+            deletable, path = "User", "users/{id}"
+        # Raises NotFound (already gone) before a task is created for a deleted user or ticket.
+        session.get_json(path, path_params={"id": ref.record_id})
+        task = self._privacy_task(session, deletable, ref.record_id)
         if task is None:
             # Not idempotent: never retried (a lost answer is found by _privacy_task next time).
             response = session.request(
                 "POST",
                 "data_privacy_tasks",
-                json={"deletable_type": "User", "deletable_id": int(ref.record_id)},
+                json={"deletable_type": deletable, "deletable_id": int(ref.record_id)},
             )
             task = expect_dict(session.decode(response, "data_privacy_tasks"), "zammad task")
         self._await_task(session, expect_id(task, "zammad task"), task)
 
-    def _privacy_task(self, session: HttpSession, user_id: str) -> JSONDict | None:
-        """An existing, not failed data privacy task for the user, if any."""
+    def _privacy_task(
+        self, session: HttpSession, deletable: str, object_id: str
+    ) -> JSONDict | None:
+        """An existing, not failed data privacy task for the user or ticket, if any."""
         for task in items(short_page_pages(session, "data_privacy_tasks", per_page=PER_PAGE)):
             if (
-                task.get("deletable_type") == "User"
-                and str(task.get("deletable_id")) == user_id
+                task.get("deletable_type") == deletable
+                and str(task.get("deletable_id")) == object_id
                 and task.get("state") != "failed"
             ):
                 return task

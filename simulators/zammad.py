@@ -12,8 +12,15 @@ header or total. Tickets come from ``tickets/search`` with ``query=customer_id:{
 ``ticket_articles/by_ticket/{id}`` (not paginated). Deletion goes through ``POST
 /data_privacy_tasks`` and polling ``GET /data_privacy_tasks/{id}``; ``GET
 /data_privacy_tasks`` lists the tasks (paged), and a second task for an object that already has
-one that has not failed is refused with 422 (text invented). ``DELETE /tickets/{id}`` removes a
-ticket with its articles.
+one that has not failed is refused with 422 (text invented); a task deletes a user (with the
+tickets they are the customer of) or one ticket (``"deletable_type": "Ticket"``).
+``DELETE /tickets/{id}`` removes a ticket with its articles, and ``DELETE /users/{id}`` a user.
+
+Permissions: the token has those the reference lists for the portal (``ticket.agent``,
+``admin.user``, ``admin.data_privacy``; ``permissions=`` sets others). Data privacy tasks need
+``admin.data_privacy``; ``DELETE /tickets/{id}`` and ``DELETE /users/{id}`` need full admin
+rights (``admin``), so the token gets 403 "Not authorized" there. The Basic login is the
+admin's, who may do everything.
 
 Without Elasticsearch (``elasticsearch=False``; it is optional, if highly recommended) Zammad
 falls back to SQL: ``users/search`` looks for the whole query as a substring of first name,
@@ -65,6 +72,18 @@ _USER_SEARCH_FIELDS = (
     "department",
 )  # fmt: skip
 _FIELD_RE = re.compile(r'([\w.]+):("[^"]*"|\S+)')
+#: The permissions of the portal's token (the reference's list).
+TOKEN_PERMISSIONS = frozenset({"ticket.agent", "admin.user", "admin.data_privacy"})
+#: The admin's (the Basic login's): ``admin`` covers every ``admin.*``.
+ADMIN_PERMISSIONS = frozenset({"admin", "ticket.agent"})
+#: What an endpoint needs beyond a valid login.
+_NEEDS = {
+    "ticket_delete": "admin",
+    "user_delete": "admin",
+    "dpt_create": "admin.data_privacy",
+    "dpt_list": "admin.data_privacy",
+    "dpt": "admin.data_privacy",
+}
 #: Fields holding a phone number as typed: a search finds only the spelling searched for.
 _PHONE_FIELDS = frozenset({"phone", "mobile", "fax"})
 
@@ -121,8 +140,11 @@ class ZammadSimulator(SimulatorApp):
         password: str = DEFAULT_CREDENTIALS["password"],
         privacy_task_polls: int = 1,
         elasticsearch: bool = True,
+        permissions: frozenset[str] = TOKEN_PERMISSIONS,
         **kwargs: Any,
     ) -> None:
+        #: The token's permissions (the Basic login is the admin's: ``ADMIN_PERMISSIONS``).
+        self.permissions = frozenset(permissions)
         #: Whether searches go through Elasticsearch; without it, Zammad's SQL fallback.
         self.elasticsearch = elasticsearch
         self.token = token
@@ -155,7 +177,8 @@ class ZammadSimulator(SimulatorApp):
         return self.json({"error": message, "error_human": message}, status, headers)
 
     def authenticate(self, request: Request, endpoint: str) -> Response | None:
-        """Token, Bearer or Basic; none at all is a 403."""
+        """Token, Bearer or Basic; none at all is a 403. Then the permission the endpoint
+        needs (:data:`_NEEDS`): without it, 403 "Not authorized"."""
         header = request.headers.get("Authorization", "").strip()
         if not header:
             return self._err("Authentication required", 403, failure=True)
@@ -166,11 +189,11 @@ class ZammadSimulator(SimulatorApp):
             if value.startswith("token="):
                 value = value[len("token=") :]
             if value.strip('"') == self.token:
-                return None
+                return self._permitted(self.permissions, endpoint)
             return self._err("Can't find User for Token", 401, failure=True)
         if scheme == "bearer":
             if rest.strip() == self.token:
-                return None
+                return self._permitted(self.permissions, endpoint)
             return self._err("Can't find User for Token", 401, failure=True)
         if scheme == "basic":
             try:
@@ -178,9 +201,20 @@ class ZammadSimulator(SimulatorApp):
             except (binascii.Error, UnicodeDecodeError):
                 user, pw = "", ""
             if user == self.username and pw == self.password:
-                return None
+                return self._permitted(ADMIN_PERMISSIONS, endpoint)
             return self._err("Invalid BasicAuth credentials", 401, failure=True)
         return self._err("Authentication required", 403, failure=True)
+
+    def _permitted(self, permissions: frozenset[str], endpoint: str) -> Response | None:
+        """``None`` when ``permissions`` hold what ``endpoint`` needs (a permission covers
+        those below it: ``admin`` covers ``admin.data_privacy``), else the 403."""
+        needed = _NEEDS.get(endpoint)
+        if needed is None:
+            return None
+        parts = needed.split(".")
+        if any(".".join(parts[:n]) in permissions for n in range(1, len(parts) + 1)):
+            return None
+        return self._err("Not authorized", 403, failure=True)
 
     def expired_credentials_response(self, request: Request) -> Response:
         """401 "Not authorized (token expired)!"."""

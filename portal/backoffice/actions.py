@@ -45,7 +45,7 @@ import phonenumbers
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 
-from connectors.base import BaseConnector, FieldKind, Record, RecordRef
+from connectors.base import BaseConnector, FieldKind, Record, RecordRef, same_value
 from connectors.errors import ConnectorError, ErrorKind, NotSupported
 from connectors.http import Deadline
 from connectors.identity import (
@@ -276,11 +276,17 @@ def _backoff(attempts: int) -> timedelta:
     return delay * (1 + random.random() / 5)  # noqa: S311 - jitter, not security
 
 
-def _fail(action: RequestAction, kind: ErrorKind) -> None:
+def _fail(action: RequestAction, kind: ErrorKind, retry_after: float | None = None) -> None:
+    """Mark ``action`` failed; one that may pass is tried again after the backoff, and not
+    before the ``retry_after`` seconds the source asked us to wait (a 429's or 503's
+    ``Retry-After``: asking earlier only uses up one of the :data:`MAX_ATTEMPTS`)."""
     action.status = ActionStatus.FAILED.value
     action.last_error = kind.value
     retry = kind in TRANSIENT and action.attempts < MAX_ATTEMPTS
-    action.next_attempt_at = utcnow() + _backoff(action.attempts) if retry else None
+    delay = _backoff(action.attempts)
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    action.next_attempt_at = utcnow() + delay if retry else None
     if not retry:
         log.error(
             "action %s at %s failed (%s); staff must retry", action.id, action.source, kind.value
@@ -548,7 +554,8 @@ def _write(action: RequestAction, connector: BaseConnector, identity: Identity) 
         _manual(action, connector, exc.reason)
         return
     except ConnectorError as exc:
-        _fail(action, exc.kind)
+        # a 429's (or a 503's) Retry-After: the source said when to come back
+        _fail(action, exc.kind, getattr(exc, "retry_after", None))
         return
     action.status = ActionStatus.DONE.value
     action.done_at = utcnow()
@@ -598,7 +605,7 @@ def confirm(action: RequestAction) -> str:
     if action.action == ActionKind.CORRECT.value:
         assert action.field is not None
         spec = connector.correctable_fields(action.record_type).get(action.field)
-        confirmed = record is not None and _same(
+        confirmed = record is not None and same_value(
             record.fields.get(action.field), value_of(action), spec.kind if spec else None
         )
     elif action.action == ActionKind.ANONYMISE.value:
@@ -709,20 +716,6 @@ def _holds_identifier(fields: Any, identity: Identity) -> bool:
         for text in _strings(fields)
         for identifier in identity.identifiers
     )
-
-
-def _same(current: Any, wanted: Any, kind: FieldKind | None = None) -> bool:
-    if isinstance(wanted, dict):
-        return isinstance(current, dict) and all(
-            str(current.get(k, "")).strip() == str(v).strip() for k, v in wanted.items()
-        )
-    if kind in IDENTIFIER_FIELDS and isinstance(wanted, str) and wanted.strip():
-        # A vendor may write an e-mail address in lower case, a phone number as +31...
-        ident_kind = IDENTIFIER_FIELDS[kind]
-        now, new = try_normalize(ident_kind, current), try_normalize(ident_kind, wanted)
-        if now is not None and new is not None:
-            return now == new
-    return str(current if current is not None else "").strip() == str(wanted).strip()
 
 
 def _settle(action: RequestAction, *, staff_id: int | None) -> None:

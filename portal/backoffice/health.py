@@ -76,6 +76,11 @@ FAILURE_KINDS = {
         " it; remove its personal data by hand (names, e-mail addresses, phone numbers,"
         " address, notes) and leave the record"
     ),
+    # connectors.base.NOT_WRITTEN
+    "not_written": _l(
+        "the system answered without the new value: its API ignores this field, so change it"
+        " by hand"
+    ),
 }
 
 

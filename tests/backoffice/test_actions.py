@@ -277,6 +277,111 @@ def test_a_vendor_that_refuses_is_failed_and_waits_for_staff(app: Flask, sanne: 
     assert action.status == ActionStatus.PENDING.value
 
 
+def _correction(
+    sanne: Customer, source: str, record_type: str, field: str, value: str
+) -> tuple[RequestAction, dict[str, Any]]:
+    """A correction of Sanne's ``record_type`` record at ``source`` (committed, not run), and
+    that record as gathered."""
+    record = _record(sanne, source, record_type)
+    action = actions.add_correction(
+        _request(sanne),
+        actions.CorrectionItem(source, record_type, record["record_id"], field, value),
+    )
+    db.session.commit()
+    return action, record
+
+
+def test_a_field_no_api_can_write_goes_to_staff_by_hand(
+    app: Flask, sanne: Customer, simulators: SimulatorGroup
+) -> None:
+    """MoneyBird no longer takes a contact's own e-mail address (changelog 2016-03-10): the
+    correction is not sent, staff change it by hand, told where."""
+    action, record = _correction(sanne, "invoicing", "contact", "email", "sanne.nieuw@example.nl")
+    assert actions.run(action.id) == ActionStatus.MANUAL.value
+    db.session.refresh(action)
+    assert action.done_at is None and action.last_error is None
+    assert action.instructions == (
+        f"MoneyBird › Contacts › #{record['record_id']} › E-mail address "
+        f"(API: contacts/{record['record_id']}.json)"
+    )
+    assert not [r for r in simulators["moneybird"].requests if r.method == "PATCH"]
+
+
+def test_a_write_the_vendor_answers_without_the_new_value_is_not_done(
+    app: Flask, sanne: Customer, simulators: SimulatorGroup
+) -> None:
+    """Zammad answers 200 with the user as it was (it dropped the attribute): not done, and
+    staff are told why and where to change it."""
+    action, record = _correction(sanne, "helpdesk", "user", "phone", "+31 6 12121212")
+    zammad: Any = simulators["zammad"].app
+    zammad.on_user_update = lambda request, **values: zammad.on_user(request, **values)
+    try:
+        assert actions.run(action.id) == ActionStatus.MANUAL.value
+    finally:
+        del zammad.on_user_update
+    db.session.refresh(action)
+    assert action.done_at is None and action.confirmed_at is None
+    assert action.last_error == "not_written"
+    assert action.instructions and "Phone" in action.instructions
+    assert action.last_error in health.FAILURE_KINDS  # why, shown to staff in words
+    fields = _fetch_fields("helpdesk", "user", record["record_id"], sanne)
+    assert fields.get("phone") != "+31 6 12121212"
+
+
+def _rate_limited_phone_correction(
+    sanne: Customer, simulators: SimulatorGroup, retry_after: int
+) -> tuple[RequestAction, Any]:
+    """A MoneyBird correction run while MoneyBird answers 429 with ``retry_after``: the
+    action (failed) and when it was run."""
+    action, _ = _correction(sanne, "invoicing", "contact", "phone", "06 12121212")
+    simulators["moneybird"].set_fault("rate_limit", retry_after=retry_after)
+    try:
+        started = utcnow()
+        assert actions.run(action.id) == ActionStatus.FAILED.value
+    finally:
+        simulators["moneybird"].clear_fault()
+    db.session.refresh(action)
+    assert action.last_error == "rate_limited"
+    assert action.next_attempt_at is not None
+    return action, started
+
+
+def test_a_rate_limited_write_is_not_tried_again_before_retry_after(
+    app: Flask, sanne: Customer, simulators: SimulatorGroup
+) -> None:
+    """MoneyBird's 429 asks to wait (its window is five minutes): the next attempt waits at
+    least that long, not the first minute of the backoff."""
+    action, started = _rate_limited_phone_correction(sanne, simulators, 300)
+    assert action.next_attempt_at >= started + timedelta(seconds=300)
+    assert action.next_attempt_at < started + timedelta(seconds=300) + actions.BACKOFF_BASE
+
+
+def test_a_short_retry_after_does_not_shorten_the_backoff(
+    app: Flask, sanne: Customer, simulators: SimulatorGroup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(actions, "WRITE_BUDGET", 1.0)  # a 2-second wait does not fit in it
+    action, started = _rate_limited_phone_correction(sanne, simulators, 2)
+    assert action.next_attempt_at >= started + actions.BACKOFF_BASE
+
+
+def test_a_vendor_refusing_one_record_is_no_credentials_failure(
+    app: Flask, sanne: Customer, simulators: SimulatorGroup
+) -> None:
+    """WooCommerce's 403 ``woocommerce_rest_cannot_edit`` (the key's user may not edit this
+    account): the action fails as refused, and the source's health shows no credentials
+    failure."""
+    action, record = _correction(sanne, "webshop", "customer", "email", "sanne.nieuw@example.nl")
+    simulators["woocommerce"].app.customers[int(record["record_id"])]["role"] = "shop_manager"
+    assert actions.run(action.id) == ActionStatus.FAILED.value
+    db.session.refresh(action)
+    assert action.last_error == "rejected"
+    assert action.next_attempt_at is None
+    webshop = {item.key: item for item in health.overview()}["webshop"]
+    assert webshop.last_error_kind == "rejected"
+    assert "auth" not in webshop.recent_failures
+    assert webshop.cause != "credentials"
+
+
 def test_a_source_that_times_out_is_retried_with_backoff_then_succeeds(
     app: Flask, sanne: Customer, simulators: SimulatorGroup, monkeypatch: pytest.MonkeyPatch
 ) -> None:

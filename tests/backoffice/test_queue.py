@@ -799,7 +799,9 @@ def test_a_correction_the_vendor_refuses_stays_failed_and_visible(
     app: Flask, officer: Staff, agent: Staff
 ) -> None:
     sanne = customer(app)
-    details = correction_details(app, sanne, "invoicing", "contact", "email", "geen-adres")
+    details = correction_details(
+        app, sanne, "invoicing", "contact", "send_invoices_to_email", "geen-adres"
+    )
     reference = submit(app, sanne, RequestKind.CORRECTION, details=details)
     b = desk(app, agent)
 

@@ -15,6 +15,7 @@ from connectors.errors import (
     ErrorKind,
     NotFound,
     RateLimited,
+    RecordRefused,
     RequestRejected,
     SourceTimeout,
     SourceUnavailable,
@@ -169,6 +170,49 @@ def test_statuses_map_to_typed_errors(no_wait: RetryPolicy, status: int, error: 
     message = str(info.value)
     assert EMAIL not in message and SECRET not in message and "ck_key" not in message
     assert "/v1/contacts" in message
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "path_params", "body", "error"),
+    [
+        # the lists a gathering or a health check starts from: the key is refused
+        ("GET", "customers", None, {"code": "woocommerce_rest_cannot_view"}, AuthFailed),
+        ("GET", "users/me", None, {"error": "Not authorized"}, AuthFailed),
+        # one record: refused for that record, our credentials work
+        ("GET", "tickets/{id}", {"id": 118}, {"error": "Not authorized"}, RecordRefused),
+        (
+            "PUT",
+            "customers/{id}",
+            {"id": 7},
+            {"code": "woocommerce_rest_cannot_edit"},
+            RecordRefused,
+        ),
+        (
+            "GET",
+            "https://api.example.test/v1/customers/cst_8wmqcHMN4U/payments",
+            None,
+            {},
+            RecordRefused,
+        ),
+        # the vendor's code says so, whatever the path
+        ("DELETE", "customers", None, {"code": "woocommerce_rest_cannot_delete"}, RecordRefused),
+    ],
+)
+def test_a_403_for_one_record_is_no_credentials_failure(
+    no_wait: RetryPolicy,
+    method: str,
+    path: str,
+    path_params: dict[str, object] | None,
+    body: dict[str, object],
+    error: type,
+) -> None:
+    handler = sequence(httpx.Response(403, json=body))
+    with client_for(handler, no_wait) as client:
+        with pytest.raises(error) as info:
+            client.session(Deadline(10)).request(method, path, path_params=path_params)
+    assert info.value.status == 403
+    assert info.value.kind == (ErrorKind.AUTH if error is AuthFailed else ErrorKind.REJECTED)
+    assert "cst_8wmqcHMN4U" not in str(info.value)
 
 
 @pytest.mark.parametrize("body", [b"<html>oops</html>", b'{"id": 101, "email": "sa'])

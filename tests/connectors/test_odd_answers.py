@@ -257,7 +257,8 @@ def test_a_route_the_vendor_does_not_have_is_not_an_erased_record(
     assert info.value.kind == ErrorKind.NOT_CONFIGURED
 
 
-@pytest.mark.parametrize("vendor", VENDORS)
+# (Zammad deletes nothing with DELETE: users and tickets go by data privacy tasks)
+@pytest.mark.parametrize("vendor", [v for v in VENDORS if v != "zammad"])
 def test_a_deletion_answered_by_a_200_page_is_not_a_deletion(
     no_wait: RetryPolicy, vendor: str
 ) -> None:
@@ -268,9 +269,8 @@ def test_a_deletion_answered_by_a_200_page_is_not_a_deletion(
 
     with ScriptedServer(vendor, script) as server, server.connector(no_wait) as connector:
         records = connector.fetch(SANNE).records
-        # (Zammad erases a user through a privacy task, a ticket with DELETE)
         deleted = [r for r in records if connector.erasure_action(r.record_type) == "delete"]
-        record = next(r for r in deleted if vendor != "zammad" or r.record_type == "ticket")
+        record = deleted[0]
         with pytest.raises(BadResponse):
             connector.erase(record.ref)
     assert "DELETE" in {method for method, _ in server.requests}

@@ -107,15 +107,31 @@ def test_delete(mb_client: httpx.Client, world: World) -> None:
 def test_patch_validates_email_addresses(mb_client: httpx.Client) -> None:
     bad = mb_client.patch(
         "/contacts/431877251120719881.json",
-        json={"contact": {"email": "sanne(at)example.nl", "send_invoices_to_email": "x@y.nl"}},
+        json={"contact": {"send_invoices_to_email": "sanne(at)example.nl", "phone": "06"}},
     )
     assert bad.status_code == 422
-    assert bad.json() == {"error": {"email": ["is invalid"]}}
+    assert bad.json() == {"error": {"send_invoices_to_email": ["is invalid"]}}
     several = mb_client.patch(
         "/contacts/431877251120719881.json",
         json={"contact": {"send_invoices_to_email": "a@example.nl, b@example.nl"}},
     )
     assert several.status_code == 200
+
+
+def test_patch_drops_email_and_attention(mb_client: httpx.Client) -> None:
+    """MoneyBird stopped taking a contact's ``email`` and ``attention`` (changelog 2016-03-10):
+    Rails drops them without a word, the rest is written."""
+    path = "/contacts/431877251120719881.json"
+    before = mb_client.get(path).json()
+    body = {"contact": {"email": "x(at)y", "attention": "Mr X", "city": "Zeist"}}
+    answer = mb_client.patch(path, json=body)
+    assert answer.status_code == 200
+    after = answer.json()
+    assert (after["email"], after["attention"], after["city"]) == (
+        before["email"],
+        before["attention"],
+        "Zeist",
+    )
 
 
 def test_contact_people_are_searched_read_changed_and_deleted(mb_client: httpx.Client) -> None:

@@ -146,12 +146,50 @@ def test_data_privacy_tasks_are_listed_and_not_duplicated(zammad_client: httpx.C
     assert set(again.json()) == {"error", "error_human"}
 
 
-def test_delete_ticket(zammad_client: httpx.Client) -> None:
-    response = zammad_client.delete("/tickets/118")
-    assert (response.status_code, response.text) == (200, "")
+def test_delete_ticket_needs_admin_rights(
+    zammad: SimulatorHandle, zammad_client: httpx.Client
+) -> None:
+    """``DELETE /tickets/{id}`` (and ``/users/{id}``) needs full admin rights, which the
+    portal's token (``ticket.agent``, ``admin.user``, ``admin.data_privacy``) lacks."""
+    for path in ("/tickets/118", "/users/41"):
+        refused = zammad_client.delete(path)
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "Not authorized"
+    assert zammad_client.get("/tickets/118").status_code == 200
+    creds = zammad.credentials
+    with httpx.Client(
+        base_url=zammad.base_url, auth=(creds["username"], creds["password"])
+    ) as admin:
+        response = admin.delete("/tickets/118")
+        assert (response.status_code, response.text) == (200, "")
+        assert admin.get("/tickets/118").status_code == 404
+        assert admin.get("/ticket_articles/by_ticket/118").status_code == 404
+        assert admin.delete("/tickets/118").status_code == 404
+
+
+def test_a_ticket_is_deleted_by_a_data_privacy_task(zammad_client: httpx.Client) -> None:
+    created = zammad_client.post(
+        "/data_privacy_tasks", json={"deletable_type": "Ticket", "deletable_id": 118}
+    )
+    assert created.status_code == 201
+    task = created.json()
+    while task["state"] != "completed":
+        task = zammad_client.get(f"/data_privacy_tasks/{task['id']}").json()
     assert zammad_client.get("/tickets/118").status_code == 404
     assert zammad_client.get("/ticket_articles/by_ticket/118").status_code == 404
-    assert zammad_client.delete("/tickets/118").status_code == 404
+    assert zammad_client.get("/users/27").status_code == 200  # only the ticket
+
+
+def test_data_privacy_tasks_need_their_permission() -> None:
+    handle = start("zammad", permissions=frozenset({"ticket.agent", "admin.user"}))
+    try:
+        headers = {"Authorization": f"Token token={handle.credentials['token']}"}
+        body = {"deletable_type": "Ticket", "deletable_id": 118}
+        refused = httpx.post(handle.url("/data_privacy_tasks"), json=body, headers=headers)
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "Not authorized"
+    finally:
+        handle.stop()
 
 
 def test_without_elasticsearch_searches_are_sql_contains() -> None:
