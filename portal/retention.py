@@ -381,7 +381,7 @@ def due_kept(now: datetime | None = None, *, outbox: list[int] | None = None) ->
     Returns how many became due; the mail's outbox id is added to ``outbox``. Flushes; the
     caller commits, then hands the mail to the queue."""
     from .backoffice.actions import describe_follow_ups
-    from .dsr.erasure import connector_actions
+    from .dsr.erasure import TAKES_ALONG, connector_actions
     from .reminders import mail_privacy_contact
     from .settings import firm_zone
 
@@ -407,8 +407,13 @@ def due_kept(now: datetime | None = None, *, outbox: list[int] | None = None) ->
     action_of = connector_actions(current_policy())
     for action in due:
         kind = action_of(action.source, action.record_type)
+        # Kept with records below it that its deletion would take along: anonymised by
+        # staff (the step says why, and runs no API that deletes it), never deleted.
+        takes_along = action.last_error == TAKES_ALONG
         action.action = (
-            ActionKind.ANONYMISE.value if kind == "anonymise" else ActionKind.DELETE.value
+            ActionKind.ANONYMISE.value
+            if kind == "anonymise" or takes_along
+            else ActionKind.DELETE.value
         )
         action.status = ActionStatus.MANUAL.value
         action.next_attempt_at = None

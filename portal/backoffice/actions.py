@@ -164,14 +164,17 @@ def add_kept(
     until: date | None,
     category: str | None,
     also: Iterable[str] = (),
+    reason: str | None = None,
 ) -> RequestAction:
     """A record the law requires the firm to keep because of ``category``: nothing to do
     until ``until``. ``also`` are the other categories the record holds, kept with it.
-    Flushes."""
+    ``reason`` :data:`~portal.dsr.erasure.TAKES_ALONG`: kept because deleting it would take
+    along records below it that stay (kept in ``last_error``, which a kept row has no other
+    use for); when its date comes it is anonymised by hand, never deleted. Flushes."""
     action = _new(
         request, source, record_type, record_id, action=ActionKind.KEEP.value,
         status=ActionStatus.SKIPPED.value, keep_until=until, keep_category=category,
-        keep_also=sorted(set(also) - {category}),
+        keep_also=sorted(set(also) - {category}), last_error=reason,
     )  # fmt: skip
     db.session.flush()
     return action

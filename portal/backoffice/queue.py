@@ -836,7 +836,7 @@ def carry_out_erasure(
             actions.add_kept(
                 request, source, record_type, record_id,
                 until=decision.until, category=decision.category,
-                also=erasure.kept_with(record, decision.category),
+                also=erasure.kept_with(record, decision.category), reason=decision.reason,
             )  # fmt: skip
             kept += 1
             continue

@@ -74,7 +74,8 @@ class Decision:
     until: date | None = None
     ground: Text | None = None
     #: Why it differs from what the connector does: :data:`TAKES_ALONG` for a record
-    #: anonymised by hand, as deleting it would take along records that stay.
+    #: anonymised by hand, as deleting it would take along records that stay, or kept with
+    #: records below it (and then, when its date comes, anonymised by hand, never deleted).
     reason: str | None = None
 
 
@@ -307,11 +308,27 @@ def _with_children(held: Decision, children: Iterable[Decision | None]) -> Decis
             stays = True  # outside the request, or anonymised: it stays at the source
         elif child.action == "keep":
             if decision.action != "keep":
-                decision = Decision("keep", child.category, child.until, child.ground)
+                decision = Decision(
+                    "keep", child.category, child.until, child.ground, reason=TAKES_ALONG
+                )
             elif decision.until is not None:
                 until = None if child.until is None else max(decision.until, child.until)
-                decision = Decision("keep", decision.category, until, decision.ground)
-    if decision.action == "keep" or not stays:
+                decision = Decision(
+                    "keep", decision.category, until, decision.ground, reason=TAKES_ALONG
+                )
+            else:
+                decision = Decision(
+                    "keep", decision.category, None, decision.ground, reason=TAKES_ALONG
+                )
+    if decision.action == "keep":
+        # Kept with records below it, or while others stay: when its date comes it is never
+        # deleted (that would take them along), but anonymised by staff (retention.due_kept).
+        if stays and decision.reason is None:
+            return Decision(
+                "keep", decision.category, decision.until, decision.ground, reason=TAKES_ALONG
+            )
+        return decision
+    if not stays:
         return decision
     return Decision("anonymise", reason=TAKES_ALONG)
 

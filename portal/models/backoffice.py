@@ -101,8 +101,9 @@ class RequestAction(Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     #: The :class:`connectors.errors.ErrorKind` of the last failure; never a message. Also
-    #: ``unconfirmed`` (written, but fresh reads did not show it) and, for a cancelled action,
-    #: ``request_<status>`` (the request's final status).
+    #: ``unconfirmed`` (written, but fresh reads did not show it), for a cancelled action
+    #: ``request_<status>`` (the request's final status), and for a kept record ``takes_along``
+    #: (kept with records below it: anonymised by hand when its date comes, never deleted).
     last_error: Mapped[str | None] = mapped_column(String(32))
     #: When the sweeper tries again; ``None`` when it will not (staff must retry).
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

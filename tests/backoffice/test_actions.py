@@ -573,3 +573,50 @@ def test_a_source_whose_writes_keep_failing_is_flagged_though_reads_succeed(
     health.record("payments", "write", ok=True, outcome="ok")
     db.session.commit()
     assert not {item.key: item for item in health.overview()}["payments"].flagged
+
+
+def test_a_user_kept_with_a_kept_ticket_is_anonymised_by_hand_when_its_date_comes(
+    app: Flask, sanne: Customer, simulators: SimulatorGroup
+) -> None:
+    """A help desk user kept only because a ticket below it is kept (deleting the user would
+    delete the ticket): when the user's date comes first (staff dated it alone), the step is
+    to anonymise it by hand, and pressing "Try again" never runs the API that deletes it with
+    the ticket the law still keeps."""
+    from datetime import UTC, datetime
+
+    from portal import retention
+    from portal.dsr.erasure import TAKES_ALONG
+    from portal.models import RequestStatus
+    from portal.settings import firm_today
+
+    ticket = _record(sanne, "helpdesk", "ticket")
+    user = ticket["parent"]
+    request = _request(sanne, RequestKind.ERASURE)
+    kept_ticket = actions.add_kept(
+        request, "helpdesk", "ticket", ticket["record_id"], until=None, category="invoices",
+        reason=TAKES_ALONG,
+    )  # fmt: skip
+    kept_user = actions.add_kept(
+        request, "helpdesk", user["record_type"], user["record_id"], until=None,
+        category="invoices", reason=TAKES_ALONG,
+    )  # fmt: skip
+    request.status = RequestStatus.DONE.value
+    db.session.commit()
+    actions.set_keep_until(kept_user, firm_today(), staff_id=1)
+    db.session.commit()
+
+    assert retention.due_kept(now=datetime.now(UTC) + timedelta(days=1)) == 1
+    db.session.commit()
+    db.session.refresh(kept_user)
+    assert (kept_user.action, kept_user.status) == ("anonymise", "manual")
+    assert kept_user.last_error == TAKES_ALONG  # staff are told not to delete it, and why
+    assert kept_user.instructions
+    db.session.refresh(kept_ticket)
+    assert (kept_ticket.action, kept_ticket.status) == ("keep", "skipped")
+
+    actions.retry(kept_user, staff_id=1)
+    db.session.commit()
+    assert actions.run(kept_user.id) == ActionStatus.MANUAL.value
+    zammad: Any = simulators["zammad"].app
+    assert int(ticket["record_id"]) in zammad.tickets  # the ticket the law keeps is still there
+    assert int(user["record_id"]) in zammad.users

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -434,10 +435,13 @@ def test_a_kept_ticket_keeps_the_help_desk_user_whose_deletion_would_delete_it(
     user, ticket, message = _help_desk(source, user_type, user_id, message_type)
     decided = _decide(policy, [message, ticket, user])
     kept = erasure.Decision("keep", "invoices", date(2032, 12, 31), decided["ticket", "T1"].ground)
+    # the ticket and the user are kept with what is below them: when the date comes, staff
+    # anonymise them by hand (retention.due_kept), never delete them with what they hold
+    with_below = dataclasses.replace(kept, reason=erasure.TAKES_ALONG)
     assert decided == {
         (message_type, "A1"): kept,
-        ("ticket", "T1"): kept,
-        (user_type, user_id): kept,
+        ("ticket", "T1"): with_below,
+        (user_type, user_id): with_below,
     }
     preview = erasure.preview(
         policy, [message, ticket, user], TODAY, erasure.connector_actions(policy),
@@ -469,6 +473,9 @@ def test_keep_climbs_every_level_until_nothing_changes(policy: Policy) -> None:
     decided = _decide(policy, [user, ticket, message])  # parents first: the order is no matter
     assert [(d.action, d.until) for d in decided.values()] == [("keep", date(2032, 12, 31))] * 3
     assert decided["user", "27"].category == "payment"  # its own reason, the later date
+    # kept with records below it: the ticket and the user are never deleted when their date
+    # comes (that would take the kept records along); the message is kept on its own
+    assert [d.reason for d in decided.values()] == [erasure.TAKES_ALONG] * 2 + [None]
     del message["dates"]["invoice_date"]  # kept "until unknown"
     assert {d.until for d in _decide(policy, [user, ticket, message]).values()} == {None}
 
@@ -518,6 +525,9 @@ def test_a_ticket_outside_the_request_makes_its_parent_anonymised_on_every_level
         decided = _decide(policy, records, categories=["contact", "invoices"])
         assert decided["user", "27"].action == "keep"
         assert decided["user", "27"].until == date(2032, 12, 31)
+        # kept with what is below it: when its date comes, anonymised by hand, never deleted
+        # (deleting it would take along the ticket outside the request)
+        assert decided["user", "27"].reason == erasure.TAKES_ALONG
         assert decided["ticket", "T1"] == by_hand
     # a kept message below a ticket outside the request is safe: the user is only anonymised
     other["categories"] = {"title": "support"}
@@ -558,7 +568,11 @@ def test_a_mollie_customer_is_kept_with_the_subscriptions_its_deletion_would_end
     records = [subscription, mandate, payment, customer]
     decided = _decide(policy, records)
     assert decided["customer", "cst_1"] == erasure.Decision(
-        "keep", "payment", date(2031, 12, 31), decided["subscription", "sub_1"].ground
+        "keep",
+        "payment",
+        date(2031, 12, 31),
+        decided["subscription", "sub_1"].ground,
+        reason=erasure.TAKES_ALONG,  # when the date comes: anonymised by hand, not deleted
     )  # the later of the two: the payment, which Mollie keeps anyway, does not count
     assert _decide(policy, records, categories=["contact"]) == {
         ("customer", "cst_1"): erasure.Decision("anonymise", reason=erasure.TAKES_ALONG)
