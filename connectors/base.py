@@ -801,6 +801,9 @@ class BaseConnector(ABC):
     #: (:attr:`~connectors.errors.NotSupported.reason`, which the portal words as the steps),
     #: for a record type the vendor's own screens erase in a way its API cannot.
     erased_by_hand: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    #: Of those, the record types the vendor's screens anonymise (the record stays, without
+    #: the person's data): counted, told to the customer and carried out as anonymised.
+    anonymised_by_hand: ClassVar[frozenset[str]] = frozenset()
     #: record type -> the fields (keys of :attr:`Record.fields`) that hold personal data: a
     #: record of a type that is anonymised counts as anonymised only once none of them holds
     #: anything but :attr:`erased_values` (:meth:`still_personal`).

@@ -255,6 +255,7 @@ class WooCommerceConnector(BaseConnector):
     correctable = CORRECTABLE
     erasure = ERASURE
     erased_by_hand = MappingProxyType({"order": ORDER_BY_HAND})
+    anonymised_by_hand = frozenset({"order"})  # WooCommerce's eraser keeps the amounts
     #: What WooCommerce's eraser replaces on an order (and the customer's note): an order
     #: holding any of them is not anonymised, whatever its e-mail address says.
     personal_fields = MappingProxyType(

@@ -449,7 +449,9 @@ def connector_actions(policy: Policy) -> ActionOf:
     """What each source's connector does to a record type, from the connector registry.
 
     A connector without ``erasure_action`` deletes (the default of the interface); an unknown
-    connector, or one that cannot say, leaves the record to our staff (``"none"``).
+    connector, or one that cannot say, leaves the record to our staff (``"none"``); a record
+    type its staff anonymise in the vendor's screens (``anonymised_by_hand``) is
+    ``"anonymise"`` (the step itself is by hand: :mod:`portal.backoffice.actions`).
     """
     from connectors import registry
     from connectors.errors import NotConfigured
@@ -479,6 +481,8 @@ def connector_actions(policy: Policy) -> ActionOf:
                 except (TypeError, AttributeError):
                     result = "none"
                 action = result if result in ACTIONS else "none"
+                if action == "none" and record_type in getattr(cls, "anonymised_by_hand", ()):
+                    action = "anonymise"  # by staff, in the vendor's screens: it stays
         cache[(source, record_type)] = action
         return action
 

@@ -182,7 +182,8 @@ def test_the_preview_says_what_else_a_kept_record_holds(policy: Policy) -> None:
 def test_connector_actions_come_from_the_registry(policy: Policy) -> None:
     action_of = erasure.connector_actions(policy)
     assert action_of("webshop", "customer") == "delete"
-    assert action_of("webshop", "order") == "none"  # staff, with WooCommerce's own eraser
+    # anonymised (the order stays for the books), by staff with WooCommerce's own eraser
+    assert action_of("webshop", "order") == "anonymise"
     assert action_of("invoicing", "invoice") == "none"  # the connector leaves it to staff
     assert action_of("nowhere", "thing") == "none"  # no such connector: staff do it
 
