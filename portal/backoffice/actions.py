@@ -279,6 +279,10 @@ def _backoff(attempts: int) -> timedelta:
     return delay * (1 + random.random() / 5)  # noqa: S311 - jitter, not security
 
 
+#: Failures that are the source's answer about one record, not the source failing.
+RECORD_ANSWERS = frozenset({ErrorKind.REJECTED.value, ErrorKind.MISMATCH.value})
+
+
 def _fail(action: RequestAction, kind: ErrorKind, retry_after: float | None = None) -> None:
     """Mark ``action`` failed; one that may pass is tried again after the backoff, and not
     before the ``retry_after`` seconds the source asked us to wait (a 429's or 503's
@@ -439,10 +443,14 @@ def _carry_out(action: RequestAction) -> None:
         if built is not None:
             built.close()
     action.updated_at = utcnow()
+    failed = action.status == ActionStatus.FAILED.value
+    # A refusal of this one record (a 422, a 403 on it) or a record that is no longer the
+    # customer's is the source answering as it should: not a sign the source is failing.
+    source_failed = failed and action.last_error not in RECORD_ANSWERS
     health.record(
-        action.source, "write", ok=action.status != ActionStatus.FAILED.value,
-        outcome="failed" if action.status == ActionStatus.FAILED.value else "ok",
-        error_kind=action.last_error if action.status == ActionStatus.FAILED.value else None,
+        action.source, "write", ok=not source_failed,
+        outcome="failed" if source_failed else "ok",
+        error_kind=action.last_error if source_failed else None,
         elapsed=time.monotonic() - started,
     )  # fmt: skip
     audit(

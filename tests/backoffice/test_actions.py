@@ -377,7 +377,7 @@ def test_a_vendor_refusing_one_record_is_no_credentials_failure(
     assert action.last_error == "rejected"
     assert action.next_attempt_at is None
     webshop = {item.key: item for item in health.overview()}["webshop"]
-    assert webshop.last_error_kind == "rejected"
+    assert webshop.last_error_kind is None  # the shop answered: no failure of the source
     assert "auth" not in webshop.recent_failures
     assert webshop.cause != "credentials"
 
@@ -620,3 +620,26 @@ def test_a_user_kept_with_a_kept_ticket_is_anonymised_by_hand_when_its_date_come
     zammad: Any = simulators["zammad"].app
     assert int(ticket["record_id"]) in zammad.tickets  # the ticket the law keeps is still there
     assert int(user["record_id"]) in zammad.users
+
+
+def test_a_record_the_source_refuses_fails_but_does_not_flag_the_source(
+    app: Flask, sanne: Customer, simulators: SimulatorGroup
+) -> None:
+    """WooCommerce answers 403 ``woocommerce_rest_cannot_edit`` for one account (a shop
+    manager's): that change fails as refused, for staff, but the shop itself works, so however
+    many such refusals come in a row the source is not flagged nor the privacy contact mailed."""
+    shop = simulators["woocommerce"].app
+    for _ in range(health.FLAG_AFTER + 1):
+        action, record = _correction(
+            sanne, "webshop", "customer", "email", "sanne.nieuw@example.nl"
+        )
+        shop.customers[int(record["record_id"])]["role"] = "shop_manager"
+        assert actions.run(action.id) == ActionStatus.FAILED.value
+        db.session.refresh(action)
+        assert action.last_error == "rejected" and action.next_attempt_at is None
+    webshop = {item.key: item for item in health.overview()}["webshop"]
+    assert webshop.write_failures_in_a_row == 0 and not webshop.flagged
+    # a real write failure still counts
+    health.record("webshop", "write", ok=False, outcome="failed", error_kind="auth")
+    db.session.commit()
+    assert {i.key: i for i in health.overview()}["webshop"].write_failures_in_a_row == 1
