@@ -35,7 +35,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -308,26 +308,14 @@ def _with_children(held: Decision, children: Iterable[Decision | None]) -> Decis
             stays = True  # outside the request, or anonymised: it stays at the source
         elif child.action == "keep":
             if decision.action != "keep":
-                decision = Decision(
-                    "keep", child.category, child.until, child.ground, reason=TAKES_ALONG
-                )
-            elif decision.until is not None:
-                until = None if child.until is None else max(decision.until, child.until)
-                decision = Decision(
-                    "keep", decision.category, until, decision.ground, reason=TAKES_ALONG
-                )
-            else:
-                decision = Decision(
-                    "keep", decision.category, None, decision.ground, reason=TAKES_ALONG
-                )
+                decision = replace(child, reason=TAKES_ALONG)  # its category, date and ground
+            else:  # the later date; an unknown one makes it unknown (staff date it)
+                latest = decision.until and child.until and max(decision.until, child.until)
+                decision = replace(decision, until=latest, reason=TAKES_ALONG)
     if decision.action == "keep":
         # Kept with records below it, or while others stay: when its date comes it is never
         # deleted (that would take them along), but anonymised by staff (retention.due_kept).
-        if stays and decision.reason is None:
-            return Decision(
-                "keep", decision.category, decision.until, decision.ground, reason=TAKES_ALONG
-            )
-        return decision
+        return replace(decision, reason=TAKES_ALONG) if stays else decision
     if not stays:
         return decision
     return Decision("anonymise", reason=TAKES_ALONG)
