@@ -1472,7 +1472,7 @@ def same_value(current: Any, wanted: Any, kind: FieldKind | None = None) -> bool
         return isinstance(current, Mapping) and all(
             str(current.get(k) or "").strip() == str(v).strip() for k, v in wanted.items()
         )
-    identifier = _IDENTIFIER_KINDS.get(kind) if kind is not None else None
+    identifier = IDENTIFIER_FIELDS.get(kind) if kind is not None else None
     if identifier is not None and isinstance(wanted, str) and wanted.strip():
         now, new = try_normalize(identifier, current), try_normalize(identifier, wanted)
         if now is not None and new is not None:
@@ -1480,7 +1480,8 @@ def same_value(current: Any, wanted: Any, kind: FieldKind | None = None) -> bool
     return str(current if current is not None else "").strip() == str(wanted).strip()
 
 
-_IDENTIFIER_KINDS = {FieldKind.EMAIL: IdentifierKind.EMAIL, FieldKind.PHONE: IdentifierKind.PHONE}
+#: The field kinds that hold an identifier, and which: compared normalised.
+IDENTIFIER_FIELDS = {FieldKind.EMAIL: IdentifierKind.EMAIL, FieldKind.PHONE: IdentifierKind.PHONE}
 
 
 def write_payload(spec: CorrectableField, value: Any) -> dict[str, Any]:

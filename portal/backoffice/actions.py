@@ -45,7 +45,13 @@ import phonenumbers
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 
-from connectors.base import BaseConnector, FieldKind, Record, RecordRef, same_value
+from connectors.base import (
+    IDENTIFIER_FIELDS,
+    BaseConnector,
+    Record,
+    RecordRef,
+    same_value,
+)
 from connectors.errors import ConnectorError, ErrorKind, NotSupported
 from connectors.http import Deadline
 from connectors.identity import (
@@ -99,9 +105,6 @@ UNCONFIRMED = "unconfirmed"
 FINAL_REQUEST = tuple(status.value for status in RequestStatus if status.final)
 #: Action statuses that are cancelled when their request becomes final.
 CANCELLABLE = tuple(status.value for status in ActionStatus if status.cancellable)
-#: Correctable field kinds that are identifiers: confirming such a correction also matches
-#: the record on the new value.
-IDENTIFIER_FIELDS = {FieldKind.EMAIL: IdentifierKind.EMAIL, FieldKind.PHONE: IdentifierKind.PHONE}
 
 
 @dataclass(frozen=True)
