@@ -63,6 +63,7 @@ from .models import (
 )
 from .policy import current_policy
 from .policy.schema import PortalRetention
+from .staff import auth as staff_auth
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,8 @@ def purge(now: datetime | None = None, rules: PortalRetention | None = None) -> 
     )
     report.add("requests_deleted", _delete_old_requests(rules.audit_log.before(now)))
     report.add("audit_entries", _purge_audit(rules.audit_log.before(now)))
+    report.add("staff_secrets", staff_auth.erase_disabled_secrets(rules.disabled_staff.before(now)))
+    report.add("staff_forgotten", staff_auth.forget_disabled(rules.audit_log.before(now)))
     report.add("source_log", _purge_source_log(rules.source_log.before(now)))
     if report.total:
         audit("retention.purged", actor_type="system", details=dict(report.counts))

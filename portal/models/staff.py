@@ -29,6 +29,11 @@ class StaffRole(StrEnum):
     AGENT = "agent"
 
 
+#: The password "hash" of a member whose sign-in secrets were erased (long disabled): no
+#: password matches it (:func:`portal.staff.auth.verify_password`).
+ERASED_PASSWORD = "!erased"  # noqa: S105 (a marker, not a password)
+
+
 class StaffMember(Base):
     """A person of the firm who works in the back office."""
 
@@ -55,6 +60,13 @@ class StaffMember(Base):
     failed_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    #: When the member was disabled (``None`` while active). The retention sweep erases a
+    #: disabled member's sign-in secrets after ``portal_retention.disabled_staff``, and their
+    #: name and e-mail address once the audit log can no longer name them (``audit_log``).
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the retention sweep removed the name and e-mail address of a long-disabled member;
+    #: the row stays (audit entries and requests refer to its number) but names nobody.
+    forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -77,6 +89,12 @@ class StaffMember(Base):
     def totp_enrolled(self) -> bool:
         """Whether the authenticator app has been set up and confirmed."""
         return self.totp_enrolled_at is not None and self.totp_secret_encrypted is not None
+
+    @property
+    def sign_in_erased(self) -> bool:
+        """Whether the sign-in secrets were erased (disabled for long): enabling the member
+        again takes a new one-time password."""
+        return self.password_hash == ERASED_PASSWORD
 
     def is_locked(self, now: datetime) -> bool:
         """Whether sign-in is blocked after too many failed attempts."""

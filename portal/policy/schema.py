@@ -437,6 +437,11 @@ class PortalRetention(_Frozen):
     #: A phone or customer number staff could not accept, counted from when it was added: the
     #: customer sees it on My account ("not accepted") until then.
     rejected_identifiers: Period = Field(default_factory=lambda: Period(days=90))
+    #: A disabled staff member's sign-in secrets (password hash, authenticator secret, recovery
+    #: codes, passkeys), counted from disabling: then enabling them again takes a new one-time
+    #: password and a new authenticator app. Their name and e-mail address stay as long as the
+    #: audit log may name them (``audit_log`` after disabling).
+    disabled_staff: Period = Field(default_factory=lambda: Period(days=90))
     #: The receipts of exports a customer made.
     exports: Period = Field(default_factory=lambda: Period(months=12))
     #: A finished request keeps what was asked and the messages this long after it was closed;

@@ -46,7 +46,7 @@ from .. import crypto
 from ..audit import record
 from ..extensions import db, limiter
 from ..models import StaffMember, StaffRecoveryCode, StaffRole, StaffSession, utcnow
-from ..models.staff import StaffPasskey
+from ..models.staff import ERASED_PASSWORD, StaffPasskey
 from ..security import renew_csrf_token
 from . import known_browser
 
@@ -133,12 +133,13 @@ def verify_password(member: StaffMember | None, password: str) -> bool:
     For ``member=None`` a dummy hash is verified, so an unknown address costs the same time.
     """
     ph = hasher()
-    stored = member.password_hash if member is not None else _dummy_hash()
+    usable = member is not None and member.password_hash != ERASED_PASSWORD
+    stored = member.password_hash if member is not None and usable else _dummy_hash()
     try:
         ph.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
-    if member is None:
+    if member is None or not usable:
         return False
     if ph.check_needs_rehash(stored):
         member.password_hash = ph.hash(password)
@@ -686,10 +687,58 @@ def set_active(member: StaffMember, active: bool, actor_id: int | None = None) -
         and officers_left(excluding=member) == 0
     ):
         raise LastOfficer()
+    if active and member.forgotten_at is not None:
+        raise ValueError("a forgotten staff member cannot be enabled")
+    if member.active != active:
+        member.disabled_at = None if active else utcnow()
     member.active = active
     if not active:
         end_sessions(member, "disabled")
     _record_change("staff.enabled" if active else "staff.disabled", member, actor_id)
+
+
+def erase_disabled_secrets(cutoff: datetime) -> int:
+    """Erase the sign-in secrets of members disabled at ``cutoff`` or before: password hash,
+    authenticator secret, recovery codes and passkeys (sessions ended when they were
+    disabled). Enabling them again then takes a new one-time password, and they set up an
+    authenticator app again. Flushes; returns how many members."""
+    members = db.session.scalars(
+        select(StaffMember).where(
+            StaffMember.active.is_(False),
+            StaffMember.disabled_at <= cutoff,
+            StaffMember.password_hash != ERASED_PASSWORD,
+        )
+    ).all()
+    for member in members:
+        member.password_hash = ERASED_PASSWORD
+        member.must_change_password = True
+        member.failed_attempts = 0
+        member.locked_until = None
+        _drop_second_factor(member)
+        end_sessions(member, "disabled")
+    db.session.flush()
+    return len(members)
+
+
+def forget_disabled(cutoff: datetime) -> int:
+    """Remove the name and e-mail address of members disabled at ``cutoff`` or before (the
+    audit log holds nothing of theirs any more when ``cutoff`` is its own limit). The row
+    stays, naming nobody: requests and the remaining records refer to its number. Their
+    secrets are erased first. Flushes; returns how many members."""
+    erase_disabled_secrets(cutoff)
+    members = db.session.scalars(
+        select(StaffMember).where(
+            StaffMember.active.is_(False),
+            StaffMember.disabled_at <= cutoff,
+            StaffMember.forgotten_at.is_(None),
+        )
+    ).all()
+    for member in members:
+        member.email = f"staff-{member.id}@forgotten.invalid"
+        member.display_name = f"#{member.id}"
+        member.forgotten_at = utcnow()
+    db.session.flush()
+    return len(members)
 
 
 def set_role(member: StaffMember, role: str, actor_id: int | None = None) -> bool:
@@ -715,6 +764,15 @@ def set_role(member: StaffMember, role: str, actor_id: int | None = None) -> boo
     return True
 
 
+def _drop_second_factor(member: StaffMember) -> None:
+    """Forget the authenticator app, recovery codes and passkeys of ``member``."""
+    member.totp_secret_encrypted = None
+    member.totp_enrolled_at = None
+    member.last_totp_step = None
+    db.session.execute(delete(StaffRecoveryCode).where(StaffRecoveryCode.staff_id == member.id))
+    db.session.execute(delete(StaffPasskey).where(StaffPasskey.staff_id == member.id))
+
+
 def reset_second_factor(
     member: StaffMember, actor_id: int | None = None, one_time_password: str | None = None
 ) -> None:
@@ -726,11 +784,7 @@ def reset_second_factor(
     :func:`set_one_time_password`: a lost phone may come with a known password, and whoever
     signs in first after the reset enrols their own authenticator app.
     """
-    member.totp_secret_encrypted = None
-    member.totp_enrolled_at = None
-    member.last_totp_step = None
-    db.session.execute(delete(StaffRecoveryCode).where(StaffRecoveryCode.staff_id == member.id))
-    db.session.execute(delete(StaffPasskey).where(StaffPasskey.staff_id == member.id))
+    _drop_second_factor(member)
     end_sessions(member, "reset")
     _record_change("staff.second_factor_reset", member, actor_id)
     if one_time_password is not None:

@@ -81,7 +81,12 @@ def staff_create(email: str, name: str, role: str, password_stdin: bool) -> None
 def staff_list() -> None:
     """List every staff member."""
     now = utcnow()
-    members = db.session.query(StaffMember).order_by(StaffMember.id).all()
+    members = (
+        db.session.query(StaffMember)
+        .filter(StaffMember.forgotten_at.is_(None))
+        .order_by(StaffMember.id)
+        .all()
+    )
     if not members:
         click.echo("no staff members; create one with: flask --app portal staff create")
         return
@@ -92,7 +97,9 @@ def staff_list() -> None:
         ]
         if m.is_locked(now):
             flags.append("locked")
-        if m.must_change_password:
+        if m.sign_in_erased:
+            flags.append("sign-in-erased")
+        elif m.must_change_password:
             flags.append("one-time-password")
         click.echo(f"{m.id}\t{m.email}\t{m.display_name}\t{m.role}\t{','.join(flags)}")
 
@@ -160,8 +167,17 @@ def staff_enable(email: str) -> None:
     """Let a disabled staff member EMAIL sign in again."""
     member = _member(email)
     auth.set_active(member, True)
+    password = None
+    if member.sign_in_erased:
+        password = auth.new_one_time_password()
+        auth.set_one_time_password(member, password, None)
     db.session.commit()
     click.echo(f"staff member {member.id} enabled")
+    if password is not None:
+        click.echo(
+            "their password and authenticator app were erased while they were disabled; they"
+            f" sign in with this one-time password and set up an authenticator app: {password}"
+        )
 
 
 @staff_cli.command("reset-2fa")

@@ -716,7 +716,9 @@ def passkey_sign_in() -> Response | tuple[Response, int]:
 def staff_list() -> str:
     """Every staff member, with the actions an officer can take."""
     members = db.session.scalars(
-        select(StaffMember).order_by(StaffMember.active.desc(), StaffMember.display_name)
+        select(StaffMember)
+        .where(StaffMember.forgotten_at.is_(None))
+        .order_by(StaffMember.active.desc(), StaffMember.display_name)
     ).all()
     return render_template(
         "staff/staff_list.html", members=members, action_form=ConfirmForm(), now=auth.utcnow()
@@ -762,10 +764,17 @@ def staff_new() -> Response | tuple[str, int]:
     return render_template("staff/staff_new.html", form=form), 400 if form.errors else 200
 
 
-def _other_member(staff_id: int) -> StaffMember:
+def _member_or_404(staff_id: int) -> StaffMember:
+    """The staff member ``staff_id``; 404 when there is none, or the retention sweep forgot
+    them (a long-disabled member's row names nobody and cannot be managed any more)."""
     member = db.session.get(StaffMember, staff_id)
-    if member is None:
+    if member is None or member.forgotten_at is not None:
         abort(404)
+    return member
+
+
+def _other_member(staff_id: int) -> StaffMember:
+    member = _member_or_404(staff_id)
     if member.id == g.staff.id:
         abort(403)  # not on oneself: use the account page
     return member
@@ -876,9 +885,7 @@ def _staff_list_again(staff_id: int) -> tuple[str, int]:
 
 def _role_again(staff_id: int) -> tuple[str, int]:
     """The role page again, with the role that was chosen (the code is not put back)."""
-    member = db.session.get(StaffMember, staff_id)
-    if member is None:
-        abort(404)
+    member = _member_or_404(staff_id)
     form = RoleForm()
     form.code.data = ""
     return render_template(
@@ -952,9 +959,7 @@ def staff_role(staff_id: int) -> Response | tuple[str, int]:
     active privacy officer: someone must be able to manage staff), confirmed with a fresh code
     from the officer's authenticator app. Audited; the new role applies from the member's
     next page."""
-    member = db.session.get(StaffMember, staff_id)
-    if member is None:
-        abort(404)
+    member = _member_or_404(staff_id)
     form = RoleForm(role=member.role) if request.method == "GET" else RoleForm()
     status = 200
     if _fresh_code(form, "staff_role"):
@@ -1004,7 +1009,18 @@ def staff_enable(staff_id: int) -> Response:
     member = _target(staff_id)
     auth.set_active(member, True, actor_id=g.staff.id)
     db.session.commit()
-    flash(_("%(name)s can sign in again.", name=member.display_name), "success")
+    if member.sign_in_erased:
+        flash(
+            _(
+                "%(name)s is enabled again. Their password and authenticator app were erased"
+                " while they were disabled: give them a new one-time password to sign in"
+                " with.",
+                name=member.display_name,
+            ),
+            "success",
+        )
+    else:
+        flash(_("%(name)s can sign in again.", name=member.display_name), "success")
     return redirect(url_for("staff.staff_list"), code=303)
 
 

@@ -68,3 +68,26 @@ def test_upgrade_downgrade_upgrade(scratch_app: Flask) -> None:
     migrate.upgrade(scratch_app)  # running it again changes nothing
     with scratch_app.app_context():
         assert set(Base.metadata.tables) <= set(sa.inspect(db.engine).get_table_names())
+
+
+def test_members_disabled_before_disabled_at_count_from_the_upgrade(scratch_app: Flask) -> None:
+    """The retention of a disabled member's secrets runs from ``disabled_at``: members
+    disabled before that column existed get the moment of the upgrade, active ones none."""
+    from portal.extensions import db
+
+    migrate.upgrade(scratch_app, "5b8e2f0c9a41")
+    with scratch_app.app_context(), db.engine.begin() as conn:
+        for email, active in (("weg@firm.example", False), ("er@firm.example", True)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO staff_members (email, display_name, role, password_hash,"
+                    " must_change_password, failed_attempts, active, created_at)"
+                    " VALUES (:email, 'X', 'agent', 'h', false, 0, :active, CURRENT_TIMESTAMP)"
+                ),
+                {"email": email, "active": active},
+            )
+    migrate.upgrade(scratch_app)
+    with scratch_app.app_context(), db.engine.connect() as conn:
+        rows = dict(conn.execute(sa.text("SELECT email, disabled_at FROM staff_members")).all())
+    assert rows["weg@firm.example"] is not None
+    assert rows["er@firm.example"] is None
