@@ -821,6 +821,12 @@ class BaseConnector(ABC):
     #: the customer is deleted): nothing is erased with the parent, but an erasure deletes the
     #: parent only when each of them is erased too, as for :attr:`erased_with_parent`.
     ended_with_parent: ClassVar[frozenset[str]] = frozenset()
+    #: Record types whose presence makes the vendor refuse to delete their parent record
+    #: (MoneyBird answers 422 to deleting a contact while invoices or quotes refer to it):
+    #: nothing happens to them with the parent, but an erasure deletes the parent only when
+    #: each of them is erased too, as for :attr:`erased_with_parent`; while one is kept by
+    #: law, the parent is kept with it.
+    refuse_parent_deletion: ClassVar[frozenset[str]] = frozenset()
     #: record type of the rows :meth:`find` yields -> the part (:attr:`MissingPart.what`) that
     #: is missing when such a row of the customer's cannot be read (``{"user": "users"}``).
     found_parts: ClassVar[Mapping[str, str]] = MappingProxyType({})

@@ -45,8 +45,10 @@ and ``attention`` cannot be written: MoneyBird stopped taking them in 2016 (its 
 corrected as such (who gets the invoices may be someone else). Each write's answer (the whole
 contact or contact person) must show the new value, else it did not happen. Erasure:
 ``DELETE contacts/{id}.json``; MoneyBird refuses (422) while invoices or other documents refer
-to the contact, which surfaces as ``REJECTED``. A contact person is deleted with
-``DELETE contacts/{id}/contact_people/{id}.json``. Invoices are never erased: they are
+to the contact, which surfaces as ``REJECTED``; so an erasure deletes a contact only when its
+documents go too, and keeps it with an invoice kept by law (``refuse_parent_deletion``). A
+contact person is deleted with ``DELETE contacts/{id}/contact_people/{id}.json``, and goes
+with its contact. Invoices are never erased: they are
 accounting records the firm must keep (7-year fiscal retention duty). An estimate (a quote)
 is no accounting record: it is deleted with ``DELETE estimates/{id}.json`` unless the firm's
 policy keeps its category by law (the portal decides that per record). A recurring sales
@@ -220,6 +222,11 @@ class MoneyBirdConnector(BaseConnector):
     capabilities = frozenset({Capability.READ, Capability.CORRECT, Capability.ERASE})
     correctable = CORRECTABLE
     erasure = ERASURE
+    #: A contact's contact people are part of it: they go when it is deleted.
+    erased_with_parent = frozenset({"contact_person"})
+    #: MoneyBird refuses (422) to delete a contact while documents refer to it: an invoice
+    #: kept by law keeps its contact, until the same date.
+    refuse_parent_deletion = frozenset(DOCUMENTS)
     found_parts = MappingProxyType(
         {"contact": "contacts", "contact_person": "contacts", "recipient": "contacts"}
     )

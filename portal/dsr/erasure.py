@@ -18,12 +18,13 @@ The rule, for each gathered record in the request's scope:
   withdrawn are not kept against an erasure request, which ends both;
 * a record whose deletion at its source takes other records along (a help desk user's
   tickets, a payment provider customer's subscriptions: ``erased_with_parent`` and
-  ``ended_with_parent`` of the connectors) is deleted only when each of those goes too. While
-  one of them is kept, the record is **kept** with it, until the same date; while one of them
-  stays otherwise (outside the request's scope, or anonymised), our staff **anonymise** the
-  record by hand instead of deleting it (:data:`TAKES_ALONG`). This climbs up the records'
-  parents until nothing changes, and looks at all of the customer's records, not only
-  those in the request's scope (:func:`decide_all`).
+  ``ended_with_parent`` of the connectors), or is refused while they exist (a bookkeeping
+  contact's invoices: ``refuse_parent_deletion``), is deleted only when each of those goes
+  too. While one of them is kept, the record is **kept** with it, until the same date; while
+  one of them stays otherwise (outside the request's scope, or anonymised), our staff
+  **anonymise** the record by hand instead of deleting it (:data:`TAKES_ALONG`). This climbs
+  up the records' parents until nothing changes, and looks at all of the customer's records,
+  not only those in the request's scope (:func:`decide_all`).
 
 :func:`preview` is pure (the policy, the records, today and a function that says what a
 connector does are its only inputs) so it is tested on its own; :func:`connector_actions` gives
@@ -410,9 +411,13 @@ def connector_with_parent(policy: Policy) -> WithParent:
 
 def connector_taken_with_parent(policy: Policy) -> WithParent:
     """Whether each source's connector erases or ends a record type with its parent record
-    (``erased_with_parent`` or ``ended_with_parent``), from the connector registry; an unknown
-    connector does not."""
-    return _declared_below(policy, ("erased_with_parent", "ended_with_parent"))
+    (``erased_with_parent`` or ``ended_with_parent``), or its vendor refuses to delete the
+    parent while the record exists (``refuse_parent_deletion``), from the connector
+    registry; an unknown connector does not. Either way the parent is deleted only when
+    each such record goes too."""
+    return _declared_below(
+        policy, ("erased_with_parent", "ended_with_parent", "refuse_parent_deletion")
+    )
 
 
 def _declared_below(policy: Policy, declarations: Sequence[str]) -> WithParent:

@@ -585,6 +585,37 @@ def test_a_mollie_customer_is_kept_with_the_subscriptions_its_deletion_would_end
     assert decided["subscription", "sub_1"].action == "none"  # not counted as erased with it
 
 
+def test_a_bookkeeping_contact_goes_only_with_its_documents_and_takes_its_people(
+    policy: Policy,
+) -> None:
+    """MoneyBird refuses (422) to delete a contact while an invoice or quote refers to it,
+    and deletes its contact people with it. An invoice kept by law keeps the contact until
+    the same date; one outside the request has staff anonymise the contact by hand; once
+    the documents go, the contact is deleted and its contact person needs no step of its
+    own."""
+    contact = _at("invoicing", "contact", "C1", {"email": "contact"})
+    person = _at("invoicing", "contact_person", "P1", {"email": "contact"},
+                 parent=("contact", "C1"))  # fmt: skip
+    invoice = _at("invoicing", "invoice", "I1", {"total": "invoices"},
+                  {"invoice_date": "2025-02-01"}, parent=("contact", "C1"))  # fmt: skip
+    records = [invoice, person, contact]
+    decided = _decide(policy, records)
+    assert (decided["contact", "C1"].action, decided["contact", "C1"].until) == (
+        "keep", date(2032, 12, 31)
+    )  # fmt: skip
+    assert decided["contact", "C1"].reason == erasure.TAKES_ALONG
+    assert _decide(policy, records, categories=["contact"])["contact", "C1"] == erasure.Decision(
+        "anonymise", reason=erasure.TAKES_ALONG
+    )
+    assert _decide(policy, [person, contact])["contact", "C1"].action == "delete"
+    # a contact person outside the request is not deleted with the contact: staff
+    # anonymise the contact by hand instead
+    person["categories"] = {"name": "identity"}
+    assert _decide(policy, [person, contact], categories=["contact"]) == {
+        ("contact", "C1"): erasure.Decision("anonymise", reason=erasure.TAKES_ALONG)
+    }
+
+
 def test_what_her_erasure_does_where_deleting_takes_records_along(
     app: Flask, simulated_connectors: object
 ) -> None:
@@ -617,3 +648,9 @@ def test_what_her_erasure_does_where_deleting_takes_records_along(
     assert (kept.action, kept.category, kept.until) == ("keep", "payment", date(2031, 12, 31))
     assert everything["payments", "customer", "cst_Tz4Kd8Wm1S"].action == "delete"
     assert everything["helpdesk", "user", "27"].action == "delete"  # all her tickets go too
+    # MoneyBird refuses to delete a contact while invoices refer to it: her contact is kept
+    # with them, until the last one's date (a recurring invoice's), never told "deleted"
+    bookkeeping = everything["invoicing", "contact", "431877251120719881"]
+    assert (bookkeeping.action, bookkeeping.until, bookkeeping.reason) == (
+        "keep", date(2034, 12, 31), erasure.TAKES_ALONG
+    )  # fmt: skip
