@@ -784,13 +784,63 @@ def _drop_written_values(action: RequestAction) -> None:
             other.value_encrypted = None
 
 
+class WaitsForBelow(ValueError):
+    """A change staff would make by hand waits for the actions below it (:attr:`count`)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} actions below it are not settled")
+        self.count = count
+
+
+#: Statuses of an action that staff carry out by hand (a ``done`` one was written already).
+BY_HAND = (ActionStatus.MANUAL.value, ActionStatus.FAILED.value)
+
+
+def unsettled_below(rows: Iterable[RequestAction]) -> dict[int, int]:
+    """Per action of ``rows`` (one request's) that staff would carry out by hand now, how many
+    actions below it (:attr:`~portal.models.RequestAction.parent_action_id`, its children
+    and theirs) are not settled yet; only those with any.
+
+    Its change waits for them: anonymising a help desk user by hand first would leave the
+    deletions of its tickets, which the source finds through the user's e-mail address, to
+    fail as no longer the customer's (``mismatch``), or unconfirmable by a fresh read; so
+    would deleting it, which takes them along. Once each below is confirmed, skipped or
+    cancelled (or, failed for good, confirmed by staff), it is carried out as any other."""
+    every = list(rows)
+    children: dict[int, list[RequestAction]] = {}
+    for row in every:
+        if row.parent_action_id is not None:
+            children.setdefault(row.parent_action_id, []).append(row)
+    waiting: dict[int, int] = {}
+    for row in every:
+        if row.status not in BY_HAND:
+            continue
+        count, seen, todo = 0, {row.id}, list(children.get(row.id, ()))
+        while todo:
+            below = todo.pop()
+            if below.id in seen:
+                continue
+            seen.add(below.id)
+            count += not below.status_enum.settled
+            todo.extend(children.get(below.id, ()))
+        if count:
+            waiting[row.id] = count
+    return waiting
+
+
 def confirm_by_hand(action: RequestAction, *, staff_id: int) -> None:
     """Staff made (or checked) the change themselves: a ``manual`` or ``failed`` action, or a
-    ``done`` one that fresh reads have not confirmed yet. Flushes."""
-    if action.status not in (
-        ActionStatus.MANUAL.value, ActionStatus.FAILED.value, ActionStatus.DONE.value
-    ):  # fmt: skip
+    ``done`` one that fresh reads have not confirmed yet. Flushes.
+
+    :raises WaitsForBelow: a ``manual`` or ``failed`` one while actions below it are not
+        settled (:func:`unsettled_below`): staff make that change after them.
+    :raises ValueError: for another status.
+    """
+    if action.status not in (*BY_HAND, ActionStatus.DONE.value):
         raise ValueError(f"action is {action.status}")
+    waiting = unsettled_below(actions_of(action.request)).get(action.id)
+    if waiting:
+        raise WaitsForBelow(waiting)
     _settle(action, staff_id=staff_id)
     db.session.flush()
 

@@ -20,7 +20,7 @@ changed and the step stops with :class:`RequestError` ``conflict``, before it di
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -727,16 +727,43 @@ def _usable(snapshot: Snapshot, sources: Sequence[str]) -> list[str]:
     ]
 
 
-def _depth(record: Mapping[str, Any], by_ref: Mapping[tuple[str, str, str], Any]) -> int:
-    depth, seen, parent = 0, set(), record.get("parent")
+def _above(
+    record: Mapping[str, Any], by_ref: Mapping[tuple[str, str, str], Any]
+) -> Iterator[tuple[str, str, str]]:
+    """The records above ``record`` that the snapshot holds, nearest first (a loop ends it)."""
+    seen, parent = set(), record.get("parent")
     while parent:
         ref = erasure.record_ref(parent)
         if ref not in by_ref or ref in seen:
-            break
+            return
         seen.add(ref)
-        depth += 1
+        yield ref
         parent = by_ref[ref].get("parent")
-    return depth
+
+
+def _depth(record: Mapping[str, Any], by_ref: Mapping[tuple[str, str, str], Any]) -> int:
+    return sum(1 for _ref in _above(record, by_ref))
+
+
+def _link_parents(
+    made: Mapping[tuple[str, str, str], RequestAction],
+    by_ref: Mapping[tuple[str, str, str], Any],
+) -> None:
+    """Name on each action the action on the nearest record above it at the same source.
+
+    A record anonymised (or deleted) by hand is changed only after the actions below it are
+    settled (:func:`.actions.unsettled_below`): the source finds the records below through
+    it (a help desk user's tickets, through the user's e-mail address), to write them and to
+    confirm them by a fresh read. A record without an action of its own (deleted with its
+    parent) links those below it to the next one up."""
+    for ref, action in made.items():
+        action.parent_action_id = None
+        for up in _above(by_ref[ref], by_ref):
+            if up[0] != ref[0]:
+                break  # a source acts on its own records only
+            if up in made:
+                action.parent_action_id = made[up].id
+                break
 
 
 #: How long after entering an erasure request for a customer of the portal the staff member
@@ -780,8 +807,9 @@ def carry_out_erasure(
     (or by hand where none allows it). A record whose deletion would take along records that
     stay (kept, or outside the request's scope) is kept with them, or anonymised by hand
     (:func:`portal.dsr.erasure.decide_all`, on all of the customer's records). Children
-    before their parents. Flushes; the caller commits, then enqueues the returned ids (kept
-    records have nothing to run).
+    before their parents, each linked to the action above it (:func:`_link_parents`), which
+    is not done by hand before them. Flushes; the caller commits, then enqueues the returned
+    ids (kept records have nothing to run).
 
     Not while a question to the customer is open (``waiting``): an erasure cannot be undone,
     and their answer may change what to erase. Staff wait for it, or withdraw the question.
@@ -820,6 +848,7 @@ def carry_out_erasure(
     # stable: children before their parents
     records = sorted(snapshot.records, key=lambda r: -_depth(r, by_ref))
     to_run: list[int] = []
+    made: dict[tuple[str, str, str], RequestAction] = {}
     kept = with_parent = 0
     # All of the customer's records: deleting one in scope may take along one that is not.
     decided = erasure.decide_all(
@@ -833,7 +862,8 @@ def carry_out_erasure(
             with_parent += 1  # goes with its parent's deletion: no step of its own
             continue
         if decision.action == "keep":
-            actions.add_kept(
+            # linked too: when its date comes it may be anonymised by hand above others
+            made[(source, record_type, record_id)] = actions.add_kept(
                 request, source, record_type, record_id,
                 until=decision.until, category=decision.category,
                 also=erasure.kept_with(record, decision.category), reason=decision.reason,
@@ -843,7 +873,9 @@ def carry_out_erasure(
         action = actions.add_erasure(
             request, source, record_type, record_id, anonymise=decision.action == "anonymise"
         )
+        made[(source, record_type, record_id)] = action
         to_run.append(action.id)
+    _link_parents(made, by_ref)
     _internal_event(request, "erasure_started", staff_id)
     _start_if_new(request, staff_id)
     audit(

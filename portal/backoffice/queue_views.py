@@ -556,6 +556,9 @@ def _render(
         staff_label=staff_label,
         actions=rows,
         unsettled=unsettled,
+        # changes by hand that wait for the actions below them, and how many
+        waiting=actions.unsettled_below(rows),
+        waits_for_below=waits_for_below,
         value_of=actions.value_of,
         kept=kept,
         grounds=grounds,
@@ -1071,11 +1074,25 @@ def confirm_action(reference: str, action_id: int) -> Any:
         abort(400)
     try:
         actions.confirm_by_hand(action, staff_id=_me().id)
+    except actions.WaitsForBelow as exc:
+        return _render(found, status=409, extra_error=waits_for_below(exc.count))
     except ValueError:
         return _render(found, status=409, extra_error=_("This change cannot be confirmed now."))
     db.session.commit()
     flash(_("You confirmed that the change was made."), "success")
     return _back(found, "actions")
+
+
+def waits_for_below(count: int) -> str:
+    """Why a change by hand waits for ``count`` actions below it
+    (:func:`.actions.unsettled_below`), on the request page and when it is confirmed early."""
+    return ngettext(
+        "Wait until the change to the record below it is done: the system finds that record"
+        " through this one. Then make this change.",
+        "Wait until the %(num)d changes to records below it are done: the system finds those"
+        " records through this one. Then make this change.",
+        count,
+    )
 
 
 def _keep_until_again(reference: str, action_id: int) -> tuple[str, int]:

@@ -114,6 +114,14 @@ class RequestAction(Base):
     #: as the source keeps the whole record; the customer is told. ``None`` for a record kept
     #: before this was recorded.
     keep_also: Mapped[list[str] | None] = mapped_column(JSON)
+    #: For an erasure: the action of the same request on the nearest record above this one at
+    #: the same source (a help desk user above its tickets), if there is one. Staff do not
+    #: change that record by hand while this action is unsettled, as the source finds this
+    #: record through it (``unsettled_below`` in :mod:`portal.backoffice.actions`). ``None``
+    #: for an action made before this was recorded.
+    parent_action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("request_actions.id", ondelete="SET NULL")
+    )
     #: Where to make the change by hand (vendor UI path and API path; no values).
     instructions: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)

@@ -622,6 +622,61 @@ def test_a_user_kept_with_a_kept_ticket_is_anonymised_by_hand_when_its_date_come
     assert int(user["record_id"]) in zammad.users
 
 
+def test_a_kept_user_due_with_its_kept_tickets_is_anonymised_only_after_they_are_deleted(
+    app: Flask, sanne: Customer
+) -> None:
+    """A help desk user kept with a ticket (and the ticket with a message below it) until the
+    same day: when that day has passed all three become steps by hand. The user is anonymised
+    (and the ticket deleted) only after everything below it is done, as the help desk finds
+    those records through the user; confirming it before is refused, and says how many
+    wait."""
+    from datetime import UTC, date, datetime
+
+    from portal import retention
+    from portal.dsr.erasure import TAKES_ALONG
+    from portal.models import RequestStatus
+
+    ticket = _record(sanne, "helpdesk", "ticket")
+    user = ticket["parent"]
+    request = _request(sanne, RequestKind.ERASURE)
+    until = date(2020, 12, 31)
+    kept_user = actions.add_kept(
+        request, "helpdesk", user["record_type"], user["record_id"], until=until,
+        category="invoices", reason=TAKES_ALONG,
+    )  # fmt: skip
+    kept_ticket = actions.add_kept(
+        request, "helpdesk", "ticket", ticket["record_id"], until=until, category="invoices",
+        reason=TAKES_ALONG,
+    )  # fmt: skip
+    kept_article = actions.add_kept(
+        request, "helpdesk", "article", "999", until=until, category="invoices"
+    )
+    kept_ticket.parent_action_id = kept_user.id
+    kept_article.parent_action_id = kept_ticket.id
+    request.status = RequestStatus.DONE.value
+    db.session.commit()
+    assert actions.unsettled_below(actions.actions_of(request)) == {}  # kept: nothing to do
+
+    assert retention.due_kept(now=datetime.now(UTC)) == 3
+    db.session.commit()
+    assert actions.unsettled_below(actions.actions_of(request)) == {
+        kept_user.id: 2,
+        kept_ticket.id: 1,
+    }
+    for early in (kept_user, kept_ticket):
+        with pytest.raises(actions.WaitsForBelow):
+            actions.confirm_by_hand(early, staff_id=1)
+        assert early.status == ActionStatus.MANUAL.value
+    actions.confirm_by_hand(kept_article, staff_id=1)
+    with pytest.raises(actions.WaitsForBelow) as waits:
+        actions.confirm_by_hand(kept_user, staff_id=1)
+    assert waits.value.count == 1
+    actions.confirm_by_hand(kept_ticket, staff_id=1)
+    actions.confirm_by_hand(kept_user, staff_id=1)
+    db.session.commit()
+    assert kept_user.status == ActionStatus.CONFIRMED.value and kept_user.confirmed_by == 1
+
+
 def test_a_record_the_source_refuses_fails_but_does_not_flag_the_source(
     app: Flask, sanne: Customer, simulators: SimulatorGroup
 ) -> None:

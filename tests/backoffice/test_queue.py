@@ -19,6 +19,7 @@ from flask import Flask
 
 from portal.auth.services import sign_in_with_verified_email
 from portal.backoffice import actions, queue
+from portal.dsr import erasure
 from portal.dsr import services as dsr
 from portal.dsr.deadlines import response_deadline
 from portal.extensions import db
@@ -1381,6 +1382,69 @@ def test_erasing_only_her_contact_data_leaves_her_tickets_and_subscriptions(
     }  # fmt: skip
     assert below(after) == kept  # not one deleted, cancelled or revoked
     assert "active" in {f.get("status") for k, f in kept.items() if k[1] == "subscription"}
+
+
+def test_a_user_anonymised_by_hand_waits_until_the_deletions_of_its_tickets_are_confirmed(
+    app: Flask, officer: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One of Sanne's Zammad tickets stays (outside the request), so staff anonymise her user by
+    hand while her other tickets are deleted through the API. Zammad finds those tickets
+    through her e-mail address: anonymised first, their deletions would fail as no longer
+    hers, or could not be confirmed. So the step by hand waits (shown, and refused) until the
+    deletions below it are confirmed; then staff confirm it as any other."""
+    sanne = customer(app)
+    stays = "172"
+    in_scope = erasure.in_scope
+    ticket = ("helpdesk", "ticket", stays)
+
+    def not_that_ticket(record: Any, sources: Any, categories: Any) -> bool:
+        above = record.get("parent") or {}
+        return (
+            ticket not in (erasure.record_ref(record), erasure.record_ref(above))
+            and in_scope(record, sources, categories)
+        )  # fmt: skip
+
+    monkeypatch.setattr(erasure, "in_scope", not_that_ticket)  # with its articles
+    monkeypatch.setattr(actions, "enqueue", lambda ids: None)  # the worker has not run yet
+    reference = submit(
+        app, sanne, RequestKind.ERASURE, details={"scope": "sources"},
+        scope={"sources": ["helpdesk"], "categories": []},
+    )  # fmt: skip
+    b = desk(app, officer)
+    b.client.set_cookie("portal_lang", "en")
+    assert b.step(reference, "wissen").status_code == 303
+    made = {(a.record_type, a.record_id): a for a in actions_of(app, reference)}
+    user = made[("user", "27")]
+    tickets = [a for (kind, _id), a in made.items() if kind == "ticket"]
+    assert user.action == "anonymise" and ("ticket", stays) not in made
+    assert len(tickets) >= 2 and all(t.action == "delete" for t in tickets)
+    assert all(t.parent_action_id == user.id for t in tickets)
+    with app.test_request_context():
+        assert actions.run(user.id) == ActionStatus.MANUAL.value  # takes_along: by hand
+
+    refused = b.step(reference, f"acties/{user.id}/bevestigen")
+    assert refused.status_code == 409
+    waits = f"Wait until the {len(tickets)} changes to records below it are done"
+    assert waits in text(refused.get_data(as_text=True))
+    [after] = [a for a in actions_of(app, reference) if a.id == user.id]
+    assert after.status == ActionStatus.MANUAL.value and after.confirmed_at is None
+    row = b.page(f"{QUEUE}/{reference}").split(f'<tr id="action-{user.id}">')[1].split("</tr>")[0]
+    assert waits in text(row) and "I made this change by hand" not in row
+    assert "Try again" in row
+
+    with app.test_request_context():  # the worker deletes them; a fresh read confirms each
+        for ticket in tickets[:-1]:
+            assert actions.run(ticket.id) == ActionStatus.CONFIRMED.value
+    row = b.page(f"{QUEUE}/{reference}").split(f'<tr id="action-{user.id}">')[1].split("</tr>")[0]
+    assert "Wait until the change to the record below it is done" in text(row)
+    assert b.step(reference, f"acties/{user.id}/bevestigen").status_code == 409
+    with app.test_request_context():
+        assert actions.run(tickets[-1].id) == ActionStatus.CONFIRMED.value
+    row = b.page(f"{QUEUE}/{reference}").split(f'<tr id="action-{user.id}">')[1].split("</tr>")[0]
+    assert "Wait until" not in text(row) and "I made this change by hand" in row
+    assert b.step(reference, f"acties/{user.id}/bevestigen").status_code == 303
+    assert all(ActionStatus(a.status).settled for a in actions_of(app, reference))
+    assert fetch_fields(app, sanne, "helpdesk", "ticket", stays) is not None
 
 
 def test_a_change_not_confirmed_yet_says_why_and_when_it_is_read_again(
