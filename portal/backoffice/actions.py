@@ -8,7 +8,9 @@ The life of an action (:class:`~portal.models.RequestAction`):
 2. :func:`run` (a queue task) writes through the source's connector, with the customer's
    verified identity so the connector re-reads the record and refuses if it no longer matches.
    Where the connector cannot do it (no API), the action becomes ``manual`` with exact
-   instructions for staff (:meth:`~connectors.base.BaseConnector.describe_target`).
+   instructions for staff (:meth:`~connectors.base.BaseConnector.describe_target`). A change
+   staff make by hand to a record waits until the actions below it (a help desk user's ticket
+   deletions) are settled: the source finds those records through it (:func:`unsettled_below`).
 3. The change is then confirmed by reading that record again (:func:`confirm`): the new value
    is there, or the record is gone. Only then is the action ``confirmed``; a manual action is
    confirmed by the staff member who made the change. Reads that do not confirm it are repeated
