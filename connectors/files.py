@@ -9,7 +9,7 @@ Each entry of the ``sources`` config list maps one file, sheet, table or query t
     # table = "customers"  or  query = "SELECT …"   (sql), sheet = "Blad1" (xlsx, optional)
     delimiter = ";"                      # csv, default ","
     record_type = "customer"
-    id_column = "Klantnummer"            # optional; default: the row number
+    id_column = "Klantnummer"            # optional; default: the row number (see below)
     identifiers = { email = "E-mail", phone = "Telefoon", customer_number = "Klantnummer" }
     categories = { Naam = "identity", Adres = "address" }   # column -> category
     default_category = "customer_account"
@@ -22,11 +22,25 @@ through SQLAlchemy; the URL is a secret (it may hold a password) and never logge
 
 The connector never writes: corrections and erasure in the firm's own files are done by hand,
 and :meth:`FilesConnector.describe_target` says which file, sheet or table, row and column.
+
+A record's id is ``<name>:<value of id_column>``, kept by the portal for years (the changes it
+owes, a record kept by law). When ``id_column`` is one of the source's ``identifiers`` (an
+e-mail address, phone number or customer number) that value would be personal data in the
+clear, so the id is a pseudonym instead: ``<name>:h-`` and the first
+:data:`PSEUDONYM_LENGTH` hex digits of an HMAC-SHA256 of the kind and the *normalised* value
+(:func:`pseudonymous_id`), under the connector's ``record_id_key``. The same row gets the same
+id at every gathering (``Jan@X.nl `` and ``jan@x.nl`` alike), and without the key nobody can
+get the value back or test a guess. The portal derives the key from its secret
+(:func:`portal.gathering.sources.source_config`); a connector built without one refuses such
+a source (:class:`NotConfigured`) rather than put the value in the id.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -51,9 +65,20 @@ from .base import (
 )
 from .errors import BadResponse, NotConfigured, SourceTimeout, SourceUnavailable
 from .http import HttpClient, RetryPolicy
-from .identity import IdentifierKind
+from .identity import IdentifierKind, try_normalize
 from .registry import register
 
+#: Hex digits of the HMAC a pseudonymous row id keeps (80 bits: no two rows of one file meet).
+PSEUDONYM_LENGTH = 20
+#: A pseudonymous row id, the part after ``<name>:``.
+PSEUDONYM = re.compile(rf"h-[0-9a-f]{{{PSEUDONYM_LENGTH}}}")
+#: How :meth:`FilesConnector.describe_target` names the identifier a row is keyed on.
+KIND_WORDS = {
+    IdentifierKind.EMAIL: "e-mail address",
+    IdentifierKind.PHONE: "phone number",
+    IdentifierKind.CUSTOMER_NUMBER: "customer number",
+    IdentifierKind.ADDRESSEE: "e-mail address",
+}
 DATE_FORMATS = ("%d-%m-%Y", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y %H:%M:%S")
 SOURCE_KEYS = frozenset(
     {
@@ -97,6 +122,39 @@ class FileSource:
     sheet: str | None = None
     delimiter: str = ","
     encoding: str = "utf-8-sig"
+
+    @property
+    def id_kind(self) -> IdentifierKind | None:
+        """The identifier kind of the ``id_column`` when it is an identifier column (its ids
+        are pseudonyms), else ``None``. Of a column named for two kinds, the first by name."""
+        kinds = sorted(k for k, column in self.identifiers.items() if column == self.id_column)
+        return kinds[0] if self.id_column and kinds else None
+
+    @property
+    def keyed_row(self) -> str | None:
+        """How staff find a row whose id is a pseudonym (of :attr:`id_kind`), without its
+        value: ``row whose column 'E-mail' holds the customer's e-mail address``."""
+        if self.id_kind is None:
+            return None
+        return (
+            f"row whose column {self.id_column!r} holds the customer's {KIND_WORDS[self.id_kind]}"
+        )
+
+
+def pseudonymous_id(key: str, source: str, kind: IdentifierKind, value: object) -> str:
+    """The pseudonymous row id of a row of ``source`` whose identifier column of ``kind``
+    holds ``value``: ``h-`` and the start of an HMAC-SHA256 of the source, the kind and the
+    value normalised (as it is, trimmed, when it does not normalise), keyed with ``key``."""
+    normalised = try_normalize(kind, value)
+    text = normalised if normalised is not None else ("" if value is None else str(value).strip())
+    message = "\x00".join((source, kind.value, text)).encode()
+    digest = hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+    return f"h-{digest[:PSEUDONYM_LENGTH]}"
+
+
+def is_pseudonymous(record_id: str) -> bool:
+    """Whether ``record_id`` (``<name>:<row id>``) is a pseudonymous row id."""
+    return PSEUDONYM.fullmatch(record_id.partition(":")[2]) is not None
 
 
 def parse_source(index: int, raw: object) -> FileSource:
@@ -183,6 +241,12 @@ class FilesConnector(BaseConnector):
             secret=True,  # SQL URLs may carry passwords
             description="List of file/table mappings (see the module docs).",
         ),
+        ConfigField(
+            "record_id_key",
+            secret=True,
+            description="Key of the pseudonymous ids of rows keyed on an identifier column; "
+            "set by the portal.",
+        ),
     )
 
     def make_http(
@@ -197,6 +261,16 @@ class FilesConnector(BaseConnector):
         if not isinstance(raw_sources, Sequence) or isinstance(raw_sources, str) or not raw_sources:
             raise NotConfigured("files: 'sources' must be a non-empty list", vendor=self.name)
         self.sources = [parse_source(i, raw) for i, raw in enumerate(raw_sources)]
+        key = self.config["record_id_key"]
+        self._id_key: str | None = key if isinstance(key, str) and key else None
+        for source in self.sources:
+            if source.id_kind is not None and self._id_key is None:
+                # never the clear value as the id: a record id is stored for years
+                raise NotConfigured(
+                    f"files: source {source.name!r} is keyed on an identifier column and "
+                    "needs 'record_id_key'",
+                    vendor=self.name,
+                )
         defaults: dict[str, str] = {}
         for source in self.sources:
             defaults.setdefault(f"{source.record_type}.*", source.default_category)
@@ -229,7 +303,7 @@ class FilesConnector(BaseConnector):
             for number, row in enumerate(self._rows(source), start=1):
                 if number % 500 == 0 and run.deadline.expired:
                     raise SourceTimeout("files: time budget used up", vendor=self.name)
-                row_id = row.get(source.id_column) if source.id_column else number
+                row_id = self._row_id(source, row, number)
                 yield Candidate(
                     source.record_type,
                     f"{source.name}:{row_id}",
@@ -257,8 +331,9 @@ class FilesConnector(BaseConnector):
         """Which file (sheet) or table, which row and which column hold the value.
 
         E.g. ``Files › klanten › CSV file /srv/data/klanten.csv › row where column
-        'Klantnummer' = 1042 › column 'Telefoon'``. Database URLs are never shown, and a row
-        identified by an e-mail or phone column is described without its value.
+        'Ordernummer' = 1042 › column 'Telefoon'``. Database URLs are never shown, and a row
+        keyed on an identifier column (its id a pseudonym) is described without its value:
+        ``row whose column 'Klantnummer' holds the customer's customer number``.
         """
         self._check_source(ref)
         name, _, row_id = ref.record_id.partition(":")
@@ -274,13 +349,8 @@ class FilesConnector(BaseConnector):
             parts.append(f"{source.kind.upper()} file {source.path}")
             if source.sheet:
                 parts.append(f"sheet {source.sheet}")
-        personal = {
-            column
-            for kind, column in source.identifiers.items()
-            if kind in (IdentifierKind.EMAIL, IdentifierKind.PHONE)
-        }
-        if source.id_column in personal:
-            parts.append(f"row whose column {source.id_column!r} holds the customer's identifier")
+        if source.keyed_row is not None:
+            parts.append(source.keyed_row)
         elif source.id_column:
             parts.append(f"row where column {source.id_column!r} = {row_id}")
         else:
@@ -293,6 +363,18 @@ class FilesConnector(BaseConnector):
         """Dispose of the database engines."""
         for engine in self._engines.values():
             engine.dispose()
+
+    def _row_id(self, source: FileSource, row: Mapping[str, Any], number: int) -> object:
+        """The id of a row within its source: the ``id_column``'s value, a pseudonym of it
+        when that is an identifier column, or else the row number."""
+        if not source.id_column:
+            return number
+        if source.id_kind is not None:
+            assert self._id_key is not None  # refused in make_http otherwise
+            return pseudonymous_id(
+                self._id_key, source.name, source.id_kind, row.get(source.id_column)
+            )
+        return row.get(source.id_column)
 
     def _rows(self, source: FileSource) -> Iterator[dict[str, Any]]:
         try:

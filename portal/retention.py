@@ -97,6 +97,9 @@ def purge(now: datetime | None = None, rules: PortalRetention | None = None) -> 
     now = now or utcnow()
     rules = rules or current_policy().portal_retention
     report = PurgeReport()
+    from .gathering.record_ids import pseudonymise_files_ids
+
+    report.add("files_record_ids", pseudonymise_files_ids())
     report.add("login_challenges", _purge_challenges(rules.login_challenges.before(now)))
     report.add("sessions", _purge_sessions(rules.sessions.before(now)))
     report.add("sent_mail", _purge_sent_mail(rules.sent_mail.before(now)))

@@ -1064,7 +1064,7 @@ def closing_message(
 def _corrected_lines(request: DataRequest) -> list[str]:
     """A line per field a correction request changed at its source (confirmed): which field
     of which record, where; never the values."""
-    from ..customer.texts import field_label, record_type_label, shown_record_id
+    from ..customer.texts import field_label, record_name, record_type_label
 
     policy = current_policy()
     names = {s.key: s.name for s in policy.sources}
@@ -1078,10 +1078,10 @@ def _corrected_lines(request: DataRequest) -> list[str]:
                 continue
             source = names.get(action.source)
             label = field_label(None, action.field, request.locale, action.record_type)
-            shown = shown_record_id(
-                {"record_id": action.record_id, "system": systems.get(action.source)}
+            record = record_name(
+                record_type_label(action.record_type),
+                {"record_id": action.record_id, "system": systems.get(action.source)},
             )
-            record = f"{record_type_label(action.record_type)} {shown}"
             where = source.get(request.locale) if source else action.source
             lines.append(f"- {label} ({where}: {record})")
     return lines

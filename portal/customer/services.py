@@ -40,6 +40,7 @@ from .texts import (
     pairs,
     part_labels,
     readable_moment,
+    record_name,
     record_type_label,
     shown_record_id,
     speaks_codes,
@@ -115,13 +116,13 @@ class Entry:
 
     @property
     def name(self) -> str:
-        """What the record is and its id, e.g. "Order 1042"."""
-        return f"{self.type_label} {self.shown_id}"
+        """What the record is and its id, e.g. "Order 1042" (:func:`record_name`)."""
+        return record_name(self.type_label, self.part.record)
 
     @property
     def name_in_sentence(self) -> str:
         """:attr:`name` in the middle of a sentence, e.g. "order 1042"."""
-        return f"{in_sentence(self.type_label)} {self.shown_id}"
+        return record_name(in_sentence(self.type_label), self.part.record)
 
     @property
     def found_through(self) -> tuple[str, str, str] | None:

@@ -540,12 +540,22 @@ FILES_SYSTEM = "files"
 
 def shown_record_id(record: Mapping[str, Any]) -> str:
     """The id of ``record`` as the customer reads it: a row of the firm's own files without
-    the file's internal key (``werkbonnen:WB-2026-0302`` reads ``WB-2026-0302``). Links,
-    forms and exports keep the full id."""
+    the file's internal key (``werkbonnen:WB-2026-0302`` reads ``WB-2026-0302``), and none
+    for a row whose id is a pseudonym of the customer's identifier (``klanten:h-3f…``: it
+    would mean nothing to them). Links, forms and exports keep the full id."""
+    from connectors.files import is_pseudonymous
+
     record_id = str(record.get("record_id", ""))
     if record.get("system") == FILES_SYSTEM and ":" in record_id:
-        return record_id.partition(":")[2]
+        return "" if is_pseudonymous(record_id) else record_id.partition(":")[2]
     return record_id
+
+
+def record_name(type_label: str, record: Mapping[str, Any]) -> str:
+    """What a record is and its id as the customer reads it (``Order 1042``), or just what
+    it is when it has no id to show (:func:`shown_record_id`)."""
+    shown = shown_record_id(record)
+    return f"{type_label} {shown}" if shown else type_label
 
 
 def in_sentence(label: str) -> str:

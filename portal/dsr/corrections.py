@@ -24,8 +24,8 @@ from ..customer.texts import (
     field_label,
     in_sentence,
     pairs,
+    record_name,
     record_type_label,
-    shown_record_id,
     speaks_codes,
 )
 from ..gathering import Snapshot
@@ -146,7 +146,7 @@ def record_label(policy: Policy, record: Mapping[str, Any], locale: str) -> str:
     """E.g. "Webwinkel: Klantgegevens 101"."""
     return (
         f"{_source_name(policy, str(record['source']), locale)}: "
-        f"{record_type_label(str(record['record_type']))} {shown_record_id(record)}"
+        f"{record_name(record_type_label(str(record['record_type'])), record)}"
     )
 
 

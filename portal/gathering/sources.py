@@ -14,7 +14,11 @@ from connectors.base import BaseConnector
 from connectors.errors import ErrorKind, NotConfigured
 from connectors.http import RetryPolicy
 
+from ..crypto import keyed_hash
 from ..policy import Policy, Source
+
+#: :func:`~portal.crypto.keyed_hash` purpose of the files connector's ``record_id_key``.
+RECORD_ID_PURPOSE = "files-record-id"
 
 
 @dataclass
@@ -33,14 +37,19 @@ class BuiltSources:
 def source_config(source: Source, deployment: Mapping[str, Any], instance: Path) -> dict[str, Any]:
     """One connector's config: the policy's non-secret options, then the deployment section.
 
-    Relative file paths of the files connector are resolved inside the instance folder, and the
-    policy's ``field_categories`` become the connector's category overrides.
+    Relative file paths of the files connector are resolved inside the instance folder, the
+    policy's ``field_categories`` become the connector's category overrides, and the files
+    connector gets the key of its pseudonymous row ids (:data:`RECORD_ID_PURPOSE`), derived
+    from the application secret and the source's key: a row's id stays the same as long as
+    both do. Needs the application context.
     """
     config: dict[str, Any] = copy.deepcopy(dict(source.options))
     config.update(copy.deepcopy(dict(deployment)))
     config.pop("connector", None)
     if source.field_categories:
         config["categories"] = {**dict(source.field_categories), **config.get("categories", {})}
+    if source.connector == "files":
+        config["record_id_key"] = keyed_hash(RECORD_ID_PURPOSE, source.key)
     for entry in config.get("sources", ()) if source.connector == "files" else ():
         if isinstance(entry, dict) and isinstance(entry.get("path"), str):
             path = Path(entry["path"])

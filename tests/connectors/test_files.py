@@ -13,6 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from connectors import ErrorKind, Identity, NotConfigured, SourceStatus, create, gather
+from connectors.files import is_pseudonymous, pseudonymous_id
+from connectors.identity import IdentifierKind
+
+#: The key of pseudonymous row ids (the portal derives one per source from its secret).
+KEY = "test-record-id-key"
 
 ROWS = [
     # near-identical people at one company address, one sharing a phone number
@@ -107,31 +112,41 @@ def sqlite_url(tmp_path: Path) -> str:
     return url
 
 
+def files(*entries: dict[str, Any], key: str | None = KEY) -> dict[str, Any]:
+    """The connector's config for ``entries``, with the key of pseudonymous row ids."""
+    return {"sources": list(entries), **({"record_id_key": key} if key else {})}
+
+
+def row(number: str) -> str:
+    """The id of the row with customer number ``number`` (the id column is an identifier)."""
+    return f"klanten:{pseudonymous_id(KEY, 'klanten', IdentifierKind.CUSTOMER_NUMBER, number)}"
+
+
 def ids(identity: Identity, config: dict[str, Any]) -> list[str]:
     with create("files", config) as connector:
         return [r.record_id for r in connector.fetch(identity).records]
 
 
 def test_csv_matches_exactly(csv_file: Path) -> None:
-    config = {"sources": [source("csv", path=str(csv_file), delimiter=";")]}
-    assert ids(Identity.of(emails=["Sanne.DeVries@example.nl"]), config) == ["klanten:1042"]
-    assert ids(Identity.of(customer_numbers=["1057 "]), config) == ["klanten:1057"]
+    config = files(source("csv", path=str(csv_file), delimiter=";"))
+    assert ids(Identity.of(emails=["Sanne.DeVries@example.nl"]), config) == [row("1042")]
+    assert ids(Identity.of(customer_numbers=["1057 "]), config) == [row("1057")]
     assert ids(Identity.of(emails=["nobody@example.nl"]), config) == []
 
 
 def test_csv_shared_phone_only_reaches_rows_without_another_email(csv_file: Path) -> None:
-    config = {"sources": [source("csv", path=str(csv_file), delimiter=";")]}
+    config = files(source("csv", path=str(csv_file), delimiter=";"))
     # Rows that name an e-mail address the customer did not verify are not reached by phone:
     # 1058 shares Sanne's number but is someone else (a plus-tagged address).
     assert ids(Identity.of(phones=["+31612345678"]), config) == []
     both = Identity.of(emails=["sanne.devries@example.nl"], phones=["+31612345678"])
-    assert ids(both, config) == ["klanten:1042"]
+    assert ids(both, config) == [row("1042")]
     # Daan's row has no e-mail: his verified phone finds it.
-    assert ids(Identity.of(phones=["0655555555"]), config) == ["klanten:1060"]
+    assert ids(Identity.of(phones=["0655555555"]), config) == [row("1060")]
 
 
 def test_csv_record_shape(csv_file: Path) -> None:
-    config = {"sources": [source("csv", path=str(csv_file), delimiter=";")]}
+    config = files(source("csv", path=str(csv_file), delimiter=";"))
     with create("files", config) as connector:
         record = connector.fetch(Identity.of(emails=["sanne.devries@example.nl"])).records[0]
     assert record.fields["Adres"] == "Oudegracht 112"
@@ -148,10 +163,10 @@ def test_csv_record_shape(csv_file: Path) -> None:
 
 
 def test_xlsx_with_datetime_cells(xlsx_file: Path) -> None:
-    config = {"sources": [source("xlsx", path=str(xlsx_file), sheet="Klanten")]}
+    config = files(source("xlsx", path=str(xlsx_file), sheet="Klanten"))
     with create("files", config) as connector:
         records = connector.fetch(Identity.of(emails=["sanne.devries@example.nl"])).records
-    assert [r.record_id for r in records] == ["klanten:1042"]
+    assert [r.record_id for r in records] == [row("1042")]
     created = records[0].dates["created"]
     assert isinstance(created, datetime) and created.tzinfo is not None
     assert created.utcoffset() is not None and created.hour == 9
@@ -168,24 +183,24 @@ def test_sqlite_table_and_query(sqlite_url: str) -> None:
         categories={},
     )
     identity = Identity.of(emails=["sanne.devries@example.nl"])
-    assert ids(identity, {"sources": [base]}) == ["klanten:1042"]
+    assert ids(identity, files(base)) == [row("1042")]
     query = {**base, "query": "SELECT * FROM klanten WHERE adres LIKE 'Oude%'"}
     del query["table"]
-    assert ids(identity, {"sources": [query]}) == ["klanten:1042"]
+    assert ids(identity, files(query)) == [row("1042")]
 
 
 def test_missing_file_fails_as_down_and_missing_column_as_not_configured(
     tmp_path: Path, csv_file: Path
 ) -> None:
-    gone = create("files", {"sources": [source("csv", path=str(tmp_path / "gone.csv"))]})
-    wrong = create("files", {"sources": [source("csv", path=str(csv_file))]})  # wrong delimiter
+    gone = create("files", files(source("csv", path=str(tmp_path / "gone.csv"))))
+    wrong = create("files", files(source("csv", path=str(csv_file))))  # wrong delimiter
     with gone, wrong:
         result = gather([gone, wrong], Identity.of(emails=["sanne.devries@example.nl"]))
     # Both instances are called "files"; the later result wins in the mapping.
     assert result.sources["files"].status == SourceStatus.FAILED
-    with create("files", {"sources": [source("csv", path=str(tmp_path / "gone.csv"))]}) as c:
+    with create("files", files(source("csv", path=str(tmp_path / "gone.csv")))) as c:
         assert c.check().error_kind == ErrorKind.DOWN
-    with create("files", {"sources": [source("csv", path=str(csv_file))]}) as c:
+    with create("files", files(source("csv", path=str(csv_file)))) as c:
         assert c.check().error_kind == ErrorKind.NOT_CONFIGURED
 
 
@@ -203,7 +218,7 @@ def test_invalid_source_config(csv_file: Path, bad: dict[str, Any]) -> None:
     entry = {**source("csv", path=str(csv_file)), **bad}
     entry = {k: v for k, v in entry.items() if v is not None}
     with pytest.raises(NotConfigured):
-        create("files", {"sources": [entry]})
+        create("files", files(entry))
 
 
 def test_values_that_are_no_json_are_kept_as_text(tmp_path: Path) -> None:
@@ -263,10 +278,77 @@ def test_values_that_are_no_json_are_kept_as_text(tmp_path: Path) -> None:
         "identifiers": {"email": "E-mail"},
         "categories": {},
     }
-    with create("files", {"sources": [sql, hours]}) as connector:
+    with create("files", files(sql, hours)) as connector:
         result = connector.fetch(Identity.of(emails=["sanne.devries@example.nl"]))
     by_id = {r.record_id: r for r in result.records}
     assert by_id["klanten:1042"].fields["foto"] == "base64:iVBORw0KGgo="
     assert by_id["klanten:1042"].fields["saldo"] == 12.5  # SQLite hands NUMERIC over as a float
     assert by_id["uren:7"].fields["Gewerkt"] == "27:30:00"
     orjson.dumps([r.to_dict() for r in result.records])  # what a snapshot stores
+
+
+# -- rows keyed on an identifier column --------------------------------------------------------
+
+
+def _keyed_ids(csv_file: Path, identity: Identity, key: str = KEY, **extra: Any) -> list[str]:
+    return ids(identity, files(source("csv", path=str(csv_file), delimiter=";", **extra), key=key))
+
+
+def test_a_row_keyed_on_an_identifier_gets_a_pseudonym_not_the_value(csv_file: Path) -> None:
+    """A record id is kept by the portal for years (the changes it owes, a record kept by
+    law): a customer number, e-mail address or phone number is never in it."""
+    sanne = Identity.of(emails=["sanne.devries@example.nl"])
+    for column in ("Klantnummer", "E-mail", "Telefoon"):
+        [record_id] = _keyed_ids(csv_file, sanne, id_column=column)
+        name, _, row_id = record_id.partition(":")
+        assert name == "klanten" and row_id.startswith("h-") and len(row_id) == 22
+        assert is_pseudonymous(record_id)
+        for value in ("1042", "sanne", "12345678"):
+            assert value not in record_id
+    # an id column that is not an identifier keeps its readable id (an order number alone
+    # is no personal data)
+    assert _keyed_ids(csv_file, sanne, id_column="Adres") == ["klanten:Oudegracht 112"]
+    assert not is_pseudonymous("klanten:Oudegracht 112")
+
+
+def test_pseudonyms_are_stable_and_keyed(csv_file: Path, tmp_path: Path) -> None:
+    sanne = Identity.of(emails=["sanne.devries@example.nl"])
+    first = _keyed_ids(csv_file, sanne, id_column="E-mail")
+    assert _keyed_ids(csv_file, sanne, id_column="E-mail") == first  # every gathering
+    # the same address written otherwise in the file is the same row id (normalised)
+    respelled = tmp_path / "anders.csv"
+    respelled.write_text(
+        csv_file.read_text().replace("sanne.devries@example.nl", " Sanne.DeVries@Example.NL ")
+    )
+    assert _keyed_ids(respelled, sanne, id_column="E-mail") == first
+    # another key, another id: without the key nobody can test a guess
+    assert _keyed_ids(csv_file, sanne, key="another-key", id_column="E-mail") != first
+    # the same value in another kind of column is another id
+    assert first != _keyed_ids(csv_file, sanne, id_column="Klantnummer")
+
+
+def test_without_a_key_a_source_keyed_on_an_identifier_is_refused(csv_file: Path) -> None:
+    """Failing safe: the connector outside the portal is never given the clear value as id."""
+    with pytest.raises(NotConfigured) as info:
+        create("files", files(source("csv", path=str(csv_file), delimiter=";"), key=None))
+    assert "record_id_key" in str(info.value)
+    readable = source("csv", path=str(csv_file), delimiter=";", id_column="Adres")
+    with create("files", files(readable, key=None)) as connector:
+        assert connector.fetch(Identity.of(customer_numbers=["1042"])).records
+
+
+def test_describe_target_never_names_the_identifier(csv_file: Path) -> None:
+    sanne = Identity.of(emails=["sanne.devries@example.nl"])
+    words = {
+        "Klantnummer": "customer number",
+        "E-mail": "e-mail address",
+        "Telefoon": "phone number",
+    }
+    for column, kind in words.items():
+        config = files(source("csv", path=str(csv_file), delimiter=";", id_column=column))
+        with create("files", config) as connector:
+            [record] = connector.fetch(sanne).records
+            text = connector.describe_target(record.ref, "Naam")
+        assert f"row whose column {column!r} holds the customer's {kind}" in text
+        assert "1042" not in text and "sanne" not in text
+        assert text.endswith("column 'Naam'")
