@@ -5,7 +5,6 @@ before (:mod:`portal.gathering.record_ids`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from flask import Flask
 
 from connectors.files import is_pseudonymous
 from portal import retention
-from portal.auth.services import sign_in_with_verified_email
 from portal.backoffice import actions, queue
 from portal.customer.texts import record_name, shown_record_id
 from portal.dsr import services as dsr
@@ -30,7 +28,8 @@ from portal.models import (
     RequestStatus,
     utcnow,
 )
-from simulators import SimulatorGroup
+
+from .test_actions import _fresh_simulators, sanne  # noqa: F401 - shared fixtures
 
 SANNE = "sanne.devries@example.nl"
 #: Her customer number in the firm's customer file (the file's id column).
@@ -70,20 +69,6 @@ def settings_overrides(simulated_connectors: dict[str, object], klanten: Path) -
     }
 
 
-@pytest.fixture(autouse=True)
-def _fresh_simulators(simulators: SimulatorGroup) -> Iterator[None]:
-    yield
-    for vendor in ("woocommerce", "moneybird", "zammad", "freshdesk", "mollie"):
-        simulators[vendor].reset()
-
-
-@pytest.fixture
-def sanne(app: Flask) -> Customer:
-    customer = sign_in_with_verified_email(SANNE, "test")
-    db.session.commit()
-    return customer
-
-
 def _workshop_ids(customer: Customer) -> dict[str, str]:
     """The ids a gathering gives her workshop records, by file."""
     snapshot = gather_for(customer)
@@ -101,7 +86,10 @@ def _stored_text() -> str:
     return repr([tuple(row) for row in rows]).lower()
 
 
-def test_an_erasure_with_a_kept_row_stores_no_identifier(app: Flask, sanne: Customer) -> None:
+def test_an_erasure_with_a_kept_row_stores_no_identifier(
+    app: Flask,
+    sanne: Customer,  # noqa: F811 - the imported fixture
+) -> None:
     ids = _workshop_ids(sanne)
     assert set(ids) == {"klanten", "contacten"} and all(map(is_pseudonymous, ids.values()))
     request = dsr.submit(sanne, RequestKind.ERASURE, details={"scope": "all"}, locale="nl").request
@@ -132,7 +120,8 @@ def test_an_erasure_with_a_kept_row_stores_no_identifier(app: Flask, sanne: Cust
 
 
 def test_ids_stored_in_the_clear_before_are_rewritten_by_the_sweep(
-    app: Flask, sanne: Customer
+    app: Flask,
+    sanne: Customer,  # noqa: F811 - the imported fixture
 ) -> None:
     """Changes owed from before the pseudonyms name the row by its value: the retention sweep
     gives them the id a gathering finds the row by now, and drops the value from the
