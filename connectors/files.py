@@ -27,12 +27,12 @@ A record's id is ``<name>:<value of id_column>``, kept by the portal for years (
 owes, a record kept by law). When ``id_column`` is one of the source's ``identifiers`` (an
 e-mail address, phone number or customer number) that value would be personal data in the
 clear, so the id is a pseudonym instead: ``<name>:h-`` and the first
-:data:`PSEUDONYM_LENGTH` hex digits of an HMAC-SHA256 of the kind and the *normalised* value
-(:func:`pseudonymous_id`), under the connector's ``record_id_key``. The same row gets the same
-id at every gathering (``Jan@X.nl `` and ``jan@x.nl`` alike), and without the key nobody can
-get the value back or test a guess. The portal derives the key from its secret
-(:func:`portal.gathering.sources.source_config`); a connector built without one refuses such
-a source (:class:`NotConfigured`) rather than put the value in the id.
+:data:`PSEUDONYM_LENGTH` hex digits of an HMAC-SHA256 of the source's name, the kind and the
+*normalised* value (:func:`pseudonymous_id`), under the connector's ``record_id_key``. The
+same row gets the same id at every gathering (``Jan@X.nl `` and ``jan@x.nl`` alike), and
+without the key nobody can get the value back or test a guess. The portal derives the key
+from its secret (:func:`portal.gathering.sources.source_config`); a connector built without
+one refuses such a source (:class:`NotConfigured`) rather than put the value in the id.
 """
 
 from __future__ import annotations
@@ -63,12 +63,19 @@ from .base import (
     RecordRef,
     Run,
 )
-from .errors import BadResponse, NotConfigured, SourceTimeout, SourceUnavailable
+from .errors import (
+    BadResponse,
+    ConnectorError,
+    NotConfigured,
+    SourceTimeout,
+    SourceUnavailable,
+)
 from .http import HttpClient, RetryPolicy
 from .identity import IdentifierKind, try_normalize
 from .registry import register
 
-#: Hex digits of the HMAC a pseudonymous row id keeps (80 bits: no two rows of one file meet).
+#: Hex digits of the HMAC a pseudonymous row id keeps (80 bits: two values of one file meeting
+#: is out of reach).
 PSEUDONYM_LENGTH = 20
 #: A pseudonymous row id, the part after ``<name>:``.
 PSEUDONYM = re.compile(rf"h-[0-9a-f]{{{PSEUDONYM_LENGTH}}}")
@@ -332,8 +339,9 @@ class FilesConnector(BaseConnector):
 
         E.g. ``Files › klanten › CSV file /srv/data/klanten.csv › row where column
         'Ordernummer' = 1042 › column 'Telefoon'``. Database URLs are never shown, and a row
-        keyed on an identifier column (its id a pseudonym) is described without its value:
-        ``row whose column 'Klantnummer' holds the customer's customer number``.
+        keyed on an identifier column (its id a pseudonym) is described without its value, by
+        where it is in the file now: ``data row 3 (counted from 1 below the header), whose column
+        'Klantnummer' holds the customer's customer number``.
         """
         self._check_source(ref)
         name, _, row_id = ref.record_id.partition(":")
@@ -350,7 +358,13 @@ class FilesConnector(BaseConnector):
             if source.sheet:
                 parts.append(f"sheet {source.sheet}")
         if source.keyed_row is not None:
-            parts.append(source.keyed_row)
+            number = self._row_number(source, row_id)
+            parts.append(
+                source.keyed_row
+                if number is None
+                else f"data row {number} (counted from 1 below the header), "
+                + source.keyed_row.removeprefix("row ")
+            )
         elif source.id_column:
             parts.append(f"row where column {source.id_column!r} = {row_id}")
         else:
@@ -363,6 +377,21 @@ class FilesConnector(BaseConnector):
         """Dispose of the database engines."""
         for engine in self._engines.values():
             engine.dispose()
+
+    def _row_number(self, source: FileSource, row_id: str) -> int | None:
+        """Which data row of a file holds the row whose id is the pseudonym ``row_id``, now:
+        staff cannot look the value up (the customer may be long forgotten when a kept
+        record's date comes). ``None`` for a table (its rows have no order), for a row that
+        is not there, or a file that cannot be read now."""
+        if source.kind == "sql" or PSEUDONYM.fullmatch(row_id) is None:
+            return None
+        try:
+            for number, row in enumerate(self._rows(source), start=1):
+                if self._row_id(source, row, number) == row_id:
+                    return number
+        except ConnectorError:
+            return None
+        return None
 
     def _row_id(self, source: FileSource, row: Mapping[str, Any], number: int) -> object:
         """The id of a row within its source: the ``id_column``'s value, a pseudonym of it

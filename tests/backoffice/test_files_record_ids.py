@@ -113,7 +113,10 @@ def test_an_erasure_with_a_kept_row_stores_no_identifier(
     assert retention.due_kept(now=datetime.now(UTC) + timedelta(days=1)) == 1
     db.session.commit()
     assert kept.status == ActionStatus.MANUAL.value and kept.instructions
-    assert "row whose column 'klantnummer' holds" in kept.instructions
+    assert (
+        "data row 1 (counted from 1 below the header), whose column 'klantnummer' holds the "
+        "customer's customer number" in kept.instructions
+    )
 
     stored = _stored_text()
     assert not [value for value in CLEAR if value in stored]

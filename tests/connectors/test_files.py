@@ -349,6 +349,33 @@ def test_describe_target_never_names_the_identifier(csv_file: Path) -> None:
         with create("files", config) as connector:
             [record] = connector.fetch(sanne).records
             text = connector.describe_target(record.ref, "Naam")
-        assert f"row whose column {column!r} holds the customer's {kind}" in text
+        # where the row is now: staff cannot look the value up (the customer may be forgotten
+        # by the time a kept record's date comes)
+        assert (
+            "data row 1 (counted from 1 below the header), "
+            f"whose column {column!r} holds the customer's {kind}"
+        ) in text
         assert "1042" not in text and "sanne" not in text
         assert text.endswith("column 'Naam'")
+
+
+def test_describe_target_of_a_row_no_longer_there_or_in_a_table(
+    csv_file: Path, sqlite_url: str
+) -> None:
+    config = files(source("csv", path=str(csv_file), delimiter=";"))
+    with create("files", config) as connector:
+        [record] = connector.fetch(Identity.of(customer_numbers=["1057"])).records
+        csv_file.write_text(csv_file.read_text().replace("1057", "2000"))
+        text = connector.describe_target(record.ref)
+    assert text.endswith("› row whose column 'Klantnummer' holds the customer's customer number")
+    table = source(
+        "sql", url=sqlite_url, table="klanten", id_column="nr", dates={}, categories={},
+        identifiers={"email": "email", "customer_number": "nr"},
+    )  # fmt: skip
+    with create("files", files(table)) as connector:
+        [record] = connector.fetch(Identity.of(customer_numbers=["1057"])).records
+        text = connector.describe_target(record.ref)
+    assert text == (
+        "Files › klanten › database table klanten › "
+        "row whose column 'nr' holds the customer's customer number"
+    )

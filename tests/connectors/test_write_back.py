@@ -754,7 +754,10 @@ def test_files_connector_describes_but_never_writes(tmp_path: Path) -> None:
         [record] = connector.fetch(Identity.of(emails=[SANNE])).records
         text = connector.describe_target(record.ref, "Telefoon")
         assert SANNE not in text
-        assert "row whose column 'E-mail' holds the customer's e-mail address" in text
+        assert (
+            "data row 1 (counted from 1 below the header), whose column 'E-mail' holds the "
+            "customer's e-mail address" in text
+        )
 
 
 def test_idempotent_write_is_retried_after_a_server_error(sim: Sim) -> None:
