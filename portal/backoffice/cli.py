@@ -20,12 +20,16 @@ PURGE_STEPS = (
     "sessions",
     "sent_mail",
     "exports",
+    "rejected_identifiers",
     "kept_records_due",
     "customers_forgotten",
     "requests_anonymised",
     "requests_deleted",
     "audit_entries",
+    "staff_secrets",
+    "staff_forgotten",
     "source_log",
+    "files_record_ids",
 )
 
 

@@ -1,7 +1,7 @@
 """the action of an erasure on the record above another one at the same source
 
 Revision ID: 9d4b7e1f2a63
-Revises: 5b8e2f0c9a41
+Revises: 9d3f6a2b7c10
 Create Date: 2026-12-08 01:10:00
 
 A help desk user that staff anonymise by hand waits until the deletions of its tickets (found
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9d4b7e1f2a63"
-down_revision: str | None = "5b8e2f0c9a41"
+down_revision: str | None = "9d3f6a2b7c10"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
