@@ -28,9 +28,9 @@ owes, a record kept by law). When ``id_column`` is one of the source's ``identif
 e-mail address, phone number or customer number) that value would be personal data in the
 clear, so the id is a pseudonym instead: ``<name>:h-`` and the first
 :data:`PSEUDONYM_LENGTH` hex digits of an HMAC-SHA256 of the source's name, the kind and the
-*normalised* value (:func:`pseudonymous_id`), under the connector's ``record_id_key``. The
-same row gets the same id at every gathering (``Jan@X.nl `` and ``jan@x.nl`` alike), and
-without the key nobody can get the value back or test a guess. The portal derives the key
+value as the file holds it (:func:`pseudonymous_id`), under the connector's
+``record_id_key``. The same row gets the same id at every gathering, and without the key
+nobody can get the value back or test a guess. The portal derives the key
 from its secret (:func:`portal.gathering.sources.source_config`); a connector built without
 one refuses such a source (:class:`NotConfigured`) rather than put the value in the id.
 """
@@ -71,7 +71,7 @@ from .errors import (
     SourceUnavailable,
 )
 from .http import HttpClient, RetryPolicy
-from .identity import IdentifierKind, try_normalize
+from .identity import IdentifierKind
 from .registry import register
 
 #: Hex digits of the HMAC a pseudonymous row id keeps (80 bits: two values of one file meeting
@@ -151,9 +151,13 @@ class FileSource:
 def pseudonymous_id(key: str, source: str, kind: IdentifierKind, value: object) -> str:
     """The pseudonymous row id of a row of ``source`` whose identifier column of ``kind``
     holds ``value``: ``h-`` and the start of an HMAC-SHA256 of the source, the kind and the
-    value normalised (as it is, trimmed, when it does not normalise), keyed with ``key``."""
-    normalised = try_normalize(kind, value)
-    text = normalised if normalised is not None else ("" if value is None else str(value).strip())
+    value as the file holds it (trimmed), keyed with ``key``.
+
+    Not normalised: two rows of one customer written otherwise (``Jan@X.nl`` and
+    ``jan@x.nl``, ``0612345678`` and ``+31612345678``) are two records, and must keep two
+    ids (records with one id are one record); and a clear id stored before the pseudonyms
+    held the value as the file did, so it turns into the same pseudonym."""
+    text = "" if value is None else str(value).strip()
     message = "\x00".join((source, kind.value, text)).encode()
     digest = hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
     return f"h-{digest[:PSEUDONYM_LENGTH]}"
@@ -358,17 +362,21 @@ class FilesConnector(BaseConnector):
             if source.sheet:
                 parts.append(f"sheet {source.sheet}")
         if source.keyed_row is not None:
-            number = self._row_number(source, row_id)
+            place = self._place(source, row_id) if PSEUDONYM.fullmatch(row_id) else None
             parts.append(
                 source.keyed_row
-                if number is None
-                else f"data row {number} (counted from 1 below the header), "
-                + source.keyed_row.removeprefix("row ")
+                if place is None
+                else f"{place}, " + source.keyed_row.removeprefix("row ")
             )
         elif source.id_column:
             parts.append(f"row where column {source.id_column!r} = {row_id}")
         else:
-            parts.append(f"data row {row_id} (counted from 1 below the header)")
+            place = self._place(source, row_id)
+            parts.append(
+                place
+                if place is not None
+                else f"data row {row_id} (counted from 1 below the header, empty rows not counted)"
+            )
         if field_name is not None:
             parts.append(f"column {field_name!r}")
         return PATH_SEPARATOR.join(parts)
@@ -378,17 +386,21 @@ class FilesConnector(BaseConnector):
         for engine in self._engines.values():
             engine.dispose()
 
-    def _row_number(self, source: FileSource, row_id: str) -> int | None:
-        """Which data row of a file holds the row whose id is the pseudonym ``row_id``, now:
-        staff cannot look the value up (the customer may be long forgotten when a kept
-        record's date comes). ``None`` for a table (its rows have no order), for a row that
-        is not there, or a file that cannot be read now."""
-        if source.kind == "sql" or PSEUDONYM.fullmatch(row_id) is None:
+    def _place(self, source: FileSource, row_id: str) -> str | None:
+        """Where in its file the row whose id is ``row_id`` is now, as staff find it: the
+        line of a CSV file (as a text editor counts them, the header line 1), the row of a
+        sheet (as the spreadsheet numbers them). Empty lines and rows count, though a
+        gathering skips them. Staff cannot look a pseudonym's value up (the customer may be
+        long forgotten when a kept record's date comes). ``None`` for a table (its rows have
+        no order), for a row that is not there, or a file that cannot be read now."""
+        if source.kind == "sql":
             return None
         try:
-            for number, row in enumerate(self._rows(source), start=1):
-                if self._row_id(source, row, number) == row_id:
-                    return number
+            for number, (position, row) in enumerate(self._placed_rows(source), start=1):
+                if str(self._row_id(source, row, number)) == row_id:
+                    if source.kind == "csv":
+                        return f"line {position} of the file (the header is line 1)"
+                    return f"row {position} of the sheet"
         except ConnectorError:
             return None
         return None
@@ -406,6 +418,12 @@ class FilesConnector(BaseConnector):
         return row.get(source.id_column)
 
     def _rows(self, source: FileSource) -> Iterator[dict[str, Any]]:
+        for _position, row in self._placed_rows(source):
+            yield row
+
+    def _placed_rows(self, source: FileSource) -> Iterator[tuple[int | None, dict[str, Any]]]:
+        """The rows of ``source`` that hold anything, each with where it is: its (last) line
+        in a CSV file, its row in a sheet, ``None`` in a table."""
         try:
             if source.kind == "csv":
                 yield from self._csv_rows(source)
@@ -427,15 +445,15 @@ class FilesConnector(BaseConnector):
                 vendor=self.name,
             ) from None
 
-    def _csv_rows(self, source: FileSource) -> Iterator[dict[str, Any]]:
+    def _csv_rows(self, source: FileSource) -> Iterator[tuple[int | None, dict[str, Any]]]:
         assert source.path is not None
         with source.path.open(newline="", encoding=source.encoding) as handle:
             reader = csv.DictReader(handle, delimiter=source.delimiter)
             self._check_columns(source, reader.fieldnames or [])
             for row in reader:
-                yield {k: v for k, v in row.items() if k is not None}
+                yield reader.line_num, {k: v for k, v in row.items() if k is not None}
 
-    def _xlsx_rows(self, source: FileSource) -> Iterator[dict[str, Any]]:
+    def _xlsx_rows(self, source: FileSource) -> Iterator[tuple[int | None, dict[str, Any]]]:
         import openpyxl  # type: ignore[import-untyped]  # no stubs installed
 
         assert source.path is not None
@@ -450,14 +468,14 @@ class FilesConnector(BaseConnector):
             rows = sheet.iter_rows(values_only=True)
             header = [str(c) if c is not None else "" for c in next(rows, ())]
             self._check_columns(source, header)
-            for values in rows:
+            for position, values in enumerate(rows, start=2):  # the header is row 1
                 if all(v is None for v in values):
                     continue
-                yield {h: v for h, v in zip(header, values, strict=False) if h}
+                yield position, {h: v for h, v in zip(header, values, strict=False) if h}
         finally:
             workbook.close()
 
-    def _sql_rows(self, source: FileSource) -> Iterator[dict[str, Any]]:
+    def _sql_rows(self, source: FileSource) -> Iterator[tuple[int | None, dict[str, Any]]]:
         assert source.url is not None
         engine = self._engines[source.url]
         if source.table is not None:
@@ -474,7 +492,7 @@ class FilesConnector(BaseConnector):
             columns = list(result.keys())
             self._check_columns(source, columns)
             for row in result:
-                yield dict(zip(columns, row, strict=True))
+                yield None, dict(zip(columns, row, strict=True))
 
     def _check_columns(self, source: FileSource, columns: Sequence[str]) -> None:
         needed = set(source.identifiers.values()) | set(source.dates)

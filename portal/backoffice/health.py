@@ -72,7 +72,8 @@ FAILURE_KINDS = {
     # an erasure step to anonymise a record the system would delete (portal.dsr.erasure)
     "takes_along": _l(
         "deleting it would also delete or end records below it (such as its tickets,"
-        " subscriptions or mandates) that this erasure keeps or does not cover: do not delete"
+        " subscriptions or mandates), or the system refuses it while they exist (such as"
+        " invoices), and this erasure keeps them or does not cover them: do not delete"
         " it; remove its personal data by hand (names, e-mail addresses, phone numbers,"
         " address, notes) and leave the record"
     ),

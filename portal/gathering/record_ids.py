@@ -15,10 +15,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from connectors.errors import NotConfigured
-from connectors.files import FileSource, is_pseudonymous, parse_source, pseudonymous_id
+from connectors.files import (
+    PSEUDONYM_LENGTH,
+    FileSource,
+    is_pseudonymous,
+    parse_source,
+    pseudonymous_id,
+)
 
 from ..extensions import db
 from ..models import RequestAction
@@ -47,8 +53,21 @@ def pseudonymise_files_ids() -> int:
         keyed = {s.name: s for s in parsed if s.id_kind is not None}
         if not keyed:
             continue
+        # only ids of those files that are not pseudonyms already (the sweep runs daily,
+        # for years of changes): ``<name>:h-`` and PSEUDONYM_LENGTH characters
+        clear = or_(
+            *(
+                and_(
+                    RequestAction.record_id.like(f"{_like(name)}:%", escape="\\"),
+                    RequestAction.record_id.not_like(
+                        f"{_like(name)}:h-{'_' * PSEUDONYM_LENGTH}", escape="\\"
+                    ),
+                )
+                for name in keyed
+            )
+        )
         for action in db.session.scalars(
-            select(RequestAction).where(RequestAction.source == source.key)
+            select(RequestAction).where(RequestAction.source == source.key, clear)
         ):
             name, separator, value = action.record_id.partition(":")
             file_source = keyed.get(name)
@@ -57,6 +76,11 @@ def pseudonymise_files_ids() -> int:
             _rewrite(action, file_source, config["record_id_key"], value)
             count += 1
     return count
+
+
+def _like(text: str) -> str:
+    """``text`` for a LIKE pattern, its wildcards escaped (with a backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _rewrite(action: RequestAction, source: FileSource, key: str, value: str) -> None:

@@ -166,6 +166,8 @@ def staff_role(email: str, role: str) -> None:
 def staff_enable(email: str) -> None:
     """Let a disabled staff member EMAIL sign in again."""
     member = _member(email)
+    if member.forgotten_at is not None:
+        raise click.ClickException("this staff member was forgotten and cannot be enabled")
     auth.set_active(member, True)
     password = None
     if member.sign_in_erased:

@@ -315,12 +315,19 @@ def test_pseudonyms_are_stable_and_keyed(csv_file: Path, tmp_path: Path) -> None
     sanne = Identity.of(emails=["sanne.devries@example.nl"])
     first = _keyed_ids(csv_file, sanne, id_column="E-mail")
     assert _keyed_ids(csv_file, sanne, id_column="E-mail") == first  # every gathering
-    # the same address written otherwise in the file is the same row id (normalised)
+    # spaces around the value do not count; written otherwise, it is another row's id: two
+    # rows of hers spelled differently are two records, never one dropped as a duplicate
     respelled = tmp_path / "anders.csv"
-    respelled.write_text(
-        csv_file.read_text().replace("sanne.devries@example.nl", " Sanne.DeVries@Example.NL ")
-    )
+    text = csv_file.read_text()
+    respelled.write_text(text.replace("sanne.devries@example.nl", " sanne.devries@example.nl "))
     assert _keyed_ids(respelled, sanne, id_column="E-mail") == first
+    respelled.write_text(text.replace("sanne.devries@example.nl", "Sanne.DeVries@Example.NL"))
+    [other] = _keyed_ids(respelled, sanne, id_column="E-mail")
+    assert other != first[0] and is_pseudonymous(other)
+    [line] = [line for line in text.splitlines() if "sanne.devries@example.nl" in line]
+    both = tmp_path / "twee.csv"
+    both.write_text(text + line.replace("sanne.devries@example.nl", "Sanne.DeVries@Example.NL"))
+    assert sorted(_keyed_ids(both, sanne, id_column="E-mail")) == sorted([first[0], other])
     # another key, another id: without the key nobody can test a guess
     assert _keyed_ids(csv_file, sanne, key="another-key", id_column="E-mail") != first
     # the same value in another kind of column is another id
@@ -352,11 +359,43 @@ def test_describe_target_never_names_the_identifier(csv_file: Path) -> None:
         # where the row is now: staff cannot look the value up (the customer may be forgotten
         # by the time a kept record's date comes)
         assert (
-            "data row 1 (counted from 1 below the header), "
-            f"whose column {column!r} holds the customer's {kind}"
+            f"line 2 of the file (the header is line 1), whose column {column!r} holds the "
+            f"customer's {kind}"
         ) in text
         assert "1042" not in text and "sanne" not in text
         assert text.endswith("column 'Naam'")
+
+
+def test_describe_target_counts_lines_and_rows_as_the_file_shows_them(
+    csv_file: Path, xlsx_file: Path
+) -> None:
+    """Staff find a pseudonymous row only by where it is: empty lines and rows above it count
+    as a text editor and a spreadsheet count them, though a gathering skips them (else the
+    step would point at someone else's row)."""
+    sanne = Identity.of(emails=["sanne.devries@example.nl"])
+    lines = csv_file.read_text().splitlines()
+    csv_file.write_text("\n".join([lines[0], "", "", *lines[1:]]) + "\n")
+    workbook = openpyxl.load_workbook(xlsx_file)
+    workbook.active.insert_rows(2, amount=2)
+    workbook.save(xlsx_file)
+    found = {}
+    for kind, path in (("csv", csv_file), ("xlsx", xlsx_file)):
+        extra = {"delimiter": ";"} if kind == "csv" else {}
+        config = files(source(kind, path=str(path), id_column="E-mail", **extra))
+        with create("files", config) as connector:
+            [record] = connector.fetch(sanne).records
+            found[kind] = connector.describe_target(record.ref)
+    assert "› line 4 of the file (the header is line 1), whose column 'E-mail'" in found["csv"]
+    assert "› row 4 of the sheet, whose column 'E-mail'" in found["xlsx"]
+    # rows without an id column: their id counts the rows that hold anything; staff are told
+    # where that row is now
+    unkeyed = source("csv", path=str(csv_file), delimiter=";")
+    del unkeyed["id_column"]
+    with create("files", files(unkeyed)) as connector:
+        [record] = connector.fetch(sanne).records
+        assert record.ref.record_id == "klanten:1"
+        text = connector.describe_target(record.ref)
+    assert text.endswith("› line 4 of the file (the header is line 1)")
 
 
 def test_describe_target_of_a_row_no_longer_there_or_in_a_table(

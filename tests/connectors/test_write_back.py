@@ -755,7 +755,7 @@ def test_files_connector_describes_but_never_writes(tmp_path: Path) -> None:
         text = connector.describe_target(record.ref, "Telefoon")
         assert SANNE not in text
         assert (
-            "data row 1 (counted from 1 below the header), whose column 'E-mail' holds the "
+            "line 2 of the file (the header is line 1), whose column 'E-mail' holds the "
             "customer's e-mail address" in text
         )
 

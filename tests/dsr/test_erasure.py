@@ -591,8 +591,8 @@ def test_a_bookkeeping_contact_goes_only_with_its_documents_and_takes_its_people
     """MoneyBird refuses (422) to delete a contact while an invoice or quote refers to it,
     and deletes its contact people with it. An invoice kept by law keeps the contact until
     the same date; one outside the request has staff anonymise the contact by hand; once
-    the documents go, the contact is deleted and its contact person needs no step of its
-    own."""
+    the documents go, the contact is deleted (its contact person by its own step: MoneyBird
+    deletes the contact only without them)."""
     contact = _at("invoicing", "contact", "C1", {"email": "contact"})
     person = _at("invoicing", "contact_person", "P1", {"email": "contact"},
                  parent=("contact", "C1"))  # fmt: skip

@@ -86,6 +86,7 @@ def test_secrets_are_erased_after_the_period_and_a_new_one_time_password_lets_ba
     o = _officer(app, officer)  # the purge ended the idle sessions of the fake months
     listing = o.get("/beheer/medewerkers").get_data(as_text=True)
     assert "Password and authenticator app erased while disabled" in listing
+    assert "Has a one-time password" not in listing  # none: nothing signs them in
     enabled = o.post(f"/beheer/medewerkers/{agent.id}/inschakelen", page="/beheer/medewerkers")
     assert enabled.status_code == 303
     listing = o.get("/beheer/medewerkers").get_data(as_text=True)
@@ -129,6 +130,9 @@ def test_name_and_address_go_when_the_audit_log_can_no_longer_name_them(
     assert refused.status_code == 404
     assert not member(app, agent.id).active
     assert o.get("/beheer/audit").status_code == 200
+    cli = app.test_cli_runner().invoke(args=["staff", "enable", row.email])
+    assert cli.exit_code == 1 and "was forgotten and cannot be enabled" in cli.output
+    assert not member(app, agent.id).active
 
 
 def test_an_active_member_keeps_everything(app: Flask, officer: Staff, agent: Staff) -> None:
