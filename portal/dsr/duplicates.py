@@ -51,18 +51,24 @@ def already_asked(
     """The customer's open request of ``kind`` that already asks for everything this one
     (``scope`` and ``details``, as :mod:`portal.dsr.flows` builds them) asks, if any.
 
-    None as well when the form's idempotency ``key`` already made a request: sending it again
-    finds that one (:func:`portal.dsr.services.submit`), it makes no second.
+    None as well when the form's idempotency ``key`` already made a request asking the same:
+    sending it again finds that one (:func:`portal.dsr.services.submit`), it makes no second.
     """
-    if key and db.session.scalar(
-        select(DataRequest.id).where(
-            DataRequest.customer_id == customer.id, DataRequest.idempotency_key == key
-        )
-    ):
+    from .services import asks_the_same
+
+    made = (
+        db.session.scalars(
+            select(DataRequest).where(
+                DataRequest.customer_id == customer.id, DataRequest.idempotency_key == key
+            )
+        ).one_or_none()
+        if key
+        else None
+    )
+    if made is not None and asks_the_same(made, kind, scope, details):
         return None
     for found in open_of_kind(customer, kind):
-        if key and found.idempotency_key == key:
-            return None  # made by this very form meanwhile (a second click at the same time)
+        # one this page's key made, asking something else, is compared as any other
         if covers(found, scope, details):
             return found
     return None

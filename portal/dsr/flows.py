@@ -58,6 +58,9 @@ class Context:
     _snapshot: Snapshot | None = None
     #: The correction form's fields, aligned with its ``items`` entries.
     choices: list[corrections.FieldChoice] = field(default_factory=list)
+    #: Sources of posted correction fields that could not be checked: the record was not
+    #: found, but its source did not answer completely this time (not "not yours").
+    unchecked: list[str] = field(default_factory=list)
 
     @property
     def snapshot(self) -> Snapshot:
@@ -123,12 +126,18 @@ class CorrectionFlow(Flow):
         return form
 
     def _align(self, form: CorrectionForm, ctx: Context) -> None:
-        """Keep the posted fields that are in the customer's own data, with current values."""
+        """Keep the posted fields that are in the customer's own data, with current values.
+        A field whose record is not found while its source did not answer completely is
+        noted in ``ctx.unchecked``: the request must not be sent without it."""
         kept, choices = [], []
+        answered = {s.key: s.status for s in ctx.snapshot.sources}
         for entry in form.items.entries:
             sub = entry.form
             ref = (str(sub.source.data), str(sub.record_type.data), str(sub.record_id.data))
             record = corrections.find_record(ctx.snapshot, ref)
+            if record is None and answered.get(ref[0], "complete") != "complete":
+                if ref[0] not in ctx.unchecked:
+                    ctx.unchecked.append(ref[0])
             choice = (
                 corrections.choice_for(ctx.policy, record, str(sub.field.data), ctx.locale)
                 if record is not None

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -386,7 +386,12 @@ def submit(
     if customer is not None and idempotency_key:
         existing = _by_key(customer, idempotency_key)
         if existing is not None:
-            return Submitted(existing, created=False)
+            if asks_the_same(existing, kind, scope or {}, details or {}):
+                return Submitted(existing, created=False)
+            # The key of a page sent before, now asking something else (the page came back
+            # from the browser's history and was changed): a request of its own, never taken
+            # for the old one and lost.
+            idempotency_key = secrets.token_urlsafe(24)
 
     received = received_on or firm_today()
     request = DataRequest(
@@ -555,6 +560,21 @@ def _open_outer_transaction() -> None:
             update(DataRequest).where(false()).values(status=DataRequest.status),
             execution_options={"synchronize_session": False},
         )
+
+
+def asks_the_same(
+    found: DataRequest, kind: RequestKind, scope: Mapping[str, Any], details: Mapping[str, Any]
+) -> bool:
+    """Whether ``found`` asks exactly what a request of ``kind`` with ``scope`` and
+    ``details`` would (as stored: the same JSON). Not once ``found`` was anonymised: what it
+    asked is gone, so nothing can be taken for it."""
+    if found.kind != kind.value or found.details_encrypted is None:
+        return False
+    stored_scope = {key: list(values) for key, values in scope.items()}
+    if (found.scope or {}) != stored_scope:
+        return False
+    as_stored = json.loads(json.dumps(dict(details), ensure_ascii=False, sort_keys=True))
+    return details_of(found) == as_stored
 
 
 def _by_key(customer: Customer, key: str) -> DataRequest | None:

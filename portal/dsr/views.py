@@ -250,6 +250,8 @@ def _form_view(flow: Flow) -> Any:
         if not found:
             return render_template("dsr/not_found.html"), 404
         return _render_form(flow, form, ctx, show_errors=False)
+    if ctx.unchecked:
+        return _not_checked(ctx)
     step = request.form.get("step", "check")
     if step in ("change", "add"):
         # The customer changes what they ask: a new key, so that sending the changed request
@@ -280,6 +282,15 @@ def _nothing_left(flow: Flow, form: Any) -> bool:
     """A correction whose every field was dropped: the records are gone from the customer's
     data (changed at the source since), or were never theirs. There is nothing to ask."""
     return isinstance(flow, CorrectionFlow) and not form.items.entries
+
+
+def _not_checked(ctx: Context) -> tuple[str, int, dict[str, str]]:
+    """A correction of data in systems that did not answer just now: not sent, nor dropped
+    from it (the customer goes back to the page with it and sends it again later)."""
+    db.session.commit()  # a live gathering is kept for the next page
+    names = {s.key: s.name.get(ctx.locale) for s in ctx.policy.sources}
+    systems = [names.get(key) or key for key in ctx.unchecked]
+    return render_template("dsr/not_checked.html", systems=systems), 503, {"Retry-After": "60"}
 
 
 def _gone() -> tuple[str, int]:
@@ -391,6 +402,8 @@ def send(slug: str) -> Any:
     ctx = _context()
     form = flow.form(ctx)
     key = form.ensure_key()
+    if ctx.unchecked:
+        return _not_checked(ctx)
     if _nothing_left(flow, form):
         return _gone()
     if not flow.validate(form, ctx):

@@ -1,0 +1,111 @@
+"""A form's one-time key makes one request of what it asks, and never takes another request
+for the one it made."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal.dsr import services
+from portal.extensions import db
+from portal.models import DataRequest, GatheredSnapshot, utcnow
+from simulators import SimulatorGroup
+
+from .conftest import key_in, page, post, token_in
+from .helpers import count_requests, reference_of, send
+from .test_submit import WEBSHOP_NAME, check_from
+
+
+def _details(app: Flask, reference: str) -> dict[str, object]:
+    with app.app_context():
+        row = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        return services.details_of(row)
+
+
+def test_a_page_from_the_history_changed_and_sent_again_is_a_request_of_its_own(
+    app: Flask, sanne: FlaskClient
+) -> None:
+    """A page with an error keeps its key; sent once fixed, that key made a request. Back in
+    the browser's history to that page, another question typed and sent: a second request,
+    not the first one's receipt with the new question lost."""
+    form = page(sanne, "/verzoeken/nieuw/vraag")
+    key = key_in(form)
+    url = "/verzoeken/nieuw/vraag"
+    error = post(sanne, url, {"csrf_token": token_in(form), "key": key, "subject": "Eerste",
+                              "question": ""}).get_data(as_text=True)  # fmt: skip
+    assert key_in(error) == key
+    checked = post(sanne, url, {"csrf_token": token_in(error), "key": key, "subject": "Eerste",
+                                "question": "Vraag een"})  # fmt: skip
+    first = reference_of(send(sanne, "vraag", checked.get_data(as_text=True)))
+    # the same page sent again unchanged: the same request (a double click, a reload)
+    again = post(sanne, url, {"csrf_token": token_in(error), "key": key, "subject": "Eerste",
+                              "question": "Vraag een"})  # fmt: skip
+    assert reference_of(send(sanne, "vraag", again.get_data(as_text=True))) == first
+    assert count_requests(app) == 1
+    # changed: a request of its own
+    other = post(sanne, url, {"csrf_token": token_in(error), "key": key, "subject": "Tweede",
+                              "question": "Een heel andere vraag"})  # fmt: skip
+    assert other.status_code == 200
+    second = reference_of(send(sanne, "vraag", other.get_data(as_text=True)))
+    assert second != first and count_requests(app) == 2
+    assert "Een heel andere vraag" in str(_details(app, second))
+    assert "Vraag een" in str(_details(app, first))
+
+
+def test_a_correction_in_a_system_down_at_send_is_not_sent_without_it(
+    app: Flask, sanne: FlaskClient, simulators: SimulatorGroup
+) -> None:
+    """The check page shows two corrections; when it is sent the gathering has expired and
+    MoneyBird does not answer the new one. Its field is not "not yours": nothing is sent
+    (rather than the rest, with one the customer saw dropped), and they are told to send it
+    again later; once MoneyBird answers, the same page sends both."""
+    form = page(sanne, WEBSHOP_NAME)
+    base = [("csrf_token", token_in(form)), ("key", key_in(form))]
+    items = [("items-0-source", "webshop"), ("items-0-record_type", "customer"),
+             ("items-0-record_id", "101"), ("items-0-field", "last_name")]  # fmt: skip
+    contact = next(
+        line.split('"')[1]
+        for line in form.split("<option")
+        if line.startswith(' value="invoicing|contact|')
+    )
+    text = post(sanne, "/verzoeken/nieuw/correctie", [
+        *base, *items, ("items-0-new_value", "de Vries-Bakker"), ("add_record", contact),
+        ("step", "add"),
+    ]).get_data(as_text=True)  # fmt: skip
+    lastname = text.index('value="lastname"')
+    index = text[:lastname].rsplit('name="items-', 1)[1].split("-")[0]
+    checked = check_from(
+        sanne, text, {"items-0-new_value": "de Vries-Bakker", f"items-{index}-new_value": "Bakker"}
+    )
+    assert "Nieuw: de Vries-Bakker" in checked and "Nieuw: Bakker" in checked
+    with app.app_context():  # the customer reads the check page a while
+        db.session.execute(
+            sa.update(GatheredSnapshot).values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+        db.session.commit()
+    simulators["moneybird"].set_fault("down")
+    try:
+        refused = send(sanne, "correctie", checked)
+    finally:
+        simulators["moneybird"].reset()
+    assert refused.status_code == 503
+    page_text = refused.get_data(as_text=True)
+    assert "Niet verstuurd" in page_text and "Boekhouding (Moneybird)" in page_text
+    assert count_requests(app) == 0
+    with app.app_context():  # a minute later: a new gathering, MoneyBird answers
+        db.session.execute(
+            sa.update(GatheredSnapshot).values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+        db.session.commit()
+    reference = reference_of(send(sanne, "correctie", checked))
+    with app.app_context():
+        row = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        sent = services.details_of(row)["items"]
+    assert sorted(i["new"] for i in sent) == ["Bakker", "de Vries-Bakker"]
