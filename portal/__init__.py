@@ -125,7 +125,10 @@ def _configure(app: Flask, settings: Settings, instance: Path) -> None:
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         TESTING=settings.environment == "test",
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
-        RATELIMIT_HEADERS_ENABLED=True,
+        # X-RateLimit-Remaining and -Reset count what anybody did with the same address (a
+        # sign-in code asked for, a code typed): they would show others' activity. A 429
+        # says how long to wait (portal.errors).
+        RATELIMIT_HEADERS_ENABLED=False,
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead, which has its own lifetime
         # Flask-WTF's https check wants a same-origin Referer, which our Referrer-Policy
         # (no-referrer: link tokens never leave a page) keeps browsers from sending; every

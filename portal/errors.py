@@ -12,13 +12,21 @@ from .kept_input import form_expired
 _OWN_PAGES = (400, 403, 404, 405, 413, 429, 500)
 
 
-def _render(error: HTTPException) -> tuple[str, int]:
+def _render(error: HTTPException) -> ResponseReturnValue:
     code = error.code or 500
     if code not in _OWN_PAGES:
         code = 500 if code >= 500 else 400
     # An unhandled exception reaches here as a 500 whose original error Flask has already
     # logged (redacted); the visitor sees only the generic page.
-    return render_template("errors/error.html", code=code), code
+    page = render_template("errors/error.html", code=code)
+    if code == 429:
+        # The limit's whole window, not when it ends: that would tell when someone else (who
+        # asked for a code for the same address) started it. Flask-Limiter's own headers are
+        # off for the same reason (portal.create_app).
+        limit = getattr(error, "limit", None)
+        window = limit.limit.get_expiry() if limit is not None else 60
+        return page, code, {"Retry-After": str(window)}
+    return page, code
 
 
 def _form_expired(error: CSRFError) -> ResponseReturnValue:

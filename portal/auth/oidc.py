@@ -26,7 +26,16 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from joserfc.errors import JoseError
@@ -42,6 +51,8 @@ bp = Blueprint("oidc", __name__, url_prefix="/auth/oidc")
 
 #: The name of the provider in Authlib's registry, and the sign-in method recorded for a login.
 CLIENT_NAME = "idp"
+#: Authlib's session keys of a start's state, nonce and PKCE verifier (``_state_<name>_<state>``).
+STATE_PREFIX = f"_state_{CLIENT_NAME}_"
 METHOD = "oidc"
 #: Where this app's Authlib registry is kept (one per app, so that apps with different
 #: providers, as in the tests, never share a cached client or its metadata).
@@ -141,6 +152,11 @@ def verify_id_token(client: Any, token: dict[str, Any], nonce: str) -> dict[str,
 @bp.get("/start")
 def start() -> Response | tuple[str, int]:
     """Send the visitor to the provider to sign in."""
+    # Authlib keeps each start's state, nonce and PKCE verifier in the session and clears
+    # them only at a callback: starts without one (a retry, the back button) would grow the
+    # session cookie past what browsers keep. Only the newest start can come back.
+    for key in [k for k in session if k.startswith(STATE_PREFIX)]:
+        session.pop(key)
     try:
         client = get_client()
         # as registered at the provider

@@ -7,6 +7,7 @@ and per e-mail address.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import (
@@ -211,8 +212,23 @@ def _login_again() -> Response | tuple[str, int]:
     return render_template("auth/login.html", form=EmailForm()), 200
 
 
+def _signed_in_to_account(view: Any) -> Any:
+    """A signed-in customer goes to their account before any limit counts their request: a
+    code asked for someone else's address while signed in would use up that address's
+    allowance without a mail to its owner."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_user.is_authenticated:
+            return redirect(url_for("auth.account"))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 @bp.route("/inloggen", methods=["GET", "POST"])
 @keeps_input(_login_again, form=lambda: EmailForm, needs_customer=False)
+@_signed_in_to_account
 @_limited(limit_requests)
 def login() -> Response | tuple[str, int]:
     """Ask for the e-mail address and send a sign-in code and link to it."""

@@ -336,6 +336,26 @@ def test_start_sends_pkce_state_and_nonce(client: FlaskClient, live_portal: str)
     assert query["redirect_uri"] == [f"{live_portal}/auth/oidc/callback"]
 
 
+def test_starts_without_a_callback_do_not_grow_the_session(
+    app: Flask, client: FlaskClient, live_portal: str
+) -> None:
+    """Each start keeps its state in the session until a callback: a visitor pressing "Sign
+    in with ..." again and again (the back button) would grow the cookie past what browsers
+    keep, and then sign-in by e-mail stops working. Only the newest start is kept, and it
+    signs in."""
+    sizes = []
+    for _ in range(25):
+        _start(client, live_portal)
+        cookie = client.get_cookie(
+            app.config["SESSION_COOKIE_NAME"], domain=urlsplit(live_portal).hostname or "localhost"
+        )
+        assert cookie is not None
+        sizes.append(len(cookie.value))
+    assert max(sizes) < 1500, sizes
+    assert _sign_in(client, live_portal, "sanne").status_code == 302
+    _assert_signed_in_as_sanne(app)
+
+
 # --- refused ---------------------------------------------------------------------------------
 
 

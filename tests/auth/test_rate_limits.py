@@ -88,3 +88,46 @@ def test_per_ip_limit_counts_an_ipv6_network_as_one(app: Flask, forms: Any, mail
         for i in range(1, 7)
     ]
     assert mapped == [303] * 6
+
+
+def _sign_in(client: FlaskClient, forms: Any, mailbox: Any, email: str) -> None:
+    before = len(mailbox.messages)
+    assert forms.post(client, "/inloggen", email=email).status_code == 303
+    code = mailbox.code_in(mailbox.wait_for(before + 1)[-1])
+    assert forms.post(client, "/inloggen/code", code=code).status_code == 303
+
+
+def test_a_signed_in_customer_cannot_use_up_another_address_allowance(
+    app: Flask, forms: Any, mailbox: Any
+) -> None:
+    """Signed in, asking for a code for someone else's address goes to one's account before
+    any limit counts it: else it would use up that address's allowance without a mail to
+    its owner, who would then be refused."""
+    attacker = browser(app, "10.0.3.1")
+    _sign_in(attacker, forms, mailbox, "attacker@example.nl")
+    for _ in range(3):
+        asked = forms.post(attacker, "/account", action="/inloggen", email="victim@example.nl")
+        assert asked.status_code == 302 and asked.headers["Location"].endswith("/account")
+    sent = len(mailbox.messages)
+    owner = forms.post(browser(app, "10.0.3.2"), "/inloggen", email="victim@example.nl")
+    assert owner.status_code == 303  # not limited
+    assert len(mailbox.wait_for(sent + 1)) == sent + 1
+
+
+def test_no_response_tells_how_much_of_an_address_allowance_others_used(
+    app: Flask, forms: Any, mailbox: Any
+) -> None:
+    """How many codes were asked for an address (by anyone) is nobody's business: no
+    X-RateLimit headers; a refusal says how long to wait, the limit's whole window."""
+    forms.post(browser(app, "10.0.4.1"), "/inloggen", email="victim@example.nl")
+    answers = [
+        forms.post(browser(app, "10.0.4.2"), "/inloggen", email="victim@example.nl"),
+        forms.post(browser(app, "10.0.4.3"), "/inloggen", email="fresh@example.nl"),
+    ]
+    for answer in answers:
+        assert answer.status_code == 303
+        assert not [h for h in answer.headers.keys() if h.lower().startswith("x-ratelimit")]
+    refused = forms.post(browser(app, "10.0.4.4"), "/inloggen", email="victim@example.nl")
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "60"  # "2 per minute": the whole minute
+    assert not [h for h in refused.headers.keys() if h.lower().startswith("x-ratelimit")]
