@@ -484,15 +484,18 @@ def describe(
             rows.append(Row(_("Which kinds of data?"), names, "categories-0"))
     elif kind == RequestKind.RESTRICTION:
         choice = str(details.get("scope") or "all")
-        rows.append(
-            Row(_("Which data should we restrict?"), [str(RESTRICTION_SCOPES.get(choice, ""))],
-                "scope-0")
-        )  # fmt: skip
+        # staff enter one for some systems (a letter), as for an erasure
+        said = RESTRICTION_SCOPES.get(choice) or ERASURE_SCOPES.get(choice, "")
+        rows.append(Row(_("Which data should we restrict?"), [str(said)], "scope-0"))
+        if scope.get("sources"):
+            names = _names(list(scope["sources"]), lambda k: _source(policy, k), locale)
+            rows.append(Row(_("Which systems?"), names, "sources-0"))
         if scope.get("categories"):
             names = _names(list(scope["categories"]), policy.category, locale)
             rows.append(Row(_("Which kinds of data?"), names, "categories-0"))
         ground = RESTRICTION_GROUNDS.get(str(details.get("ground")))
-        rows.append(Row(_("Why should we restrict it?"), [str(ground or "")], "ground-0"))
+        if ground is not None:  # none for one staff entered: the letter says why
+            rows.append(Row(_("Why should we restrict it?"), [str(ground)], "ground-0"))
     elif kind in (RequestKind.OBJECTION, RequestKind.WITHDRAW_CONSENT):
         if for_staff:
             label = (

@@ -434,7 +434,9 @@ def send(slug: str) -> Any:
         return _render_check(flow, form, ctx, scope, details, failed=True)
     for outbox_id in result.outbox_ids:
         enqueue_mail(outbox_id)
-    return redirect(url_for("requests.received", reference=reference), code=303)
+    # no receipt could be queued (no address mail can go to): the page must not claim one
+    unmailed = {"zonder_bon": 1} if result.created and not result.outbox_ids else {}
+    return redirect(url_for("requests.received", reference=reference, **unmailed), code=303)
 
 
 # --- one request ----------------------------------------------------------------------------
@@ -445,7 +447,9 @@ def send(slug: str) -> Any:
 def received(reference: str) -> str:
     """The confirmation after sending: the reference, what happens next, the deadline."""
     found = _mine(reference)
-    return render_template("dsr/received.html", req=found)
+    return render_template(
+        "dsr/received.html", req=found, receipt=request.args.get("zonder_bon") != "1"
+    )
 
 
 @bp.get("/<reference>")
@@ -508,6 +512,10 @@ def withdraw(reference: str) -> Any:
     """Withdraw a request that is not finished: a confirmation page, then the POST does it."""
     found = _mine(reference)
     form = ConfirmForm()
+    if request.method == "POST" and found.status_enum is services.RequestStatus.WITHDRAWN:
+        # the button pressed twice: what the customer asked for is done, not refused
+        flash(_withdrawn_message(found.reference), "success")
+        return redirect(url_for("requests.detail", reference=found.reference), code=303)
     if found.status_enum.final:
         return render_template("dsr/withdraw.html", req=found, form=form), 409
     if request.method == "POST" and form.validate_on_submit():
@@ -519,12 +527,13 @@ def withdraw(reference: str) -> Any:
         db.session.commit()
         for outbox_id in outbox:
             enqueue_mail(outbox_id)
-        flash(
-            _(
-                "You withdrew your request %(reference)s. We have stopped working on it.",
-                reference=found.reference,
-            ),
-            "success",
-        )
+        flash(_withdrawn_message(found.reference), "success")
         return redirect(url_for("requests.detail", reference=found.reference), code=303)
     return render_template("dsr/withdraw.html", req=found, form=form)
+
+
+def _withdrawn_message(reference: str) -> str:
+    return _(
+        "You withdrew your request %(reference)s. We have stopped working on it.",
+        reference=reference,
+    )

@@ -40,7 +40,9 @@ def send(client: FlaskClient, slug: str, check_page: str) -> Any:
 
 def reference_of(response: Any) -> str:
     assert response.status_code == 303, response.status_code
-    match = re.search(r"/verzoeken/(AVG-[A-Z2-9]{8})/ontvangen$", response.headers["Location"])
+    match = re.search(
+        r"/verzoeken/(AVG-[A-Z2-9]{8})/ontvangen(\?zonder_bon=1)?$", response.headers["Location"]
+    )
     assert match, response.headers["Location"]
     return match.group(1)
 

@@ -11,11 +11,11 @@ from flask.testing import FlaskClient
 
 from portal.dsr import services
 from portal.extensions import db
-from portal.models import DataRequest, GatheredSnapshot, utcnow
+from portal.models import DataRequest, GatheredSnapshot, OutboxMessage, utcnow
 from simulators import SimulatorGroup
 
-from .conftest import key_in, page, post, token_in
-from .helpers import count_requests, reference_of, send
+from .conftest import english, key_in, page, post, sign_in, token_in
+from .helpers import check, count_requests, reference_of, send
 from .test_submit import WEBSHOP_NAME, check_from
 
 
@@ -109,3 +109,22 @@ def test_a_correction_in_a_system_down_at_send_is_not_sent_without_it(
         ).one()
         sent = services.details_of(row)["items"]
     assert sorted(i["new"] for i in sent) == ["Bakker", "de Vries-Bakker"]
+
+
+def test_the_confirmation_claims_a_receipt_only_when_one_was_queued(
+    app: Flask, client: FlaskClient
+) -> None:
+    """An address no mail header takes (verified before addresses were checked) gets no
+    receipt: the confirmation says so rather than that one was sent."""
+    sign_in(app, client, "jörg@example.nl")
+    english(client)
+    checked = check(client, "/verzoeken/nieuw/vraag", [("subject", "S"), ("question", "Q?")])
+    sent = send(client, "vraag", checked)
+    reference = reference_of(sent)
+    html = page(client, sent.headers["Location"])
+    with app.app_context():
+        assert not db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
+    assert reference in html
+    assert "We sent you a receipt by e-mail" not in html
+    assert "We could not send you a receipt by e-mail" in html
+    assert "We sent you a receipt by e-mail" in page(client, f"/verzoeken/{reference}/ontvangen")
