@@ -497,8 +497,20 @@ def add_information(reference: str) -> Any:
     except RequestError:  # staff changed it at the same moment
         db.session.rollback()
         return _render_detail(found, AddInformationForm(formdata=None), 409)
-    outbox = tell_assignee(found)  # the staff member handling it, if any
-    db.session.commit()
+    try:
+        outbox = tell_assignee(found)  # the staff member handling it, if any
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        # as for a new request (send): not received, said so, and the answer kept
+        db.session.rollback()
+        current_app.logger.warning("answer not stored: %s", type(exc).__name__)
+        form.text.errors = [
+            _(
+                "Something went wrong on our side while saving your answer. We did not"
+                " receive it. Your answer is still here: please send it again in a moment."
+            )
+        ]
+        return _render_detail(found, form, 503)
     for outbox_id in outbox:
         enqueue_mail(outbox_id)
     flash(_("Thank you for your answer. We continue with your request."), "success")

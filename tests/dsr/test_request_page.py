@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from babel.dates import format_date
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from portal.dsr import services
 from portal.extensions import db
@@ -283,3 +285,46 @@ def test_a_withdrawn_request_shows_no_date_to_wait_for(app: Flask, sanne: FlaskC
     listed = page(sanne, "/verzoeken/")
     row = listed[listed.index(reference) :].split("</tr>", 1)[0]
     assert 'data-label="Answer due by">(none)</td>' in row and shown_due not in row
+
+
+def test_an_answer_the_database_did_not_take_is_kept_and_said_so(
+    app: Flask, sanne: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saving the customer's answer fails (the database went away): they are told it was not
+    received, with what they typed still in the field to send again; nothing changed."""
+    reference = _question(sanne)
+    _staff(app, reference, "ask_information", "Welk adres?")
+    html = page(sanne, f"/verzoeken/{reference}")
+    real = Session.commit
+    failed: list[int] = []
+
+    def commit(self: Session) -> None:
+        answered = [
+            o
+            for o in (*self.new, *self.identity_map.values())
+            if isinstance(o, RequestEvent) and o.action == "info_added"
+        ]
+        if answered and not failed:
+            failed.append(1)
+            raise OperationalError("COMMIT", {}, Exception("database gone"))
+        real(self)
+
+    monkeypatch.setattr(Session, "commit", commit)
+    refused = post(
+        sanne,
+        f"/verzoeken/{reference}/aanvullen",
+        {"csrf_token": token_in(html), "text": "Oudegracht 112 Utrecht"},
+    )
+    assert refused.status_code == 503
+    answer = refused.get_data(as_text=True)
+    assert failed == [1]
+    assert "Oudegracht 112 Utrecht" in answer and "niet ontvangen" in answer
+    assert stored(app, reference).status == "waiting_for_customer"
+    monkeypatch.setattr(Session, "commit", real)
+    again = post(
+        sanne,
+        f"/verzoeken/{reference}/aanvullen",
+        {"csrf_token": token_in(answer), "text": "Oudegracht 112 Utrecht"},
+    )
+    assert again.status_code == 303
+    assert stored(app, reference).status != "waiting_for_customer"
