@@ -10,6 +10,8 @@ there to send again. Every route with a reference goes through
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -30,6 +32,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import crypto
 from ..extensions import db, limiter
 from ..kept_input import BUTTON, keeps_input
 from ..policy import current_policy
@@ -221,7 +224,7 @@ def _render_form(flow: Flow, form: Any, ctx: Context, *, show_errors: bool, stat
 
 def _render_check(
     flow: Flow, form: Any, ctx: Context, scope: dict[str, list[str]], details: dict[str, Any],
-    *, failed: bool = False, same: Any = None, status: int = 200,
+    *, failed: bool = False, same: Any = None, status: int = 200, changed: bool = False,
 ):  # type: ignore[no-untyped-def]  # fmt: skip
     rows = describe(flow.kind, scope, details, ctx.policy, ctx.locale)
     return (
@@ -232,11 +235,23 @@ def _render_check(
             rows=rows,
             details=details,
             failed=failed,
+            changed=changed,
+            shown=_shown(details),
             same=same,
             same_days_left=services.days_left(same) if same is not None else None,
         ),
         503 if failed else status,
     )
+
+
+def _shown(details: Mapping[str, Any]) -> str | None:
+    """A fingerprint of what the check page tells the customer will happen (an erasure's
+    preview), sent back with it: the stored request holds what they saw, or they see the
+    new one first."""
+    if "preview" not in details:
+        return None
+    text = json.dumps(details["preview"], sort_keys=True, ensure_ascii=False, default=str)
+    return crypto.keyed_hash("dsr-check-shown", text)
 
 
 def _form_view(flow: Flow) -> Any:
@@ -410,6 +425,11 @@ def send(slug: str) -> Any:
         db.session.commit()
         return _render_form(flow, form, ctx, show_errors=True)
     scope, details = flow.submission(form, ctx)
+    if _shown(details) != (request.form.get("shown") or None):
+        # what would happen changed since the check page (a system answered otherwise, the
+        # data changed): they see it again rather than send what they did not read
+        db.session.commit()
+        return _render_check(flow, form, ctx, scope, details, changed=True, status=409)
     same = duplicates.already_asked(current_user, flow.kind, scope, details, key=key)
     if same is not None and request.form.get("same_as") != same.reference:
         # Not confirmed against this open request (the check page's "send anyway" names it):

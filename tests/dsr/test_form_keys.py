@@ -128,3 +128,32 @@ def test_the_confirmation_claims_a_receipt_only_when_one_was_queued(
     assert "We sent you a receipt by e-mail" not in html
     assert "We could not send you a receipt by e-mail" in html
     assert "We sent you a receipt by e-mail" in page(client, f"/verzoeken/{reference}/ontvangen")
+
+
+def test_an_erasure_whose_preview_changed_before_sending_is_shown_again(
+    app: Flask, sanne: FlaskClient, simulators: SimulatorGroup
+) -> None:
+    """The check page says what an erasure would do; by the time it is sent the gathering has
+    expired and MoneyBird does not answer the new one. The request page would show, under
+    "what we told you", a preview the customer never saw: they see the new one first."""
+    checked = check(sanne, "/verzoeken/nieuw/wissen", [("scope", "all")])
+    with app.app_context():
+        db.session.execute(
+            sa.update(GatheredSnapshot).values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+        db.session.commit()
+    simulators["moneybird"].set_fault("down")
+    try:
+        again = send(sanne, "wissen", checked)
+        assert again.status_code == 409
+        shown = again.get_data(as_text=True)
+        assert "Niet verstuurd" in shown and count_requests(app) == 0
+        reference = reference_of(send(sanne, "wissen", shown))  # read, and sent
+    finally:
+        simulators["moneybird"].reset()
+    with app.app_context():
+        row = db.session.scalars(
+            sa.select(DataRequest).where(DataRequest.reference == reference)
+        ).one()
+        preview = services.details_of(row)["preview"]
+    assert {"source": "invoicing", "status": "failed"} in preview["unchecked"]
