@@ -19,6 +19,15 @@ from .helpers import check, count_requests, reference_of, send
 from .test_submit import WEBSHOP_NAME, check_from
 
 
+def _expire_gathering(app: Flask) -> None:
+    """The customer's gathering expires (they read a page a while): the next page gathers."""
+    with app.app_context():
+        db.session.execute(
+            sa.update(GatheredSnapshot).values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+        db.session.commit()
+
+
 def _details(app: Flask, reference: str) -> dict[str, object]:
     with app.app_context():
         row = db.session.scalars(
@@ -83,11 +92,7 @@ def test_a_correction_in_a_system_down_at_send_is_not_sent_without_it(
         sanne, text, {"items-0-new_value": "de Vries-Bakker", f"items-{index}-new_value": "Bakker"}
     )
     assert "Nieuw: de Vries-Bakker" in checked and "Nieuw: Bakker" in checked
-    with app.app_context():  # the customer reads the check page a while
-        db.session.execute(
-            sa.update(GatheredSnapshot).values(expires_at=utcnow() - timedelta(minutes=1))
-        )
-        db.session.commit()
+    _expire_gathering(app)  # the customer reads the check page a while
     simulators["moneybird"].set_fault("down")
     try:
         refused = send(sanne, "correctie", checked)
@@ -97,11 +102,7 @@ def test_a_correction_in_a_system_down_at_send_is_not_sent_without_it(
     page_text = refused.get_data(as_text=True)
     assert "Niet verstuurd" in page_text and "Boekhouding (Moneybird)" in page_text
     assert count_requests(app) == 0
-    with app.app_context():  # a minute later: a new gathering, MoneyBird answers
-        db.session.execute(
-            sa.update(GatheredSnapshot).values(expires_at=utcnow() - timedelta(minutes=1))
-        )
-        db.session.commit()
+    _expire_gathering(app)  # a minute later: a new gathering, MoneyBird answers
     reference = reference_of(send(sanne, "correctie", checked))
     with app.app_context():
         row = db.session.scalars(
@@ -137,11 +138,7 @@ def test_an_erasure_whose_preview_changed_before_sending_is_shown_again(
     expired and MoneyBird does not answer the new one. The request page would show, under
     "what we told you", a preview the customer never saw: they see the new one first."""
     checked = check(sanne, "/verzoeken/nieuw/wissen", [("scope", "all")])
-    with app.app_context():
-        db.session.execute(
-            sa.update(GatheredSnapshot).values(expires_at=utcnow() - timedelta(minutes=1))
-        )
-        db.session.commit()
+    _expire_gathering(app)
     simulators["moneybird"].set_fault("down")
     try:
         again = send(sanne, "wissen", checked)
