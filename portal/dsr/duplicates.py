@@ -54,6 +54,7 @@ def already_asked(
     None as well when the form's idempotency ``key`` already made a request asking the same:
     sending it again finds that one (:func:`portal.dsr.services.submit`), it makes no second.
     """
+    from .flows import stored  # what a form's details come to when stored
     from .services import asks_the_same
 
     made = (
@@ -65,7 +66,7 @@ def already_asked(
         if key
         else None
     )
-    if made is not None and asks_the_same(made, kind, scope, details):
+    if made is not None and asks_the_same(made, kind, scope, stored(dict(details))):
         return None
     for found in open_of_kind(customer, kind):
         # one this page's key made, asking something else, is compared as any other

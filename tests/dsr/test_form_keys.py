@@ -154,3 +154,20 @@ def test_an_erasure_whose_preview_changed_before_sending_is_shown_again(
         ).one()
         preview = services.details_of(row)["preview"]
     assert {"source": "invoicing", "status": "failed"} in preview["unchecked"]
+
+
+def test_a_correction_and_an_erasure_sent_twice_make_one_request(
+    app: Flask, sanne: FlaskClient
+) -> None:
+    """The check page's button pressed twice (or the page reloaded): the same request, not a
+    second one, nor the "you already asked for this" page."""
+    form = page(sanne, WEBSHOP_NAME)
+    checked = check_from(sanne, form, {"items-0-new_value": "de Vries-Bakker"})
+    first = send(sanne, "correctie", checked)
+    second = send(sanne, "correctie", checked)
+    assert reference_of(first) == reference_of(second)
+    erasure = check(sanne, "/verzoeken/nieuw/wissen", [("scope", "all")])
+    assert reference_of(send(sanne, "wissen", erasure)) == reference_of(
+        send(sanne, "wissen", erasure)
+    )
+    assert count_requests(app) == 2
