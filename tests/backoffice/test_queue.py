@@ -1356,7 +1356,7 @@ def test_erasing_only_her_contact_data_leaves_her_tickets_and_subscriptions(
     assert done[("payments", "customer", "cst_Tz4Kd8Wm1S")].status == "confirmed"
     assert not [k for k in done if k[1] in ("ticket", "subscription", "mandate")]
     page = text(b.page(f"{QUEUE}/{reference}"))
-    assert "that this erasure keeps or does not cover: do not delete it" in page
+    assert "and this erasure keeps them or does not cover them: do not delete it" in page
     assert "Zammad › Users › #27" in page
     # trying again gives the same step: the API that would delete it is never called
     user = done[("helpdesk", "user", "27")]
