@@ -49,12 +49,12 @@ def already_asked(
     key: str | None = None,
 ) -> DataRequest | None:
     """The customer's open request of ``kind`` that already asks for everything this one
-    (``scope`` and ``details``, as :mod:`portal.dsr.flows` builds them) asks, if any.
+    (``scope`` and ``details``, as :mod:`portal.dsr.flows` builds them and stores them:
+    :func:`~portal.dsr.flows.stored`) asks, if any.
 
     None as well when the form's idempotency ``key`` already made a request asking the same:
     sending it again finds that one (:func:`portal.dsr.services.submit`), it makes no second.
     """
-    from .flows import stored  # what a form's details come to when stored
     from .services import asks_the_same
 
     made = (
@@ -66,7 +66,7 @@ def already_asked(
         if key
         else None
     )
-    if made is not None and asks_the_same(made, kind, scope, stored(dict(details))):
+    if made is not None and asks_the_same(made, kind, scope, details):
         return None
     for found in open_of_kind(customer, kind):
         # one this page's key made, asking something else, is compared as any other

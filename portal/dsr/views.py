@@ -288,7 +288,9 @@ def _form_view(flow: Flow) -> Any:
     scope, details = flow.submission(form, ctx)
     # An open request that already asks all this one does: the check page offers it, and
     # sending needs a confirmation (see send).
-    same = duplicates.already_asked(current_user, flow.kind, scope, details, key=form.key.data)
+    same = duplicates.already_asked(
+        current_user, flow.kind, scope, stored(details), key=form.key.data
+    )
     db.session.commit()
     return _render_check(flow, form, ctx, scope, details, same=same)
 
@@ -430,7 +432,7 @@ def send(slug: str) -> Any:
         # data changed): they see it again rather than send what they did not read
         db.session.commit()
         return _render_check(flow, form, ctx, scope, details, changed=True, status=409)
-    same = duplicates.already_asked(current_user, flow.kind, scope, details, key=key)
+    same = duplicates.already_asked(current_user, flow.kind, scope, stored(details), key=key)
     if same is not None and request.form.get("same_as") != same.reference:
         # Not confirmed against this open request (the check page's "send anyway" names it):
         # the check page again, with it, rather than a second request nobody meant.
